@@ -1,0 +1,149 @@
+package tx
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// Version is the only envelope version this code reads and writes.
+const Version = 1
+
+// Decoding errors. The ledger maps each to its own result code.
+var (
+	ErrEncoding    = errors.New("malformed transaction encoding")
+	ErrVersion     = errors.New("unknown transaction version")
+	ErrUnknownType = errors.New("unknown transaction type")
+)
+
+// Tx is a signed message bound to a chain.
+type Tx struct {
+	ChainID uint64
+	Msg     Msg
+	Sigs    []keys.Signature
+}
+
+// envelope is the wire form: a 5-element CBOR array.
+type envelope struct {
+	_       struct{} `cbor:",toarray"`
+	Version uint64
+	ChainID uint64
+	Type    string
+	Msg     cbor.RawMessage
+	Sigs    [][]byte
+}
+
+var (
+	encMode = func() cbor.EncMode {
+		m, err := cbor.CoreDetEncOptions().EncMode()
+		if err != nil {
+			panic("tx: cbor encoder options: " + err.Error())
+		}
+		return m
+	}()
+	decMode = func() cbor.DecMode {
+		m, err := cbor.DecOptions{
+			DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+			IndefLength:      cbor.IndefLengthForbidden,
+			TagsMd:           cbor.TagsForbidden,
+			MaxNestedLevels:  4,
+			MaxArrayElements: 16,
+			MaxMapPairs:      16,
+			UTF8:             cbor.UTF8RejectInvalid,
+		}.DecMode()
+		if err != nil {
+			panic("tx: cbor decoder options: " + err.Error())
+		}
+		return m
+	}()
+)
+
+// Encode returns the canonical wire bytes of t.
+func (t *Tx) Encode() ([]byte, error) {
+	body, err := encMode.Marshal(t.Msg)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", t.Msg.Type(), err)
+	}
+	env := envelope{Version: Version, ChainID: t.ChainID, Type: string(t.Msg.Type()), Msg: body}
+	for _, s := range t.Sigs {
+		env.Sigs = append(env.Sigs, append([]byte(nil), s[:]...))
+	}
+	return encMode.Marshal(env)
+}
+
+// Decode parses wire bytes strictly: the input must be exactly the canonical
+// encoding of a known version and type, with the right number of 65-byte
+// signatures and fields within their limits. Anything else is refused.
+func Decode(b []byte) (*Tx, error) {
+	if len(b) > MaxTxBytes {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrEncoding, len(b), MaxTxBytes)
+	}
+	var env envelope
+	if err := decMode.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrEncoding, err)
+	}
+	if env.Version != Version {
+		return nil, fmt.Errorf("%w: %d (this node reads version %d)", ErrVersion, env.Version, Version)
+	}
+	m := newMsg(Type(env.Type))
+	if m == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownType, truncate(env.Type, 40))
+	}
+	if err := decMode.Unmarshal(env.Msg, m); err != nil {
+		return nil, fmt.Errorf("%w: %s body: %v", ErrEncoding, env.Type, err)
+	}
+	if want := SignerCount(m.Type()); len(env.Sigs) != want {
+		return nil, fmt.Errorf("%w: %s carries %d signatures, want %d", ErrEncoding, env.Type, len(env.Sigs), want)
+	}
+	t := &Tx{ChainID: env.ChainID, Msg: m}
+	for i, s := range env.Sigs {
+		if len(s) != keys.SignatureSize {
+			return nil, fmt.Errorf("%w: signature %d is %d bytes, want %d", ErrEncoding, i, len(s), keys.SignatureSize)
+		}
+		var sig keys.Signature
+		copy(sig[:], s)
+		t.Sigs = append(t.Sigs, sig)
+	}
+	if err := checkStrings(m); err != nil {
+		return nil, err
+	}
+	// Canonical form only: one transaction, one byte string. This refuses
+	// non-minimal integers, short or long fixed-size byte strings (which the
+	// decoder would pad or cut), and trailing bytes.
+	again, err := t.Encode()
+	if err != nil || !bytes.Equal(again, b) {
+		return nil, fmt.Errorf("%w: not in canonical form", ErrEncoding)
+	}
+	return t, nil
+}
+
+func checkStrings(m Msg) error {
+	a, ok := m.(*Audit)
+	if !ok {
+		return nil
+	}
+	if len(a.Kind) == 0 || len(a.Kind) > MaxKindBytes {
+		return fmt.Errorf("%w: audit kind must be 1..%d bytes", ErrEncoding, MaxKindBytes)
+	}
+	for _, c := range a.Kind {
+		if (c < 'a' || c > 'z') && c != '-' {
+			return fmt.Errorf("%w: audit kind %q: only a-z and '-' allowed", ErrEncoding, truncate(a.Kind, 40))
+		}
+	}
+	if len(a.Detail) > MaxDetailBytes || !utf8.ValidString(a.Detail) {
+		return fmt.Errorf("%w: audit detail must be valid UTF-8 of at most %d bytes", ErrEncoding, MaxDetailBytes)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,38 @@
+package tx
+
+import "time"
+
+// Named limits. Anything larger is refused at decode time.
+const (
+	// MaxTxBytes caps a whole encoded transaction. The largest legitimate
+	// one (an Audit with a full detail string and one signature) is well
+	// under 1 KiB.
+	MaxTxBytes = 2048
+
+	// MaxSigs is the most signatures any message type needs (Imprint: the
+	// owner and the camera).
+	MaxSigs = 2
+
+	// MaxDetailBytes caps the free-text detail of an audit event.
+	MaxDetailBytes = 256
+
+	// MaxKindBytes caps an audit event kind ("login", "alarm", …).
+	MaxKindBytes = 32
+
+	// MaxTTL is how far in the future a transaction's expiry may lie. The
+	// ledger remembers every (signer, nonce) until its expiry, so this also
+	// bounds that memory.
+	MaxTTL = 24 * time.Hour
+
+	// DefaultTTL is the expiry the CLI and the hub give the transactions
+	// they sign.
+	DefaultTTL = 10 * time.Minute
+
+	// MinCheckpointPeriod and MaxCheckpointPeriod bound the owner-set period
+	// between integrity checkpoints.
+	MinCheckpointPeriod = time.Minute
+	MaxCheckpointPeriod = 31 * 24 * time.Hour
+
+	// DefaultCheckpointPeriod applies until the owner sets a policy.
+	DefaultCheckpointPeriod = 24 * time.Hour
+)

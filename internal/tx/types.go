@@ -1,0 +1,289 @@
+package tx
+
+import (
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// Hash is a 32-byte digest (SHA-256 of a segment or record, a Merkle root).
+type Hash [32]byte
+
+// Type names a message type. It is also the EIP-712 primary type name.
+type Type string
+
+// The message types. The set is closed: a transaction of any other type is
+// refused with ErrUnknownType.
+const (
+	TypeImprint    Type = "Imprint"
+	TypeReset      Type = "Reset"
+	TypeRelease    Type = "Release"
+	TypeTransfer   Type = "Transfer"
+	TypeBindHub    Type = "BindHub"
+	TypeGrant      Type = "Grant"
+	TypeRevoke     Type = "Revoke"
+	TypeSetPolicy  Type = "SetPolicy"
+	TypeCheckpoint Type = "Checkpoint"
+	TypeAudit      Type = "Audit"
+)
+
+// Msg is one ledger action. Every message carries a nonce, unique per signer
+// while the message is unexpired, and an expiry in Unix seconds.
+type Msg interface {
+	Type() Type
+	// Replay returns the message's nonce and expiry.
+	Replay() (nonce, expiry uint64)
+	// fields lists the message's EIP-712 fields in struct order.
+	fields() []field
+}
+
+// field is one EIP-712 struct member with its value.
+type field struct {
+	name, typ string
+	value any
+}
+
+func addr(name string, a keys.Address) field { return field{name, "address", a.Hex()} }
+func u64(name string, v uint64) field        { return field{name, "uint64", uint256(v)} }
+func b32(name string, h Hash) field          { return field{name, "bytes32", h[:]} }
+func str(name, s string) field               { return field{name, "string", s} }
+
+// Imprint binds an unowned camera to its first owner and to a hub. It is
+// co-signed: signature 0 by Owner, signature 1 by Camera. The camera's
+// signature is the proof of physical access.
+type Imprint struct {
+	_      struct{} `cbor:",toarray"`
+	Camera keys.Address
+	Owner  keys.Address
+	Hub    keys.Address // zero: no hub yet
+	Epoch  uint64       // must equal the camera's current epoch
+	Nonce  uint64
+	Expiry uint64
+}
+
+// Reset is the duckling's death, signed by the camera itself (the physical
+// reset button): owner, hub binding and grants are cleared and the epoch
+// increases.
+type Reset struct {
+	_      struct{} `cbor:",toarray"`
+	Camera keys.Address
+	Epoch  uint64
+	Nonce  uint64
+	Expiry uint64
+}
+
+// Release is the owner giving a camera up: like Reset, but signed by the
+// owner.
+type Release struct {
+	_      struct{} `cbor:",toarray"`
+	Camera keys.Address
+	Epoch  uint64
+	Nonce  uint64
+	Expiry uint64
+}
+
+// Transfer hands a camera to a new owner. Grants are cleared; the hub
+// binding stays.
+type Transfer struct {
+	_        struct{} `cbor:",toarray"`
+	Camera   keys.Address
+	Epoch    uint64
+	NewOwner keys.Address
+	Nonce    uint64
+	Expiry   uint64
+}
+
+// BindHub binds the camera to Hub, or unbinds it when Hub is zero. A camera
+// is bound to one hub at a time: binding a bound camera to another hub is
+// refused until it is unbound.
+type BindHub struct {
+	_      struct{} `cbor:",toarray"`
+	Camera keys.Address
+	Epoch  uint64
+	Hub    keys.Address
+	Nonce  uint64
+	Expiry uint64
+}
+
+// Grant gives Viewer the viewer role on Camera. ValidUntil (Unix seconds, 0
+// for no end) ends the grant; HistoryFrom (Unix seconds, 0 for all) is the
+// earliest recording the viewer may see. A grant lives in the epoch it was
+// made in and dies with it.
+type Grant struct {
+	_           struct{} `cbor:",toarray"`
+	Camera      keys.Address
+	Epoch       uint64
+	Viewer      keys.Address
+	ValidUntil  uint64
+	HistoryFrom uint64
+	Nonce       uint64
+	Expiry      uint64
+}
+
+// Revoke ends Viewer's grant on Camera.
+type Revoke struct {
+	_      struct{} `cbor:",toarray"`
+	Camera keys.Address
+	Epoch  uint64
+	Viewer keys.Address
+	Nonce  uint64
+	Expiry uint64
+}
+
+// SetPolicy sets the camera's checkpoint period in seconds.
+type SetPolicy struct {
+	_                struct{} `cbor:",toarray"`
+	Camera           keys.Address
+	Epoch            uint64
+	CheckpointPeriod uint64
+	Nonce            uint64
+	Expiry           uint64
+}
+
+// Checkpoint commits, signed by the camera, the RFC 6962 Merkle root of the
+// camera's feed-chain records 0…LastSeq of this epoch (TreeSize = LastSeq+1)
+// at the end of the period [PeriodStart, PeriodEnd). FirstSeq is the first
+// record of this period; ChainHead is the hash of record LastSeq.
+type Checkpoint struct {
+	_           struct{} `cbor:",toarray"`
+	Camera      keys.Address
+	Epoch       uint64
+	PeriodStart uint64
+	PeriodEnd   uint64
+	FirstSeq    uint64
+	LastSeq     uint64
+	TreeSize    uint64
+	Root        Hash
+	ChainHead   Hash
+	Nonce       uint64
+	Expiry      uint64
+}
+
+// Audit records an event a hub witnessed (a login, a pairing attempt, an
+// alarm), signed by that hub. Camera may be zero for events about a user
+// alone; Actor is the principal the event is about.
+type Audit struct {
+	_      struct{} `cbor:",toarray"`
+	Hub    keys.Address
+	Camera keys.Address
+	Kind   string
+	Actor  keys.Address
+	Detail string
+	At     uint64 // Unix seconds, when the hub saw it
+	Nonce  uint64
+	Expiry uint64
+}
+
+func (*Imprint) Type() Type    { return TypeImprint }
+func (*Reset) Type() Type      { return TypeReset }
+func (*Release) Type() Type    { return TypeRelease }
+func (*Transfer) Type() Type   { return TypeTransfer }
+func (*BindHub) Type() Type    { return TypeBindHub }
+func (*Grant) Type() Type      { return TypeGrant }
+func (*Revoke) Type() Type     { return TypeRevoke }
+func (*SetPolicy) Type() Type  { return TypeSetPolicy }
+func (*Checkpoint) Type() Type { return TypeCheckpoint }
+func (*Audit) Type() Type      { return TypeAudit }
+
+func (m *Imprint) Replay() (uint64, uint64)    { return m.Nonce, m.Expiry }
+func (m *Reset) Replay() (uint64, uint64)      { return m.Nonce, m.Expiry }
+func (m *Release) Replay() (uint64, uint64)    { return m.Nonce, m.Expiry }
+func (m *Transfer) Replay() (uint64, uint64)   { return m.Nonce, m.Expiry }
+func (m *BindHub) Replay() (uint64, uint64)    { return m.Nonce, m.Expiry }
+func (m *Grant) Replay() (uint64, uint64)      { return m.Nonce, m.Expiry }
+func (m *Revoke) Replay() (uint64, uint64)     { return m.Nonce, m.Expiry }
+func (m *SetPolicy) Replay() (uint64, uint64)  { return m.Nonce, m.Expiry }
+func (m *Checkpoint) Replay() (uint64, uint64) { return m.Nonce, m.Expiry }
+func (m *Audit) Replay() (uint64, uint64)      { return m.Nonce, m.Expiry }
+
+func (m *Imprint) fields() []field {
+	return []field{addr("camera", m.Camera), addr("owner", m.Owner), addr("hub", m.Hub),
+		u64("epoch", m.Epoch), u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
+}
+
+func (m *Reset) fields() []field {
+	return []field{addr("camera", m.Camera), u64("epoch", m.Epoch), u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
+}
+
+func (m *Release) fields() []field {
+	return []field{addr("camera", m.Camera), u64("epoch", m.Epoch), u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
+}
+
+func (m *Transfer) fields() []field {
+	return []field{addr("camera", m.Camera), u64("epoch", m.Epoch), addr("newOwner", m.NewOwner),
+		u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
+}
+
+func (m *BindHub) fields() []field {
+	return []field{addr("camera", m.Camera), u64("epoch", m.Epoch), addr("hub", m.Hub),
+		u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
+}
+
+func (m *Grant) fields() []field {
+	return []field{addr("camera", m.Camera), u64("epoch", m.Epoch), addr("viewer", m.Viewer),
+		u64("validUntil", m.ValidUntil), u64("historyFrom", m.HistoryFrom),
+		u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
+}
+
+func (m *Revoke) fields() []field {
+	return []field{addr("camera", m.Camera), u64("epoch", m.Epoch), addr("viewer", m.Viewer),
+		u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
+}
+
+func (m *SetPolicy) fields() []field {
+	return []field{addr("camera", m.Camera), u64("epoch", m.Epoch), u64("checkpointPeriod", m.CheckpointPeriod),
+		u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
+}
+
+func (m *Checkpoint) fields() []field {
+	return []field{addr("camera", m.Camera), u64("epoch", m.Epoch),
+		u64("periodStart", m.PeriodStart), u64("periodEnd", m.PeriodEnd),
+		u64("firstSeq", m.FirstSeq), u64("lastSeq", m.LastSeq), u64("treeSize", m.TreeSize),
+		b32("root", m.Root), b32("chainHead", m.ChainHead),
+		u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
+}
+
+func (m *Audit) fields() []field {
+	return []field{addr("hub", m.Hub), addr("camera", m.Camera), str("kind", m.Kind),
+		addr("actor", m.Actor), str("detail", m.Detail), u64("at", m.At),
+		u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
+}
+
+// newMsg returns an empty message of type t, or nil for an unknown type.
+func newMsg(t Type) Msg {
+	switch t {
+	case TypeImprint:
+		return new(Imprint)
+	case TypeReset:
+		return new(Reset)
+	case TypeRelease:
+		return new(Release)
+	case TypeTransfer:
+		return new(Transfer)
+	case TypeBindHub:
+		return new(BindHub)
+	case TypeGrant:
+		return new(Grant)
+	case TypeRevoke:
+		return new(Revoke)
+	case TypeSetPolicy:
+		return new(SetPolicy)
+	case TypeCheckpoint:
+		return new(Checkpoint)
+	case TypeAudit:
+		return new(Audit)
+	}
+	return nil
+}
+
+// AllTypes lists every message type, in the order of docs/SPEC.md.
+func AllTypes() []Type {
+	return []Type{TypeImprint, TypeReset, TypeRelease, TypeTransfer, TypeBindHub,
+		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit}
+}
+
+// SignerCount is how many signatures a message of type t carries.
+func SignerCount(t Type) int {
+	if t == TypeImprint {
+		return 2
+	}
+	return 1
+}
