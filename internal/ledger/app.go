@@ -1,0 +1,347 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	dbm "github.com/cometbft/cometbft-db"
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+var _ abci.Application = (*App)(nil)
+
+// ChainIDPrefix starts every camchain chain id; the decimal number after it
+// is the EIP-712 chainId that every transaction is signed under.
+const ChainIDPrefix = "camchain-"
+
+// MaxPrunePerBlock bounds how many expired nonces one block forgets, so a
+// burst of expiries cannot make one block slow.
+const MaxPrunePerBlock = 1000
+
+// BenchNoopPrefix starts the unsigned no-op transactions a node accepts only
+// when Config.BenchNoop is set: the baseline of `make bench`.
+var BenchNoopPrefix = []byte("camchain/bench/noop/")
+
+// ParseChainID returns the numeric EIP-712 chain id of a camchain chain id
+// string such as "camchain-4242".
+func ParseChainID(s string) (uint64, error) {
+	n, ok := strings.CutPrefix(s, ChainIDPrefix)
+	if !ok {
+		return 0, fmt.Errorf("chain id %q does not start with %q", s, ChainIDPrefix)
+	}
+	v, err := strconv.ParseUint(n, 10, 64)
+	if err != nil || v == 0 {
+		return 0, fmt.Errorf("chain id %q: want %s<positive decimal number>", s, ChainIDPrefix)
+	}
+	return v, nil
+}
+
+// Genesis is the application's part of the genesis file (app_state).
+type Genesis struct {
+	// Hubs are the hub addresses registered at genesis: the hubs cameras
+	// may bind to and that may sign audit events.
+	Hubs []string `json:"hubs"`
+}
+
+// Config configures an App.
+type Config struct {
+	ChainID   string // "camchain-<n>"
+	DB        dbm.DB // the application's own database (not CometBFT's)
+	Logger    *slog.Logger
+	BenchNoop bool // accept BenchNoopPrefix transactions (benchmarks only)
+}
+
+// TxResult is the outcome of a transaction in a committed block.
+type TxResult struct {
+	Hash   tx.Hash
+	Height uint64
+	Code   uint32
+	Log    string
+}
+
+// App is the camchain ABCI application. CometBFT calls its ABCI methods one
+// at a time; the query methods may be called concurrently with them and see
+// only committed state.
+type App struct {
+	abci.BaseApplication
+	cfg     Config
+	chainID uint64
+	log     *slog.Logger
+
+	mu       sync.RWMutex // held for writing only while a block is written
+	st       *store
+	height   uint64
+	appHash  []byte
+	waitMu   sync.Mutex
+	waiters  map[tx.Hash][]chan TxResult
+	inflight []TxResult // results of the block being finalized
+	nextHash []byte     // app hash after the block being finalized
+	heightCh chan struct{}
+}
+
+// NewApp opens the application over cfg.DB, resuming from the last
+// committed block.
+func NewApp(cfg Config) (*App, error) {
+	id, err := ParseChainID(cfg.ChainID)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &App{cfg: cfg, chainID: id, log: cfg.Logger, st: newStore(cfg.DB),
+		waiters: map[tx.Hash][]chan TxResult{}, heightCh: make(chan struct{})}
+	if b, err := a.st.committed(keyMetaChain); err != nil {
+		return nil, err
+	} else if b != nil && string(b) != cfg.ChainID {
+		return nil, fmt.Errorf("ledger database belongs to chain %q, not %q", b, cfg.ChainID)
+	}
+	if b, err := a.st.committed(keyMetaHeight); err != nil {
+		return nil, err
+	} else if b != nil {
+		a.height = be64u(b)
+	}
+	if a.appHash, err = a.st.committed(keyMetaAppHash); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ChainID returns the numeric chain id transactions must be signed for.
+func (a *App) ChainID() uint64 { return a.chainID }
+
+// Info reports the last committed height and app hash, so CometBFT can
+// replay whatever blocks the application has not yet committed.
+func (a *App) Info(context.Context, *abci.InfoRequest) (*abci.InfoResponse, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return &abci.InfoResponse{
+		Data:             "camchain",
+		Version:          "1",
+		AppVersion:       1,
+		LastBlockHeight:  int64(a.height),
+		LastBlockAppHash: a.appHash,
+	}, nil
+}
+
+// InitChain registers the genesis hubs. Its writes are committed at once
+// (height 0); it runs again, idempotently, if the node stops before block 1.
+func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.InitChainResponse, error) {
+	if req.ChainId != a.cfg.ChainID {
+		return nil, fmt.Errorf("genesis chain id %q does not match configured %q", req.ChainId, a.cfg.ChainID)
+	}
+	var g Genesis
+	if len(req.AppStateBytes) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(req.AppStateBytes))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&g); err != nil {
+			return nil, fmt.Errorf("genesis app_state: %w", err)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.st.pending = map[string]change{}
+	a.st.set(keyMetaChain, []byte(a.cfg.ChainID))
+	for _, h := range g.Hubs {
+		addr, err := keys.ParseAddress(h)
+		if err != nil {
+			return nil, fmt.Errorf("genesis hub: %w", err)
+		}
+		a.st.set(hubKey(addr), []byte{})
+	}
+	ch, _ := a.st.changesHash()
+	appHash := nextAppHash(nil, ch)
+	if err := a.st.commit(0, appHash); err != nil {
+		return nil, err
+	}
+	a.height, a.appHash = 0, appHash
+	return &abci.InitChainResponse{AppHash: appHash}, nil
+}
+
+// CheckTx admits a transaction to the mempool after the checks that need
+// no ordering: encoding, chain, signatures, expiry (wall clock) and nonce
+// freshness against committed state. The rules that depend on state run in
+// FinalizeBlock.
+func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+	if a.cfg.BenchNoop && bytes.HasPrefix(req.Tx, BenchNoopPrefix) {
+		return &abci.CheckTxResponse{Code: CodeOK}, nil
+	}
+	a.mu.RLock()
+	_, ref, err := admit(committedReader{a.st}, a.chainID, req.Tx, uint64(time.Now().Unix()))
+	a.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	if ref != nil {
+		return &abci.CheckTxResponse{Code: ref.Code, Log: ref.Reason, Codespace: Codespace}, nil
+	}
+	return &abci.CheckTxResponse{Code: CodeOK}, nil
+}
+
+type committedReader struct{ s *store }
+
+func (r committedReader) get(k []byte) ([]byte, error) { return r.s.committed(k) }
+
+// FinalizeBlock executes the block's transactions against the state,
+// stages their writes, and returns the app hash they lead to. Nothing is
+// persisted until Commit.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
+	a.st.pending = map[string]change{}
+	a.inflight = a.inflight[:0]
+	now := uint64(req.Time.Unix())
+	if req.Time.Unix() < 0 {
+		now = 0
+	}
+	if len(req.Txs) > 0 {
+		if err := a.pruneNonces(now); err != nil {
+			return nil, err
+		}
+	}
+	res := make([]*abci.ExecTxResult, len(req.Txs))
+	for i, raw := range req.Txs {
+		blk := blockCtx{height: uint64(req.Height), time: now, txHash: sha256.Sum256(raw)}
+		r, err := a.deliver(raw, blk)
+		if err != nil {
+			// A storage failure: halting is the only safe answer.
+			return nil, fmt.Errorf("height %d tx %d: %w", req.Height, i, err)
+		}
+		res[i] = r
+		a.inflight = append(a.inflight, TxResult{Hash: blk.txHash, Height: blk.height, Code: r.Code, Log: r.Log})
+	}
+	a.nextHash = a.appHash
+	if ch, changed := a.st.changesHash(); changed {
+		a.nextHash = nextAppHash(a.appHash, ch)
+	}
+	return &abci.FinalizeBlockResponse{TxResults: res, AppHash: a.nextHash}, nil
+}
+
+func (a *App) deliver(raw []byte, blk blockCtx) (*abci.ExecTxResult, error) {
+	if a.cfg.BenchNoop && bytes.HasPrefix(raw, BenchNoopPrefix) {
+		return &abci.ExecTxResult{Code: CodeOK}, nil
+	}
+	ad, ref, err := admit(a.st, a.chainID, raw, blk.time)
+	if err != nil {
+		return nil, err
+	}
+	if ref != nil {
+		return &abci.ExecTxResult{Code: ref.Code, Log: ref.Reason, Codespace: Codespace}, nil
+	}
+	// The nonce is spent even if a rule below refuses the transaction, so a
+	// refused message can never succeed later by replay.
+	nonce, expiry := ad.tx.Msg.Replay()
+	a.st.set(nonceKey(ad.signers[0], nonce), be64(expiry))
+	a.st.set(nonceExpKey(expiry, ad.signers[0], nonce), []byte{})
+	j := newTxn(a.st)
+	ref, err = exec(j, ad, blk)
+	if err != nil {
+		return nil, err
+	}
+	if ref != nil {
+		return &abci.ExecTxResult{Code: ref.Code, Log: ref.Reason, Codespace: Codespace}, nil
+	}
+	if err := j.record(blk); err != nil {
+		return nil, err
+	}
+	j.apply()
+	return &abci.ExecTxResult{Code: CodeOK, Log: string(ad.tx.Msg.Type())}, nil
+}
+
+// pruneNonces forgets nonces whose transactions have expired: they can
+// never be admitted again anyway.
+func (a *App) pruneNonces(now uint64) error {
+	n := 0
+	return a.st.scan(prefixNonceExp, false, func(k, _ []byte) (bool, error) {
+		rest := k[len(prefixNonceExp):]
+		if len(rest) != 8+20+8 {
+			return false, errors.New("ledger: corrupt nonce-expiry key")
+		}
+		if be64u(rest[:8]) > now || n >= MaxPrunePerBlock {
+			return false, nil
+		}
+		var signer keys.Address
+		copy(signer[:], rest[8:28])
+		a.st.del(append([]byte(nil), k...))
+		a.st.del(nonceKey(signer, be64u(rest[28:])))
+		n++
+		return true, nil
+	})
+}
+
+// Commit persists the finalized block's state in one synced write, then
+// wakes whoever waits for its transactions.
+func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
+	a.mu.Lock()
+	height := a.height + 1
+	err := a.st.commit(height, a.nextHash)
+	if err == nil {
+		a.height, a.appHash = height, a.nextHash
+	}
+	a.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	a.waitMu.Lock()
+	for _, r := range a.inflight {
+		for _, ch := range a.waiters[r.Hash] {
+			ch <- r
+		}
+		delete(a.waiters, r.Hash)
+	}
+	close(a.heightCh)
+	a.heightCh = make(chan struct{})
+	a.waitMu.Unlock()
+	return &abci.CommitResponse{}, nil
+}
+
+// Await returns a channel that receives the result of the transaction with
+// the given hash once a block containing it is committed. Call cancel when
+// no longer waiting.
+func (a *App) Await(h tx.Hash) (<-chan TxResult, func()) {
+	ch := make(chan TxResult, 1)
+	a.waitMu.Lock()
+	a.waiters[h] = append(a.waiters[h], ch)
+	a.waitMu.Unlock()
+	return ch, func() {
+		a.waitMu.Lock()
+		defer a.waitMu.Unlock()
+		ws := a.waiters[h]
+		for i, w := range ws {
+			if w == ch {
+				a.waiters[h] = append(ws[:i], ws[i+1:]...)
+				break
+			}
+		}
+		if len(a.waiters[h]) == 0 {
+			delete(a.waiters, h)
+		}
+	}
+}
+
+// Height returns the last committed height and a channel closed when the
+// next block commits.
+func (a *App) Height() (uint64, <-chan struct{}) {
+	a.waitMu.Lock()
+	defer a.waitMu.Unlock()
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.height, a.heightCh
+}
+
+// AppHash returns the last committed app hash.
+func (a *App) AppHash() []byte {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return append([]byte(nil), a.appHash...)
+}

@@ -1,0 +1,131 @@
+package ledger
+
+import (
+	"bytes"
+
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// The query methods read committed state only and are safe to call
+// concurrently with block execution.
+
+// Device returns the camera's record, or nil if the ledger has never seen it.
+func (a *App) Device(c keys.Address) (*Device, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	b, err := a.st.committed(deviceKey(c))
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var d Device
+	if err := decodeValue(b, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// DevicesOf returns the cameras owner currently owns, in address order.
+func (a *App) DevicesOf(owner keys.Address) ([]Device, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var cams []keys.Address
+	err := a.st.scan(cat(prefixOwner, owner[:]), false, func(k, _ []byte) (bool, error) {
+		var c keys.Address
+		copy(c[:], k[len(prefixOwner)+20:])
+		cams = append(cams, c)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Device, 0, len(cams))
+	for _, c := range cams {
+		b, err := a.st.committed(deviceKey(c))
+		if err != nil {
+			return nil, err
+		}
+		var d Device
+		if err := decodeValue(b, &d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// IsHub reports whether h is a registered hub.
+func (a *App) IsHub(h keys.Address) (bool, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	b, err := a.st.committed(hubKey(h))
+	return b != nil, err
+}
+
+// Checkpoints returns the camera's checkpoints in the given epoch, oldest
+// first, starting at index from, at most limit of them.
+func (a *App) Checkpoints(c keys.Address, epoch, from uint64, limit int) ([]CheckpointRecord, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var out []CheckpointRecord
+	prefix := cat(prefixCkpt, c[:], be64(epoch))
+	err := a.st.scanFrom(prefix, cat(prefix, be64(from)), func(_, v []byte) (bool, error) {
+		var r CheckpointRecord
+		if err := decodeValue(v, &r); err != nil {
+			return false, err
+		}
+		out = append(out, r)
+		return len(out) < limit, nil
+	})
+	return out, err
+}
+
+// EventFilter selects audit events. With Camera set, only that camera's
+// events; with Principal set, events where it is the actor or was the
+// owner; with neither, all events. Before, if non-zero, returns only events
+// with a smaller sequence number (for paging newest-first).
+type EventFilter struct {
+	Camera    keys.Address
+	Principal keys.Address
+	Before    uint64
+	Limit     int
+}
+
+// Events returns matching audit events, newest first.
+func (a *App) Events(f EventFilter) ([]Event, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	zero := keys.Address{}
+	var prefix []byte
+	switch {
+	case f.Camera != zero:
+		prefix = cat(prefixEvCamera, f.Camera[:])
+	case f.Principal != zero:
+		prefix = cat(prefixEvPrinc, f.Principal[:])
+	default:
+		prefix = prefixEvent
+	}
+	end := prefixEnd(prefix)
+	if f.Before != 0 {
+		end = cat(prefix, be64(f.Before))
+	}
+	var out []Event
+	err := a.st.scanBelow(prefix, end, func(k, v []byte) (bool, error) {
+		seq := be64u(k[len(k)-8:])
+		if !bytes.Equal(prefix, prefixEvent) {
+			var err error
+			if v, err = a.st.committed(eventKey(seq)); err != nil {
+				return false, err
+			}
+		}
+		var e Event
+		if err := decodeValue(v, &e); err != nil {
+			return false, err
+		}
+		if f.Camera != zero && f.Principal != zero && e.Actor != f.Principal && e.Owner != f.Principal {
+			return true, nil
+		}
+		out = append(out, e)
+		return len(out) < f.Limit, nil
+	})
+	return out, err
+}

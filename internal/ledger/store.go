@@ -1,0 +1,179 @@
+package ledger
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	dbm "github.com/cometbft/cometbft-db"
+
+	"github.com/camchain/camchain/internal/tx"
+)
+
+// appHashLabel domain-separates the application hash (docs/SPEC.md §3.4).
+const appHashLabel = "camchain/v1/apphash"
+
+// store is the application state: committed key/values in a database, plus
+// the writes of the block being finalized, which reach the database only in
+// Commit, in one synced batch together with the height and app hash.
+type store struct {
+	db      dbm.DB
+	pending map[string]change
+}
+
+type change struct {
+	val []byte
+	del bool
+}
+
+func newStore(db dbm.DB) *store { return &store{db: db, pending: map[string]change{}} }
+
+// committed reads the database only.
+func (s *store) committed(k []byte) ([]byte, error) {
+	v, err := s.db.Get(k)
+	if err != nil {
+		return nil, fmt.Errorf("state read: %w", err)
+	}
+	return v, nil
+}
+
+func (s *store) get(k []byte) ([]byte, error) {
+	if c, ok := s.pending[string(k)]; ok {
+		if c.del {
+			return nil, nil
+		}
+		return c.val, nil
+	}
+	return s.committed(k)
+}
+
+func (s *store) set(k, v []byte) { s.pending[string(k)] = change{val: v} }
+func (s *store) del(k []byte)    { s.pending[string(k)] = change{del: true} }
+
+// changesHash hashes the pending changes in key order:
+// SHA-256 over, per change, u32 len(key) ‖ key ‖ op (0 delete, 1 set) ‖
+// [u32 len(value) ‖ value]. It returns false when nothing changed.
+func (s *store) changesHash() (tx.Hash, bool) {
+	if len(s.pending) == 0 {
+		return tx.Hash{}, false
+	}
+	ks := make([]string, 0, len(s.pending))
+	for k := range s.pending {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	h := sha256.New()
+	var n [4]byte
+	for _, k := range ks {
+		c := s.pending[k]
+		binary.BigEndian.PutUint32(n[:], uint32(len(k)))
+		h.Write(n[:])
+		h.Write([]byte(k))
+		if c.del {
+			h.Write([]byte{0})
+			continue
+		}
+		h.Write([]byte{1})
+		binary.BigEndian.PutUint32(n[:], uint32(len(c.val)))
+		h.Write(n[:])
+		h.Write(c.val)
+	}
+	var out tx.Hash
+	h.Sum(out[:0])
+	return out, true
+}
+
+// nextAppHash chains the block's changes onto the previous app hash:
+// SHA-256(appHashLabel ‖ prev ‖ changesHash).
+func nextAppHash(prev []byte, changes tx.Hash) []byte {
+	h := sha256.New()
+	h.Write([]byte(appHashLabel))
+	h.Write(prev)
+	h.Write(changes[:])
+	return h.Sum(nil)
+}
+
+// commit writes the pending changes, the height and the app hash in one
+// synced batch, so a crash leaves either the whole block or none of it.
+func (s *store) commit(height uint64, appHash []byte) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for k, c := range s.pending {
+		var err error
+		if c.del {
+			err = b.Delete([]byte(k))
+		} else {
+			err = b.Set([]byte(k), c.val)
+		}
+		if err != nil {
+			return fmt.Errorf("state batch: %w", err)
+		}
+	}
+	if err := b.Set(keyMetaHeight, be64(height)); err != nil {
+		return fmt.Errorf("state batch: %w", err)
+	}
+	if err := b.Set(keyMetaAppHash, appHash); err != nil {
+		return fmt.Errorf("state batch: %w", err)
+	}
+	if err := b.WriteSync(); err != nil {
+		return fmt.Errorf("state commit: %w", err)
+	}
+	s.pending = map[string]change{}
+	return nil
+}
+
+// scan calls fn for each committed key with the prefix, in key order (or
+// reverse), until fn returns false. Pending writes are not visible.
+func (s *store) scan(prefix []byte, reverse bool, fn func(k, v []byte) (bool, error)) error {
+	if reverse {
+		return s.scanBelow(prefix, prefixEnd(prefix), fn)
+	}
+	return s.scanFrom(prefix, prefix, fn)
+}
+
+// scanBelow is scan in reverse from end (exclusive) down to the prefix's
+// start.
+func (s *store) scanBelow(prefix, end []byte, fn func(k, v []byte) (bool, error)) error {
+	it, err := s.db.ReverseIterator(prefix, end)
+	return walk(it, err, fn)
+}
+
+// scanFrom is scan forward from start (inclusive) to the prefix's end.
+func (s *store) scanFrom(prefix, start []byte, fn func(k, v []byte) (bool, error)) error {
+	if !bytes.HasPrefix(start, prefix) {
+		return fmt.Errorf("scanFrom: start outside prefix")
+	}
+	it, err := s.db.Iterator(start, prefixEnd(prefix))
+	return walk(it, err, fn)
+}
+
+func walk(it dbm.Iterator, err error, fn func(k, v []byte) (bool, error)) error {
+	if err != nil {
+		return fmt.Errorf("state scan: %w", err)
+	}
+	defer it.Close()
+	for ; it.Valid(); it.Next() {
+		more, err := fn(it.Key(), it.Value())
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+	}
+	return it.Error()
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix.
+func prefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
