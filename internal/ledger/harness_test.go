@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"testing"
 	"time"
@@ -120,3 +121,14 @@ func (h *harness) imprint(owner *keys.PrivateKey) *keys.PrivateKey {
 		Nonce: tx.NewNonce(), Expiry: h.expiry()}, owner, cam))
 	return cam
 }
+
+func mustKey(t testing.TB) *keys.PrivateKey {
+	t.Helper()
+	k, err := keys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func sha(b []byte) [32]byte { return sha256.Sum256(b) }

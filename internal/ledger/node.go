@@ -1,0 +1,308 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	dbm "github.com/cometbft/cometbft-db"
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/libs/service"
+	"github.com/cometbft/cometbft/mempool"
+	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	"github.com/cometbft/cometbft/types"
+	cmttime "github.com/cometbft/cometbft/types/time"
+
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+// NodeConfig configures the in-process ledger node.
+type NodeConfig struct {
+	// Home is the CometBFT home directory (config/ and data/), made by InitHome.
+	Home string
+	// P2PListen is the CometBFT peer address; the default listens on
+	// loopback only, on a port of the kernel's choosing.
+	P2PListen string
+	// TimeoutCommit is how long the validator waits after a block before
+	// proposing the next. Zero (the single-validator default) commits as soon
+	// as all votes are in.
+	TimeoutCommit time.Duration
+	Logger        *slog.Logger
+	BenchNoop     bool
+}
+
+// Node is a CometBFT validator running the camchain App in this process.
+type Node struct {
+	App    *App
+	node   *nm.Node
+	appDB  dbm.DB
+	dbs    *dbTracker
+	client *rpclocal.Local
+	log    *slog.Logger
+}
+
+// RandomChainID returns a fresh "camchain-<n>" chain id with n a random
+// number below 2^53 (so JavaScript wallets handle it exactly).
+func RandomChainID() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand failed")
+	}
+	n := binary.BigEndian.Uint64(b[:])%(1<<53-1_000_000) + 1_000_000
+	return fmt.Sprintf("%s%d", ChainIDPrefix, n)
+}
+
+// InitHome creates a single-validator CometBFT home: config, validator and
+// node keys, and a genesis with the given chain id and registered hubs. It
+// refuses to touch a home that already has a genesis.
+func InitHome(home, chainID string, hubs []keys.Address) error {
+	if _, err := ParseChainID(chainID); err != nil {
+		return err
+	}
+	c := cmtcfg.DefaultConfig()
+	c.SetRoot(home)
+	if _, err := os.Stat(c.GenesisFile()); err == nil {
+		return fmt.Errorf("ledger already initialised: %s exists", c.GenesisFile())
+	}
+	if err := os.MkdirAll(filepath.Join(home, "config"), 0o700); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(home, "data"), 0o700); err != nil {
+		return err
+	}
+	cmtcfg.EnsureRoot(home)
+	pv, err := privval.LoadOrGenFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile(), nil)
+	if err != nil {
+		return fmt.Errorf("validator key: %w", err)
+	}
+	if _, err := p2p.LoadOrGenNodeKey(c.NodeKeyFile()); err != nil {
+		return fmt.Errorf("node key: %w", err)
+	}
+	pub, err := pv.GetPubKey()
+	if err != nil {
+		return err
+	}
+	g := Genesis{}
+	for _, h := range hubs {
+		g.Hubs = append(g.Hubs, h.Hex())
+	}
+	appState, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	doc := types.GenesisDoc{
+		ChainID:         chainID,
+		GenesisTime:     cmttime.Now(),
+		ConsensusParams: types.DefaultConsensusParams(),
+		Validators:      []types.GenesisValidator{{Address: pub.Address(), PubKey: pub, Power: 10, Name: "hub"}},
+		AppState:        appState,
+	}
+	if err := doc.ValidateAndComplete(); err != nil {
+		return err
+	}
+	return doc.SaveAs(c.GenesisFile())
+}
+
+// StartNode opens the application database, starts CometBFT and returns
+// once the node runs. It replays any blocks the application missed.
+func StartNode(cfg NodeConfig) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := cmtcfg.DefaultConfig()
+	c.SetRoot(cfg.Home)
+	for _, f := range []string{c.GenesisFile(), c.PrivValidatorKeyFile(), c.NodeKeyFile()} {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("ledger home %s is not initialised (missing %s): run `camchaind init` first", cfg.Home, filepath.Base(f))
+		}
+	}
+	gen, err := types.GenesisDocFromFile(c.GenesisFile())
+	if err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	c.Consensus.TimeoutCommit = cfg.TimeoutCommit
+	c.Consensus.CreateEmptyBlocks = false
+	c.RPC.ListenAddress = "" // the hub's own API is the only way in
+	c.RPC.MaxSubscriptionsPerClient = 64
+	c.P2P.ListenAddress = cfg.P2PListen
+	if c.P2P.ListenAddress == "" {
+		c.P2P.ListenAddress = "tcp://127.0.0.1:0"
+	}
+	c.P2P.PexReactor = false
+	c.TxIndex.Indexer = "kv"
+	c.Mempool.Size = 50_000
+	c.Instrumentation.Prometheus = false
+
+	dbs := &dbTracker{log: cfg.Logger}
+	appDB, err := dbs.open("app", c.DBDir())
+	if err != nil {
+		return nil, fmt.Errorf("open application database: %w", err)
+	}
+	app, err := NewApp(Config{ChainID: gen.ChainID, DB: appDB, Logger: cfg.Logger, BenchNoop: cfg.BenchNoop})
+	if err != nil {
+		appDB.Close()
+		return nil, err
+	}
+	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
+	if err != nil {
+		appDB.Close()
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
+	n, err := nm.NewNode(context.Background(), c, pv, nodeKey,
+		proxy.NewLocalClientCreator(app),
+		nm.DefaultGenesisDocProviderFunc(c),
+		dbs.provide,
+		nm.DefaultMetricsProvider(c.Instrumentation),
+		cometLogger{cfg.Logger.With("module", "cometbft")})
+	if err != nil {
+		appDB.Close()
+		return nil, fmt.Errorf("create ledger node: %w", err)
+	}
+	if err := n.Start(); err != nil {
+		appDB.Close()
+		return nil, fmt.Errorf("start ledger node: %w", err)
+	}
+	return &Node{App: app, node: n, appDB: appDB, dbs: dbs, client: rpclocal.New(n), log: cfg.Logger}, nil
+}
+
+// Close stops consensus and closes every database, the application's last.
+func (n *Node) Close() error {
+	var errs []error
+	if n.node.IsRunning() {
+		if err := n.node.Stop(); err != nil {
+			errs = append(errs, err)
+		}
+		n.node.Wait()
+	}
+	// In v1.0.1 Node.OnStop does not stop the ABCI client.
+	if err := n.node.ProxyApp().Stop(); err != nil && !errors.Is(err, service.ErrAlreadyStopped) {
+		errs = append(errs, err)
+	}
+	for _, db := range n.dbs.orphans {
+		if err := db.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := n.appDB.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// dbTracker opens CometBFT's databases and remembers the ones its Node.OnStop
+// does not close in v1.0.1 (the tx and block indexes), so a stopped node
+// releases every lock and can be started again in the same process.
+type dbTracker struct {
+	log     *slog.Logger
+	orphans []dbm.DB
+}
+
+// open opens a Pebble database whose log lines go to slog, not to stderr.
+func (t *dbTracker) open(name, dir string) (dbm.DB, error) {
+	opts := &pebble.Options{Logger: pebbleLogger{t.log.With("db", name)}}
+	return dbm.NewPebbleDBWithOpts(name, dir, opts)
+}
+
+func (t *dbTracker) provide(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+	if ctx.Config.DBBackend != string(dbm.PebbleDBBackend) {
+		return nil, fmt.Errorf("ledger: db_backend %q is not supported, use %q", ctx.Config.DBBackend, dbm.PebbleDBBackend)
+	}
+	db, err := t.open(ctx.ID, ctx.Config.DBDir())
+	if err != nil {
+		return nil, err
+	}
+	switch ctx.ID {
+	case "blockstore", "state", "evidence": // closed by Node.OnStop
+	default:
+		t.orphans = append(t.orphans, db)
+	}
+	return db, nil
+}
+
+// Submitted is the outcome of Submit.
+type Submitted struct {
+	Hash   tx.Hash
+	Code   uint32
+	Log    string
+	Height uint64 // 0 if refused before a block
+}
+
+// ErrDuplicate is returned for a transaction the node already holds.
+var ErrDuplicate = errors.New("transaction already submitted")
+
+// Submit hands raw to the mempool and waits until the block holding it is
+// committed (or ctx ends). A transaction refused by CheckTx returns at once
+// with its code and no height.
+func (n *Node) Submit(ctx context.Context, raw []byte) (Submitted, error) {
+	h := tx.Hash(types.Tx(raw).Hash())
+	ch, cancel := n.App.Await(h)
+	defer cancel()
+	res, err := n.client.BroadcastTxSync(ctx, raw)
+	if err != nil {
+		if errors.Is(err, mempool.ErrTxInCache) {
+			return Submitted{Hash: h}, ErrDuplicate
+		}
+		var invalid mempool.ErrInvalidTx
+		if errors.As(err, &invalid) {
+			return Submitted{Hash: h, Code: invalid.Code, Log: invalid.Log}, nil
+		}
+		return Submitted{Hash: h}, fmt.Errorf("submit to mempool: %w", err)
+	}
+	if res.Code != CodeOK {
+		return Submitted{Hash: h, Code: res.Code, Log: res.Log}, nil
+	}
+	select {
+	case r := <-ch:
+		return Submitted{Hash: h, Code: r.Code, Log: r.Log, Height: r.Height}, nil
+	case <-ctx.Done():
+		return Submitted{Hash: h}, fmt.Errorf("waiting for commit of %x: %w", h[:], ctx.Err())
+	}
+}
+
+// Tx looks a committed transaction up in the node's index.
+func (n *Node) Tx(ctx context.Context, hash tx.Hash, prove bool) (*ctypes.ResultTx, error) {
+	return n.client.Tx(ctx, hash[:], prove)
+}
+
+// Status returns CometBFT's view of the node.
+func (n *Node) Status(ctx context.Context) (*ctypes.ResultStatus, error) {
+	return n.client.Status(ctx)
+}
+
+// pebbleLogger sends Pebble's chatter ("WAL file … replayed" on every
+// open) to debug. Fatalf must not return: Pebble calls it on corruption.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) { p.l.Debug(fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg)
+	panic("pebble: " + msg)
+}
+
+// cometLogger adapts slog to CometBFT's logger; CometBFT's info level is
+// chatty, so it is logged at debug.
+type cometLogger struct{ l *slog.Logger }
+
+func (c cometLogger) Debug(msg string, kv ...any) { c.l.Debug(msg, kv...) }
+func (c cometLogger) Info(msg string, kv ...any)  { c.l.Debug(msg, kv...) }
+func (c cometLogger) Error(msg string, kv ...any) { c.l.Error(msg, kv...) }
+func (c cometLogger) With(kv ...any) cmtlog.Logger {
+	return cometLogger{c.l.With(kv...)}
+}

