@@ -302,7 +302,13 @@ type cometLogger struct{ l *slog.Logger }
 
 func (c cometLogger) Debug(msg string, kv ...any) { c.l.Debug(msg, kv...) }
 func (c cometLogger) Info(msg string, kv ...any)  { c.l.Debug(msg, kv...) }
-func (c cometLogger) Error(msg string, kv ...any) { c.l.Error(msg, kv...) }
+func (c cometLogger) Error(msg string, kv ...any) {
+	if msg == "Stopped accept routine, as transport is closed" { // every clean shutdown
+		c.l.Debug(msg, kv...)
+		return
+	}
+	c.l.Error(msg, kv...)
+}
 func (c cometLogger) With(kv ...any) cmtlog.Logger {
 	return cometLogger{c.l.With(kv...)}
 }

@@ -1,0 +1,161 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxResponseBytes caps what the client reads from a hub.
+const MaxResponseBytes = 4 << 20
+
+// Client talks to a hub's API.
+type Client struct {
+	base *url.URL
+	http *http.Client
+}
+
+// NewClient returns a client for the hub at base ("http://127.0.0.1:8080").
+func NewClient(base string) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("hub URL %q: want http(s)://host:port", base)
+	}
+	return &Client{base: u, http: &http.Client{Timeout: 60 * time.Second}}, nil
+}
+
+// Base returns the hub URL.
+func (c *Client) Base() string { return c.base.String() }
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	u := *c.base
+	u.Path += Prefix + path
+	u.RawQuery = q.Encode()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the hub at %s (is camchaind running? use --hub or CAMCHAIN_HUB): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
+	if err != nil {
+		return fmt.Errorf("read hub response: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) == nil && eb.Error != nil {
+			return eb.Error
+		}
+		return fmt.Errorf("hub answered %s for %s %s", resp.Status, method, u.Path)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("hub sent a malformed response to %s: %w", u.Path, err)
+	}
+	return nil
+}
+
+// Status returns the hub's status.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	var s Status
+	return &s, c.do(ctx, http.MethodGet, "/status", nil, nil, &s)
+}
+
+// Device returns a camera's record; an *Error with ErrNotFound if unknown.
+func (c *Client) Device(ctx context.Context, camera string) (*Device, error) {
+	var d Device
+	return &d, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera), nil, nil, &d)
+}
+
+// Grants returns a camera's grants.
+func (c *Client) Grants(ctx context.Context, camera string) ([]Grant, error) {
+	var l List[Grant]
+	return l.Items, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/grants", nil, nil, &l)
+}
+
+// DevicesOf returns the cameras an address owns.
+func (c *Client) DevicesOf(ctx context.Context, owner string) ([]Device, error) {
+	var l List[Device]
+	return l.Items, c.do(ctx, http.MethodGet, "/owners/"+url.PathEscape(owner)+"/devices", nil, nil, &l)
+}
+
+// Checkpoints lists a camera's checkpoints (epoch < 0: the current epoch).
+func (c *Client) Checkpoints(ctx context.Context, camera string, epoch int64, from uint64, limit int) (List[Checkpoint], error) {
+	q := url.Values{}
+	if epoch >= 0 {
+		q.Set("epoch", strconv.FormatInt(epoch, 10))
+	}
+	if from > 0 {
+		q.Set("from", strconv.FormatUint(from, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var l List[Checkpoint]
+	return l, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/checkpoints", q, nil, &l)
+}
+
+// AuditQuery selects audit events.
+type AuditQuery struct {
+	Camera    string
+	Principal string
+	Before    uint64
+	Limit     int
+}
+
+// Audit lists audit events, newest first.
+func (c *Client) Audit(ctx context.Context, aq AuditQuery) (List[Event], error) {
+	q := url.Values{}
+	if aq.Camera != "" {
+		q.Set("camera", aq.Camera)
+	}
+	if aq.Principal != "" {
+		q.Set("principal", aq.Principal)
+	}
+	if aq.Before > 0 {
+		q.Set("before", strconv.FormatUint(aq.Before, 10))
+	}
+	if aq.Limit > 0 {
+		q.Set("limit", strconv.Itoa(aq.Limit))
+	}
+	var l List[Event]
+	return l, c.do(ctx, http.MethodGet, "/audit", q, nil, &l)
+}
+
+// Tx looks a committed transaction up by hash.
+func (c *Client) Tx(ctx context.Context, hash string) (*TxResult, error) {
+	var r TxResult
+	return &r, c.do(ctx, http.MethodGet, "/txs/"+url.PathEscape(hash), nil, nil, &r)
+}
+
+// Submit sends a signed transaction and waits for its block. A refusal by
+// the ledger is returned as an *Error with code ErrRefused and Result set.
+func (c *Client) Submit(ctx context.Context, raw []byte) (*TxResult, error) {
+	var r TxResult
+	err := c.do(ctx, http.MethodPost, "/txs", nil, SubmitRequest{Tx: "0x" + hex.EncodeToString(raw)}, &r)
+	return &r, err
+}

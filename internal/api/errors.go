@@ -1,0 +1,68 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// ErrorCode is a machine-readable error class.
+type ErrorCode string
+
+// The error codes and, in one table, the HTTP status each maps to.
+const (
+	ErrBadRequest  ErrorCode = "bad_request"
+	ErrNotFound    ErrorCode = "not_found"
+	ErrConflict    ErrorCode = "conflict"
+	ErrRefused     ErrorCode = "refused" // the ledger refused the transaction; see TxResult
+	ErrUnavailable ErrorCode = "unavailable"
+	ErrTimeout     ErrorCode = "timeout"
+	ErrInternal    ErrorCode = "internal"
+)
+
+var statusOf = map[ErrorCode]int{
+	ErrBadRequest:  http.StatusBadRequest,
+	ErrNotFound:    http.StatusNotFound,
+	ErrConflict:    http.StatusConflict,
+	ErrRefused:     http.StatusUnprocessableEntity,
+	ErrUnavailable: http.StatusServiceUnavailable,
+	ErrTimeout:     http.StatusGatewayTimeout,
+	ErrInternal:    http.StatusInternalServerError,
+}
+
+// HTTPStatus returns the status for code (500 for an unknown code).
+func HTTPStatus(code ErrorCode) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is the body of every non-2xx response: {"error": {...}}.
+type Error struct {
+	Code    ErrorCode `json:"code"`
+	Message string    `json:"message"`
+	// Result is set when the ledger refused a transaction.
+	Result *TxResult `json:"result,omitempty"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+
+// Errorf builds an *Error.
+func Errorf(code ErrorCode, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorBody is the JSON envelope of an Error.
+type ErrorBody struct {
+	Error *Error `json:"error"`
+}
+
+// CodeOf returns the ErrorCode of err, or ErrInternal.
+func CodeOf(err error) ErrorCode {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ErrInternal
+}

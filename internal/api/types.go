@@ -1,0 +1,102 @@
+package api
+
+// Prefix is the path prefix of API version 1.
+const Prefix = "/api/v1"
+
+// Status is GET /api/v1/status.
+type Status struct {
+	ChainID      string `json:"chain_id"`        // CometBFT chain id, "camchain-<n>"
+	EIP712Chain  uint64 `json:"eip712_chain_id"` // the chainId transactions are signed for
+	Height       uint64 `json:"height"`
+	AppHash      string `json:"app_hash"`
+	HubAddress   string `json:"hub_address"`
+	Version      string `json:"version"`
+	LatestBlock  string `json:"latest_block_time,omitempty"`
+	CatchingUp   bool   `json:"catching_up"`
+	ValidatorKey string `json:"validator_address"`
+}
+
+// Device is a camera's ledger record.
+type Device struct {
+	Camera           string             `json:"camera"`
+	Owned            bool               `json:"owned"`
+	Owner            string             `json:"owner,omitempty"`
+	Hub              string             `json:"hub,omitempty"`
+	Epoch            uint64             `json:"epoch"`
+	ImprintedAt      string             `json:"imprinted_at,omitempty"`
+	CheckpointPeriod uint64             `json:"checkpoint_period_seconds"`
+	Grants           []Grant            `json:"grants"`
+	Checkpoints      CheckpointsSummary `json:"checkpoints"`
+}
+
+// CheckpointsSummary summarises the checkpoints of the current epoch.
+type CheckpointsSummary struct {
+	Count         uint64 `json:"count"`
+	LastSeq       uint64 `json:"last_seq,omitempty"`
+	LastPeriodEnd string `json:"last_period_end,omitempty"`
+}
+
+// Grant is a viewer's access to a camera.
+type Grant struct {
+	Viewer      string `json:"viewer"`
+	ValidUntil  string `json:"valid_until,omitempty"`  // absent: until revoked
+	HistoryFrom string `json:"history_from,omitempty"` // absent: all history
+	GrantedAt   string `json:"granted_at"`
+	Active      bool   `json:"active"`
+}
+
+// Checkpoint is a committed integrity checkpoint.
+type Checkpoint struct {
+	Camera      string `json:"camera"`
+	Epoch       uint64 `json:"epoch"`
+	Index       uint64 `json:"index"`
+	PeriodStart string `json:"period_start"`
+	PeriodEnd   string `json:"period_end"`
+	FirstSeq    uint64 `json:"first_seq"`
+	LastSeq     uint64 `json:"last_seq"`
+	TreeSize    uint64 `json:"tree_size"`
+	PrevTreeLen uint64 `json:"prev_tree_size"`
+	Root        string `json:"root"`
+	ChainHead   string `json:"chain_head"`
+	Height      uint64 `json:"height"`
+	Time        string `json:"time"`
+	TxHash      string `json:"tx_hash"`
+}
+
+// Event is an audit-log entry.
+type Event struct {
+	Seq    uint64 `json:"seq"`
+	Height uint64 `json:"height"`
+	Time   string `json:"time"`
+	Kind   string `json:"kind"`
+	Camera string `json:"camera,omitempty"`
+	Actor  string `json:"actor,omitempty"`
+	Owner  string `json:"owner,omitempty"`
+	Hub    string `json:"hub,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	TxHash string `json:"tx_hash"`
+}
+
+// SubmitRequest is the body of POST /api/v1/txs.
+type SubmitRequest struct {
+	Tx string `json:"tx"` // 0x-prefixed hex of the canonical CBOR transaction
+}
+
+// TxResult is the outcome of a submitted or looked-up transaction.
+type TxResult struct {
+	Hash     string `json:"hash"`
+	Code     uint32 `json:"code"`
+	CodeName string `json:"code_name"`
+	Log      string `json:"log,omitempty"`
+	Height   uint64 `json:"height,omitempty"` // absent: refused before any block
+	Index    uint32 `json:"index,omitempty"`
+	Type     string `json:"type,omitempty"`
+	Tx       string `json:"tx,omitempty"` // lookups only: the transaction bytes, 0x hex
+}
+
+// List wraps every collection response.
+type List[T any] struct {
+	Items []T `json:"items"`
+	// Next, when set, is the query value that returns the following page.
+	Next string `json:"next,omitempty"`
+}

@@ -1,0 +1,401 @@
+package hub
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+// Version is reported by GET /api/v1/status.
+const Version = "0.1.0"
+
+// Request limits.
+const (
+	maxBodyBytes  = 16 << 10
+	defaultLimit  = 50
+	maxLimit      = 500
+	submitTimeout = 30 * time.Second
+)
+
+// routes lists every API route. docs/openapi.yaml must list the same set
+// (TestOpenAPIMatchesRoutes).
+func (h *Hub) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, r := range h.routeTable() {
+		mux.HandleFunc(r.method+" "+api.Prefix+r.path, h.wrap(r.fn))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, api.Errorf(api.ErrNotFound, "no such endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+type route struct {
+	method, path string
+	fn           func(r *http.Request) (any, error)
+}
+
+func (h *Hub) routeTable() []route {
+	return []route{
+		{"GET", "/status", h.status},
+		{"GET", "/devices/{camera}", h.device},
+		{"GET", "/devices/{camera}/grants", h.grants},
+		{"GET", "/devices/{camera}/checkpoints", h.checkpoints},
+		{"GET", "/owners/{owner}/devices", h.ownerDevices},
+		{"GET", "/audit", h.audit},
+		{"GET", "/txs/{hash}", h.lookupTx},
+		{"POST", "/txs", h.submit},
+	}
+}
+
+func (h *Hub) wrap(fn func(r *http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		out, err := fn(r)
+		if err != nil {
+			var ae *api.Error
+			if !errors.As(err, &ae) {
+				// Internal details go to the log, never to the client.
+				h.cfg.Logger.Error("api", "method", r.Method, "path", r.URL.Path, "err", err)
+				ae = api.Errorf(api.ErrInternal, "internal error; see the hub's log")
+			}
+			writeError(w, ae)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(out)
+	}
+}
+
+func writeError(w http.ResponseWriter, e *api.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(api.HTTPStatus(e.Code))
+	json.NewEncoder(w).Encode(api.ErrorBody{Error: e})
+}
+
+func rfc3339(unix uint64) string {
+	if unix == 0 {
+		return ""
+	}
+	return time.Unix(int64(unix), 0).UTC().Format(time.RFC3339)
+}
+
+func hexHash(b []byte) string { return "0x" + hex.EncodeToString(b) }
+
+func addrParam(r *http.Request, name string) (keys.Address, error) {
+	a, err := keys.ParseAddress(r.PathValue(name))
+	if err != nil {
+		return a, api.Errorf(api.ErrBadRequest, "%s: %v", name, err)
+	}
+	return a, nil
+}
+
+func addrQuery(r *http.Request, name string) (keys.Address, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return keys.Address{}, nil
+	}
+	a, err := keys.ParseAddress(v)
+	if err != nil {
+		return a, api.Errorf(api.ErrBadRequest, "%s: %v", name, err)
+	}
+	return a, nil
+}
+
+func uintQuery(r *http.Request, name string, def uint64) (uint64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, api.Errorf(api.ErrBadRequest, "%s=%q: want a non-negative integer", name, v)
+	}
+	return n, nil
+}
+
+func limitQuery(r *http.Request) (int, error) {
+	n, err := uintQuery(r, "limit", defaultLimit)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 || n > maxLimit {
+		return 0, api.Errorf(api.ErrBadRequest, "limit must be 1..%d", maxLimit)
+	}
+	return int(n), nil
+}
+
+func (h *Hub) status(r *http.Request) (any, error) {
+	st, err := h.node.Status(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	height, _ := h.node.App.Height()
+	s := api.Status{
+		ChainID:      st.NodeInfo.Network,
+		EIP712Chain:  h.node.App.ChainID(),
+		Height:       height,
+		AppHash:      hexHash(h.node.App.AppHash()),
+		HubAddress:   h.key.Address().Hex(),
+		Version:      Version,
+		CatchingUp:   st.SyncInfo.CatchingUp,
+		ValidatorKey: st.ValidatorInfo.Address.String(),
+	}
+	if !st.SyncInfo.LatestBlockTime.IsZero() && st.SyncInfo.LatestBlockHeight > 0 {
+		s.LatestBlock = st.SyncInfo.LatestBlockTime.UTC().Format(time.RFC3339Nano)
+	}
+	return s, nil
+}
+
+func deviceView(d *ledger.Device, now uint64) api.Device {
+	v := api.Device{
+		Camera:           d.Camera.Hex(),
+		Owned:            d.Owned(),
+		Epoch:            d.Epoch,
+		ImprintedAt:      rfc3339(d.ImprintedAt),
+		CheckpointPeriod: d.Period(),
+		Grants:           grantViews(d, now),
+		Checkpoints:      api.CheckpointsSummary{Count: d.Checkpoints, LastPeriodEnd: rfc3339(d.LastPeriodEnd)},
+	}
+	if d.Checkpoints > 0 {
+		v.Checkpoints.LastSeq = d.LastSeq
+	}
+	if d.Owned() {
+		v.Owner = d.Owner.Hex()
+	}
+	if d.Hub != (keys.Address{}) {
+		v.Hub = d.Hub.Hex()
+	}
+	return v
+}
+
+func grantViews(d *ledger.Device, now uint64) []api.Grant {
+	out := make([]api.Grant, 0, len(d.Grants))
+	for _, g := range d.Grants {
+		out = append(out, api.Grant{
+			Viewer:      g.Viewer.Hex(),
+			ValidUntil:  rfc3339(g.ValidUntil),
+			HistoryFrom: rfc3339(g.HistoryFrom),
+			GrantedAt:   rfc3339(g.GrantedAt),
+			Active:      g.Active(now),
+		})
+	}
+	return out
+}
+
+func now() uint64 { return uint64(time.Now().Unix()) }
+
+func (h *Hub) lookupDevice(r *http.Request) (*ledger.Device, error) {
+	cam, err := addrParam(r, "camera")
+	if err != nil {
+		return nil, err
+	}
+	d, err := h.node.App.Device(cam)
+	if err != nil {
+		return nil, err
+	}
+	if d == nil {
+		return nil, api.Errorf(api.ErrNotFound, "camera %s is not on the ledger (never imprinted)", cam.Hex())
+	}
+	return d, nil
+}
+
+func (h *Hub) device(r *http.Request) (any, error) {
+	d, err := h.lookupDevice(r)
+	if err != nil {
+		return nil, err
+	}
+	return deviceView(d, now()), nil
+}
+
+func (h *Hub) grants(r *http.Request) (any, error) {
+	d, err := h.lookupDevice(r)
+	if err != nil {
+		return nil, err
+	}
+	return api.List[api.Grant]{Items: grantViews(d, now())}, nil
+}
+
+func (h *Hub) ownerDevices(r *http.Request) (any, error) {
+	o, err := addrParam(r, "owner")
+	if err != nil {
+		return nil, err
+	}
+	ds, err := h.node.App.DevicesOf(o)
+	if err != nil {
+		return nil, err
+	}
+	out := api.List[api.Device]{Items: make([]api.Device, 0, len(ds))}
+	for i := range ds {
+		out.Items = append(out.Items, deviceView(&ds[i], now()))
+	}
+	return out, nil
+}
+
+func (h *Hub) checkpoints(r *http.Request) (any, error) {
+	d, err := h.lookupDevice(r)
+	if err != nil {
+		return nil, err
+	}
+	epoch, err := uintQuery(r, "epoch", d.Epoch)
+	if err != nil {
+		return nil, err
+	}
+	from, err := uintQuery(r, "from", 0)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := limitQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := h.node.App.Checkpoints(d.Camera, epoch, from, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	out := api.List[api.Checkpoint]{Items: []api.Checkpoint{}}
+	for i, c := range recs {
+		if i == limit {
+			out.Next = strconv.FormatUint(c.Index, 10)
+			break
+		}
+		m := c.Msg
+		out.Items = append(out.Items, api.Checkpoint{
+			Camera: m.Camera.Hex(), Epoch: m.Epoch, Index: c.Index,
+			PeriodStart: rfc3339(m.PeriodStart), PeriodEnd: rfc3339(m.PeriodEnd),
+			FirstSeq: m.FirstSeq, LastSeq: m.LastSeq, TreeSize: m.TreeSize, PrevTreeLen: c.PrevTreeLen,
+			Root: hexHash(m.Root[:]), ChainHead: hexHash(m.ChainHead[:]),
+			Height: c.Height, Time: rfc3339(c.Time), TxHash: hexHash(c.TxHash[:]),
+		})
+	}
+	return out, nil
+}
+
+func (h *Hub) audit(r *http.Request) (any, error) {
+	cam, err := addrQuery(r, "camera")
+	if err != nil {
+		return nil, err
+	}
+	princ, err := addrQuery(r, "principal")
+	if err != nil {
+		return nil, err
+	}
+	before, err := uintQuery(r, "before", 0)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := limitQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := h.node.App.Events(ledger.EventFilter{Camera: cam, Principal: princ, Before: before, Limit: limit + 1})
+	if err != nil {
+		return nil, err
+	}
+	out := api.List[api.Event]{Items: []api.Event{}}
+	zero := keys.Address{}
+	hexOr := func(a keys.Address) string {
+		if a == zero {
+			return ""
+		}
+		return a.Hex()
+	}
+	for i, e := range evs {
+		if i == limit {
+			out.Next = strconv.FormatUint(evs[i-1].Seq, 10)
+			break
+		}
+		out.Items = append(out.Items, api.Event{
+			Seq: e.Seq, Height: e.Height, Time: rfc3339(e.Time), Kind: e.Kind,
+			Camera: hexOr(e.Camera), Actor: hexOr(e.Actor), Owner: hexOr(e.Owner), Hub: hexOr(e.Hub),
+			Detail: e.Detail, TxHash: hexHash(e.TxHash[:]),
+		})
+	}
+	return out, nil
+}
+
+func parseHash(s string) (tx.Hash, error) {
+	var h tx.Hash
+	b, err := hex.DecodeString(strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X"))
+	if err != nil || len(b) != len(h) {
+		return h, api.Errorf(api.ErrBadRequest, "transaction hash %q: want 0x followed by 64 hex digits", s)
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+func (h *Hub) lookupTx(r *http.Request) (any, error) {
+	hash, err := parseHash(r.PathValue("hash"))
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.node.Tx(r.Context(), hash, false)
+	if err != nil {
+		if strings.Contains(err.Error(), "not found") {
+			return nil, api.Errorf(api.ErrNotFound, "transaction %s is not in a committed block", hexHash(hash[:]))
+		}
+		return nil, err
+	}
+	out := api.TxResult{
+		Hash: hexHash(hash[:]), Code: res.TxResult.Code, CodeName: ledger.CodeName(res.TxResult.Code),
+		Log: res.TxResult.Log, Height: uint64(res.Height), Index: res.Index, Tx: hexHash(res.Tx),
+	}
+	if t, err := tx.Decode(res.Tx); err == nil {
+		out.Type = string(t.Msg.Type())
+	}
+	return out, nil
+}
+
+func (h *Hub) submit(r *http.Request) (any, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "read body: %v", err)
+	}
+	if len(body) > maxBodyBytes {
+		return nil, api.Errorf(api.ErrBadRequest, "body over %d bytes", maxBodyBytes)
+	}
+	var req api.SubmitRequest
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, `body must be {"tx": "0x<hex>"}: %v`, err)
+	}
+	raw, err := hex.DecodeString(strings.TrimPrefix(req.Tx, "0x"))
+	if err != nil || len(raw) == 0 {
+		return nil, api.Errorf(api.ErrBadRequest, `"tx" must be 0x-prefixed hex of a signed transaction`)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
+	defer cancel()
+	res, err := h.node.Submit(ctx, raw)
+	out := api.TxResult{Hash: hexHash(res.Hash[:]), Code: res.Code, CodeName: ledger.CodeName(res.Code), Log: res.Log, Height: res.Height}
+	switch {
+	case errors.Is(err, ledger.ErrDuplicate):
+		return nil, api.Errorf(api.ErrConflict, "transaction %s was already submitted; look it up with GET %s/txs/%s", out.Hash, api.Prefix, out.Hash)
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, api.Errorf(api.ErrTimeout, "transaction %s not committed within %s; look it up later", out.Hash, submitTimeout)
+	case err != nil:
+		return nil, err
+	}
+	if res.Code != ledger.CodeOK {
+		e := api.Errorf(api.ErrRefused, "ledger refused the transaction: %s: %s", out.CodeName, res.Log)
+		e.Result = &out
+		return nil, e
+	}
+	if t, err := tx.Decode(raw); err == nil {
+		out.Type = string(t.Msg.Type())
+	}
+	return out, nil
+}
+

@@ -1,0 +1,49 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"time"
+)
+
+// DefaultHTTPAddr is where the API listens unless told otherwise: loopback
+// only, so a fresh hub is not exposed to the network.
+const DefaultHTTPAddr = "127.0.0.1:8080"
+
+// Config configures a Hub. Zero fields take the defaults in Validate.
+type Config struct {
+	DataDir        string
+	HTTPAddr       string // host:port; port 0 picks a free one
+	PassphraseFile string // default <DataDir>/keys/hub.passphrase
+	P2PListen      string // CometBFT peer address; default loopback, any port
+	TimeoutCommit  time.Duration
+	Logger         *slog.Logger
+	BenchNoop      bool // benchmarks only: accept unsigned no-op transactions
+}
+
+// Validate fills defaults and checks the configuration.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("no data directory: pass --data DIR")
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = DefaultHTTPAddr
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return fmt.Errorf("--http %q: want host:port (e.g. %s)", c.HTTPAddr, DefaultHTTPAddr)
+	}
+	if c.PassphraseFile == "" {
+		c.PassphraseFile = filepath.Join(c.DataDir, "keys", "hub.passphrase")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+func (c *Config) keystoreDir() string { return filepath.Join(c.DataDir, "keys", "hub") }
+func (c *Config) ledgerHome() string  { return filepath.Join(c.DataDir, "ledger") }
+func (c *Config) formatFile() string  { return filepath.Join(c.DataDir, "FORMAT") }

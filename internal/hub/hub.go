@@ -1,0 +1,97 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/wallet"
+)
+
+// Hub is a running camchaind: identity, ledger node and API server.
+type Hub struct {
+	cfg  Config
+	key  *keys.PrivateKey
+	node *ledger.Node
+	srv  *http.Server
+	ln   net.Listener
+	done chan error
+}
+
+// Start opens the data directory, unlocks the hub key, starts the ledger
+// node and begins serving the API. It returns when the hub is ready.
+func Start(cfg Config) (*Hub, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkFormat(&cfg); err != nil {
+		return nil, err
+	}
+	pass, err := readPassphrase(cfg.PassphraseFile)
+	if err != nil {
+		return nil, err
+	}
+	key, err := wallet.NewKeystore(cfg.keystoreDir(), hubScrypt).Load(pass)
+	if err != nil {
+		return nil, fmt.Errorf("unlock hub key: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("API address %s: %w (is another camchaind running? use --http)", cfg.HTTPAddr, err)
+	}
+	node, err := ledger.StartNode(ledger.NodeConfig{
+		Home:          cfg.ledgerHome(),
+		P2PListen:     cfg.P2PListen,
+		TimeoutCommit: cfg.TimeoutCommit,
+		Logger:        cfg.Logger,
+		BenchNoop:     cfg.BenchNoop,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if ok, err := node.App.IsHub(key.Address()); err != nil || !ok {
+		node.Close()
+		ln.Close()
+		return nil, fmt.Errorf("hub key %s is not registered in this ledger's genesis (data directory mixed up?)", key.Address().Hex())
+	}
+	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1)}
+	h.srv = &http.Server{
+		Handler:           h.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	go func() { h.done <- h.srv.Serve(ln) }()
+	cfg.Logger.Info("hub ready", "hub", key.Address().Hex(), "api", "http://"+ln.Addr().String(), "chain", node.App.ChainID())
+	return h, nil
+}
+
+// Addr returns the API's listening address (host:port).
+func (h *Hub) Addr() string { return h.ln.Addr().String() }
+
+// Address returns the hub's ledger identity.
+func (h *Hub) Address() keys.Address { return h.key.Address() }
+
+// Node returns the ledger node.
+func (h *Hub) Node() *ledger.Node { return h.node }
+
+// Done is closed-with-error when the API server stops on its own.
+func (h *Hub) Done() <-chan error { return h.done }
+
+// Close stops the API (letting requests in flight finish, up to a bound),
+// then the ledger node.
+func (h *Hub) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := h.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = h.srv.Close()
+	}
+	return errors.Join(err, h.node.Close())
+}

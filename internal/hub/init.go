@@ -1,0 +1,127 @@
+package hub
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/wallet"
+)
+
+// FormatLine is the content of <DataDir>/FORMAT for this version.
+const FormatLine = "camchain-hub-data 1\n"
+
+// hubScrypt seals the hub key. The key must unlock unattended at every
+// start, within the start-to-ready budget, so it uses N = 2^15 (32 MiB,
+// ~0.1 s) rather than a wallet's 2^18; the passphrase file's permissions, or
+// a passphrase kept outside the data directory, are the real protection.
+var hubScrypt = wallet.ScryptParams{N: 1 << 15, P: 1}
+
+// InitResult says what Init made.
+type InitResult struct {
+	DataDir    string
+	HubAddress keys.Address
+	ChainID    string
+}
+
+// Init creates a hub data directory: a new hub key sealed with a random
+// passphrase, and a single-validator ledger whose genesis registers the hub.
+// It refuses a directory that already holds a hub, and removes what it made
+// if it fails part-way.
+func Init(cfg Config, chainID string) (res InitResult, err error) {
+	if err := cfg.Validate(); err != nil {
+		return res, err
+	}
+	if _, err := os.Stat(cfg.formatFile()); err == nil {
+		return res, fmt.Errorf("%s already holds a hub (found %s); use another --data or `camchaind run`", cfg.DataDir, cfg.formatFile())
+	}
+	if entries, err := os.ReadDir(cfg.DataDir); err == nil && len(entries) > 0 {
+		return res, fmt.Errorf("%s is not empty; camchaind init needs a new or empty directory", cfg.DataDir)
+	}
+	if chainID == "" {
+		chainID = ledger.RandomChainID()
+	}
+	if _, err := ledger.ParseChainID(chainID); err != nil {
+		return res, err
+	}
+	created := !exists(cfg.DataDir)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return res, err
+	}
+	defer func() {
+		if err != nil {
+			cleanup(cfg.DataDir, created)
+		}
+	}()
+	key, err := keys.Generate()
+	if err != nil {
+		return res, err
+	}
+	pass := make([]byte, 32)
+	if _, err := rand.Read(pass); err != nil {
+		return res, err
+	}
+	passphrase := hex.EncodeToString(pass)
+	if err := os.MkdirAll(cfg.keystoreDir(), 0o700); err != nil {
+		return res, err
+	}
+	if err := atomicfile.Write(cfg.PassphraseFile, []byte(passphrase+"\n"), 0o600); err != nil {
+		return res, err
+	}
+	if _, err := wallet.NewKeystore(cfg.keystoreDir(), hubScrypt).Save(key, passphrase); err != nil {
+		return res, err
+	}
+	if err := ledger.InitHome(cfg.ledgerHome(), chainID, []keys.Address{key.Address()}); err != nil {
+		return res, err
+	}
+	// FORMAT last: its presence means the directory is complete.
+	if err := atomicfile.Write(cfg.formatFile(), []byte(FormatLine), 0o600); err != nil {
+		return res, err
+	}
+	return InitResult{DataDir: cfg.DataDir, HubAddress: key.Address(), ChainID: chainID}, nil
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func cleanup(dir string, created bool) {
+	if created {
+		os.RemoveAll(dir)
+		return
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		os.RemoveAll(dir + string(os.PathSeparator) + e.Name())
+	}
+}
+
+// checkFormat refuses a data directory that is missing, half-made or of
+// another format version.
+func checkFormat(cfg *Config) error {
+	b, err := os.ReadFile(cfg.formatFile())
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s is not a hub data directory (no FORMAT file): run `camchaind init --data %s` first", cfg.DataDir, cfg.DataDir)
+	}
+	if err != nil {
+		return err
+	}
+	if string(b) != FormatLine {
+		return fmt.Errorf("%s has data format %q; this camchaind reads %q", cfg.DataDir, strings.TrimSpace(string(b)), strings.TrimSpace(FormatLine))
+	}
+	return nil
+}
+
+// readPassphrase reads a passphrase file, dropping one trailing newline.
+func readPassphrase(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("hub passphrase: %w", err)
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	return strings.TrimSuffix(s, "\r"), nil
+}

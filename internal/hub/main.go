@@ -1,0 +1,119 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// DefaultDataDir is $CAMCHAIN_HOME/hub, with CAMCHAIN_HOME defaulting to
+// ~/.camchain.
+func DefaultDataDir() string {
+	if h := os.Getenv("CAMCHAIN_HOME"); h != "" {
+		return filepath.Join(h, "hub")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(".camchain", "hub")
+	}
+	return filepath.Join(home, ".camchain", "hub")
+}
+
+// Main is the camchaind command line; it returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	var (
+		cfg      Config
+		logLevel string
+		chainID  string
+	)
+	root := &cobra.Command{
+		Use:           "camchaind",
+		Short:         "camchaind: the camchain hub (ledger node and API)",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	root.PersistentFlags().StringVar(&cfg.DataDir, "data", DefaultDataDir(), "hub data directory")
+
+	initCmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create a hub data directory: hub key, single-validator ledger, genesis",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			res, err := Init(cfg, chainID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "camchaind: initialised %s\n  hub address: %s\n  chain id:    %s\nStart it with: camchaind run --data %s\n",
+				res.DataDir, res.HubAddress.Hex(), res.ChainID, res.DataDir)
+			return nil
+		},
+	}
+	initCmd.Flags().StringVar(&chainID, "chain-id", "", "chain id camchain-<n> (default: random)")
+
+	runCmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the hub until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lvl, err := parseLevel(logLevel)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			h, err := Start(cfg)
+			if err != nil {
+				return err
+			}
+			chain, _ := h.Node().Status(ctx)
+			network := ""
+			if chain != nil {
+				network = chain.NodeInfo.Network
+			}
+			fmt.Fprintf(stdout, "camchaind: hub %s ready\n  chain: %s\n  API:   http://%s/api/v1/status\n  data:  %s\n",
+				h.Address().Hex(), network, h.Addr(), cfg.DataDir)
+			select {
+			case <-ctx.Done():
+				fmt.Fprintln(stdout, "camchaind: shutting down")
+			case err := <-h.Done():
+				fmt.Fprintf(stderr, "camchaind: API server stopped: %v\n", err)
+			}
+			return h.Close()
+		},
+	}
+	runCmd.Flags().StringVar(&cfg.HTTPAddr, "http", DefaultHTTPAddr, "API listen address host:port")
+	runCmd.Flags().StringVar(&cfg.PassphraseFile, "passphrase-file", os.Getenv("CAMCHAIND_PASSPHRASE_FILE"), "hub key passphrase file (default <data>/keys/hub.passphrase)")
+	runCmd.Flags().StringVar(&cfg.P2PListen, "p2p", "", "ledger peer listen address (default tcp://127.0.0.1:0)")
+	runCmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+
+	root.AddCommand(initCmd, runCmd)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintf(stderr, "camchaind: error: %v\n", err)
+		if strings.HasPrefix(err.Error(), "unknown") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg(s)") {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, errors.New("--log-level: want debug, info, warn or error")
+	}
+	return l, nil
+}
