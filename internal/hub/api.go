@@ -398,4 +398,3 @@ func (h *Hub) submit(r *http.Request) (any, error) {
 	}
 	return out, nil
 }
-

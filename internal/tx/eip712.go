@@ -53,7 +53,7 @@ func TypedData(chainID uint64, m Msg) apitypes.TypedData {
 	}
 	return apitypes.TypedData{
 		Types: apitypes.Types{
-			"EIP712Domain":    domainType,
+			"EIP712Domain":   domainType,
 			string(m.Type()): eip712Types[m.Type()],
 		},
 		PrimaryType: string(m.Type()),

@@ -38,7 +38,7 @@ type Msg interface {
 // field is one EIP-712 struct member with its value.
 type field struct {
 	name, typ string
-	value any
+	value     any
 }
 
 func addr(name string, a keys.Address) field { return field{name, "address", a.Hex()} }
