@@ -63,5 +63,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		newWalletCmd(e),
+		newDeviceCmd(e),
+		newGrantCmd(e),
+		newRevokeCmd(e),
+		newTransferCmd(e),
+		newReleaseCmd(e),
+		newPolicyCmd(e),
+		newAuditCmd(e),
 	}
 }

@@ -1,0 +1,526 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+// defaultHub is where the CLI looks for a hub without --hub or CAMCHAIN_HUB.
+const defaultHub = "http://127.0.0.1:8080"
+
+// hubFlags are the flags of every command that talks to a hub.
+type hubFlags struct {
+	url     string
+	jsonOut bool
+	timeout time.Duration
+}
+
+func addHubFlags(cmd *cobra.Command) *hubFlags {
+	h := &hubFlags{}
+	def := os.Getenv("CAMCHAIN_HUB")
+	if def == "" {
+		def = defaultHub
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&h.url, "hub", def, "hub API `URL` (or set CAMCHAIN_HUB)")
+	pf.BoolVar(&h.jsonOut, "json", false, "print the hub's JSON answer")
+	pf.DurationVar(&h.timeout, "timeout", 60*time.Second, "give up after this long")
+	return h
+}
+
+func (h *hubFlags) client() (*api.Client, context.Context, context.CancelFunc, error) {
+	c, err := api.NewClient(h.url)
+	if err != nil {
+		return nil, nil, nil, usageError{err}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
+	return c, ctx, cancel, nil
+}
+
+func (e *env) printJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func parseAddrFlag(name, v string) (keys.Address, error) {
+	if v == "" {
+		return keys.Address{}, usageError{fmt.Errorf("--%s is required", name)}
+	}
+	a, err := keys.ParseAddress(v)
+	if err != nil {
+		return a, usageError{fmt.Errorf("--%s: %w", name, err)}
+	}
+	return a, nil
+}
+
+// parseWhen reads an absolute RFC 3339 time or a duration from now
+// ("36h", "7d", "30m"). Empty means zero (no limit).
+func parseWhen(name, v string, now time.Time) (uint64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		if t.Unix() <= 0 {
+			return 0, usageError{fmt.Errorf("--%s %q is before 1970", name, v)}
+		}
+		return uint64(t.Unix()), nil
+	}
+	d, err := parseDuration(v)
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--%s %q: want an RFC 3339 time (2026-12-24T18:00:00Z) or a duration (12h, 7d)", name, v)}
+	}
+	return uint64(now.Add(d).Unix()), nil
+}
+
+// parseDuration is time.ParseDuration plus a "d" (24h) unit.
+func parseDuration(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.ParseFloat(n, 64)
+		if err != nil || days <= 0 {
+			return 0, fmt.Errorf("bad duration %q", v)
+		}
+		return time.Duration(days * 24 * float64(time.Hour)), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("bad duration %q", v)
+	}
+	return d, nil
+}
+
+// ownerAction signs and submits an owner action on a camera: it reads the
+// chain id and the camera's epoch from the hub, builds the message with
+// build, signs it with the wallet and waits for the block.
+func (e *env) ownerAction(ks *keystoreFlags, hf *hubFlags, camera keys.Address,
+	build func(epoch uint64, nonce, expiry uint64) tx.Msg) error {
+	c, ctx, cancel, err := hf.client()
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	dev, err := c.Device(ctx, camera.Hex())
+	if err != nil {
+		return err
+	}
+	key, err := e.loadSigner(*ks)
+	if err != nil {
+		return err
+	}
+	if dev.Owner != key.Address().Hex() {
+		fmt.Fprintf(e.stderr, "camchain: warning: camera %s is owned by %s, not by this wallet (%s); the ledger will refuse\n",
+			camera.Hex(), orNone(dev.Owner), key.Address().Hex())
+	}
+	msg := build(dev.Epoch, tx.NewNonce(), tx.ExpiryIn(tx.DefaultTTL))
+	return e.submit(ctx, c, hf, st.EIP712Chain, msg, key)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nobody"
+	}
+	return s
+}
+
+// submit signs msg, sends it and reports the outcome.
+func (e *env) submit(ctx context.Context, c *api.Client, hf *hubFlags, chain uint64, msg tx.Msg, signers ...*keys.PrivateKey) error {
+	t, err := tx.Sign(chain, msg, signers...)
+	if err != nil {
+		return err
+	}
+	raw, err := t.Encode()
+	if err != nil {
+		return err
+	}
+	res, err := c.Submit(ctx, raw)
+	var ae *api.Error
+	if errors.As(err, &ae) && ae.Result != nil {
+		if hf.jsonOut {
+			e.printJSON(ae.Result)
+		}
+		return fmt.Errorf("the ledger refused the %s: %s: %s", msg.Type(), ae.Result.CodeName, ae.Result.Log)
+	}
+	if err != nil {
+		return err
+	}
+	if hf.jsonOut {
+		return e.printJSON(res)
+	}
+	fmt.Fprintf(e.stdout, "%s committed at height %d (tx %s)\n", msg.Type(), res.Height, res.Hash)
+	return nil
+}
+
+// confirm asks before an irreversible action unless --yes was given.
+func (e *env) confirm(yes bool, what string) error {
+	if yes {
+		return nil
+	}
+	if _, ok := e.terminal(); !ok {
+		return usageError{fmt.Errorf("%s cannot be undone; pass --yes to confirm", what)}
+	}
+	fmt.Fprintf(e.stderr, "%s cannot be undone. Type yes to continue: ", what)
+	var answer string
+	fmt.Fscanln(e.stdin, &answer)
+	if answer != "yes" {
+		return errors.New("cancelled")
+	}
+	return nil
+}
+
+func newDeviceCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "device", Short: "Show cameras on the ledger", Args: noArgs}
+	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
+	show := &cobra.Command{
+		Use:   "show CAMERA",
+		Short: "Show a camera's owner, hub, epoch, grants and checkpoints",
+		Args:  exactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			cam, err := parseAddrFlag("camera", args[0])
+			if err != nil {
+				return err
+			}
+			c, ctx, cancel, err := hf.client()
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			d, err := c.Device(ctx, cam.Hex())
+			if err != nil {
+				return err
+			}
+			if hf.jsonOut {
+				return e.printJSON(d)
+			}
+			e.printDevice(d)
+			return nil
+		},
+	}
+	var owner string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the cameras an address owns (default: your wallet's)",
+		Args:  noArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			who, err := e.principal(ks, owner, "owner")
+			if err != nil {
+				return err
+			}
+			c, ctx, cancel, err := hf.client()
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			ds, err := c.DevicesOf(ctx, who.Hex())
+			if err != nil {
+				return err
+			}
+			if hf.jsonOut {
+				return e.printJSON(ds)
+			}
+			if len(ds) == 0 {
+				fmt.Fprintf(e.stdout, "%s owns no cameras\n", who.Hex())
+			}
+			for i := range ds {
+				e.printDevice(&ds[i])
+			}
+			return nil
+		},
+	}
+	list.Flags().StringVar(&owner, "owner", "", "owner `ADDRESS` (default: the wallet's)")
+	cmd.AddCommand(show, list)
+	return cmd
+}
+
+// principal returns the address given, or the wallet's (no passphrase needed).
+func (e *env) principal(ks *keystoreFlags, given, flag string) (keys.Address, error) {
+	if given != "" {
+		return parseAddrFlag(flag, given)
+	}
+	store, err := ks.keystore()
+	if err != nil {
+		return keys.Address{}, err
+	}
+	a, err := store.Address()
+	if err != nil {
+		return a, fmt.Errorf("no --%s given and no wallet to default to: %w", flag, err)
+	}
+	return a, nil
+}
+
+func (e *env) printDevice(d *api.Device) {
+	w := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
+	fmt.Fprintf(w, "camera\t%s\n", d.Camera)
+	if d.Owned {
+		fmt.Fprintf(w, "owner\t%s (since %s)\n", d.Owner, d.ImprintedAt)
+	} else {
+		fmt.Fprintf(w, "owner\tnone: imprintable by the next owner with physical access\n")
+	}
+	fmt.Fprintf(w, "hub\t%s\n", orNone(d.Hub))
+	fmt.Fprintf(w, "epoch\t%d\n", d.Epoch)
+	fmt.Fprintf(w, "checkpoint period\t%s\n", time.Duration(d.CheckpointPeriod)*time.Second)
+	fmt.Fprintf(w, "checkpoints\t%d this epoch\n", d.Checkpoints.Count)
+	for _, g := range d.Grants {
+		state := "active"
+		if !g.Active {
+			state = "ended"
+		}
+		fmt.Fprintf(w, "viewer\t%s %s, until %s, history from %s\n", g.Viewer, state, or(g.ValidUntil, "revoked"), or(g.HistoryFrom, "the start"))
+	}
+	w.Flush()
+	fmt.Fprintln(e.stdout)
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func newGrantCmd(e *env) *cobra.Command {
+	var camera, viewer, until, historyFrom string
+	cmd := &cobra.Command{
+		Use:   "grant --camera CAMERA --viewer ADDRESS [--until WHEN] [--history-from WHEN]",
+		Short: "Give someone the viewer role on your camera",
+		Long: `Give ADDRESS the viewer role on CAMERA, signed by your wallet as owner.
+--until ends the grant (RFC 3339 time or a duration such as 7d); without it
+the grant lasts until revoked. --history-from is the earliest recording the
+viewer may see. Grants end when the camera is reset, released or transferred.`,
+		Args: noArgs,
+	}
+	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
+	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
+	cmd.Flags().StringVar(&viewer, "viewer", "", "viewer `ADDRESS`")
+	cmd.Flags().StringVar(&until, "until", "", "end of the grant: RFC 3339 time or duration (default: until revoked)")
+	cmd.Flags().StringVar(&historyFrom, "history-from", "", "earliest recording the viewer may see: RFC 3339 time (default: all)")
+	cmd.RunE = func(_ *cobra.Command, _ []string) error {
+		cam, err := parseAddrFlag("camera", camera)
+		if err != nil {
+			return err
+		}
+		v, err := parseAddrFlag("viewer", viewer)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		u, err := parseWhen("until", until, now)
+		if err != nil {
+			return err
+		}
+		hfrom, err := parseWhen("history-from", historyFrom, now)
+		if err != nil {
+			return err
+		}
+		return e.ownerAction(ks, hf, cam, func(epoch, nonce, expiry uint64) tx.Msg {
+			return &tx.Grant{Camera: cam, Epoch: epoch, Viewer: v, ValidUntil: u, HistoryFrom: hfrom, Nonce: nonce, Expiry: expiry}
+		})
+	}
+	return cmd
+}
+
+func newRevokeCmd(e *env) *cobra.Command {
+	var camera, viewer string
+	cmd := &cobra.Command{
+		Use:   "revoke --camera CAMERA --viewer ADDRESS",
+		Short: "End someone's viewer role on your camera",
+		Args:  noArgs,
+	}
+	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
+	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
+	cmd.Flags().StringVar(&viewer, "viewer", "", "viewer `ADDRESS`")
+	cmd.RunE = func(_ *cobra.Command, _ []string) error {
+		cam, err := parseAddrFlag("camera", camera)
+		if err != nil {
+			return err
+		}
+		v, err := parseAddrFlag("viewer", viewer)
+		if err != nil {
+			return err
+		}
+		return e.ownerAction(ks, hf, cam, func(epoch, nonce, expiry uint64) tx.Msg {
+			return &tx.Revoke{Camera: cam, Epoch: epoch, Viewer: v, Nonce: nonce, Expiry: expiry}
+		})
+	}
+	return cmd
+}
+
+func newTransferCmd(e *env) *cobra.Command {
+	var camera, to string
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "transfer --camera CAMERA --to ADDRESS --yes",
+		Short: "Hand your camera to a new owner (its grants end)",
+		Args:  noArgs,
+	}
+	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
+	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
+	cmd.Flags().StringVar(&to, "to", "", "new owner `ADDRESS`")
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	cmd.RunE = func(_ *cobra.Command, _ []string) error {
+		cam, err := parseAddrFlag("camera", camera)
+		if err != nil {
+			return err
+		}
+		newOwner, err := parseAddrFlag("to", to)
+		if err != nil {
+			return err
+		}
+		if err := e.confirm(yes, "Transferring camera "+cam.Hex()+" to "+newOwner.Hex()); err != nil {
+			return err
+		}
+		return e.ownerAction(ks, hf, cam, func(epoch, nonce, expiry uint64) tx.Msg {
+			return &tx.Transfer{Camera: cam, Epoch: epoch, NewOwner: newOwner, Nonce: nonce, Expiry: expiry}
+		})
+	}
+	return cmd
+}
+
+func newReleaseCmd(e *env) *cobra.Command {
+	var camera string
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "release --camera CAMERA --yes",
+		Short: "Give up your camera: no owner, no hub, no grants; it can be paired again",
+		Args:  noArgs,
+	}
+	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
+	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	cmd.RunE = func(_ *cobra.Command, _ []string) error {
+		cam, err := parseAddrFlag("camera", camera)
+		if err != nil {
+			return err
+		}
+		if err := e.confirm(yes, "Releasing camera "+cam.Hex()); err != nil {
+			return err
+		}
+		return e.ownerAction(ks, hf, cam, func(epoch, nonce, expiry uint64) tx.Msg {
+			return &tx.Release{Camera: cam, Epoch: epoch, Nonce: nonce, Expiry: expiry}
+		})
+	}
+	return cmd
+}
+
+func newPolicyCmd(e *env) *cobra.Command {
+	var camera, period string
+	cmd := &cobra.Command{
+		Use:   "policy --camera CAMERA --period DURATION",
+		Short: "Set how often the camera commits an integrity checkpoint",
+		Long: fmt.Sprintf(`Set the camera's checkpoint period: how often it commits the Merkle root of
+its recordings to the ledger. Between %s and %s; for example 1h, 6h, 1d.`, tx.MinCheckpointPeriod, tx.MaxCheckpointPeriod),
+		Args: noArgs,
+	}
+	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
+	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
+	cmd.Flags().StringVar(&period, "period", "", "checkpoint period, e.g. 1h or 1d")
+	cmd.RunE = func(_ *cobra.Command, _ []string) error {
+		cam, err := parseAddrFlag("camera", camera)
+		if err != nil {
+			return err
+		}
+		if period == "" {
+			return usageError{errors.New("--period is required (e.g. 1h, 1d)")}
+		}
+		d, err := parseDuration(period)
+		if err != nil || d < tx.MinCheckpointPeriod || d > tx.MaxCheckpointPeriod || d%time.Second != 0 {
+			return usageError{fmt.Errorf("--period %q: want whole seconds between %s and %s", period, tx.MinCheckpointPeriod, tx.MaxCheckpointPeriod)}
+		}
+		return e.ownerAction(ks, hf, cam, func(epoch, nonce, expiry uint64) tx.Msg {
+			return &tx.SetPolicy{Camera: cam, Epoch: epoch, CheckpointPeriod: uint64(d / time.Second), Nonce: nonce, Expiry: expiry}
+		})
+	}
+	return cmd
+}
+
+func newAuditCmd(e *env) *cobra.Command {
+	var camera, principal string
+	var limit int
+	var before uint64
+	cmd := &cobra.Command{
+		Use:   "audit [--camera CAMERA] [--principal ADDRESS]",
+		Short: "List audit events: pairings, resets, grants, logins, alarms (newest first)",
+		Long: `List audit events from the ledger, newest first. By default the events of
+your wallet's address: as actor, and for cameras you owned when they happened.
+--camera lists one camera's events instead.`,
+		Args: noArgs,
+	}
+	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
+	cmd.Flags().StringVar(&camera, "camera", "", "only this camera's events")
+	cmd.Flags().StringVar(&principal, "principal", "", "events of this `ADDRESS` (default: the wallet's)")
+	cmd.Flags().IntVar(&limit, "limit", 20, "at most this many events")
+	cmd.Flags().Uint64Var(&before, "before", 0, "only events with a sequence number below this (paging)")
+	cmd.RunE = func(_ *cobra.Command, _ []string) error {
+		q := api.AuditQuery{Limit: limit, Before: before}
+		if camera != "" {
+			cam, err := parseAddrFlag("camera", camera)
+			if err != nil {
+				return err
+			}
+			q.Camera = cam.Hex()
+		}
+		if camera == "" || principal != "" {
+			who, err := e.principal(ks, principal, "principal")
+			if err != nil {
+				return err
+			}
+			q.Principal = who.Hex()
+		}
+		c, ctx, cancel, err := hf.client()
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		l, err := c.Audit(ctx, q)
+		if err != nil {
+			return err
+		}
+		if hf.jsonOut {
+			return e.printJSON(l)
+		}
+		w := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
+		fmt.Fprintln(w, "SEQ\tTIME\tKIND\tCAMERA\tACTOR\tDETAIL")
+		for _, ev := range l.Items {
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", ev.Seq, ev.Time, ev.Kind, or(ev.Camera, "-"), or(ev.Actor, "-"), ev.Detail)
+		}
+		w.Flush()
+		if l.Next != "" {
+			fmt.Fprintf(e.stdout, "(more: --before %s)\n", l.Next)
+		}
+		return nil
+	}
+	return cmd
+}
+
+// exactArgs requires n positional arguments (a usage error otherwise).
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s takes %d argument(s), got %d; see --help", cmd.CommandPath(), n, len(args))}
+		}
+		return nil
+	}
+}
