@@ -1,6 +1,7 @@
 package tx
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/big"
 
@@ -77,4 +78,40 @@ func Digest(chainID uint64, m Msg) (Hash, error) {
 	var h Hash
 	copy(h[:], d)
 	return h, nil
+}
+
+// walletDomain is the domain as JSON for wallets: no empty
+// verifyingContract or salt members, which some wallets reject.
+type walletDomain struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	ChainID uint64 `json:"chainId"`
+}
+
+// WalletJSON returns m as the JSON argument of eth_signTypedData_v4 (what
+// MetaMask, ethers' signTypedData or viem take). Integers are decimal
+// strings, so no JavaScript number loses precision.
+func WalletJSON(chainID uint64, m Msg) ([]byte, error) {
+	msg := map[string]any{}
+	for _, f := range m.fields() {
+		switch v := f.value.(type) {
+		case *math.HexOrDecimal256:
+			msg[f.name] = (*big.Int)(v).String()
+		case []byte:
+			msg[f.name] = hexutil.Bytes(v)
+		default:
+			msg[f.name] = v
+		}
+	}
+	return json.Marshal(struct {
+		Types       apitypes.Types `json:"types"`
+		PrimaryType string         `json:"primaryType"`
+		Domain      walletDomain   `json:"domain"`
+		Message     map[string]any `json:"message"`
+	}{
+		Types:       apitypes.Types{"EIP712Domain": domainType, string(m.Type()): eip712Types[m.Type()]},
+		PrimaryType: string(m.Type()),
+		Domain:      walletDomain{Name: DomainName, Version: DomainVersion, ChainID: chainID},
+		Message:     msg,
+	})
 }

@@ -1,0 +1,211 @@
+package tx
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/camchain/camchain/internal/keys"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/vectors.json and the fuzz seed corpus")
+
+// vectorFile is testdata/vectors.json: golden transactions another
+// implementation can check itself against (docs/SPEC.md §2).
+type vectorFile struct {
+	Comment string            `json:"comment"`
+	ChainID uint64            `json:"chain_id"`
+	Keys    map[string]string `json:"private_keys"` // name → 0x scalar (test keys only!)
+	Valid   []validVector     `json:"valid"`
+	Invalid []invalidVector   `json:"invalid"`
+}
+
+type validVector struct {
+	Type      string          `json:"type"`
+	Signers   []string        `json:"signers"` // key names, in signature order
+	TypedData json.RawMessage `json:"typed_data"`
+	Digest    string          `json:"eip712_digest"`
+	Wire      string          `json:"wire"`
+	TxHash    string          `json:"tx_hash"` // SHA-256 of wire, CometBFT's tx hash
+}
+
+type invalidVector struct {
+	Name   string `json:"name"`
+	Wire   string `json:"wire"`
+	Expect string `json:"expect"` // encoding | version | unknown_type
+}
+
+func vectorKeys(t testing.TB) (map[string]*keys.PrivateKey, map[string]string) {
+	ks := map[string]*keys.PrivateKey{}
+	hexes := map[string]string{}
+	for i, name := range []string{"owner", "camera", "hub"} {
+		b := bytes.Repeat([]byte{byte(i + 1)}, 32)
+		k, err := keys.FromBytes(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks[name] = k
+		hexes[name] = "0x" + hex.EncodeToString(b)
+	}
+	return ks, hexes
+}
+
+func buildVectors(t testing.TB) vectorFile {
+	ks, hexes := vectorKeys(t)
+	const chain = 4242
+	vf := vectorFile{
+		Comment: "camchain transaction vectors; see docs/SPEC.md §2. Regenerate: go test ./internal/tx -run TestVectors -update",
+		ChainID: chain, Keys: hexes,
+	}
+	msgs := sampleMsgs(ks["camera"].Address(), ks["owner"].Address(), ks["hub"].Address())
+	var firstWire []byte
+	for _, m := range msgs {
+		names := []string{"owner"}
+		switch m.Type() {
+		case TypeImprint:
+			names = []string{"owner", "camera"}
+		case TypeReset, TypeCheckpoint:
+			names = []string{"camera"}
+		case TypeAudit:
+			names = []string{"hub"}
+		}
+		var signers []*keys.PrivateKey
+		for _, n := range names {
+			signers = append(signers, ks[n])
+		}
+		signed, err := Sign(chain, m, signers...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wire, err := signed.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if firstWire == nil && m.Type() == TypeReset {
+			firstWire = wire
+		}
+		d, _ := Digest(chain, m)
+		td, _ := WalletJSON(chain, m)
+		sum := sha256sum(wire)
+		vf.Valid = append(vf.Valid, validVector{Type: string(m.Type()), Signers: names, TypedData: td,
+			Digest: "0x" + hex.EncodeToString(d[:]), Wire: "0x" + hex.EncodeToString(wire), TxHash: "0x" + hex.EncodeToString(sum[:])})
+	}
+	// Systematic corruptions of one valid transaction (a Reset).
+	w := firstWire
+	mut := func(f func(b []byte) []byte) string {
+		return "0x" + hex.EncodeToString(f(append([]byte(nil), w...)))
+	}
+	vf.Invalid = []invalidVector{
+		{"trailing zero byte", mut(func(b []byte) []byte { return append(b, 0) }), "encoding"},
+		{"last byte cut", mut(func(b []byte) []byte { return b[:len(b)-1] }), "encoding"},
+		{"empty", "0x", "encoding"},
+		{"version 2", mut(func(b []byte) []byte { b[1] = 0x02; return b }), "version"},
+		{"envelope not an array", mut(func(b []byte) []byte { b[0] = 0xa5; return b }), "encoding"},
+		{"type renamed", mut(func(b []byte) []byte { return bytes.Replace(b, []byte("Reset"), []byte("Rezet"), 1) }), "unknown_type"},
+		{"non-minimal version integer", mut(func(b []byte) []byte { return append([]byte{b[0], 0x18, 0x01}, b[2:]...) }), "encoding"},
+		{"indefinite-length array", mut(func(b []byte) []byte { return append(append([]byte{0x9f}, b[1:]...), 0xff) }), "encoding"},
+		{"signature 64 bytes", mut(func(b []byte) []byte {
+			i := bytes.LastIndex(b, []byte{0x58, 0x41})
+			out := append(b[:i:i], 0x58, 0x40)
+			return append(out, b[i+2:len(b)-1]...)
+		}), "encoding"},
+	}
+	return vf
+}
+
+func TestVectors(t *testing.T) {
+	path := filepath.Join("testdata", "vectors.json")
+	if *update {
+		vf := buildVectors(t)
+		b, _ := json.MarshalIndent(vf, "", "  ")
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		writeSeedCorpus(t, vf)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vf vectorFile
+	if err := json.Unmarshal(b, &vf); err != nil {
+		t.Fatal(err)
+	}
+	ks, _ := vectorKeys(t)
+	if len(vf.Valid) != len(AllTypes()) {
+		t.Fatalf("%d valid vectors, want one per type (%d)", len(vf.Valid), len(AllTypes()))
+	}
+	for _, v := range vf.Valid {
+		wire, _ := hex.DecodeString(v.Wire[2:])
+		got, err := Decode(wire)
+		if err != nil {
+			t.Fatalf("%s: %v", v.Type, err)
+		}
+		d, _ := Digest(vf.ChainID, got.Msg)
+		if "0x"+hex.EncodeToString(d[:]) != v.Digest {
+			t.Errorf("%s: digest %x, vector %s", v.Type, d, v.Digest)
+		}
+		who, err := got.Signers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range v.Signers {
+			if who[i] != ks[n].Address() {
+				t.Errorf("%s: signer %d is %s, want %s", v.Type, i, who[i].Hex(), n)
+			}
+		}
+		// Signing is deterministic (RFC 6979): re-signing gives the same bytes.
+		var signers []*keys.PrivateKey
+		for _, n := range v.Signers {
+			signers = append(signers, ks[n])
+		}
+		again, _ := Sign(vf.ChainID, got.Msg, signers...)
+		w2, _ := again.Encode()
+		if !bytes.Equal(w2, wire) {
+			t.Errorf("%s: re-encoding differs from the vector", v.Type)
+		}
+		td, _ := WalletJSON(vf.ChainID, got.Msg)
+		if !jsonEqual(td, v.TypedData) {
+			t.Errorf("%s: typed data differs from the vector", v.Type)
+		}
+	}
+	want := map[string]error{"encoding": ErrEncoding, "version": ErrVersion, "unknown_type": ErrUnknownType}
+	for _, v := range vf.Invalid {
+		wire, _ := hex.DecodeString(v.Wire[2:])
+		if _, err := Decode(wire); !errors.Is(err, want[v.Expect]) {
+			t.Errorf("%s: err %v, expect %s", v.Name, err, v.Expect)
+		}
+	}
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return fmt.Sprint(x) == fmt.Sprint(y)
+}
+
+func writeSeedCorpus(t testing.TB, vf vectorFile) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
+	os.MkdirAll(dir, 0o755)
+	add := func(name, wireHex string) {
+		b, _ := hex.DecodeString(wireHex[2:])
+		content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range vf.Valid {
+		add("valid-"+v.Type, v.Wire)
+	}
+	for i, v := range vf.Invalid {
+		add(fmt.Sprintf("invalid-%02d", i), v.Wire)
+	}
+}
