@@ -22,6 +22,13 @@ test/interop/node_modules/.package-lock.json: test/interop/package.json test/int
 # The demo: a hub with its own single-validator ledger on embedded defaults.
 run: build
 	@[ -f $(RUN_DIR)/hub/FORMAT ] || $(BIN)/camchaind init --data $(RUN_DIR)/hub
+	@echo
+	@echo "In another terminal, try:"
+	@echo "  curl -s http://127.0.0.1:8080/api/v1/status"
+	@echo "  $(BIN)/camchain wallet new --keystore $(RUN_DIR)/wallet     # 24 words + your passphrase"
+	@echo "  $(BIN)/camchain audit --keystore $(RUN_DIR)/wallet"
+	@echo "Stop the hub with Ctrl-C; its data stays in $(RUN_DIR)/ (make clean removes it)."
+	@echo
 	$(BIN)/camchaind run --data $(RUN_DIR)/hub
 
 test: deps

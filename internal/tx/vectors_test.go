@@ -209,3 +209,37 @@ func writeSeedCorpus(t testing.TB, vf vectorFile) {
 		add(fmt.Sprintf("invalid-%02d", i), v.Wire)
 	}
 }
+
+// TestGoldenResetBytes spells out the Reset vector byte by byte, as
+// docs/SPEC.md §2.3 does.
+func TestGoldenResetBytes(t *testing.T) {
+	ks, _ := vectorKeys(t)
+	cam := ks["camera"]
+	signed, err := Sign(4242, &Reset{Camera: cam.Address(), Epoch: 3, Nonce: 2, Expiry: 2000000000}, cam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for _, part := range [][]byte{
+		{0x85},                  // array(5): the envelope
+		{0x01},                  // version 1
+		{0x19, 0x10, 0x92},      // chainId 4242 (uint16 argument)
+		{0x65}, []byte("Reset"), // text(5) "Reset"
+		{0x84},                        // message: array(4)
+		{0x54}, cam.Address().Bytes(), // camera: bytes(20)
+		{0x03},                          // epoch 3
+		{0x02},                          // nonce 2
+		{0x1a, 0x77, 0x35, 0x94, 0x00},  // expiry 2000000000 (uint32 argument)
+		{0x81},                          // signatures: array(1)
+		{0x58, 0x41}, signed.Sigs[0][:], // bytes(65): r ‖ s ‖ v
+	} {
+		want = append(want, part...)
+	}
+	got, _ := signed.Encode()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("wire\n got  %x\n want %x", got, want)
+	}
+	if cam.Address().Hex() != "0x5050A4F4b3f9338C3472dcC01A87C76A144b3c9c" {
+		t.Fatalf("camera test key address changed: %s", cam.Address().Hex())
+	}
+}
