@@ -1,0 +1,268 @@
+// Command bench measures camchain's performance figures, each beside a
+// baseline measured in the same run, and reports them: a Markdown table on
+// stdout, bench/latest.json (one entry per figure: name, value, unit,
+// baseline, ratio, target, pass) and bench/latest.md (the table with the
+// machine it ran on, for the README). Progress goes to stderr.
+//
+// `make bench` runs it from the repository root after `make build`. Each
+// benchmark group is one entry of groups(); a new issue adds its figures by
+// adding a group there, in its own file.
+//
+// Usage:
+//
+//	go run ./tools/bench [-only REGEXP] [-out bench/latest.json] [-list] [-cpuprofile FILE]
+//
+// With -only, the report files are written only if -out is given too, so
+// a partial run does not replace the published table. The exit status is 1
+// if a group failed or a figure missed its target (the files are still
+// written in the second case: the figures are valid, just not good enough).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/camchain/camchain/internal/atomicfile"
+)
+
+// group is a named set of figures measured together, each with its
+// baseline.
+type group struct {
+	Name string // the prefix of its rows' names, matched by -only
+	Doc  string
+	Run  func(ctx context.Context, o *options) ([]Row, error)
+}
+
+// groups lists every benchmark group in the order they run.
+func groups() []group {
+	return []group{
+		{"ledger.commit_throughput", "signed txs committed per second on one node, beside unsigned no-op txs", benchCommitThroughput},
+		{"ledger.commit_latency", "submit-to-commit latency of one tx at a time, signed beside no-op", benchCommitLatency},
+		{"hub.start_to_ready", "camchaind run until GET /api/v1/status answers 200, beside a bare CometBFT kvstore node", benchHubStart},
+	}
+}
+
+// options are the knobs the groups share.
+type options struct {
+	Bin        string // the camchaind binary
+	Txs        int    // transactions per throughput run
+	InFlight   int    // concurrent Submit calls in throughput runs
+	LatencyTxs int    // sequential transactions per latency run
+	StartRuns  int    // start-to-ready repetitions
+	Progress   *progress
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		only = fs.String("only", "", "run only the groups whose name matches this regular expression")
+		out  = fs.String("out", "bench/latest.json", "write the JSON report here (and the Markdown table beside it, .md); empty: write nothing")
+		list = fs.Bool("list", false, "list the benchmark groups and exit")
+		prof = fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+		o    = options{}
+	)
+	fs.StringVar(&o.Bin, "bin", "bin/camchaind", "camchaind binary (built by `make build`)")
+	fs.IntVar(&o.Txs, "txs", 20_000, "transactions per throughput run")
+	fs.IntVar(&o.InFlight, "inflight", 512, "concurrent submissions in throughput runs")
+	fs.IntVar(&o.LatencyTxs, "latency-txs", 300, "transactions per latency run")
+	fs.IntVar(&o.StartRuns, "start-runs", 5, "start-to-ready repetitions (the median is reported)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bench: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if *list {
+		for _, g := range groups() {
+			fmt.Fprintf(stdout, "%-28s %s\n", g.Name, g.Doc)
+		}
+		return 0
+	}
+	re, err := regexp.Compile(*only)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: -only: %v\n", err)
+		return 2
+	}
+	outSet := false
+	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	if *only != "" && !outSet {
+		*out = ""
+	}
+
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	o.Progress = &progress{w: stderr, start: start}
+	rep := &Report{Version: ReportVersion, Machine: thisMachine(start)}
+	o.Progress.Printf("machine: %s", rep.Machine)
+
+	var failed []string
+	ran := 0
+	for _, g := range groups() {
+		if !re.MatchString(g.Name) {
+			continue
+		}
+		ran++
+		o.Progress.Printf("== %s: %s", g.Name, g.Doc)
+		t0 := time.Now()
+		rows, err := g.Run(ctx, &o)
+		if err != nil {
+			o.Progress.Printf("!! %s failed: %v", g.Name, err)
+			failed = append(failed, g.Name)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		for _, r := range rows {
+			o.Progress.Printf("   %s = %s %s (baseline %s %s, ratio %s; %s)", r.Name, formatNumber(r.Value), r.Unit, formatNumber(r.Baseline), r.Unit, formatRatio(r.Ratio), r.Note)
+		}
+		o.Progress.Printf("== %s done in %s", g.Name, time.Since(t0).Round(100*time.Millisecond))
+		rep.Rows = append(rep.Rows, rows...)
+	}
+	if ran == 0 {
+		fmt.Fprintf(stderr, "bench: no group matches -only %q (see -list)\n", *only)
+		return 2
+	}
+
+	fmt.Fprint(stdout, rep.Table())
+	if len(failed) > 0 {
+		fmt.Fprintf(stderr, "bench: %d group(s) failed: %s; report files not written\n", len(failed), strings.Join(failed, ", "))
+		return 1
+	}
+	if *out != "" {
+		if err := writeReport(rep, *out); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		o.Progress.Printf("wrote %s and %s", *out, mdPath(*out))
+	} else {
+		o.Progress.Printf("report files not written (-only without -out)")
+	}
+	if missed := rep.Missed(); len(missed) > 0 {
+		for _, r := range missed {
+			fmt.Fprintf(stderr, "bench: %s = %s %s misses its target %s %s\n", r.Name, formatNumber(r.Value), r.Unit, r.Target, r.Unit)
+		}
+		return 1
+	}
+	return 0
+}
+
+// mdPath is the Markdown report beside the JSON one.
+func mdPath(jsonPath string) string {
+	return strings.TrimSuffix(jsonPath, filepath.Ext(jsonPath)) + ".md"
+}
+
+func writeReport(rep *Report, path string) error {
+	js, err := rep.JSON()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(path, js, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	md := mdPath(path)
+	if err := atomicfile.Write(md, []byte(rep.Markdown()), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", md, err)
+	}
+	return updateReadme("README.md", rep.Markdown())
+}
+
+// Markers around the README's benchmark table, which writeReport replaces.
+const (
+	readmeStart = "<!-- bench:start -->"
+	readmeEnd   = "<!-- bench:end -->"
+)
+
+// updateReadme replaces the text between the markers in the README with
+// the latest table, so the README always shows the last full run. A README
+// without the markers is left alone.
+func updateReadme(path, table string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil // not run from the repository root: nothing to update
+	}
+	out, ok := spliceBetween(string(b), readmeStart, readmeEnd, table)
+	if !ok {
+		return nil
+	}
+	return atomicfile.Write(path, []byte(out), 0o644)
+}
+
+// spliceBetween replaces what lies between start and end (exclusive).
+func spliceBetween(s, start, end, repl string) (string, bool) {
+	i := strings.Index(s, start)
+	j := strings.Index(s, end)
+	if i < 0 || j < i {
+		return s, false
+	}
+	return s[:i+len(start)] + "\n" + repl + s[j:], true
+}
+
+// progress prints timestamped progress lines to stderr.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	start time.Time
+}
+
+func (p *progress) Printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "[%7.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// Every prints status() every interval until the returned stop is called.
+func (p *progress) Every(interval time.Duration, status func() string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				p.Printf("   %s", status())
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
