@@ -1,0 +1,256 @@
+package link
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// CameraChain is the camera's own chain as the uploader needs it.
+type CameraChain interface {
+	ChainView
+	Acked() feedchain.Head
+	SetAcked(feedchain.Head) error
+	Record(seq uint64) (*feedchain.Record, error)
+	Segment(seq uint64) ([]byte, error)
+}
+
+// Alarms is the camera's queue of alarms waiting to reach the hub.
+type Alarms interface {
+	// Raise records an alarm locally (it must survive a restart) and
+	// queues it for the hub.
+	Raise(kind, detail string)
+	// Pending returns the queued alarms, oldest first.
+	Pending() []Alarm
+	// Sent drops the first n queued alarms.
+	Sent(n int)
+}
+
+// Client is the camera's side of the link: it connects to its one paired
+// hub, proves the chain, streams unacknowledged records in order and checks
+// every acknowledgement. It never connects to any other hub.
+type Client struct {
+	Addr     string       // the paired hub's link address host:port
+	Identity *Identity    // the camera's TLS identity
+	HubPin   Pin          // the hub's TLS key, pinned at pairing
+	Hub      keys.Address // the hub's ledger identity, pinned at pairing
+	Key      *keys.PrivateKey
+	Epoch    uint64
+	Chain    CameraChain
+	Alarms   Alarms
+	// Notify receives a value whenever the camera records a new segment.
+	Notify <-chan struct{}
+	// Window is how many records may await acknowledgement (default 8).
+	Window int
+	// MinBackoff and MaxBackoff bound the reconnect delay (default 500 ms
+	// and 30 s). After a divergence the delay starts at MaxBackoff/4.
+	MinBackoff, MaxBackoff time.Duration
+	Logger                 *slog.Logger
+	// OnState, if set, is told of connection changes ("connected",
+	// "disconnected", "diverged").
+	OnState func(state string, err error)
+}
+
+func (c *Client) defaults() {
+	if c.Window <= 0 {
+		c.Window = 8
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = 500 * time.Millisecond
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func (c *Client) state(s string, err error) {
+	if c.OnState != nil {
+		c.OnState(s, err)
+	}
+}
+
+// Run connects and streams until ctx ends, reconnecting with backoff. A
+// divergence (impostor hub, ack mismatch) raises an alarm, disconnects,
+// and is retried later against the same hub only; recording goes on
+// meanwhile, and nothing unacknowledged is ever dropped.
+func (c *Client) Run(ctx context.Context) error {
+	c.defaults()
+	backoff := c.MinBackoff
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := c.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var div *DivergenceError
+		var ref *RefusedError
+		switch {
+		case errors.As(err, &div):
+			c.Logger.Error("link: chain divergence: disconnected; recording continues locally", "hub", c.Addr, "err", err)
+			c.Alarms.Raise("chain-divergence", fmt.Sprintf("hub %s at %s: %v", c.Hub.Hex(), c.Addr, err))
+			c.state("diverged", err)
+			backoff = max(backoff, c.MaxBackoff/4)
+		case errors.Is(err, ErrIdentity) || errors.Is(err, ErrPin):
+			c.Logger.Error("link: hub failed to prove its identity: disconnected", "hub", c.Addr, "err", err)
+			c.Alarms.Raise("impostor-hub", fmt.Sprintf("%s: %v", c.Addr, err))
+			c.state("diverged", err)
+			backoff = max(backoff, c.MaxBackoff/4)
+		case errors.As(err, &ref) && (ref.Code == "fork" || ref.Code == "diverged"):
+			c.Logger.Error("link: hub reports the chains diverged: disconnected; recording continues locally", "reason", ref.Reason)
+			c.Alarms.Raise("chain-divergence", fmt.Sprintf("hub %s refused: %s", c.Hub.Hex(), ref.Reason))
+			c.state("diverged", err)
+			backoff = max(backoff, c.MaxBackoff/4)
+		case errors.As(err, &ref):
+			c.Logger.Warn("link: hub refused the session", "code", ref.Code, "reason", ref.Reason)
+			c.state("disconnected", err)
+		default:
+			c.Logger.Info("link: disconnected", "err", err)
+			c.state("disconnected", err)
+		}
+		if time.Since(start) > time.Minute {
+			backoff = c.MinBackoff // a long healthy session resets the backoff
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, c.MaxBackoff)
+	}
+	return nil
+}
+
+func (c *Client) session(ctx context.Context) error {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	raw, err := d.DialContext(ctx, "tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	tc := tls.Client(raw, ClientConfig(c.Identity, c.HubPin))
+	defer tc.Close()
+	stop := context.AfterFunc(ctx, func() { tc.Close() })
+	defer stop()
+	tc.SetDeadline(time.Now().Add(HandshakeTimeout))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("TLS handshake with %s: %w", c.Addr, err)
+	}
+	exp, err := Exporter(tc.ConnectionState())
+	if err != nil {
+		return err
+	}
+	conn := NewConn(tc)
+	acked := c.Chain.Acked()
+	hello, err := SignHello(c.Key, exp, c.Epoch, acked, c.Chain.Head())
+	if err != nil {
+		return err
+	}
+	if err := conn.Write(TypeHello, &hello); err != nil {
+		return err
+	}
+	var w Welcome
+	if err := conn.Expect(TypeWelcome, &w); err != nil {
+		return err
+	}
+	if err := VerifyWelcome(exp, c.Hub, w); err != nil {
+		return err
+	}
+	hubHead, err := CheckWelcome(c.Chain, exp, acked, w)
+	if err != nil {
+		conn.Write(TypeRefuse, &Refuse{Code: "diverged", Reason: err.Error()})
+		return err
+	}
+	// The hub signed, over this session, that it holds the chain up to
+	// hubHead: that is an acknowledgement.
+	if hubHead.Valid && (!acked.Valid || hubHead.Seq > acked.Seq) {
+		if err := c.Chain.SetAcked(hubHead); err != nil {
+			return err
+		}
+	}
+	tc.SetDeadline(time.Time{})
+	c.Logger.Info("link: connected", "hub", c.Hub.Hex(), "hub_head", hubHead.String(), "camera_head", c.Chain.Head().String())
+	c.state("connected", nil)
+	return c.stream(ctx, conn, tc, hubHead)
+}
+
+// stream sends records after sent in order, keeping at most Window
+// unacknowledged, and checks each Ack against the camera's own record.
+func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead feedchain.Head) error {
+	acks := make(chan Ack, c.Window)
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			var a Ack
+			if err := conn.Expect(TypeAck, &a); err != nil {
+				readErr <- err
+				return
+			}
+			acks <- a
+		}
+	}()
+	next := uint64(0)
+	if hubHead.Valid {
+		next = hubHead.Seq + 1
+	}
+	var inflight []*feedchain.Record
+	for {
+		// Alarms first: they are small and urgent.
+		if p := c.Alarms.Pending(); len(p) > 0 {
+			for i := range p {
+				if err := conn.Write(TypeAlarm, &p[i]); err != nil {
+					return err
+				}
+			}
+			c.Alarms.Sent(len(p))
+		}
+		head := c.Chain.Head()
+		for len(inflight) < c.Window && head.Valid && next <= head.Seq {
+			r, err := c.Chain.Record(next)
+			if err != nil {
+				return fmt.Errorf("read own record #%d: %w", next, err)
+			}
+			data, err := c.Chain.Segment(next)
+			if err != nil {
+				return fmt.Errorf("read own segment #%d: %w", next, err)
+			}
+			tc.SetWriteDeadline(time.Now().Add(time.Minute))
+			if err := conn.Write(TypeSegment, &Segment{Record: r.Marshal(), Data: data}); err != nil {
+				return err
+			}
+			inflight = append(inflight, r)
+			next++
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-readErr:
+			return err
+		case a := <-acks:
+			if len(inflight) == 0 {
+				return &DivergenceError{Reason: fmt.Sprintf("hub acknowledged record #%d that was not sent", a.Seq)}
+			}
+			sent := inflight[0]
+			err := feedchain.VerifyAck(c.Hub, sent, feedchain.Ack{Camera: sent.Camera, Epoch: sent.Epoch, Seq: a.Seq, Head: a.Head, Sig: a.Sig})
+			if err != nil {
+				conn.Write(TypeRefuse, &Refuse{Code: "diverged", Reason: err.Error()})
+				return &DivergenceError{Reason: err.Error()}
+			}
+			if err := c.Chain.SetAcked(feedchain.HeadOf(sent)); err != nil {
+				return err
+			}
+			inflight = inflight[1:]
+		case <-c.Notify:
+		case <-time.After(5 * time.Second):
+			// Recheck for alarms and records even without a notification.
+		}
+	}
+}

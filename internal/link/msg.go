@@ -1,0 +1,303 @@
+package link
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// ProtocolVersion is the link protocol version in Hello and Welcome.
+const ProtocolVersion = 1
+
+// Limits.
+const (
+	// MaxSegmentBytes caps one segment: 2 s at 100 Mbit/s is 25 MB.
+	MaxSegmentBytes = 32 << 20
+	// MaxFrame caps one frame: a segment plus its record and framing.
+	MaxFrame = MaxSegmentBytes + 4096
+	// MaxText caps free text (alarm detail, refusal reason).
+	MaxText = 512
+)
+
+// Message types: the first byte of every frame.
+const (
+	TypeHello   byte = 1 // camera → hub
+	TypeWelcome byte = 2 // hub → camera
+	TypeSegment byte = 3 // camera → hub
+	TypeAck     byte = 4 // hub → camera
+	TypeAlarm   byte = 5 // camera → hub
+	TypeRefuse  byte = 6 // either side, before closing
+)
+
+// Labels of the signed handshake digests.
+const (
+	LabelHello   = "camchain/v1/link-hello"
+	LabelWelcome = "camchain/v1/link-welcome"
+)
+
+// WireHead is a feedchain.Head on the wire.
+type WireHead struct {
+	_     struct{} `cbor:",toarray"`
+	Valid bool
+	Seq   uint64
+	Hash  feedchain.Hash
+}
+
+func toWire(h feedchain.Head) WireHead { return WireHead{Valid: h.Valid, Seq: h.Seq, Hash: h.Hash} }
+
+// Head converts back.
+func (w WireHead) Head() feedchain.Head {
+	return feedchain.Head{Valid: w.Valid, Seq: w.Seq, Hash: w.Hash}
+}
+
+// WireSeq is a sequence number that may be absent (an empty chain).
+type WireSeq struct {
+	_     struct{} `cbor:",toarray"`
+	Valid bool
+	Seq   uint64
+}
+
+// Hello opens a session: who the camera is, the last record the hub
+// acknowledged to it and its newest record — by sequence number only. It
+// never reveals a hash: AckedProof proves the camera holds the acknowledged
+// record without letting an impostor hub echo the hash back.
+type Hello struct {
+	_          struct{} `cbor:",toarray"`
+	Version    uint64
+	Camera     keys.Address
+	Epoch      uint64
+	Acked      WireSeq
+	Last       WireSeq
+	AckedProof feedchain.Hash // ChainProof("camera", exporter, hash of record Acked.Seq); zero if Acked is absent
+	Sig        keys.Signature
+}
+
+// Welcome answers a Hello: the hub's identity, its proof that it holds the
+// camera's acknowledged record, and the hub's own head.
+type Welcome struct {
+	_          struct{} `cbor:",toarray"`
+	Version    uint64
+	Hub        keys.Address
+	AckedProof feedchain.Hash // ChainProof("hub", exporter, the hub's hash at Hello.Acked.Seq); zero if absent
+	Head       WireHead       // the hub's newest record for this camera and epoch
+	Sig        keys.Signature
+}
+
+// LabelProof domain-separates chain proofs.
+const LabelProof = "camchain/v1/link-proof"
+
+// ChainProof = SHA-256(LabelProof ‖ 0x00 ‖ role ‖ 0x00 ‖ exporter ‖ hash):
+// knowledge of a record hash, bound to this TLS session and to the side
+// that proves it, so it can be neither replayed nor reflected.
+func ChainProof(role string, exporter []byte, h feedchain.Hash) feedchain.Hash {
+	d := sha256.New()
+	d.Write([]byte(LabelProof))
+	d.Write([]byte{0})
+	d.Write([]byte(role))
+	d.Write([]byte{0})
+	d.Write(exporter)
+	d.Write(h[:])
+	var out feedchain.Hash
+	d.Sum(out[:0])
+	return out
+}
+
+// Segment carries one record and its segment bytes.
+type Segment struct {
+	_      struct{} `cbor:",toarray"`
+	Record []byte   // feedchain Marshal
+	Data   []byte
+}
+
+// Ack acknowledges one stored record with the hub's head and signature.
+type Ack struct {
+	_    struct{} `cbor:",toarray"`
+	Seq  uint64
+	Head feedchain.Hash
+	Sig  keys.Signature
+}
+
+// Alarm is an event the camera wants on the ledger's audit log.
+type Alarm struct {
+	_      struct{} `cbor:",toarray"`
+	Kind   string
+	Detail string
+	At     int64 // Unix seconds
+}
+
+// Refuse says why the sender is closing the session.
+type Refuse struct {
+	_      struct{} `cbor:",toarray"`
+	Code   string   // "fork", "diverged", "busy", "not-paired", "bad-record", …
+	Reason string
+}
+
+func handshakeDigest(label string, exporter []byte, body any) (feedchain.Hash, error) {
+	b, err := encMode.Marshal(body)
+	if err != nil {
+		return feedchain.Hash{}, err
+	}
+	h := sha256.New()
+	h.Write([]byte(label))
+	h.Write([]byte{0})
+	h.Write(exporter)
+	h.Write(b)
+	var out feedchain.Hash
+	h.Sum(out[:0])
+	return out, nil
+}
+
+// HelloDigest = SHA-256(LabelHello ‖ 0x00 ‖ exporter ‖ CBOR(hello with Sig zeroed)).
+func HelloDigest(exporter []byte, h Hello) (feedchain.Hash, error) {
+	h.Sig = keys.Signature{}
+	return handshakeDigest(LabelHello, exporter, h)
+}
+
+// WelcomeDigest = SHA-256(LabelWelcome ‖ 0x00 ‖ exporter ‖ CBOR(welcome with Sig zeroed)).
+func WelcomeDigest(exporter []byte, w Welcome) (feedchain.Hash, error) {
+	w.Sig = keys.Signature{}
+	return handshakeDigest(LabelWelcome, exporter, w)
+}
+
+var (
+	encMode = func() cbor.EncMode {
+		m, err := cbor.CoreDetEncOptions().EncMode()
+		if err != nil {
+			panic(err)
+		}
+		return m
+	}()
+	decMode = func() cbor.DecMode {
+		m, err := cbor.DecOptions{
+			DupMapKey: cbor.DupMapKeyEnforcedAPF, IndefLength: cbor.IndefLengthForbidden,
+			TagsMd: cbor.TagsForbidden, MaxNestedLevels: 4, MaxArrayElements: 16, MaxMapPairs: 16,
+			UTF8: cbor.UTF8RejectInvalid,
+		}.DecMode()
+		if err != nil {
+			panic(err)
+		}
+		return m
+	}()
+)
+
+// ErrProtocol is a malformed or unexpected frame.
+var ErrProtocol = errors.New("link protocol error")
+
+// Conn frames messages over a stream: u32be length ‖ type byte ‖ CBOR body.
+// Writes are serialised; reads must come from one goroutine.
+type Conn struct {
+	rw  io.ReadWriter
+	r   *bufio.Reader
+	wmu sync.Mutex
+	w   *bufio.Writer
+}
+
+// NewConn wraps a stream (a *tls.Conn in production).
+func NewConn(rw io.ReadWriter) *Conn {
+	return &Conn{rw: rw, r: bufio.NewReaderSize(rw, 64<<10), w: bufio.NewWriterSize(rw, 64<<10)}
+}
+
+// Write sends one message.
+func (c *Conn) Write(typ byte, msg any) error {
+	body, err := encMode.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	if len(body)+1 > MaxFrame {
+		return fmt.Errorf("%w: frame of %d bytes over the %d limit", ErrProtocol, len(body)+1, MaxFrame)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	var hdr [5]byte
+	binary.BigEndian.PutUint32(hdr[:4], uint32(len(body)+1))
+	hdr[4] = typ
+	if _, err := c.w.Write(hdr[:]); err != nil {
+		return err
+	}
+	if _, err := c.w.Write(body); err != nil {
+		return err
+	}
+	return c.w.Flush()
+}
+
+// Read receives one frame: its type and raw body.
+func (c *Conn) Read() (byte, []byte, error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:4])
+	if n == 0 || n > MaxFrame {
+		return 0, nil, fmt.Errorf("%w: frame length %d", ErrProtocol, n)
+	}
+	body := make([]byte, n-1)
+	if _, err := io.ReadFull(c.r, body); err != nil {
+		return 0, nil, err
+	}
+	return hdr[4], body, nil
+}
+
+// Decode parses a frame body strictly into msg (canonical encoding only).
+func Decode(body []byte, msg any) error {
+	if err := decMode.Unmarshal(body, msg); err != nil {
+		return fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	again, err := encMode.Marshal(msg)
+	if err != nil || !bytes.Equal(again, body) {
+		return fmt.Errorf("%w: not in canonical form", ErrProtocol)
+	}
+	return checkText(msg)
+}
+
+func checkText(msg any) error {
+	switch m := msg.(type) {
+	case *Alarm:
+		if len(m.Kind) == 0 || len(m.Kind) > 32 || len(m.Detail) > MaxText {
+			return fmt.Errorf("%w: alarm kind 1..32 bytes, detail ≤ %d", ErrProtocol, MaxText)
+		}
+	case *Refuse:
+		if len(m.Code) > 32 || len(m.Reason) > MaxText {
+			return fmt.Errorf("%w: refusal text too long", ErrProtocol)
+		}
+	case *Segment:
+		if len(m.Data) > MaxSegmentBytes {
+			return fmt.Errorf("%w: segment of %d bytes over the %d limit", ErrProtocol, len(m.Data), MaxSegmentBytes)
+		}
+	}
+	return nil
+}
+
+// Expect reads one frame and decodes it as type typ into msg. A Refuse
+// frame is returned as a *RefusedError.
+func (c *Conn) Expect(typ byte, msg any) error {
+	t, body, err := c.Read()
+	if err != nil {
+		return err
+	}
+	if t == TypeRefuse && typ != TypeRefuse {
+		var r Refuse
+		if err := Decode(body, &r); err != nil {
+			return err
+		}
+		return &RefusedError{Code: r.Code, Reason: r.Reason}
+	}
+	if t != typ {
+		return fmt.Errorf("%w: got message type %d, want %d", ErrProtocol, t, typ)
+	}
+	return Decode(body, msg)
+}
+
+// RefusedError is the peer's Refuse.
+type RefusedError struct{ Code, Reason string }
+
+func (e *RefusedError) Error() string { return "peer refused: " + e.Code + ": " + e.Reason }

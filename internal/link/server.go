@@ -1,0 +1,302 @@
+package link
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// HandshakeTimeout bounds the TLS handshake plus Hello/Welcome.
+const HandshakeTimeout = 15 * time.Second
+
+// ServerChain is the hub's store of one camera's chain in one epoch.
+type ServerChain interface {
+	ChainView
+	// Append verifies and durably stores a record and its segment; it
+	// returns only once both survive a crash.
+	Append(r *feedchain.Record, data []byte) error
+}
+
+// Backend is what the link server needs from the hub.
+type Backend interface {
+	// Authorize decides whether this camera, in this epoch, presenting this
+	// TLS key, may connect: it must be imprinted and bound to this hub on
+	// the ledger, with the key pinned at pairing.
+	Authorize(camera keys.Address, epoch uint64, pin Pin) error
+	// Chain opens the camera's chain for the epoch.
+	Chain(camera keys.Address, epoch uint64) (ServerChain, error)
+	// Alarm reports an event for the audit log (chain divergence, clone
+	// suspicion, alarms the camera sends).
+	Alarm(camera keys.Address, kind, detail string, at time.Time)
+}
+
+// Server accepts camera connections.
+type Server struct {
+	Identity *Identity
+	Key      *keys.PrivateKey // the hub's ledger key
+	Backend  Backend
+	Logger   *slog.Logger
+
+	mu       sync.Mutex
+	live     map[keys.Address]net.Conn
+	ln       net.Listener
+	conns    map[net.Conn]struct{}
+	closing  bool
+	sessions sync.WaitGroup
+}
+
+// Serve accepts connections on ln until Close.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	s.mu.Lock()
+	s.ln = ln
+	s.live = map[keys.Address]net.Conn{}
+	s.conns = map[net.Conn]struct{}{}
+	s.mu.Unlock()
+	cfg := ServerConfig(s.Identity)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			c.Close()
+			return nil
+		}
+		s.conns[c] = struct{}{}
+		s.sessions.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.sessions.Done()
+			defer func() {
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+				c.Close()
+			}()
+			s.session(tls.Server(c, cfg))
+		}()
+	}
+}
+
+// Close stops accepting and ends every session.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closing = true
+	var err error
+	if s.ln != nil {
+		err = s.ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.sessions.Wait()
+	return err
+}
+
+// LiveCameras returns the cameras connected now.
+func (s *Server) LiveCameras() []keys.Address {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]keys.Address, 0, len(s.live))
+	for a := range s.live {
+		out = append(out, a)
+	}
+	return out
+}
+
+func (s *Server) refuse(c *Conn, code, format string, args ...any) {
+	reason := fmt.Sprintf(format, args...)
+	if len(reason) > MaxText {
+		reason = reason[:MaxText]
+	}
+	c.Write(TypeRefuse, &Refuse{Code: code, Reason: reason})
+}
+
+func (s *Server) session(tc *tls.Conn) {
+	log := s.Logger.With("remote", tc.RemoteAddr().String())
+	tc.SetDeadline(time.Now().Add(HandshakeTimeout))
+	ctx, cancel := context.WithTimeout(context.Background(), HandshakeTimeout)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		log.Debug("link: TLS handshake failed", "err", err)
+		return
+	}
+	cs := tc.ConnectionState()
+	exp, err := Exporter(cs)
+	if err != nil {
+		log.Warn("link: no channel binding", "err", err)
+		return
+	}
+	pin, _ := PeerPin(cs)
+	c := NewConn(tc)
+	var h Hello
+	if err := c.Expect(TypeHello, &h); err != nil {
+		log.Info("link: bad hello", "err", err)
+		return
+	}
+	if err := VerifyHello(exp, h); err != nil {
+		log.Warn("link: hello refused", "camera", h.Camera.Hex(), "err", err)
+		s.refuse(c, "identity", "%v", err)
+		return
+	}
+	cam := h.Camera
+	log = log.With("camera", cam.Hex(), "epoch", h.Epoch)
+	if err := s.Backend.Authorize(cam, h.Epoch, pin); err != nil {
+		log.Warn("link: camera not authorized", "err", err)
+		s.refuse(c, "not-paired", "%v", err)
+		return
+	}
+	// One live connection per camera: a second one is a clone or a stale
+	// session; the first stays.
+	s.mu.Lock()
+	if _, busy := s.live[cam]; busy {
+		s.mu.Unlock()
+		log.Warn("link: second connection refused while one is live")
+		s.Backend.Alarm(cam, "clone-suspected", "a second connection for this camera arrived from "+tc.RemoteAddr().String()+" while one is live; refused", time.Now())
+		s.refuse(c, "busy", "camera %s already has a live connection", cam.Hex())
+		return
+	}
+	s.live[cam] = tc
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.live[cam] == tc {
+			delete(s.live, cam)
+		}
+		s.mu.Unlock()
+	}()
+
+	chain, err := s.Backend.Chain(cam, h.Epoch)
+	if err != nil {
+		log.Error("link: open chain", "err", err)
+		s.refuse(c, "internal", "hub cannot open the chain")
+		return
+	}
+	atAcked, err := CheckHello(chain, exp, h)
+	if err != nil {
+		log.Warn("link: chain check failed", "err", err)
+		s.Backend.Alarm(cam, "clone-suspected", err.Error(), time.Now())
+		s.refuse(c, "fork", "%v", err)
+		return
+	}
+	w, err := SignWelcome(s.Key, exp, h, atAcked, chain.Head())
+	if err != nil {
+		log.Error("link: sign welcome", "err", err)
+		return
+	}
+	if err := c.Write(TypeWelcome, &w); err != nil {
+		return
+	}
+	tc.SetDeadline(time.Time{})
+	log.Info("link: camera connected", "hub_head", chain.Head().String(), "camera_last", h.Last.Seq)
+	if err := s.stream(c, tc, cam, h.Epoch, chain, log); err != nil {
+		log.Info("link: session ended", "err", err)
+	}
+}
+
+// IdleTimeout ends a session that sends nothing for this long (a camera
+// sends a segment every few seconds).
+const IdleTimeout = 2 * time.Minute
+
+func (s *Server) stream(c *Conn, tc *tls.Conn, cam keys.Address, epoch uint64, chain ServerChain, log *slog.Logger) error {
+	for {
+		tc.SetReadDeadline(time.Now().Add(IdleTimeout))
+		typ, body, err := c.Read()
+		if err != nil {
+			return err
+		}
+		switch typ {
+		case TypeRefuse:
+			// The camera found the hub's chain not its own. The hub is
+			// genuine in its own eyes, so the camera is a clone or lost
+			// its state: report it.
+			var rf Refuse
+			if Decode(body, &rf) == nil {
+				s.Backend.Alarm(cam, "clone-suspected", "camera refused the hub's chain: "+rf.Code+": "+rf.Reason, time.Now())
+			}
+			return fmt.Errorf("camera refused: %s", rf.Reason)
+		case TypeSegment:
+			var m Segment
+			if err := Decode(body, &m); err != nil {
+				s.refuse(c, "bad-record", "%v", err)
+				return err
+			}
+			if err := s.accept(c, cam, epoch, chain, &m, log); err != nil {
+				return err
+			}
+		case TypeAlarm:
+			var a Alarm
+			if err := Decode(body, &a); err != nil {
+				s.refuse(c, "protocol", "%v", err)
+				return err
+			}
+			s.Backend.Alarm(cam, a.Kind, a.Detail, time.Unix(a.At, 0))
+		default:
+			s.refuse(c, "protocol", "unexpected message type %d", typ)
+			return fmt.Errorf("%w: message type %d", ErrProtocol, typ)
+		}
+	}
+}
+
+func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerChain, m *Segment, log *slog.Logger) error {
+	r, err := feedchain.Parse(m.Record)
+	if err != nil {
+		s.refuse(c, "bad-record", "%v", err)
+		return err
+	}
+	if r.Camera != cam || r.Epoch != epoch {
+		s.refuse(c, "bad-record", "record for camera %s epoch %d on the session of %s epoch %d", r.Camera.Hex(), r.Epoch, cam.Hex(), epoch)
+		return errors.New("record for another camera or epoch")
+	}
+	head := chain.Head()
+	if head.Valid && r.Seq <= head.Seq {
+		mine, _ := chain.HashAt(r.Seq)
+		if mine == r.Hash() {
+			// A record the hub already holds, sent again after the
+			// handshake told the camera where to resume: a replay.
+			log.Warn("link: replayed record refused", "seq", r.Seq)
+			s.refuse(c, "replay", "record #%d is already stored; nothing replayed is accepted", r.Seq)
+			return fmt.Errorf("replayed record #%d", r.Seq)
+		}
+		detail := fmt.Sprintf("fork at record #%d: stored %s, received %s — two records with one sequence number (cloned camera?)", r.Seq, mine.Short(), r.Hash().Short())
+		log.Warn("link: fork", "seq", r.Seq)
+		s.Backend.Alarm(cam, "clone-suspected", detail, time.Now())
+		s.refuse(c, "fork", "%s", detail)
+		return errors.New(detail)
+	}
+	if err := chain.Append(r, m.Data); err != nil {
+		log.Warn("link: record refused", "seq", r.Seq, "err", err)
+		s.refuse(c, "bad-record", "record #%d: %v", r.Seq, err)
+		return err
+	}
+	ack, err := feedchain.SignAck(s.Key, cam, epoch, r.Seq, r.Hash())
+	if err != nil {
+		return err
+	}
+	return c.Write(TypeAck, &Ack{Seq: ack.Seq, Head: ack.Head, Sig: ack.Sig})
+}
