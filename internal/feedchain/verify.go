@@ -140,7 +140,9 @@ type AckError struct {
 	Reason string
 }
 
-func (e *AckError) Error() string { return fmt.Sprintf("acknowledgement of record %d rejected: %s", e.Seq, e.Reason) }
+func (e *AckError) Error() string {
+	return fmt.Sprintf("acknowledgement of record %d rejected: %s", e.Seq, e.Reason)
+}
 
 // VerifyAck checks an acknowledgement against the record the camera sent:
 // same camera, epoch and seq, the hub's head equal to the record's hash,

@@ -372,6 +372,9 @@ func (h *Hub) submit(r *http.Request) (any, error) {
 	if err := dec.Decode(&req); err != nil {
 		return nil, api.Errorf(api.ErrBadRequest, `body must be {"tx": "0x<hex>"}: %v`, err)
 	}
+	if dec.More() {
+		return nil, api.Errorf(api.ErrBadRequest, `body must be one JSON object {"tx": "0x<hex>"}, nothing after it`)
+	}
 	raw, err := hex.DecodeString(strings.TrimPrefix(req.Tx, "0x"))
 	if err != nil || len(raw) == 0 {
 		return nil, api.Errorf(api.ErrBadRequest, `"tx" must be 0x-prefixed hex of a signed transaction`)
@@ -382,7 +385,9 @@ func (h *Hub) submit(r *http.Request) (any, error) {
 	out := api.TxResult{Hash: hexHash(res.Hash[:]), Code: res.Code, CodeName: ledger.CodeName(res.Code), Log: res.Log, Height: res.Height}
 	switch {
 	case errors.Is(err, ledger.ErrDuplicate):
-		return nil, api.Errorf(api.ErrConflict, "transaction %s was already submitted; look it up with GET %s/txs/%s", out.Hash, api.Prefix, out.Hash)
+		e := api.Errorf(api.ErrConflict, "transaction %s was already submitted; look it up with GET %s/txs/%s", out.Hash, api.Prefix, out.Hash)
+		e.Result = &out
+		return nil, e
 	case errors.Is(err, context.DeadlineExceeded):
 		return nil, api.Errorf(api.ErrTimeout, "transaction %s not committed within %s; look it up later", out.Hash, submitTimeout)
 	case err != nil:

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/camchain/camchain/internal/keys"
@@ -427,6 +428,8 @@ func execCheckpoint(j *txn, m *tx.Checkpoint, signer keys.Address, blk blockCtx)
 		return refuse(CodeInvalid, "period start %d is not before period end %d", m.PeriodStart, m.PeriodEnd), nil
 	case m.PeriodEnd > blk.time+ClockSkew:
 		return refuse(CodeInvalid, "period end %s is in the future", unixUTC(m.PeriodEnd)), nil
+	case m.LastSeq == math.MaxUint64:
+		return refuse(CodeInvalid, "last sequence %d leaves no room for the tree size", m.LastSeq), nil
 	case m.FirstSeq > m.LastSeq:
 		return refuse(CodeInvalid, "first sequence %d is after last sequence %d", m.FirstSeq, m.LastSeq), nil
 	case m.TreeSize != m.LastSeq+1:

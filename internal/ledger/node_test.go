@@ -76,8 +76,10 @@ func TestNodeSubmitCommitRestart(t *testing.T) {
 
 	n = startTestNode(t, home)
 	defer n.Close()
-	if h, _ := n.App.Height(); h != height {
-		t.Fatalf("height after restart %d, want %d", h, height)
+	// CometBFT may still commit the empty proof block that follows a block
+	// that changed the app hash, so the height can be one more.
+	if h, _ := n.App.Height(); h < height || h > height+1 {
+		t.Fatalf("height after restart %d, want %d or %d", h, height, height+1)
 	}
 	d, err := n.App.Device(cam.Address())
 	if err != nil || d == nil || d.Owner != owner.Address() {

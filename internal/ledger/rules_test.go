@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"math"
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
@@ -211,11 +212,13 @@ func TestCheckpointRecords(t *testing.T) {
 	}
 	h.want(CodeUnauthorized, ck(owner, 0, end-600, end, 0, 9, 10)) // only the camera commits checkpoints
 	h.want(CodeWrongEpoch, ck(cam, 1, end-600, end, 0, 9, 10))
-	h.want(CodeInvalid, ck(cam, 0, end-600, end, 0, 9, 11))  // tree size ≠ last+1
-	h.want(CodeInvalid, ck(cam, 0, end-600, end, 1, 9, 10))  // first checkpoint must start at 0
-	h.want(CodeInvalid, ck(cam, 0, end, end-600, 0, 9, 10))  // inverted period
-	h.want(CodeInvalid, ck(cam, 0, end, end+3600, 0, 9, 10)) // period in the future
+	h.want(CodeInvalid, ck(cam, 0, end-600, end, 0, 9, 11))             // tree size ≠ last+1
+	h.want(CodeInvalid, ck(cam, 0, end-600, end, 1, 9, 10))             // first checkpoint must start at 0
+	h.want(CodeInvalid, ck(cam, 0, end, end-600, 0, 9, 10))             // inverted period
+	h.want(CodeInvalid, ck(cam, 0, end, end+3600, 0, 9, 10))            // period in the future
+	h.want(CodeInvalid, ck(cam, 0, end-600, end, 0, math.MaxUint64, 0)) // tree size would wrap to 0
 	h.want(CodeOK, ck(cam, 0, end-600, end, 0, 9, 10))
+	h.want(CodeInvalid, ck(cam, 0, end, end+60, 0, 0, 1))          // cannot restart the log at 0
 	h.want(CodeInvalid, ck(cam, 0, end, end+60, 11, 19, 20))       // gap: must start at 10
 	h.want(CodeInvalid, ck(cam, 0, end-1200, end-600, 10, 19, 20)) // overlaps the previous period
 	h.want(CodeOK, ck(cam, 0, end, end+60, 10, 19, 20))
