@@ -19,17 +19,10 @@ test/interop/node_modules/.package-lock.json: test/interop/package.json test/int
 	npm ci --prefix test/interop --no-audit --no-fund
 	@touch $@
 
-# The demo: a hub with its own single-validator ledger on embedded defaults.
+# The demo: a hub with its own single-validator ledger and a camera agent on
+# the built-in sample clip, paired with a demo wallet (scripts/run-demo.sh).
 run: build
-	@[ -f $(RUN_DIR)/hub/FORMAT ] || $(BIN)/camchaind init --data $(RUN_DIR)/hub
-	@echo
-	@echo "In another terminal, try:"
-	@echo "  curl -s http://127.0.0.1:8080/api/v1/status"
-	@echo "  $(BIN)/camchain wallet new --keystore $(RUN_DIR)/wallet     # 24 words + your passphrase"
-	@echo "  $(BIN)/camchain audit --keystore $(RUN_DIR)/wallet"
-	@echo "Stop the hub with Ctrl-C; its data stays in $(RUN_DIR)/ (make clean removes it)."
-	@echo
-	$(BIN)/camchaind run --data $(RUN_DIR)/hub
+	RUN_DIR=$(RUN_DIR) BIN=$(BIN) scripts/run-demo.sh
 
 test: deps
 	$(GO) vet ./...

@@ -159,3 +159,32 @@ func (c *Client) Submit(ctx context.Context, raw []byte) (*TxResult, error) {
 	err := c.do(ctx, http.MethodPost, "/txs", nil, SubmitRequest{Tx: "0x" + hex.EncodeToString(raw)}, &r)
 	return &r, err
 }
+
+// Link returns where cameras reach the hub.
+func (c *Client) Link(ctx context.Context) (*LinkInfo, error) {
+	var l LinkInfo
+	return &l, c.do(ctx, http.MethodGet, "/link", nil, nil, &l)
+}
+
+// Pair submits a co-signed imprint through the hub, which pins the
+// camera's TLS key once the ledger accepts it.
+func (c *Client) Pair(ctx context.Context, req PairRequest) (*PairResult, error) {
+	var r PairResult
+	return &r, c.do(ctx, http.MethodPost, "/pairings", nil, req, &r)
+}
+
+// Recordings lists a camera's stored segments (epoch < 0: current).
+func (c *Client) Recordings(ctx context.Context, camera string, epoch int64, from uint64, limit int) (*Recordings, error) {
+	q := url.Values{}
+	if epoch >= 0 {
+		q.Set("epoch", strconv.FormatInt(epoch, 10))
+	}
+	if from > 0 {
+		q.Set("from", strconv.FormatUint(from, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var r Recordings
+	return &r, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/recordings", q, nil, &r)
+}

@@ -100,3 +100,47 @@ type List[T any] struct {
 	// Next, when set, is the query value that returns the following page.
 	Next string `json:"next,omitempty"`
 }
+
+// LinkInfo is GET /api/v1/link: where cameras reach this hub.
+type LinkInfo struct {
+	HubAddress  string `json:"hub_address"`
+	LinkAddress string `json:"link_address"` // host:port of the camera link (TLS 1.3)
+	TLSPin      string `json:"tls_pin"`      // SHA-256 of the hub's TLS public key, hex
+}
+
+// PairRequest is the body of POST /api/v1/pairings.
+type PairRequest struct {
+	Tx           string `json:"tx"`                 // the Imprint, signed by owner and camera, 0x hex
+	CameraTLSPin string `json:"camera_tls_pin"`     // the camera's TLS key pin, hex
+	ResetTx      string `json:"reset_tx,omitempty"` // a camera-signed Reset the ledger has not seen, 0x hex
+}
+
+// PairResult is the answer to POST /api/v1/pairings.
+type PairResult struct {
+	Camera  string    `json:"camera"`
+	Owner   string    `json:"owner"`
+	Hub     string    `json:"hub"`
+	Epoch   uint64    `json:"epoch"`
+	Imprint TxResult  `json:"imprint"`
+	Reset   *TxResult `json:"reset,omitempty"`
+}
+
+// Recording is one stored segment of a camera.
+type Recording struct {
+	Seq      uint64  `json:"seq"`
+	Start    string  `json:"start"` // RFC 3339 with nanoseconds
+	Duration float64 `json:"duration_seconds"`
+	Size     uint64  `json:"size"`
+	Hash     string  `json:"record_hash"`
+	Pruned   bool    `json:"pruned,omitempty"` // the segment file was removed by retention
+}
+
+// Recordings is GET /api/v1/devices/{camera}/recordings.
+type Recordings struct {
+	Camera string      `json:"camera"`
+	Epoch  uint64      `json:"epoch"`
+	Live   bool        `json:"live"` // the camera is connected now
+	Head   *uint64     `json:"head_seq,omitempty"`
+	Items  []Recording `json:"items"`
+	Next   string      `json:"next,omitempty"`
+}

@@ -24,7 +24,7 @@ func startHub(t *testing.T) (*hub.Hub, string) {
 	if _, err := hub.Init(hub.Config{DataDir: dir}, ""); err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.Start(hub.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0"})
+	h, err := hub.Start(hub.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,5 +70,6 @@ func commands(e *env) []*cobra.Command {
 		newReleaseCmd(e),
 		newPolicyCmd(e),
 		newAuditCmd(e),
+		newPairCmd(e),
 	}
 }

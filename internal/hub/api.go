@@ -56,6 +56,9 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/audit", h.audit},
 		{"GET", "/txs/{hash}", h.lookupTx},
 		{"POST", "/txs", h.submit},
+		{"GET", "/link", h.linkInfo},
+		{"POST", "/pairings", h.pair},
+		{"GET", "/devices/{camera}/recordings", h.recordings},
 	}
 }
 
@@ -394,6 +397,7 @@ func (h *Hub) submit(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if res.Code != ledger.CodeOK {
+		h.auditRefusal(raw, res)
 		e := api.Errorf(api.ErrRefused, "ledger refused the transaction: %s: %s", out.CodeName, res.Log)
 		e.Result = &out
 		return nil, e
@@ -402,4 +406,28 @@ func (h *Hub) submit(r *http.Request) (any, error) {
 		out.Type = string(t.Msg.Type())
 	}
 	return out, nil
+}
+
+// auditRefusal puts refused attempts on ownership — an imprint of an owned
+// camera, a reset not signed by the camera — on the audit log, where the
+// camera's owner sees them.
+func (h *Hub) auditRefusal(raw []byte, res ledger.Submitted) {
+	if res.Code != ledger.CodeUnauthorized && res.Code != ledger.CodeConflict {
+		return
+	}
+	t, err := tx.Decode(raw)
+	if err != nil {
+		return
+	}
+	signers, err := t.Signers()
+	if err != nil {
+		return
+	}
+	detail := ledger.CodeName(res.Code) + ": " + res.Log
+	switch m := t.Msg.(type) {
+	case *tx.Imprint:
+		h.recordAudit(m.Camera, signers[0], "pairing-refused", detail, time.Now())
+	case *tx.Reset:
+		h.recordAudit(m.Camera, signers[0], "reset-refused", detail, time.Now())
+	}
 }

@@ -13,12 +13,21 @@ import (
 // only, so a fresh hub is not exposed to the network.
 const DefaultHTTPAddr = "127.0.0.1:8080"
 
+// DefaultLinkAddr is where cameras connect (TLS 1.3, pinned).
+const DefaultLinkAddr = "127.0.0.1:8443"
+
+// DefaultRetention is how long the hub keeps recordings.
+const DefaultRetention = 30 * 24 * time.Hour
+
 // Config configures a Hub. Zero fields take the defaults in Validate.
 type Config struct {
 	DataDir        string
-	HTTPAddr       string // host:port; port 0 picks a free one
-	PassphraseFile string // default <DataDir>/keys/hub.passphrase
-	P2PListen      string // CometBFT peer address; default loopback, any port
+	HTTPAddr       string        // host:port; port 0 picks a free one
+	PassphraseFile string        // default <DataDir>/keys/hub.passphrase
+	P2PListen      string        // CometBFT peer address; default loopback, any port
+	LinkAddr       string        // camera link listen address; default DefaultLinkAddr
+	LinkAdvertise  string        // link address given to cameras at pairing; default the bound address
+	Retention      time.Duration // keep recordings this long; default 30 days
 	TimeoutCommit  time.Duration
 	Logger         *slog.Logger
 	BenchNoop      bool // benchmarks only: accept unsigned no-op transactions
@@ -35,6 +44,15 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fmt.Errorf("--http %q: want host:port (e.g. %s)", c.HTTPAddr, DefaultHTTPAddr)
 	}
+	if c.LinkAddr == "" {
+		c.LinkAddr = DefaultLinkAddr
+	}
+	if _, _, err := net.SplitHostPort(c.LinkAddr); err != nil {
+		return fmt.Errorf("--link %q: want host:port (e.g. %s)", c.LinkAddr, DefaultLinkAddr)
+	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
+	}
 	if c.PassphraseFile == "" {
 		c.PassphraseFile = filepath.Join(c.DataDir, "keys", "hub.passphrase")
 	}
@@ -47,3 +65,5 @@ func (c *Config) Validate() error {
 func (c *Config) keystoreDir() string { return filepath.Join(c.DataDir, "keys", "hub") }
 func (c *Config) ledgerHome() string  { return filepath.Join(c.DataDir, "ledger") }
 func (c *Config) formatFile() string  { return filepath.Join(c.DataDir, "FORMAT") }
+func (c *Config) storeDir() string    { return filepath.Join(c.DataDir, "recordings") }
+func (c *Config) linkKeyFile() string { return filepath.Join(c.DataDir, "keys", "link-tls.pem") }

@@ -50,7 +50,7 @@ type daemon struct {
 
 func startDaemon(t *testing.T, bin, data, addr string) *daemon {
 	t.Helper()
-	cmd := exec.Command(bin, "run", "--data", data, "--http", addr, "--log-level", "warn")
+	cmd := exec.Command(bin, "run", "--data", data, "--http", addr, "--link", "127.0.0.1:0", "--log-level", "warn")
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -10,17 +10,27 @@ import (
 
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/wallet"
 )
 
 // Hub is a running camchaind: identity, ledger node and API server.
 type Hub struct {
-	cfg  Config
-	key  *keys.PrivateKey
-	node *ledger.Node
-	srv  *http.Server
-	ln   net.Listener
-	done chan error
+	cfg           Config
+	key           *keys.PrivateKey
+	node          *ledger.Node
+	srv           *http.Server
+	ln            net.Listener
+	done          chan error
+	store         *store.Store
+	linkID        *link.Identity
+	linkSrv       *link.Server
+	linkLn        net.Listener
+	linkAdvertise string
+	auditQ        chan auditEvent
+	auditDone     chan struct{}
+	stop          context.CancelFunc
 }
 
 // Start opens the data directory, unlocks the hub key, starts the ledger
@@ -60,7 +70,16 @@ func Start(cfg Config) (*Hub, error) {
 		ln.Close()
 		return nil, fmt.Errorf("hub key %s is not registered in this ledger's genesis (data directory mixed up?)", key.Address().Hex())
 	}
-	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1)}
+	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1),
+		auditQ: make(chan auditEvent, 1024), auditDone: make(chan struct{})}
+	if err := h.startLink(); err != nil {
+		node.Close()
+		ln.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.stop = cancel
+	go h.auditLoop(ctx)
 	h.srv = &http.Server{
 		Handler:           h.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -93,5 +112,39 @@ func (h *Hub) Close() error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = h.srv.Close()
 	}
-	return errors.Join(err, h.node.Close())
+	linkErr := h.linkSrv.Close()
+	h.stop()
+	<-h.auditDone
+	storeErr := h.store.Close()
+	return errors.Join(err, linkErr, storeErr, h.node.Close())
 }
+
+// startLink opens the recording store and starts the camera link server.
+func (h *Hub) startLink() error {
+	var err error
+	if h.linkID, err = link.LoadOrCreateIdentity(h.cfg.linkKeyFile()); err != nil {
+		return err
+	}
+	h.store, err = store.Open(h.cfg.storeDir(), store.Options{MaxAge: h.cfg.Retention, Logger: h.cfg.Logger})
+	if err != nil {
+		return err
+	}
+	h.linkLn, err = net.Listen("tcp", h.cfg.LinkAddr)
+	if err != nil {
+		h.store.Close()
+		return fmt.Errorf("camera link address %s: %w (use --link)", h.cfg.LinkAddr, err)
+	}
+	h.linkAdvertise = h.cfg.LinkAdvertise
+	if h.linkAdvertise == "" {
+		h.linkAdvertise = h.linkLn.Addr().String()
+	}
+	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger}
+	go h.linkSrv.Serve(h.linkLn)
+	return nil
+}
+
+// LinkAddr returns the camera link's listening address.
+func (h *Hub) LinkAddr() string { return h.linkLn.Addr().String() }
+
+// Store returns the recording store.
+func (h *Hub) Store() *store.Store { return h.store }

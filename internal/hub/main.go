@@ -83,8 +83,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			if chain != nil {
 				network = chain.NodeInfo.Network
 			}
-			fmt.Fprintf(stdout, "camchaind: hub %s ready\n  chain: %s\n  API:   http://%s/api/v1/status\n  data:  %s\n",
-				h.Address().Hex(), network, h.Addr(), cfg.DataDir)
+			fmt.Fprintf(stdout, "camchaind: hub %s ready\n  chain: %s\n  API:   http://%s/api/v1/status\n  link:  %s (cameras)\n  data:  %s\n",
+				h.Address().Hex(), network, h.Addr(), h.LinkAddr(), cfg.DataDir)
 			select {
 			case <-ctx.Done():
 				fmt.Fprintln(stdout, "camchaind: shutting down")
@@ -97,6 +97,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().StringVar(&cfg.HTTPAddr, "http", DefaultHTTPAddr, "API listen address host:port")
 	runCmd.Flags().StringVar(&cfg.PassphraseFile, "passphrase-file", os.Getenv("CAMCHAIND_PASSPHRASE_FILE"), "hub key passphrase file (default <data>/keys/hub.passphrase)")
 	runCmd.Flags().StringVar(&cfg.P2PListen, "p2p", "", "ledger peer listen address (default tcp://127.0.0.1:0)")
+	runCmd.Flags().StringVar(&cfg.LinkAddr, "link", DefaultLinkAddr, "camera link listen address host:port")
+	runCmd.Flags().StringVar(&cfg.LinkAdvertise, "link-advertise", "", "camera link address told to cameras at pairing (default: the bound address)")
+	runCmd.Flags().DurationVar(&cfg.Retention, "retention", DefaultRetention, "keep recordings this long")
 	runCmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 
 	root.AddCommand(initCmd, runCmd)

@@ -462,7 +462,7 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
 		t.Fatal(err)
 	}
-	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0"})
+	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,10 +105,16 @@ func InitHome(home, chainID string, hubs []keys.Address) error {
 	if err != nil {
 		return err
 	}
+	params := types.DefaultConsensusParams()
+	// Proposer-based timestamps: a block's time is when it was proposed.
+	// Without them an idle chain (create_empty_blocks = false) stamps its
+	// next block with the previous commit's time, which can be hours old —
+	// and the ledger checks expiries and checkpoint periods against it.
+	params.Feature.PbtsEnableHeight = 1
 	doc := types.GenesisDoc{
 		ChainID:         chainID,
 		GenesisTime:     cmttime.Now(),
-		ConsensusParams: types.DefaultConsensusParams(),
+		ConsensusParams: params,
 		Validators:      []types.GenesisValidator{{Address: pub.Address(), PubKey: pub, Power: 10, Name: "hub"}},
 		AppState:        appState,
 	}

@@ -90,3 +90,35 @@ func TestNodeSubmitCommitRestart(t *testing.T) {
 		t.Fatalf("replayed imprint after restart: %+v, %v", res, err)
 	}
 }
+
+// TestBlockTimeIsFreshAfterIdle: after the chain sat idle, the next block's
+// time is the time it was proposed, not the previous commit's (PBTS).
+func TestBlockTimeIsFreshAfterIdle(t *testing.T) {
+	home := t.TempDir()
+	hub := mustKey(t)
+	if err := InitHome(home, "camchain-98", []keys.Address{hub.Address()}); err != nil {
+		t.Fatal(err)
+	}
+	n := startTestNode(t, home)
+	defer n.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	audit := func() {
+		s, _ := tx.Sign(98, &tx.Audit{Hub: hub.Address(), Kind: "test", At: uint64(time.Now().Unix()), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, hub)
+		b, _ := s.Encode()
+		if r, err := n.Submit(ctx, b); err != nil || r.Code != CodeOK {
+			t.Fatalf("%+v %v", r, err)
+		}
+	}
+	audit()
+	time.Sleep(3 * time.Second) // idle
+	before := time.Now()
+	audit()
+	evs, err := n.App.Events(EventFilter{Limit: 1})
+	if err != nil || len(evs) != 1 {
+		t.Fatal(evs, err)
+	}
+	if bt := time.Unix(int64(evs[0].Time), 0); bt.Before(before.Add(-time.Second)) {
+		t.Fatalf("block time %s is stale (submitted at %s)", bt, before)
+	}
+}

@@ -95,7 +95,7 @@ func hubStartToReady(ctx context.Context, bin, data string) (time.Duration, erro
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	url := "http://" + addr + "/api/v1/status"
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "run", "--data", data, "--http", addr, "--log-level", "warn")
+	cmd := exec.Command(bin, "run", "--data", data, "--http", addr, "--link", "127.0.0.1:0", "--log-level", "warn")
 	cmd.Stderr = &stderr
 	client := &http.Client{Timeout: time.Second}
 

@@ -1,0 +1,407 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/media"
+	"github.com/camchain/camchain/internal/pairing"
+	"github.com/camchain/camchain/internal/store"
+	"github.com/camchain/camchain/internal/wallet"
+)
+
+// Source produces segments (the built-in sample, or RTSP in a later issue).
+type Source interface {
+	Run(ctx context.Context, emit func(media.Segment) error) error
+}
+
+// Config configures an Agent. Zero fields take defaults in Validate.
+type Config struct {
+	DataDir string
+	// PairListen is where the pairing endpoint listens; PairAdvertise is
+	// the address written into the pairing code (default: the listen
+	// address actually bound).
+	PairListen    string
+	PairAdvertise string
+	// MaxBytes is the storage budget for segments (the SD card); MaxAge
+	// the retention. Unacknowledged segments are never deleted.
+	MaxBytes int64
+	MaxAge   time.Duration
+	Source   Source
+	// Out receives the human-facing console: the pairing code and QR.
+	Out    io.Writer
+	Logger *slog.Logger
+	// CodeTTL is how long a pairing code is valid (default pairing.CodeTTL).
+	CodeTTL time.Duration
+	// Link reconnect bounds (defaults 500 ms, 30 s).
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// Defaults.
+const (
+	DefaultMaxBytes = 2 << 30
+	DefaultMaxAge   = 7 * 24 * time.Hour
+)
+
+// Validate fills defaults.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("no data directory: pass --data DIR")
+	}
+	if c.PairListen == "" {
+		c.PairListen = "127.0.0.1:0"
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = DefaultMaxAge
+	}
+	if c.Source == nil {
+		c.Source = &PacedSample{Speed: 1}
+	}
+	if c.CodeTTL == 0 {
+		c.CodeTTL = pairing.CodeTTL
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// keyScrypt seals the camera key; see hub.hubScrypt for the reasoning.
+var keyScrypt = wallet.ScryptParams{N: 1 << 15, P: 1}
+
+// Agent is a running camchain-agent.
+type Agent struct {
+	cfg    Config
+	log    *slog.Logger
+	key    *keys.PrivateKey
+	tlsID  *link.Identity
+	store  *store.Store
+	alarms *alarmLog
+
+	mu        sync.Mutex
+	state     *State
+	chain     *store.Chain
+	code      *pairing.Code
+	usedSecret *[20]byte // the last code's secret, to name its reuse
+	stopLink  context.CancelFunc
+	linkDone  chan struct{}
+	linkState string
+	recording string // "recording", or why not
+	notify    chan struct{}
+	pairAddr  string
+	ctx       context.Context
+}
+
+// Open prepares the data directory (creating the camera's identity on first
+// start) without starting anything.
+func Open(cfg Config) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "keys"), 0o700); err != nil {
+		return nil, err
+	}
+	if err := checkOrWriteFormat(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, notify: make(chan struct{}, 1), recording: "starting"}
+	var err error
+	if a.key, err = loadOrCreateKey(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if a.tlsID, err = link.LoadOrCreateIdentity(filepath.Join(cfg.DataDir, "keys", "link-tls.pem")); err != nil {
+		return nil, err
+	}
+	if a.state, err = loadState(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if a.alarms, err = openAlarms(cfg.DataDir, cfg.Logger); err != nil {
+		return nil, err
+	}
+	a.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{MaxBytes: cfg.MaxBytes, MaxAge: cfg.MaxAge, Logger: cfg.Logger})
+	if err != nil {
+		if strings.Contains(err.Error(), "lock") {
+			return nil, fmt.Errorf("%w (is camchain-agent already running on %s? use its control socket, e.g. `camchain-agent reset`)", err, cfg.DataDir)
+		}
+		return nil, err
+	}
+	if a.chain, err = a.store.Chain(a.key.Address(), a.state.Epoch); err != nil {
+		a.store.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func checkOrWriteFormat(dir string) error {
+	p := filepath.Join(dir, "FORMAT")
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return atomicfile.Write(p, []byte(FormatLine), 0o600)
+	}
+	if err != nil {
+		return err
+	}
+	if string(b) != FormatLine {
+		return fmt.Errorf("%s has data format %q; this agent reads %q", dir, strings.TrimSpace(string(b)), strings.TrimSpace(FormatLine))
+	}
+	return nil
+}
+
+func loadOrCreateKey(dir string) (*keys.PrivateKey, error) {
+	ks := wallet.NewKeystore(filepath.Join(dir, "keys", "camera"), keyScrypt)
+	passFile := filepath.Join(dir, "keys", "camera.passphrase")
+	if !ks.Exists() {
+		k, err := keys.Generate()
+		if err != nil {
+			return nil, err
+		}
+		buf := make([]byte, 32)
+		if _, err := rand.Read(buf); err != nil {
+			return nil, err
+		}
+		pass := hex.EncodeToString(buf)
+		if err := atomicfile.Write(passFile, []byte(pass+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		if _, err := ks.Save(k, pass); err != nil {
+			return nil, err
+		}
+		return k, nil
+	}
+	b, err := os.ReadFile(passFile)
+	if err != nil {
+		return nil, fmt.Errorf("camera key passphrase: %w", err)
+	}
+	return ks.Load(strings.TrimSpace(string(b)))
+}
+
+// Address returns the camera's ledger identity.
+func (a *Agent) Address() keys.Address { return a.key.Address() }
+
+// Chain returns the chain of the current epoch.
+func (a *Agent) Chain() *store.Chain {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.chain
+}
+
+// Alarms returns every alarm raised.
+func (a *Agent) Alarms() []link.Alarm { return a.alarms.All() }
+
+// Status is a snapshot for `camchain-agent status` and tests.
+type Status struct {
+	Camera    string `json:"camera"`
+	Epoch     uint64 `json:"epoch"`
+	Paired    bool   `json:"paired"`
+	Hub       string `json:"hub,omitempty"`
+	Link      string `json:"link"`
+	Recording string `json:"recording"`
+	Head      string `json:"head"`
+	Acked     string `json:"acked"`
+	Code      string `json:"pairing_code,omitempty"`
+	PairAddr  string `json:"pairing_address,omitempty"`
+	Alarms    int    `json:"alarms"`
+}
+
+// Status reports the agent's state.
+func (a *Agent) Status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := Status{Camera: a.key.Address().Hex(), Epoch: a.state.Epoch, Paired: a.state.Paired != nil,
+		Link: a.linkState, Recording: a.recording, Head: a.chain.Head().String(), Acked: a.chain.Acked().String(),
+		PairAddr: a.pairAddr, Alarms: len(a.alarms.All())}
+	if a.state.Paired != nil {
+		s.Hub = a.state.Paired.Hub
+	}
+	if a.code != nil {
+		s.Code = a.code.String()
+	}
+	if s.Link == "" {
+		s.Link = "not paired"
+	}
+	return s
+}
+
+// Run records, pairs and uploads until ctx ends, then closes the store.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.store.Close()
+	a.ctx = ctx
+	ln, err := net.Listen("tcp", a.cfg.PairListen)
+	if err != nil {
+		return fmt.Errorf("pairing endpoint %s: %w", a.cfg.PairListen, err)
+	}
+	a.mu.Lock()
+	a.pairAddr = ln.Addr().String()
+	if a.cfg.PairAdvertise != "" {
+		a.pairAddr = a.cfg.PairAdvertise
+	}
+	a.mu.Unlock()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); pairing.Serve(ctx, ln, a.tlsID, a) }()
+	ctl, err := a.serveControl(ctx)
+	if err != nil {
+		a.log.Warn("no control socket", "err", err)
+	}
+	go func() {
+		defer wg.Done()
+		if ctl != nil {
+			<-ctx.Done()
+			ctl.Close()
+		}
+	}()
+
+	a.mu.Lock()
+	if a.state.Paired == nil {
+		a.newCodeLocked()
+	} else {
+		a.startLinkLocked()
+	}
+	a.mu.Unlock()
+	a.log.Info("camera agent running", "camera", a.key.Address().Hex(), "epoch", a.state.Epoch, "pairing", a.pairAddr)
+
+	err = a.cfg.Source.Run(ctx, a.record)
+	if ctx.Err() != nil {
+		err = nil
+	}
+	a.mu.Lock()
+	a.stopLinkLocked()
+	a.mu.Unlock()
+	wg.Wait()
+	return err
+}
+
+// record turns one segment into the next record of the chain.
+func (a *Agent) record(seg media.Segment) error {
+	a.mu.Lock()
+	chain := a.chain
+	a.mu.Unlock()
+	if err := chain.Reserve(int64(len(seg.Data))); err != nil {
+		if errors.Is(err, store.ErrFull) {
+			a.mu.Lock()
+			first := a.recording != "stopped: storage full"
+			a.recording = "stopped: storage full"
+			a.mu.Unlock()
+			if first {
+				// Loudly, once per episode: unacknowledged video fills the
+				// budget, and it is never deleted to make room.
+				a.alarms.Raise("storage-full", fmt.Sprintf("recording stopped: %v", err))
+			}
+			return nil
+		}
+		return err
+	}
+	head := chain.Head()
+	r := &feedchain.Record{Camera: a.key.Address(), Epoch: chain.ID().Epoch, Segment: feedchain.SegmentHash(seg.Data),
+		Start: seg.Start.UnixNano(), Duration: seg.Duration, Size: uint64(len(seg.Data)), Codec: seg.Codec}
+	if head.Valid {
+		r.Seq, r.Prev = head.Seq+1, head.Hash
+	}
+	if err := r.Sign(a.key); err != nil {
+		return err
+	}
+	if err := chain.Append(r, seg.Data); err != nil {
+		return fmt.Errorf("store segment #%d: %w", r.Seq, err)
+	}
+	a.mu.Lock()
+	if a.recording != "recording" {
+		a.log.Info("recording", "epoch", r.Epoch, "from_seq", r.Seq)
+	}
+	a.recording = "recording"
+	a.mu.Unlock()
+	select {
+	case a.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// startLinkLocked starts the uploader to the paired hub.
+func (a *Agent) startLinkLocked() {
+	p := a.state.Paired
+	hub, pin, err := p.hub()
+	if err != nil {
+		a.log.Error("pairing state is corrupt; reset the camera", "err", err)
+		return
+	}
+	ctx, cancel := context.WithCancel(a.ctx)
+	done := make(chan struct{})
+	a.stopLink, a.linkDone = cancel, done
+	a.linkState = "connecting"
+	c := &link.Client{Addr: p.HubLink, Identity: a.tlsID, HubPin: pin, Hub: hub, Key: a.key, Epoch: a.state.Epoch,
+		Chain: a.chain, Alarms: a.alarms, Notify: a.notify, Logger: a.log,
+		MinBackoff: a.cfg.MinBackoff, MaxBackoff: a.cfg.MaxBackoff,
+		OnState: func(s string, err error) {
+			a.mu.Lock()
+			a.linkState = s
+			if err != nil {
+				a.linkState += ": " + err.Error()
+			}
+			a.mu.Unlock()
+			if s == "connected" {
+				a.linkConnected()
+			}
+		}}
+	go func() {
+		defer close(done)
+		c.Run(ctx)
+		// Retention may prune what the hub acknowledged.
+	}()
+	go a.pruneLoop(ctx)
+}
+
+func (a *Agent) stopLinkLocked() {
+	if a.stopLink != nil {
+		a.stopLink()
+		done := a.linkDone
+		a.mu.Unlock()
+		<-done
+		a.mu.Lock()
+		a.stopLink, a.linkDone = nil, nil
+	}
+	a.linkState = ""
+}
+
+// pruneLoop applies retention to acknowledged segments.
+func (a *Agent) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.mu.Lock()
+			c := a.chain
+			a.mu.Unlock()
+			protect := uint64(0)
+			if ack := c.Acked(); ack.Valid {
+				protect = ack.Seq + 1
+			}
+			if _, err := c.Prune(protect); err != nil {
+				a.log.Warn("retention", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package agent
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/media"
+	"github.com/camchain/camchain/internal/pairing"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+// The agent must stay small: it never links the ledger engine, the hub or
+// a web UI.
+func TestAgentDoesNotLinkTheLedger(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/camchain/camchain/cmd/camchain-agent").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"github.com/cometbft/", "github.com/cockroachdb/pebble",
+			"github.com/camchain/camchain/internal/ledger", "github.com/camchain/camchain/internal/hub",
+			"github.com/camchain/camchain/internal/web"} {
+			if strings.HasPrefix(dep, banned) {
+				t.Errorf("camchain-agent links %s", dep)
+			}
+		}
+	}
+}
+
+// nopSource records nothing.
+type nopSource struct{}
+
+func (nopSource) Run(ctx context.Context, _ func(media.Segment) error) error {
+	<-ctx.Done()
+	return nil
+}
+
+func startAgent(t *testing.T, ttl time.Duration) (*Agent, context.CancelFunc) {
+	t.Helper()
+	a, err := Open(Config{DataDir: t.TempDir(), Source: nopSource{}, CodeTTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for a.Status().Code == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("no pairing code shown")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return a, stop
+}
+
+func request(t *testing.T, code *pairing.Code, owner *keys.PrivateKey) *pairing.Request {
+	t.Helper()
+	hub, _ := keys.Generate()
+	r := &pairing.Request{Secret: code.Secret, ChainID: 7, Owner: owner.Address(), Hub: hub.Address(), Epoch: code.Epoch,
+		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute), HubLink: "127.0.0.1:1", HubAPI: "http://127.0.0.1:1"}
+	d, _ := tx.Digest(7, r.Imprint(code.Camera))
+	r.OwnerSig, _ = owner.SignDigest(d)
+	return r
+}
+
+func alarmKinds(a *Agent) []string {
+	var k []string
+	for _, al := range a.Alarms() {
+		k = append(k, al.Kind)
+	}
+	return k
+}
+
+func TestPairingRefusals(t *testing.T) {
+	a, _ := startAgent(t, 0)
+	code, err := pairing.ParseCode(a.Status().Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, stranger := mustKey(t), mustKey(t)
+	ctx := context.Background()
+
+	// Without the code: a guessed secret.
+	bad := request(t, code, stranger)
+	bad.Secret[0] ^= 1
+	if _, err := pairing.Dial(ctx, code, bad); err == nil || !strings.Contains(err.Error(), "wrong pairing code") {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	// An imprint the named owner did not sign.
+	forged := request(t, code, owner)
+	forged.Owner = stranger.Address()
+	if _, err := pairing.Dial(ctx, code, forged); err == nil || !strings.Contains(err.Error(), "not signed by the owner") {
+		t.Fatalf("forged owner: %v", err)
+	}
+	// That attempt had the right secret, so the code is spent: it is now a
+	// used code, and the camera shows a new one.
+	if _, err := pairing.Dial(ctx, code, request(t, code, owner)); err == nil || !strings.Contains(err.Error(), "already used") {
+		t.Fatalf("used code: %v", err)
+	}
+	code2, _ := pairing.ParseCode(a.Status().Code)
+	if code2.Secret == code.Secret {
+		t.Fatal("no new code after the old one was spent")
+	}
+	resp, err := pairing.Dial(ctx, code2, request(t, code2, owner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.CameraPin != a.tlsID.Pin {
+		t.Fatal("camera returned another TLS pin")
+	}
+	if !a.Status().Paired {
+		t.Fatal("camera not paired after a valid request")
+	}
+	// An owned camera refuses every pairing, even with its last code.
+	if _, err := pairing.Dial(ctx, code2, request(t, code2, stranger)); err == nil || !strings.Contains(err.Error(), "already has an owner") {
+		t.Fatalf("owned camera: %v", err)
+	}
+	refused := 0
+	for _, k := range alarmKinds(a) {
+		if k == "pairing-refused" {
+			refused++
+		}
+	}
+	if refused != 4 {
+		t.Fatalf("%d pairing-refused alarms, want 4 (%v)", refused, alarmKinds(a))
+	}
+	// The reset button: imprintable again with a fresh code.
+	if _, err := a.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	st := a.Status()
+	if st.Paired || st.Epoch != 1 || st.Code == "" {
+		t.Fatalf("after reset: %+v", st)
+	}
+}
+
+func TestExpiredCodeIsRefused(t *testing.T) {
+	a, _ := startAgent(t, 50*time.Millisecond)
+	code, _ := pairing.ParseCode(a.Status().Code)
+	time.Sleep(1100 * time.Millisecond) // codes expire on whole seconds
+	_, err := pairing.Dial(context.Background(), code, request(t, code, mustKey(t)))
+	if err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired code: %v", err)
+	}
+	if a.Status().Paired {
+		t.Fatal("paired with an expired code")
+	}
+}
+
+func mustKey(t *testing.T) *keys.PrivateKey {
+	k, err := keys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+

@@ -1,0 +1,133 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// DefaultDataDir is $CAMCHAIN_HOME/agent (CAMCHAIN_HOME defaults to
+// ~/.camchain).
+func DefaultDataDir() string {
+	if h := os.Getenv("CAMCHAIN_HOME"); h != "" {
+		return filepath.Join(h, "agent")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(".camchain", "agent")
+	}
+	return filepath.Join(home, ".camchain", "agent")
+}
+
+// Main is the camchain-agent command line; it returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	var cfg Config
+	var logLevel string
+	var speed float64
+	root := &cobra.Command{
+		Use:           "camchain-agent",
+		Short:         "camchain-agent: records, chains, signs and ships a camera's video to its hub",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	root.PersistentFlags().StringVar(&cfg.DataDir, "data", DefaultDataDir(), "agent data directory (the camera's storage)")
+
+	run := &cobra.Command{
+		Use:   "run",
+		Short: "Record from the built-in sample clip, show a pairing code while unowned, upload to the paired hub",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			var lvl slog.Level
+			if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
+				return errors.New("--log-level: want debug, info, warn or error")
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+			cfg.Out = stdout
+			cfg.Source = &PacedSample{Speed: speed}
+			a, err := Open(cfg)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			fmt.Fprintf(stdout, "camchain-agent: camera %s, data %s\n", a.Address().Hex(), cfg.DataDir)
+			return a.Run(ctx)
+		},
+	}
+	run.Flags().StringVar(&cfg.PairListen, "pair-listen", "127.0.0.1:0", "pairing endpoint listen address")
+	run.Flags().StringVar(&cfg.PairAdvertise, "pair-advertise", "", "address put in the pairing code (default: the bound listen address)")
+	run.Flags().Int64Var(&cfg.MaxBytes, "max-bytes", DefaultMaxBytes, "storage budget for segments in bytes (the SD card)")
+	run.Flags().DurationVar(&cfg.MaxAge, "retention", DefaultMaxAge, "keep acknowledged segments this long")
+	run.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	run.Flags().DurationVar(&cfg.CodeTTL, "code-ttl", 0, "pairing code lifetime (default 15m)")
+	run.Flags().MarkHidden("code-ttl")
+	run.Flags().DurationVar(&cfg.MaxBackoff, "max-backoff", 0, "longest wait between reconnects to the hub (default 30s)")
+	run.Flags().Float64Var(&speed, "speed", 1, "play the sample clip at this multiple of real time (tests and demos)")
+
+	reset := &cobra.Command{
+		Use:   "reset",
+		Short: "The physical reset button: sign the camera's Reset, forget the owner and hub, show a new pairing code",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			var r controlReply
+			err := Control(cfg.DataDir, "reset", &r)
+			if errors.Is(err, ErrNotRunning) {
+				// Not running: reset the stored state directly.
+				cfg.Out = stdout
+				a, err := Open(cfg)
+				if err != nil {
+					return err
+				}
+				defer a.store.Close()
+				msg, err := a.Reset()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(stdout, msg)
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if !r.OK {
+				return errors.New(r.Error)
+			}
+			fmt.Fprintln(stdout, r.Message)
+			return nil
+		},
+	}
+
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show the running agent's state as JSON",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			var s Status
+			if err := Control(cfg.DataDir, "status", &s); err != nil {
+				return err
+			}
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(s)
+		},
+	}
+	root.AddCommand(run, reset, status)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintf(stderr, "camchain-agent: error: %v\n", err)
+		return 1
+	}
+	return 0
+}
+

@@ -1,0 +1,80 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/link"
+)
+
+// FormatLine is the content of <data>/FORMAT.
+const FormatLine = "camchain-agent-data 1\n"
+
+// Pairing is what the camera pinned when it imprinted.
+type Pairing struct {
+	Owner    string    `json:"owner"`
+	Hub      string    `json:"hub"`
+	HubLink  string    `json:"hub_link"`
+	HubPin   string    `json:"hub_tls_pin"`
+	HubAPI   string    `json:"hub_api"`
+	ChainID  uint64    `json:"chain_id"`
+	PairedAt time.Time `json:"paired_at"`
+}
+
+func (p *Pairing) hub() (keys.Address, link.Pin, error) {
+	a, err := keys.ParseAddress(p.Hub)
+	if err != nil {
+		return a, link.Pin{}, err
+	}
+	pin, err := link.ParsePin(p.HubPin)
+	return a, pin, err
+}
+
+// State is <data>/state.json.
+type State struct {
+	Version int      `json:"version"`
+	Epoch   uint64   `json:"epoch"`
+	Paired  *Pairing `json:"paired,omitempty"`
+	// ResetPending names the epoch whose Reset the ledger may not have
+	// seen (the hub was unreachable at reset time): the next pairing
+	// carries a freshly signed Reset for it.
+	ResetPending *uint64 `json:"reset_pending_epoch,omitempty"`
+	// ResetChainID is the chain the pending reset is for.
+	ResetChainID uint64 `json:"reset_chain_id,omitempty"`
+	// UsedCodes counts pairing codes spent, for the status display.
+	UsedCodes int `json:"used_codes"`
+}
+
+func statePath(dir string) string { return filepath.Join(dir, "state.json") }
+
+func loadState(dir string) (*State, error) {
+	b, err := os.ReadFile(statePath(dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return &State{Version: 1}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s is corrupt: %w", statePath(dir), err)
+	}
+	if s.Version != 1 {
+		return nil, fmt.Errorf("%s has version %d; this agent reads 1", statePath(dir), s.Version)
+	}
+	return &s, nil
+}
+
+func (s *State) save(dir string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(statePath(dir), append(b, '\n'), 0o600)
+}

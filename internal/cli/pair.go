@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/pairing"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+func newPairCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pair CODE",
+		Short: "Become the owner of a new camera, using the pairing code it shows",
+		Long: `Pair a camera that has no owner: CODE is the one-time code the camera shows
+(on its console, as a QR code, or in pairing-code.txt in its data directory).
+Only someone with physical access can read it. Your wallet signs the imprint,
+the camera co-signs it, and the hub puts it on the ledger: from then on the
+camera is yours and trusts only this hub, until it is reset on the device.`,
+		Args: exactArgs(1),
+	}
+	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
+	cmd.RunE = func(_ *cobra.Command, args []string) error {
+		code, err := pairing.ParseCode(args[0])
+		if err != nil {
+			return usageError{err}
+		}
+		if code.Expired(time.Now()) {
+			return errors.New("this pairing code has expired; the camera shows a new one (or run `camchain-agent reset` on it)")
+		}
+		c, ctx, cancel, err := hf.client()
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		st, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		li, err := c.Link(ctx)
+		if err != nil {
+			return err
+		}
+		hubAddr, err := keys.ParseAddress(li.HubAddress)
+		if err != nil {
+			return fmt.Errorf("hub sent a bad address: %w", err)
+		}
+		hubPin, err := link.ParsePin(li.TLSPin)
+		if err != nil {
+			return fmt.Errorf("hub sent a bad TLS pin: %w", err)
+		}
+		epoch := code.Epoch
+		if d, err := c.Device(ctx, code.Camera.Hex()); err == nil {
+			if d.Owned {
+				return fmt.Errorf("camera %s already has an owner (%s) on the ledger; only a reset on the camera frees it", code.Camera.Hex(), d.Owner)
+			}
+			epoch = max(epoch, d.Epoch)
+		} else if api.CodeOf(err) != api.ErrNotFound {
+			return err
+		}
+		key, err := e.loadSigner(*ks)
+		if err != nil {
+			return err
+		}
+		imp := &tx.Imprint{Camera: code.Camera, Owner: key.Address(), Hub: hubAddr, Epoch: epoch,
+			Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}
+		d, err := tx.Digest(st.EIP712Chain, imp)
+		if err != nil {
+			return err
+		}
+		ownerSig, err := key.SignDigest(d)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "contacting camera %s at %s…\n", code.Camera.Hex(), code.Addr)
+		resp, err := pairing.Dial(ctx, code, &pairing.Request{Secret: code.Secret, ChainID: st.EIP712Chain,
+			Owner: imp.Owner, Hub: imp.Hub, Epoch: imp.Epoch, Nonce: imp.Nonce, Expiry: imp.Expiry, OwnerSig: ownerSig,
+			HubLink: li.LinkAddress, HubPin: hubPin, HubAPI: c.Base()})
+		if err != nil {
+			return err
+		}
+		raw, err := (&tx.Tx{ChainID: st.EIP712Chain, Msg: imp, Sigs: []keys.Signature{ownerSig, resp.CameraSig}}).Encode()
+		if err != nil {
+			return err
+		}
+		preq := api.PairRequest{Tx: "0x" + hex.EncodeToString(raw), CameraTLSPin: resp.CameraPin.String()}
+		if len(resp.PendingReset) > 0 {
+			preq.ResetTx = "0x" + hex.EncodeToString(resp.PendingReset)
+		}
+		res, err := c.Pair(ctx, preq)
+		if err != nil {
+			var ae *api.Error
+			if errors.As(err, &ae) && ae.Result != nil {
+				return fmt.Errorf("the ledger refused the imprint: %s: %s", ae.Result.CodeName, ae.Result.Log)
+			}
+			return err
+		}
+		if hf.jsonOut {
+			return e.printJSON(res)
+		}
+		fmt.Fprintf(e.stdout, "camera %s is yours (epoch %d), bound to hub %s; imprint committed at height %d (tx %s)\n",
+			res.Camera, res.Epoch, res.Hub, res.Imprint.Height, res.Imprint.Hash)
+		return nil
+	}
+	return cmd
+}

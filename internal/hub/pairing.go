@@ -1,0 +1,167 @@
+package hub
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/store"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+func (h *Hub) linkInfo(*http.Request) (any, error) {
+	return api.LinkInfo{HubAddress: h.key.Address().Hex(), LinkAddress: h.linkAdvertise, TLSPin: h.linkID.Pin.String()}, nil
+}
+
+// decodeJSONBody reads one JSON object, strictly.
+func decodeJSONBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return api.Errorf(api.ErrBadRequest, "read body: %v", err)
+	}
+	if len(body) > maxBodyBytes {
+		return api.Errorf(api.ErrBadRequest, "body over %d bytes", maxBodyBytes)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return api.Errorf(api.ErrBadRequest, "body: %v", err)
+	}
+	if dec.More() {
+		return api.Errorf(api.ErrBadRequest, "body must be one JSON object, nothing after it")
+	}
+	return nil
+}
+
+func hexTx(s, name string) ([]byte, error) {
+	raw, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
+	if err != nil || len(raw) == 0 {
+		return nil, api.Errorf(api.ErrBadRequest, "%q must be 0x-prefixed hex of a signed transaction", name)
+	}
+	return raw, nil
+}
+
+// pair submits a camera's imprint (and a pending reset first, if the
+// camera carried one) and, once it is on the ledger, pins the camera's TLS
+// key for the link. Every outcome is an audit event.
+func (h *Hub) pair(r *http.Request) (any, error) {
+	var req api.PairRequest
+	if err := decodeJSONBody(r, &req); err != nil {
+		return nil, err
+	}
+	raw, err := hexTx(req.Tx, "tx")
+	if err != nil {
+		return nil, err
+	}
+	pin, err := link.ParsePin(req.CameraTLSPin)
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "camera_tls_pin: %v", err)
+	}
+	t, err := tx.Decode(raw)
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "tx: %v", err)
+	}
+	imp, ok := t.Msg.(*tx.Imprint)
+	if !ok {
+		return nil, api.Errorf(api.ErrBadRequest, "tx must be an Imprint, not %s", t.Msg.Type())
+	}
+	if imp.Hub != h.key.Address() {
+		return nil, api.Errorf(api.ErrBadRequest, "the imprint binds the camera to hub %s, not to this hub %s", imp.Hub.Hex(), h.key.Address().Hex())
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*submitTimeout)
+	defer cancel()
+	out := api.PairResult{Camera: imp.Camera.Hex(), Owner: imp.Owner.Hex(), Hub: imp.Hub.Hex(), Epoch: imp.Epoch}
+	if req.ResetTx != "" {
+		rraw, err := hexTx(req.ResetTx, "reset_tx")
+		if err != nil {
+			return nil, err
+		}
+		if rt, err := tx.Decode(rraw); err != nil || rt.Msg.Type() != tx.TypeReset {
+			return nil, api.Errorf(api.ErrBadRequest, "reset_tx must be a Reset")
+		}
+		res, err := h.node.Submit(ctx, rraw)
+		if err != nil && !errors.Is(err, ledger.ErrDuplicate) {
+			return nil, err
+		}
+		rr := txResult(res)
+		out.Reset = &rr
+		// A reset the ledger already has (or that no longer applies) is no
+		// reason to stop: the imprint below decides.
+	}
+	res, err := h.node.Submit(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	out.Imprint = txResult(res)
+	if res.Code != ledger.CodeOK {
+		h.recordAudit(imp.Camera, imp.Owner, "pairing-refused",
+			"camera "+imp.Camera.Hex()+": "+ledger.CodeName(res.Code)+": "+res.Log, time.Now())
+		e := api.Errorf(api.ErrRefused, "the ledger refused the imprint: %s: %s", out.Imprint.CodeName, res.Log)
+		e.Result = &out.Imprint
+		return nil, e
+	}
+	if err := h.savePairing(pairingRecord{Version: 1, Camera: imp.Camera.Hex(), Epoch: imp.Epoch, Owner: imp.Owner.Hex(),
+		TLSPin: pin.String(), PairedAt: time.Now().UTC()}); err != nil {
+		return nil, err
+	}
+	h.recordAudit(imp.Camera, imp.Owner, "pairing", "camera paired with this hub; TLS key "+pin.String()[:16]+"…", time.Now())
+	return out, nil
+}
+
+func txResult(s ledger.Submitted) api.TxResult {
+	return api.TxResult{Hash: hexHash(s.Hash[:]), Code: s.Code, CodeName: ledger.CodeName(s.Code), Log: s.Log, Height: s.Height}
+}
+
+func (h *Hub) recordings(r *http.Request) (any, error) {
+	d, err := h.lookupDevice(r)
+	if err != nil {
+		return nil, err
+	}
+	epoch, err := uintQuery(r, "epoch", d.Epoch)
+	if err != nil {
+		return nil, err
+	}
+	from, err := uintQuery(r, "from", 0)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := limitQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	out := api.Recordings{Camera: d.Camera.Hex(), Epoch: epoch, Items: []api.Recording{}}
+	for _, c := range h.linkSrv.LiveCameras() {
+		if c == d.Camera {
+			out.Live = true
+		}
+	}
+	c, err := h.store.Lookup(d.Camera, epoch)
+	if err != nil || c == nil {
+		return out, nil // nothing recorded in that epoch
+	}
+	head := c.Head()
+	if !head.Valid {
+		return out, nil
+	}
+	hs := head.Seq
+	out.Head = &hs
+	c.Range(from, head.Seq+1, func(si store.SegmentInfo) bool {
+		if len(out.Items) == limit {
+			out.Next = strconv.FormatUint(si.Seq, 10)
+			return false
+		}
+		out.Items = append(out.Items, api.Recording{Seq: si.Seq, Start: si.Start.UTC().Format(time.RFC3339Nano),
+			Duration: si.Duration.Seconds(), Size: si.Size, Hash: hexHash(si.Hash[:]), Pruned: si.Pruned || si.Missing})
+		return true
+	})
+	return out, nil
+}

@@ -1,0 +1,147 @@
+package pairing
+
+import (
+	"context"
+	"crypto/subtle"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+// Message types on the pairing connection (link framing).
+const (
+	TypeRequest  byte = 16
+	TypeResponse byte = 17
+)
+
+// Request is the owner's side: the secret from the code, the Imprint the
+// owner signed (its fields; the camera fills in itself), and where the
+// camera will find its hub.
+type Request struct {
+	_        struct{} `cbor:",toarray"`
+	Secret   [SecretSize]byte
+	ChainID  uint64
+	Owner    keys.Address
+	Hub      keys.Address
+	Epoch    uint64
+	Nonce    uint64
+	Expiry   uint64
+	OwnerSig keys.Signature
+	HubLink  string   // host:port of the hub's camera link
+	HubPin   link.Pin // the hub's TLS key
+	HubAPI   string   // the hub's HTTP API URL
+}
+
+// Imprint returns the message the request describes for camera.
+func (r *Request) Imprint(camera keys.Address) *tx.Imprint {
+	return &tx.Imprint{Camera: camera, Owner: r.Owner, Hub: r.Hub, Epoch: r.Epoch, Nonce: r.Nonce, Expiry: r.Expiry}
+}
+
+// Response is the camera's co-signature, its TLS key (for the hub to pin)
+// and, if the camera was reset while its hub was unreachable, the signed
+// Reset the ledger has not seen yet (the owner's command submits it first).
+type Response struct {
+	_            struct{} `cbor:",toarray"`
+	CameraSig    keys.Signature
+	CameraPin    link.Pin
+	PendingReset []byte
+}
+
+// Camera is what the pairing server needs from the camera.
+type Camera interface {
+	// Pair checks the request (secret, code unused and unexpired, fields)
+	// and co-signs; it spends the code whatever the outcome after a valid
+	// secret. The error is shown to the owner.
+	Pair(req *Request, remote string) (*Response, error)
+}
+
+// Serve answers pairing connections on ln with the camera's TLS identity.
+func Serve(ctx context.Context, ln net.Listener, id *link.Identity, cam Camera) error {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{id.Cert}}
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			tc := tls.Server(c, cfg)
+			if tc.Handshake() != nil {
+				return
+			}
+			conn := link.NewConn(tc)
+			var req Request
+			if err := conn.Expect(TypeRequest, &req); err != nil {
+				return
+			}
+			resp, err := cam.Pair(&req, c.RemoteAddr().String())
+			if err != nil {
+				conn.Write(link.TypeRefuse, &link.Refuse{Code: "pairing-refused", Reason: truncate(err.Error())})
+				return
+			}
+			conn.Write(TypeResponse, resp)
+		}()
+	}
+}
+
+func truncate(s string) string {
+	if len(s) > link.MaxText {
+		return s[:link.MaxText]
+	}
+	return s
+}
+
+// CheckSecret compares a presented secret with the code's, in constant time.
+func CheckSecret(code *Code, got [SecretSize]byte) bool {
+	return subtle.ConstantTimeCompare(code.Secret[:], got[:]) == 1
+}
+
+// Dial sends req to the camera the code names, over TLS pinned to the
+// code's key, and returns the camera's response.
+func Dial(ctx context.Context, code *Code, req *Request) (*Response, error) {
+	id, err := link.NewIdentity() // the owner needs no lasting TLS identity
+	if err != nil {
+		return nil, err
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	raw, err := d.DialContext(ctx, "tcp", code.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the camera at %s (same network? is camchain-agent running?): %w", code.Addr, err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(30 * time.Second))
+	tc := tls.Client(raw, link.ClientConfig(id, code.Pin))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		if errors.Is(err, link.ErrPin) {
+			return nil, fmt.Errorf("the device at %s is not the camera of this code (TLS key mismatch): %w", code.Addr, err)
+		}
+		return nil, fmt.Errorf("TLS with the camera at %s: %w", code.Addr, err)
+	}
+	conn := link.NewConn(tc)
+	if err := conn.Write(TypeRequest, req); err != nil {
+		return nil, err
+	}
+	var resp Response
+	if err := conn.Expect(TypeResponse, &resp); err != nil {
+		var ref *link.RefusedError
+		if errors.As(err, &ref) {
+			return nil, fmt.Errorf("the camera refused to pair: %s", ref.Reason)
+		}
+		return nil, fmt.Errorf("pairing with the camera: %w", err)
+	}
+	return &resp, nil
+}

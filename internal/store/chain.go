@@ -1,0 +1,500 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/feedchain"
+)
+
+// meta is what a Chain keeps in memory per record: enough to list, to
+// link, and to find the record in the log again (72 bytes).
+type meta struct {
+	hash    feedchain.Hash
+	off     int64 // of the entry's length prefix in records.log
+	start   int64 // Unix nanoseconds
+	dur     time.Duration
+	size    uint64
+	missing bool // file absent at or above the pruned mark: lost
+}
+
+// SegmentInfo describes one record and its segment file.
+type SegmentInfo struct {
+	Seq      uint64
+	Start    time.Time
+	Duration time.Duration
+	Size     uint64
+	Hash     feedchain.Hash // the record's hash (Record.Hash), not the segment's SHA-256
+	Pruned   bool           // retention deleted the file
+	Missing  bool           // the file is gone though retention did not delete it
+}
+
+// Chain is one camera's chain in one epoch: its records and segments.
+// Append, Prune and SetAcked may be called from different goroutines;
+// readers may run concurrently with all of them.
+type Chain struct {
+	s   *Store
+	id  ChainID
+	dir string
+	log *slog.Logger
+
+	wmu   sync.Mutex // serializes Append
+	ackMu sync.Mutex // serializes SetAcked
+
+	mu         sync.RWMutex // guards everything below
+	f          *os.File     // records.log, O_APPEND
+	metas      []meta       // metas[seq]
+	logSize    int64
+	bytes      int64  // segment bytes on disk
+	pruneBelow uint64 // retention deleted the segments of every seq below
+	acked      feedchain.Head
+	broken     error // set when a failed append could not be rolled back
+	closed     bool
+}
+
+func (c *Chain) logPath() string              { return filepath.Join(c.dir, logName) }
+func (c *Chain) segDir() string               { return filepath.Join(c.dir, segDirName) }
+func (c *Chain) segPath(seq uint64) string    { return filepath.Join(c.dir, segDirName, segName(seq)) }
+func (c *Chain) statePath(name string) string { return filepath.Join(c.dir, name) }
+
+// openChain loads a chain from disk, creating it if create is set.
+func openChain(s *Store, id ChainID, create bool) (*Chain, error) {
+	c := &Chain{s: s, id: id, dir: filepath.Join(s.dir, id.dirName()),
+		log: s.log.With("camera", id.Camera.Hex(), "epoch", id.Epoch)}
+	if _, err := os.Stat(c.logPath()); errors.Is(err, fs.ErrNotExist) {
+		if !create {
+			return nil, fmt.Errorf("%w: no chain for %s", ErrNotFound, id)
+		}
+		if err := c.create(); err != nil {
+			return nil, fmt.Errorf("store: create chain for %s: %w", id, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	f, err := os.OpenFile(c.logPath(), os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	c.f = f
+	if err := c.load(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	s.total.Add(c.bytes)
+	return c, nil
+}
+
+// create makes the chain's directories and an empty log, durably.
+func (c *Chain) create() error {
+	if err := os.MkdirAll(c.segDir(), 0o755); err != nil {
+		return err
+	}
+	camDir := filepath.Dir(c.dir)
+	for _, d := range []string{c.s.dir, camDir, c.dir} {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return atomicfile.Write(c.logPath(), logHeader(), 0o644)
+}
+
+// load reads the log (dropping a torn tail), the state files and the
+// segment directory.
+func (c *Chain) load() error {
+	fi, err := c.f.Stat()
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	scan, err := scanLog(c.f, fi.Size(), c.id)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", c.logPath(), err)
+	}
+	c.metas = scan.metas
+	c.logSize = scan.end
+	if scan.bad != "" {
+		trailing := fi.Size() - scan.end
+		if trailing > maxEntrySize {
+			return &CorruptError{Path: c.logPath(), Offset: scan.end, Reason: fmt.Sprintf(
+				"%s, %d bytes before the end of the file: more than one entry, so not a torn tail from a crash; refusing to truncate (move the file aside to investigate)",
+				scan.bad, trailing)}
+		}
+		if err := c.f.Truncate(scan.end); err != nil {
+			return fmt.Errorf("store: drop torn tail of %s: %w", c.logPath(), err)
+		}
+		if err := c.f.Sync(); err != nil {
+			return fmt.Errorf("store: drop torn tail of %s: %w", c.logPath(), err)
+		}
+		c.log.Warn("records log: dropped a torn tail left by a crash",
+			"path", c.logPath(), "offset", scan.end, "bytes", trailing, "reason", scan.bad, "head", c.headLocked().String())
+	}
+	if err := c.loadState(); err != nil {
+		return err
+	}
+	if err := removeTemps(c.dir); err != nil {
+		return err
+	}
+	return c.scanSegments()
+}
+
+// removeTemps deletes what atomicfile.Write left in dir when a crash
+// stopped it before the rename.
+func removeTemps(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("store: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// loadState reads acked and pruned and checks them against the log.
+func (c *Chain) loadState() error {
+	head := c.headLocked()
+	if b, err := os.ReadFile(c.statePath(ackedName)); err == nil {
+		h, err := decodeAcked(b)
+		if err != nil {
+			return &CorruptError{Path: c.statePath(ackedName), Offset: -1, Reason: err.Error()}
+		}
+		if h.Seq >= uint64(len(c.metas)) || c.metas[h.Seq].hash != h.Hash {
+			return &CorruptError{Path: c.statePath(ackedName), Offset: -1, Reason: fmt.Sprintf(
+				"acknowledged %s is not in the chain (head %s)", h, head)}
+		}
+		c.acked = h
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: %w", err)
+	}
+	if b, err := os.ReadFile(c.statePath(prunedName)); err == nil {
+		n, err := decodePruned(b)
+		if err != nil {
+			return &CorruptError{Path: c.statePath(prunedName), Offset: -1, Reason: err.Error()}
+		}
+		if n > uint64(len(c.metas)) {
+			return &CorruptError{Path: c.statePath(prunedName), Offset: -1, Reason: fmt.Sprintf(
+				"says segments below %d were pruned, but the chain has %d records", n, len(c.metas))}
+		}
+		c.pruneBelow = n
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// scanSegments marks missing files, deletes what a crash left behind
+// (segments beyond the head, segments below the pruned mark, temporary
+// files) and counts the stored bytes.
+func (c *Chain) scanSegments() error {
+	if err := os.MkdirAll(c.segDir(), 0o755); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	d, err := os.Open(c.segDir())
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	entries, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	n := uint64(len(c.metas))
+	present := make([]bool, n)
+	var removed []string
+	for _, e := range entries {
+		name := e.Name()
+		seq, ok := parseSegName(name)
+		switch {
+		case ok && seq < n && seq >= c.pruneBelow:
+			present[seq] = true
+			continue
+		case ok, strings.HasPrefix(name, ".tmp-"):
+			// Beyond the head: written before a crash stopped its record.
+			// Below the mark: a prune was interrupted. Temp: a torn write.
+		default:
+			c.log.Warn("segment directory holds an unknown file; leaving it", "path", filepath.Join(c.segDir(), name))
+			continue
+		}
+		if err := os.Remove(filepath.Join(c.segDir(), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: %w", err)
+		}
+		removed = append(removed, name)
+	}
+	if len(removed) > 0 {
+		c.log.Info("removed segment files left by a crash (no record, pruned, or temporary)", "files", removed)
+	}
+	var missing []uint64
+	for seq := c.pruneBelow; seq < n; seq++ {
+		if !present[seq] {
+			c.metas[seq].missing = true
+			missing = append(missing, seq)
+			continue
+		}
+		c.bytes += int64(c.metas[seq].size)
+	}
+	if len(missing) > 0 {
+		c.log.Error("segment files are missing that retention did not delete: recordings were lost outside camchain",
+			"count", len(missing), "first", missing[0], "last", missing[len(missing)-1])
+	}
+	return nil
+}
+
+// ID returns the chain's camera and epoch.
+func (c *Chain) ID() ChainID { return c.id }
+
+// Head returns the last record's seq and hash; the zero Head when empty.
+func (c *Chain) Head() feedchain.Head {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.headLocked()
+}
+
+func (c *Chain) headLocked() feedchain.Head {
+	if len(c.metas) == 0 {
+		return feedchain.Head{}
+	}
+	n := len(c.metas) - 1
+	return feedchain.Head{Valid: true, Seq: uint64(n), Hash: c.metas[n].hash}
+}
+
+// Len returns the number of records (the next seq).
+func (c *Chain) Len() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return uint64(len(c.metas))
+}
+
+// Stored returns the chain's segment bytes on disk.
+func (c *Chain) Stored() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.bytes
+}
+
+// HashAt returns the hash of record seq.
+func (c *Chain) HashAt(seq uint64) (feedchain.Hash, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if seq >= uint64(len(c.metas)) {
+		return feedchain.Hash{}, false
+	}
+	return c.metas[seq].hash, true
+}
+
+// Info describes record seq and its segment.
+func (c *Chain) Info(seq uint64) (SegmentInfo, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if seq >= uint64(len(c.metas)) {
+		return SegmentInfo{}, false
+	}
+	return c.infoLocked(seq), true
+}
+
+func (c *Chain) infoLocked(seq uint64) SegmentInfo {
+	m := &c.metas[seq]
+	return SegmentInfo{Seq: seq, Start: time.Unix(0, m.start).UTC(), Duration: m.dur, Size: m.size,
+		Hash: m.hash, Pruned: seq < c.pruneBelow, Missing: m.missing && seq >= c.pruneBelow}
+}
+
+// Range calls fn for the records with from <= seq < to (to is capped at
+// Len) in order, until fn returns false. fn runs without the chain's lock
+// held, so it may call the chain's methods.
+func (c *Chain) Range(from, to uint64, fn func(SegmentInfo) bool) {
+	const batch = 1024
+	buf := make([]SegmentInfo, 0, batch)
+	for from < to {
+		buf = buf[:0]
+		c.mu.RLock()
+		end := min(to, uint64(len(c.metas)), from+batch)
+		for seq := from; seq < end; seq++ {
+			buf = append(buf, c.infoLocked(seq))
+		}
+		c.mu.RUnlock()
+		if len(buf) == 0 {
+			return
+		}
+		for _, si := range buf {
+			if !fn(si) {
+				return
+			}
+		}
+		from = end
+	}
+}
+
+// Record reads record seq back from the log.
+func (c *Chain) Record(seq uint64) (*feedchain.Record, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	if seq >= uint64(len(c.metas)) {
+		return nil, fmt.Errorf("%w: %s has no record %d (head %s)", ErrNotFound, c.id, seq, c.headLocked())
+	}
+	m := c.metas[seq]
+	end := c.logSize
+	if seq+1 < uint64(len(c.metas)) {
+		end = c.metas[seq+1].off
+	}
+	buf := make([]byte, end-m.off)
+	if _, err := c.f.ReadAt(buf, m.off); err != nil {
+		return nil, fmt.Errorf("store: read record %d of %s: %w", seq, c.id, err)
+	}
+	bad := func(why string) error {
+		return &CorruptError{Path: c.logPath(), Offset: m.off, Reason: fmt.Sprintf("record %d %s since the log was opened", seq, why)}
+	}
+	l := binary.BigEndian.Uint32(buf)
+	if int64(l)+entryOverhead != int64(len(buf)) {
+		return nil, bad("changed length")
+	}
+	rec := buf[4 : 4+l]
+	if crc32.Checksum(rec, castagnoli) != binary.BigEndian.Uint32(buf[4+l:]) {
+		return nil, bad("fails its CRC")
+	}
+	r, err := feedchain.Parse(rec)
+	if err != nil || r.Hash() != m.hash {
+		return nil, bad("changed")
+	}
+	return r, nil
+}
+
+// Segment returns the bytes of segment seq, checked against its record.
+// ErrPruned if retention deleted it, ErrNotFound if there is no record.
+func (c *Chain) Segment(seq uint64) ([]byte, error) {
+	c.mu.RLock()
+	switch {
+	case c.closed:
+		c.mu.RUnlock()
+		return nil, ErrClosed
+	case seq >= uint64(len(c.metas)):
+		head := c.headLocked()
+		c.mu.RUnlock()
+		return nil, fmt.Errorf("%w: %s has no record %d (head %s)", ErrNotFound, c.id, seq, head)
+	case seq < c.pruneBelow:
+		c.mu.RUnlock()
+		return nil, fmt.Errorf("%w: %s segment %d", ErrPruned, c.id, seq)
+	case c.metas[seq].missing:
+		c.mu.RUnlock()
+		return nil, fmt.Errorf("%w: %s segment %d", ErrMissing, c.id, seq)
+	}
+	c.mu.RUnlock()
+
+	r, err := c.Record(seq)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(c.segPath(seq))
+	if errors.Is(err, fs.ErrNotExist) {
+		c.mu.RLock()
+		pruned := seq < c.pruneBelow
+		c.mu.RUnlock()
+		if pruned {
+			return nil, fmt.Errorf("%w: %s segment %d", ErrPruned, c.id, seq)
+		}
+		return nil, fmt.Errorf("%w: %s segment %d", ErrMissing, c.id, seq)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := feedchain.VerifySegment(r, data); err != nil {
+		return nil, &CorruptError{Path: c.segPath(seq), Offset: -1, Reason: err.Error()}
+	}
+	return data, nil
+}
+
+// Append stores segment data and its record r, which must be signed by
+// the chain's camera, follow the head, and describe data; the errors of
+// feedchain.Verify, VerifyNext and VerifySegment come back wrapped, and
+// nothing is stored. When Append returns nil both are durable.
+func (c *Chain) Append(r *feedchain.Record, data []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.RLock()
+	closed, broken, head, off := c.closed, c.broken, c.headLocked(), c.logSize
+	c.mu.RUnlock()
+	switch {
+	case closed:
+		return ErrClosed
+	case broken != nil:
+		return fmt.Errorf("store: %s cannot take appends: %w", c.id, broken)
+	}
+	if err := feedchain.Verify(r); err != nil {
+		return fmt.Errorf("store: append to %s: %w", c.id, err)
+	}
+	if err := feedchain.VerifyNext(c.id.Camera, c.id.Epoch, head, r); err != nil {
+		return fmt.Errorf("store: append to %s: %w", c.id, err)
+	}
+	if err := feedchain.VerifySegment(r, data); err != nil {
+		return fmt.Errorf("store: append to %s: %w", c.id, err)
+	}
+	hash := r.Hash()
+
+	// The segment first: a record in the log always has its file.
+	seg := c.segPath(r.Seq)
+	if err := atomicfile.Write(seg, data, 0o644); err != nil {
+		return fmt.Errorf("store: append to %s: write segment %d: %w", c.id, r.Seq, err)
+	}
+	entry := encodeEntry(r.Marshal())
+	_, err := c.f.Write(entry)
+	if err == nil {
+		err = c.f.Sync()
+	}
+	if err != nil {
+		c.rollback(off, seg, err)
+		return fmt.Errorf("store: append to %s: write record %d: %w", c.id, r.Seq, err)
+	}
+
+	c.mu.Lock()
+	c.metas = append(c.metas, meta{hash: hash, off: off, start: r.Start, dur: r.Duration, size: r.Size})
+	c.logSize = off + int64(len(entry))
+	c.bytes += int64(r.Size)
+	c.mu.Unlock()
+	c.s.total.Add(int64(r.Size))
+	return nil
+}
+
+// rollback undoes a failed log append so that the next one starts at a
+// clean entry boundary; if it cannot, the chain takes no more appends (Open
+// will drop the torn entry).
+func (c *Chain) rollback(off int64, seg string, cause error) {
+	err := c.f.Truncate(off)
+	if err == nil {
+		err = c.f.Sync()
+	}
+	if err != nil {
+		c.mu.Lock()
+		c.broken = fmt.Errorf("a failed record append (%v) could not be rolled back: %v; reopen the store", cause, err)
+		c.mu.Unlock()
+		c.log.Error("records log: could not roll back a failed append; refusing further appends", "path", c.logPath(), "err", err, "cause", cause)
+	}
+	if err := os.Remove(seg); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		c.log.Warn("could not remove the segment of a failed append", "path", seg, "err", err)
+	}
+}
+
+func (c *Chain) close() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.f.Close()
+}

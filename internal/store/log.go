@@ -1,0 +1,166 @@
+package store
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/camchain/camchain/internal/feedchain"
+)
+
+// verifyBatch is how many records scanLog collects before checking their
+// signatures in parallel (about 35 µs each on one core).
+const verifyBatch = 4096
+
+// logScan is what scanLog found: the good prefix of the log, and why the
+// entry after it (if any) is not good.
+type logScan struct {
+	metas []meta
+	end   int64  // offset just past the last good entry
+	bad   string // why the entry at end was refused; "" if the log ended cleanly
+}
+
+type pendingRec struct {
+	r    *feedchain.Record
+	m    meta
+	next int64 // offset just past this entry
+}
+
+// scanLog reads records.log: the header (an error if wrong), then entries
+// until the first one that is short, oversize, fails its CRC, does not
+// parse, is not signed by id's camera, or does not follow its predecessor.
+func scanLog(f io.ReaderAt, size int64, id ChainID) (logScan, error) {
+	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 256<<10)
+	hdr := make([]byte, logHeaderSize)
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return logScan{}, fmt.Errorf("%w: %d bytes is shorter than the records log header", ErrFormat, size)
+		}
+		return logScan{}, err
+	}
+	if err := checkLogHeader(hdr); err != nil {
+		return logScan{}, err
+	}
+
+	sc := logScan{end: logHeaderSize}
+	var head feedchain.Head
+	off := int64(logHeaderSize)
+	pending := make([]pendingRec, 0, verifyBatch)
+	buf := make([]byte, maxEntrySize)
+
+	// flush checks the pending signatures and commits the good ones.
+	flush := func() bool {
+		i, err := firstBadSignature(pending)
+		good := pending
+		if i >= 0 {
+			good = pending[:i]
+		}
+		for _, p := range good {
+			sc.metas = append(sc.metas, p.m)
+			sc.end = p.next
+		}
+		pending = pending[:0]
+		if i >= 0 {
+			sc.bad = err.Error()
+			return false
+		}
+		return true
+	}
+
+	for {
+		reason := ""
+		var r *feedchain.Record
+		var n uint32
+		_, err := io.ReadFull(br, buf[:4])
+		switch {
+		case errors.Is(err, io.EOF):
+			flush()
+			return sc, nil
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			reason = "torn length prefix"
+		case err != nil:
+			return logScan{}, err
+		}
+		if reason == "" {
+			n = binary.BigEndian.Uint32(buf)
+			if n == 0 || n > feedchain.MaxRecordSize {
+				reason = fmt.Sprintf("entry length %d is outside 1..%d", n, feedchain.MaxRecordSize)
+			}
+		}
+		if reason == "" {
+			got, err := io.ReadFull(br, buf[4:4+n+4])
+			switch {
+			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+				reason = fmt.Sprintf("torn entry: %d of %d bytes", 4+got, 4+n+4)
+			case err != nil:
+				return logScan{}, err
+			}
+		}
+		if reason == "" {
+			rec := buf[4 : 4+n]
+			if crc32.Checksum(rec, castagnoli) != binary.BigEndian.Uint32(buf[4+n:]) {
+				reason = "CRC-32C mismatch"
+			} else if r, err = feedchain.Parse(rec); err != nil {
+				reason = err.Error()
+			} else if err := feedchain.VerifyNext(id.Camera, id.Epoch, head, r); err != nil {
+				reason = err.Error()
+			}
+		}
+		if reason != "" {
+			if flush() {
+				sc.bad = reason
+			}
+			return sc, nil
+		}
+		next := off + int64(n) + entryOverhead
+		m := meta{hash: r.Hash(), off: off, start: r.Start, dur: r.Duration, size: r.Size}
+		pending = append(pending, pendingRec{r: r, m: m, next: next})
+		head = feedchain.Head{Valid: true, Seq: r.Seq, Hash: m.hash}
+		off = next
+		if len(pending) == verifyBatch && !flush() {
+			return sc, nil
+		}
+	}
+}
+
+// firstBadSignature verifies the records' signatures on every core and
+// returns the index of the first that fails (and why), or -1.
+func firstBadSignature(p []pendingRec) (int, error) {
+	workers := min(runtime.GOMAXPROCS(0), (len(p)+63)/64)
+	if workers <= 1 {
+		for i := range p {
+			if err := feedchain.Verify(p[i].r); err != nil {
+				return i, err
+			}
+		}
+		return -1, nil
+	}
+	per := (len(p) + workers - 1) / workers
+	bad := make([]int, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*per, min((w+1)*per, len(p))
+		bad[w] = -1
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				if err := feedchain.Verify(p[i].r); err != nil {
+					bad[w], errs[w] = i, err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for w := range workers { // chunks are in order: the first failing chunk has the first failure
+		if bad[w] >= 0 {
+			return bad[w], errs[w]
+		}
+	}
+	return -1, nil
+}

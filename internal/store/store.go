@@ -1,0 +1,320 @@
+package store
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// Options configure a Store. The zero value keeps everything forever.
+type Options struct {
+	// MaxBytes bounds the segment bytes of the whole store (the SD card);
+	// 0 means unlimited. The records logs are not counted (about 300
+	// bytes per segment). With a limit, Open loads every chain, since
+	// retention weighs them all.
+	MaxBytes int64
+	// MaxAge is how long a segment is kept after it ends; 0 means forever.
+	MaxAge time.Duration
+	// Clock returns the current time for MaxAge; nil means time.Now.
+	Clock func() time.Time
+	// Logger receives what Open repairs and what retention deletes; nil
+	// discards.
+	Logger *slog.Logger
+}
+
+// ChainID names one chain: a camera in one binding epoch.
+type ChainID struct {
+	Camera keys.Address
+	Epoch  uint64
+}
+
+func (id ChainID) String() string {
+	return fmt.Sprintf("camera %s epoch %d", id.Camera.Hex(), id.Epoch)
+}
+
+// dirName is the chain's directory relative to the store.
+func (id ChainID) dirName() string {
+	return filepath.Join(hex.EncodeToString(id.Camera[:]), strconv.FormatUint(id.Epoch, 10))
+}
+
+// Store is a directory of chains. Its methods are safe for concurrent use.
+type Store struct {
+	dir   string
+	opts  Options
+	log   *slog.Logger
+	lockf *os.File
+
+	mu     sync.Mutex
+	chains map[ChainID]*chainSlot
+	closed bool
+
+	pruneMu sync.Mutex   // one retention pass at a time, store-wide
+	total   atomic.Int64 // segment bytes of the loaded chains
+}
+
+// chainSlot lets one goroutine load a chain while others wait for it
+// without holding Store.mu.
+type chainSlot struct {
+	done chan struct{}
+	c    *Chain
+	err  error
+}
+
+// Open opens the store in dir, creating it if dir is missing or empty.
+// It refuses a directory another process has open, one of another format
+// version, and a non-empty directory that is not a store.
+func Open(dir string, opts Options) (_ *Store, err error) {
+	if opts.MaxBytes < 0 || opts.MaxAge < 0 {
+		return nil, fmt.Errorf("store: negative MaxBytes or MaxAge")
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		// A new store: its entry in the parent must survive a power cut
+		// as much as anything written inside it.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	s := &Store{dir: dir, opts: opts, log: log.With("store", dir), chains: map[ChainID]*chainSlot{}}
+	if s.lockf, err = lockDir(dir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := s.checkFormat(); err != nil {
+		return nil, err
+	}
+	if opts.MaxBytes > 0 {
+		ids, err := s.Chains()
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if _, err := s.Lookup(id.Camera, id.Epoch); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+func lockDir(dir string) (*os.File, error) {
+	p := filepath.Join(dir, lockName)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := flock(f); err != nil {
+		f.Close()
+		if errors.Is(err, errWouldBlock) {
+			return nil, fmt.Errorf("%w: %s is locked (%s): another process, probably a running camchaind or camchain-agent, has this store open", ErrLocked, dir, p)
+		}
+		return nil, fmt.Errorf("store: lock %s: %w", p, err)
+	}
+	return f, nil
+}
+
+// checkFormat reads FORMAT, or writes it into a directory that holds
+// nothing but the lock.
+func (s *Store) checkFormat() error {
+	p := filepath.Join(s.dir, formatName)
+	b, err := os.ReadFile(p)
+	switch {
+	case err == nil && string(b) == FormatLine:
+		return nil
+	case err == nil && strings.HasPrefix(string(b), formatPrefix):
+		return fmt.Errorf("%w: %s says %q; this build reads %q", ErrFormat, p, strings.TrimSpace(string(b)), strings.TrimSpace(FormatLine))
+	case err == nil:
+		return fmt.Errorf("%w: %s is not a camchain store FORMAT file", ErrFormat, p)
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("store: %w", err)
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() != lockName && !strings.HasPrefix(e.Name(), ".tmp-"+formatName+"-") {
+			return fmt.Errorf("%w: %s has no FORMAT file but is not empty (it holds %s): not a camchain store, refusing to write into it", ErrFormat, s.dir, e.Name())
+		}
+	}
+	if err := atomicfile.Write(p, []byte(FormatLine), 0o644); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Stored returns the segment bytes the store holds (of the chains opened
+// so far; all of them when MaxBytes is set).
+func (s *Store) Stored() int64 { return s.total.Load() }
+
+// Chain opens the chain of camera in epoch, creating it if needed. Chains
+// are cached: every call for one ID returns the same *Chain.
+func (s *Store) Chain(camera keys.Address, epoch uint64) (*Chain, error) {
+	return s.get(ChainID{camera, epoch}, true)
+}
+
+// Lookup opens an existing chain; ErrNotFound if there is none. Readers
+// use it so that a request for an unknown camera creates nothing.
+func (s *Store) Lookup(camera keys.Address, epoch uint64) (*Chain, error) {
+	return s.get(ChainID{camera, epoch}, false)
+}
+
+func (s *Store) get(id ChainID, create bool) (*Chain, error) {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
+		slot, ok := s.chains[id]
+		if ok {
+			s.mu.Unlock()
+			<-slot.done
+			if slot.err != nil && create && errors.Is(slot.err, ErrNotFound) {
+				continue // a Lookup found nothing; this call creates it
+			}
+			return slot.c, slot.err
+		}
+		slot = &chainSlot{done: make(chan struct{})}
+		s.chains[id] = slot
+		s.mu.Unlock()
+
+		slot.c, slot.err = openChain(s, id, create)
+		if slot.err != nil {
+			slot.c = nil
+			s.mu.Lock()
+			delete(s.chains, id)
+			s.mu.Unlock()
+		}
+		close(slot.done)
+		return slot.c, slot.err
+	}
+}
+
+// loaded returns the chains opened so far, ordered by camera and epoch.
+func (s *Store) loaded() []*Chain {
+	s.mu.Lock()
+	slots := make([]*chainSlot, 0, len(s.chains))
+	for _, sl := range s.chains {
+		slots = append(slots, sl)
+	}
+	s.mu.Unlock()
+	var cs []*Chain
+	for _, sl := range slots {
+		<-sl.done
+		if sl.c != nil {
+			cs = append(cs, sl.c)
+		}
+	}
+	slices.SortFunc(cs, func(a, b *Chain) int { return compareID(a.id, b.id) })
+	return cs
+}
+
+func compareID(a, b ChainID) int {
+	if c := strings.Compare(string(a.Camera[:]), string(b.Camera[:])); c != 0 {
+		return c
+	}
+	switch {
+	case a.Epoch < b.Epoch:
+		return -1
+	case a.Epoch > b.Epoch:
+		return 1
+	}
+	return 0
+}
+
+// Chains lists the chains in the store, ordered by camera and epoch.
+func (s *Store) Chains() ([]ChainID, error) {
+	cams, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	var ids []ChainID
+	for _, ce := range cams {
+		name := ce.Name()
+		if !ce.IsDir() || len(name) != 40 || strings.ToLower(name) != name {
+			continue
+		}
+		raw, err := hex.DecodeString(name)
+		if err != nil {
+			continue
+		}
+		var cam keys.Address
+		copy(cam[:], raw)
+		epochs, err := os.ReadDir(filepath.Join(s.dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		for _, ee := range epochs {
+			epoch, err := parseCanonicalUint(ee.Name())
+			if err != nil || !ee.IsDir() {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(s.dir, name, ee.Name(), logName)); err != nil {
+				continue
+			}
+			ids = append(ids, ChainID{cam, epoch})
+		}
+	}
+	slices.SortFunc(ids, compareID)
+	return ids, nil
+}
+
+// Close closes every chain and releases the directory lock. Chains
+// obtained from the store fail with ErrClosed afterwards.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	var errs []error
+	for _, c := range s.loaded() {
+		errs = append(errs, c.close())
+	}
+	if s.lockf != nil {
+		errs = append(errs, s.lockf.Close()) // closing releases the flock
+	}
+	return errors.Join(errs...)
+}
+
+// syncDir fsyncs a directory so that entries created in it persist.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# `make run`: a hub with its own single-validator ledger, and a camera agent
+# on the built-in sample clip, paired with a demo wallet — all on embedded
+# defaults, on this machine. Ctrl-C stops both; state stays in $RUN_DIR.
+set -euo pipefail
+RUN_DIR=${RUN_DIR:-.camchain-run}
+BIN=${BIN:-bin}
+HTTP=${HTTP:-127.0.0.1:8080}
+LINK=${LINK:-127.0.0.1:8443}
+HUB="http://$HTTP"
+mkdir -p "$RUN_DIR"
+
+port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
+wait_port() {
+  for _ in $(seq 1 200); do port_open "$1" && return 0; sleep 0.1; done
+  echo "run-demo: $2 did not come up; see $RUN_DIR/$3" >&2; exit 1
+}
+if port_open "$HTTP"; then
+  echo "run-demo: something already listens on $HTTP (another camchaind?). Stop it first." >&2; exit 1
+fi
+
+[ -f "$RUN_DIR/hub/FORMAT" ] || "$BIN/camchaind" init --data "$RUN_DIR/hub"
+"$BIN/camchaind" run --data "$RUN_DIR/hub" --http "$HTTP" --link "$LINK" >"$RUN_DIR/hub.log" 2>&1 &
+hub=$!
+agent=
+cleanup() { kill $agent $hub 2>/dev/null || true; wait 2>/dev/null || true; echo; echo "stopped; data kept in $RUN_DIR/ (make clean removes it)"; }
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+wait_port "$HTTP" "the hub" hub.log
+
+"$BIN/camchain-agent" run --data "$RUN_DIR/camera" >"$RUN_DIR/camera.log" 2>&1 &
+agent=$!
+
+WALLET=(--keystore "$RUN_DIR/wallet" --passphrase-file "$RUN_DIR/wallet.passphrase")
+if [ ! -f "$RUN_DIR/wallet.passphrase" ]; then
+  head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN_DIR/wallet.passphrase"
+  chmod 600 "$RUN_DIR/wallet.passphrase"
+  echo "== A demo wallet for this run (a real one keeps its passphrase in your head, not in a file):"
+  "$BIN/camchain" wallet new "${WALLET[@]}"
+fi
+
+for _ in $(seq 1 100); do
+  status=$("$BIN/camchain-agent" status --data "$RUN_DIR/camera" 2>/dev/null || true)
+  [ -n "$status" ] && break
+  sleep 0.1
+done
+camera=$(printf '%s\n' "$status" | sed -n 's/.*"camera": "\(0x[0-9a-fA-F]*\)".*/\1/p')
+if printf '%s\n' "$status" | grep -q '"paired": false'; then
+  echo "== The camera shows a one-time pairing code (see $RUN_DIR/camera.log); pairing with it:"
+  "$BIN/camchain" pair "$(cat "$RUN_DIR/camera/pairing-code.txt")" --hub "$HUB" "${WALLET[@]}"
+fi
+
+cat <<MSG
+
+camchain is running.
+  hub API     $HUB/api/v1/status
+  camera      $camera: recording the sample clip into $RUN_DIR/camera, uploading to the hub over the link ($LINK)
+  logs        $RUN_DIR/hub.log, $RUN_DIR/camera.log
+
+In another terminal, try:
+  $BIN/camchain device show $camera --hub $HUB
+  curl -s $HUB/api/v1/devices/$camera/recordings
+  $BIN/camchain-agent status --data $RUN_DIR/camera
+  $BIN/camchain audit ${WALLET[*]} --hub $HUB
+  $BIN/camchain-agent reset --data $RUN_DIR/camera      # the camera's reset button
+Ctrl-C stops the hub and the camera.
+MSG
+wait $hub

@@ -1,0 +1,302 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/pairing"
+	"github.com/camchain/camchain/internal/store"
+	"github.com/camchain/camchain/internal/tx"
+	cwallet "github.com/camchain/camchain/internal/wallet"
+)
+
+// compareStores opens both stores (the processes must be stopped) and
+// checks that every record the hub holds is the camera's, byte for byte,
+// with its segment, and that the hub holds everything the camera saw
+// acknowledged. It returns the hub's and the camera's heads.
+func compareStores(t *testing.T, hubData, agentData, camera string, epoch uint64) (hub, cam feedchain.Head) {
+	t.Helper()
+	cAddr, err := keys.ParseAddress(camera)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := store.Open(filepath.Join(hubData, "recordings"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hs.Close()
+	as, err := store.Open(filepath.Join(agentData, "store"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+	hc, err := hs.Chain(cAddr, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac, err := as.Chain(cAddr, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, cam = hc.Head(), ac.Head()
+	if acked := ac.Acked(); acked.Valid && (!hub.Valid || hub.Seq < acked.Seq) {
+		t.Fatalf("the camera saw record #%d acknowledged but the hub holds only %v: an acknowledged segment was lost", acked.Seq, hub)
+	}
+	if !hub.Valid {
+		return
+	}
+	for s := uint64(0); s <= hub.Seq; s++ {
+		hr, err := hc.Record(s)
+		if err != nil {
+			t.Fatalf("hub record #%d: %v", s, err)
+		}
+		ar, err := ac.Record(s)
+		if err != nil {
+			t.Fatalf("camera record #%d: %v", s, err)
+		}
+		if !bytes.Equal(hr.Marshal(), ar.Marshal()) {
+			t.Fatalf("record #%d differs between hub and camera", s)
+		}
+		hseg, err := hc.Segment(s)
+		if err != nil {
+			t.Fatalf("hub segment #%d: %v", s, err)
+		}
+		if err := feedchain.VerifySegment(hr, hseg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return hub, cam
+}
+
+func TestPairStreamResetAndPairingAttacks(t *testing.T) {
+	h := initHub(t)
+	h.run(t)
+	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--speed", "10")
+	owner, stranger := newWallet(t), newWallet(t)
+
+	// Pairing without the code: right camera, guessed secret.
+	code, err := pairing.ParseCode(pairingCode(t, a.data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	guess := *code
+	guess.Secret[3] ^= 0x40
+	rc, _, errs := camchain(append([]string{"pair", guess.String(), "--hub", h.url()}, stranger.flags()...)...)
+	if rc != 1 || !strings.Contains(errs, "wrong pairing code") {
+		t.Fatalf("pairing with a guessed code: exit %d, %q", rc, errs)
+	}
+
+	camera := pair(t, h, a, owner)
+	waitFor(t, 20*time.Second, "10 segments on the hub", func() bool { return hubHead(t, h, camera) >= 9 })
+	d, err := h.client(t).Device(context.Background(), camera)
+	if err != nil || !d.Owned || d.Hub == "" {
+		t.Fatalf("device after pairing: %+v %v", d, err)
+	}
+
+	// The owned camera refuses pairing, even with its own (spent) code.
+	rc, _, errs = camchain(append([]string{"pair", code.String(), "--hub", h.url()}, stranger.flags()...)...)
+	if rc != 1 || !strings.Contains(errs, "already has an owner") {
+		t.Fatalf("pairing an owned camera: exit %d, %q", rc, errs)
+	}
+	// An attempt straight at the camera (skipping the CLI's ledger check)
+	// is refused by the camera, which reports it to its hub: the owner
+	// sees it in the audit log.
+	if _, err := pairing.Dial(context.Background(), code, &pairing.Request{Secret: code.Secret, ChainID: 1}); err == nil {
+		t.Fatal("owned camera accepted a pairing request")
+	}
+	waitFor(t, 20*time.Second, "pairing-refused on the audit log", func() bool {
+		return contains(auditKinds(t, h, camera), "pairing-refused")
+	})
+
+	// A reset signed by anyone but the camera — here the owner — is refused
+	// by the ledger, and the attempt is audited.
+	ownerKey, err := cwallet.NewKeystore(owner.dir, cwallet.LightScrypt).Load("e2e passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := h.client(t).Status(context.Background())
+	cAddr, _ := keys.ParseAddress(camera)
+	signed, _ := tx.Sign(st.EIP712Chain, &tx.Reset{Camera: cAddr, Epoch: 0, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, ownerKey)
+	raw, _ := signed.Encode()
+	_, err = h.client(t).Submit(context.Background(), raw)
+	var ae *api.Error
+	if err == nil || !asAPIError(err, &ae) || ae.Result == nil || ae.Result.CodeName != "unauthorized" {
+		t.Fatalf("owner-signed reset: %v", err)
+	}
+	waitFor(t, 20*time.Second, "reset-refused on the audit log", func() bool {
+		return contains(auditKinds(t, h, camera), "reset-refused")
+	})
+
+	// The physical reset: the camera signs it; the ledger frees the camera.
+	out, err := exec.Command(bin("camchain-agent"), "reset", "--data", a.data).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "reset committed to the ledger") {
+		t.Fatalf("camchain-agent reset: %v %s", err, out)
+	}
+	d, _ = h.client(t).Device(context.Background(), camera)
+	if d.Owned || d.Epoch != 1 {
+		t.Fatalf("device after reset: %+v", d)
+	}
+	if !contains(auditKinds(t, h, camera), "reset") {
+		t.Fatal("reset not on the audit log")
+	}
+	// Imprintable again, by a new owner, with the new code; the old code
+	// is dead.
+	rc, _, errs = camchain(append([]string{"pair", code.String(), "--hub", h.url()}, stranger.flags()...)...)
+	if rc != 1 || !(strings.Contains(errs, "already used") || strings.Contains(errs, "wrong pairing code")) {
+		t.Fatalf("old code after reset: exit %d, %q", rc, errs)
+	}
+	if again := pair(t, h, a, stranger); again != camera {
+		t.Fatalf("paired %s, want %s", again, camera)
+	}
+	d, _ = h.client(t).Device(context.Background(), camera)
+	if !d.Owned || d.Epoch != 1 || !strings.EqualFold(d.Owner, walletAddress(t, stranger)) {
+		t.Fatalf("device after re-pairing: %+v", d)
+	}
+	waitFor(t, 20*time.Second, "epoch 1 segments on the hub", func() bool { return hubHead(t, h, camera) >= 2 })
+}
+
+func asAPIError(err error, target **api.Error) bool {
+	e, ok := err.(*api.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+func walletAddress(t *testing.T, w wallet) string {
+	rc, out, errs := camchain("wallet", "address", "--keystore", w.dir)
+	if rc != 0 {
+		t.Fatalf("wallet address: %s", errs)
+	}
+	return strings.TrimSpace(out)
+}
+
+// An impostor hub holding the genuine hub's TLS key, ledger key and ledger
+// copy — everything but the chain — is refused: the camera alarms, keeps
+// recording, and later resumes with the real hub, losing nothing.
+func TestImpostorHubHoldingKeysButNotTheChain(t *testing.T) {
+	h := initHub(t)
+	h.run(t)
+	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--speed", "10")
+	camera := pair(t, h, a, newWallet(t))
+	waitFor(t, 20*time.Second, "upload", func() bool { return seqOf(a.status(t).Acked) >= 5 })
+	h.stop()
+
+	imp := &hubProc{data: filepath.Join(t.TempDir(), "impostor"), http: h.http, link: h.link}
+	if out, err := exec.Command("cp", "-a", h.data, imp.data).CombinedOutput(); err != nil {
+		t.Fatalf("copy: %v %s", err, out)
+	}
+	os.RemoveAll(filepath.Join(imp.data, "recordings"))
+	imp.run(t)
+	before := seqOf(a.status(t).Head)
+	waitFor(t, 30*time.Second, "the camera to refuse the impostor", func() bool {
+		return strings.HasPrefix(a.status(t).Link, "diverged")
+	})
+	acked := seqOf(a.status(t).Acked)
+	waitFor(t, 10*time.Second, "recording to go on", func() bool { return seqOf(a.status(t).Head) > before+3 })
+	if n := hubHead(t, imp, camera); n != -1 {
+		t.Fatalf("the impostor received records up to #%d", n)
+	}
+	if seqOf(a.status(t).Acked) != acked {
+		t.Fatal("the camera took an acknowledgement from the impostor")
+	}
+	imp.stop()
+
+	h.run(t)
+	waitFor(t, 60*time.Second, "backfill to the real hub", func() bool {
+		s := a.status(t)
+		return seqOf(s.Acked) > before+3 && seqOf(s.Acked) >= seqOf(s.Head)-1
+	})
+	waitFor(t, 30*time.Second, "the divergence alarm on the ledger", func() bool {
+		return contains(auditKinds(t, h, camera), "chain-divergence")
+	})
+	a.stop()
+	h.stop()
+	hubH, camH := compareStores(t, h.data, a.data, camera, 0)
+	if camH.Seq-hubH.Seq > 2 {
+		t.Fatalf("hub at #%d, camera at #%d", hubH.Seq, camH.Seq)
+	}
+}
+
+// A clone (a copy of the camera's data directory: keys, chain, pairing)
+// is refused while the original is live and reported as a suspected clone;
+// the hub's chain stays the original's.
+func TestClonedCameraIsRefused(t *testing.T) {
+	h := initHub(t)
+	h.run(t)
+	orig := filepath.Join(t.TempDir(), "agent")
+	a := runAgent(t, orig, "--speed", "10")
+	camera := pair(t, h, a, newWallet(t))
+	waitFor(t, 20*time.Second, "upload", func() bool { return seqOf(a.status(t).Acked) >= 3 })
+	a.stop()
+	copied := hubHead(t, h, camera)
+	clone := filepath.Join(t.TempDir(), "clone")
+	if out, err := exec.Command("cp", "-a", orig, clone).CombinedOutput(); err != nil {
+		t.Fatalf("copy: %v %s", err, out)
+	}
+	a = runAgent(t, orig, "--speed", "10")
+	waitFor(t, 20*time.Second, "original reconnects", func() bool { return a.status(t).Link == "connected" })
+	c := runAgent(t, clone, "--speed", "10")
+	waitFor(t, 30*time.Second, "clone-suspected on the audit log", func() bool {
+		return contains(auditKinds(t, h, camera), "clone-suspected")
+	})
+	if st := c.status(t); st.Link == "connected" {
+		t.Fatal("the clone is connected")
+	}
+	// The original records on and uploads past the point of the copy.
+	waitFor(t, 20*time.Second, "the original to upload past the copy", func() bool { return hubHead(t, h, camera) >= copied+3 })
+	// The original goes away; the clone, which recorded its own segments,
+	// now forks from the hub's chain and is refused again.
+	a.stop()
+	time.Sleep(2 * time.Second)
+	waitFor(t, 30*time.Second, "the clone refused alone", func() bool {
+		s := c.status(t)
+		return strings.HasPrefix(s.Link, "diverged")
+	})
+	c.stop()
+	h.stop()
+	compareStores(t, h.data, orig, camera, 0)
+}
+
+// kill -9 of the hub mid-stream, then a long cut: every acknowledged
+// segment survives, the camera records through the outage and backfills
+// everything: zero segments lost, chain intact.
+func TestHubKill9AndLongCutLoseNothing(t *testing.T) {
+	h := initHub(t)
+	h.run(t)
+	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--speed", "20")
+	camera := pair(t, h, a, newWallet(t))
+	waitFor(t, 30*time.Second, "upload", func() bool { return seqOf(a.status(t).Acked) >= 10 })
+	h.kill()
+	ackedAtKill := seqOf(a.status(t).Acked)
+	headAtKill := seqOf(a.status(t).Head)
+	// The link stays cut while the camera records on: at 20× real time,
+	// 8 s of wall time is over 2.5 minutes of video.
+	time.Sleep(8 * time.Second)
+	if got := seqOf(a.status(t).Head); got < headAtKill+40 {
+		t.Fatalf("camera recorded only %d segments during the outage", got-headAtKill)
+	}
+	h.run(t)
+	if n := hubHead(t, h, camera); n < ackedAtKill {
+		t.Fatalf("after kill -9 the hub holds up to #%d, but #%d was acknowledged", n, ackedAtKill)
+	}
+	waitFor(t, 60*time.Second, "full backfill", func() bool {
+		s := a.status(t)
+		return seqOf(s.Acked) >= seqOf(s.Head)-1 && seqOf(s.Acked) > headAtKill+40
+	})
+	a.stop()
+	h.stop()
+	hubH, camH := compareStores(t, h.data, a.data, camera, 0)
+	if camH.Seq-hubH.Seq > 2 {
+		t.Fatalf("hub at #%d, camera at #%d after backfill", hubH.Seq, camH.Seq)
+	}
+}

@@ -1,0 +1,305 @@
+// Package e2e runs camchain's programs as real processes — camchaind,
+// camchain-agent, camchain — on loopback with real TLS, and attacks them.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/camchain/camchain/internal/api"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "camchain-e2e-bin-")
+	if err != nil {
+		panic(err)
+	}
+	out, err := exec.Command("go", "build", "-o", dir+"/", "github.com/camchain/camchain/cmd/...").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func bin(name string) string { return filepath.Join(binDir, name) }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// proc is a running program with its output captured.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{}
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// start runs a program and waits until its stdout shows ready.
+func start(t *testing.T, name, ready string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, cmd: exec.Command(bin(name), args...), done: make(chan struct{})}
+	pr, pw := io.Pipe()
+	p.cmd.Stdout = io.MultiWriter(p, pw)
+	p.cmd.Stderr = p
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		once := false
+		for sc.Scan() {
+			if !once && strings.Contains(sc.Text(), ready) {
+				once = true
+				close(seen)
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	go func() { p.cmd.Wait(); pw.Close(); close(p.done) }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("--- %s output:\n%s", name, p.output())
+		}
+	})
+	select {
+	case <-seen:
+	case <-p.done:
+		t.Fatalf("%s exited before %q:\n%s", name, ready, p.output())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s not ready after 30s:\n%s", name, p.output())
+	}
+	return p
+}
+
+// kill is kill -9.
+func (p *proc) kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+func (p *proc) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		p.kill()
+	}
+}
+
+// hubProc is a camchaind with fixed ports, so it can be restarted in place.
+type hubProc struct {
+	*proc
+	data, http, link string
+}
+
+func (h *hubProc) url() string { return "http://" + h.http }
+
+func initHub(t *testing.T) *hubProc {
+	t.Helper()
+	h := &hubProc{data: filepath.Join(t.TempDir(), "hub"), http: freeAddr(t), link: freeAddr(t)}
+	if out, err := exec.Command(bin("camchaind"), "init", "--data", h.data).CombinedOutput(); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	return h
+}
+
+func (h *hubProc) run(t *testing.T) {
+	t.Helper()
+	h.proc = start(t, "camchaind", "ready", "run", "--data", h.data, "--http", h.http, "--link", h.link, "--log-level", "warn")
+}
+
+func (h *hubProc) client(t *testing.T) *api.Client {
+	c, err := api.NewClient(h.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type agentProc struct {
+	*proc
+	data string
+}
+
+func runAgent(t *testing.T, data string, extra ...string) *agentProc {
+	t.Helper()
+	args := append([]string{"run", "--data", data, "--log-level", "info", "--max-backoff", "2s"}, extra...)
+	return &agentProc{proc: start(t, "camchain-agent", "camchain-agent: camera", args...), data: data}
+}
+
+// camchain runs the CLI and returns its exit code and output.
+func camchain(args ...string) (int, string, string) {
+	cmd := exec.Command(bin("camchain"), args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		code = -1
+	}
+	return code, out.String(), errb.String()
+}
+
+type wallet struct{ dir, pass string }
+
+func (w wallet) flags() []string { return []string{"--keystore", w.dir, "--passphrase-file", w.pass} }
+
+func newWallet(t *testing.T) wallet {
+	t.Helper()
+	base := t.TempDir()
+	w := wallet{dir: filepath.Join(base, "keystore"), pass: filepath.Join(base, "pass")}
+	os.WriteFile(w.pass, []byte("e2e passphrase\n"), 0o600)
+	if code, _, errs := camchain(append([]string{"wallet", "new", "--light-kdf"}, w.flags()...)...); code != 0 {
+		t.Fatalf("wallet new: %s", errs)
+	}
+	return w
+}
+
+func pairingCode(t *testing.T, agentData string) string {
+	t.Helper()
+	var b []byte
+	waitFor(t, 10*time.Second, "a pairing code", func() bool {
+		var err error
+		b, err = os.ReadFile(filepath.Join(agentData, "pairing-code.txt"))
+		return err == nil && len(b) > 0
+	})
+	return strings.TrimSpace(string(b))
+}
+
+// pair pairs the agent's camera with the hub as w, and returns the camera.
+func pair(t *testing.T, h *hubProc, a *agentProc, w wallet) string {
+	t.Helper()
+	code, out, errs := camchain(append([]string{"pair", pairingCode(t, a.data), "--hub", h.url()}, w.flags()...)...)
+	if code != 0 {
+		t.Fatalf("pair: exit %d: %s%s", code, out, errs)
+	}
+	f := strings.Fields(out)
+	if len(f) < 2 || f[0] != "camera" {
+		t.Fatalf("pair output: %q", out)
+	}
+	return f[1]
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// agentStatus is `camchain-agent status`.
+type agentStatus struct {
+	Camera    string `json:"camera"`
+	Epoch     uint64 `json:"epoch"`
+	Paired    bool   `json:"paired"`
+	Link      string `json:"link"`
+	Recording string `json:"recording"`
+	Head      string `json:"head"`
+	Acked     string `json:"acked"`
+	Alarms    int    `json:"alarms"`
+}
+
+func agentStatusOf(data string) (agentStatus, error) {
+	out, err := exec.Command(bin("camchain-agent"), "status", "--data", data).Output()
+	if err != nil {
+		return agentStatus{}, err
+	}
+	var s agentStatus
+	err = json.Unmarshal(out, &s)
+	return s, err
+}
+
+func (a *agentProc) status(t *testing.T) agentStatus {
+	s, _ := agentStatusOf(a.data)
+	return s
+}
+
+// seqOf parses "#12 abcd…" into 12 (-1 for an empty chain).
+func seqOf(h string) int64 {
+	var n int64 = -1
+	if strings.HasPrefix(h, "#") {
+		fmt.Sscan(h[1:], &n)
+	}
+	return n
+}
+
+func hubHead(t *testing.T, h *hubProc, camera string) int64 {
+	r, err := h.client(t).Recordings(context.Background(), camera, -1, 0, 1)
+	if err != nil || r.Head == nil {
+		return -1
+	}
+	return int64(*r.Head)
+}
+
+func auditKinds(t *testing.T, h *hubProc, camera string) []string {
+	l, err := h.client(t).Audit(context.Background(), api.AuditQuery{Camera: camera, Limit: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k []string
+	for _, e := range l.Items {
+		k = append(k, e.Kind)
+	}
+	return k
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
