@@ -99,18 +99,18 @@ type Agent struct {
 	store  *store.Store
 	alarms *alarmLog
 
-	mu        sync.Mutex
-	state     *State
-	chain     *store.Chain
-	code      *pairing.Code
+	mu         sync.Mutex
+	state      *State
+	chain      *store.Chain
+	code       *pairing.Code
 	usedSecret *[20]byte // the last code's secret, to name its reuse
-	stopLink  context.CancelFunc
-	linkDone  chan struct{}
-	linkState string
-	recording string // "recording", or why not
-	notify    chan struct{}
-	pairAddr  string
-	ctx       context.Context
+	stopLink   context.CancelFunc
+	linkDone   chan struct{}
+	linkState  string
+	recording  string // "recording", or why not
+	notify     chan struct{}
+	pairAddr   string
+	ctx        context.Context
 }
 
 // Open prepares the data directory (creating the camera's identity on first

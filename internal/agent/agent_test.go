@@ -161,4 +161,3 @@ func mustKey(t *testing.T) *keys.PrivateKey {
 	}
 	return k
 }
-

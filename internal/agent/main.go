@@ -130,4 +130,3 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
-

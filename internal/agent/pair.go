@@ -214,4 +214,3 @@ func (a *Agent) linkConnected() {
 		a.state.save(a.cfg.DataDir)
 	}
 }
-
