@@ -161,3 +161,42 @@ func mustKey(t *testing.T) *keys.PrivateKey {
 	}
 	return k
 }
+
+// With the card full of video the hub has not acknowledged, the agent
+// stops recording and says so (log and alarm) — it never deletes an
+// unacknowledged segment to make room.
+func TestFullCardStopsRecordingAndKeepsUnackedVideo(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(Config{DataDir: dir, Source: &PacedSample{Speed: 500}, MaxBytes: 500 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for a.Status().Recording != "stopped: storage full" {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("never stopped: %+v", a.Status())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	head := a.Chain().Head()
+	time.Sleep(300 * time.Millisecond) // more segments arrive and are refused
+	if a.Chain().Head() != head {
+		t.Fatal("recording went on past a full card")
+	}
+	if k := alarmKinds(a); len(k) != 1 || k[0] != "storage-full" {
+		t.Fatalf("alarms = %v, want one storage-full", k)
+	}
+	// Every segment recorded is still there: nothing unacknowledged was
+	// deleted to make room.
+	for s := uint64(0); s <= head.Seq; s++ {
+		if _, err := a.Chain().Segment(s); err != nil {
+			t.Fatalf("segment %d: %v", s, err)
+		}
+	}
+	cancel()
+	<-done
+}
