@@ -385,15 +385,8 @@ func (h *Hub) submit(r *http.Request) (any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
 	defer cancel()
 	res, err := h.node.Submit(ctx, raw)
-	out := api.TxResult{Hash: hexHash(res.Hash[:]), Code: res.Code, CodeName: ledger.CodeName(res.Code), Log: res.Log, Height: res.Height}
-	switch {
-	case errors.Is(err, ledger.ErrDuplicate):
-		e := api.Errorf(api.ErrConflict, "transaction %s was already submitted; look it up with GET %s/txs/%s", out.Hash, api.Prefix, out.Hash)
-		e.Result = &out
-		return nil, e
-	case errors.Is(err, context.DeadlineExceeded):
-		return nil, api.Errorf(api.ErrTimeout, "transaction %s not committed within %s; look it up later", out.Hash, submitTimeout)
-	case err != nil:
+	out := txResult(res)
+	if err := submitError(err, out); err != nil {
 		return nil, err
 	}
 	if res.Code != ledger.CodeOK {
@@ -430,4 +423,21 @@ func (h *Hub) auditRefusal(raw []byte, res ledger.Submitted) {
 	case *tx.Reset:
 		h.recordAudit(m.Camera, signers[0], "reset-refused", detail, time.Now())
 	}
+}
+
+// submitError maps a ledger.Node.Submit error to the API's: 409 for a
+// transaction the node already holds, 504 when the block did not come in
+// time.
+func submitError(err error, out api.TxResult) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ledger.ErrDuplicate):
+		e := api.Errorf(api.ErrConflict, "transaction %s was already submitted; look it up with GET %s/txs/%s", out.Hash, api.Prefix, out.Hash)
+		e.Result = &out
+		return e
+	case errors.Is(err, context.DeadlineExceeded):
+		return api.Errorf(api.ErrTimeout, "transaction %s not committed within %s; look it up later", out.Hash, submitTimeout)
+	}
+	return err
 }

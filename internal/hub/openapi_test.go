@@ -257,6 +257,11 @@ var wireTypes = map[string]reflect.Type{
 	"DeviceList":         reflect.TypeFor[api.List[api.Device]](),
 	"CheckpointList":     reflect.TypeFor[api.List[api.Checkpoint]](),
 	"EventList":          reflect.TypeFor[api.List[api.Event]](),
+	"LinkInfo":           reflect.TypeFor[api.LinkInfo](),
+	"PairRequest":        reflect.TypeFor[api.PairRequest](),
+	"PairResult":         reflect.TypeFor[api.PairResult](),
+	"Recording":          reflect.TypeFor[api.Recording](),
+	"Recordings":         reflect.TypeFor[api.Recordings](),
 }
 
 // schemaNameOf is the component name of a struct type in wireTypes.
@@ -368,6 +373,11 @@ func checkSchemaType(t *testing.T, doc *openAPI, where string, s *oaSchema, rt r
 		}
 	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Int:
 		want = "integer"
+	case reflect.Float32, reflect.Float64:
+		want = "number"
+		if wantFmt := map[int]string{32: "float", 64: "double"}[rt.Bits()]; r.Format != wantFmt {
+			t.Errorf("%s: format %q, want %q", where, r.Format, wantFmt)
+		}
 	case reflect.Slice:
 		want = "array"
 		if r.Items == nil {
@@ -425,6 +435,15 @@ func (d *openAPI) validate(t *testing.T, where string, v any, s *oaSchema) {
 		}
 		if _, err := strconv.ParseUint(n.String(), 10, 64); err != nil {
 			t.Errorf("%s: %s is not a non-negative integer", where, n)
+		}
+	case "number":
+		n, ok := v.(json.Number)
+		if !ok {
+			t.Errorf("%s: %T, want a number", where, v)
+			return
+		}
+		if f, err := n.Float64(); err != nil || f < 0 {
+			t.Errorf("%s: %s is not a non-negative number", where, n)
 		}
 	case "boolean":
 		if _, ok := v.(bool); !ok {
@@ -536,6 +555,9 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 		getAudit    = "GET /api/v1/audit"
 		getTx       = "GET /api/v1/txs/{hash}"
 		postTx      = "POST /api/v1/txs"
+		getRecs     = "GET /api/v1/devices/{camera}/recordings"
+		getLink     = "GET /api/v1/link"
+		postPair    = "POST /api/v1/pairings"
 		badChecksum = "0x5050a4f4b3f9338C3472dcC01A87C76A144b3c9c"
 	)
 
@@ -633,6 +655,107 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 	for _, b := range []string{``, `{`, `[]`, `{"tx":5}`, `{"tx":"0x"}`, `{"tx":"0xzz"}`, `{"tx":"0x00","extra":1}`,
 		`{"tx":"0x` + strings.Repeat("00", maxBodyBytes) + `"}`} {
 		call(postTx, "POST", "/api/v1/txs", b, 400)
+	}
+
+	// Recordings: the camera is on the ledger but has sent nothing.
+	rec := call(getRecs, "GET", "/api/v1/devices/"+camHex+"/recordings", "", 200)
+	if items, _ := rec["items"].([]any); items == nil || len(items) != 0 || rec["head_seq"] != nil || rec["next"] != nil ||
+		rec["live"] != false || rec["camera"] != camHex || rec["epoch"] != json.Number("0") {
+		t.Errorf("recordings of a camera that sent nothing: %v", rec)
+	}
+	rec = call(getRecs, "GET", "/api/v1/devices/"+strings.ToLower(camHex)+"/recordings?epoch=7&from=3&limit=500", "", 200)
+	if len(rec["items"].([]any)) != 0 || rec["epoch"] != json.Number("7") || rec["head_seq"] != nil {
+		t.Errorf("recordings of a future epoch: %v", rec)
+	}
+	for _, q := range []string{"limit=0", "limit=501", "limit=x", "epoch=-1", "from=1.5"} {
+		call(getRecs, "GET", "/api/v1/devices/"+camHex+"/recordings?"+q, "", 400)
+	}
+	call(getRecs, "GET", "/api/v1/devices/"+badChecksum+"/recordings", "", 400)
+	call(getRecs, "GET", "/api/v1/devices/"+stranger.Address().Hex()+"/recordings", "", 404)
+
+	li := call(getLink, "GET", "/api/v1/link", "", 200)
+	if li["hub_address"] != h.Address().Hex() || li["link_address"] != h.LinkAddr() || li["tls_pin"] != h.linkID.Pin.String() {
+		t.Errorf("link: %v", li)
+	}
+
+	// Pairing a second camera with this hub.
+	cam2 := mustKey()
+	pin := strings.Repeat("5a", 32)
+	imp2 := &tx.Imprint{Camera: cam2.Address(), Owner: owner.Address(), Hub: h.Address(), Nonce: tx.NewNonce(), Expiry: exp}
+	// pairBody is a PairRequest body; extra is appended inside the object.
+	pairBody := func(raw []byte, pin, extra string) string {
+		return `{"tx":"0x` + hex.EncodeToString(raw) + `","camera_tls_pin":"` + pin + `"` + extra + `}`
+	}
+	imp2Raw := sign(imp2, owner, cam2)
+	elsewhere := *imp2
+	elsewhere.Hub = stranger.Address()
+	for _, b := range []string{
+		``, `{`, `[]`, `{"tx":5}`, `{"camera_tls_pin":"` + pin + `"}`,
+		`{"tx":"0xzz","camera_tls_pin":"` + pin + `"}`,
+		`{"tx":"0x","camera_tls_pin":"` + pin + `"}`,
+		pairBody(imp2Raw, pin, `,"extra":1`),
+		pairBody(imp2Raw, pin, "") + `{}`,
+		pairBody(imp2Raw, "", ""),
+		pairBody(imp2Raw, pin[:62], ""),
+		pairBody(imp2Raw, "0x"+pin[2:], ""),
+		pairBody([]byte{0xde, 0xad, 0xbe, 0xef}, pin, ""), // not a transaction: 400 here, 422 on /txs
+		pairBody(raw, pin, ""),                            // a SetPolicy, not an Imprint
+		pairBody(sign(&elsewhere, owner, cam2), pin, ""),  // an imprint for another hub
+		pairBody(imp2Raw, pin, `,"reset_tx":"0xzz"`),
+		pairBody(imp2Raw, pin, `,"reset_tx":"0x`+hex.EncodeToString(raw)+`"`), // not a Reset
+		pairBody(make([]byte, maxBodyBytes), pin, ""),
+	} {
+		call(postPair, "POST", "/api/v1/pairings", b, 400)
+	}
+	if d, err := c.Device(ctx, cam2.Address().Hex()); api.CodeOf(err) != api.ErrNotFound {
+		t.Fatalf("a refused pairing request reached the ledger: %v %v", d, err)
+	}
+
+	pr := call(postPair, "POST", "/api/v1/pairings", pairBody(imp2Raw, pin, ""), 200)
+	if pi, _ := pr["imprint"].(map[string]any); pr["camera"] != cam2.Address().Hex() || pr["owner"] != ownerHex ||
+		pr["hub"] != h.Address().Hex() || pr["epoch"] != json.Number("0") || pr["reset"] != nil ||
+		pi["code"] != json.Number("0") || pi["height"] == nil {
+		t.Errorf("pairing: %v", pr)
+	}
+	if pr, err := h.loadPairing(cam2.Address(), 0); err != nil || pr.TLSPin != pin {
+		t.Errorf("pairing record: %+v, %v", pr, err)
+	}
+	if d, err := c.Device(ctx, cam2.Address().Hex()); err != nil || d.Owner != ownerHex || d.Hub != h.Address().Hex() {
+		t.Errorf("paired camera on the ledger: %+v, %v", d, err)
+	}
+	rec = call(getRecs, "GET", "/api/v1/devices/"+cam2.Address().Hex()+"/recordings", "", 200)
+	if len(rec["items"].([]any)) != 0 || rec["head_seq"] != nil {
+		t.Errorf("recordings of a camera just paired: %v", rec)
+	}
+	// The same imprint again (re-signed: the node's cache holds the exact
+	// bytes): the owner's nonce is spent, refused before any block.
+	again2 := *imp2
+	again2.Expiry++
+	ref = call(postPair, "POST", "/api/v1/pairings", pairBody(sign(&again2, owner, cam2), pin, ""), 422)
+	if e, _ := ref["error"].(map[string]any); e["code"] != "refused" {
+		t.Errorf("imprint replay: %v", ref)
+	} else if res, _ := e["result"].(map[string]any); res["code_name"] != "replay" || res["height"] != nil {
+		t.Errorf("imprint replay: %v", ref)
+	}
+	// The exact bytes again: whatever the hub answers, it is documented and
+	// not a success.
+	if again := call(postPair, "POST", "/api/v1/pairings", pairBody(imp2Raw, pin, ""), 0); again == nil || again["error"] == nil {
+		t.Errorf("exact resubmission of a pairing: %v", again)
+	}
+
+	// A camera reset offline, paired again with its pending reset: the
+	// reset goes first, the imprint names the new epoch.
+	resetRaw := sign(&tx.Reset{Camera: cam.Address(), Epoch: 0, Nonce: tx.NewNonce(), Expiry: exp}, cam)
+	pin1 := strings.Repeat("c3", 32)
+	pr = call(postPair, "POST", "/api/v1/pairings", pairBody(sign(&tx.Imprint{Camera: cam.Address(), Owner: viewer.Address(),
+		Hub: h.Address(), Epoch: 1, Nonce: tx.NewNonce(), Expiry: exp}, viewer, cam), pin1,
+		`,"reset_tx":"0x`+hex.EncodeToString(resetRaw)+`"`), 200)
+	if rs, _ := pr["reset"].(map[string]any); pr["epoch"] != json.Number("1") || pr["owner"] != viewer.Address().Hex() ||
+		rs["code"] != json.Number("0") || rs["height"] == nil {
+		t.Errorf("pairing after a reset: %v", pr)
+	}
+	if pr, err := h.loadPairing(cam.Address(), 1); err != nil || pr.TLSPin != pin1 {
+		t.Errorf("pairing record after a reset: %+v, %v", pr, err)
 	}
 
 	// Anything not in the file is a JSON 404.

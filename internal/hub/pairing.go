@@ -90,7 +90,7 @@ func (h *Hub) pair(r *http.Request) (any, error) {
 		}
 		res, err := h.node.Submit(ctx, rraw)
 		if err != nil && !errors.Is(err, ledger.ErrDuplicate) {
-			return nil, err
+			return nil, submitError(err, txResult(res))
 		}
 		rr := txResult(res)
 		out.Reset = &rr
@@ -98,10 +98,10 @@ func (h *Hub) pair(r *http.Request) (any, error) {
 		// reason to stop: the imprint below decides.
 	}
 	res, err := h.node.Submit(ctx, raw)
-	if err != nil {
+	out.Imprint = txResult(res)
+	if err := submitError(err, out.Imprint); err != nil {
 		return nil, err
 	}
-	out.Imprint = txResult(res)
 	if res.Code != ledger.CodeOK {
 		h.recordAudit(imp.Camera, imp.Owner, "pairing-refused",
 			"camera "+imp.Camera.Hex()+": "+ledger.CodeName(res.Code)+": "+res.Log, time.Now())
@@ -145,8 +145,11 @@ func (h *Hub) recordings(r *http.Request) (any, error) {
 		}
 	}
 	c, err := h.store.Lookup(d.Camera, epoch)
-	if err != nil || c == nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return out, nil // nothing recorded in that epoch
+	}
+	if err != nil {
+		return nil, err
 	}
 	head := c.Head()
 	if !head.Valid {

@@ -171,7 +171,9 @@ func WelcomeDigest(exporter []byte, w Welcome) (feedchain.Hash, error) {
 
 var (
 	encMode = func() cbor.EncMode {
-		m, err := cbor.CoreDetEncOptions().EncMode()
+		opts := cbor.CoreDetEncOptions()
+		opts.NilContainers = cbor.NilContainerAsEmpty // one encoding for "empty": h'' (null is refused)
+		m, err := opts.EncMode()
 		if err != nil {
 			panic(err)
 		}

@@ -40,7 +40,9 @@ type envelope struct {
 
 var (
 	encMode = func() cbor.EncMode {
-		m, err := cbor.CoreDetEncOptions().EncMode()
+		opts := cbor.CoreDetEncOptions()
+		opts.NilContainers = cbor.NilContainerAsEmpty // one encoding for "empty": h'' (null is refused)
+		m, err := opts.EncMode()
 		if err != nil {
 			panic("tx: cbor encoder options: " + err.Error())
 		}
@@ -123,6 +125,12 @@ func Decode(b []byte) (*Tx, error) {
 }
 
 func checkStrings(m Msg) error {
+	if c, ok := m.(*Checkpoint); ok {
+		if len(c.Consistency) > MaxConsistencyBytes || len(c.Consistency)%32 != 0 {
+			return fmt.Errorf("%w: consistency proof must be whole 32-byte hashes, at most %d bytes", ErrEncoding, MaxConsistencyBytes)
+		}
+		return nil
+	}
 	a, ok := m.(*Audit)
 	if !ok {
 		return nil

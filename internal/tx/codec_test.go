@@ -32,7 +32,8 @@ func sampleMsgs(cam, owner, hub keys.Address) []Msg {
 		&Grant{Camera: cam, Epoch: 3, Viewer: hub, ValidUntil: 1900000000, HistoryFrom: 1700000000, Nonce: 6, Expiry: 2000000000},
 		&Revoke{Camera: cam, Epoch: 3, Viewer: hub, Nonce: 7, Expiry: 2000000000},
 		&SetPolicy{Camera: cam, Epoch: 3, CheckpointPeriod: 3600, Nonce: 8, Expiry: 2000000000},
-		&Checkpoint{Camera: cam, Epoch: 3, PeriodStart: 1700000000, PeriodEnd: 1700003600, FirstSeq: 0, LastSeq: 1799, TreeSize: 1800, Root: root, ChainHead: head, Nonce: 9, Expiry: 2000000000},
+		&Checkpoint{Camera: cam, Epoch: 3, PeriodStart: 1700000000, PeriodEnd: 1700003600, FirstSeq: 900, LastSeq: 1799, TreeSize: 1800, Root: root, ChainHead: head,
+			Consistency: bytes.Repeat([]byte{0xc5}, 64), Nonce: 9, Expiry: 2000000000},
 		&Audit{Hub: hub, Camera: cam, Kind: "login", Actor: owner, Detail: "wallet login from 127.0.0.1", At: 1700000000, Nonce: 10, Expiry: 2000000000},
 	}
 }
@@ -165,6 +166,31 @@ func BenchmarkDigest(b *testing.B) {
 	for b.Loop() {
 		if _, err := Digest(1, m); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestCheckpointConsistencyEncoding(t *testing.T) {
+	k := mustKey(t)
+	enc := func(proof any) []byte {
+		body, err := encMode.Marshal([]any{k.Address().Bytes(), 0, 1, 2, 0, 0, 1, make([]byte, 32), make([]byte, 32), proof, 1, 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := encMode.Marshal(envelope{Version: 1, ChainID: 1, Type: "Checkpoint", Msg: body, Sigs: [][]byte{make([]byte, 65)}})
+		return b
+	}
+	if _, err := Decode(enc([]byte{})); err != nil {
+		t.Fatalf("empty proof as h'': %v", err)
+	}
+	for name, proof := range map[string]any{
+		"null instead of h''":   nil,
+		"31-byte proof":         make([]byte, 31),
+		"65 hashes":             make([]byte, 65*32),
+		"text instead of bytes": "abc",
+	} {
+		if _, err := Decode(enc(proof)); !errors.Is(err, ErrEncoding) {
+			t.Errorf("%s: %v, want ErrEncoding", name, err)
 		}
 	}
 }

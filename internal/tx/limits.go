@@ -5,9 +5,12 @@ import "time"
 // Named limits. Anything larger is refused at decode time.
 const (
 	// MaxTxBytes caps a whole encoded transaction. The largest legitimate
-	// one (an Audit with a full detail string and one signature) is well
-	// under 1 KiB.
-	MaxTxBytes = 2048
+	// one, a Checkpoint with a MaxConsistencyBytes proof, is under 2.5 KiB.
+	MaxTxBytes = 4096
+
+	// MaxConsistencyBytes caps a checkpoint's consistency proof: 64 hashes,
+	// more than a tree of 2^31 records needs.
+	MaxConsistencyBytes = 64 * 32
 
 	// MaxSigs is the most signatures any message type needs (Imprint: the
 	// owner and the camera).

@@ -45,6 +45,7 @@ func addr(name string, a keys.Address) field { return field{name, "address", a.H
 func u64(name string, v uint64) field        { return field{name, "uint64", uint256(v)} }
 func b32(name string, h Hash) field          { return field{name, "bytes32", h[:]} }
 func str(name, s string) field               { return field{name, "string", s} }
+func bts(name string, b []byte) field         { return field{name, "bytes", append([]byte{}, b...)} }
 
 // Imprint binds an unowned camera to its first owner and to a hub. It is
 // co-signed: signature 0 by Owner, signature 1 by Camera. The camera's
@@ -142,6 +143,10 @@ type SetPolicy struct {
 // camera's feed-chain records 0…LastSeq of this epoch (TreeSize = LastSeq+1)
 // at the end of the period [PeriodStart, PeriodEnd). FirstSeq is the first
 // record of this period; ChainHead is the hash of record LastSeq.
+// Consistency is the RFC 6962 consistency proof from the epoch's previous
+// checkpoint's tree to this one (concatenated 32-byte hashes; empty for the
+// first checkpoint of an epoch): the ledger refuses a checkpoint whose tree
+// does not extend the previous one, so history cannot be rewritten.
 type Checkpoint struct {
 	_           struct{} `cbor:",toarray"`
 	Camera      keys.Address
@@ -153,6 +158,7 @@ type Checkpoint struct {
 	TreeSize    uint64
 	Root        Hash
 	ChainHead   Hash
+	Consistency []byte
 	Nonce       uint64
 	Expiry      uint64
 }
@@ -237,7 +243,7 @@ func (m *Checkpoint) fields() []field {
 	return []field{addr("camera", m.Camera), u64("epoch", m.Epoch),
 		u64("periodStart", m.PeriodStart), u64("periodEnd", m.PeriodEnd),
 		u64("firstSeq", m.FirstSeq), u64("lastSeq", m.LastSeq), u64("treeSize", m.TreeSize),
-		b32("root", m.Root), b32("chainHead", m.ChainHead),
+		b32("root", m.Root), b32("chainHead", m.ChainHead), bts("consistency", m.Consistency),
 		u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
 }
 
