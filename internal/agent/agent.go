@@ -48,6 +48,9 @@ type Config struct {
 	Logger *slog.Logger
 	// CodeTTL is how long a pairing code is valid (default pairing.CodeTTL).
 	CodeTTL time.Duration
+	// CheckpointEvery is how often the camera looks for an ended period to
+	// commit (default 10 s).
+	CheckpointEvery time.Duration
 	// Link reconnect bounds (defaults 500 ms, 30 s).
 	MinBackoff, MaxBackoff time.Duration
 }
@@ -74,6 +77,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Source == nil {
 		c.Source = &PacedSample{Speed: 1}
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = 10 * time.Second
 	}
 	if c.CodeTTL == 0 {
 		c.CodeTTL = pairing.CodeTTL
@@ -369,6 +375,7 @@ func (a *Agent) startLinkLocked() {
 		// Retention may prune what the hub acknowledged.
 	}()
 	go a.pruneLoop(ctx)
+	go a.checkpointLoop(ctx, p, a.chain)
 }
 
 func (a *Agent) stopLinkLocked() {

@@ -24,6 +24,10 @@ func (p *PacedSample) Run(ctx context.Context, emit func(media.Segment) error) e
 	var elapsed time.Duration
 	src := &media.SampleSource{Loop: true, Realtime: false}
 	return src.Run(ctx, func(s media.Segment) error {
+		// The segment began when the previous one ended, in wall-clock
+		// time: faster than real time, a segment's start times are
+		// closer together than its duration, but never in the future.
+		s.Start = start.Add(time.Duration(float64(elapsed) / speed))
 		elapsed += s.Duration
 		wait := time.Until(start.Add(time.Duration(float64(elapsed) / speed)))
 		if wait > 0 {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/camchain/camchain/internal/checkpoint"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -218,7 +220,7 @@ func clearOwnership(j *txn, d *Device) {
 	}
 	d.Owner, d.Hub, d.ImprintedAt, d.Grants = keys.Address{}, keys.Address{}, 0, nil
 	d.Epoch++
-	d.Checkpoints, d.LastSeq, d.LastPeriodEnd = 0, 0, 0
+	d.Checkpoints, d.LastSeq, d.LastPeriodEnd, d.LastRoot = 0, 0, 0, tx.Hash{}
 	j.putDevice(d)
 }
 
@@ -446,13 +448,22 @@ func execCheckpoint(j *txn, m *tx.Checkpoint, signer keys.Address, blk blockCtx)
 			return refuse(CodeInvalid, "period starts at %s, before the previous checkpoint's end %s", unixUTC(m.PeriodStart), unixUTC(d.LastPeriodEnd)), nil
 		}
 		prevTree = d.LastSeq + 1
+		proof, err := checkpoint.DecodeProof(m.Consistency)
+		if err != nil {
+			return refuse(CodeInvalid, "consistency proof: %v", err), nil
+		}
+		if err := checkpoint.VerifyConsistency(prevTree, m.TreeSize, feedchain.Hash(d.LastRoot), feedchain.Hash(m.Root), proof); err != nil {
+			return refuse(CodeInvalid, "checkpoint does not extend the previous one (history rewritten?): %v", err), nil
+		}
 	} else if m.FirstSeq != 0 {
 		return refuse(CodeInvalid, "the first checkpoint of an epoch must start at sequence 0, not %d", m.FirstSeq), nil
+	} else if len(m.Consistency) != 0 {
+		return refuse(CodeInvalid, "the first checkpoint of an epoch has no previous tree: the consistency proof must be empty"), nil
 	}
 	rec := CheckpointRecord{Msg: *m, Height: blk.height, Time: blk.time, TxHash: blk.txHash, Index: d.Checkpoints, PrevTreeLen: prevTree}
 	j.set(ckptKey(m.Camera, m.Epoch, d.Checkpoints), encodeValue(&rec))
 	d.Checkpoints++
-	d.LastSeq, d.LastPeriodEnd = m.LastSeq, m.PeriodEnd
+	d.LastSeq, d.LastPeriodEnd, d.LastRoot = m.LastSeq, m.PeriodEnd, m.Root
 	j.putDevice(d)
 	return nil, nil
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/camchain/camchain/internal/checkpoint"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -205,28 +207,63 @@ func TestCheckpointRecords(t *testing.T) {
 	owner := h.key()
 	cam := h.imprint(owner)
 	end := uint64(h.now.Unix())
-	ck := func(by *keys.PrivateKey, epoch, start, stop, first, last, size uint64) []byte {
+	// The camera's real tree over 20 records, and one whose record 5 —
+	// inside the first checkpoint — was rewritten afterwards.
+	tree, forged := checkpoint.NewTree(), checkpoint.NewTree()
+	for i := 0; i < 20; i++ {
+		tree.Append(feedchain.Hash{byte(i), 1})
+		if i != 5 {
+			forged.Append(feedchain.Hash{byte(i), 1})
+		} else {
+			forged.Append(feedchain.Hash{byte(i), 2})
+		}
+	}
+	root := func(tr *checkpoint.Tree, size uint64) tx.Hash {
+		r, err := tr.RootAt(size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx.Hash(r)
+	}
+	proof := func(tr *checkpoint.Tree, from, to uint64) []byte {
+		p, err := tr.ConsistencyProof(from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return checkpoint.EncodeProof(p)
+	}
+	ckp := func(by *keys.PrivateKey, epoch, start, stop, first, last, size uint64, r tx.Hash, cons []byte) []byte {
 		return h.sign(&tx.Checkpoint{Camera: cam.Address(), Epoch: epoch, PeriodStart: start, PeriodEnd: stop,
-			FirstSeq: first, LastSeq: last, TreeSize: size, Root: tx.Hash{byte(size)}, ChainHead: tx.Hash{byte(last)},
-			Nonce: tx.NewNonce(), Expiry: h.expiry()}, by)
+			FirstSeq: first, LastSeq: last, TreeSize: size, Root: r, ChainHead: tx.Hash{byte(last)},
+			Consistency: cons, Nonce: tx.NewNonce(), Expiry: h.expiry()}, by)
+	}
+	ck := func(by *keys.PrivateKey, epoch, start, stop, first, last, size uint64) []byte {
+		return ckp(by, epoch, start, stop, first, last, size, tx.Hash{byte(size)}, nil)
 	}
 	h.want(CodeUnauthorized, ck(owner, 0, end-600, end, 0, 9, 10)) // only the camera commits checkpoints
 	h.want(CodeWrongEpoch, ck(cam, 1, end-600, end, 0, 9, 10))
-	h.want(CodeInvalid, ck(cam, 0, end-600, end, 0, 9, 11))             // tree size ≠ last+1
-	h.want(CodeInvalid, ck(cam, 0, end-600, end, 1, 9, 10))             // first checkpoint must start at 0
-	h.want(CodeInvalid, ck(cam, 0, end, end-600, 0, 9, 10))             // inverted period
-	h.want(CodeInvalid, ck(cam, 0, end, end+3600, 0, 9, 10))            // period in the future
-	h.want(CodeInvalid, ck(cam, 0, end-600, end, 0, math.MaxUint64, 0)) // tree size would wrap to 0
-	h.want(CodeOK, ck(cam, 0, end-600, end, 0, 9, 10))
+	h.want(CodeInvalid, ck(cam, 0, end-600, end, 0, 9, 11))                                    // tree size ≠ last+1
+	h.want(CodeInvalid, ck(cam, 0, end-600, end, 1, 9, 10))                                    // first checkpoint must start at 0
+	h.want(CodeInvalid, ck(cam, 0, end, end-600, 0, 9, 10))                                    // inverted period
+	h.want(CodeInvalid, ck(cam, 0, end, end+3600, 0, 9, 10))                                   // period in the future
+	h.want(CodeInvalid, ck(cam, 0, end-600, end, 0, math.MaxUint64, 0))                        // tree size would wrap to 0
+	h.want(CodeInvalid, ckp(cam, 0, end-600, end, 0, 9, 10, root(tree, 10), make([]byte, 32))) // a first checkpoint has no proof
+	h.want(CodeOK, ckp(cam, 0, end-600, end, 0, 9, 10, root(tree, 10), nil))
 	h.want(CodeInvalid, ck(cam, 0, end, end+60, 0, 0, 1))          // cannot restart the log at 0
 	h.want(CodeInvalid, ck(cam, 0, end, end+60, 11, 19, 20))       // gap: must start at 10
 	h.want(CodeInvalid, ck(cam, 0, end-1200, end-600, 10, 19, 20)) // overlaps the previous period
-	h.want(CodeOK, ck(cam, 0, end, end+60, 10, 19, 20))
+	// History rewritten after the first checkpoint: no consistency proof
+	// from the committed root can lead to the forged root.
+	h.want(CodeInvalid, ckp(cam, 0, end, end+60, 10, 19, 20, root(forged, 20), proof(forged, 10, 20)))
+	h.want(CodeInvalid, ckp(cam, 0, end, end+60, 10, 19, 20, root(forged, 20), proof(tree, 10, 20)))
+	h.want(CodeInvalid, ckp(cam, 0, end, end+60, 10, 19, 20, root(tree, 20), nil)) // proof missing
+	h.want(CodeEncoding, ckp(cam, 0, end, end+60, 10, 19, 20, root(tree, 20), []byte{1, 2, 3})) // not whole hashes
+	h.want(CodeOK, ckp(cam, 0, end, end+60, 10, 19, 20, root(tree, 20), proof(tree, 10, 20)))
 	recs, err := h.app.Checkpoints(cam.Address(), 0, 0, 100)
 	if err != nil || len(recs) != 2 {
 		t.Fatalf("Checkpoints = %d records, %v", len(recs), err)
 	}
-	if recs[1].Msg.FirstSeq != 10 || recs[1].PrevTreeLen != 10 || recs[1].Index != 1 || recs[1].Height == 0 {
+	if recs[1].Msg.FirstSeq != 10 || recs[1].PrevTreeLen != 10 || recs[1].Index != 1 || recs[1].Height == 0 || recs[1].Msg.Root != root(tree, 20) {
 		t.Fatalf("second checkpoint record = %+v", recs[1])
 	}
 	// After a reset the camera is not owned: no checkpoints.

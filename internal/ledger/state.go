@@ -28,9 +28,10 @@ type Device struct {
 	ImprintedAt      uint64       // block time of the current imprint
 	CheckpointPeriod uint64       // seconds; 0 means tx.DefaultCheckpointPeriod
 	Grants           []GrantRecord
-	Checkpoints      uint64 // number of checkpoints in this epoch
-	LastSeq          uint64 // LastSeq of the latest checkpoint in this epoch
-	LastPeriodEnd    uint64 // PeriodEnd of the latest checkpoint in this epoch
+	Checkpoints      uint64  // number of checkpoints in this epoch
+	LastSeq          uint64  // LastSeq of the latest checkpoint in this epoch
+	LastPeriodEnd    uint64  // PeriodEnd of the latest checkpoint in this epoch
+	LastRoot         tx.Hash // Root of the latest checkpoint in this epoch
 }
 
 // Owned reports whether the camera has an owner.
