@@ -256,7 +256,7 @@ func TestCheckpointRecords(t *testing.T) {
 	// from the committed root can lead to the forged root.
 	h.want(CodeInvalid, ckp(cam, 0, end, end+60, 10, 19, 20, root(forged, 20), proof(forged, 10, 20)))
 	h.want(CodeInvalid, ckp(cam, 0, end, end+60, 10, 19, 20, root(forged, 20), proof(tree, 10, 20)))
-	h.want(CodeInvalid, ckp(cam, 0, end, end+60, 10, 19, 20, root(tree, 20), nil)) // proof missing
+	h.want(CodeInvalid, ckp(cam, 0, end, end+60, 10, 19, 20, root(tree, 20), nil))              // proof missing
 	h.want(CodeEncoding, ckp(cam, 0, end, end+60, 10, 19, 20, root(tree, 20), []byte{1, 2, 3})) // not whole hashes
 	h.want(CodeOK, ckp(cam, 0, end, end+60, 10, 19, 20, root(tree, 20), proof(tree, 10, 20)))
 	recs, err := h.app.Checkpoints(cam.Address(), 0, 0, 100)

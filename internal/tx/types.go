@@ -45,7 +45,7 @@ func addr(name string, a keys.Address) field { return field{name, "address", a.H
 func u64(name string, v uint64) field        { return field{name, "uint64", uint256(v)} }
 func b32(name string, h Hash) field          { return field{name, "bytes32", h[:]} }
 func str(name, s string) field               { return field{name, "string", s} }
-func bts(name string, b []byte) field         { return field{name, "bytes", append([]byte{}, b...)} }
+func bts(name string, b []byte) field        { return field{name, "bytes", append([]byte{}, b...)} }
 
 // Imprint binds an unowned camera to its first owner and to a hub. It is
 // co-signed: signature 0 by Owner, signature 1 by Camera. The camera's
