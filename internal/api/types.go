@@ -133,6 +133,11 @@ type Recording struct {
 	Size     uint64  `json:"size"`
 	Hash     string  `json:"record_hash"`
 	Pruned   bool    `json:"pruned,omitempty"` // the segment file was removed by retention
+	// Integrity is "verified" (a ledger checkpoint covers it and its root
+	// matches the hub's records), "pending" (not checkpointed yet) or
+	// "failed" (a covering checkpoint does not match, or the file is lost).
+	Integrity        string `json:"integrity"`
+	CheckpointHeight uint64 `json:"checkpoint_height,omitempty"` // the block of the checkpoint that verified it
 }
 
 // Recordings is GET /api/v1/devices/{camera}/recordings.

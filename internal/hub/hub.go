@@ -28,6 +28,7 @@ type Hub struct {
 	linkSrv       *link.Server
 	linkLn        net.Listener
 	linkAdvertise string
+	trees         trees
 	auditQ        chan auditEvent
 	auditDone     chan struct{}
 	stop          context.CancelFunc

@@ -22,6 +22,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/checkpoint"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -527,10 +529,21 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 		Nonce: tx.NewNonce(), Expiry: exp}, owner)); err != nil {
 		t.Fatalf("grant: %v", err)
 	}
+	tree := checkpoint.NewTree()
+	for i := range 20 {
+		tree.Append(feedchain.Hash{byte(i)})
+	}
 	for i := range uint64(2) {
+		size := 10*i + 10
+		root, _ := tree.RootAt(size)
+		var cons []byte
+		if i > 0 {
+			p, _ := tree.ConsistencyProof(10*i, size)
+			cons = checkpoint.EncodeProof(p)
+		}
 		if _, err := c.Submit(ctx, sign(&tx.Checkpoint{Camera: cam.Address(), PeriodStart: now - 600 + 200*i, PeriodEnd: now - 400 + 200*i,
-			FirstSeq: 10 * i, LastSeq: 10*i + 9, TreeSize: 10*i + 10, Root: tx.Hash{1, byte(i)}, ChainHead: tx.Hash{2, byte(i)},
-			Nonce: tx.NewNonce(), Expiry: exp}, cam)); err != nil {
+			FirstSeq: 10 * i, LastSeq: 10*i + 9, TreeSize: size, Root: tx.Hash(root), ChainHead: tx.Hash{2, byte(i)},
+			Consistency: cons, Nonce: tx.NewNonce(), Expiry: exp}, cam)); err != nil {
 			t.Fatalf("checkpoint %d: %v", i, err)
 		}
 	}

@@ -157,13 +157,26 @@ func (h *Hub) recordings(r *http.Request) (any, error) {
 	}
 	hs := head.Seq
 	out.Head = &hs
+	ix, err := h.integrityIndex(c)
+	if err != nil {
+		return nil, err
+	}
 	c.Range(from, head.Seq+1, func(si store.SegmentInfo) bool {
 		if len(out.Items) == limit {
 			out.Next = strconv.FormatUint(si.Seq, 10)
 			return false
 		}
-		out.Items = append(out.Items, api.Recording{Seq: si.Seq, Start: si.Start.UTC().Format(time.RFC3339Nano),
-			Duration: si.Duration.Seconds(), Size: si.Size, Hash: hexHash(si.Hash[:]), Pruned: si.Pruned || si.Missing})
+		state, ck := ix.of(si.Seq)
+		if si.Missing {
+			state = IntegrityFailed // the file is gone though retention did not delete it
+		}
+		rec := api.Recording{Seq: si.Seq, Start: si.Start.UTC().Format(time.RFC3339Nano),
+			Duration: si.Duration.Seconds(), Size: si.Size, Hash: hexHash(si.Hash[:]), Pruned: si.Pruned || si.Missing,
+			Integrity: state}
+		if ck != nil {
+			rec.CheckpointHeight = ck.Height
+		}
+		out.Items = append(out.Items, rec)
 		return true
 	})
 	return out, nil

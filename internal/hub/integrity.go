@@ -1,0 +1,91 @@
+package hub
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/camchain/camchain/internal/checkpoint"
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/store"
+)
+
+// Integrity states of a stored recording, as the API reports them.
+const (
+	IntegrityVerified = "verified" // covered by a ledger checkpoint whose root matches this hub's records
+	IntegrityPending  = "pending"  // no checkpoint covers it yet
+	IntegrityFailed   = "failed"   // a covering checkpoint does not match: records differ from what the camera committed
+)
+
+// trees caches, per chain, the Merkle tree over the hub's stored records,
+// extended as records arrive.
+type trees struct {
+	mu sync.Mutex
+	m  map[store.ChainID]*checkpoint.Tree
+}
+
+func (t *trees) synced(c *store.Chain) *checkpoint.Tree {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[store.ChainID]*checkpoint.Tree{}
+	}
+	tr := t.m[c.ID()]
+	if tr == nil {
+		tr = checkpoint.NewTree()
+		t.m[c.ID()] = tr
+	}
+	head := c.Head()
+	for head.Valid && tr.Size() <= head.Seq {
+		h, ok := c.HashAt(tr.Size())
+		if !ok {
+			break
+		}
+		tr.Append(h)
+	}
+	return tr
+}
+
+// ckVerdict is one ledger checkpoint checked against the hub's records.
+type ckVerdict struct {
+	rec   ledger.CheckpointRecord
+	state string
+}
+
+// integrityIndex answers, for any seq of a chain, its integrity state and
+// the checkpoint that decided it.
+type integrityIndex []ckVerdict
+
+func (h *Hub) integrityIndex(c *store.Chain) (integrityIndex, error) {
+	id := c.ID()
+	recs, err := h.node.App.Checkpoints(id.Camera, id.Epoch, 0, 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	tr := h.trees.synced(c)
+	out := make(integrityIndex, 0, len(recs))
+	for _, r := range recs {
+		v := ckVerdict{rec: r, state: IntegrityPending}
+		if r.Msg.TreeSize <= tr.Size() {
+			root, err := tr.RootAt(r.Msg.TreeSize)
+			if err != nil {
+				return nil, err
+			}
+			v.state = IntegrityFailed
+			if root == feedchain.Hash(r.Msg.Root) {
+				v.state = IntegrityVerified
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// of returns the state of seq and its checkpoint (nil if pending).
+func (ix integrityIndex) of(seq uint64) (string, *ledger.CheckpointRecord) {
+	i := sort.Search(len(ix), func(i int) bool { return ix[i].rec.Msg.LastSeq >= seq })
+	if i == len(ix) || ix[i].rec.Msg.FirstSeq > seq || ix[i].state == IntegrityPending {
+		return IntegrityPending, nil
+	}
+	return ix[i].state, &ix[i].rec
+}
