@@ -93,8 +93,11 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// keyScrypt seals the camera key; see hub.hubScrypt for the reasoning.
-var keyScrypt = wallet.ScryptParams{N: 1 << 15, P: 1}
+// keyScrypt seals the camera key. Its passphrase is 256 random bits kept
+// beside it (a camera has nobody to type one), so the KDF's cost protects
+// nothing and only costs RAM at every boot: N = 2^12 (4 MiB), not a
+// wallet's 2^18 (256 MiB). The file stays in the standard v3 format.
+var keyScrypt = wallet.ScryptParams{N: 1 << 12, P: 1}
 
 // Agent is a running camchain-agent.
 type Agent struct {
@@ -136,6 +139,7 @@ func Open(cfg Config) (*Agent, error) {
 	if a.key, err = loadOrCreateKey(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	releaseUnsealMemory()
 	if a.tlsID, err = link.LoadOrCreateIdentity(filepath.Join(cfg.DataDir, "keys", "link-tls.pem")); err != nil {
 		return nil, err
 	}

@@ -33,6 +33,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var cfg Config
 	var logLevel string
 	var speed float64
+	var padBitrate int64
+	var memLimit int64
 	root := &cobra.Command{
 		Use:           "camchain-agent",
 		Short:         "camchain-agent: records, chains, signs and ships a camera's video to its hub",
@@ -55,7 +57,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 			cfg.Out = stdout
-			cfg.Source = &PacedSample{Speed: speed}
+			cfg.Source = &PacedSample{Speed: speed, PadBitrate: padBitrate}
+			setMemoryLimit(memLimit)
 			a, err := Open(cfg)
 			if err != nil {
 				return err
@@ -71,6 +74,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	run.Flags().Int64Var(&cfg.MaxBytes, "max-bytes", DefaultMaxBytes, "storage budget for segments in bytes (the SD card)")
 	run.Flags().DurationVar(&cfg.MaxAge, "retention", DefaultMaxAge, "keep acknowledged segments this long")
 	run.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	run.Flags().Int64Var(&padBitrate, "pad-bitrate", 0, "pad the sample's segments up to this many bits/s (benchmarks of a higher-bitrate camera)")
+	run.Flags().MarkHidden("pad-bitrate")
+	run.Flags().Int64Var(&memLimit, "memory-limit", DefaultMemoryLimit, "soft memory limit in bytes for the Go runtime (0: none; GOMEMLIMIT overrides)")
 	run.Flags().DurationVar(&cfg.CodeTTL, "code-ttl", 0, "pairing code lifetime (default 15m)")
 	run.Flags().MarkHidden("code-ttl")
 	run.Flags().DurationVar(&cfg.MaxBackoff, "max-backoff", 0, "longest wait between reconnects to the hub (default 30s)")

@@ -188,3 +188,20 @@ func (c *Client) Recordings(ctx context.Context, camera string, epoch int64, fro
 	var r Recordings
 	return &r, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/recordings", q, nil, &r)
 }
+
+// Records lists the feed-chain records the hub stores for a camera
+// (epoch < 0: current), from seq from, at most limit (0: the hub's default).
+func (c *Client) Records(ctx context.Context, camera string, epoch int64, from uint64, limit int) (*RecordList, error) {
+	q := url.Values{}
+	if epoch >= 0 {
+		q.Set("epoch", strconv.FormatInt(epoch, 10))
+	}
+	if from > 0 {
+		q.Set("from", strconv.FormatUint(from, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var r RecordList
+	return &r, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/records", q, nil, &r)
+}

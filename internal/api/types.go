@@ -149,3 +149,14 @@ type Recordings struct {
 	Items  []Recording `json:"items"`
 	Next   string      `json:"next,omitempty"`
 }
+
+// RecordList is GET /api/v1/devices/{camera}/records: the feed-chain
+// records a hub stores for a camera in one epoch, from seq `from` on, in
+// sequence order. Each item is the record as the camera signed it (SPEC
+// §6.1, feedchain Marshal), 0x hex; item i is seq from+i.
+type RecordList struct {
+	Camera string   `json:"camera"`
+	Epoch  uint64   `json:"epoch"`
+	Items  []string `json:"items"`
+	Next   string   `json:"next,omitempty"` // the `from` of the next page, when there is one
+}

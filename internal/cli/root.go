@@ -71,5 +71,7 @@ func commands(e *env) []*cobra.Command {
 		newPolicyCmd(e),
 		newAuditCmd(e),
 		newPairCmd(e),
+		newVerifyCmd(e),
+		newEvidenceCmd(e),
 	}
 }

@@ -59,6 +59,8 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/link", h.linkInfo},
 		{"POST", "/pairings", h.pair},
 		{"GET", "/devices/{camera}/recordings", h.recordings},
+		{"GET", "/devices/{camera}/records", h.records},
+		{"GET", "/devices/{camera}/evidence", h.evidence},
 	}
 }
 
@@ -73,6 +75,10 @@ func (h *Hub) wrap(fn func(r *http.Request) (any, error)) http.HandlerFunc {
 				ae = api.Errorf(api.ErrInternal, "internal error; see the hub's log")
 			}
 			writeError(w, ae)
+			return
+		}
+		if b, ok := out.(binaryBody); ok {
+			b.write(w)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

@@ -264,6 +264,7 @@ var wireTypes = map[string]reflect.Type{
 	"PairResult":         reflect.TypeFor[api.PairResult](),
 	"Recording":          reflect.TypeFor[api.Recording](),
 	"Recordings":         reflect.TypeFor[api.Recordings](),
+	"RecordList":         reflect.TypeFor[api.RecordList](),
 }
 
 // schemaNameOf is the component name of a struct type in wireTypes.
@@ -685,6 +686,17 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 	}
 	call(getRecs, "GET", "/api/v1/devices/"+badChecksum+"/recordings", "", 400)
 	call(getRecs, "GET", "/api/v1/devices/"+stranger.Address().Hex()+"/recordings", "", 404)
+
+	// Evidence: the errors are JSON (a bundle itself is CBOR; internal/evidence
+	// and the CLI test export real ones).
+	const getEvid = "GET /api/v1/devices/{camera}/evidence"
+	evq := "?from=2024-05-01T12:00:00Z&to=2024-05-01T13:00:00.5Z"
+	call(getEvid, "GET", "/api/v1/devices/"+camHex+"/evidence"+evq, "", 404) // nothing stored
+	for _, q := range []string{"", "?from=2024-05-01T12:00:00Z", "?from=yesterday&to=2024-05-01T13:00:00Z",
+		"?from=2024-05-01T13:00:00Z&to=2024-05-01T12:00:00Z", evq + "&epoch=x"} {
+		call(getEvid, "GET", "/api/v1/devices/"+camHex+"/evidence"+q, "", 400)
+	}
+	call(getEvid, "GET", "/api/v1/devices/"+stranger.Address().Hex()+"/evidence"+evq, "", 404)
 
 	li := call(getLink, "GET", "/api/v1/link", "", 200)
 	if li["hub_address"] != h.Address().Hex() || li["link_address"] != h.LinkAddr() || li["tls_pin"] != h.linkID.Pin.String() {

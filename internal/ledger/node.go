@@ -14,6 +14,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	dbm "github.com/cometbft/cometbft-db"
+	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/libs/service"
@@ -289,6 +290,73 @@ func (n *Node) Tx(ctx context.Context, hash tx.Hash, prove bool) (*ctypes.Result
 // Status returns CometBFT's view of the node.
 func (n *Node) Status(ctx context.Context) (*ctypes.ResultStatus, error) {
 	return n.client.Status(ctx)
+}
+
+// ChainIDString is the CometBFT chain id, "camchain-<n>".
+func (n *Node) ChainIDString() string { return fmt.Sprintf("%s%d", ChainIDPrefix, n.App.ChainID()) }
+
+// The block-level reads below are what an offline proof of a transaction
+// needs (docs/SPEC.md §10): the signed header of its block, the block after
+// it, their validator sets and the block's results.
+
+// SignedHeader returns block height's header with a commit for it.
+// canonical reports whether the commit is the one block height+1 carries
+// (it is whenever height+1 exists); otherwise it is the commit this node saw.
+func (n *Node) SignedHeader(ctx context.Context, height int64) (sh *types.SignedHeader, canonical bool, err error) {
+	res, err := n.client.Commit(ctx, &height)
+	if err != nil {
+		return nil, false, err
+	}
+	return &res.SignedHeader, res.CanonicalCommit, nil
+}
+
+// Validators returns the validator set that signs block height, all pages.
+func (n *Node) Validators(ctx context.Context, height int64) (*types.ValidatorSet, error) {
+	const perPage = 100 // CometBFT's maximum
+	var vals []*types.Validator
+	for page := 1; ; page++ {
+		p, pp := page, perPage
+		res, err := n.client.Validators(ctx, &height, &p, &pp)
+		if err != nil {
+			return nil, err
+		}
+		vals = append(vals, res.Validators...)
+		if len(vals) >= res.Total || len(res.Validators) == 0 {
+			break
+		}
+	}
+	if len(vals) == 0 {
+		return nil, fmt.Errorf("no validators at height %d", height)
+	}
+	// NewValidatorSet orders by power and address, the order the set's hash
+	// is computed in, as the node's own set is.
+	return types.NewValidatorSet(vals), nil
+}
+
+// BlockResults returns the results of every transaction of block height, in
+// block order.
+func (n *Node) BlockResults(ctx context.Context, height int64) ([]*abci.ExecTxResult, error) {
+	res, err := n.client.BlockResults(ctx, &height)
+	if err != nil {
+		return nil, err
+	}
+	return res.TxResults, nil
+}
+
+// WaitForHeight returns once the application has committed block height
+// (or ctx ends).
+func (n *Node) WaitForHeight(ctx context.Context, height uint64) error {
+	for {
+		h, changed := n.App.Height()
+		if h >= height {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for block %d (at %d): %w", height, h, ctx.Err())
+		}
+	}
 }
 
 // pebbleLogger sends Pebble's chatter ("WAL file … replayed" on every

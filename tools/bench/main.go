@@ -50,6 +50,14 @@ func groups() []group {
 		{"ledger.commit_throughput", "signed txs committed per second on one node, beside unsigned no-op txs", benchCommitThroughput},
 		{"ledger.commit_latency", "submit-to-commit latency of one tx at a time, signed beside no-op", benchCommitLatency},
 		{"hub.start_to_ready", "camchaind run until GET /api/v1/status answers 200, beside a bare CometBFT kvstore node", benchHubStart},
+		{"link.throughput", "one camera's segments through the link (TLS 1.3, identity-bound, chained), beside plain TLS 1.3", benchLinkThroughput},
+		{"hub.store_append", "1 MiB segments durably appended to one chain of the hub's store, beside plain write+fsync", benchStoreAppend},
+		{"hub.cameras", "simulated cameras at 4 Mbit/s each against one hub (link + store), all segments acknowledged", benchCameras},
+		{"agent.footprint", "the real agent paired with a real hub at 4 Mbit/s: RSS beside a hello world, CPU beside the agent at 1x", benchAgentFootprint},
+		{"agent.size", "stripped camchain-agent for linux/arm64 and linux/arm (GOARM=7), beside a hello world", benchAgentSize},
+		{"checkpoint.build", "checkpoint root over a period of 1,000,000 records, beside SHA-256 over the same record hashes", benchCheckpointBuild},
+		{"verify.throughput", "camchain verify over 200 1 MiB segment files of one chain (read-only log, SHA-256 of every clip, signatures, Merkle checkpoints), beside sha256sum over the same files", benchVerify},
+		{"evidence", "evidence bundle of 30 clips of 1 MiB under 2 checkpoints: overhead per clip beside the clip, verify time beside SHA-256 of the clips", benchEvidence},
 	}
 }
 

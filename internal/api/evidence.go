@@ -1,0 +1,60 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// EvidenceQuery selects the recordings of an evidence bundle: those whose
+// start time is in [From, To), in Epoch (< 0: the camera's current epoch).
+type EvidenceQuery struct {
+	From, To time.Time
+	Epoch    int64
+}
+
+// Evidence downloads the evidence bundle (docs/SPEC.md §10) of a camera's
+// recordings: CBOR bytes, at most maxBytes of them. Errors are *Error as
+// for every other call.
+func (c *Client) Evidence(ctx context.Context, camera string, eq EvidenceQuery, maxBytes int64) ([]byte, error) {
+	q := url.Values{"from": {eq.From.UTC().Format(time.RFC3339Nano)}, "to": {eq.To.UTC().Format(time.RFC3339Nano)}}
+	if eq.Epoch >= 0 {
+		q.Set("epoch", strconv.FormatInt(eq.Epoch, 10))
+	}
+	u := *c.base
+	u.Path += Prefix + "/devices/" + url.PathEscape(camera) + "/evidence"
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	// A bundle carries video: no overall client timeout, only ctx's.
+	hc := *c.http
+	hc.Timeout = 0
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the hub at %s (is camchaind running? use --hub or CAMCHAIN_HUB): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) == nil && eb.Error != nil {
+			return nil, eb.Error
+		}
+		return nil, fmt.Errorf("hub answered %s for GET %s", resp.Status, u.Path)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read the bundle: %w", err)
+	}
+	if int64(len(data)) > maxBytes {
+		return nil, fmt.Errorf("the hub sent more than %d bytes", maxBytes)
+	}
+	return data, nil
+}

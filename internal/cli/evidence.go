@@ -1,0 +1,266 @@
+package cli
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/evidence"
+)
+
+func newEvidenceCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "evidence",
+		Short: "Export and verify evidence bundles: clips a stranger can check offline",
+		Long: `An evidence bundle (docs/SPEC.md §10) is one file holding a camera's clips
+with their signed records, Merkle inclusion proofs, the camera's checkpoint
+transactions, their proofs of inclusion in ledger blocks, the signed block
+headers and the validator sets. Anyone can verify it offline, with no access
+to the hub or the ledger.`,
+		Args: noArgs,
+	}
+	cmd.AddCommand(newEvidenceExportCmd(e), newEvidenceVerifyCmd(e), newEvidenceValidatorsHashCmd(e))
+	return cmd
+}
+
+func newEvidenceExportCmd(e *env) *cobra.Command {
+	var camera, from, to, out, pin string
+	var epoch int64
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "export --camera CAMERA --from TIME --to TIME -o FILE",
+		Short: "Fetch a bundle of a camera's recordings from the hub, verify it, and save it",
+		Long: `Fetch from the hub the evidence bundle of CAMERA's recordings that start in
+[--from, --to) (RFC 3339 times), verify it, and only then write it to FILE
+(atomically; an existing FILE is kept unless --force). Every recording in the
+range must be covered by a checkpoint already on the ledger: the camera
+commits one at the end of each period.`,
+		Args: noArgs,
+	}
+	hf := addHubFlags(cmd)
+	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
+	cmd.Flags().StringVar(&from, "from", "", "first recording start to include, RFC 3339 (2026-05-01T12:00:00Z)")
+	cmd.Flags().StringVar(&to, "to", "", "end of the range (exclusive), RFC 3339")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write the bundle to `FILE`")
+	cmd.Flags().Int64Var(&epoch, "epoch", -1, "binding epoch (default: the camera's current one)")
+	cmd.Flags().StringVar(&pin, "validators-hash", "", "verify against this pinned validator-set `HASH` (hex) before writing")
+	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
+	cmd.RunE = func(_ *cobra.Command, _ []string) error {
+		cam, err := parseAddrFlag("camera", camera)
+		if err != nil {
+			return err
+		}
+		t1, err := parseTimeFlag("from", from)
+		if err != nil {
+			return err
+		}
+		t2, err := parseTimeFlag("to", to)
+		if err != nil {
+			return err
+		}
+		if !t1.Before(t2) {
+			return usageError{fmt.Errorf("--from %s is not before --to %s", from, to)}
+		}
+		if out == "" {
+			return usageError{errors.New("-o FILE is required")}
+		}
+		pinned, err := parsePin(pin)
+		if err != nil {
+			return err
+		}
+		if !force {
+			if _, err := os.Stat(out); err == nil {
+				return usageError{fmt.Errorf("%s exists; pass --force to replace it", out)}
+			}
+		}
+		c, ctx, cancel, err := hf.client()
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		data, err := c.Evidence(ctx, cam.Hex(), api.EvidenceQuery{From: t1, To: t2, Epoch: epoch}, evidence.MaxBundleBytes)
+		if err != nil {
+			return err
+		}
+		rep, err := evidence.VerifyBytes(data, evidence.Options{PinnedValidatorsHash: pinned, Now: time.Now()})
+		if err != nil {
+			return fmt.Errorf("the hub sent a bundle that does not verify, so nothing was written: %w", err)
+		}
+		write := atomicfile.Create
+		if force {
+			write = atomicfile.Write
+		}
+		if err := write(out, data, 0o600); err != nil { // video of someone's home: private until shared
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%s appeared meanwhile; nothing written (use --force)", out)
+			}
+			return err
+		}
+		if hf.jsonOut {
+			return e.printJSON(verifyResult{OK: true, File: out, Bytes: len(data), Report: rep})
+		}
+		first, last := rep.Clips[0], rep.Clips[len(rep.Clips)-1]
+		fmt.Fprintf(e.stdout, "wrote %s (%d bytes): %d clip(s) of camera %s, epoch %d, records #%d–#%d (%s to %s), under %d checkpoint(s) at block(s) %s of %s\n",
+			out, len(data), len(rep.Clips), rep.Camera, rep.Epoch, first.Seq, last.Seq, first.Start, last.Start,
+			len(rep.Checkpoints), heights(rep), rep.ChainID)
+		if rep.Pinned {
+			fmt.Fprintf(e.stdout, "verified against the pinned validator set %s\n", strings.Join(rep.ValidatorsHashes, ", "))
+		} else {
+			fmt.Fprintf(e.stdout, "verified as self-consistent; signed by validator set %s (not pinned: a recipient should verify with --validators-hash)\n",
+				strings.Join(rep.ValidatorsHashes, ", "))
+		}
+		return nil
+	}
+	return cmd
+}
+
+// verifyResult is the --json output of export and verify.
+type verifyResult struct {
+	OK     bool             `json:"ok"`
+	File   string           `json:"file"`
+	Bytes  int              `json:"bytes,omitempty"`
+	Kind   string           `json:"error_kind,omitempty"` // evidence.KindOf: what failed
+	Error  string           `json:"error,omitempty"`
+	Report *evidence.Report `json:"report,omitempty"`
+}
+
+func heights(r *evidence.Report) string {
+	hs := make([]string, len(r.Checkpoints))
+	for i, c := range r.Checkpoints {
+		hs[i] = fmt.Sprint(c.Height)
+	}
+	return strings.Join(hs, ", ")
+}
+
+func newEvidenceVerifyCmd(e *env) *cobra.Command {
+	var pin string
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "verify FILE [--validators-hash HASH]",
+		Short: "Verify an evidence bundle offline and say exactly what it proves",
+		Long: `Verify the evidence bundle in FILE with no network: the clips against their
+signed records, the records against the camera's checkpoints, the checkpoints
+against the signed ledger blocks. Exits 0 only if everything verifies.
+
+Without --validators-hash the bundle can only be shown self-consistent: its
+blocks are signed by the validator set it carries, which anyone could have
+made. Pin the ledger's validator-set hash, obtained out of band (for example
+with "camchain evidence validators-hash" on the ledger's genesis file), to
+prove the blocks are the ledger's.`,
+		Args: exactArgs(1),
+	}
+	cmd.Flags().StringVar(&pin, "validators-hash", "", "the ledger's validator-set `HASH` (hex), obtained out of band")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the outcome as JSON")
+	cmd.RunE = func(_ *cobra.Command, args []string) error {
+		pinned, err := parsePin(pin)
+		if err != nil {
+			return err
+		}
+		data, err := readBundle(args[0])
+		if err != nil {
+			return err
+		}
+		rep, err := evidence.VerifyBytes(data, evidence.Options{PinnedValidatorsHash: pinned, Now: time.Now()})
+		if jsonOut {
+			res := verifyResult{OK: err == nil, File: args[0], Bytes: len(data), Kind: evidence.KindOf(err), Report: rep}
+			if err != nil {
+				res.Error = err.Error()
+			} else {
+				res.Kind = ""
+			}
+			if perr := e.printJSON(res); perr != nil {
+				return perr
+			}
+		}
+		if err != nil {
+			if !jsonOut {
+				fmt.Fprintf(e.stdout, "NOT VERIFIED: %s\n", args[0])
+			}
+			return fmt.Errorf("%s does not verify: %w", args[0], err)
+		}
+		if !jsonOut {
+			fmt.Fprint(e.stdout, rep.String())
+		}
+		return nil
+	}
+	return cmd
+}
+
+func newEvidenceValidatorsHashCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validators-hash GENESIS",
+		Short: "Print the validator-set hash of a ledger's genesis file, the value to pin",
+		Long: `Print the hash of the validator set in a CometBFT genesis file (a hub keeps
+its ledger's in <data>/ledger/config/genesis.json). A camchain ledger's
+validator set never changes, so this is the value to pass to
+"camchain evidence verify --validators-hash". Get the genesis file from a
+source you trust, not from the party whose evidence you are checking.`,
+		Args: exactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			g, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			h, err := evidence.GenesisValidatorsHash(g)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			fmt.Fprintf(e.stdout, "%X\n", h)
+			return nil
+		},
+	}
+}
+
+// readBundle reads a bundle file, refusing one over the size limit before
+// reading it.
+func readBundle(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > evidence.MaxBundleBytes {
+		return nil, fmt.Errorf("%s is %d bytes, over the %d-byte bundle limit", path, fi.Size(), evidence.MaxBundleBytes)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, evidence.MaxBundleBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > evidence.MaxBundleBytes {
+		return nil, fmt.Errorf("%s is over the %d-byte bundle limit", path, evidence.MaxBundleBytes)
+	}
+	return data, nil
+}
+
+// parsePin reads a validator-set hash: 64 hex digits, 0x optional.
+func parsePin(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := hex.DecodeString(strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X"))
+	if err != nil || len(b) != evidence.HashSize {
+		return nil, usageError{fmt.Errorf("--validators-hash %q: want %d hex digits", s, 2*evidence.HashSize)}
+	}
+	return b, nil
+}
+
+// parseTimeFlag reads a required RFC 3339 time.
+func parseTimeFlag(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, usageError{fmt.Errorf("--%s is required: an RFC 3339 time such as 2026-05-01T12:00:00Z", name)}
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, usageError{fmt.Errorf("--%s %q: want an RFC 3339 time such as 2026-05-01T12:00:00Z", name, v)}
+	}
+	return t, nil
+}

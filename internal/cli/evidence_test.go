@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/camchain/camchain/internal/evidence/evidencetest"
+)
+
+// Export a bundle from a real hub, then verify it with the hub gone: as
+// is, pinned to the genesis validator set, pinned to another, corrupted.
+func TestEvidenceExportAndVerify(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "hub")
+	h, err := evidencetest.StartHub(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubOpen := true
+	defer func() {
+		if hubOpen {
+			h.Close()
+		}
+	}()
+	cam, err := evidencetest.NewCamera(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := cam.Record(4, t0, 2*time.Second, 500); err != nil {
+		t.Fatal(err)
+	}
+	if err := cam.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := cam.Record(2, t0.Add(8*time.Second), 2*time.Second, 500); err != nil { // not under a checkpoint
+		t.Fatal(err)
+	}
+	camHex, url := cam.Key.Address().Hex(), cam.URL
+	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
+	file := filepath.Join(t.TempDir(), "evidence.cbor")
+
+	// The pin, from the ledger's genesis file.
+	r := runCLI("evidence", "validators-hash", filepath.Join(dir, "ledger", "config", "genesis.json")).must(t, 0, "")
+	pin := strings.TrimSpace(r.stdout)
+	want, err := evidencetest.PinnedValidatorsHash(dir)
+	if err != nil || pin != fmt.Sprintf("%X", want) {
+		t.Fatalf("validators-hash printed %q, want %X (%v)", pin, want, err)
+	}
+
+	// Export.
+	export := func(a ...string) []string {
+		return append([]string{"evidence", "export", "--camera", camHex, "--hub", url}, a...)
+	}
+	r = runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", file)...).must(t, 0, "")
+	if !strings.Contains(r.stdout, "wrote "+file) || !strings.Contains(r.stdout, "4 clip(s)") || !strings.Contains(r.stdout, "not pinned") {
+		t.Fatalf("export output:\n%s", r.stdout)
+	}
+	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", file)...).must(t, 2, "exists")
+	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", file, "--force", "--validators-hash", pin)...).must(t, 0, "")
+	other := filepath.Join(t.TempDir(), "other.cbor")
+	runCLI(export("--from", at(0), "--to", at(time.Minute), "-o", other)...).must(t, 1, "not yet covered")
+	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", other, "--validators-hash", strings.Repeat("00", 32))...).
+		must(t, 1, "does not verify, so nothing was written")
+	if _, err := os.Stat(other); err == nil {
+		t.Fatal("a refused export wrote its file")
+	}
+	runCLI(export("--from", "yesterday", "--to", at(time.Minute), "-o", other)...).must(t, 2, "--from")
+
+	// Verify, offline.
+	h.Close()
+	hubOpen = false
+	r = runCLI("evidence", "verify", file).must(t, 0, "")
+	if !strings.Contains(r.stdout, "VERIFIED: 4 clip(s)") || !strings.Contains(r.stdout, "NOT PINNED") {
+		t.Fatalf("verify output:\n%s", r.stdout)
+	}
+	r = runCLI("evidence", "verify", file, "--validators-hash", pin).must(t, 0, "")
+	if !strings.Contains(r.stdout, "the one you pinned") || strings.Contains(r.stdout, "NOT PINNED") {
+		t.Fatalf("pinned verify output:\n%s", r.stdout)
+	}
+	r = runCLI("evidence", "verify", file, "--validators-hash", "0x"+strings.ToLower(pin), "--json").must(t, 0, "")
+	var res verifyResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || !res.OK || res.Report == nil || !res.Report.Pinned || len(res.Report.Clips) != 4 {
+		t.Fatalf("verify --json: %v\n%s", err, r.stdout)
+	}
+	runCLI("evidence", "verify", file, "--validators-hash", strings.Repeat("ab", 32)).must(t, 1, "not the pinned one")
+	runCLI("evidence", "verify", file, "--validators-hash", "abc").must(t, 2, "64 hex digits")
+	runCLI("evidence", "verify", filepath.Join(t.TempDir(), "nope.cbor")).must(t, 1, "no such file")
+
+	// One flipped bit in a segment.
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, cam.Segments[2]) + 100
+	data[i] ^= 0x04
+	bad := filepath.Join(t.TempDir(), "bad.cbor")
+	if err := os.WriteFile(bad, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI("evidence", "verify", bad, "--validators-hash", pin).must(t, 1, "record #2")
+	if !strings.Contains(r.stdout, "NOT VERIFIED") || !strings.Contains(r.stderr, "sha256") {
+		t.Fatalf("corrupt verify: %+v", r)
+	}
+	r = runCLI("evidence", "verify", bad, "--json").must(t, 1, "segment")
+	res = verifyResult{}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.OK || res.Kind != "segment" || res.Report != nil {
+		t.Fatalf("corrupt verify --json: %v\n%s", err, r.stdout)
+	}
+}

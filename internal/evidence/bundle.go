@@ -1,0 +1,367 @@
+package evidence
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/camchain/camchain/internal/checkpoint"
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// Label and Version open every bundle: the first two items of its CBOR
+// array, so a reader can tell a bundle (and its version) before decoding
+// the rest.
+const (
+	Label   = "camchain-evidence"
+	Version = 1
+)
+
+// HashSize is the size of every hash in a bundle (SHA-256).
+const HashSize = 32
+
+// Decoding errors.
+var (
+	// ErrNotBundle: the bytes do not start like an evidence bundle.
+	ErrNotBundle = errors.New("evidence: not a camchain evidence bundle")
+	// ErrVersion: a bundle of a version this code does not read.
+	ErrVersion = errors.New("evidence: unknown bundle version")
+	// ErrMalformed: the bytes are not a canonical, well-formed bundle
+	// within the limits of limits.go.
+	ErrMalformed = errors.New("evidence: malformed bundle")
+)
+
+// Bundle is an evidence bundle: clips of one camera in one binding epoch
+// with everything needed to check them offline (docs/SPEC.md §10).
+type Bundle struct {
+	// ChainID is the ledger's CometBFT chain id, "camchain-<n>".
+	ChainID string
+	Camera  keys.Address
+	Epoch   uint64
+	// Checkpoints are the ledger checkpoints the clips rely on, in ledger
+	// order; each is used by at least one clip.
+	Checkpoints []Checkpoint
+	// Clips are in increasing sequence number.
+	Clips []Clip
+}
+
+// Checkpoint is one camera-signed checkpoint transaction with the proof
+// that the ledger committed and applied it.
+type Checkpoint struct {
+	_ struct{} `cbor:",toarray"`
+	// Tx is the wire bytes of the tx.Checkpoint (SPEC §2.3).
+	Tx []byte
+	// TxProof proves Tx is in the data of block H.
+	TxProof TxProof
+	// Header is block H's signed header: the protobuf encoding of
+	// cometbft.types.v1.SignedHeader, with the canonical commit of H (the
+	// one block H+1 carries).
+	Header []byte
+	// Validators is the validator set of block H, in the set's order.
+	Validators []Validator
+	// NextHeader is block H+1's signed header. Its LastCommitHash and
+	// LastBlockID bind Header's commit and block; its LastResultsHash
+	// covers Results.
+	NextHeader []byte
+	// NextValidators is the validator set of block H+1.
+	NextValidators []Validator
+	// Results are the results of every transaction of block H, in block
+	// order: the fields CometBFT hashes into LastResultsHash.
+	Results []TxResult
+}
+
+// TxProof is CometBFT's Merkle proof of a transaction in a block's data
+// (types.TxProof without its Data, which is Checkpoint.Tx).
+type TxProof struct {
+	_        struct{} `cbor:",toarray"`
+	RootHash []byte   // the block's DataHash
+	Total    uint64   // transactions in the block
+	Index    uint64   // the transaction's position in the block
+	LeafHash []byte   // SHA-256(0x00 ‖ SHA-256(tx))
+	Aunts    [][]byte // sibling hashes from the leaf up
+}
+
+// Validator is one member of a validator set: what CometBFT hashes into
+// the set's hash (public key and voting power).
+type Validator struct {
+	_       struct{} `cbor:",toarray"`
+	KeyType string   // CometBFT key type: "ed25519", "secp256k1", …
+	PubKey  []byte
+	Power   uint64
+}
+
+// TxResult is the deterministic part of a transaction's result
+// (CometBFT's abci.DeterministicExecTxResult).
+type TxResult struct {
+	_         struct{} `cbor:",toarray"`
+	Code      uint32
+	Data      []byte
+	GasWanted int64
+	GasUsed   int64
+}
+
+// Clip is one segment with its record and the record's inclusion proof.
+type Clip struct {
+	_ struct{} `cbor:",toarray"`
+	// Checkpoint is the index in Bundle.Checkpoints of the checkpoint whose
+	// period covers the record (FirstSeq ≤ seq ≤ LastSeq).
+	Checkpoint uint64
+	// LeafIndex is the record's leaf in the checkpoint's tree: its seq.
+	LeafIndex uint64
+	// Record is the feed-chain record (SPEC §6.1), signature included.
+	Record []byte
+	// Proof is the RFC 6962 inclusion proof of the record's hash in the
+	// checkpoint's tree, as checkpoint.EncodeProof encodes it.
+	Proof []byte
+	// Segment is the segment file's bytes.
+	Segment []byte
+}
+
+// wireBundle is the bundle on the wire: a CBOR array of 7 items.
+type wireBundle struct {
+	_           struct{} `cbor:",toarray"`
+	Label       string
+	Version     uint64
+	ChainID     string
+	Camera      []byte
+	Epoch       uint64
+	Checkpoints []Checkpoint
+	Clips       []Clip
+}
+
+var (
+	encMode = func() cbor.UserBufferEncMode {
+		opts := cbor.CoreDetEncOptions()
+		opts.NilContainers = cbor.NilContainerAsEmpty // one encoding for "empty"
+		m, err := opts.UserBufferEncMode()
+		if err != nil {
+			panic("evidence: cbor encoder options: " + err.Error())
+		}
+		return m
+	}()
+	decMode = func() cbor.DecMode {
+		m, err := cbor.DecOptions{
+			DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+			IndefLength:      cbor.IndefLengthForbidden,
+			TagsMd:           cbor.TagsForbidden,
+			MaxNestedLevels:  6,
+			MaxArrayElements: MaxResults, // the longest list; each is checked against its own limit
+			MaxMapPairs:      16,         // no maps at all: they do not decode into arrays
+			UTF8:             cbor.UTF8RejectInvalid,
+		}.DecMode()
+		if err != nil {
+			panic("evidence: cbor decoder options: " + err.Error())
+		}
+		return m
+	}()
+)
+
+// Encode returns the bundle's canonical bytes. It refuses a bundle that
+// Decode would refuse.
+func (b *Bundle) Encode() ([]byte, error) { return b.encode(0) }
+
+// encode is Encode into a buffer of sizeHint bytes to start with (a bundle
+// is mostly video: growing the buffer would copy it again and again).
+func (b *Bundle) encode(sizeHint int) ([]byte, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	if sizeHint == 0 {
+		sizeHint = 1024 * (len(b.Checkpoints) + len(b.Clips))
+		for i := range b.Clips {
+			sizeHint += len(b.Clips[i].Segment)
+		}
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(sizeHint, MaxBundleBytes)))
+	err := encMode.MarshalToBuffer(wireBundle{Label: Label, Version: Version, ChainID: b.ChainID,
+		Camera: b.Camera[:], Epoch: b.Epoch, Checkpoints: b.Checkpoints, Clips: b.Clips}, buf)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: encode: %w", err)
+	}
+	if buf.Len() > MaxBundleBytes {
+		return nil, fmt.Errorf("%w: %d bytes, over the %d-byte limit", ErrMalformed, buf.Len(), MaxBundleBytes)
+	}
+	return buf.Bytes(), nil
+}
+
+// Decode parses a bundle strictly: the label, a known version, then
+// exactly the canonical encoding of a bundle within the limits, with
+// nothing after it. Whether the bundle proves anything is for Verify.
+func Decode(data []byte) (*Bundle, error) {
+	if len(data) > MaxBundleBytes {
+		return nil, fmt.Errorf("%w: %d bytes, over the %d-byte limit", ErrMalformed, len(data), MaxBundleBytes)
+	}
+	if err := peekVersion(data); err != nil {
+		return nil, err
+	}
+	var w wireBundle
+	if err := decMode.Unmarshal(data, &w); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if len(w.Camera) != len(keys.Address{}) {
+		return nil, fmt.Errorf("%w: camera is %d bytes, want %d", ErrMalformed, len(w.Camera), len(keys.Address{}))
+	}
+	b := &Bundle{ChainID: w.ChainID, Epoch: w.Epoch, Checkpoints: w.Checkpoints, Clips: w.Clips}
+	copy(b.Camera[:], w.Camera)
+	// Canonical form only: one bundle, one byte string. Encode runs the
+	// structural checks.
+	again, err := b.encode(len(data))
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(again, data) {
+		return nil, fmt.Errorf("%w: not in canonical form", ErrMalformed)
+	}
+	return b, nil
+}
+
+// peekVersion checks the label and version, the first two items of the
+// bundle's array, before anything else is decoded: a bundle of another
+// version may have another shape.
+func peekVersion(data []byte) error {
+	if len(data) == 0 || data[0]>>5 != 4 { // major type 4: array
+		return ErrNotBundle
+	}
+	n := 1 // the array head's length
+	switch ai := data[0] & 0x1f; {
+	case ai < 24:
+	case ai == 24:
+		n = 2
+	case ai == 25:
+		n = 3
+	case ai == 26:
+		n = 5
+	case ai == 27:
+		n = 9
+	default:
+		return ErrNotBundle
+	}
+	if len(data) < n {
+		return ErrNotBundle
+	}
+	var label string
+	rest, err := decMode.UnmarshalFirst(data[n:], &label)
+	if err != nil || label != Label {
+		return ErrNotBundle
+	}
+	var v uint64
+	if _, err := decMode.UnmarshalFirst(rest, &v); err != nil {
+		return fmt.Errorf("%w: no version after the label: %v", ErrMalformed, err)
+	}
+	if v != Version {
+		return fmt.Errorf("%w: %d (this code reads version %d)", ErrVersion, v, Version)
+	}
+	return nil
+}
+
+// check enforces the limits and the structure Decode guarantees: sizes of
+// every field, references between clips and checkpoints, and order.
+func (b *Bundle) check() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, a...)...)
+	}
+	switch {
+	case len(b.ChainID) == 0 || len(b.ChainID) > MaxChainIDBytes || !utf8.ValidString(b.ChainID):
+		return bad("chain id must be 1..%d bytes of UTF-8", MaxChainIDBytes)
+	case len(b.Checkpoints) == 0 || len(b.Checkpoints) > MaxCheckpoints:
+		return bad("%d checkpoints, want 1..%d", len(b.Checkpoints), MaxCheckpoints)
+	case len(b.Clips) == 0 || len(b.Clips) > MaxClips:
+		return bad("%d clips, want 1..%d", len(b.Clips), MaxClips)
+	}
+	for i := range b.Checkpoints {
+		if err := b.Checkpoints[i].check(); err != nil {
+			return bad("checkpoint %d: %v", i, err)
+		}
+	}
+	used := make([]bool, len(b.Checkpoints))
+	for i := range b.Clips {
+		c := &b.Clips[i]
+		switch {
+		case c.Checkpoint >= uint64(len(b.Checkpoints)):
+			return bad("clip %d refers to checkpoint %d of %d", i, c.Checkpoint, len(b.Checkpoints))
+		case i > 0 && c.LeafIndex <= b.Clips[i-1].LeafIndex:
+			return bad("clip %d: leaf index %d does not follow %d: clips must be in increasing sequence", i, c.LeafIndex, b.Clips[i-1].LeafIndex)
+		case i > 0 && c.Checkpoint < b.Clips[i-1].Checkpoint:
+			return bad("clip %d: checkpoint %d before the previous clip's %d: checkpoints must be in ledger order", i, c.Checkpoint, b.Clips[i-1].Checkpoint)
+		case len(c.Record) == 0 || len(c.Record) > feedchain.MaxRecordSize:
+			return bad("clip %d: record of %d bytes, want 1..%d", i, len(c.Record), feedchain.MaxRecordSize)
+		case len(c.Proof)%checkpoint.HashSize != 0 || len(c.Proof)/checkpoint.HashSize > checkpoint.MaxProofHashes:
+			return bad("clip %d: inclusion proof of %d bytes is not 0..%d whole %d-byte hashes", i, len(c.Proof), checkpoint.MaxProofHashes, checkpoint.HashSize)
+		case len(c.Segment) > MaxSegmentBytes:
+			return bad("clip %d: segment of %d bytes, over the %d-byte limit", i, len(c.Segment), MaxSegmentBytes)
+		}
+		used[c.Checkpoint] = true
+	}
+	for i, u := range used {
+		if !u {
+			return bad("checkpoint %d is used by no clip", i)
+		}
+	}
+	return nil
+}
+
+func (c *Checkpoint) check() error {
+	switch {
+	case len(c.Tx) == 0 || len(c.Tx) > MaxTxBytes:
+		return fmt.Errorf("transaction of %d bytes, want 1..%d", len(c.Tx), MaxTxBytes)
+	case len(c.Header) == 0 || len(c.Header) > MaxHeaderBytes:
+		return fmt.Errorf("header of %d bytes, want 1..%d", len(c.Header), MaxHeaderBytes)
+	case len(c.NextHeader) == 0 || len(c.NextHeader) > MaxHeaderBytes:
+		return fmt.Errorf("next header of %d bytes, want 1..%d", len(c.NextHeader), MaxHeaderBytes)
+	case len(c.Results) == 0 || len(c.Results) > MaxResults:
+		return fmt.Errorf("%d transaction results, want 1..%d", len(c.Results), MaxResults)
+	}
+	if err := c.TxProof.check(); err != nil {
+		return fmt.Errorf("transaction proof: %w", err)
+	}
+	if err := checkValidators(c.Validators); err != nil {
+		return fmt.Errorf("validators: %w", err)
+	}
+	if err := checkValidators(c.NextValidators); err != nil {
+		return fmt.Errorf("next validators: %w", err)
+	}
+	for i := range c.Results {
+		if n := len(c.Results[i].Data); n > MaxResultDataBytes {
+			return fmt.Errorf("result %d: %d bytes of data, over the %d-byte limit", i, n, MaxResultDataBytes)
+		}
+	}
+	return nil
+}
+
+func (p *TxProof) check() error {
+	switch {
+	case len(p.RootHash) != HashSize || len(p.LeafHash) != HashSize:
+		return fmt.Errorf("root and leaf hashes must be %d bytes", HashSize)
+	case p.Total == 0 || p.Total > MaxResults || p.Index >= p.Total:
+		return fmt.Errorf("index %d of %d transactions: want index < total ≤ %d", p.Index, p.Total, MaxResults)
+	case len(p.Aunts) > MaxAunts:
+		return fmt.Errorf("%d aunts, over the limit of %d", len(p.Aunts), MaxAunts)
+	}
+	for i, a := range p.Aunts {
+		if len(a) != HashSize {
+			return fmt.Errorf("aunt %d is %d bytes, want %d", i, len(a), HashSize)
+		}
+	}
+	return nil
+}
+
+func checkValidators(vs []Validator) error {
+	if len(vs) == 0 || len(vs) > MaxValidators {
+		return fmt.Errorf("%d validators, want 1..%d", len(vs), MaxValidators)
+	}
+	for i, v := range vs {
+		switch {
+		case len(v.KeyType) == 0 || len(v.KeyType) > MaxKeyTypeBytes:
+			return fmt.Errorf("validator %d: key type must be 1..%d bytes", i, MaxKeyTypeBytes)
+		case len(v.PubKey) == 0 || len(v.PubKey) > MaxPubKeyBytes:
+			return fmt.Errorf("validator %d: public key must be 1..%d bytes", i, MaxPubKeyBytes)
+		case v.Power == 0 || v.Power > maxTotalVotingPower:
+			return fmt.Errorf("validator %d: voting power %d, want 1..%d", i, v.Power, maxTotalVotingPower)
+		}
+	}
+	return nil
+}

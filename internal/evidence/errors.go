@@ -1,0 +1,116 @@
+package evidence
+
+import (
+	"errors"
+	"fmt"
+)
+
+// What Verify can find wrong, one sentinel per link of the chain of proof.
+// Each comes inside a *CheckpointError or a *ClipError that says where;
+// errors.Is matches the sentinel.
+var (
+	// ErrCheckpointTx: a checkpoint transaction is not a Checkpoint for this
+	// ledger, camera and epoch signed by the camera.
+	ErrCheckpointTx = errors.New("checkpoint transaction invalid")
+	// ErrTxProof: the transaction proof is for another transaction or does
+	// not lead to the block's data hash.
+	ErrTxProof = errors.New("transaction proof invalid")
+	// ErrHeader: a block header is malformed, of another chain, from the
+	// future, or the two blocks do not follow each other.
+	ErrHeader = errors.New("block header invalid")
+	// ErrValidators: a validator set is malformed or is not the one the
+	// header names.
+	ErrValidators = errors.New("validator set invalid")
+	// ErrNotPinned: a validator set is not the pinned one.
+	ErrNotPinned = errors.New("validator set is not the pinned one")
+	// ErrCommit: a block is not signed by more than 2/3 of its validator
+	// set's power, or a signature in its commit is invalid.
+	ErrCommit = errors.New("block commit invalid")
+	// ErrResults: the transaction results do not match the next header, or
+	// the ledger did not apply the checkpoint (result code not 0).
+	ErrResults = errors.New("transaction result invalid")
+	// ErrRecord: a clip's record is malformed, of another camera or epoch,
+	// or not signed by the camera.
+	ErrRecord = errors.New("record invalid")
+	// ErrSegment: a clip's bytes do not match its record (size, SHA-256).
+	ErrSegment = errors.New("segment does not match its record")
+	// ErrInclusion: a record is not proved to be in its checkpoint's tree
+	// at its sequence number.
+	ErrInclusion = errors.New("record not included in its checkpoint")
+)
+
+// CheckpointError says which checkpoint of a bundle failed and why.
+type CheckpointError struct {
+	Index  int    // position in Bundle.Checkpoints
+	Height int64  // its block, once the header is read; 0 before
+	Kind   error  // one of the sentinels above
+	Reason string // what exactly, with expected and actual values
+	Err    error  // the underlying error (a library's), if any
+}
+
+func (e *CheckpointError) Error() string {
+	where := fmt.Sprintf("checkpoint %d", e.Index)
+	if e.Height > 0 {
+		where += fmt.Sprintf(" (block %d)", e.Height)
+	}
+	return fmt.Sprintf("%s: %v: %s", where, e.Kind, e.Reason)
+}
+
+// Is makes errors.Is(err, Kind) true.
+func (e *CheckpointError) Is(target error) bool { return target == e.Kind }
+
+func (e *CheckpointError) Unwrap() error { return e.Err }
+
+// ClipError says which clip of a bundle failed and why.
+type ClipError struct {
+	Index  int    // position in Bundle.Clips
+	Seq    uint64 // the record's sequence number (its leaf index until the record is read)
+	Kind   error  // one of the sentinels above
+	Reason string
+	Err    error // the underlying error (feedchain's, checkpoint's), if any
+}
+
+func (e *ClipError) Error() string {
+	return fmt.Sprintf("clip %d (record #%d): %v: %s", e.Index, e.Seq, e.Kind, e.Reason)
+}
+
+// Is makes errors.Is(err, Kind) true.
+func (e *ClipError) Is(target error) bool { return target == e.Kind }
+
+func (e *ClipError) Unwrap() error { return e.Err }
+
+// kinds names each sentinel for programs (the CLI's JSON, the test
+// vectors' "expect").
+var kinds = []struct {
+	err  error
+	name string
+}{
+	{ErrNotBundle, "not_bundle"},
+	{ErrVersion, "version"},
+	{ErrMalformed, "malformed"},
+	{ErrCheckpointTx, "checkpoint_tx"},
+	{ErrTxProof, "tx_proof"},
+	{ErrHeader, "header"},
+	{ErrValidators, "validators"},
+	{ErrNotPinned, "not_pinned"},
+	{ErrCommit, "commit"},
+	{ErrResults, "results"},
+	{ErrRecord, "record"},
+	{ErrSegment, "segment"},
+	{ErrInclusion, "inclusion"},
+}
+
+// KindOf names the kind of a Decode or Verify error: "malformed",
+// "header", "segment", … (the Err sentinel it matches, in snake case);
+// "ok" for nil and "other" for an error of neither.
+func KindOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	for _, k := range kinds {
+		if errors.Is(err, k.err) {
+			return k.name
+		}
+	}
+	return "other"
+}

@@ -1,0 +1,36 @@
+package evidence
+
+import (
+	"bytes"
+	"os"
+	"testing"
+	"time"
+)
+
+// FuzzDecodeBundle: Decode never panics; whatever it accepts re-encodes to
+// exactly the input (one bundle, one byte string); Verify never panics on
+// it; and nothing verifies but the genuine vector bundle, untouched. Seeds:
+// testdata/fuzz/FuzzDecodeBundle (the vector bundle and its corruptions).
+func FuzzDecodeBundle(f *testing.F) {
+	golden, err := os.ReadFile("testdata/bundle-v1.cbor")
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := Decode(data)
+		if err != nil {
+			return
+		}
+		again, err := b.Encode()
+		if err != nil {
+			t.Fatalf("accepted input does not re-encode: %v", err)
+		}
+		if !bytes.Equal(again, data) {
+			t.Fatalf("accepted a non-canonical encoding:\n in  %x\n out %x", data, again)
+		}
+		if _, err := Verify(b, Options{Now: now}); err == nil && !bytes.Equal(data, golden) {
+			t.Fatalf("a bundle other than the genuine one verifies: %x", data)
+		}
+	})
+}

@@ -1,0 +1,59 @@
+package evidence
+
+import "time"
+
+// Named limits. Decode refuses anything larger; Build refuses to make a
+// bundle that would exceed them.
+const (
+	// MaxBundleBytes caps a whole encoded bundle. A bundle is read into
+	// memory to be verified; 1 GiB holds about 17 minutes of 2 s segments
+	// at 4 Mbit/s, or several hours at the bitrates cameras usually record.
+	MaxBundleBytes = 1 << 30
+
+	// MaxClips caps the clips in one bundle (5.5 hours of 2 s segments).
+	MaxClips = 10_000
+
+	// MaxCheckpoints caps the checkpoints one bundle relies on.
+	MaxCheckpoints = 1024
+
+	// MaxSegmentBytes caps one clip's segment: the camera link's own limit
+	// (link.MaxSegmentBytes), so every segment a hub stores fits.
+	MaxSegmentBytes = 32 << 20
+
+	// MaxTxBytes caps a checkpoint transaction, as the ledger does
+	// (tx.MaxTxBytes).
+	MaxTxBytes = 4096
+
+	// MaxHeaderBytes caps one signed header (header and commit, protobuf).
+	// A commit of MaxValidators signatures is about 1.1 MB.
+	MaxHeaderBytes = 2 << 20
+
+	// MaxValidators caps a validator set: CometBFT's types.MaxVotesCount.
+	MaxValidators = 10_000
+
+	// MaxResults caps the transaction results of one block (one per
+	// transaction of the block).
+	MaxResults = 1 << 20
+
+	// MaxResultDataBytes caps the data of one transaction result. camchain's
+	// ledger returns none.
+	MaxResultDataBytes = 64 << 10
+
+	// MaxAunts caps a transaction proof's path: 64 levels are more than a
+	// block can have transactions.
+	MaxAunts = 64
+
+	// MaxKeyTypeBytes caps a validator key type name ("ed25519").
+	MaxKeyTypeBytes = 32
+
+	// MaxPubKeyBytes caps a validator public key (BLS12-381 keys are the
+	// largest CometBFT knows, 96 bytes).
+	MaxPubKeyBytes = 128
+
+	// MaxChainIDBytes caps the chain id: CometBFT's types.MaxChainIDLen.
+	MaxChainIDBytes = 50
+
+	// MaxClockSkew is how far in the future of Options.Now a block time may
+	// lie before Verify refuses it.
+	MaxClockSkew = 10 * time.Minute
+)

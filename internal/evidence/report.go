@@ -1,0 +1,129 @@
+package evidence
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Report is what Verify proved, for people (String) and programs (JSON).
+type Report struct {
+	ChainID string `json:"chain_id"`
+	Camera  string `json:"camera"`
+	Epoch   uint64 `json:"epoch"`
+	// ValidatorsHashes are the validator sets that signed the bundle's
+	// blocks (upper-case hex, as CometBFT prints them); one for a ledger
+	// whose set never changed.
+	ValidatorsHashes []string `json:"validators_hashes"`
+	// Pinned says the verifier pinned the validator set: the blocks are the
+	// ledger's. When false, the bundle is only self-consistent.
+	Pinned      bool             `json:"pinned"`
+	Checkpoints []CheckpointFact `json:"checkpoints"`
+	Clips       []ClipFact       `json:"clips"`
+	// Missing are the records between the first and the last clip that
+	// the bundle leaves out.
+	Missing []SeqRange `json:"missing,omitempty"`
+}
+
+// CheckpointFact is one verified ledger checkpoint.
+type CheckpointFact struct {
+	Height         int64  `json:"height"`
+	BlockTime      string `json:"block_time"`
+	TxHash         string `json:"tx_hash"`
+	TxIndex        uint64 `json:"tx_index"`
+	PeriodStart    string `json:"period_start"`
+	PeriodEnd      string `json:"period_end"`
+	FirstSeq       uint64 `json:"first_seq"`
+	LastSeq        uint64 `json:"last_seq"`
+	TreeSize       uint64 `json:"tree_size"`
+	Root           string `json:"root"`
+	ValidatorsHash string `json:"validators_hash"`
+	Validators     int    `json:"validators"`
+	VotingPower    int64  `json:"voting_power"`
+	// AppHashAfter is the ledger's application hash after block H (from
+	// header H+1).
+	AppHashAfter string `json:"app_hash_after"`
+}
+
+// ClipFact is one verified clip.
+type ClipFact struct {
+	Seq              uint64  `json:"seq"`
+	Start            string  `json:"start"`
+	Duration         float64 `json:"duration_seconds"`
+	Size             uint64  `json:"size"`
+	SHA256           string  `json:"sha256"`
+	RecordHash       string  `json:"record_hash"`
+	Codec            string  `json:"codec"`
+	Checkpoint       int     `json:"checkpoint"` // index in Checkpoints
+	CheckpointHeight int64   `json:"checkpoint_height"`
+}
+
+// SeqRange is the records First..Last (inclusive).
+type SeqRange struct {
+	First uint64 `json:"first"`
+	Last  uint64 `json:"last"`
+}
+
+func missing(clips []ClipFact) []SeqRange {
+	var out []SeqRange
+	for i := 1; i < len(clips); i++ {
+		if a, b := clips[i-1].Seq, clips[i].Seq; b > a+1 {
+			out = append(out, SeqRange{a + 1, b - 1})
+		}
+	}
+	return out
+}
+
+// String says in plain words what was proved, and what was not.
+func (r *Report) String() string {
+	var s strings.Builder
+	first, last := r.Clips[0], r.Clips[len(r.Clips)-1]
+	end := first.Start
+	if t, err := time.Parse(time.RFC3339Nano, last.Start); err == nil {
+		end = t.Add(time.Duration(last.Duration * float64(time.Second))).Format(time.RFC3339Nano)
+	}
+	fmt.Fprintf(&s, "VERIFIED: %d clip(s) of camera %s, epoch %d, records #%d–#%d, recorded %s to %s.\n",
+		len(r.Clips), r.Camera, r.Epoch, first.Seq, last.Seq, first.Start, end)
+	fmt.Fprintf(&s, "\nWhat this bundle proves:\n")
+	fmt.Fprintf(&s, "  - Each clip's bytes have the size and SHA-256 its feed-chain record states, and\n")
+	fmt.Fprintf(&s, "    each record is signed by camera %s.\n", r.Camera)
+	fmt.Fprintf(&s, "  - Each record is the leaf at its sequence number of the Merkle tree (RFC 6962) whose\n")
+	fmt.Fprintf(&s, "    root and size the camera signed in a Checkpoint transaction.\n")
+	fmt.Fprintf(&s, "  - Each Checkpoint transaction is in a block of ledger %s that the ledger applied\n", r.ChainID)
+	fmt.Fprintf(&s, "    (result code 0), and that block and the next are signed by more than 2/3 of the\n")
+	fmt.Fprintf(&s, "    voting power of validator set %s.\n", strings.Join(r.ValidatorsHashes, ", "))
+	if r.Pinned {
+		fmt.Fprintf(&s, "  - That validator set is the one you pinned: these blocks are the ledger's.\n")
+	} else {
+		fmt.Fprintf(&s, "\nNOT PINNED: the validator set was taken from the bundle itself, so this proves only\n")
+		fmt.Fprintf(&s, "that the bundle is self-consistent. Anyone can run a private chain with a validator key\n")
+		fmt.Fprintf(&s, "of their own and make such a bundle. Obtain the ledger's validator set hash out of band\n")
+		fmt.Fprintf(&s, "(`camchain evidence validators-hash GENESIS.json` on the ledger's genesis file) and verify\n")
+		fmt.Fprintf(&s, "again with --validators-hash.\n")
+	}
+	fmt.Fprintf(&s, "\nIt does not prove that the camera's clock was right (times are the camera's), nor\n")
+	fmt.Fprintf(&s, "anything about records not in the bundle.\n")
+	if len(r.Missing) > 0 {
+		var parts []string
+		for _, m := range r.Missing {
+			if m.First == m.Last {
+				parts = append(parts, fmt.Sprintf("#%d", m.First))
+			} else {
+				parts = append(parts, fmt.Sprintf("#%d–#%d", m.First, m.Last))
+			}
+		}
+		fmt.Fprintf(&s, "The bundle leaves out records %s between its first and last clip.\n", strings.Join(parts, ", "))
+	}
+	fmt.Fprintf(&s, "\nCheckpoints:\n")
+	for i, c := range r.Checkpoints {
+		fmt.Fprintf(&s, "  [%d] block %d at %s, tx %s: records #%d–#%d, period %s to %s, tree size %d, root %s\n",
+			i, c.Height, c.BlockTime, c.TxHash, c.FirstSeq, c.LastSeq, c.PeriodStart, c.PeriodEnd, c.TreeSize, c.Root)
+		fmt.Fprintf(&s, "      signed by validator set %s (%d validator(s), voting power %d)\n", c.ValidatorsHash, c.Validators, c.VotingPower)
+	}
+	fmt.Fprintf(&s, "\nClips:\n")
+	for _, c := range r.Clips {
+		fmt.Fprintf(&s, "  #%-6d %s  %6.3fs  %9d bytes  sha256 %s  (checkpoint %d)\n",
+			c.Seq, c.Start, c.Duration, c.Size, c.SHA256, c.Checkpoint)
+	}
+	return s.String()
+}

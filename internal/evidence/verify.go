@@ -1,0 +1,321 @@
+package evidence
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/camchain/camchain/internal/checkpoint"
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+// Options are what Verify takes besides the bundle.
+type Options struct {
+	// PinnedValidatorsHash is the hash of the ledger's validator set
+	// (CometBFT's ValidatorSet.Hash, 32 bytes) obtained out of band. Every
+	// block in the bundle must be signed by that set. Without it the
+	// validator sets come from the bundle itself, and a valid bundle is only
+	// self-consistent (see the package comment).
+	PinnedValidatorsHash []byte
+	// Now is the verifier's clock: blocks dated more than MaxClockSkew after
+	// it are refused. The zero time skips the check.
+	Now time.Time
+}
+
+// chainIDPrefix starts every camchain chain id (docs/SPEC.md §2.1).
+const chainIDPrefix = "camchain-"
+
+// eip712ChainID returns n of a chain id "camchain-<n>": the chain id that
+// transactions are signed for. n is written without leading zeros.
+func eip712ChainID(s string) (uint64, error) {
+	d, ok := strings.CutPrefix(s, chainIDPrefix)
+	if ok {
+		if n, err := strconv.ParseUint(d, 10, 64); err == nil && n > 0 && n < 1<<53 && strconv.FormatUint(n, 10) == d {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: chain id %q is not %s<n> with 0 < n < 2^53", ErrMalformed, s, chainIDPrefix)
+}
+
+// Verify checks everything a bundle claims, offline, and reports what it
+// proved. The checks, for each checkpoint and then each clip, in order:
+//
+//  1. the checkpoint transaction decodes strictly as a tx.Checkpoint signed
+//     for this ledger's chain id, for the bundle's camera and epoch, with a
+//     consistent tree size, and signed by the camera;
+//  2. the transaction proof is for exactly these transaction bytes and
+//     leads to header H's DataHash;
+//  3. headers H and H+1 are well formed, of the bundle's chain, consecutive,
+//     not from the future; H+1's LastBlockID is H's block and its
+//     LastCommitHash is the hash of H's commit (so the commit of H in the
+//     bundle is the canonical one that finalised H);
+//  4. each block's validator set hashes to its header's ValidatorsHash, H's
+//     NextValidatorsHash names H+1's set, and, if a hash is pinned, both
+//     sets are the pinned one;
+//  5. each block's commit carries valid signatures of more than 2/3 of its
+//     set's voting power, every signature in it valid;
+//  6. block H's results hash to H+1's LastResultsHash, they number the
+//     block's transactions, and the checkpoint's result code is 0;
+//  7. for each clip: its record is well formed, of the bundle's camera and
+//     epoch, and signed by the camera; the segment's size and SHA-256 are
+//     the record's; its leaf index is its seq, within the checkpoint's
+//     FirstSeq..LastSeq; and the record hash is included at that index in
+//     the checkpoint's tree (its TreeSize and Root, from the signed
+//     transaction).
+//
+// The first failure is returned as a *CheckpointError or *ClipError (or an
+// error matching ErrMalformed for a bundle that breaks the format).
+func Verify(b *Bundle, opts Options) (*Report, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	if n := len(opts.PinnedValidatorsHash); n != 0 && n != HashSize {
+		return nil, fmt.Errorf("evidence: the pinned validators hash is %d bytes, want %d", n, HashSize)
+	}
+	chainNum, err := eip712ChainID(b.ChainID)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{ChainID: b.ChainID, Camera: b.Camera.Hex(), Epoch: b.Epoch, Pinned: len(opts.PinnedValidatorsHash) > 0}
+	cks := make([]*tx.Checkpoint, len(b.Checkpoints))
+	for i := range b.Checkpoints {
+		m, fact, err := verifyCheckpoint(b, i, chainNum, opts)
+		if err != nil {
+			return nil, err
+		}
+		cks[i] = m
+		rep.Checkpoints = append(rep.Checkpoints, fact)
+		if !containsString(rep.ValidatorsHashes, fact.ValidatorsHash) {
+			rep.ValidatorsHashes = append(rep.ValidatorsHashes, fact.ValidatorsHash)
+		}
+	}
+	for i := range b.Clips {
+		fact, err := verifyClip(b, i, cks)
+		if err != nil {
+			return nil, err
+		}
+		fact.CheckpointHeight = rep.Checkpoints[fact.Checkpoint].Height
+		rep.Clips = append(rep.Clips, fact)
+	}
+	rep.Missing = missing(rep.Clips)
+	return rep, nil
+}
+
+// VerifyBytes decodes and verifies an encoded bundle.
+func VerifyBytes(data []byte, opts Options) (*Report, error) {
+	b, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return Verify(b, opts)
+}
+
+func verifyCheckpoint(b *Bundle, i int, chainNum uint64, opts Options) (*tx.Checkpoint, CheckpointFact, error) {
+	c := &b.Checkpoints[i]
+	var height int64
+	fail := func(kind, err error, format string, a ...any) (*tx.Checkpoint, CheckpointFact, error) {
+		return nil, CheckpointFact{}, &CheckpointError{Index: i, Height: height, Kind: kind, Reason: fmt.Sprintf(format, a...), Err: err}
+	}
+
+	// 1. The camera-signed checkpoint.
+	t, err := tx.Decode(c.Tx)
+	if err != nil {
+		return fail(ErrCheckpointTx, err, "the transaction does not decode: %v", err)
+	}
+	m, ok := t.Msg.(*tx.Checkpoint)
+	switch {
+	case !ok:
+		return fail(ErrCheckpointTx, nil, "a %s transaction, not a Checkpoint", t.Msg.Type())
+	case t.ChainID != chainNum:
+		return fail(ErrCheckpointTx, nil, "signed for chain id %d, the bundle's ledger is %s", t.ChainID, b.ChainID)
+	case m.Camera != b.Camera:
+		return fail(ErrCheckpointTx, nil, "for camera %s, the bundle is camera %s's", m.Camera.Hex(), b.Camera.Hex())
+	case m.Epoch != b.Epoch:
+		return fail(ErrCheckpointTx, nil, "for epoch %d, the bundle is of epoch %d", m.Epoch, b.Epoch)
+	case m.FirstSeq > m.LastSeq || m.TreeSize != m.LastSeq+1:
+		return fail(ErrCheckpointTx, nil, "records %d..%d with tree size %d: want first ≤ last and tree size last+1", m.FirstSeq, m.LastSeq, m.TreeSize)
+	}
+	signers, err := t.Signers()
+	if err != nil {
+		return fail(ErrCheckpointTx, err, "signature does not recover: %v", err)
+	}
+	if signers[0] != m.Camera {
+		return fail(ErrCheckpointTx, nil, "signed by %s, not by the camera %s", signers[0].Hex(), m.Camera.Hex())
+	}
+
+	// The two blocks, decoded (checked below).
+	sh, err := decodeSignedHeader(c.Header)
+	if err != nil {
+		return fail(ErrHeader, err, "block H: %v", err)
+	}
+	height = sh.Height
+	next, err := decodeSignedHeader(c.NextHeader)
+	if err != nil {
+		return fail(ErrHeader, err, "block H+1: %v", err)
+	}
+
+	// 2. The transaction is in block H.
+	p := &c.TxProof
+	switch want := txLeafHash(c.Tx); {
+	case !bytes.Equal(p.LeafHash, want):
+		return fail(ErrTxProof, nil, "the proof is for another transaction: leaf %X, this transaction's is %X", p.LeafHash, want)
+	case p.Total != uint64(len(c.Results)):
+		return fail(ErrTxProof, nil, "the proof is for a block of %d transactions, the bundle has results for %d", p.Total, len(c.Results))
+	case !bytes.Equal(p.RootHash, sh.DataHash):
+		return fail(ErrTxProof, nil, "the proof is for data hash %X, block H's is %X", p.RootHash, []byte(sh.DataHash))
+	}
+	if err := p.cometbft(c.Tx).Validate(sh.DataHash); err != nil {
+		return fail(ErrTxProof, err, "the proof does not lead to block H's data hash: %v", err)
+	}
+
+	// 3. The headers.
+	for _, x := range []struct {
+		name string
+		sh   *types.SignedHeader
+	}{{"H", sh}, {"H+1", next}} {
+		if x.sh.ChainID != b.ChainID {
+			return fail(ErrHeader, nil, "block %s is of chain %q, not %q", x.name, x.sh.ChainID, b.ChainID)
+		}
+		if err := x.sh.ValidateBasic(b.ChainID); err != nil {
+			return fail(ErrHeader, err, "block %s: %v", x.name, err)
+		}
+		if !opts.Now.IsZero() && x.sh.Time.After(opts.Now.Add(MaxClockSkew)) {
+			return fail(ErrHeader, nil, "block %s is dated %s, after the verifier's clock (%s)", x.name,
+				x.sh.Time.UTC().Format(time.RFC3339), opts.Now.UTC().Format(time.RFC3339))
+		}
+	}
+	switch {
+	case next.Height != sh.Height+1:
+		return fail(ErrHeader, nil, "the next block is %d, want %d", next.Height, sh.Height+1)
+	case !next.LastBlockID.Equals(sh.Commit.BlockID):
+		return fail(ErrHeader, nil, "block H+1 follows block %v, not block H (%v)", next.LastBlockID, sh.Commit.BlockID)
+	case !bytes.Equal(next.LastCommitHash, sh.Commit.Hash()):
+		return fail(ErrHeader, nil, "block H's commit is not the one block H+1 carries (hash %X, H+1 names %X)",
+			[]byte(sh.Commit.Hash()), []byte(next.LastCommitHash))
+	}
+
+	// 4. The validator sets.
+	vals, err := validatorSet(c.Validators)
+	if err != nil {
+		return fail(ErrValidators, err, "block H's set: %v", err)
+	}
+	nextVals, err := validatorSet(c.NextValidators)
+	if err != nil {
+		return fail(ErrValidators, err, "block H+1's set: %v", err)
+	}
+	switch {
+	case !bytes.Equal(vals.Hash(), sh.ValidatorsHash):
+		return fail(ErrValidators, nil, "block H's set hashes to %X, its header names %X", vals.Hash(), []byte(sh.ValidatorsHash))
+	case !bytes.Equal(nextVals.Hash(), next.ValidatorsHash):
+		return fail(ErrValidators, nil, "block H+1's set hashes to %X, its header names %X", nextVals.Hash(), []byte(next.ValidatorsHash))
+	case !bytes.Equal(sh.NextValidatorsHash, next.ValidatorsHash):
+		return fail(ErrValidators, nil, "block H names %X as the next set, block H+1 is signed by %X", []byte(sh.NextValidatorsHash), []byte(next.ValidatorsHash))
+	}
+	if pin := opts.PinnedValidatorsHash; len(pin) > 0 {
+		for _, x := range []struct {
+			name string
+			hash []byte
+		}{{"H", vals.Hash()}, {"H+1", nextVals.Hash()}} {
+			if !bytes.Equal(x.hash, pin) {
+				return fail(ErrNotPinned, nil, "block %s is signed by validator set %X, the pinned set is %X", x.name, x.hash, pin)
+			}
+		}
+	}
+
+	// 5. The signatures.
+	if err := verifyCommit(b.ChainID, vals, sh); err != nil {
+		return fail(ErrCommit, err, "block H: %v", err)
+	}
+	if err := verifyCommit(b.ChainID, nextVals, next); err != nil {
+		return fail(ErrCommit, err, "block H+1: %v", err)
+	}
+
+	// 6. The ledger applied the checkpoint.
+	if got := resultsHash(c.Results); !bytes.Equal(got, next.LastResultsHash) {
+		return fail(ErrResults, nil, "block H's results hash to %X, block H+1 names %X", got, []byte(next.LastResultsHash))
+	}
+	if code := c.Results[p.Index].Code; code != 0 {
+		return fail(ErrResults, nil, "the ledger refused the checkpoint: result code %d (docs/SPEC.md §3.2)", code)
+	}
+
+	fact := CheckpointFact{
+		Height: sh.Height, BlockTime: sh.Time.UTC().Format(time.RFC3339Nano),
+		TxHash: fmt.Sprintf("%X", txHash(c.Tx)), TxIndex: p.Index,
+		PeriodStart: unixRFC3339(m.PeriodStart), PeriodEnd: unixRFC3339(m.PeriodEnd),
+		FirstSeq: m.FirstSeq, LastSeq: m.LastSeq, TreeSize: m.TreeSize, Root: fmt.Sprintf("%x", m.Root[:]),
+		ValidatorsHash: fmt.Sprintf("%X", vals.Hash()), Validators: vals.Size(), VotingPower: vals.TotalVotingPower(),
+		AppHashAfter: fmt.Sprintf("%X", []byte(next.AppHash)),
+	}
+	return m, fact, nil
+}
+
+func verifyClip(b *Bundle, i int, cks []*tx.Checkpoint) (ClipFact, error) {
+	c := &b.Clips[i]
+	seq := c.LeafIndex
+	fail := func(kind, err error, format string, a ...any) (ClipFact, error) {
+		return ClipFact{}, &ClipError{Index: i, Seq: seq, Kind: kind, Reason: fmt.Sprintf(format, a...), Err: err}
+	}
+	r, err := feedchain.Parse(c.Record)
+	if err != nil {
+		return fail(ErrRecord, err, "the record does not parse: %v", err)
+	}
+	seq = r.Seq
+	switch {
+	case r.Camera != b.Camera:
+		return fail(ErrRecord, nil, "a record of camera %s, the bundle is camera %s's", r.Camera.Hex(), b.Camera.Hex())
+	case r.Epoch != b.Epoch:
+		return fail(ErrRecord, nil, "a record of epoch %d, the bundle is of epoch %d", r.Epoch, b.Epoch)
+	}
+	if err := feedchain.Verify(r); err != nil {
+		return fail(ErrRecord, err, "%v", err)
+	}
+	if err := feedchain.VerifySegment(r, c.Segment); err != nil {
+		var se *feedchain.SegmentError
+		if errors.As(err, &se) {
+			return fail(ErrSegment, err, "%s is %s, the record says %s", se.Field, se.Got, se.Expected)
+		}
+		return fail(ErrSegment, err, "%v", err)
+	}
+	ck := cks[c.Checkpoint]
+	switch {
+	case c.LeafIndex != r.Seq:
+		return fail(ErrInclusion, nil, "leaf index %d is not the record's seq %d", c.LeafIndex, r.Seq)
+	case r.Seq < ck.FirstSeq || r.Seq > ck.LastSeq:
+		return fail(ErrInclusion, nil, "checkpoint %d covers records %d..%d, not %d", c.Checkpoint, ck.FirstSeq, ck.LastSeq, r.Seq)
+	}
+	proof, err := checkpoint.DecodeProof(c.Proof)
+	if err != nil {
+		return fail(ErrInclusion, err, "%v", err)
+	}
+	if err := checkpoint.VerifyInclusion(r.Seq, ck.TreeSize, r.Hash(), feedchain.Hash(ck.Root), proof); err != nil {
+		return fail(ErrInclusion, err, "%v", err)
+	}
+	rh := r.Hash()
+	return ClipFact{
+		Seq: r.Seq, Start: r.StartTime().Format(time.RFC3339Nano), Duration: r.Duration.Seconds(),
+		Size: r.Size, SHA256: fmt.Sprintf("%x", r.Segment[:]), RecordHash: fmt.Sprintf("%x", rh[:]),
+		Codec: r.Codec, Checkpoint: int(c.Checkpoint),
+	}, nil
+}
+
+func unixRFC3339(s uint64) string {
+	if s > 1<<62 {
+		return strconv.FormatUint(s, 10)
+	}
+	return time.Unix(int64(s), 0).UTC().Format(time.RFC3339)
+}
+
+func containsString(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

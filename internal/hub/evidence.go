@@ -1,0 +1,153 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/evidence"
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/store"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+// evidenceTimeout bounds building one bundle (it may wait for the block
+// after a fresh checkpoint).
+const evidenceTimeout = 60 * time.Second
+
+// binaryBody is a handler result sent as is rather than as JSON.
+type binaryBody struct {
+	contentType string
+	filename    string
+	data        []byte
+}
+
+func (b binaryBody) write(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", b.contentType)
+	w.Header().Set("Cache-Control", "no-store")
+	if b.filename != "" {
+		w.Header().Set("Content-Disposition", `attachment; filename="`+b.filename+`"`)
+	}
+	w.Write(b.data)
+}
+
+// evidence answers GET /devices/{camera}/evidence?from=&to=[&epoch=]: the
+// evidence bundle (docs/SPEC.md §10) of the camera's recordings that start
+// in [from, to).
+func (h *Hub) evidence(r *http.Request) (any, error) {
+	d, err := h.lookupDevice(r)
+	if err != nil {
+		return nil, err
+	}
+	epoch, err := uintQuery(r, "epoch", d.Epoch)
+	if err != nil {
+		return nil, err
+	}
+	from, err := timeQuery(r, "from")
+	if err != nil {
+		return nil, err
+	}
+	to, err := timeQuery(r, "to")
+	if err != nil {
+		return nil, err
+	}
+	if !from.Before(to) {
+		return nil, api.Errorf(api.ErrBadRequest, "from (%s) must be before to (%s)", from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
+	}
+	c, err := h.store.Lookup(d.Camera, epoch)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, api.Errorf(api.ErrNotFound, "this hub stores no recordings of camera %s in epoch %d", d.Camera.Hex(), epoch)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), evidenceTimeout)
+	defer cancel()
+	b, err := evidence.Build(ctx, c, ledgerSource{h.node}, evidence.Request{Camera: d.Camera, Epoch: epoch, From: from, To: to})
+	switch {
+	case err == nil:
+	case errors.Is(err, evidence.ErrNoClips):
+		return nil, api.Errorf(api.ErrNotFound, "%v", err)
+	case errors.Is(err, evidence.ErrPending), errors.Is(err, evidence.ErrSegmentGone):
+		return nil, api.Errorf(api.ErrConflict, "%v", err)
+	case errors.Is(err, evidence.ErrTooLarge):
+		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+	case errors.Is(err, evidence.ErrRecordsDiffer):
+		h.cfg.Logger.Error("evidence: stored records do not match the camera's checkpoint", "camera", d.Camera.Hex(), "epoch", epoch, "err", err)
+		return nil, api.Errorf(api.ErrConflict, "%v", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, api.Errorf(api.ErrTimeout, "the ledger did not provide the proofs in time; try again")
+	default:
+		return nil, err
+	}
+	data, err := b.Encode()
+	if err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("evidence-%s-%d-%s.cbor", strings.ToLower(d.Camera.Hex()[2:10]), epoch, from.UTC().Format("20060102T150405Z"))
+	return binaryBody{contentType: "application/cbor", filename: name, data: data}, nil
+}
+
+// timeQuery reads a required RFC 3339 time parameter.
+func timeQuery(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, api.Errorf(api.ErrBadRequest, "%s is required: an RFC 3339 time such as 2026-05-01T12:00:00Z", name)
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, api.Errorf(api.ErrBadRequest, "%s=%q: want an RFC 3339 time such as 2026-05-01T12:00:00Z", name, v)
+	}
+	return t, nil
+}
+
+// ledgerSource is evidence.Ledger over the hub's ledger node.
+type ledgerSource struct{ n *ledger.Node }
+
+var _ evidence.Ledger = ledgerSource{}
+
+func (l ledgerSource) ChainID() string { return l.n.ChainIDString() }
+
+func (l ledgerSource) Checkpoints(cam keys.Address, epoch uint64) ([]evidence.LedgerCheckpoint, error) {
+	recs, err := l.n.App.Checkpoints(cam, epoch, 0, 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]evidence.LedgerCheckpoint, len(recs))
+	for i, r := range recs {
+		out[i] = evidence.LedgerCheckpoint{Msg: r.Msg, Height: r.Height, TxHash: r.TxHash}
+	}
+	return out, nil
+}
+
+func (l ledgerSource) Tx(ctx context.Context, hash tx.Hash) (*evidence.LedgerTx, error) {
+	res, err := l.n.Tx(ctx, hash, true)
+	if err != nil {
+		return nil, err
+	}
+	return &evidence.LedgerTx{Raw: res.Tx, Height: res.Height, Proof: res.Proof}, nil
+}
+
+func (l ledgerSource) WaitForHeight(ctx context.Context, height int64) error {
+	return l.n.WaitForHeight(ctx, uint64(height))
+}
+
+func (l ledgerSource) SignedHeader(ctx context.Context, height int64) (*types.SignedHeader, bool, error) {
+	return l.n.SignedHeader(ctx, height)
+}
+
+func (l ledgerSource) Validators(ctx context.Context, height int64) (*types.ValidatorSet, error) {
+	return l.n.Validators(ctx, height)
+}
+
+func (l ledgerSource) Results(ctx context.Context, height int64) ([]*abci.ExecTxResult, error) {
+	return l.n.BlockResults(ctx, height)
+}
