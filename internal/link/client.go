@@ -223,7 +223,7 @@ func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead f
 				return fmt.Errorf("read own segment #%d: %w", next, err)
 			}
 			tc.SetWriteDeadline(time.Now().Add(time.Minute))
-			if err := conn.Write(TypeSegment, &Segment{Record: r.Marshal(), Data: data}); err != nil {
+			if err := conn.WriteSegment(r.Marshal(), data); err != nil {
 				return err
 			}
 			inflight = append(inflight, r)

@@ -43,3 +43,22 @@ type rwBuf struct{ r *bytes.Reader }
 
 func (b *rwBuf) Read(p []byte) (int, error)  { return b.r.Read(p) }
 func (b *rwBuf) Write(p []byte) (int, error) { return len(p), nil }
+
+// FuzzDecodeSegment: the fast decoder accepts exactly what the generic
+// strict decoder accepts, with the same contents.
+func FuzzDecodeSegment(f *testing.F) {
+	b, _ := encMode.Marshal(&Segment{Record: []byte{1, 2, 3}, Data: bytes.Repeat([]byte{4}, 300)})
+	f.Add(b)
+	f.Add([]byte{0x82, 0x40, 0x40})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, d, err := DecodeSegment(body)
+		var g Segment
+		gerr := Decode(body, &g)
+		if (err == nil) != (gerr == nil) {
+			t.Fatalf("fast %v, generic %v", err, gerr)
+		}
+		if err == nil && (!bytes.Equal(r, g.Record) || !bytes.Equal(d, g.Data)) {
+			t.Fatal("fast and generic decoders disagree")
+		}
+	})
+}

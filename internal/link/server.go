@@ -223,48 +223,74 @@ func (s *Server) session(tc *tls.Conn) {
 // sends a segment every few seconds).
 const IdleTimeout = 2 * time.Minute
 
+// frame is one message read ahead by the session's reader.
+type frame struct {
+	typ  byte
+	body []byte
+	err  error
+}
+
+// stream processes the camera's messages. A reader goroutine reads (and
+// decrypts) the next frame while this one is verified and stored, so the
+// two use both cores.
 func (s *Server) stream(c *Conn, tc *tls.Conn, cam keys.Address, epoch uint64, chain ServerChain, log *slog.Logger) error {
-	for {
-		tc.SetReadDeadline(time.Now().Add(IdleTimeout))
-		typ, body, err := c.Read()
-		if err != nil {
-			return err
+	frames := make(chan frame, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			tc.SetReadDeadline(time.Now().Add(IdleTimeout))
+			typ, body, err := c.Read()
+			select {
+			case frames <- frame{typ, body, err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
 		}
-		switch typ {
+	}()
+	for f := range frames {
+		if f.err != nil {
+			return f.err
+		}
+		switch f.typ {
 		case TypeRefuse:
 			// The camera found the hub's chain not its own. The hub is
 			// genuine in its own eyes, so the camera is a clone or lost
 			// its state: report it.
 			var rf Refuse
-			if Decode(body, &rf) == nil {
+			if Decode(f.body, &rf) == nil {
 				s.Backend.Alarm(cam, "clone-suspected", "camera refused the hub's chain: "+rf.Code+": "+rf.Reason, time.Now())
 			}
 			return fmt.Errorf("camera refused: %s", rf.Reason)
 		case TypeSegment:
-			var m Segment
-			if err := Decode(body, &m); err != nil {
+			rec, data, err := DecodeSegment(f.body)
+			if err != nil {
 				s.refuse(c, "bad-record", "%v", err)
 				return err
 			}
-			if err := s.accept(c, cam, epoch, chain, &m, log); err != nil {
+			if err := s.accept(c, cam, epoch, chain, rec, data, log); err != nil {
 				return err
 			}
 		case TypeAlarm:
 			var a Alarm
-			if err := Decode(body, &a); err != nil {
+			if err := Decode(f.body, &a); err != nil {
 				s.refuse(c, "protocol", "%v", err)
 				return err
 			}
 			s.Backend.Alarm(cam, a.Kind, a.Detail, time.Unix(a.At, 0))
 		default:
-			s.refuse(c, "protocol", "unexpected message type %d", typ)
-			return fmt.Errorf("%w: message type %d", ErrProtocol, typ)
+			s.refuse(c, "protocol", "unexpected message type %d", f.typ)
+			return fmt.Errorf("%w: message type %d", ErrProtocol, f.typ)
 		}
 	}
+	return nil
 }
 
-func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerChain, m *Segment, log *slog.Logger) error {
-	r, err := feedchain.Parse(m.Record)
+func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerChain, record, data []byte, log *slog.Logger) error {
+	r, err := feedchain.Parse(record)
 	if err != nil {
 		s.refuse(c, "bad-record", "%v", err)
 		return err
@@ -289,7 +315,7 @@ func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerCha
 		s.refuse(c, "fork", "%s", detail)
 		return errors.New(detail)
 	}
-	if err := chain.Append(r, m.Data); err != nil {
+	if err := chain.Append(r, data); err != nil {
 		log.Warn("link: record refused", "seq", r.Seq, "err", err)
 		s.refuse(c, "bad-record", "record #%d: %v", r.Seq, err)
 		return err
