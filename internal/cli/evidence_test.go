@@ -114,4 +114,12 @@ func TestEvidenceExportAndVerify(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.OK || res.Kind != "segment" || res.Report != nil {
 		t.Fatalf("corrupt verify --json: %v\n%s", err, r.stdout)
 	}
+
+	// `camchain verify` takes an export too, offline: no hub is reachable here.
+	noHub := "http://127.0.0.1:1"
+	r = runCLI("verify", file, "--hub", noHub).must(t, 0, "")
+	if !strings.Contains(r.stdout, "VERIFIED") {
+		t.Fatalf("verify of an export:\n%s", r.stdout)
+	}
+	runCLI("verify", bad, "--hub", noHub).must(t, 1, "does not verify")
 }

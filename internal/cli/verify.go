@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -18,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/evidence"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
@@ -44,7 +47,8 @@ that does not match: history rewritten) or pending (not checkpointed yet).
 
 PATH may be a recording store (a camera's <data>/store, a hub's
 <data>/recordings), one chain directory of it (<camera>/<epoch>/), its seg/
-directory, or clip files. Records come from the chain's records.log when
+directory, clip files, or an evidence bundle (an export, checked offline as
+"camchain evidence verify" does). Records come from the chain's records.log when
 there is one, else from the hub; checkpoints always come from the hub's
 ledger, and each checkpoint transaction's camera signature is checked, so the
 hub cannot vouch for anything the camera did not sign. Clips outside a chain
@@ -82,9 +86,74 @@ command line.`,
 			}
 			epoch = n
 		}
-		return e.verify(hf, args, cam, epoch)
+		// Evidence bundles (an export) verify offline, with no hub.
+		var clips []string
+		bundlesOK := true
+		for _, p := range args {
+			if !isEvidenceBundle(p) {
+				clips = append(clips, p)
+				continue
+			}
+			if err := e.verifyBundleFile(p, hf.jsonOut); err != nil {
+				fmt.Fprintf(e.stderr, "camchain: %v\n", err)
+				bundlesOK = false
+			}
+		}
+		if len(clips) > 0 {
+			if err := e.verify(hf, clips, cam, epoch); err != nil {
+				return err
+			}
+		}
+		if !bundlesOK {
+			return errors.New("an evidence bundle does not verify")
+		}
+		return nil
 	}
 	return cmd
+}
+
+// isEvidenceBundle reports whether the file at p starts like an evidence
+// bundle (a CBOR array opening with the bundle label).
+func isEvidenceBundle(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 32)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	return n > 0 && head[0]&0xe0 == 0x80 && bytes.Contains(head, []byte("camchain-evidence"))
+}
+
+// verifyBundleFile verifies one evidence bundle offline (self-consistency
+// only: `camchain evidence verify --validators-hash` pins the ledger).
+func (e *env) verifyBundleFile(p string, jsonOut bool) error {
+	data, err := readBundle(p)
+	if err != nil {
+		return err
+	}
+	rep, err := evidence.VerifyBytes(data, evidence.Options{Now: time.Now()})
+	if jsonOut {
+		res := verifyResult{OK: err == nil, File: p, Bytes: len(data), Kind: evidence.KindOf(err), Report: rep}
+		if err != nil {
+			res.Error = err.Error()
+		} else {
+			res.Kind = ""
+		}
+		if perr := e.printJSON(res); perr != nil {
+			return perr
+		}
+	} else if err == nil {
+		fmt.Fprint(e.stdout, rep.String())
+	}
+	if err != nil {
+		if !jsonOut {
+			fmt.Fprintf(e.stdout, "NOT VERIFIED: %s\n", p)
+		}
+		return fmt.Errorf("%s does not verify: %w", p, err)
+	}
+	return nil
 }
 
 // verifyJob is one chain to verify and the files to check against it.
