@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/camchain/camchain/internal/home"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -17,16 +17,7 @@ import (
 
 // DefaultDataDir is $CAMCHAIN_HOME/agent (CAMCHAIN_HOME defaults to
 // ~/.camchain).
-func DefaultDataDir() string {
-	if h := os.Getenv("CAMCHAIN_HOME"); h != "" {
-		return filepath.Join(h, "agent")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(".camchain", "agent")
-	}
-	return filepath.Join(home, ".camchain", "agent")
-}
+func DefaultDataDir() string { return home.DirOr("agent") }
 
 // Main is the camchain-agent command line; it returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/camchain/camchain/internal/home"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -74,17 +74,7 @@ func (f keystoreFlags) keystore() (*wallet.Keystore, error) {
 
 // defaultKeystoreDir is $CAMCHAIN_HOME/keystore, with CAMCHAIN_HOME
 // defaulting to ~/.camchain.
-func defaultKeystoreDir() (string, error) {
-	home := os.Getenv("CAMCHAIN_HOME")
-	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("no home directory for the default keystore (%w); use --keystore DIR or set CAMCHAIN_HOME", err)
-		}
-		home = filepath.Join(h, ".camchain")
-	}
-	return filepath.Join(home, "keystore"), nil
-}
+func defaultKeystoreDir() (string, error) { return home.Dir("keystore") }
 
 // loadSigner returns the wallet key, asking for the passphrase (or reading
 // --passphrase-file) only once the keystore is known to hold a key.

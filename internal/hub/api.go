@@ -135,15 +135,44 @@ func uintQuery(r *http.Request, name string, def uint64) (uint64, error) {
 	return n, nil
 }
 
-func limitQuery(r *http.Request) (int, error) {
-	n, err := uintQuery(r, "limit", defaultLimit)
+func limitQuery(r *http.Request) (int, error) { return limitQueryOf(r, defaultLimit, maxLimit) }
+
+func limitQueryOf(r *http.Request, def, most uint64) (int, error) {
+	n, err := uintQuery(r, "limit", def)
 	if err != nil {
 		return 0, err
 	}
-	if n == 0 || n > maxLimit {
-		return 0, api.Errorf(api.ErrBadRequest, "limit must be 1..%d", maxLimit)
+	if n == 0 || n > most {
+		return 0, api.Errorf(api.ErrBadRequest, "limit must be 1..%d", most)
 	}
 	return int(n), nil
+}
+
+// devicePage is the camera named in the path and the paging query of the
+// per-camera lists: epoch (default the camera's current one), from, limit.
+type devicePage struct {
+	dev   *ledger.Device
+	epoch uint64
+	from  uint64
+	limit int
+}
+
+func (h *Hub) devicePageQuery(r *http.Request, defLimit, maxLimit uint64) (*devicePage, error) {
+	d, err := h.lookupDevice(r)
+	if err != nil {
+		return nil, err
+	}
+	p := &devicePage{dev: d}
+	if p.epoch, err = uintQuery(r, "epoch", d.Epoch); err != nil {
+		return nil, err
+	}
+	if p.from, err = uintQuery(r, "from", 0); err != nil {
+		return nil, err
+	}
+	if p.limit, err = limitQueryOf(r, defLimit, maxLimit); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func (h *Hub) status(r *http.Request) (any, error) {
@@ -254,22 +283,11 @@ func (h *Hub) ownerDevices(r *http.Request) (any, error) {
 }
 
 func (h *Hub) checkpoints(r *http.Request) (any, error) {
-	d, err := h.lookupDevice(r)
+	p, err := h.devicePageQuery(r, defaultLimit, maxLimit)
 	if err != nil {
 		return nil, err
 	}
-	epoch, err := uintQuery(r, "epoch", d.Epoch)
-	if err != nil {
-		return nil, err
-	}
-	from, err := uintQuery(r, "from", 0)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := limitQuery(r)
-	if err != nil {
-		return nil, err
-	}
+	d, epoch, from, limit := p.dev, p.epoch, p.from, p.limit
 	recs, err := h.node.App.Checkpoints(d.Camera, epoch, from, limit+1)
 	if err != nil {
 		return nil, err

@@ -8,25 +8,17 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/camchain/camchain/internal/home"
 )
 
-// DefaultDataDir is $CAMCHAIN_HOME/hub, with CAMCHAIN_HOME defaulting to
-// ~/.camchain.
-func DefaultDataDir() string {
-	if h := os.Getenv("CAMCHAIN_HOME"); h != "" {
-		return filepath.Join(h, "hub")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(".camchain", "hub")
-	}
-	return filepath.Join(home, ".camchain", "hub")
-}
+// DefaultDataDir is $CAMCHAIN_HOME/hub (CAMCHAIN_HOME defaults to
+// ~/.camchain).
+func DefaultDataDir() string { return home.DirOr("hub") }
 
 // Main is the camchaind command line; it returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {

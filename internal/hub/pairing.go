@@ -122,22 +122,11 @@ func txResult(s ledger.Submitted) api.TxResult {
 }
 
 func (h *Hub) recordings(r *http.Request) (any, error) {
-	d, err := h.lookupDevice(r)
+	p, err := h.devicePageQuery(r, defaultLimit, maxLimit)
 	if err != nil {
 		return nil, err
 	}
-	epoch, err := uintQuery(r, "epoch", d.Epoch)
-	if err != nil {
-		return nil, err
-	}
-	from, err := uintQuery(r, "from", 0)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := limitQuery(r)
-	if err != nil {
-		return nil, err
-	}
+	d, epoch, from, limit := p.dev, p.epoch, p.from, p.limit
 	out := api.Recordings{Camera: d.Camera.Hex(), Epoch: epoch, Items: []api.Recording{}}
 	for _, c := range h.linkSrv.LiveCameras() {
 		if c == d.Camera {

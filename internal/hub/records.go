@@ -25,25 +25,11 @@ const (
 // from them must match the camera-signed checkpoints on the ledger
 // (camchain verify).
 func (h *Hub) records(r *http.Request) (any, error) {
-	d, err := h.lookupDevice(r)
+	p, err := h.devicePageQuery(r, defaultRecordsLimit, maxRecordsLimit)
 	if err != nil {
 		return nil, err
 	}
-	epoch, err := uintQuery(r, "epoch", d.Epoch)
-	if err != nil {
-		return nil, err
-	}
-	from, err := uintQuery(r, "from", 0)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := uintQuery(r, "limit", defaultRecordsLimit)
-	if err != nil {
-		return nil, err
-	}
-	if limit == 0 || limit > maxRecordsLimit {
-		return nil, api.Errorf(api.ErrBadRequest, "limit must be 1..%d", maxRecordsLimit)
-	}
+	d, epoch, from, limit := p.dev, p.epoch, p.from, uint64(p.limit)
 	out := api.RecordList{Camera: d.Camera.Hex(), Epoch: epoch, Items: []string{}}
 	c, err := h.store.Lookup(d.Camera, epoch)
 	if errors.Is(err, store.ErrNotFound) {

@@ -216,7 +216,7 @@ func (c *Chain) scanSegments() error {
 	var removed []string
 	for _, e := range entries {
 		name := e.Name()
-		seq, ok := parseSegName(name)
+		seq, ok := ParseSegName(name)
 		switch {
 		case ok && seq < n && seq >= c.pruneBelow:
 			present[seq] = true

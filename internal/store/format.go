@@ -81,8 +81,9 @@ func encodeEntry(rec []byte) []byte {
 
 func segName(seq uint64) string { return fmt.Sprintf("%016d%s", seq, segExt) }
 
-// parseSegName returns the seq of a name segName made.
-func parseSegName(name string) (uint64, bool) {
+// ParseSegName returns the sequence number of a segment file name: exactly
+// 16 decimal digits and ".mp4".
+func ParseSegName(name string) (uint64, bool) {
 	digits, ok := strings.CutSuffix(name, segExt)
 	if !ok || len(digits) != 16 {
 		return 0, false

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/store"
 )
 
 // Names inside a chain directory of a recording store (SPEC §9,
@@ -64,19 +65,7 @@ func ClipAt(path string) Clip {
 
 // ParseSegName returns the sequence number of a store segment file name:
 // exactly 16 decimal digits and ".mp4".
-func ParseSegName(name string) (uint64, bool) {
-	digits, ok := strings.CutSuffix(name, segExt)
-	if !ok || len(digits) != 16 {
-		return 0, false
-	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseUint(digits, 10, 64)
-	return n, err == nil
-}
+func ParseSegName(name string) (uint64, bool) { return store.ParseSegName(name) }
 
 // ListClips returns every regular file of dir (not recursing) as a clip,
 // ordered by name, leaving out the store's temporary files.
