@@ -233,7 +233,10 @@ func (c *Conn) Write(typ byte, msg any) error {
 }
 
 // Read receives one frame: its type and raw body.
-func (c *Conn) Read() (byte, []byte, error) {
+func (c *Conn) Read() (byte, []byte, error) { return c.ReadInto(nil) }
+
+// ReadInto is Read, reusing buf for the body when it is large enough.
+func (c *Conn) ReadInto(buf []byte) (byte, []byte, error) {
 	var hdr [5]byte
 	if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
 		return 0, nil, err
@@ -242,7 +245,12 @@ func (c *Conn) Read() (byte, []byte, error) {
 	if n == 0 || n > MaxFrame {
 		return 0, nil, fmt.Errorf("%w: frame length %d", ErrProtocol, n)
 	}
-	body := make([]byte, n-1)
+	var body []byte
+	if cap(buf) >= int(n-1) {
+		body = buf[:n-1]
+	} else {
+		body = make([]byte, n-1)
+	}
 	if _, err := io.ReadFull(c.r, body); err != nil {
 		return 0, nil, err
 	}

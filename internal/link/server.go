@@ -21,7 +21,8 @@ const HandshakeTimeout = 15 * time.Second
 type ServerChain interface {
 	ChainView
 	// Append verifies and durably stores a record and its segment; it
-	// returns only once both survive a crash.
+	// returns only once both survive a crash. It must not keep data: the
+	// link reuses the buffer for the next segment.
 	Append(r *feedchain.Record, data []byte) error
 }
 
@@ -237,10 +238,20 @@ func (s *Server) stream(c *Conn, tc *tls.Conn, cam keys.Address, epoch uint64, c
 	frames := make(chan frame, 1)
 	done := make(chan struct{})
 	defer close(done)
+	// Two frame buffers circulate: one being filled, one being verified.
+	bufs := make(chan []byte, 2)
+	bufs <- nil
+	bufs <- nil
 	go func() {
 		for {
+			var buf []byte
+			select {
+			case buf = <-bufs:
+			case <-done:
+				return
+			}
 			tc.SetReadDeadline(time.Now().Add(IdleTimeout))
-			typ, body, err := c.Read()
+			typ, body, err := c.ReadInto(buf)
 			select {
 			case frames <- frame{typ, body, err}:
 			case <-done:
@@ -252,39 +263,48 @@ func (s *Server) stream(c *Conn, tc *tls.Conn, cam keys.Address, epoch uint64, c
 		}
 	}()
 	for f := range frames {
-		if f.err != nil {
-			return f.err
+		if err := s.handle(c, f, cam, epoch, chain, log); err != nil {
+			return err
 		}
-		switch f.typ {
-		case TypeRefuse:
-			// The camera found the hub's chain not its own. The hub is
-			// genuine in its own eyes, so the camera is a clone or lost
-			// its state: report it.
-			var rf Refuse
-			if Decode(f.body, &rf) == nil {
-				s.Backend.Alarm(cam, "clone-suspected", "camera refused the hub's chain: "+rf.Code+": "+rf.Reason, time.Now())
-			}
-			return fmt.Errorf("camera refused: %s", rf.Reason)
-		case TypeSegment:
-			rec, data, err := DecodeSegment(f.body)
-			if err != nil {
-				s.refuse(c, "bad-record", "%v", err)
-				return err
-			}
-			if err := s.accept(c, cam, epoch, chain, rec, data, log); err != nil {
-				return err
-			}
-		case TypeAlarm:
-			var a Alarm
-			if err := Decode(f.body, &a); err != nil {
-				s.refuse(c, "protocol", "%v", err)
-				return err
-			}
-			s.Backend.Alarm(cam, a.Kind, a.Detail, time.Unix(a.At, 0))
-		default:
-			s.refuse(c, "protocol", "unexpected message type %d", f.typ)
-			return fmt.Errorf("%w: message type %d", ErrProtocol, f.typ)
+		bufs <- f.body[:0]
+	}
+	return nil
+}
+
+// handle processes one frame of the session.
+func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain ServerChain, log *slog.Logger) error {
+	if f.err != nil {
+		return f.err
+	}
+	switch f.typ {
+	case TypeRefuse:
+		// The camera found the hub's chain not its own. The hub is
+		// genuine in its own eyes, so the camera is a clone or lost
+		// its state: report it.
+		var rf Refuse
+		if Decode(f.body, &rf) == nil {
+			s.Backend.Alarm(cam, "clone-suspected", "camera refused the hub's chain: "+rf.Code+": "+rf.Reason, time.Now())
 		}
+		return fmt.Errorf("camera refused: %s", rf.Reason)
+	case TypeSegment:
+		rec, data, err := DecodeSegment(f.body)
+		if err != nil {
+			s.refuse(c, "bad-record", "%v", err)
+			return err
+		}
+		if err := s.accept(c, cam, epoch, chain, rec, data, log); err != nil {
+			return err
+		}
+	case TypeAlarm:
+		var a Alarm
+		if err := Decode(f.body, &a); err != nil {
+			s.refuse(c, "protocol", "%v", err)
+			return err
+		}
+		s.Backend.Alarm(cam, a.Kind, a.Detail, time.Unix(a.At, 0))
+	default:
+		s.refuse(c, "protocol", "unexpected message type %d", f.typ)
+		return fmt.Errorf("%w: message type %d", ErrProtocol, f.typ)
 	}
 	return nil
 }

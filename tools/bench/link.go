@@ -176,7 +176,7 @@ func linkRun(ctx context.Context, p *linkPeers, cam *camChain) (float64, error) 
 	if h := hubChain.Head(); h != head {
 		return 0, fmt.Errorf("hub head %v, camera head %v", h, head)
 	}
-	return float64(head.Seq+1) * float64(len(hubChain.segs[0])) / 1e6 / elapsed.Seconds(), nil
+	return float64(hubChain.bytes) / 1e6 / elapsed.Seconds(), nil
 }
 
 // plainTLSRun sends frames over a plain TLS 1.3 connection on loopback,

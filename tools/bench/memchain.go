@@ -210,9 +210,9 @@ type memHubChain struct {
 	camera keys.Address
 	epoch  uint64
 
-	mu   sync.Mutex
-	recs []*feedchain.Record
-	segs [][]byte
+	mu    sync.Mutex
+	recs  []*feedchain.Record
+	bytes int64 // segment bytes appended
 }
 
 var _ link.ServerChain = (*memHubChain)(nil)
@@ -235,8 +235,8 @@ func (m *memHubChain) HashAt(seq uint64) (feedchain.Hash, bool) {
 	return m.recs[seq].Hash(), true
 }
 
-// Append keeps data without copying it: the link server decodes every
-// segment into a fresh slice it does not reuse.
+// Append verifies like the hub's store and keeps the record, but not the
+// segment bytes (the link reuses its buffer; disk is measured elsewhere).
 func (m *memHubChain) Append(r *feedchain.Record, data []byte) error {
 	if err := feedchain.Verify(r); err != nil {
 		return err
@@ -250,7 +250,7 @@ func (m *memHubChain) Append(r *feedchain.Record, data []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.recs = append(m.recs, r)
-	m.segs = append(m.segs, data)
+	m.bytes += int64(len(data))
 	return nil
 }
 
