@@ -62,6 +62,8 @@ In another terminal, try:
   curl -s $HUB/api/v1/devices/$camera/recordings
   $BIN/camchain-agent status --data $RUN_DIR/camera
   $BIN/camchain audit ${WALLET[*]} --hub $HUB
+  $BIN/camchain policy --camera $camera --period 1m ${WALLET[*]} --hub $HUB   # checkpoint every minute
+  $BIN/camchain verify $RUN_DIR/camera/store --hub $HUB  # every clip on the "SD card" against the ledger
   $BIN/camchain-agent reset --data $RUN_DIR/camera      # the camera's reset button
 Ctrl-C stops the hub and the camera.
 MSG
