@@ -8,6 +8,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/camchain/camchain/internal/canon"
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -135,29 +136,15 @@ type wireBundle struct {
 
 var (
 	encMode = func() cbor.UserBufferEncMode {
-		opts := cbor.CoreDetEncOptions()
-		opts.NilContainers = cbor.NilContainerAsEmpty // one encoding for "empty"
-		m, err := opts.UserBufferEncMode()
+		m, err := canon.EncOptions().UserBufferEncMode()
 		if err != nil {
 			panic("evidence: cbor encoder options: " + err.Error())
 		}
 		return m
 	}()
-	decMode = func() cbor.DecMode {
-		m, err := cbor.DecOptions{
-			DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-			IndefLength:      cbor.IndefLengthForbidden,
-			TagsMd:           cbor.TagsForbidden,
-			MaxNestedLevels:  6,
-			MaxArrayElements: MaxResults, // the longest list; each is checked against its own limit
-			MaxMapPairs:      16,         // no maps at all: they do not decode into arrays
-			UTF8:             cbor.UTF8RejectInvalid,
-		}.DecMode()
-		if err != nil {
-			panic("evidence: cbor decoder options: " + err.Error())
-		}
-		return m
-	}()
+	// MaxNestedLevels 6; the longest list is the results (each list is
+	// checked against its own limit); maps do not decode into arrays.
+	decMode = canon.DecMode(6, MaxResults)
 )
 
 // Encode returns the bundle's canonical bytes. It refuses a bundle that

@@ -4,8 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/fxamacker/cbor/v2"
-
+	"github.com/camchain/camchain/internal/canon"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -129,20 +128,8 @@ func evCameraKey(c keys.Address, seq uint64) []byte { return cat(prefixEvCamera,
 func evPrincKey(p keys.Address, seq uint64) []byte  { return cat(prefixEvPrinc, p[:], be64(seq)) }
 
 var (
-	stateEnc = func() cbor.EncMode {
-		m, err := cbor.CoreDetEncOptions().EncMode()
-		if err != nil {
-			panic("ledger: cbor options: " + err.Error())
-		}
-		return m
-	}()
-	stateDec = func() cbor.DecMode {
-		m, err := cbor.DecOptions{IndefLength: cbor.IndefLengthForbidden, TagsMd: cbor.TagsForbidden}.DecMode()
-		if err != nil {
-			panic("ledger: cbor options: " + err.Error())
-		}
-		return m
-	}()
+	stateEnc = canon.EncMode()
+	stateDec = canon.DecMode(8, 1<<16)
 )
 
 func encodeValue(v any) []byte {

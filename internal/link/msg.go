@@ -2,7 +2,6 @@ package link
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -10,8 +9,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/fxamacker/cbor/v2"
-
+	"github.com/camchain/camchain/internal/canon"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -170,26 +168,8 @@ func WelcomeDigest(exporter []byte, w Welcome) (feedchain.Hash, error) {
 }
 
 var (
-	encMode = func() cbor.EncMode {
-		opts := cbor.CoreDetEncOptions()
-		opts.NilContainers = cbor.NilContainerAsEmpty // one encoding for "empty": h'' (null is refused)
-		m, err := opts.EncMode()
-		if err != nil {
-			panic(err)
-		}
-		return m
-	}()
-	decMode = func() cbor.DecMode {
-		m, err := cbor.DecOptions{
-			DupMapKey: cbor.DupMapKeyEnforcedAPF, IndefLength: cbor.IndefLengthForbidden,
-			TagsMd: cbor.TagsForbidden, MaxNestedLevels: 4, MaxArrayElements: 16, MaxMapPairs: 16,
-			UTF8: cbor.UTF8RejectInvalid,
-		}.DecMode()
-		if err != nil {
-			panic(err)
-		}
-		return m
-	}()
+	encMode = canon.EncMode()
+	decMode = canon.DecMode(4, 16)
 )
 
 // ErrProtocol is a malformed or unexpected frame.
@@ -259,12 +239,8 @@ func (c *Conn) ReadInto(buf []byte) (byte, []byte, error) {
 
 // Decode parses a frame body strictly into msg (canonical encoding only).
 func Decode(body []byte, msg any) error {
-	if err := decMode.Unmarshal(body, msg); err != nil {
+	if err := canon.Unmarshal(decMode, encMode, body, msg); err != nil {
 		return fmt.Errorf("%w: %v", ErrProtocol, err)
-	}
-	again, err := encMode.Marshal(msg)
-	if err != nil || !bytes.Equal(again, body) {
-		return fmt.Errorf("%w: not in canonical form", ErrProtocol)
 	}
 	return checkText(msg)
 }

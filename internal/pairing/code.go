@@ -8,8 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
-
+	"github.com/camchain/camchain/internal/canon"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 )
@@ -47,21 +46,8 @@ func NewCode(camera keys.Address, addr string, pin link.Pin, epoch uint64, now t
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 var (
-	codeEnc = func() cbor.EncMode {
-		m, err := cbor.CoreDetEncOptions().EncMode()
-		if err != nil {
-			panic(err)
-		}
-		return m
-	}()
-	codeDec = func() cbor.DecMode {
-		m, err := cbor.DecOptions{IndefLength: cbor.IndefLengthForbidden, TagsMd: cbor.TagsForbidden,
-			MaxNestedLevels: 4, MaxArrayElements: 16, MaxMapPairs: 16, UTF8: cbor.UTF8RejectInvalid}.DecMode()
-		if err != nil {
-			panic(err)
-		}
-		return m
-	}()
+	codeEnc = canon.EncMode()
+	codeDec = canon.DecMode(4, 16)
 )
 
 // String encodes the code for display, files and QR codes.
@@ -88,12 +74,13 @@ func ParseCode(s string) (*Code, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v (mistyped?)", ErrBadCode, err)
 	}
-	var c Code
-	if err := codeDec.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadCode, err)
+	if b32.EncodeToString(b) != body {
+		// Non-zero unused bits in the last character: one code, one spelling.
+		return nil, fmt.Errorf("%w: not canonical base32 (mistyped last character?)", ErrBadCode)
 	}
-	if again, _ := codeEnc.Marshal(&c); string(again) != string(b) {
-		return nil, fmt.Errorf("%w: not canonical", ErrBadCode)
+	var c Code
+	if err := canon.Unmarshal(codeDec, codeEnc, b, &c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadCode, err)
 	}
 	if c.Addr == "" || len(c.Addr) > 255 {
 		return nil, fmt.Errorf("%w: no camera address", ErrBadCode)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/camchain/camchain/internal/canon"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -39,30 +40,8 @@ type envelope struct {
 }
 
 var (
-	encMode = func() cbor.EncMode {
-		opts := cbor.CoreDetEncOptions()
-		opts.NilContainers = cbor.NilContainerAsEmpty // one encoding for "empty": h'' (null is refused)
-		m, err := opts.EncMode()
-		if err != nil {
-			panic("tx: cbor encoder options: " + err.Error())
-		}
-		return m
-	}()
-	decMode = func() cbor.DecMode {
-		m, err := cbor.DecOptions{
-			DupMapKey:        cbor.DupMapKeyEnforcedAPF,
-			IndefLength:      cbor.IndefLengthForbidden,
-			TagsMd:           cbor.TagsForbidden,
-			MaxNestedLevels:  4,
-			MaxArrayElements: 16,
-			MaxMapPairs:      16,
-			UTF8:             cbor.UTF8RejectInvalid,
-		}.DecMode()
-		if err != nil {
-			panic("tx: cbor decoder options: " + err.Error())
-		}
-		return m
-	}()
+	encMode = canon.EncMode()
+	decMode = canon.DecMode(4, 16)
 )
 
 // Encode returns the canonical wire bytes of t.
