@@ -57,6 +57,9 @@ func (c *checkpointer) once(ctx context.Context, now time.Time) (int, error) {
 	committed := 0
 	for {
 		d, err := c.api.Device(ctx, cam.Hex())
+		if api.CodeOf(err) == api.ErrNotFound {
+			return committed, nil // the imprint is not on the ledger yet
+		}
 		if err != nil {
 			return committed, err
 		}
