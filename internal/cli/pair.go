@@ -59,7 +59,10 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 		}
 		epoch := code.Epoch
 		if d, err := c.Device(ctx, code.Camera.Hex()); err == nil {
-			if d.Owned {
+			// A camera reset while its hub was unreachable shows a code for
+			// a later epoch than the ledger's: it carries its signed Reset,
+			// which the hub submits before the imprint.
+			if d.Owned && code.Epoch <= d.Epoch {
 				return fmt.Errorf("camera %s already has an owner (%s) on the ledger; only a reset on the camera frees it", code.Camera.Hex(), d.Owner)
 			}
 			epoch = max(epoch, d.Epoch)

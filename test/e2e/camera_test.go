@@ -300,3 +300,41 @@ func TestHubKill9AndLongCutLoseNothing(t *testing.T) {
 		t.Fatalf("hub at #%d, camera at #%d after backfill", hubH.Seq, camH.Seq)
 	}
 }
+
+// A reset while the hub is unreachable (the button pressed during an
+// outage) still reaches the ledger: the camera keeps its signed Reset and
+// the next pairing delivers it before the new imprint.
+func TestResetWhileHubIsDownIsDeliveredByTheNextPairing(t *testing.T) {
+	h := initHub(t)
+	h.run(t)
+	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--speed", "10")
+	first, second := newWallet(t), newWallet(t)
+	camera := pair(t, h, a, first)
+	waitFor(t, 20*time.Second, "upload", func() bool { return seqOf(a.status(t).Acked) >= 2 })
+	h.stop()
+
+	out, err := exec.Command(bin("camchain-agent"), "reset", "--data", a.data).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "next pairing delivers it") {
+		t.Fatalf("offline reset: %v %s", err, out)
+	}
+	if st := a.status(t); st.Paired || st.Epoch != 1 {
+		t.Fatalf("after the offline reset: %+v", st)
+	}
+	h.run(t)
+	if d, _ := h.client(t).Device(context.Background(), camera); !d.Owned || d.Epoch != 0 {
+		t.Fatalf("the ledger saw the reset before any pairing: %+v", d)
+	}
+	// The ledger still names the old owner; the camera's new code is for
+	// epoch 1, and pairing submits the camera's pending Reset first.
+	if again := pair(t, h, a, second); again != camera {
+		t.Fatalf("paired %s, want %s", again, camera)
+	}
+	d, err := h.client(t).Device(context.Background(), camera)
+	if err != nil || !d.Owned || d.Epoch != 1 || !strings.EqualFold(d.Owner, walletAddress(t, second)) {
+		t.Fatalf("after pairing with the pending reset: %+v %v", d, err)
+	}
+	if k := auditKinds(t, h, camera); !contains(k, "reset") || !contains(k, "imprint") {
+		t.Fatalf("audit kinds %v lack the reset or the new imprint", k)
+	}
+	waitFor(t, 20*time.Second, "epoch 1 segments on the hub", func() bool { return hubHead(t, h, camera) >= 1 })
+}
