@@ -113,13 +113,16 @@ type Agent struct {
 	chain      *store.Chain
 	code       *pairing.Code
 	usedSecret *[20]byte // the last code's secret, to name its reuse
-	stopLink   context.CancelFunc
-	linkDone   chan struct{}
-	linkState  string
-	recording  string // "recording", or why not
-	notify     chan struct{}
-	pairAddr   string
-	ctx        context.Context
+
+	refusalWindow time.Time // start of the minute refused pairings are counted in
+	refusals      int
+	stopLink      context.CancelFunc
+	linkDone      chan struct{}
+	linkState     string
+	recording     string // "recording", or why not
+	notify        chan struct{}
+	pairAddr      string
+	ctx           context.Context
 }
 
 // Open prepares the data directory (creating the camera's identity on first

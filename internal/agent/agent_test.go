@@ -200,3 +200,22 @@ func TestFullCardStopsRecordingAndKeepsUnackedVideo(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// A flood of bad pairing attempts cannot fill the card with alarms.
+func TestPairingFloodIsRateLimited(t *testing.T) {
+	a, _ := startAgent(t, 0)
+	code, _ := pairing.ParseCode(a.Status().Code)
+	bad := request(t, code, mustKey(t))
+	bad.Secret[0] ^= 1
+	for i := 0; i < 40; i++ {
+		if _, err := pairing.Dial(context.Background(), code, bad); err == nil {
+			t.Fatal("wrong secret accepted")
+		}
+	}
+	if n := len(alarmKinds(a)); n != maxRefusalAlarms+1 {
+		t.Fatalf("%d alarms for 40 refused attempts, want %d", n, maxRefusalAlarms+1)
+	}
+	if last := a.Alarms()[len(a.Alarms())-1]; !strings.Contains(last.Detail, "not recorded") {
+		t.Fatalf("last alarm %q does not say attempts are dropped", last.Detail)
+	}
+}

@@ -45,10 +45,27 @@ func (a *Agent) newCodeLocked() {
 
 // refusePair records a refused pairing attempt and returns the error the
 // owner's command shows.
+// Called with a.mu held. At most maxRefusalAlarms refused attempts a minute
+// become alarms (each is fsynced and sent to the hub); beyond that one more
+// alarm says attempts are being dropped, so a flood on the network cannot
+// fill the card or the audit log.
 func (a *Agent) refusePair(remote, why string) error {
-	a.alarms.Raise("pairing-refused", fmt.Sprintf("pairing attempt from %s refused: %s", remote, why))
+	now := time.Now()
+	if now.Sub(a.refusalWindow) >= time.Minute {
+		a.refusalWindow, a.refusals = now, 0
+	}
+	a.refusals++
+	switch {
+	case a.refusals <= maxRefusalAlarms:
+		a.alarms.Raise("pairing-refused", fmt.Sprintf("pairing attempt from %s refused: %s", remote, why))
+	case a.refusals == maxRefusalAlarms+1:
+		a.alarms.Raise("pairing-refused", fmt.Sprintf("more than %d refused pairing attempts this minute (latest from %s); further ones are not recorded until the minute ends", maxRefusalAlarms, remote))
+	}
 	return fmt.Errorf("%s", why)
 }
+
+// maxRefusalAlarms bounds the pairing-refused alarms per minute.
+const maxRefusalAlarms = 10
 
 // Pair implements pairing.Camera: the duckling imprints on the first owner
 // who presents the code shown on the device.
