@@ -105,16 +105,7 @@ func (c *Client) DevicesOf(ctx context.Context, owner string) ([]Device, error) 
 
 // Checkpoints lists a camera's checkpoints (epoch < 0: the current epoch).
 func (c *Client) Checkpoints(ctx context.Context, camera string, epoch int64, from uint64, limit int) (List[Checkpoint], error) {
-	q := url.Values{}
-	if epoch >= 0 {
-		q.Set("epoch", strconv.FormatInt(epoch, 10))
-	}
-	if from > 0 {
-		q.Set("from", strconv.FormatUint(from, 10))
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
+	q := pageQuery(epoch, from, limit)
 	var l List[Checkpoint]
 	return l, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/checkpoints", q, nil, &l)
 }
@@ -175,16 +166,7 @@ func (c *Client) Pair(ctx context.Context, req PairRequest) (*PairResult, error)
 
 // Recordings lists a camera's stored segments (epoch < 0: current).
 func (c *Client) Recordings(ctx context.Context, camera string, epoch int64, from uint64, limit int) (*Recordings, error) {
-	q := url.Values{}
-	if epoch >= 0 {
-		q.Set("epoch", strconv.FormatInt(epoch, 10))
-	}
-	if from > 0 {
-		q.Set("from", strconv.FormatUint(from, 10))
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
+	q := pageQuery(epoch, from, limit)
 	var r Recordings
 	return &r, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/recordings", q, nil, &r)
 }
@@ -192,6 +174,14 @@ func (c *Client) Recordings(ctx context.Context, camera string, epoch int64, fro
 // Records lists the feed-chain records the hub stores for a camera
 // (epoch < 0: current), from seq from, at most limit (0: the hub's default).
 func (c *Client) Records(ctx context.Context, camera string, epoch int64, from uint64, limit int) (*RecordList, error) {
+	q := pageQuery(epoch, from, limit)
+	var r RecordList
+	return &r, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/records", q, nil, &r)
+}
+
+// pageQuery is the paging of the per-camera lists: epoch < 0 means the
+// camera's current epoch, from 0 the start, limit 0 the hub's default.
+func pageQuery(epoch int64, from uint64, limit int) url.Values {
 	q := url.Values{}
 	if epoch >= 0 {
 		q.Set("epoch", strconv.FormatInt(epoch, 10))
@@ -202,6 +192,5 @@ func (c *Client) Records(ctx context.Context, camera string, epoch int64, from u
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	var r RecordList
-	return &r, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/records", q, nil, &r)
+	return q
 }

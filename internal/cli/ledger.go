@@ -295,164 +295,157 @@ func or(s, def string) string {
 	return s
 }
 
+// ownerActionCmd is one owner action on a camera: --camera plus the
+// action's own flags (added by flags), optional confirmation, then the
+// message build returns, signed by the wallet and submitted.
+type ownerActionCmd struct {
+	use, short, long string
+	irreversible     bool // asks for confirmation; --yes skips it
+	flags            func(*cobra.Command)
+	// build parses the action's flags and returns the message for an epoch
+	// and a replay guard, and, for an irreversible action, what to confirm.
+	build func(cam keys.Address) (msg func(epoch, nonce, expiry uint64) tx.Msg, confirm string, err error)
+}
+
+func newOwnerActionCmd(e *env, spec ownerActionCmd) *cobra.Command {
+	var camera string
+	var yes bool
+	cmd := &cobra.Command{Use: spec.use, Short: spec.short, Long: spec.long, Args: noArgs}
+	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
+	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
+	spec.flags(cmd)
+	cmd.RunE = func(*cobra.Command, []string) error {
+		cam, err := parseAddrFlag("camera", camera)
+		if err != nil {
+			return err
+		}
+		msg, confirm, err := spec.build(cam)
+		if err != nil {
+			return err
+		}
+		if spec.irreversible {
+			if err := e.confirm(yes, confirm); err != nil {
+				return err
+			}
+		}
+		return e.ownerAction(ks, hf, cam, msg)
+	}
+	if spec.irreversible {
+		cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	}
+	return cmd
+}
+
 func newGrantCmd(e *env) *cobra.Command {
-	var camera, viewer, until, historyFrom string
-	cmd := &cobra.Command{
-		Use:   "grant --camera CAMERA --viewer ADDRESS [--until WHEN] [--history-from WHEN]",
-		Short: "Give someone the viewer role on your camera",
-		Long: `Give ADDRESS the viewer role on CAMERA, signed by your wallet as owner.
+	var viewer, until, historyFrom string
+	return newOwnerActionCmd(e, ownerActionCmd{
+		use:   "grant --camera CAMERA --viewer ADDRESS [--until WHEN] [--history-from WHEN]",
+		short: "Give someone the viewer role on your camera",
+		long: `Give ADDRESS the viewer role on CAMERA, signed by your wallet as owner.
 --until ends the grant (RFC 3339 time or a duration such as 7d); without it
 the grant lasts until revoked. --history-from is the earliest recording the
 viewer may see. Grants end when the camera is reset, released or transferred.`,
-		Args: noArgs,
-	}
-	hf := addHubFlags(cmd)
-	ks := addKeystoreFlags(cmd)
-	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
-	cmd.Flags().StringVar(&viewer, "viewer", "", "viewer `ADDRESS`")
-	cmd.Flags().StringVar(&until, "until", "", "end of the grant: RFC 3339 time or duration (default: until revoked)")
-	cmd.Flags().StringVar(&historyFrom, "history-from", "", "earliest recording the viewer may see: RFC 3339 time (default: all)")
-	cmd.RunE = func(_ *cobra.Command, _ []string) error {
-		cam, err := parseAddrFlag("camera", camera)
-		if err != nil {
-			return err
-		}
-		v, err := parseAddrFlag("viewer", viewer)
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		u, err := parseWhen("until", until, now)
-		if err != nil {
-			return err
-		}
-		hfrom, err := parseWhen("history-from", historyFrom, now)
-		if err != nil {
-			return err
-		}
-		return e.ownerAction(ks, hf, cam, func(epoch, nonce, expiry uint64) tx.Msg {
-			return &tx.Grant{Camera: cam, Epoch: epoch, Viewer: v, ValidUntil: u, HistoryFrom: hfrom, Nonce: nonce, Expiry: expiry}
-		})
-	}
-	return cmd
+		flags: func(cmd *cobra.Command) {
+			cmd.Flags().StringVar(&viewer, "viewer", "", "viewer `ADDRESS`")
+			cmd.Flags().StringVar(&until, "until", "", "end of the grant: RFC 3339 time or duration (default: until revoked)")
+			cmd.Flags().StringVar(&historyFrom, "history-from", "", "earliest recording the viewer may see: RFC 3339 time (default: all)")
+		},
+		build: func(cam keys.Address) (func(epoch, nonce, expiry uint64) tx.Msg, string, error) {
+			v, err := parseAddrFlag("viewer", viewer)
+			if err != nil {
+				return nil, "", err
+			}
+			now := time.Now()
+			u, err := parseWhen("until", until, now)
+			if err != nil {
+				return nil, "", err
+			}
+			hfrom, err := parseWhen("history-from", historyFrom, now)
+			if err != nil {
+				return nil, "", err
+			}
+			return func(epoch, nonce, expiry uint64) tx.Msg {
+				return &tx.Grant{Camera: cam, Epoch: epoch, Viewer: v, ValidUntil: u, HistoryFrom: hfrom, Nonce: nonce, Expiry: expiry}
+			}, "", nil
+		},
+	})
 }
 
 func newRevokeCmd(e *env) *cobra.Command {
-	var camera, viewer string
-	cmd := &cobra.Command{
-		Use:   "revoke --camera CAMERA --viewer ADDRESS",
-		Short: "End someone's viewer role on your camera",
-		Args:  noArgs,
-	}
-	hf := addHubFlags(cmd)
-	ks := addKeystoreFlags(cmd)
-	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
-	cmd.Flags().StringVar(&viewer, "viewer", "", "viewer `ADDRESS`")
-	cmd.RunE = func(_ *cobra.Command, _ []string) error {
-		cam, err := parseAddrFlag("camera", camera)
-		if err != nil {
-			return err
-		}
-		v, err := parseAddrFlag("viewer", viewer)
-		if err != nil {
-			return err
-		}
-		return e.ownerAction(ks, hf, cam, func(epoch, nonce, expiry uint64) tx.Msg {
-			return &tx.Revoke{Camera: cam, Epoch: epoch, Viewer: v, Nonce: nonce, Expiry: expiry}
-		})
-	}
-	return cmd
+	var viewer string
+	return newOwnerActionCmd(e, ownerActionCmd{
+		use:   "revoke --camera CAMERA --viewer ADDRESS",
+		short: "End someone's viewer role on your camera",
+		flags: func(cmd *cobra.Command) { cmd.Flags().StringVar(&viewer, "viewer", "", "viewer `ADDRESS`") },
+		build: func(cam keys.Address) (func(epoch, nonce, expiry uint64) tx.Msg, string, error) {
+			v, err := parseAddrFlag("viewer", viewer)
+			if err != nil {
+				return nil, "", err
+			}
+			return func(epoch, nonce, expiry uint64) tx.Msg {
+				return &tx.Revoke{Camera: cam, Epoch: epoch, Viewer: v, Nonce: nonce, Expiry: expiry}
+			}, "", nil
+		},
+	})
 }
 
 func newTransferCmd(e *env) *cobra.Command {
-	var camera, to string
-	var yes bool
-	cmd := &cobra.Command{
-		Use:   "transfer --camera CAMERA --to ADDRESS --yes",
-		Short: "Hand your camera to a new owner (its grants end)",
-		Args:  noArgs,
-	}
-	hf := addHubFlags(cmd)
-	ks := addKeystoreFlags(cmd)
-	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
-	cmd.Flags().StringVar(&to, "to", "", "new owner `ADDRESS`")
-	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
-	cmd.RunE = func(_ *cobra.Command, _ []string) error {
-		cam, err := parseAddrFlag("camera", camera)
-		if err != nil {
-			return err
-		}
-		newOwner, err := parseAddrFlag("to", to)
-		if err != nil {
-			return err
-		}
-		if err := e.confirm(yes, "Transferring camera "+cam.Hex()+" to "+newOwner.Hex()); err != nil {
-			return err
-		}
-		return e.ownerAction(ks, hf, cam, func(epoch, nonce, expiry uint64) tx.Msg {
-			return &tx.Transfer{Camera: cam, Epoch: epoch, NewOwner: newOwner, Nonce: nonce, Expiry: expiry}
-		})
-	}
-	return cmd
+	var to string
+	return newOwnerActionCmd(e, ownerActionCmd{
+		use:          "transfer --camera CAMERA --to ADDRESS --yes",
+		short:        "Hand your camera to a new owner (its grants end)",
+		irreversible: true,
+		flags:        func(cmd *cobra.Command) { cmd.Flags().StringVar(&to, "to", "", "new owner `ADDRESS`") },
+		build: func(cam keys.Address) (func(epoch, nonce, expiry uint64) tx.Msg, string, error) {
+			newOwner, err := parseAddrFlag("to", to)
+			if err != nil {
+				return nil, "", err
+			}
+			return func(epoch, nonce, expiry uint64) tx.Msg {
+				return &tx.Transfer{Camera: cam, Epoch: epoch, NewOwner: newOwner, Nonce: nonce, Expiry: expiry}
+			}, "Transferring camera " + cam.Hex() + " to " + newOwner.Hex(), nil
+		},
+	})
 }
 
 func newReleaseCmd(e *env) *cobra.Command {
-	var camera string
-	var yes bool
-	cmd := &cobra.Command{
-		Use:   "release --camera CAMERA --yes",
-		Short: "Give up your camera: no owner, no hub, no grants; it can be paired again",
-		Args:  noArgs,
-	}
-	hf := addHubFlags(cmd)
-	ks := addKeystoreFlags(cmd)
-	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
-	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
-	cmd.RunE = func(_ *cobra.Command, _ []string) error {
-		cam, err := parseAddrFlag("camera", camera)
-		if err != nil {
-			return err
-		}
-		if err := e.confirm(yes, "Releasing camera "+cam.Hex()); err != nil {
-			return err
-		}
-		return e.ownerAction(ks, hf, cam, func(epoch, nonce, expiry uint64) tx.Msg {
-			return &tx.Release{Camera: cam, Epoch: epoch, Nonce: nonce, Expiry: expiry}
-		})
-	}
-	return cmd
+	return newOwnerActionCmd(e, ownerActionCmd{
+		use:          "release --camera CAMERA --yes",
+		short:        "Give up your camera: no owner, no hub, no grants; it can be paired again",
+		irreversible: true,
+		flags:        func(*cobra.Command) {},
+		build: func(cam keys.Address) (func(epoch, nonce, expiry uint64) tx.Msg, string, error) {
+			return func(epoch, nonce, expiry uint64) tx.Msg {
+				return &tx.Release{Camera: cam, Epoch: epoch, Nonce: nonce, Expiry: expiry}
+			}, "Releasing camera " + cam.Hex(), nil
+		},
+	})
 }
 
 func newPolicyCmd(e *env) *cobra.Command {
-	var camera, period string
-	cmd := &cobra.Command{
-		Use:   "policy --camera CAMERA --period DURATION",
-		Short: "Set how often the camera commits an integrity checkpoint",
-		Long: fmt.Sprintf(`Set the camera's checkpoint period: how often it commits the Merkle root of
+	var period string
+	return newOwnerActionCmd(e, ownerActionCmd{
+		use:   "policy --camera CAMERA --period DURATION",
+		short: "Set how often the camera commits an integrity checkpoint",
+		long: fmt.Sprintf(`Set the camera's checkpoint period: how often it commits the Merkle root of
 its recordings to the ledger. Between %s and %s; for example 1h, 6h, 1d.`, tx.MinCheckpointPeriod, tx.MaxCheckpointPeriod),
-		Args: noArgs,
-	}
-	hf := addHubFlags(cmd)
-	ks := addKeystoreFlags(cmd)
-	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
-	cmd.Flags().StringVar(&period, "period", "", "checkpoint period, e.g. 1h or 1d")
-	cmd.RunE = func(_ *cobra.Command, _ []string) error {
-		cam, err := parseAddrFlag("camera", camera)
-		if err != nil {
-			return err
-		}
-		if period == "" {
-			return usageError{errors.New("--period is required (e.g. 1h, 1d)")}
-		}
-		d, err := parseDuration(period)
-		if err != nil || d < tx.MinCheckpointPeriod || d > tx.MaxCheckpointPeriod || d%time.Second != 0 {
-			return usageError{fmt.Errorf("--period %q: want whole seconds between %s and %s", period, tx.MinCheckpointPeriod, tx.MaxCheckpointPeriod)}
-		}
-		return e.ownerAction(ks, hf, cam, func(epoch, nonce, expiry uint64) tx.Msg {
-			return &tx.SetPolicy{Camera: cam, Epoch: epoch, CheckpointPeriod: uint64(d / time.Second), Nonce: nonce, Expiry: expiry}
-		})
-	}
-	return cmd
+		flags: func(cmd *cobra.Command) {
+			cmd.Flags().StringVar(&period, "period", "", "checkpoint period, e.g. 1h or 1d")
+		},
+		build: func(cam keys.Address) (func(epoch, nonce, expiry uint64) tx.Msg, string, error) {
+			if period == "" {
+				return nil, "", usageError{errors.New("--period is required (e.g. 1h, 1d)")}
+			}
+			d, err := parseDuration(period)
+			if err != nil || d < tx.MinCheckpointPeriod || d > tx.MaxCheckpointPeriod || d%time.Second != 0 {
+				return nil, "", usageError{fmt.Errorf("--period %q: want whole seconds between %s and %s", period, tx.MinCheckpointPeriod, tx.MaxCheckpointPeriod)}
+			}
+			return func(epoch, nonce, expiry uint64) tx.Msg {
+				return &tx.SetPolicy{Camera: cam, Epoch: epoch, CheckpointPeriod: uint64(d / time.Second), Nonce: nonce, Expiry: expiry}
+			}, "", nil
+		},
+	})
 }
 
 func newAuditCmd(e *env) *cobra.Command {
