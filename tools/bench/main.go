@@ -50,7 +50,7 @@ func groups() []group {
 		{"ledger.commit_throughput", "signed txs committed per second on one node, beside unsigned no-op txs", benchCommitThroughput},
 		{"ledger.commit_latency", "submit-to-commit latency of one tx at a time, signed beside no-op", benchCommitLatency},
 		{"hub.start_to_ready", "camchaind run until GET /api/v1/status answers 200, beside a bare CometBFT kvstore node", benchHubStart},
-		{"link.throughput", "one camera's segments through the link (TLS 1.3, identity-bound, chained), beside plain TLS 1.3", benchLinkThroughput},
+		{"link.throughput", "one camera's segments through the link (TLS 1.3, identity-bound, chained), with and without the segment SHA-256, beside plain TLS 1.3", benchLinkThroughput},
 		{"hub.store_append", "1 MiB segments durably appended to one chain of the hub's store, beside plain write+fsync", benchStoreAppend},
 		{"hub.cameras", "simulated cameras at 4 Mbit/s each against one hub (link + store), all segments acknowledged", benchCameras},
 		{"agent.footprint", "the real agent paired with a real hub at 4 Mbit/s: RSS beside a hello world, CPU beside the agent at 1x", benchAgentFootprint},
