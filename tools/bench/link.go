@@ -79,6 +79,7 @@ func benchLinkThroughput(ctx context.Context, o *options) ([]Row, error) {
 		}
 		plainRates = append(plainRates, r)
 		c1, _ := processCPU()
+		plainCPU += c1 - c0
 		l, err := linkRun(ctx, p, cam.fresh(), false)
 		if err != nil {
 			return nil, fmt.Errorf("link run %d: %w", i+1, err)
@@ -90,7 +91,6 @@ func benchLinkThroughput(ctx context.Context, o *options) ([]Row, error) {
 			return nil, fmt.Errorf("link run %d with SHA-256: %w", i+1, err)
 		}
 		hashedRates = append(hashedRates, h)
-		plainCPU += c1 - c0
 		c3, _ := processCPU()
 		hashedCPU += c3 - c2
 		o.Progress.Printf("   run %d/%d: link %.0f MB/s, link + segment SHA-256 %.0f MB/s, plain TLS 1.3 %.0f MB/s", i+1, linkRuns, l, h, r)
@@ -147,8 +147,8 @@ func presignedFrames(k *keys.PrivateKey, n, size int) (*camChain, [][]byte, erro
 
 // linkRun streams cam's records from a link.Client to a link.Server that
 // keeps them in memory (checking each segment's SHA-256 if hashSegments),
-// and returns the segment payload MB/s from the
-// first segment byte to the last acknowledgement.
+// and returns the segment payload MB/s from the first segment byte to the
+// last acknowledgement.
 func linkRun(ctx context.Context, p *linkPeers, cam *camChain, hashSegments bool) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, linkRunTimeout)
 	defer cancel()
