@@ -106,14 +106,15 @@ func TextDigest(msg []byte) [32]byte {
 }
 
 // Recover returns the address that made sig over digest. It accepts only
-// canonical signatures: v ∈ {27, 28} (0 and 1 are also accepted, as some
-// hardware wallets emit them) and s in the lower half of the curve order, so
-// a signature cannot be re-encoded into a second valid one.
+// the one canonical encoding (docs/SPEC.md §1): v ∈ {27, 28} and s in the
+// lower half of the curve order. v ∈ {0, 1} is refused: accepting it would
+// give every signature a second valid encoding, and so every transaction a
+// second hash a relay could submit first.
 func Recover(digest [32]byte, sig Signature) (Address, error) {
-	v := sig[64]
-	if v >= 27 {
-		v -= 27
+	if sig[64] != 27 && sig[64] != 28 {
+		return Address{}, ErrBadSignature
 	}
+	v := sig[64] - 27
 	r := new(big.Int).SetBytes(sig[:32])
 	s := new(big.Int).SetBytes(sig[32:64])
 	if !crypto.ValidateSignatureValues(v, r, s, true) {

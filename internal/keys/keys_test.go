@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -88,5 +89,21 @@ func TestParseAddress(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("ParseAddress(%q) err = %v, want ok=%v", tc.in, err, tc.ok)
 		}
+	}
+}
+
+// v ∈ {0, 1} is the second encoding of every signature (SPEC §1): refused,
+// so a relay cannot re-encode a transaction under another hash.
+func TestRecoverRefusesSecondVEncoding(t *testing.T) {
+	k, _ := Generate()
+	d := TextDigest([]byte("x"))
+	sig, _ := k.SignDigest(d)
+	alt := sig
+	alt[64] -= 27
+	if _, err := Recover(d, alt); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("v=%d (the 0/1 form of a valid signature) accepted: %v", alt[64], err)
+	}
+	if got, err := Recover(d, sig); err != nil || got != k.Address() {
+		t.Fatalf("canonical signature: %s %v", got.Hex(), err)
 	}
 }

@@ -115,6 +115,9 @@ func buildVectors(t testing.TB) vectorFile {
 			out := append(b[:i:i], 0x58, 0x40)
 			return append(out, b[i+2:len(b)-1]...)
 		}), "encoding"},
+		// The same signature with v = 0/1 instead of 27/28: well-formed
+		// bytes, but the second encoding SPEC §1 refuses.
+		{"signature v as 0/1", mut(func(b []byte) []byte { b[len(b)-1] -= 27; return b }), "bad_signature"},
 	}
 	return vf
 }
@@ -175,10 +178,15 @@ func TestVectors(t *testing.T) {
 			t.Errorf("%s: typed data differs from the vector", v.Type)
 		}
 	}
-	want := map[string]error{"encoding": ErrEncoding, "version": ErrVersion, "unknown_type": ErrUnknownType}
+	want := map[string]error{"encoding": ErrEncoding, "version": ErrVersion, "unknown_type": ErrUnknownType,
+		"bad_signature": keys.ErrBadSignature}
 	for _, v := range vf.Invalid {
 		wire, _ := hex.DecodeString(v.Wire[2:])
-		if _, err := Decode(wire); !errors.Is(err, want[v.Expect]) {
+		got, err := Decode(wire)
+		if err == nil {
+			_, err = got.Signers()
+		}
+		if !errors.Is(err, want[v.Expect]) {
 			t.Errorf("%s: err %v, expect %s", v.Name, err, v.Expect)
 		}
 	}
