@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
@@ -319,7 +320,7 @@ func (a *Agent) record(seg media.Segment) error {
 			if first {
 				// Loudly, once per episode: unacknowledged video fills the
 				// budget, and it is never deleted to make room.
-				a.alarms.Raise("storage-full", fmt.Sprintf("recording stopped: %v", err))
+				a.alarms.Raise(audit.StorageFull, fmt.Sprintf("recording stopped: %v", err))
 			}
 			return nil
 		}

@@ -73,7 +73,7 @@ func request(t *testing.T, code *pairing.Code, owner *keys.PrivateKey) *pairing.
 func alarmKinds(a *Agent) []string {
 	var k []string
 	for _, al := range a.Alarms() {
-		k = append(k, al.Kind)
+		k = append(k, string(al.Kind))
 	}
 	return k
 }

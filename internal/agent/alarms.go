@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/link"
 )
 
@@ -49,7 +50,7 @@ func openAlarms(dir string, log *slog.Logger) (*alarmLog, error) {
 }
 
 // Raise implements link.Alarms.
-func (a *alarmLog) Raise(kind, detail string) {
+func (a *alarmLog) Raise(kind audit.Alarm, detail string) {
 	al := link.Alarm{Kind: kind, Detail: detail, At: time.Now().Unix()}
 	if len(al.Detail) > link.MaxText {
 		al.Detail = al.Detail[:link.MaxText]

@@ -11,6 +11,7 @@ import (
 	"github.com/mdp/qrterminal/v3"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/pairing"
 	"github.com/camchain/camchain/internal/tx"
@@ -57,9 +58,9 @@ func (a *Agent) refusePair(remote, why string) error {
 	a.refusals++
 	switch {
 	case a.refusals <= maxRefusalAlarms:
-		a.alarms.Raise("pairing-refused", fmt.Sprintf("pairing attempt from %s refused: %s", remote, why))
+		a.alarms.Raise(audit.CameraPairRefused, fmt.Sprintf("pairing attempt from %s refused: %s", remote, why))
 	case a.refusals == maxRefusalAlarms+1:
-		a.alarms.Raise("pairing-refused", fmt.Sprintf("more than %d refused pairing attempts this minute (latest from %s); further ones are not recorded until the minute ends", maxRefusalAlarms, remote))
+		a.alarms.Raise(audit.CameraPairRefused, fmt.Sprintf("more than %d refused pairing attempts this minute (latest from %s); further ones are not recorded until the minute ends", maxRefusalAlarms, remote))
 	}
 	return fmt.Errorf("%s", why)
 }

@@ -63,18 +63,22 @@ type Checkpoint struct {
 	TxHash      string `json:"tx_hash"`
 }
 
-// Event is an audit-log entry.
+// Event is an audit-log entry. Source says who wrote it: "ledger" (the
+// effect of a signed transaction), "hub" (the hub's word) or "camera" (an
+// alarm the camera raised, relayed by its hub).
 type Event struct {
-	Seq    uint64 `json:"seq"`
-	Height uint64 `json:"height"`
-	Time   string `json:"time"`
-	Kind   string `json:"kind"`
-	Camera string `json:"camera,omitempty"`
-	Actor  string `json:"actor,omitempty"`
-	Owner  string `json:"owner,omitempty"`
-	Hub    string `json:"hub,omitempty"`
-	Detail string `json:"detail,omitempty"`
-	TxHash string `json:"tx_hash"`
+	Seq     uint64 `json:"seq"`
+	Height  uint64 `json:"height"`
+	Time    string `json:"time"`
+	Kind    string `json:"kind"`
+	Source  string `json:"source"`
+	Camera  string `json:"camera,omitempty"`
+	Actor   string `json:"actor,omitempty"`
+	Owner   string `json:"owner,omitempty"`
+	Hub     string `json:"hub,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+	TxHash  string `json:"tx_hash"`
 }
 
 // SubmitRequest is the body of POST /api/v1/txs.

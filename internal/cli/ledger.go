@@ -495,9 +495,13 @@ your wallet's address: as actor, and for cameras you owned when they happened.
 			return e.printJSON(l)
 		}
 		w := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
-		fmt.Fprintln(w, "SEQ\tTIME\tKIND\tCAMERA\tACTOR\tDETAIL")
+		fmt.Fprintln(w, "SEQ\tTIME\tKIND\tBY\tCAMERA\tACTOR\tDETAIL")
 		for _, ev := range l.Items {
-			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", ev.Seq, ev.Time, ev.Kind, or(ev.Camera, "-"), or(ev.Actor, "-"), ev.Detail)
+			detail := ev.Detail
+			if ev.Subject != "" {
+				detail = "(the hub says: about " + ev.Subject + ") " + detail
+			}
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Seq, ev.Time, ev.Kind, ev.Source, or(ev.Camera, "-"), or(ev.Actor, "-"), detail)
 		}
 		w.Flush()
 		if l.Next != "" {

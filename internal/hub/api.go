@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/tx"
@@ -345,8 +346,8 @@ func (h *Hub) audit(r *http.Request) (any, error) {
 			break
 		}
 		out.Items = append(out.Items, api.Event{
-			Seq: e.Seq, Height: e.Height, Time: rfc3339(e.Time), Kind: e.Kind,
-			Camera: hexOr(e.Camera), Actor: hexOr(e.Actor), Owner: hexOr(e.Owner), Hub: hexOr(e.Hub),
+			Seq: e.Seq, Height: e.Height, Time: rfc3339(e.Time), Kind: string(e.Kind), Source: string(e.Kind.Source()),
+			Camera: hexOr(e.Camera), Actor: hexOr(e.Actor), Owner: hexOr(e.Owner), Hub: hexOr(e.Hub), Subject: hexOr(e.Subject),
 			Detail: e.Detail, TxHash: hexHash(e.TxHash[:]),
 		})
 	}
@@ -443,9 +444,9 @@ func (h *Hub) auditRefusal(raw []byte, res ledger.Submitted) {
 	detail := ledger.CodeName(res.Code) + ": " + res.Log
 	switch m := t.Msg.(type) {
 	case *tx.Imprint:
-		h.recordAudit(m.Camera, signers[0], "pairing-refused", detail, time.Now())
+		h.recordAudit(m.Camera, signers[0], audit.PairingRefused, detail, time.Now())
 	case *tx.Reset:
-		h.recordAudit(m.Camera, signers[0], "reset-refused", detail, time.Now())
+		h.recordAudit(m.Camera, signers[0], audit.ResetRefused, detail, time.Now())
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/link"
@@ -91,23 +92,24 @@ func (b linkBackend) Chain(cam keys.Address, epoch uint64) (link.ServerChain, er
 	return b.h.store.Chain(cam, epoch)
 }
 
-func (b linkBackend) Alarm(cam keys.Address, kind, detail string, at time.Time) {
+func (b linkBackend) Alarm(cam keys.Address, kind audit.Kind, detail string, at time.Time) {
 	b.h.recordAudit(cam, keys.Address{}, kind, detail, at)
 }
 
 // auditEvent is one hub-signed audit transaction waiting to be submitted.
 type auditEvent struct {
-	camera, actor keys.Address
-	kind, detail  string
-	at            time.Time
+	camera, subject keys.Address
+	kind            audit.Kind
+	detail          string
+	at              time.Time
 }
 
 // recordAudit queues a hub-signed audit event for the ledger. It never blocks a
 // caller: the queue is bounded and an overflow is logged.
-func (h *Hub) recordAudit(cam, actor keys.Address, kind, detail string, at time.Time) {
+func (h *Hub) recordAudit(cam, subject keys.Address, kind audit.Kind, detail string, at time.Time) {
 	h.cfg.Logger.Warn("audit event", "camera", cam.Hex(), "kind", kind, "detail", detail)
 	select {
-	case h.auditQ <- auditEvent{camera: cam, actor: actor, kind: kind, detail: detail, at: at}:
+	case h.auditQ <- auditEvent{camera: cam, subject: subject, kind: kind, detail: detail, at: at}:
 	default:
 		h.cfg.Logger.Error("audit queue full; event not recorded on the ledger", "kind", kind, "camera", cam.Hex())
 	}
@@ -127,21 +129,6 @@ func (h *Hub) auditLoop(ctx context.Context) {
 	}
 }
 
-// auditKind maps any text to a valid audit kind ([a-z-], ≤ 32 bytes).
-func auditKind(k string) string {
-	var b strings.Builder
-	for _, c := range strings.ToLower(k) {
-		if c >= 'a' && c <= 'z' || c == '-' {
-			b.WriteRune(c)
-		}
-	}
-	s := b.String()
-	if s == "" {
-		return "alarm"
-	}
-	return s[:min(len(s), tx.MaxKindBytes)]
-}
-
 func truncateUTF8(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -154,19 +141,23 @@ func truncateUTF8(s string, n int) string {
 }
 
 func (h *Hub) submitAudit(ctx context.Context, e auditEvent) error {
-	cam := e.camera
-	// The ledger accepts camera-scoped events only from the camera's hub.
+	cam, kind := e.camera, e.kind
+	// The ledger accepts camera-scoped events only from the camera's hub;
+	// an alarm of a camera no longer bound here is filed as the hub's.
 	if cam != (keys.Address{}) {
 		if d, err := h.node.App.Device(cam); err != nil || d == nil || d.Hub != h.key.Address() {
-			e.detail = "camera " + cam.Hex() + ": " + e.detail
+			e.detail = "camera " + cam.Hex() + ": " + string(kind) + ": " + e.detail
 			cam = keys.Address{}
+			if kind.Source() == audit.SourceCamera {
+				kind = audit.UnboundAlarm
+			}
 		}
 	}
 	at := e.at.Unix()
 	if at < 0 {
 		at = 0
 	}
-	m := &tx.Audit{Hub: h.key.Address(), Camera: cam, Kind: auditKind(e.kind), Actor: e.actor,
+	m := &tx.Audit{Hub: h.key.Address(), Camera: cam, Kind: kind, Actor: e.subject,
 		Detail: truncateUTF8(e.detail, tx.MaxDetailBytes), At: uint64(min(at, time.Now().Unix())),
 		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}
 	signed, err := tx.Sign(h.node.App.ChainID(), m, h.key)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/link"
 	"github.com/camchain/camchain/internal/store"
@@ -103,7 +104,7 @@ func (h *Hub) pair(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if res.Code != ledger.CodeOK {
-		h.recordAudit(imp.Camera, imp.Owner, "pairing-refused",
+		h.recordAudit(imp.Camera, imp.Owner, audit.PairingRefused,
 			"camera "+imp.Camera.Hex()+": "+ledger.CodeName(res.Code)+": "+res.Log, time.Now())
 		e := api.Errorf(api.ErrRefused, "the ledger refused the imprint: %s: %s", out.Imprint.CodeName, res.Log)
 		e.Result = &out.Imprint
@@ -113,7 +114,7 @@ func (h *Hub) pair(r *http.Request) (any, error) {
 		TLSPin: pin.String(), PairedAt: time.Now().UTC()}); err != nil {
 		return nil, err
 	}
-	h.recordAudit(imp.Camera, imp.Owner, "pairing", "camera paired with this hub; TLS key "+pin.String()[:16]+"…", time.Now())
+	h.recordAudit(imp.Camera, imp.Owner, audit.Pairing, "camera paired with this hub; TLS key "+pin.String()[:16]+"…", time.Now())
 	return out, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -144,8 +145,10 @@ func (t *txn) record(blk blockCtx) error {
 		if e.Camera != zero {
 			t.set(evCameraKey(e.Camera, seq), []byte{})
 		}
-		for _, p := range []keys.Address{e.Actor, e.Owner} {
-			if p != zero {
+		seen := map[keys.Address]bool{zero: true}
+		for _, p := range []keys.Address{e.Actor, e.Owner, e.Subject} {
+			if !seen[p] {
+				seen[p] = true
 				t.set(evPrincKey(p, seq), []byte{})
 			}
 		}
@@ -207,7 +210,7 @@ func execImprint(j *txn, m *tx.Imprint, signers []keys.Address, blk blockCtx) (*
 	d.Grants = nil
 	j.putDevice(d)
 	j.set(ownerKey(m.Owner, m.Camera), []byte{})
-	j.event(Event{Kind: "imprint", Camera: m.Camera, Actor: m.Owner, Owner: m.Owner, Hub: m.Hub,
+	j.event(Event{Kind: audit.Imprint, Camera: m.Camera, Actor: m.Owner, Owner: m.Owner, Hub: m.Hub,
 		Detail: fmt.Sprintf("epoch %d", d.Epoch)})
 	return nil, nil
 }
@@ -240,7 +243,7 @@ func execReset(j *txn, m *tx.Reset, signer keys.Address) (*Refusal, error) {
 	}
 	prevOwner := d.Owner
 	clearOwnership(j, d)
-	j.event(Event{Kind: "reset", Camera: m.Camera, Actor: m.Camera, Owner: prevOwner,
+	j.event(Event{Kind: audit.Reset, Camera: m.Camera, Actor: m.Camera, Owner: prevOwner,
 		Detail: fmt.Sprintf("physical reset; epoch %d -> %d", m.Epoch, d.Epoch)})
 	return nil, nil
 }
@@ -297,7 +300,7 @@ func execOwnerAction(j *txn, msg tx.Msg, signer keys.Address, blk blockCtx) (*Re
 		d.Owner, d.Grants = m.NewOwner, nil
 		j.putDevice(d)
 		ev.Detail = "to " + m.NewOwner.Hex()
-		j.event(Event{Kind: "transfer-in", Camera: cam, Actor: signer, Owner: m.NewOwner, Detail: "from " + owner.Hex()})
+		j.event(Event{Kind: audit.TransferIn, Camera: cam, Actor: signer, Owner: m.NewOwner, Detail: "from " + owner.Hex()})
 	case *tx.BindHub:
 		if r, err := bindHub(j, d, m.Hub); r != nil || err != nil {
 			return r, err
@@ -313,7 +316,7 @@ func execOwnerAction(j *txn, msg tx.Msg, signer keys.Address, blk blockCtx) (*Re
 		}
 		j.putDevice(d)
 		ev.Detail = fmt.Sprintf("viewer %s valid_until %d history_from %d", m.Viewer.Hex(), m.ValidUntil, m.HistoryFrom)
-		j.event(Event{Kind: "granted", Camera: cam, Actor: m.Viewer, Detail: "by " + owner.Hex()})
+		j.event(Event{Kind: audit.Granted, Camera: cam, Actor: m.Viewer, Detail: "by " + owner.Hex()})
 	case *tx.Revoke:
 		i := findGrant(d, m.Viewer)
 		if i < 0 {
@@ -322,7 +325,7 @@ func execOwnerAction(j *txn, msg tx.Msg, signer keys.Address, blk blockCtx) (*Re
 		d.Grants = append(d.Grants[:i], d.Grants[i+1:]...)
 		j.putDevice(d)
 		ev.Detail = "viewer " + m.Viewer.Hex()
-		j.event(Event{Kind: "revoked", Camera: cam, Actor: m.Viewer, Detail: "by " + owner.Hex()})
+		j.event(Event{Kind: audit.Revoked, Camera: cam, Actor: m.Viewer, Detail: "by " + owner.Hex()})
 	case *tx.SetPolicy:
 		p := m.CheckpointPeriod
 		if p < uint64(tx.MinCheckpointPeriod.Seconds()) || p > uint64(tx.MaxCheckpointPeriod.Seconds()) {
@@ -337,22 +340,23 @@ func execOwnerAction(j *txn, msg tx.Msg, signer keys.Address, blk blockCtx) (*Re
 	return nil, nil
 }
 
-func kindOf(t tx.Type) string {
+// kindOf is the ledger's audit kind for an owner action.
+func kindOf(t tx.Type) audit.Kind {
 	switch t {
 	case tx.TypeRelease:
-		return "release"
+		return audit.Release
 	case tx.TypeTransfer:
-		return "transfer"
+		return audit.Transfer
 	case tx.TypeBindHub:
-		return "bind-hub"
+		return audit.BindHub
 	case tx.TypeGrant:
-		return "grant"
+		return audit.Grant
 	case tx.TypeRevoke:
-		return "revoke"
+		return audit.Revoke
 	case tx.TypeSetPolicy:
-		return "policy"
+		return audit.Policy
 	}
-	return string(t)
+	panic(fmt.Sprintf("kindOf: %s is not an owner action", t))
 }
 
 func bindHub(j *txn, d *Device, hub keys.Address) (*Refusal, error) {
@@ -482,8 +486,25 @@ func execAudit(j *txn, m *tx.Audit, signer keys.Address, blk blockCtx) (*Refusal
 	if m.At > blk.time+ClockSkew {
 		return refuse(CodeInvalid, "event time %s is in the future", unixUTC(m.At)), nil
 	}
-	ev := Event{Kind: m.Kind, Camera: m.Camera, Actor: m.Actor, Hub: m.Hub,
+	// The author is never the hub's to choose: a hub event is the hub's,
+	// a camera alarm the camera's (SPEC §3.1). The kind's namespace was
+	// checked at decoding, so no filed event bears a ledger kind.
+	ev := Event{Kind: m.Kind, Camera: m.Camera, Actor: m.Hub, Hub: m.Hub,
 		Detail: fmt.Sprintf("%s (at %s)", m.Detail, unixUTC(m.At))}
+	switch m.Kind.Source() {
+	case audit.SourceHub:
+		ev.Subject = m.Actor
+	case audit.SourceCamera:
+		if m.Camera == (keys.Address{}) {
+			return refuse(CodeInvalid, "camera alarm %s names no camera", m.Kind), nil
+		}
+		if m.Actor != (keys.Address{}) && m.Actor != m.Camera {
+			return refuse(CodeInvalid, "camera alarm %s is the camera's: its actor must be the camera %s or zero, not %s", m.Kind, m.Camera.Hex(), m.Actor.Hex()), nil
+		}
+		ev.Actor = m.Camera
+	default:
+		return refuse(CodeInvalid, "kind %s is the ledger's own", m.Kind), nil
+	}
 	if m.Camera != (keys.Address{}) {
 		d, err := j.device(m.Camera)
 		if err != nil {

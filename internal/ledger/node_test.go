@@ -104,7 +104,7 @@ func TestBlockTimeIsFreshAfterIdle(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	audit := func() {
-		s, _ := tx.Sign(98, &tx.Audit{Hub: hub.Address(), Kind: "test", At: uint64(time.Now().Unix()), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, hub)
+		s, _ := tx.Sign(98, &tx.Audit{Hub: hub.Address(), Kind: "hub/test", At: uint64(time.Now().Unix()), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, hub)
 		b, _ := s.Encode()
 		if r, err := n.Submit(ctx, b); err != nil || r.Code != CodeOK {
 			t.Fatalf("%+v %v", r, err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -277,44 +278,89 @@ func TestAuditEvents(t *testing.T) {
 	cam := h.imprint(owner) // bound to hub 0
 	hub0, hub1 := h.hubs[0], h.hubs[1]
 	at := uint64(h.now.Unix())
-	ev := func(by *keys.PrivateKey, hub, camera keys.Address, kind string) []byte {
-		return h.sign(&tx.Audit{Hub: hub, Camera: camera, Kind: kind, Actor: owner.Address(), Detail: "from test", At: at,
+	ev := func(by *keys.PrivateKey, hub, camera, actor keys.Address, kind audit.Kind) []byte {
+		return h.sign(&tx.Audit{Hub: hub, Camera: camera, Kind: kind, Actor: actor, Detail: "from test", At: at,
 			Nonce: tx.NewNonce(), Expiry: h.expiry()}, by)
 	}
-	h.want(CodeUnauthorized, ev(stranger, stranger.Address(), keys.Address{}, "login")) // not a hub
-	h.want(CodeUnauthorized, ev(stranger, hub0.Address(), keys.Address{}, "login"))     // claims to be hub 0
-	h.want(CodeUnauthorized, ev(hub1, hub1.Address(), cam.Address(), "alarm"))          // not this camera's hub
-	h.want(CodeOK, ev(hub0, hub0.Address(), keys.Address{}, "login"))
-	h.want(CodeOK, ev(hub0, hub0.Address(), cam.Address(), "alarm"))
+	none := keys.Address{}
+	h.want(CodeUnauthorized, ev(stranger, stranger.Address(), none, owner.Address(), "hub/login"))        // not a hub
+	h.want(CodeUnauthorized, ev(stranger, hub0.Address(), none, owner.Address(), "hub/login"))            // claims to be hub 0
+	h.want(CodeUnauthorized, ev(hub1, hub1.Address(), cam.Address(), none, audit.ChainDivergence.Kind())) // not this camera's hub
+	h.want(CodeOK, ev(hub0, hub0.Address(), none, owner.Address(), "hub/login"))
+	h.want(CodeOK, ev(hub0, hub0.Address(), cam.Address(), none, audit.ChainDivergence.Kind()))
 
 	mine, err := h.app.Events(EventFilter{Principal: owner.Address(), Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := []string{}
+	kinds := []audit.Kind{}
 	for _, e := range mine {
 		kinds = append(kinds, e.Kind)
 	}
-	// Newest first: alarm, login, imprint.
-	if len(kinds) != 3 || kinds[0] != "alarm" || kinds[1] != "login" || kinds[2] != "imprint" {
+	// Newest first: the camera's alarm (the owner's camera), the hub's
+	// login event (about the owner), the ledger's imprint.
+	if len(kinds) != 3 || kinds[0] != "camera/chain-divergence" || kinds[1] != "hub/login" || kinds[2] != audit.Imprint {
 		t.Fatalf("owner's events = %v", kinds)
 	}
-	if mine[0].Hub != hub0.Address() || mine[0].Seq != 3 || mine[0].Height == 0 {
+	// Authors: the camera for its alarm, the hub for its own event, never
+	// the principal a hub names.
+	if mine[0].Actor != cam.Address() || mine[0].Hub != hub0.Address() || mine[0].Seq != 3 || mine[0].Height == 0 {
 		t.Fatalf("alarm event = %+v", mine[0])
+	}
+	if mine[1].Actor != hub0.Address() || mine[1].Subject != owner.Address() {
+		t.Fatalf("hub event: actor %s subject %s, want the hub and the owner", mine[1].Actor.Hex(), mine[1].Subject.Hex())
 	}
 	camEvents, _ := h.app.Events(EventFilter{Camera: cam.Address(), Limit: 100})
 	if len(camEvents) != 2 { // imprint, alarm
 		t.Fatalf("camera events = %d, want 2", len(camEvents))
 	}
 	older, _ := h.app.Events(EventFilter{Principal: owner.Address(), Before: mine[0].Seq, Limit: 1})
-	if len(older) != 1 || older[0].Kind != "login" {
+	if len(older) != 1 || older[0].Kind != "hub/login" {
 		t.Fatalf("paging Before=%d: %+v", mine[0].Seq, older)
 	}
 	// A reset is reported to the owner it took the camera from.
 	h.want(CodeOK, h.sign(&tx.Reset{Camera: cam.Address(), Nonce: tx.NewNonce(), Expiry: h.expiry()}, cam))
 	mine, _ = h.app.Events(EventFilter{Principal: owner.Address(), Limit: 1})
-	if len(mine) != 1 || mine[0].Kind != "reset" || mine[0].Owner != owner.Address() {
+	if len(mine) != 1 || mine[0].Kind != audit.Reset || mine[0].Owner != owner.Address() {
 		t.Fatalf("owner does not see the reset: %+v", mine)
+	}
+}
+
+// A registered hub cannot write the ledger's own entries, cannot pass an
+// event off as someone else's, and a camera alarm cannot pose as an owner
+// action (issue 8, finding 4).
+func TestAuditEventsCannotBeSpoofed(t *testing.T) {
+	h := newHarness(t)
+	owner, victim := h.key(), h.key()
+	cam := h.imprint(owner)
+	hub0 := h.hubs[0]
+	at := uint64(h.now.Unix())
+	ev := func(camera, actor keys.Address, kind audit.Kind) []byte {
+		return h.sign(&tx.Audit{Hub: hub0.Address(), Camera: camera, Kind: kind, Actor: actor, Detail: "forged", At: at,
+			Nonce: tx.NewNonce(), Expiry: h.expiry()}, hub0)
+	}
+	before, _ := h.app.Events(EventFilter{Limit: 100})
+	for _, k := range []audit.Kind{audit.Reset, audit.Imprint, audit.Transfer, audit.Granted, "ledger/transfer", "hubs/reset"} {
+		h.want(CodeEncoding, ev(cam.Address(), victim.Address(), k)) // the ledger's kinds are not fileable
+	}
+	// A camera alarm is the camera's: it names the camera and no one else.
+	h.want(CodeInvalid, ev(cam.Address(), victim.Address(), "camera/transfer"))
+	h.want(CodeInvalid, ev(keys.Address{}, keys.Address{}, "camera/transfer"))
+	after, _ := h.app.Events(EventFilter{Limit: 100})
+	if len(after) != len(before) {
+		t.Fatalf("refused audit transactions wrote %d events", len(after)-len(before))
+	}
+	// What a camera says comes out namespaced and as the camera's.
+	h.want(CodeOK, ev(cam.Address(), keys.Address{}, "camera/transfer"))
+	got, _ := h.app.Events(EventFilter{Camera: cam.Address(), Limit: 1})
+	if len(got) != 1 || got[0].Kind != "camera/transfer" || got[0].Kind.Source() != audit.SourceCamera || got[0].Actor != cam.Address() {
+		t.Fatalf("camera alarm recorded as %+v", got)
+	}
+	// The victim named by a hub event sees it as the hub's word, not theirs.
+	h.want(CodeOK, ev(keys.Address{}, victim.Address(), "hub/login"))
+	got, _ = h.app.Events(EventFilter{Principal: victim.Address(), Limit: 1})
+	if len(got) != 1 || got[0].Actor != hub0.Address() || got[0].Subject != victim.Address() || got[0].Kind.Source() != audit.SourceHub {
+		t.Fatalf("hub event about the victim recorded as %+v", got)
 	}
 }
 

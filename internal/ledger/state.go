@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/canon"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
@@ -67,19 +68,21 @@ type CheckpointRecord struct {
 	PrevTreeLen uint64 // TreeSize of the previous checkpoint in the epoch, 0 if first
 }
 
-// Event is one audit-log entry.
+// Event is one audit-log entry. Its kind's namespace says who wrote it
+// (audit.Kind.Source): the ledger, a hub, or a camera through its hub.
 type Event struct {
-	_      struct{} `cbor:",toarray"`
-	Seq    uint64   // global, gap-free, from 1
-	Height uint64
-	Time   uint64 // block time
-	Kind   string
-	Camera keys.Address // zero if the event concerns no camera
-	Actor  keys.Address // who did it (or whom it is about)
-	Owner  keys.Address // the camera's owner when it happened, if any
-	Hub    keys.Address // the hub that reported it, for hub-signed events
-	Detail string
-	TxHash tx.Hash
+	_       struct{} `cbor:",toarray"`
+	Seq     uint64   // global, gap-free, from 1
+	Height  uint64
+	Time    uint64 // block time
+	Kind    audit.Kind
+	Camera  keys.Address // zero if the event concerns no camera
+	Actor   keys.Address // who did it: the signer, or for a filed event its author (the hub, or the camera for its alarm)
+	Owner   keys.Address // the camera's owner when it happened, if any
+	Hub     keys.Address // the hub that filed it, for hub-signed events
+	Subject keys.Address // for a hub event, the principal the hub says it concerns (the hub's word); else zero
+	Detail  string
+	TxHash  tx.Hash
 }
 
 // Key layout. Every key starts with a short ASCII prefix naming its table.

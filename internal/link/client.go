@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -26,7 +27,7 @@ type CameraChain interface {
 type Alarms interface {
 	// Raise records an alarm locally (it must survive a restart) and
 	// queues it for the hub.
-	Raise(kind, detail string)
+	Raise(kind audit.Alarm, detail string)
 	// Pending returns the queued alarms, oldest first.
 	Pending() []Alarm
 	// Sent drops the first n queued alarms.
@@ -97,17 +98,17 @@ func (c *Client) Run(ctx context.Context) error {
 		switch {
 		case errors.As(err, &div):
 			c.Logger.Error("link: chain divergence: disconnected; recording continues locally", "hub", c.Addr, "err", err)
-			c.Alarms.Raise("chain-divergence", fmt.Sprintf("hub %s at %s: %v", c.Hub.Hex(), c.Addr, err))
+			c.Alarms.Raise(audit.ChainDivergence, fmt.Sprintf("hub %s at %s: %v", c.Hub.Hex(), c.Addr, err))
 			c.state("diverged", err)
 			backoff = max(backoff, c.MaxBackoff/4)
 		case errors.Is(err, ErrIdentity) || errors.Is(err, ErrPin):
 			c.Logger.Error("link: hub failed to prove its identity: disconnected", "hub", c.Addr, "err", err)
-			c.Alarms.Raise("impostor-hub", fmt.Sprintf("%s: %v", c.Addr, err))
+			c.Alarms.Raise(audit.ImpostorHub, fmt.Sprintf("%s: %v", c.Addr, err))
 			c.state("diverged", err)
 			backoff = max(backoff, c.MaxBackoff/4)
 		case errors.As(err, &ref) && (ref.Code == "fork" || ref.Code == "diverged"):
 			c.Logger.Error("link: hub reports the chains diverged: disconnected; recording continues locally", "reason", ref.Reason)
-			c.Alarms.Raise("chain-divergence", fmt.Sprintf("hub %s refused: %s", c.Hub.Hex(), ref.Reason))
+			c.Alarms.Raise(audit.ChainDivergence, fmt.Sprintf("hub %s refused: %s", c.Hub.Hex(), ref.Reason))
 			c.state("diverged", err)
 			backoff = max(backoff, c.MaxBackoff/4)
 		case errors.As(err, &ref):

@@ -182,7 +182,7 @@ func TestImpostorHubWithStolenKeysIsRefused(t *testing.T) {
 	// The alarm reached the real hub too.
 	waitFor(t, "alarm forwarded to the hub", func() bool {
 		for _, a := range r.backend.alarmList() {
-			if strings.HasPrefix(a, "chain-divergence") {
+			if strings.HasPrefix(a, "camera/chain-divergence: ") {
 				return true
 			}
 		}
@@ -235,7 +235,7 @@ func TestClonedCameraIsDetected(t *testing.T) {
 	r.run(r.client(r.addr, clone, cloneAlarms))
 	waitFor(t, "busy refusal alarm", func() bool {
 		for _, a := range r.backend.alarmList() {
-			if strings.HasPrefix(a, "clone-suspected") {
+			if strings.HasPrefix(a, "hub/clone-suspected: ") {
 				return true
 			}
 		}
@@ -245,7 +245,7 @@ func TestClonedCameraIsDetected(t *testing.T) {
 	n := len(r.backend.alarmList())
 	waitFor(t, "divergence reported to the hub", func() bool {
 		for _, a := range r.backend.alarmList()[n:] {
-			if strings.HasPrefix(a, "clone-suspected") {
+			if strings.HasPrefix(a, "hub/clone-suspected: ") {
 				return true
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -105,10 +106,10 @@ type memAlarms struct {
 	pending []Alarm
 }
 
-func (a *memAlarms) Raise(kind, detail string) {
+func (a *memAlarms) Raise(kind audit.Alarm, detail string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.raised = append(a.raised, kind)
+	a.raised = append(a.raised, string(kind))
 	a.pending = append(a.pending, Alarm{Kind: kind, Detail: detail, At: time.Now().Unix()})
 }
 func (a *memAlarms) Pending() []Alarm {
@@ -160,10 +161,10 @@ func (b *memBackend) Chain(cam keys.Address, epoch uint64) (ServerChain, error) 
 	return c, nil
 }
 
-func (b *memBackend) Alarm(cam keys.Address, kind, detail string, at time.Time) {
+func (b *memBackend) Alarm(cam keys.Address, kind audit.Kind, detail string, at time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.alarms = append(b.alarms, kind+": "+detail)
+	b.alarms = append(b.alarms, string(kind)+": "+detail)
 }
 
 func (b *memBackend) alarmList() []string {

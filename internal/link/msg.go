@@ -9,6 +9,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/canon"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -127,8 +128,8 @@ type Ack struct {
 
 // Alarm is an event the camera wants on the ledger's audit log.
 type Alarm struct {
-	_      struct{} `cbor:",toarray"`
-	Kind   string
+	_      struct{}    `cbor:",toarray"`
+	Kind   audit.Alarm // filed by the hub as "camera/<Kind>"
 	Detail string
 	At     int64 // Unix seconds
 }
@@ -248,8 +249,11 @@ func Decode(body []byte, msg any) error {
 func checkText(msg any) error {
 	switch m := msg.(type) {
 	case *Alarm:
-		if len(m.Kind) == 0 || len(m.Kind) > 32 || len(m.Detail) > MaxText {
-			return fmt.Errorf("%w: alarm kind 1..32 bytes, detail ≤ %d", ErrProtocol, MaxText)
+		if err := m.Kind.Valid(); err != nil {
+			return fmt.Errorf("%w: %w", ErrProtocol, err)
+		}
+		if len(m.Detail) > MaxText {
+			return fmt.Errorf("%w: alarm detail over %d bytes", ErrProtocol, MaxText)
 		}
 	case *Refuse:
 		if len(m.Code) > 32 || len(m.Reason) > MaxText {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -36,7 +37,7 @@ type Backend interface {
 	Chain(camera keys.Address, epoch uint64) (ServerChain, error)
 	// Alarm reports an event for the audit log (chain divergence, clone
 	// suspicion, alarms the camera sends).
-	Alarm(camera keys.Address, kind, detail string, at time.Time)
+	Alarm(camera keys.Address, kind audit.Kind, detail string, at time.Time)
 }
 
 // Server accepts camera connections.
@@ -178,7 +179,7 @@ func (s *Server) session(tc *tls.Conn) {
 	if _, busy := s.live[cam]; busy {
 		s.mu.Unlock()
 		log.Warn("link: second connection refused while one is live")
-		s.Backend.Alarm(cam, "clone-suspected", "a second connection for this camera arrived from "+tc.RemoteAddr().String()+" while one is live; refused", time.Now())
+		s.Backend.Alarm(cam, audit.CloneSuspected, "a second connection for this camera arrived from "+tc.RemoteAddr().String()+" while one is live; refused", time.Now())
 		s.refuse(c, "busy", "camera %s already has a live connection", cam.Hex())
 		return
 	}
@@ -201,7 +202,7 @@ func (s *Server) session(tc *tls.Conn) {
 	atAcked, err := CheckHello(chain, exp, h)
 	if err != nil {
 		log.Warn("link: chain check failed", "err", err)
-		s.Backend.Alarm(cam, "clone-suspected", err.Error(), time.Now())
+		s.Backend.Alarm(cam, audit.CloneSuspected, err.Error(), time.Now())
 		s.refuse(c, "fork", "%v", err)
 		return
 	}
@@ -283,7 +284,7 @@ func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain 
 		// its state: report it.
 		var rf Refuse
 		if Decode(f.body, &rf) == nil {
-			s.Backend.Alarm(cam, "clone-suspected", "camera refused the hub's chain: "+rf.Code+": "+rf.Reason, time.Now())
+			s.Backend.Alarm(cam, audit.CloneSuspected, "camera refused the hub's chain: "+rf.Code+": "+rf.Reason, time.Now())
 		}
 		return fmt.Errorf("camera refused: %s", rf.Reason)
 	case TypeSegment:
@@ -301,7 +302,7 @@ func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain 
 			s.refuse(c, "protocol", "%v", err)
 			return err
 		}
-		s.Backend.Alarm(cam, a.Kind, a.Detail, time.Unix(a.At, 0))
+		s.Backend.Alarm(cam, a.Kind.Kind(), a.Detail, time.Unix(a.At, 0))
 	default:
 		s.refuse(c, "protocol", "unexpected message type %d", f.typ)
 		return fmt.Errorf("%w: message type %d", ErrProtocol, f.typ)
@@ -331,7 +332,7 @@ func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerCha
 		}
 		detail := fmt.Sprintf("fork at record #%d: stored %s, received %s — two records with one sequence number (cloned camera?)", r.Seq, mine.Short(), r.Hash().Short())
 		log.Warn("link: fork", "seq", r.Seq)
-		s.Backend.Alarm(cam, "clone-suspected", detail, time.Now())
+		s.Backend.Alarm(cam, audit.CloneSuspected, detail, time.Now())
 		s.refuse(c, "fork", "%s", detail)
 		return errors.New(detail)
 	}

@@ -114,13 +114,8 @@ func checkStrings(m Msg) error {
 	if !ok {
 		return nil
 	}
-	if len(a.Kind) == 0 || len(a.Kind) > MaxKindBytes {
-		return fmt.Errorf("%w: audit kind must be 1..%d bytes", ErrEncoding, MaxKindBytes)
-	}
-	for _, c := range a.Kind {
-		if (c < 'a' || c > 'z') && c != '-' {
-			return fmt.Errorf("%w: audit kind %q: only a-z and '-' allowed", ErrEncoding, truncate(a.Kind, 40))
-		}
+	if err := a.Kind.ValidFiled(); err != nil {
+		return fmt.Errorf("%w: %w", ErrEncoding, err)
 	}
 	if len(a.Detail) > MaxDetailBytes || !utf8.ValidString(a.Detail) {
 		return fmt.Errorf("%w: audit detail must be valid UTF-8 of at most %d bytes", ErrEncoding, MaxDetailBytes)

@@ -3,10 +3,12 @@ package tx
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -34,7 +36,7 @@ func sampleMsgs(cam, owner, hub keys.Address) []Msg {
 		&SetPolicy{Camera: cam, Epoch: 3, CheckpointPeriod: 3600, Nonce: 8, Expiry: 2000000000},
 		&Checkpoint{Camera: cam, Epoch: 3, PeriodStart: 1700000000, PeriodEnd: 1700003600, FirstSeq: 900, LastSeq: 1799, TreeSize: 1800, Root: root, ChainHead: head,
 			Consistency: bytes.Repeat([]byte{0xc5}, 64), Nonce: 9, Expiry: 2000000000},
-		&Audit{Hub: hub, Camera: cam, Kind: "login", Actor: owner, Detail: "wallet login from 127.0.0.1", At: 1700000000, Nonce: 10, Expiry: 2000000000},
+		&Audit{Hub: hub, Camera: cam, Kind: "hub/login", Actor: owner, Detail: "wallet login from 127.0.0.1", At: 1700000000, Nonce: 10, Expiry: 2000000000},
 	}
 }
 
@@ -128,15 +130,25 @@ func TestDecodeRefuses(t *testing.T) {
 func TestAuditStringLimits(t *testing.T) {
 	k := mustKey(t)
 	for _, tc := range []struct {
-		kind, detail string
-		ok           bool
+		kind   audit.Kind
+		detail string
+		ok     bool
 	}{
-		{"login", "ok", true},
+		{"hub/login", "ok", true},
+		{"camera/storage-full", "ok", true},
 		{"", "x", false},
-		{"Login", "x", false},
-		{"log in", "x", false},
-		{"login", string(make([]byte, MaxDetailBytes+1)), false},
-		{"login", "\xff", false},
+		{"hub/Login", "x", false},
+		{"hub/log in", "x", false},
+		{"hub/", "x", false},
+		{"hub/a/b", "x", false},
+		// The ledger's own kinds cannot be filed (SPEC §3.1).
+		{"login", "x", false},
+		{"imprint", "x", false},
+		{"transfer", "x", false},
+		{"ledger/transfer", "x", false},
+		{"camera/" + audit.Kind(strings.Repeat("a", 26)), "x", false},
+		{"hub/login", string(make([]byte, MaxDetailBytes+1)), false},
+		{"hub/login", "\xff", false},
 	} {
 		m := &Audit{Hub: k.Address(), Kind: tc.kind, Detail: tc.detail, Nonce: 1, Expiry: 2}
 		body, _ := encMode.Marshal(m)

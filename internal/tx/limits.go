@@ -19,9 +19,6 @@ const (
 	// MaxDetailBytes caps the free-text detail of an audit event.
 	MaxDetailBytes = 256
 
-	// MaxKindBytes caps an audit event kind ("login", "alarm", …).
-	MaxKindBytes = 32
-
 	// MaxTTL is how far in the future a transaction's expiry may lie. The
 	// ledger remembers every (signer, nonce) until its expiry, so this also
 	// bounds that memory.

@@ -1,6 +1,7 @@
 package tx
 
 import (
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -163,14 +164,17 @@ type Checkpoint struct {
 	Expiry      uint64
 }
 
-// Audit records an event a hub witnessed (a login, a pairing attempt, an
-// alarm), signed by that hub. Camera may be zero for events about a user
-// alone; Actor is the principal the event is about.
+// Audit records an event a hub witnessed (a pairing, its aggregated
+// refusals, an alarm), signed by that hub. Kind is a "hub/" kind (the hub's
+// own word) or a "camera/" kind (an alarm the camera raised); the ledger's
+// own kinds cannot be filed. Camera may be zero for a hub-wide event; Actor
+// is the principal a hub event is about (zero for none), and zero or the
+// camera for a camera alarm.
 type Audit struct {
 	_      struct{} `cbor:",toarray"`
 	Hub    keys.Address
 	Camera keys.Address
-	Kind   string
+	Kind   audit.Kind
 	Actor  keys.Address
 	Detail string
 	At     uint64 // Unix seconds, when the hub saw it
@@ -248,7 +252,7 @@ func (m *Checkpoint) fields() []field {
 }
 
 func (m *Audit) fields() []field {
-	return []field{addr("hub", m.Hub), addr("camera", m.Camera), str("kind", m.Kind),
+	return []field{addr("hub", m.Hub), addr("camera", m.Camera), str("kind", string(m.Kind)),
 		addr("actor", m.Actor), str("detail", m.Detail), u64("at", m.At),
 		u64("nonce", m.Nonce), u64("expiry", m.Expiry)}
 }

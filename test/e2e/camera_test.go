@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/pairing"
@@ -114,7 +115,7 @@ func TestPairStreamResetAndPairingAttacks(t *testing.T) {
 		t.Fatal("owned camera accepted a pairing request")
 	}
 	waitFor(t, 20*time.Second, "pairing-refused on the audit log", func() bool {
-		return contains(auditKinds(t, h, camera), "pairing-refused")
+		return contains(auditKinds(t, h, camera), string(audit.CameraPairRefused.Kind()))
 	})
 
 	// A reset signed by anyone but the camera — here the owner — is refused
@@ -133,7 +134,7 @@ func TestPairStreamResetAndPairingAttacks(t *testing.T) {
 		t.Fatalf("owner-signed reset: %v", err)
 	}
 	waitFor(t, 20*time.Second, "reset-refused on the audit log", func() bool {
-		return contains(auditKinds(t, h, camera), "reset-refused")
+		return contains(auditKinds(t, h, camera), string(audit.ResetRefused))
 	})
 
 	// The physical reset: the camera signs it; the ledger frees the camera.
@@ -217,7 +218,7 @@ func TestImpostorHubHoldingKeysButNotTheChain(t *testing.T) {
 		return seqOf(s.Acked) > before+3 && seqOf(s.Acked) >= seqOf(s.Head)-1
 	})
 	waitFor(t, 30*time.Second, "the divergence alarm on the ledger", func() bool {
-		return contains(auditKinds(t, h, camera), "chain-divergence")
+		return contains(auditKinds(t, h, camera), string(audit.ChainDivergence.Kind()))
 	})
 	a.stop()
 	h.stop()
@@ -247,7 +248,7 @@ func TestClonedCameraIsRefused(t *testing.T) {
 	waitFor(t, 20*time.Second, "original reconnects", func() bool { return a.status(t).Link == "connected" })
 	c := runAgent(t, clone, "--speed", "10")
 	waitFor(t, 30*time.Second, "clone-suspected on the audit log", func() bool {
-		return contains(auditKinds(t, h, camera), "clone-suspected")
+		return contains(auditKinds(t, h, camera), string(audit.CloneSuspected))
 	})
 	if st := c.status(t); st.Link == "connected" {
 		t.Fatal("the clone is connected")

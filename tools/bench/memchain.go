@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
@@ -267,10 +268,10 @@ type countAlarms struct {
 	raised []string
 }
 
-func (a *countAlarms) Raise(kind, detail string) {
+func (a *countAlarms) Raise(kind audit.Alarm, detail string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.raised = append(a.raised, kind+": "+detail)
+	a.raised = append(a.raised, string(kind)+": "+detail)
 }
 func (a *countAlarms) Pending() []link.Alarm { return nil }
 func (a *countAlarms) Sent(int)              {}
@@ -309,10 +310,10 @@ func (b *benchBackend) Chain(cam keys.Address, epoch uint64) (link.ServerChain, 
 	return b.chain(cam, epoch)
 }
 
-func (b *benchBackend) Alarm(cam keys.Address, kind, detail string, _ time.Time) {
+func (b *benchBackend) Alarm(cam keys.Address, kind audit.Kind, detail string, _ time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.alarms = append(b.alarms, cam.Hex()+": "+kind+": "+detail)
+	b.alarms = append(b.alarms, cam.Hex()+": "+string(kind)+": "+detail)
 }
 
 func (b *benchBackend) alarmList() []string {

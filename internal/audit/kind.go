@@ -1,0 +1,164 @@
+// Package audit names the events of the ledger's audit log and says who may
+// write each one (docs/SPEC.md §3.1).
+//
+// A kind lives in one of three namespaces, and the namespace is its author:
+//
+//   - no prefix ("imprint", "transfer", …): written by the ledger itself as
+//     the effect of a signed transaction. No transaction can file one.
+//   - "hub/…": filed by a registered hub in an Audit transaction, shown as
+//     the hub's word (the event's actor is the hub).
+//   - "camera/…": an alarm a camera raised, relayed by the hub it is bound
+//     to, shown as the camera's (the event's actor is the camera).
+//
+// Kinds travel between packages as Kind, never as bare strings.
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Kind is an audit event kind: an optional namespace ("hub/", "camera/")
+// and a name of [a-z-], at most MaxKindBytes in all.
+type Kind string
+
+// MaxKindBytes caps a kind, namespace included.
+const MaxKindBytes = 32
+
+// Namespace prefixes of filed kinds.
+const (
+	hubPrefix    = "hub/"
+	cameraPrefix = "camera/"
+)
+
+// Kinds the ledger emits. Only the ledger writes them.
+const (
+	Imprint    Kind = "imprint"
+	Reset      Kind = "reset"
+	Release    Kind = "release"
+	Transfer   Kind = "transfer"
+	TransferIn Kind = "transfer-in"
+	BindHub    Kind = "bind-hub"
+	Grant      Kind = "grant"
+	Granted    Kind = "granted"
+	Revoke     Kind = "revoke"
+	Revoked    Kind = "revoked"
+	Policy     Kind = "policy"
+)
+
+// Kinds a hub files.
+const (
+	// Pairing: a camera was paired with the hub (its imprint committed).
+	Pairing Kind = "hub/pairing"
+	// PairingRefused, ResetRefused, TxRefused, RateLimited are the hub's
+	// aggregated refusal records (docs/SPEC.md §4.1): counts per interval.
+	PairingRefused Kind = "hub/pairing-refused"
+	ResetRefused   Kind = "hub/reset-refused"
+	TxRefused      Kind = "hub/tx-refused"
+	RateLimited    Kind = "hub/rate-limited"
+	// CloneSuspected: the link saw a second live session, or a fork (two
+	// records with one sequence number), for one camera. A security alarm.
+	CloneSuspected Kind = "hub/clone-suspected"
+	// UnboundAlarm: a camera alarm the hub could not file as the camera's
+	// because the camera is no longer bound to it; the detail names the
+	// camera and its alarm. A security alarm.
+	UnboundAlarm Kind = "hub/camera-alarm"
+)
+
+// Alarm is the name of an alarm a camera raises, as it travels on the
+// camera link (docs/SPEC.md §7, the Alarm message): 1..25 bytes of [a-z-].
+// The hub files it as the Kind "camera/<alarm>".
+type Alarm string
+
+// Alarms the camera agent raises.
+const (
+	ChainDivergence   Alarm = "chain-divergence"
+	ImpostorHub       Alarm = "impostor-hub"
+	StorageFull       Alarm = "storage-full"
+	CameraPairRefused Alarm = "pairing-refused"
+	CheckpointRefused Alarm = "checkpoint-refused"
+)
+
+// MaxAlarmBytes caps an alarm name, so "camera/" + name fits a Kind.
+const MaxAlarmBytes = MaxKindBytes - len(cameraPrefix)
+
+// ErrKind is returned for a kind or alarm name outside the rules above.
+var ErrKind = errors.New("audit: invalid kind")
+
+// Kind is the audit kind the hub files the alarm under.
+func (a Alarm) Kind() Kind { return Kind(cameraPrefix + string(a)) }
+
+// Valid checks an alarm name's syntax.
+func (a Alarm) Valid() error {
+	if len(a) == 0 || len(a) > MaxAlarmBytes || !isName(string(a)) {
+		return fmt.Errorf("%w: alarm %q: want 1..%d bytes of a-z and '-'", ErrKind, clip(string(a)), MaxAlarmBytes)
+	}
+	return nil
+}
+
+// Source is who wrote an event: the namespace of its kind.
+type Source string
+
+// The three sources.
+const (
+	SourceLedger Source = "ledger"
+	SourceHub    Source = "hub"
+	SourceCamera Source = "camera"
+)
+
+// Source returns who writes events of kind k.
+func (k Kind) Source() Source {
+	switch {
+	case strings.HasPrefix(string(k), hubPrefix):
+		return SourceHub
+	case strings.HasPrefix(string(k), cameraPrefix):
+		return SourceCamera
+	}
+	return SourceLedger
+}
+
+// ValidFiled checks that k is a kind an Audit transaction may carry: a
+// "hub/" or "camera/" kind whose name is [a-z-]. The ledger's own kinds
+// are never valid here, so no hub can write one.
+func (k Kind) ValidFiled() error {
+	s := string(k)
+	if len(s) > MaxKindBytes {
+		return fmt.Errorf("%w: %q is over %d bytes", ErrKind, clip(s), MaxKindBytes)
+	}
+	name, ok := strings.CutPrefix(s, hubPrefix)
+	if !ok {
+		name, ok = strings.CutPrefix(s, cameraPrefix)
+	}
+	if !ok {
+		return fmt.Errorf("%w: %q: a filed kind starts with %q or %q (the other kinds are the ledger's own)", ErrKind, clip(s), hubPrefix, cameraPrefix)
+	}
+	if name == "" || !isName(name) {
+		return fmt.Errorf("%w: %q: the name after the namespace must be a-z and '-'", ErrKind, clip(s))
+	}
+	return nil
+}
+
+// IsAlarm reports whether events of kind k are security alarms: persisted
+// by the hub before they are acknowledged and retried until committed,
+// never aggregated or dropped (docs/SPEC.md §4.1). Every camera alarm is
+// one, and so is the hub's own clone suspicion.
+func (k Kind) IsAlarm() bool {
+	return k.Source() == SourceCamera || k == CloneSuspected || k == UnboundAlarm
+}
+
+func isName(s string) bool {
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
