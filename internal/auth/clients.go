@@ -1,0 +1,307 @@
+package auth
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// Caps on the client registry.
+const (
+	MaxClientsPerAddress = 64
+	MaxClients           = 1 << 17
+	clientsVersion       = 1
+	// FlushInterval is how often changed heads are written to disk.
+	FlushInterval = 200 * time.Millisecond
+)
+
+// ClientInfo is what the owner sees of one enrolled client.
+type ClientInfo struct {
+	ID       ClientID     `json:"id"`
+	Address  keys.Address `json:"address"`
+	Head     Head         `json:"head"`
+	Enrolled uint64       `json:"enrolled"`
+	LastSeen uint64       `json:"last_seen"`
+	Logins   uint64       `json:"logins"`
+	Revoked  uint64       `json:"revoked,omitempty"` // time; 0 while live
+	Clones   uint64       `json:"clones,omitempty"`  // stale-head attempts refused
+}
+
+type link struct {
+	Head    Head     `json:"head"`
+	Renewal [32]byte `json:"renewal"` // RenewalCommitment of the secret handed out with Head
+}
+
+type client struct {
+	Info ClientInfo `json:"info"`
+	Cur  link       `json:"cur"`
+	Past []link     `json:"past,omitempty"` // newest last, at most pastHeads
+}
+
+type clientsFile struct {
+	Version int       `json:"version"`
+	Clients []*client `json:"clients"`
+}
+
+// Clients is the hub's registry of enrolled clients and the heads of their
+// login chains. Changes are kept in memory at once and written to Path
+// (mode 0600) within FlushInterval by a goroutine that Start runs and
+// Close stops after a last write: a hub killed mid-interval forgets at most
+// that interval's head advances, and the clients concerned log in again
+// with the wallet.
+type Clients struct {
+	path string
+
+	mu    sync.RWMutex
+	m     map[ClientID]*client
+	dirty bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// OpenClients loads the registry at path ("" keeps it in memory only).
+func OpenClients(path string) (*Clients, error) {
+	c := &Clients{path: path, m: make(map[ClientID]*client)}
+	if path == "" {
+		return c, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("client registry: %w", err)
+	}
+	var f clientsFile
+	if err := json.Unmarshal(data, &f); err != nil || f.Version != clientsVersion {
+		return nil, fmt.Errorf("client registry %s: not a version %d registry", path, clientsVersion)
+	}
+	for _, cl := range f.Clients {
+		c.m[cl.Info.ID] = cl
+	}
+	return c, nil
+}
+
+// Start runs the flusher.
+func (c *Clients) Start() {
+	c.stop, c.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(c.done)
+		t := time.NewTicker(FlushInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-t.C:
+				c.Flush()
+			}
+		}
+	}()
+}
+
+// Close stops the flusher and writes what changed.
+func (c *Clients) Close() error {
+	if c.stop != nil {
+		close(c.stop)
+		<-c.done
+		c.stop = nil
+	}
+	return c.Flush()
+}
+
+// Flush writes the registry if it changed.
+func (c *Clients) Flush() error {
+	if c.path == "" {
+		return nil
+	}
+	c.mu.Lock()
+	if !c.dirty {
+		c.mu.Unlock()
+		return nil
+	}
+	f := clientsFile{Version: clientsVersion}
+	for _, cl := range c.m {
+		f.Clients = append(f.Clients, cl)
+	}
+	data, err := json.Marshal(f)
+	c.dirty = false
+	c.mu.Unlock()
+	if err == nil {
+		err = atomicfile.Write(c.path, data, 0o600)
+	}
+	if err != nil {
+		c.mu.Lock()
+		c.dirty = true
+		c.mu.Unlock()
+		return fmt.Errorf("write client registry: %w", err)
+	}
+	return nil
+}
+
+// CloneError is ErrClientClone with the client concerned.
+type CloneError struct {
+	Client  ClientID
+	Address keys.Address
+}
+
+func (e *CloneError) Error() string {
+	return fmt.Sprintf("%v (client %s of %s)", ErrClientClone, e.Client, e.Address.Hex())
+}
+
+func (e *CloneError) Unwrap() error { return ErrClientClone }
+
+// advance appends a record to cl's chain; the caller holds mu.
+func (c *Clients) advance(cl *client, kind RecordKind, msg [32]byte, now time.Time) (*Record, Renewal, error) {
+	ren, err := newRenewal()
+	if err != nil {
+		return nil, Renewal{}, err
+	}
+	rec := &Record{Kind: kind, Address: cl.Info.Address, Client: cl.Info.ID, Prev: cl.Cur.Head,
+		Time: uint64(now.Unix()), Message: msg, Renewal: RenewalCommitment(ren)}
+	if !cl.Cur.Head.IsZero() {
+		cl.Past = append(cl.Past, cl.Cur)
+		if len(cl.Past) > pastHeads {
+			cl.Past = cl.Past[len(cl.Past)-pastHeads:]
+		}
+	}
+	cl.Cur = link{Head: rec.Hash(), Renewal: rec.Renewal}
+	cl.Info.Head, cl.Info.LastSeen = cl.Cur.Head, rec.Time
+	cl.Info.Logins++
+	c.dirty = true
+	return rec, ren, nil
+}
+
+// login records a wallet-verified login by addr on client cid presenting
+// head. An unknown client with the zero head is enrolled. A known client
+// must present its current head; any other is a copy (CloneError).
+func (c *Clients) login(addr keys.Address, cid ClientID, head Head, msg [32]byte, now time.Time) (*Record, Renewal, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl, ok := c.m[cid]
+	if !ok {
+		if !head.IsZero() {
+			return nil, Renewal{}, fmt.Errorf("%w: client %s presents a head but this hub never enrolled it; log in as a new client", ErrUnknownClient, cid)
+		}
+		if len(c.m) >= MaxClients {
+			return nil, Renewal{}, fmt.Errorf("%w: client registry full", ErrBusy)
+		}
+		n := 0
+		for _, other := range c.m {
+			if other.Info.Address == addr && other.Info.Revoked == 0 {
+				n++
+			}
+		}
+		if n >= MaxClientsPerAddress {
+			return nil, Renewal{}, fmt.Errorf("%w: %s has %d live clients; revoke one first", ErrBusy, addr.Hex(), n)
+		}
+		cl = &client{Info: ClientInfo{ID: cid, Address: addr, Enrolled: uint64(now.Unix())}}
+		rec, ren, err := c.advance(cl, KindEnroll, msg, now)
+		if err != nil {
+			return nil, Renewal{}, err
+		}
+		c.m[cid] = cl
+		return rec, ren, nil
+	}
+	if cl.Info.Address != addr {
+		return nil, Renewal{}, fmt.Errorf("%w: client %s", ErrClientAddress, cid)
+	}
+	if cl.Info.Revoked != 0 {
+		return nil, Renewal{}, fmt.Errorf("%w: client %s; log in as a new client", ErrClientRevoked, cid)
+	}
+	if subtle.ConstantTimeCompare(head[:], cl.Cur.Head[:]) != 1 {
+		cl.Info.Clones++
+		c.dirty = true
+		return nil, Renewal{}, &CloneError{Client: cid, Address: addr}
+	}
+	return c.advance(cl, KindLogin, msg, now)
+}
+
+// renew advances client cid's chain on its renewal secret and head. A pair
+// (head, secret) the client held before is a copy's (CloneError); any other
+// pair is ErrRenewalInvalid.
+func (c *Clients) renew(cid ClientID, head Head, ren Renewal, now time.Time) (*Record, Renewal, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl, ok := c.m[cid]
+	if !ok {
+		return nil, Renewal{}, fmt.Errorf("%w: client %s", ErrUnknownClient, cid)
+	}
+	if cl.Info.Revoked != 0 {
+		return nil, Renewal{}, fmt.Errorf("%w: client %s", ErrClientRevoked, cid)
+	}
+	commit := RenewalCommitment(ren)
+	match := func(l link) bool {
+		return subtle.ConstantTimeCompare(l.Head[:], head[:])&subtle.ConstantTimeCompare(l.Renewal[:], commit[:]) == 1
+	}
+	if match(cl.Cur) {
+		return c.advance(cl, KindRenew, [32]byte{}, now)
+	}
+	if slices.ContainsFunc(cl.Past, match) {
+		cl.Info.Clones++
+		c.dirty = true
+		return nil, Renewal{}, &CloneError{Client: cid, Address: cl.Info.Address}
+	}
+	return nil, Renewal{}, ErrRenewalInvalid
+}
+
+// Live reports whether client cid is enrolled for addr and not revoked: the
+// per-request check behind every access token.
+func (c *Clients) Live(addr keys.Address, cid ClientID) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	cl, ok := c.m[cid]
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: client %s", ErrUnknownClient, cid)
+	case cl.Info.Address != addr:
+		return fmt.Errorf("%w: client %s", ErrClientAddress, cid)
+	case cl.Info.Revoked != 0:
+		return fmt.Errorf("%w: client %s", ErrClientRevoked, cid)
+	}
+	return nil
+}
+
+// List returns addr's clients, oldest enrollment first.
+func (c *Clients) List(addr keys.Address) []ClientInfo {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []ClientInfo
+	for _, cl := range c.m {
+		if cl.Info.Address == addr {
+			out = append(out, cl.Info)
+		}
+	}
+	slices.SortFunc(out, func(a, b ClientInfo) int {
+		if a.Enrolled != b.Enrolled {
+			return int(int64(a.Enrolled) - int64(b.Enrolled))
+		}
+		return slices.Compare(a.ID[:], b.ID[:])
+	})
+	return out
+}
+
+// Revoke ends addr's client cid: its tokens are refused from the next
+// request on and it can neither renew nor log in again.
+func (c *Clients) Revoke(addr keys.Address, cid ClientID, now time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl, ok := c.m[cid]
+	if !ok || cl.Info.Address != addr {
+		return fmt.Errorf("%w: %s has no client %s", ErrUnknownClient, addr.Hex(), cid)
+	}
+	if cl.Info.Revoked == 0 {
+		cl.Info.Revoked = uint64(now.Unix())
+		c.dirty = true
+	}
+	return nil
+}

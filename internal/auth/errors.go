@@ -1,0 +1,42 @@
+package auth
+
+import "errors"
+
+// Refusal reasons. Each is distinct so that a refusal says exactly what
+// failed; callers match them with errors.Is. Messages never carry a secret.
+var (
+	// Message format and fields (siwe.go).
+	ErrMalformed     = errors.New("malformed sign-in message")
+	ErrWrongDomain   = errors.New("sign-in message is for another domain")
+	ErrWrongURI      = errors.New("sign-in message is for another URI")
+	ErrWrongVersion  = errors.New("sign-in message has an unsupported version")
+	ErrWrongChain    = errors.New("sign-in message is for another chain id")
+	ErrExpired       = errors.New("sign-in message has expired")
+	ErrNotYetValid   = errors.New("sign-in message is not valid yet")
+	ErrIssuedFuture  = errors.New("sign-in message is issued in the future")
+	ErrBadSignature  = errors.New("signature does not verify")
+	ErrOtherSigner   = errors.New("signature is by another key than the message's address")
+
+	// Nonces (nonce.go).
+	ErrUnknownNonce = errors.New("nonce was not issued by this hub")
+	ErrNonceExpired = errors.New("nonce has expired")
+	ErrNonceReused  = errors.New("nonce was already used")
+	ErrReplayed     = errors.New("sign-in message was already used (replay)")
+
+	// Tokens (token.go).
+	ErrNoToken         = errors.New("no access token")
+	ErrTokenForged     = errors.New("access token does not verify")
+	ErrTokenExpired    = errors.New("access token has expired")
+	ErrTokenKeyRetired = errors.New("access token is signed with a rotated-out key")
+
+	// Clients and the login chain (clients.go).
+	ErrClientClone    = errors.New("stale login-chain head: this client is a copy")
+	ErrClientRevoked  = errors.New("client was revoked")
+	ErrUnknownClient  = errors.New("client is not enrolled on this hub")
+	ErrClientAddress  = errors.New("client is enrolled for another address")
+	ErrRenewalInvalid = errors.New("renewal does not verify")
+
+	// Limits.
+	ErrRateLimited = errors.New("too many failed logins; wait and retry")
+	ErrBusy        = errors.New("hub is busy; retry")
+)

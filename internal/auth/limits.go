@@ -1,0 +1,45 @@
+package auth
+
+import "time"
+
+// Caps on what a login request may carry. Every decoder checks them before
+// it allocates.
+const (
+	MaxMessageBytes   = 4096 // a whole EIP-4361 message
+	MaxDomainBytes    = 255
+	MaxStatementBytes = 512
+	MaxURIBytes       = 512
+	MaxNonceBytes     = 128
+	MinNonceChars     = 8 // EIP-4361: at least 8 alphanumeric characters
+	MaxRequestIDBytes = 128
+	MaxResources      = 16
+	MaxTokenBytes     = 2048
+)
+
+// Default lifetimes and tolerances.
+const (
+	DefaultNonceTTL = 5 * time.Minute  // a nonce is good this long after issue
+	DefaultTokenTTL = 15 * time.Minute // an access token's life
+	DefaultSkew     = 30 * time.Second // clock tolerance on issued-at / not-before
+	// DefaultKeyRotation is how long a token signing key stays current.
+	// A key keeps verifying for one token lifetime after it stops being
+	// current, so a rotation logs nobody out.
+	DefaultKeyRotation = 24 * time.Hour
+)
+
+// Default rate limits on failed logins (configurable; tests and benchmarks
+// set their own).
+const (
+	DefaultFailuresPerIP      = 30
+	DefaultFailuresPerAddress = 10
+	DefaultLimitWindow        = time.Minute
+	// maxLimiterKeys bounds the limiter's memory: a flood from many sources
+	// cannot grow it past this many counters.
+	maxLimiterKeys = 1 << 16
+	// maxUsedNonces bounds the memory holding used nonces (each entry lives
+	// one nonce lifetime).
+	maxUsedNonces = 1 << 20
+	// pastHeads is how many superseded (head, renewal) pairs a client keeps,
+	// so a copy taken up to this many logins ago is recognised as a clone.
+	pastHeads = 16
+)

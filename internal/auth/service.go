@@ -1,0 +1,322 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// Config configures a Service. Zero durations take the defaults.
+type Config struct {
+	// Origin is the hub's public origin, scheme://host[:port]: the domain
+	// and URI every sign-in message must name, and the tokens' audience.
+	Origin  string
+	ChainID uint64       // the EIP-712 chain id of the hub's ledger
+	Issuer  keys.Address // the hub's address, the tokens' issuer
+
+	NonceTTL    time.Duration
+	TokenTTL    time.Duration
+	KeyRotation time.Duration
+	Skew        time.Duration
+	Limits      Limits
+
+	KeyringPath string // token keys; "" keeps them in memory (tests)
+	ClientsPath string // client registry; "" keeps it in memory (tests)
+
+	// Events receives every login, renewal, enrollment and alarm; it must
+	// not block. Nil drops them.
+	Events func(Event)
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// EventKind names what happened; the hub's audit log uses the same names.
+type EventKind string
+
+const (
+	EventEnrolled EventKind = "client-enrolled" // a new client, loudly
+	EventLogin    EventKind = "login"
+	EventRenewed  EventKind = "login-renewed"
+	EventClone    EventKind = "client-clone" // a stale head: a copied client
+	// EventRefused is a refusal whose signature verified (an address really
+	// signed it). Refusals that do not verify are only counted (Stats).
+	EventRefused EventKind = "login-refused"
+)
+
+// Event is one entry for the hub's audit trail. Record is set for logins,
+// renewals and enrollments.
+type Event struct {
+	Kind    EventKind
+	Address keys.Address
+	Client  ClientID
+	Record  *Record
+	Detail  string
+	At      time.Time
+}
+
+// LoginRequest is POST /auth/login's body, decoded.
+type LoginRequest struct {
+	Message   string
+	Signature keys.Signature
+	Client    ClientID
+	Head      Head // zero for a new client
+}
+
+// RenewRequest is POST /auth/renew's body, decoded.
+type RenewRequest struct {
+	Client  ClientID
+	Head    Head
+	Renewal Renewal
+}
+
+// Grant is what a successful login or renewal hands the client.
+type Grant struct {
+	Address     keys.Address
+	Client      ClientID
+	AccessToken string
+	Expires     time.Time
+	Head        Head    // present it at the next login or renewal
+	Renewal     Renewal // single use: the next renewal's secret
+	Enrolled    bool    // this login enrolled a new client
+}
+
+// Service runs logins for one hub.
+type Service struct {
+	cfg     Config
+	origin  *url.URL
+	nonces  *Nonces
+	tokens  *Tokens
+	clients *Clients
+	ipLim   *limiter
+	addrLim *limiter
+
+	mu       sync.Mutex
+	refusals map[error]uint64
+}
+
+// reasons are the refusals Stats counts, one counter each.
+var reasons = []error{
+	ErrMalformed, ErrWrongDomain, ErrWrongURI, ErrWrongVersion, ErrWrongChain,
+	ErrExpired, ErrNotYetValid, ErrIssuedFuture, ErrBadSignature, ErrOtherSigner,
+	ErrUnknownNonce, ErrNonceExpired, ErrNonceReused, ErrReplayed,
+	ErrClientClone, ErrClientRevoked, ErrUnknownClient, ErrClientAddress, ErrRenewalInvalid,
+	ErrRateLimited, ErrBusy,
+}
+
+// ParseOrigin checks a public origin: http or https, a host, no path.
+func ParseOrigin(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("public origin %q: want http(s)://host[:port]", s)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// New opens the keyring and the client registry. Start the service before
+// use and Close it after.
+func New(cfg Config) (*Service, error) {
+	if cfg.NonceTTL == 0 {
+		cfg.NonceTTL = DefaultNonceTTL
+	}
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.KeyRotation == 0 {
+		cfg.KeyRotation = DefaultKeyRotation
+	}
+	if cfg.Skew == 0 {
+		cfg.Skew = DefaultSkew
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Events == nil {
+		cfg.Events = func(Event) {}
+	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	origin, err := ParseOrigin(cfg.Origin)
+	if err != nil {
+		return nil, err
+	}
+	nonces, err := NewNonces(cfg.NonceTTL)
+	if err != nil {
+		return nil, err
+	}
+	ring, err := OpenKeyring(cfg.KeyringPath, cfg.KeyRotation, cfg.TokenTTL, cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	clients, err := OpenClients(cfg.ClientsPath)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{
+		cfg: cfg, origin: origin, nonces: nonces, clients: clients,
+		tokens:   &Tokens{Keys: ring, Issuer: cfg.Issuer.Hex(), Audience: origin.String(), TTL: cfg.TokenTTL},
+		ipLim:    newLimiter(cfg.Limits.FailuresPerIP, cfg.Limits.Window),
+		addrLim:  newLimiter(cfg.Limits.FailuresPerAddress, cfg.Limits.Window),
+		refusals: make(map[error]uint64),
+	}, nil
+}
+
+// Start runs the registry's flusher.
+func (s *Service) Start() { s.clients.Start() }
+
+// Close stops the flusher and writes the registry.
+func (s *Service) Close() error { return s.clients.Close() }
+
+// Origin is the public origin sign-in messages must name.
+func (s *Service) Origin() *url.URL { return s.origin }
+
+// ChainID is the chain id sign-in messages must name.
+func (s *Service) ChainID() uint64 { return s.cfg.ChainID }
+
+// Clients is the client registry.
+func (s *Service) Clients() *Clients { return s.clients }
+
+// Keys is the token keyring.
+func (s *Service) Keys() *Keyring { return s.tokens.Keys }
+
+// Nonce issues a login nonce.
+func (s *Service) Nonce() (string, time.Time, error) { return s.nonces.Issue(s.cfg.Now()) }
+
+// Stats counts refusals by reason (the reason's message as key).
+func (s *Service) Stats() map[string]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]uint64, len(s.refusals))
+	for r, n := range s.refusals {
+		out[r.Error()] = n
+	}
+	return out
+}
+
+func (s *Service) count(err error) {
+	for _, r := range reasons {
+		if errors.Is(err, r) {
+			s.mu.Lock()
+			s.refusals[r]++
+			s.mu.Unlock()
+			return
+		}
+	}
+}
+
+func (s *Service) expect() Expect {
+	return Expect{Origin: s.origin, ChainID: s.cfg.ChainID, MaxAge: s.cfg.NonceTTL, Skew: s.cfg.Skew}
+}
+
+// Login checks a signed sign-in message and, if every check passes,
+// advances (or starts) the client's login chain and issues a token. The
+// checks run cheapest first; failures count against ip, and once the
+// signature verifies, against the signing address too.
+func (s *Service) Login(req LoginRequest, ip netip.Addr) (*Grant, error) {
+	now := s.cfg.Now()
+	ipk := ipKey(ip)
+	if !s.ipLim.allowed(ipk, now) {
+		s.count(ErrRateLimited)
+		return nil, ErrRateLimited
+	}
+	failIP := func(err error) (*Grant, error) {
+		s.count(err)
+		s.ipLim.fail(ipk, now)
+		return nil, err
+	}
+	m, err := ParseMessage(req.Message)
+	if err != nil {
+		return failIP(err)
+	}
+	if err := s.nonces.Check(m.Nonce, now); err != nil {
+		return failIP(err)
+	}
+	digest := keys.TextDigest([]byte(req.Message))
+	signer, err := keys.Recover(digest, req.Signature)
+	if err != nil {
+		return failIP(fmt.Errorf("%w: %v", ErrBadSignature, err))
+	}
+	if signer != m.Address {
+		return failIP(fmt.Errorf("%w: message names %s", ErrOtherSigner, m.Address.Hex()))
+	}
+	addr := signer
+	if !s.addrLim.allowed(addr.Hex(), now) {
+		s.count(ErrRateLimited)
+		return nil, ErrRateLimited
+	}
+	fail := func(err error) (*Grant, error) {
+		s.addrLim.fail(addr.Hex(), now)
+		s.cfg.Events(Event{Kind: EventRefused, Address: addr, Client: req.Client, Detail: err.Error(), At: now})
+		return failIP(err)
+	}
+	if err := m.Check(s.expect(), now); err != nil {
+		return fail(err)
+	}
+	if err := s.nonces.Use(m.Nonce, digest, now); err != nil {
+		return fail(err)
+	}
+	rec, ren, err := s.clients.login(addr, req.Client, req.Head, digest, now)
+	if err != nil {
+		s.alarmClone(err, now)
+		return fail(err)
+	}
+	return s.grant(rec, ren, now)
+}
+
+// Renew exchanges a client's renewal secret and head for a fresh token and
+// the next secret, without the wallet. A copied client that renews after
+// the original (or before it: whichever comes second) presents a stale
+// pair and is refused as a clone.
+func (s *Service) Renew(req RenewRequest, ip netip.Addr) (*Grant, error) {
+	now := s.cfg.Now()
+	ipk := ipKey(ip)
+	if !s.ipLim.allowed(ipk, now) {
+		s.count(ErrRateLimited)
+		return nil, ErrRateLimited
+	}
+	rec, ren, err := s.clients.renew(req.Client, req.Head, req.Renewal, now)
+	if err != nil {
+		s.count(err)
+		s.ipLim.fail(ipk, now)
+		s.alarmClone(err, now)
+		return nil, err
+	}
+	return s.grant(rec, ren, now)
+}
+
+func (s *Service) alarmClone(err error, now time.Time) {
+	var ce *CloneError
+	if errors.As(err, &ce) {
+		s.cfg.Events(Event{Kind: EventClone, Address: ce.Address, Client: ce.Client, At: now,
+			Detail: "client " + ce.Client.String() + " presented a stale login-chain head: a copy of it is in use; revoke it and enroll again"})
+	}
+}
+
+func (s *Service) grant(rec *Record, ren Renewal, now time.Time) (*Grant, error) {
+	tok, exp, err := s.tokens.Issue(rec.Address, rec.Client, now)
+	if err != nil {
+		return nil, err
+	}
+	kind := map[RecordKind]EventKind{KindEnroll: EventEnrolled, KindLogin: EventLogin, KindRenew: EventRenewed}[rec.Kind]
+	s.cfg.Events(Event{Kind: kind, Address: rec.Address, Client: rec.Client, Record: rec, At: now,
+		Detail: rec.Kind.String() + " of client " + rec.Client.String()})
+	return &Grant{Address: rec.Address, Client: rec.Client, AccessToken: tok, Expires: exp,
+		Head: rec.Hash(), Renewal: ren, Enrolled: rec.Kind == KindEnroll}, nil
+}
+
+// Authenticate checks an access token and that its client is still
+// enrolled and not revoked. It says who asks, not what they may see.
+func (s *Service) Authenticate(token string) (Session, error) {
+	sess, err := s.tokens.Verify(token, s.cfg.Now())
+	if err != nil {
+		return Session{}, err
+	}
+	if err := s.clients.Live(sess.Address, sess.Client); err != nil {
+		return Session{}, err
+	}
+	return sess, nil
+}
