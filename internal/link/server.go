@@ -336,14 +336,29 @@ func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerCha
 		s.refuse(c, "fork", "%s", detail)
 		return errors.New(detail)
 	}
+	// The ack signs the record's hash, known already: sign it while the
+	// chain checks and stores the segment (its SHA-256, the disk), and
+	// send it only once Append has succeeded.
+	signed := make(chan signedAck, 1)
+	go func() {
+		a, err := feedchain.SignAck(s.Key, cam, epoch, r.Seq, r.Hash())
+		signed <- signedAck{a, err}
+	}()
 	if err := chain.Append(r, data); err != nil {
+		<-signed
 		log.Warn("link: record refused", "seq", r.Seq, "err", err)
 		s.refuse(c, "bad-record", "record #%d: %v", r.Seq, err)
 		return err
 	}
-	ack, err := feedchain.SignAck(s.Key, cam, epoch, r.Seq, r.Hash())
-	if err != nil {
-		return err
+	ack := <-signed
+	if ack.err != nil {
+		return ack.err
 	}
 	return c.Write(TypeAck, &Ack{Seq: ack.Seq, Head: ack.Head, Sig: ack.Sig})
+}
+
+// signedAck is an acknowledgement signed ahead of its sending.
+type signedAck struct {
+	feedchain.Ack
+	err error
 }

@@ -23,6 +23,8 @@ func TestNewRowRatioAndPass(t *testing.T) {
 		{"latency meets at-most", 10, 5, AtMost(30), 2, &yes},
 		{"latency misses", 31, 5, AtMost(30), 6.2, &no},
 		{"no target", 7, 8, nil, 0.875, nil},
+		{"ratio meets", 900, 1000, RatioAtLeast(0.9), 0.9, &yes},
+		{"ratio misses", 899, 1000, RatioAtLeast(0.9), 0.899, &no},
 		{"zero baseline", 7, 0, nil, 0, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,6 +51,8 @@ func testReport() *Report {
 		Rows: []Row{
 			NewRow("ledger.commit_throughput.signed", "tx/s", 1500, "ledger.commit_throughput.noop", 30000, AtLeast(2000), "20000 txs"),
 			NewRow("ledger.commit_latency.p99", "ms", 7.5, "ledger.commit_latency.noop.p99", 6, nil, ""),
+			NewRow("link.throughput", "MB/s", 450, "tls13.sha256.throughput", 500, RatioAtLeast(0.9), ""),
+			NewBudgetRow("hub.cameras.ack_latency.p99", "ms", 20, "hub.cameras.ack_latency_budget", 2000, nil, ""),
 		},
 	}
 }
@@ -77,11 +81,11 @@ func TestReportJSONHasEveryField(t *testing.T) {
 			t.Errorf("machine has no %q", k)
 		}
 	}
-	if len(got.Rows) != 2 {
-		t.Fatalf("%d rows, want 2", len(got.Rows))
+	if len(got.Rows) != 4 {
+		t.Fatalf("%d rows, want 4", len(got.Rows))
 	}
 	for i, row := range got.Rows {
-		for _, k := range []string{"name", "value", "unit", "baseline_name", "baseline", "ratio", "target", "pass", "note"} {
+		for _, k := range []string{"name", "value", "unit", "baseline_name", "baseline", "budget", "ratio", "target", "pass", "note"} {
 			if _, ok := row[k]; !ok {
 				t.Errorf("row %d has no %q", i, k)
 			}
@@ -102,14 +106,24 @@ func TestReportJSONHasEveryField(t *testing.T) {
 	if g := string(got.Rows[1]["target"]) + " " + string(got.Rows[1]["pass"]); g != "null null" {
 		t.Errorf("row without target: target, pass = %s, want null null", g)
 	}
+	var rt bytes.Buffer
+	if err := json.Compact(&rt, got.Rows[2]["target"]); err != nil {
+		t.Fatal(err)
+	}
+	if g := rt.String() + " " + string(got.Rows[2]["pass"]); g != `{"op":">=","limit":0.9,"on_ratio":true} true` {
+		t.Errorf("ratio target: target, pass = %s", g)
+	}
+	if g := string(got.Rows[3]["budget"]) + " " + string(got.Rows[0]["budget"]); g != "true false" {
+		t.Errorf("budget flags = %s, want true false", g)
+	}
 }
 
 func TestReportTable(t *testing.T) {
 	r := testReport()
 	table := r.Table()
 	lines := strings.Split(strings.TrimSuffix(table, "\n"), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("table has %d lines, want header, rule and 2 rows:\n%s", len(lines), table)
+	if len(lines) != 6 {
+		t.Fatalf("table has %d lines, want header, rule and 4 rows:\n%s", len(lines), table)
 	}
 	if lines[0] != "| figure | value | baseline | ratio | target | ok |" {
 		t.Errorf("header = %q", lines[0])
@@ -117,6 +131,8 @@ func TestReportTable(t *testing.T) {
 	for _, want := range []string{
 		"| `ledger.commit_throughput.signed` | 1,500 tx/s | 30,000 tx/s (`ledger.commit_throughput.noop`) | 0.050 | ≥ 2,000 tx/s | **NO** |",
 		"| `ledger.commit_latency.p99` | 7.50 ms | 6.00 ms (`ledger.commit_latency.noop.p99`) | 1.25 | – | – |",
+		"| `link.throughput` | 450 MB/s | 500 MB/s (`tls13.sha256.throughput`) | 0.90 | ratio ≥ 0.9 | yes |",
+		"| `hub.cameras.ack_latency.p99` | 20.0 ms | 2,000 ms (budget: `hub.cameras.ack_latency_budget`) | 0.010 | – | – |",
 	} {
 		if !strings.Contains(table, want+"\n") {
 			t.Errorf("table lacks\n%s\ngot\n%s", want, table)
