@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"testing"
+	"time"
 )
 
 // TestMain lets the test binary be the link benchmark's child hub, as the
@@ -40,5 +42,19 @@ func TestLinkBenchSmall(t *testing.T) {
 		if rate <= 0 || cpu.bytes != n*size || cpu.hub <= 0 || cpu.cam <= 0 {
 			t.Errorf("%s: rate %v, cpu %+v", name, rate, cpu)
 		}
+	}
+}
+
+// TestCamerasBenchSmall runs one short step of hub.cameras with a few
+// cameras: they keep up, the hub's store holds their chains, and the rows
+// are well formed.
+func TestCamerasBenchSmall(t *testing.T) {
+	o := &options{Progress: &progress{w: io.Discard, start: time.Now()}}
+	rows, err := runCamerasBench(context.Background(), o, 4, 4, 4, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Name != "hub.cameras" || rows[0].Value != 4 || !rows[1].Budget || rows[1].Value <= 0 {
+		t.Fatalf("rows %+v", rows)
 	}
 }

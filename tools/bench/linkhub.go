@@ -131,8 +131,10 @@ func linkHub(mode string, stdin io.Reader, stdout io.Writer) error {
 			}
 			return nil
 		}
+	case "cameras":
+		return camerasHub(ln, hubKey, hubID, stdin, stdout)
 	default:
-		return fmt.Errorf("%s=%q: want link or plain", linkHubEnv, mode)
+		return fmt.Errorf("%s=%q: want link, plain or cameras", linkHubEnv, mode)
 	}
 	cpu0, err := processCPU()
 	if err != nil {
@@ -262,6 +264,15 @@ func startLinkHub(mode string, env ...string) (*linkHubProc, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// query writes a command line to the child and reads its answer, a line
+// starting with the same word with fields fields in all.
+func (p *linkHubProc) query(cmd string, fields int) ([]string, error) {
+	if _, err := io.WriteString(p.stdin, cmd+"\n"); err != nil {
+		return nil, fmt.Errorf("child hub: %w; stderr: %s", err, p.stderr.String())
+	}
+	return p.line(cmd, fields)
 }
 
 func (p *linkHubProc) line(word string, fields int) ([]string, error) {

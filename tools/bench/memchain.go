@@ -45,10 +45,16 @@ func newCamChain(k *keys.PrivateKey, epoch uint64) *camChain {
 
 // add signs the record of data as the camera's next one and appends it.
 func (c *camChain) add(data []byte, start time.Time, dur time.Duration) error {
+	return c.addHashed(data, feedchain.SegmentHash(data), start, dur)
+}
+
+// addHashed is add for data whose segment hash the caller computed
+// already (simulated cameras sending the same bytes many times).
+func (c *camChain) addHashed(data []byte, h feedchain.Hash, start time.Time, dur time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := &feedchain.Record{Camera: c.key.Address(), Epoch: c.epoch, Seq: uint64(len(c.recs)),
-		Segment: feedchain.SegmentHash(data), Start: start.UnixNano(), Duration: dur,
+		Segment: h, Start: start.UnixNano(), Duration: dur,
 		Size: uint64(len(data)), Codec: segmentCodec}
 	if n := len(c.recs); n > 0 {
 		r.Prev = c.recs[n-1].Hash()
