@@ -328,6 +328,10 @@ func buildCheckpoint(ctx context.Context, l Ledger, tree *checkpoint.Tree, ck Le
 	if int64(len(results)) != lt.Proof.Proof.Total {
 		return fail("results of H", fmt.Errorf("%d results for %d transactions", len(results), lt.Proof.Proof.Total))
 	}
+	rs, err := resultsOf(results)
+	if err != nil {
+		return fail("results of H", err)
+	}
 	hb, err := encodeSignedHeader(sh)
 	if err != nil {
 		return fail("block H", err)
@@ -340,6 +344,6 @@ func buildCheckpoint(ctx context.Context, l Ledger, tree *checkpoint.Tree, ck Le
 		Tx: lt.Raw, TxProof: txProofOf(lt.Proof),
 		Header: hb, Validators: validatorsOf(vals),
 		NextHeader: nb, NextValidators: validatorsOf(nextVals),
-		Results: resultsOf(results),
+		Results: rs,
 	}, nil
 }

@@ -72,7 +72,7 @@ type Checkpoint struct {
 	NextValidators []Validator
 	// Results are the results of every transaction of block H, in block
 	// order: the fields CometBFT hashes into LastResultsHash.
-	Results []TxResult
+	Results Results
 }
 
 // TxProof is CometBFT's Merkle proof of a transaction in a block's data
@@ -134,18 +134,15 @@ type wireBundle struct {
 	Clips       []Clip
 }
 
-var (
-	encMode = func() cbor.UserBufferEncMode {
-		m, err := canon.EncOptions().UserBufferEncMode()
-		if err != nil {
-			panic("evidence: cbor encoder options: " + err.Error())
-		}
-		return m
-	}()
-	// MaxNestedLevels 6; the longest list is the results (each list is
-	// checked against its own limit); maps do not decode into arrays.
-	decMode = canon.DecMode(6, MaxResults)
-)
+// encMode is the canonical encoder; Decode (decode.go) accepts exactly
+// its output.
+var encMode = func() cbor.UserBufferEncMode {
+	m, err := canon.EncOptions().UserBufferEncMode()
+	if err != nil {
+		panic("evidence: cbor encoder options: " + err.Error())
+	}
+	return m
+}()
 
 // Encode returns the bundle's canonical bytes. It refuses a bundle that
 // Decode would refuse.
@@ -173,76 +170,6 @@ func (b *Bundle) encode(sizeHint int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes, over the %d-byte limit", ErrMalformed, buf.Len(), MaxBundleBytes)
 	}
 	return buf.Bytes(), nil
-}
-
-// Decode parses a bundle strictly: the label, a known version, then
-// exactly the canonical encoding of a bundle within the limits, with
-// nothing after it. Whether the bundle proves anything is for Verify.
-func Decode(data []byte) (*Bundle, error) {
-	if len(data) > MaxBundleBytes {
-		return nil, fmt.Errorf("%w: %d bytes, over the %d-byte limit", ErrMalformed, len(data), MaxBundleBytes)
-	}
-	if err := peekVersion(data); err != nil {
-		return nil, err
-	}
-	var w wireBundle
-	if err := decMode.Unmarshal(data, &w); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if len(w.Camera) != len(keys.Address{}) {
-		return nil, fmt.Errorf("%w: camera is %d bytes, want %d", ErrMalformed, len(w.Camera), len(keys.Address{}))
-	}
-	b := &Bundle{ChainID: w.ChainID, Epoch: w.Epoch, Checkpoints: w.Checkpoints, Clips: w.Clips}
-	copy(b.Camera[:], w.Camera)
-	// Canonical form only: one bundle, one byte string. Encode runs the
-	// structural checks.
-	again, err := b.encode(len(data))
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(again, data) {
-		return nil, fmt.Errorf("%w: not in canonical form", ErrMalformed)
-	}
-	return b, nil
-}
-
-// peekVersion checks the label and version, the first two items of the
-// bundle's array, before anything else is decoded: a bundle of another
-// version may have another shape.
-func peekVersion(data []byte) error {
-	if len(data) == 0 || data[0]>>5 != 4 { // major type 4: array
-		return ErrNotBundle
-	}
-	n := 1 // the array head's length
-	switch ai := data[0] & 0x1f; {
-	case ai < 24:
-	case ai == 24:
-		n = 2
-	case ai == 25:
-		n = 3
-	case ai == 26:
-		n = 5
-	case ai == 27:
-		n = 9
-	default:
-		return ErrNotBundle
-	}
-	if len(data) < n {
-		return ErrNotBundle
-	}
-	var label string
-	rest, err := decMode.UnmarshalFirst(data[n:], &label)
-	if err != nil || label != Label {
-		return ErrNotBundle
-	}
-	var v uint64
-	if _, err := decMode.UnmarshalFirst(rest, &v); err != nil {
-		return fmt.Errorf("%w: no version after the label: %v", ErrMalformed, err)
-	}
-	if v != Version {
-		return fmt.Errorf("%w: %d (this code reads version %d)", ErrVersion, v, Version)
-	}
-	return nil
 }
 
 // check enforces the limits and the structure Decode guarantees: sizes of
@@ -299,8 +226,8 @@ func (c *Checkpoint) check() error {
 		return fmt.Errorf("header of %d bytes, want 1..%d", len(c.Header), MaxHeaderBytes)
 	case len(c.NextHeader) == 0 || len(c.NextHeader) > MaxHeaderBytes:
 		return fmt.Errorf("next header of %d bytes, want 1..%d", len(c.NextHeader), MaxHeaderBytes)
-	case len(c.Results) == 0 || len(c.Results) > MaxResults:
-		return fmt.Errorf("%d transaction results, want 1..%d", len(c.Results), MaxResults)
+	case c.Results.Len() == 0 || c.Results.Len() > MaxResults:
+		return fmt.Errorf("%d transaction results, want 1..%d", c.Results.Len(), MaxResults)
 	}
 	if err := c.TxProof.check(); err != nil {
 		return fmt.Errorf("transaction proof: %w", err)
@@ -311,8 +238,8 @@ func (c *Checkpoint) check() error {
 	if err := checkValidators(c.NextValidators); err != nil {
 		return fmt.Errorf("next validators: %w", err)
 	}
-	for i := range c.Results {
-		if n := len(c.Results[i].Data); n > MaxResultDataBytes {
+	for i, r := range c.Results.All() {
+		if n := len(r.Data); n > MaxResultDataBytes {
 			return fmt.Errorf("result %d: %d bytes of data, over the %d-byte limit", i, n, MaxResultDataBytes)
 		}
 	}
@@ -344,8 +271,8 @@ func checkValidators(vs []Validator) error {
 		switch {
 		case len(v.KeyType) == 0 || len(v.KeyType) > MaxKeyTypeBytes:
 			return fmt.Errorf("validator %d: key type must be 1..%d bytes", i, MaxKeyTypeBytes)
-		case len(v.PubKey) == 0 || len(v.PubKey) > MaxPubKeyBytes:
-			return fmt.Errorf("validator %d: public key must be 1..%d bytes", i, MaxPubKeyBytes)
+		case len(v.PubKey) < MinPubKeyBytes || len(v.PubKey) > MaxPubKeyBytes:
+			return fmt.Errorf("validator %d: public key must be %d..%d bytes", i, MinPubKeyBytes, MaxPubKeyBytes)
 		case v.Power == 0 || v.Power > maxTotalVotingPower:
 			return fmt.Errorf("validator %d: voting power %d, want 1..%d", i, v.Power, maxTotalVotingPower)
 		}

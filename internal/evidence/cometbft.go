@@ -5,12 +5,15 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
 	"github.com/cometbft/cometbft/crypto/merkle"
 	"github.com/cometbft/cometbft/types"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
 )
 
 // Every CometBFT type and function the bundle format touches is in this
@@ -164,24 +167,43 @@ func verifyCommit(chainID string, set *types.ValidatorSet, sh *types.SignedHeade
 
 // resultsOf keeps the deterministic part of each result, the part CometBFT
 // hashes.
-func resultsOf(rs []*abci.ExecTxResult) []TxResult {
+func resultsOf(rs []*abci.ExecTxResult) (Results, error) {
 	out := make([]TxResult, len(rs))
 	for i, r := range rs {
 		d := abci.DeterministicExecTxResult(r)
 		out[i] = TxResult{Code: d.Code, Data: d.Data, GasWanted: d.GasWanted, GasUsed: d.GasUsed}
 	}
-	return out
+	return NewResults(out)
 }
 
 // resultsHash is the LastResultsHash the next block's header carries for
-// these results.
-func resultsHash(rs []TxResult) []byte {
-	full := make([]*abci.ExecTxResult, len(rs))
-	for i, r := range rs {
-		full[i] = &abci.ExecTxResult{Code: r.Code, Data: r.Data, GasWanted: r.GasWanted, GasUsed: r.GasUsed}
+// these results: CometBFT's types.ABCIResults.Hash, the crypto/merkle root
+// over each result's protobuf encoding. crypto/merkle's tree is RFC 6962's
+// (leaf 0x00, inner 0x01, split at the largest power of two below n), so
+// the root is computed leaf by leaf in a compact range: O(log n) memory
+// whatever the number of results, where types.NewResults would hold every
+// result and every encoding at once. TestResultsHashIsCometBFTs checks it
+// against the library.
+func resultsHash(rs Results) ([]byte, error) {
+	rng := resultsRange.NewEmptyRange(0)
+	var buf []byte
+	for _, r := range rs.All() {
+		pb := abci.ExecTxResult{Code: r.Code, Data: r.Data, GasWanted: r.GasWanted, GasUsed: r.GasUsed}
+		buf = slices.Grow(buf[:0], pb.Size())[:pb.Size()]
+		if _, err := pb.MarshalToSizedBuffer(buf); err != nil {
+			return nil, fmt.Errorf("encode a result: %w", err)
+		}
+		if err := rng.Append(rfc6962.DefaultHasher.HashLeaf(buf), nil); err != nil {
+			return nil, err
+		}
 	}
-	return types.NewResults(full).Hash()
+	if rs.Len() == 0 {
+		return rfc6962.DefaultHasher.EmptyRoot(), nil
+	}
+	return rng.GetRootHash(nil)
 }
+
+var resultsRange = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 
 // txProofOf converts CometBFT's proof (its Data is the transaction, kept
 // beside it in the bundle).

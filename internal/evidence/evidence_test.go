@@ -333,9 +333,11 @@ func TestCorruptions(t *testing.T) {
 		}, evidence.ErrCommit, -1, "block H+1"},
 		{"validator power changed", func(b *evidence.Bundle) { b.Checkpoints[0].Validators[0].Power++ }, evidence.ErrValidators, -1, "its header names"},
 		{"results with a non-zero code", func(b *evidence.Bundle) {
-			b.Checkpoints[0].Results[b.Checkpoints[0].TxProof.Index].Code = ledger.CodeInvalid
+			editResults(t, b, func(rs []evidence.TxResult) { rs[b.Checkpoints[0].TxProof.Index].Code = ledger.CodeInvalid })
 		}, evidence.ErrResults, -1, "results hash to"},
-		{"results of another block", func(b *evidence.Bundle) { b.Checkpoints[0].Results[0].GasUsed = 1 }, evidence.ErrResults, -1, "results hash to"},
+		{"results of another block", func(b *evidence.Bundle) {
+			editResults(t, b, func(rs []evidence.TxResult) { rs[0].GasUsed = 1 })
+		}, evidence.ErrResults, -1, "results hash to"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			data := mutate(t, f.bundle, c.fn)
@@ -585,5 +587,16 @@ func TestBuildRefusesRecordsThatDiffer(t *testing.T) {
 	_, err = cam.Export(ctx, f.t0, f.t0.Add(time.Minute))
 	if err == nil || !strings.Contains(err.Error(), "409") || !strings.Contains(err.Error(), "differ") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// editResults applies fn to checkpoint 0's results.
+func editResults(t *testing.T, b *evidence.Bundle, fn func([]evidence.TxResult)) {
+	t.Helper()
+	rs := b.Checkpoints[0].Results.List()
+	fn(rs)
+	var err error
+	if b.Checkpoints[0].Results, err = evidence.NewResults(rs); err != nil {
+		t.Fatal(err)
 	}
 }

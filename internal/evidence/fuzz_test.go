@@ -7,10 +7,12 @@ import (
 	"time"
 )
 
-// FuzzDecodeBundle: Decode never panics; whatever it accepts re-encodes to
-// exactly the input (one bundle, one byte string); Verify never panics on
-// it; and nothing verifies but the genuine vector bundle, untouched. Seeds:
-// testdata/fuzz/FuzzDecodeBundle (the vector bundle and its corruptions).
+// FuzzDecodeBundle: Decode never panics and never allocates more than its
+// bound (MaxDecodeAllocRatio × the input + MaxDecodeAllocFixed); whatever
+// it accepts re-encodes to exactly the input (one bundle, one byte string);
+// Verify never panics on it; and nothing verifies but the genuine vector
+// bundle, untouched. Seeds: testdata/fuzz/FuzzDecodeBundle (the vector
+// bundle and its corruptions, and the hostile shapes of hostileBundles).
 func FuzzDecodeBundle(f *testing.F) {
 	golden, err := os.ReadFile("testdata/bundle-v1.cbor")
 	if err != nil {
@@ -18,6 +20,9 @@ func FuzzDecodeBundle(f *testing.F) {
 	}
 	now := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, bound := decodeAlloc(data), decodeAllocBound(len(data)); got > bound {
+			t.Fatalf("Decode allocated %d bytes for %d bytes of input, over the bound of %d", got, len(data), bound)
+		}
 		b, err := Decode(data)
 		if err != nil {
 			return

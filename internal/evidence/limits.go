@@ -46,12 +46,27 @@ const (
 	// MaxKeyTypeBytes caps a validator key type name ("ed25519").
 	MaxKeyTypeBytes = 32
 
+	// MinPubKeyBytes is the shortest validator public key: no key type
+	// CometBFT knows is shorter (ed25519 keys are 32 bytes, secp256k1 33).
+	MinPubKeyBytes = 32
+
 	// MaxPubKeyBytes caps a validator public key (BLS12-381 keys are the
 	// largest CometBFT knows, 96 bytes).
 	MaxPubKeyBytes = 128
 
 	// MaxChainIDBytes caps the chain id: CometBFT's types.MaxChainIDLen.
 	MaxChainIDBytes = 50
+
+	// MaxDecodeAllocRatio and MaxDecodeAllocFixed bound what Decode
+	// allocates for n bytes of input, whatever the bytes: at most
+	// MaxDecodeAllocRatio×n + MaxDecodeAllocFixed. The input is copied once
+	// (1×) and the byte fields share the copy; the decoded lists cost at
+	// most 1.3× the bytes that hold them (a validator is 48 bytes of Go and
+	// at least minValidatorBytes of input; results stay encoded), and the
+	// checkpoint and clip lists, capped by count, at most about 1.1 MiB.
+	// TestDecodeAllocationBounded and FuzzDecodeBundle check it.
+	MaxDecodeAllocRatio = 2.5
+	MaxDecodeAllocFixed = 2 << 20
 
 	// MaxClockSkew is how far in the future of Options.Now a block time may
 	// lie before Verify refuses it.

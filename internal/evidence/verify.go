@@ -165,8 +165,8 @@ func verifyCheckpoint(b *Bundle, i int, chainNum uint64, opts Options) (*tx.Chec
 	switch want := txLeafHash(c.Tx); {
 	case !bytes.Equal(p.LeafHash, want):
 		return fail(ErrTxProof, nil, "the proof is for another transaction: leaf %X, this transaction's is %X", p.LeafHash, want)
-	case p.Total != uint64(len(c.Results)):
-		return fail(ErrTxProof, nil, "the proof is for a block of %d transactions, the bundle has results for %d", p.Total, len(c.Results))
+	case p.Total != uint64(c.Results.Len()):
+		return fail(ErrTxProof, nil, "the proof is for a block of %d transactions, the bundle has results for %d", p.Total, c.Results.Len())
 	case !bytes.Equal(p.RootHash, sh.DataHash):
 		return fail(ErrTxProof, nil, "the proof is for data hash %X, block H's is %X", p.RootHash, []byte(sh.DataHash))
 	}
@@ -237,10 +237,14 @@ func verifyCheckpoint(b *Bundle, i int, chainNum uint64, opts Options) (*tx.Chec
 	}
 
 	// 6. The ledger applied the checkpoint.
-	if got := resultsHash(c.Results); !bytes.Equal(got, next.LastResultsHash) {
+	got, err := resultsHash(c.Results)
+	if err != nil {
+		return fail(ErrResults, err, "block H's results: %v", err)
+	}
+	if !bytes.Equal(got, next.LastResultsHash) {
 		return fail(ErrResults, nil, "block H's results hash to %X, block H+1 names %X", got, []byte(next.LastResultsHash))
 	}
-	if code := c.Results[p.Index].Code; code != 0 {
+	if code := c.Results.At(int(p.Index)).Code; code != 0 {
 		return fail(ErrResults, nil, "the ledger refused the checkpoint: result code %d (docs/SPEC.md §3.2)", code)
 	}
 
