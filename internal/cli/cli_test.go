@@ -2,8 +2,9 @@ package cli
 
 import (
 	"bytes"
-
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -33,7 +34,13 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("CAMCHAIN_HOME", filepath.Join(env.WorkDir, "home"))
-			return nil
+			// The evidence vector bundle (docs/SPEC.md §10.6), made by a real
+			// hub, for the evidence scripts.
+			b, err := os.ReadFile(filepath.Join("..", "evidence", "testdata", "bundle-v1.cbor"))
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(env.WorkDir, "bundle-v1.cbor"), b, 0o644)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"capture":       cmdCapture,
@@ -41,6 +48,7 @@ func TestScripts(t *testing.T) {
 			"verifysig":     cmdVerifySig,
 			"keyfile":       cmdKeyFile,
 			"filecount":     cmdFileCount,
+			"status":        cmdStatus,
 		},
 	})
 }
@@ -196,5 +204,27 @@ func TestStripOneNewline(t *testing.T) {
 		if got := stripOneNewline(in); got != want {
 			t.Errorf("stripOneNewline(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// status N PROGRAM ARGS...: run PROGRAM as exec does (its stdout and
+// stderr are then the ones the next commands inspect) and require exit
+// status N.
+func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: status N PROGRAM ARGS...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
 }

@@ -125,12 +125,16 @@ commits one at the end of each period.`,
 
 // verifyResult is the --json output of export and verify.
 type verifyResult struct {
-	OK     bool             `json:"ok"`
-	File   string           `json:"file"`
-	Bytes  int              `json:"bytes,omitempty"`
-	Kind   string           `json:"error_kind,omitempty"` // evidence.KindOf: what failed
-	Error  string           `json:"error,omitempty"`
-	Report *evidence.Report `json:"report,omitempty"`
+	// OK: everything verified, against a pinned validator set.
+	OK bool `json:"ok"`
+	// SelfConsistent: everything but the pin verified (with --no-pin, OK
+	// is false and this is true).
+	SelfConsistent bool             `json:"self_consistent"`
+	File           string           `json:"file"`
+	Bytes          int              `json:"bytes,omitempty"`
+	Kind           string           `json:"error_kind,omitempty"` // evidence.KindOf: what failed
+	Error          string           `json:"error,omitempty"`
+	Report         *evidence.Report `json:"report,omitempty"`
 }
 
 func heights(r *evidence.Report) string {
@@ -142,57 +146,122 @@ func heights(r *evidence.Report) string {
 }
 
 func newEvidenceVerifyCmd(e *env) *cobra.Command {
-	var pin string
+	var pf pinFlags
 	var jsonOut bool
 	cmd := &cobra.Command{
-		Use:   "verify FILE [--validators-hash HASH]",
+		Use:   "verify FILE (--validators-hash HASH | --genesis GENESIS | --no-pin)",
 		Short: "Verify an evidence bundle offline and say exactly what it proves",
 		Long: `Verify the evidence bundle in FILE with no network: the clips against their
 signed records, the records against the camera's checkpoints, the checkpoints
-against the signed ledger blocks. Exits 0 only if everything verifies.
+against the signed ledger blocks, and the blocks against the ledger's
+validator set, which you pin: --validators-hash HASH, or --genesis with the
+ledger's genesis file (a hub keeps it in <data>/ledger/config/genesis.json).
+Obtain either from a source you trust, not from whoever sent the bundle.
 
-Without --validators-hash the bundle can only be shown self-consistent: its
-blocks are signed by the validator set it carries, which anyone could have
-made. Pin the ledger's validator-set hash, obtained out of band (for example
-with "camchain evidence validators-hash" on the ledger's genesis file), to
-prove the blocks are the ledger's.`,
+A bundle's blocks are signed by the validator set it carries, which anyone
+could have made on a private chain of their own: without a pin nothing ties
+them to the real ledger. --no-pin checks everything else and says so.
+
+Exit status: 0 verified against the pinned validator set; 3 with --no-pin,
+when the bundle is self-consistent but the ledger was not proven; 1 when it
+does not verify; 2 for a bad command line (no pin and no --no-pin included).`,
 		Args: exactArgs(1),
 	}
-	cmd.Flags().StringVar(&pin, "validators-hash", "", "the ledger's validator-set `HASH` (hex), obtained out of band")
+	pf.add(cmd)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the outcome as JSON")
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
-		pinned, err := parsePin(pin)
+		pinned, err := pf.resolve()
 		if err != nil {
 			return err
 		}
-		data, err := readBundle(args[0])
-		if err != nil {
-			return err
-		}
-		rep, err := evidence.VerifyBytes(data, evidence.Options{PinnedValidatorsHash: pinned, Now: time.Now()})
-		if jsonOut {
-			res := verifyResult{OK: err == nil, File: args[0], Bytes: len(data), Kind: evidence.KindOf(err), Report: rep}
-			if err != nil {
-				res.Error = err.Error()
-			} else {
-				res.Kind = ""
-			}
-			if perr := e.printJSON(res); perr != nil {
-				return perr
-			}
-		}
-		if err != nil {
-			if !jsonOut {
-				fmt.Fprintf(e.stdout, "NOT VERIFIED: %s\n", args[0])
-			}
-			return fmt.Errorf("%s does not verify: %w", args[0], err)
-		}
-		if !jsonOut {
-			fmt.Fprint(e.stdout, rep.String())
-		}
-		return nil
+		return e.verifyBundleFile(args[0], pinned, jsonOut)
 	}
 	return cmd
+}
+
+// errNotPinned: a bundle verified with --no-pin. Main exits with
+// exitNotPinned: a script must not take it for a verified bundle.
+var errNotPinned = errors.New("NOT PINNED: the bundle is self-consistent, but nothing showed its blocks are the real ledger's (verify with --validators-hash or --genesis)")
+
+// pinFlags are the ways to pin the ledger's validator set when verifying a
+// bundle. One is required, or --no-pin.
+type pinFlags struct {
+	hash, genesis string
+	none          bool
+}
+
+func (p *pinFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&p.hash, "validators-hash", "", "the ledger's validator-set `HASH` (hex), obtained out of band")
+	cmd.Flags().StringVar(&p.genesis, "genesis", "", "pin the validator set of the ledger's genesis `FILE`, obtained out of band")
+	cmd.Flags().BoolVar(&p.none, "no-pin", false, "verify without a pin: proves only that the bundle is self-consistent (exit status 3)")
+}
+
+// resolve returns the pinned validator-set hash, or nil with --no-pin.
+func (p *pinFlags) resolve() ([]byte, error) {
+	switch n := btoi(p.hash != "") + btoi(p.genesis != "") + btoi(p.none); {
+	case n == 0:
+		return nil, usageError{errors.New("pin the ledger's validator set with --validators-hash HASH or --genesis GENESIS.json " +
+			"(from a source you trust), or pass --no-pin to check only that the bundle is self-consistent")}
+	case n > 1:
+		return nil, usageError{errors.New("--validators-hash, --genesis and --no-pin exclude one another")}
+	case p.genesis != "":
+		g, err := os.ReadFile(p.genesis)
+		if err != nil {
+			return nil, err
+		}
+		h, err := evidence.GenesisValidatorsHash(g)
+		if err != nil {
+			return nil, fmt.Errorf("--genesis %s: %w", p.genesis, err)
+		}
+		return h, nil
+	case p.none:
+		return nil, nil
+	}
+	return parsePin(p.hash)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// verifyBundleFile verifies one evidence bundle offline, against pinned
+// (nil: self-consistency only, and errNotPinned when that holds).
+func (e *env) verifyBundleFile(p string, pinned []byte, jsonOut bool) error {
+	data, err := readBundle(p)
+	if err != nil {
+		return err
+	}
+	rep, err := evidence.VerifyBytes(data, evidence.Options{PinnedValidatorsHash: pinned, Now: time.Now()})
+	if jsonOut {
+		res := verifyResult{OK: err == nil && rep.Pinned, SelfConsistent: err == nil, File: p, Bytes: len(data), Kind: evidence.KindOf(err), Report: rep}
+		switch {
+		case err != nil:
+			res.Error = err.Error()
+		case !rep.Pinned:
+			res.Kind, res.Error = evidence.KindOf(evidence.ErrNotPinned), errNotPinned.Error()
+		default:
+			res.Kind = ""
+		}
+		if perr := e.printJSON(res); perr != nil {
+			return perr
+		}
+	}
+	if err != nil {
+		if !jsonOut {
+			fmt.Fprintf(e.stdout, "NOT VERIFIED: %s\n", p)
+		}
+		return fmt.Errorf("%s does not verify: %w", p, err)
+	}
+	if !jsonOut {
+		fmt.Fprint(e.stdout, rep.String())
+	}
+	if !rep.Pinned {
+		return fmt.Errorf("%s: %w", p, errNotPinned)
+	}
+	return nil
 }
 
 func newEvidenceValidatorsHashCmd(e *env) *cobra.Command {

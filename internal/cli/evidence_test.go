@@ -77,10 +77,19 @@ func TestEvidenceExportAndVerify(t *testing.T) {
 	// Verify, offline.
 	h.Close()
 	hubOpen = false
-	r = runCLI("evidence", "verify", file).must(t, 0, "")
-	if !strings.Contains(r.stdout, "VERIFIED: 4 clip(s)") || !strings.Contains(r.stdout, "NOT PINNED") {
-		t.Fatalf("verify output:\n%s", r.stdout)
+	// No pin is a usage error; --no-pin checks the rest, says what it did
+	// not prove, and exits 3, never 0 and never "VERIFIED".
+	runCLI("evidence", "verify", file).must(t, 2, "--no-pin")
+	r = runCLI("evidence", "verify", file, "--no-pin").must(t, 3, "NOT PINNED")
+	if !strings.Contains(r.stdout, "SELF-CONSISTENT ONLY, NOT VERIFIED AGAINST THE LEDGER: 4 clip(s)") ||
+		!strings.Contains(r.stdout, "what was not proven") || strings.Contains(r.stdout, "VERIFIED:") {
+		t.Fatalf("verify --no-pin output:\n%s", r.stdout)
 	}
+	r = runCLI("evidence", "verify", file, "--genesis", filepath.Join(dir, "ledger", "config", "genesis.json")).must(t, 0, "")
+	if !strings.Contains(r.stdout, "VERIFIED: 4 clip(s)") || !strings.Contains(r.stdout, "the one you pinned") {
+		t.Fatalf("verify --genesis output:\n%s", r.stdout)
+	}
+	runCLI("evidence", "verify", file, "--no-pin", "--validators-hash", pin).must(t, 2, "exclude one another")
 	r = runCLI("evidence", "verify", file, "--validators-hash", pin).must(t, 0, "")
 	if !strings.Contains(r.stdout, "the one you pinned") || strings.Contains(r.stdout, "NOT PINNED") {
 		t.Fatalf("pinned verify output:\n%s", r.stdout)
@@ -92,7 +101,7 @@ func TestEvidenceExportAndVerify(t *testing.T) {
 	}
 	runCLI("evidence", "verify", file, "--validators-hash", strings.Repeat("ab", 32)).must(t, 1, "not the pinned one")
 	runCLI("evidence", "verify", file, "--validators-hash", "abc").must(t, 2, "64 hex digits")
-	runCLI("evidence", "verify", filepath.Join(t.TempDir(), "nope.cbor")).must(t, 1, "no such file")
+	runCLI("evidence", "verify", filepath.Join(t.TempDir(), "nope.cbor"), "--no-pin").must(t, 1, "no such file")
 
 	// One flipped bit in a segment.
 	data, err := os.ReadFile(file)
@@ -109,7 +118,7 @@ func TestEvidenceExportAndVerify(t *testing.T) {
 	if !strings.Contains(r.stdout, "NOT VERIFIED") || !strings.Contains(r.stderr, "sha256") {
 		t.Fatalf("corrupt verify: %+v", r)
 	}
-	r = runCLI("evidence", "verify", bad, "--json").must(t, 1, "segment")
+	r = runCLI("evidence", "verify", bad, "--json", "--no-pin").must(t, 1, "segment")
 	res = verifyResult{}
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.OK || res.Kind != "segment" || res.Report != nil {
 		t.Fatalf("corrupt verify --json: %v\n%s", err, r.stdout)
@@ -117,9 +126,11 @@ func TestEvidenceExportAndVerify(t *testing.T) {
 
 	// `camchain verify` takes an export too, offline: no hub is reachable here.
 	noHub := "http://127.0.0.1:1"
-	r = runCLI("verify", file, "--hub", noHub).must(t, 0, "")
-	if !strings.Contains(r.stdout, "VERIFIED") {
+	runCLI("verify", file, "--hub", noHub).must(t, 2, "--no-pin")
+	r = runCLI("verify", file, "--hub", noHub, "--validators-hash", pin).must(t, 0, "")
+	if !strings.Contains(r.stdout, "VERIFIED: 4 clip(s)") {
 		t.Fatalf("verify of an export:\n%s", r.stdout)
 	}
-	runCLI("verify", bad, "--hub", noHub).must(t, 1, "does not verify")
+	runCLI("verify", file, "--hub", noHub, "--no-pin").must(t, 3, "NOT PINNED")
+	runCLI("verify", bad, "--hub", noHub, "--no-pin").must(t, 1, "does not verify")
 }

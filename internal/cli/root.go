@@ -13,6 +13,9 @@ const (
 	exitOK    = 0
 	exitError = 1 // the command ran and failed (bad input, refused tx, network)
 	exitUsage = 2 // the command line itself was wrong
+	// exitNotPinned: an evidence bundle checked with --no-pin is
+	// self-consistent, but nothing tied its blocks to the real ledger.
+	exitNotPinned = 3
 )
 
 // usageError marks an error in the command line (unknown flag, missing
@@ -50,6 +53,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	err := root.Execute()
 	if err == nil {
 		return exitOK
+	}
+	if errors.Is(err, errNotPinned) {
+		fmt.Fprintf(stderr, "camchain: %v\n", err)
+		return exitNotPinned
 	}
 	fmt.Fprintf(stderr, "camchain: error: %v\n", err)
 	var ue usageError

@@ -20,7 +20,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/api"
-	"github.com/camchain/camchain/internal/evidence"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
@@ -36,6 +35,7 @@ const (
 
 func newVerifyCmd(e *env) *cobra.Command {
 	var camera, epochFlag string
+	var pf pinFlags
 	cmd := &cobra.Command{
 		Use:   "verify PATH...",
 		Short: "Check recorded clips against the camera's chain and its checkpoints on the ledger",
@@ -57,7 +57,7 @@ Nothing under PATH is modified.
 
 Exit status: 0 when everything checked is verified (clips deleted by
 retention aside), 1 otherwise (pending included) or on error, 2 for a bad
-command line.`,
+command line, 3 when all verified but a bundle was checked with --no-pin.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{fmt.Errorf("%s needs at least one PATH; see --help", cmd.CommandPath())}
@@ -69,6 +69,7 @@ command line.`,
 	cmd.PersistentFlags().Lookup("json").Usage = "print the report as JSON"
 	cmd.Flags().StringVar(&camera, "camera", "", "the camera `ADDRESS` of clips outside a chain directory (or only this camera's chains of a store)")
 	cmd.Flags().StringVar(&epochFlag, "epoch", "", "the binding `EPOCH` of those clips (default: from the path, else the camera's current one)")
+	pf.add(cmd)
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		var cam *keys.Address
 		if camera != "" {
@@ -87,14 +88,27 @@ command line.`,
 			epoch = n
 		}
 		// Evidence bundles (an export) verify offline, with no hub.
-		var clips []string
-		bundlesOK := true
+		var clips, bundles []string
 		for _, p := range args {
-			if !isEvidenceBundle(p) {
+			if isEvidenceBundle(p) {
+				bundles = append(bundles, p)
+			} else {
 				clips = append(clips, p)
-				continue
 			}
-			if err := e.verifyBundleFile(p, hf.jsonOut); err != nil {
+		}
+		var pinned []byte
+		if len(bundles) > 0 {
+			var err error
+			if pinned, err = pf.resolve(); err != nil {
+				return err
+			}
+		}
+		bundlesOK, unpinned := true, false
+		for _, p := range bundles {
+			switch err := e.verifyBundleFile(p, pinned, hf.jsonOut); {
+			case errors.Is(err, errNotPinned):
+				unpinned = true
+			case err != nil:
 				fmt.Fprintf(e.stderr, "camchain: %v\n", err)
 				bundlesOK = false
 			}
@@ -106,6 +120,9 @@ command line.`,
 		}
 		if !bundlesOK {
 			return errors.New("an evidence bundle does not verify")
+		}
+		if unpinned {
+			return errNotPinned
 		}
 		return nil
 	}
@@ -124,36 +141,6 @@ func isEvidenceBundle(p string) bool {
 	n, _ := io.ReadFull(f, head)
 	head = head[:n]
 	return n > 0 && head[0]&0xe0 == 0x80 && bytes.Contains(head, []byte("camchain-evidence"))
-}
-
-// verifyBundleFile verifies one evidence bundle offline (self-consistency
-// only: `camchain evidence verify --validators-hash` pins the ledger).
-func (e *env) verifyBundleFile(p string, jsonOut bool) error {
-	data, err := readBundle(p)
-	if err != nil {
-		return err
-	}
-	rep, err := evidence.VerifyBytes(data, evidence.Options{Now: time.Now()})
-	if jsonOut {
-		res := verifyResult{OK: err == nil, File: p, Bytes: len(data), Kind: evidence.KindOf(err), Report: rep}
-		if err != nil {
-			res.Error = err.Error()
-		} else {
-			res.Kind = ""
-		}
-		if perr := e.printJSON(res); perr != nil {
-			return perr
-		}
-	} else if err == nil {
-		fmt.Fprint(e.stdout, rep.String())
-	}
-	if err != nil {
-		if !jsonOut {
-			fmt.Fprintf(e.stdout, "NOT VERIFIED: %s\n", p)
-		}
-		return fmt.Errorf("%s does not verify: %w", p, err)
-	}
-	return nil
 }
 
 // verifyJob is one chain to verify and the files to check against it.

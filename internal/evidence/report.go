@@ -82,8 +82,12 @@ func (r *Report) String() string {
 	if t, err := time.Parse(time.RFC3339Nano, last.Start); err == nil {
 		end = t.Add(time.Duration(last.Duration * float64(time.Second))).Format(time.RFC3339Nano)
 	}
-	fmt.Fprintf(&s, "VERIFIED: %d clip(s) of camera %s, epoch %d, records #%d–#%d, recorded %s to %s.\n",
-		len(r.Clips), r.Camera, r.Epoch, first.Seq, last.Seq, first.Start, end)
+	head := "VERIFIED"
+	if !r.Pinned {
+		head = "SELF-CONSISTENT ONLY, NOT VERIFIED AGAINST THE LEDGER"
+	}
+	fmt.Fprintf(&s, "%s: %d clip(s) of camera %s, epoch %d, records #%d–#%d, recorded %s to %s.\n",
+		head, len(r.Clips), r.Camera, r.Epoch, first.Seq, last.Seq, first.Start, end)
 	fmt.Fprintf(&s, "\nWhat this bundle proves:\n")
 	fmt.Fprintf(&s, "  - Each clip's bytes have the size and SHA-256 its feed-chain record states, and\n")
 	fmt.Fprintf(&s, "    each record is signed by camera %s.\n", r.Camera)
@@ -95,11 +99,11 @@ func (r *Report) String() string {
 	if r.Pinned {
 		fmt.Fprintf(&s, "  - That validator set is the one you pinned: these blocks are the ledger's.\n")
 	} else {
-		fmt.Fprintf(&s, "\nNOT PINNED: the validator set was taken from the bundle itself, so this proves only\n")
-		fmt.Fprintf(&s, "that the bundle is self-consistent. Anyone can run a private chain with a validator key\n")
-		fmt.Fprintf(&s, "of their own and make such a bundle. Obtain the ledger's validator set hash out of band\n")
-		fmt.Fprintf(&s, "(`camchain evidence validators-hash GENESIS.json` on the ledger's genesis file) and verify\n")
-		fmt.Fprintf(&s, "again with --validators-hash.\n")
+		fmt.Fprintf(&s, "\nNOT PINNED — what was not proven: that validator set %s is the ledger's,\n", strings.Join(r.ValidatorsHashes, ", "))
+		fmt.Fprintf(&s, "so not that these blocks, checkpoints or clips are on the real ledger at all. The set was\n")
+		fmt.Fprintf(&s, "taken from the bundle itself: anyone can run a private chain with a validator key of their\n")
+		fmt.Fprintf(&s, "own and make such a bundle. Obtain the ledger's genesis file or validator-set hash from a\n")
+		fmt.Fprintf(&s, "source you trust and verify again with --genesis or --validators-hash.\n")
 	}
 	fmt.Fprintf(&s, "\nIt does not prove that the camera's clock was right (times are the camera's), nor\n")
 	fmt.Fprintf(&s, "anything about records not in the bundle.\n")
