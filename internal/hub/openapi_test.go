@@ -660,10 +660,11 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 	if res := ref["error"].(map[string]any)["result"].(map[string]any); res["code_name"] != "encoding" || res["height"] != nil {
 		t.Errorf("junk tx: %v", ref)
 	}
-	// Signed by someone other than the owner: refused in a block.
+	// Signed by someone other than the owner: refused before any block
+	// (the state's rules run at CheckTx, SPEC §3).
 	ref = call(postTx, "POST", "/api/v1/txs", `{"tx":"0x`+hex.EncodeToString(
 		sign(&tx.Release{Camera: cam.Address(), Nonce: tx.NewNonce(), Expiry: exp}, stranger))+`"}`, 422)
-	if res := ref["error"].(map[string]any)["result"].(map[string]any); res["code"] != json.Number("9") || res["height"] == nil {
+	if res := ref["error"].(map[string]any)["result"].(map[string]any); res["code"] != json.Number("9") || res["height"] != nil {
 		t.Errorf("unauthorized release: %v", ref)
 	}
 	for _, b := range []string{``, `{`, `[]`, `{"tx":5}`, `{"tx":"0x"}`, `{"tx":"0xzz"}`, `{"tx":"0x00","extra":1}`,

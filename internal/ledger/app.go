@@ -82,6 +82,8 @@ type App struct {
 
 	mu       sync.RWMutex // held for writing only while a block is written
 	st       *store
+	checkMu  sync.Mutex
+	checkSt  *store // committed state + the writes of what CheckTx admitted since the last commit
 	height   uint64
 	appHash  []byte
 	waitMu   sync.Mutex
@@ -101,7 +103,7 @@ func NewApp(cfg Config) (*App, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &App{cfg: cfg, chainID: id, log: cfg.Logger, st: newStore(cfg.DB),
+	a := &App{cfg: cfg, chainID: id, log: cfg.Logger, st: newStore(cfg.DB), checkSt: newStore(cfg.DB),
 		waiters: map[tx.Hash][]chan TxResult{}, heightCh: make(chan struct{})}
 	if b, err := a.st.committed(keyMetaChain); err != nil {
 		return nil, err
@@ -170,17 +172,24 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	return &abci.InitChainResponse{AppHash: appHash}, nil
 }
 
-// CheckTx admits a transaction to the mempool after the checks that need
-// no ordering: encoding, chain, signatures, expiry (wall clock) and nonce
-// freshness against committed state. The rules that depend on state run in
-// FinalizeBlock.
+// CheckTx admits a transaction to the mempool only if it would be applied:
+// it runs every check of §2 (wall-clock time) and every rule of §3 against
+// the check state — committed state plus the writes of the transactions
+// admitted since the last commit, in mempool order — so what the state
+// already refuses never reaches a block (docs/SPEC.md §3). A transaction
+// refused here changes nothing, not even its nonce. After each commit the
+// check state restarts from the committed state and CometBFT rechecks the
+// mempool's remaining transactions in order, rebuilding it.
 func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
 	if a.cfg.BenchNoop && bytes.HasPrefix(req.Tx, BenchNoopPrefix) {
 		return &abci.CheckTxResponse{Code: CodeOK}, nil
 	}
 	a.mu.RLock()
-	_, ref, err := admit(committedReader{a.st}, a.chainID, req.Tx, uint64(time.Now().Unix()))
-	a.mu.RUnlock()
+	defer a.mu.RUnlock()
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
+	blk := blockCtx{height: a.height + 1, time: uint64(time.Now().Unix()), txHash: sha256.Sum256(req.Tx)}
+	ref, _, err := a.execute(a.checkSt, req.Tx, blk, false)
 	if err != nil {
 		return nil, err
 	}
@@ -189,10 +198,6 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	}
 	return &abci.CheckTxResponse{Code: CodeOK}, nil
 }
-
-type committedReader struct{ s *store }
-
-func (r committedReader) get(k []byte) ([]byte, error) { return r.s.committed(k) }
 
 // FinalizeBlock executes the block's transactions against the state,
 // stages their writes, and returns the app hash they lead to. Nothing is
@@ -231,31 +236,47 @@ func (a *App) deliver(raw []byte, blk blockCtx) (*abci.ExecTxResult, error) {
 	if a.cfg.BenchNoop && bytes.HasPrefix(raw, BenchNoopPrefix) {
 		return &abci.ExecTxResult{Code: CodeOK}, nil
 	}
-	ad, ref, err := admit(a.st, a.chainID, raw, blk.time)
+	ref, typ, err := a.execute(a.st, raw, blk, true)
 	if err != nil {
 		return nil, err
 	}
 	if ref != nil {
 		return &abci.ExecTxResult{Code: ref.Code, Log: ref.Reason, Codespace: Codespace}, nil
 	}
-	// The nonce is spent even if a rule below refuses the transaction, so a
-	// refused message can never succeed later by replay.
-	nonce, expiry := ad.tx.Msg.Replay()
-	a.st.set(nonceKey(ad.signers[0], nonce), be64(expiry))
-	a.st.set(nonceExpKey(expiry, ad.signers[0], nonce), []byte{})
-	j := newTxn(a.st)
+	return &abci.ExecTxResult{Code: CodeOK, Log: string(typ)}, nil
+}
+
+// execute runs one transaction against st — the block's state in
+// FinalizeBlock, the check state in CheckTx — and stages its writes there.
+// One function for both, so CheckTx and blocks apply the same rules.
+//
+// In a block (inBlock), a transaction that passes the checks of §2 spends
+// its nonce even if a rule of §3 then refuses it: whatever reached a block
+// can never succeed later by replay. CheckTx refusals spend nothing — they
+// never reach a block — and are bounded instead by the expiry (tx.MaxTTL,
+// docs/SPEC.md §2.4).
+func (a *App) execute(st *store, raw []byte, blk blockCtx, inBlock bool) (*Refusal, tx.Type, error) {
+	ad, ref, err := admit(st, a.chainID, raw, blk.time)
+	if err != nil || ref != nil {
+		return ref, "", err
+	}
+	j := newTxn(st)
 	ref, err = exec(j, ad, blk)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if ref != nil {
-		return &abci.ExecTxResult{Code: ref.Code, Log: ref.Reason, Codespace: Codespace}, nil
+	if ref == nil {
+		if err := j.record(blk); err != nil {
+			return nil, "", err
+		}
+		j.apply()
 	}
-	if err := j.record(blk); err != nil {
-		return nil, err
+	if ref == nil || inBlock {
+		nonce, expiry := ad.tx.Msg.Replay()
+		st.set(nonceKey(ad.signers[0], nonce), be64(expiry))
+		st.set(nonceExpKey(expiry, ad.signers[0], nonce), []byte{})
 	}
-	j.apply()
-	return &abci.ExecTxResult{Code: CodeOK, Log: string(ad.tx.Msg.Type())}, nil
+	return ref, ad.tx.Msg.Type(), nil
 }
 
 // pruneNonces forgets nonces whose transactions have expired: they can
@@ -288,6 +309,11 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if err == nil {
 		a.height, a.appHash = height, a.nextHash
 	}
+	// The mempool's recheck, which follows, rebuilds the check state from
+	// the new committed state.
+	a.checkMu.Lock()
+	a.checkSt.pending = map[string]change{}
+	a.checkMu.Unlock()
 	a.mu.Unlock()
 	if err != nil {
 		return nil, err

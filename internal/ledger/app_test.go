@@ -159,3 +159,72 @@ func TestExpiredNoncesAreForgotten(t *testing.T) {
 	// Forgetting it is safe: the old transaction is expired.
 	h.want(CodeExpired, h.sign(&tx.SetPolicy{Camera: cam.Address(), CheckpointPeriod: 600, Nonce: 77, Expiry: expiry}, owner))
 }
+
+func (h *harness) check(raw []byte) *abci.CheckTxResponse {
+	h.t.Helper()
+	r, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_CHECK})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+// CheckTx runs the state's rules against the check state (committed state
+// plus what the mempool already holds): what the state refuses never enters
+// a block, spends no nonce, and writes nothing (issue 8, finding 2).
+func TestCheckTxRunsTheStateRules(t *testing.T) {
+	h := newHarness(t)
+	owner, stranger := h.key(), h.key()
+	cam := h.imprint(owner)
+	hashBefore := h.app.AppHash()
+
+	// A well-signed grant by a stranger for a camera it does not own.
+	junk := h.sign(&tx.Grant{Camera: cam.Address(), Viewer: h.key().Address(), Nonce: 5, Expiry: h.expiry()}, stranger)
+	if r := h.check(junk); r.Code != CodeUnauthorized {
+		t.Fatalf("junk grant at CheckTx: %s %s", CodeName(r.Code), r.Log)
+	}
+	// A reset by the owner, an imprint of an owned camera: refused too.
+	if r := h.check(h.sign(&tx.Reset{Camera: cam.Address(), Nonce: 6, Expiry: h.expiry()}, owner)); r.Code != CodeUnauthorized {
+		t.Fatalf("owner reset at CheckTx: %s", CodeName(r.Code))
+	}
+	if r := h.check(h.sign(&tx.Imprint{Camera: cam.Address(), Owner: stranger.Address(), Hub: h.hubs[0].Address(), Nonce: 7, Expiry: h.expiry()}, stranger, cam)); r.Code != CodeConflict {
+		t.Fatalf("imprint of an owned camera at CheckTx: %s", CodeName(r.Code))
+	}
+	// The check state sees what the mempool holds: a second camera's
+	// imprint, then a grant on it, both admitted before any block; a
+	// second use of one nonce is refused before it reaches a block.
+	cam2 := h.key()
+	imp := h.sign(&tx.Imprint{Camera: cam2.Address(), Owner: owner.Address(), Hub: h.hubs[0].Address(), Nonce: 8, Expiry: h.expiry()}, owner, cam2)
+	if r := h.check(imp); r.Code != CodeOK {
+		t.Fatalf("imprint: %s %s", CodeName(r.Code), r.Log)
+	}
+	g := h.sign(&tx.Grant{Camera: cam2.Address(), Viewer: h.key().Address(), Nonce: 9, Expiry: h.expiry()}, owner)
+	if r := h.check(g); r.Code != CodeOK {
+		t.Fatalf("grant on a camera imprinted in the mempool: %s %s", CodeName(r.Code), r.Log)
+	}
+	if r := h.check(h.sign(&tx.Grant{Camera: cam2.Address(), Viewer: h.key().Address(), Nonce: 9, Expiry: h.expiry()}, owner)); r.Code != CodeReplay {
+		t.Fatalf("nonce used twice in the mempool: %s", CodeName(r.Code))
+	}
+	if !bytes.Equal(h.app.AppHash(), hashBefore) {
+		t.Fatal("CheckTx changed the committed state")
+	}
+	// A commit restarts the check state from the committed one: the
+	// mempool's imprint, never committed, is gone from it.
+	h.block()
+	if r := h.check(g); r.Code != CodeNotFound {
+		t.Fatalf("grant after a commit without its imprint: %s %s", CodeName(r.Code), r.Log)
+	}
+	// The junk spent no nonce: once the stranger owns the camera (here
+	// by a reset and an imprint), the same signed grant could land — the
+	// window SPEC §2.4 bounds with the expiry, at most tx.MaxTTL.
+	h.want(CodeOK, h.sign(&tx.Reset{Camera: cam.Address(), Nonce: tx.NewNonce(), Expiry: h.expiry()}, cam))
+	h.want(CodeOK, h.sign(&tx.Imprint{Camera: cam.Address(), Owner: stranger.Address(), Hub: h.hubs[0].Address(), Epoch: 1, Nonce: tx.NewNonce(), Expiry: h.expiry()}, stranger, cam))
+	if r := h.check(junk); r.Code != CodeWrongEpoch {
+		t.Fatalf("the old grant names epoch 0: %s", CodeName(r.Code))
+	}
+	// In a block a refused transaction still spends its nonce.
+	h.want(CodeUnauthorized, h.sign(&tx.Grant{Camera: cam.Address(), Epoch: 1, Viewer: h.key().Address(), Nonce: 10, Expiry: h.expiry()}, owner))
+	if r := h.check(h.sign(&tx.Grant{Camera: cam.Address(), Epoch: 1, Viewer: h.key().Address(), Nonce: 10, Expiry: h.expiry()}, owner)); r.Code != CodeReplay {
+		t.Fatalf("nonce of a transaction refused in a block: %s", CodeName(r.Code))
+	}
+}

@@ -153,6 +153,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	c.P2P.PexReactor = false
 	c.TxIndex.Indexer = "kv"
 	c.Mempool.Size = 50_000
+	c.Mempool.Recheck = true // CheckTx's check state is rebuilt by the recheck after each commit
 	c.Instrumentation.Prometheus = false
 
 	dbs := &dbTracker{log: cfg.Logger}

@@ -51,9 +51,9 @@ func TestNodeSubmitCommitRestart(t *testing.T) {
 	if err != nil || res.Code != CodeEncoding || res.Height != 0 {
 		t.Fatalf("garbage: %+v, %v", res, err)
 	}
-	// Refused in the block (needs state): a height and a code.
+	// Refused by the state's rules at CheckTx: it never reaches a block.
 	res, err = n.Submit(ctx, sign(&tx.Reset{Camera: cam.Address(), Nonce: 3, Expiry: exp}, owner))
-	if err != nil || res.Code != CodeUnauthorized || res.Height == 0 {
+	if err != nil || res.Code != CodeUnauthorized || res.Height != 0 {
 		t.Fatalf("owner-signed reset: %+v, %v", res, err)
 	}
 	// The committed transaction is in the index, with a proof.

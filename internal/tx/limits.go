@@ -20,13 +20,15 @@ const (
 	MaxDetailBytes = 256
 
 	// MaxTTL is how far in the future a transaction's expiry may lie. The
-	// ledger remembers every (signer, nonce) until its expiry, so this also
-	// bounds that memory.
-	MaxTTL = 24 * time.Hour
+	// ledger remembers every (signer, nonce) until its expiry, so this
+	// bounds that memory; and a transaction CheckTx refuses spends no nonce
+	// (docs/SPEC.md §2.4), so this bounds how long such a signed message
+	// could still be submitted, should the state come to allow it.
+	MaxTTL = time.Hour
 
-	// DefaultTTL is the expiry the CLI and the hub give the transactions
-	// they sign.
-	DefaultTTL = 10 * time.Minute
+	// DefaultTTL is the expiry the CLI, the hub and the camera give the
+	// transactions they sign and submit at once.
+	DefaultTTL = 2 * time.Minute
 
 	// MinCheckpointPeriod and MaxCheckpointPeriod bound the owner-set period
 	// between integrity checkpoints.

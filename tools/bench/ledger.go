@@ -97,7 +97,7 @@ func (e *ledgerEnv) close() {
 func (e *ledgerEnv) signed(ctx context.Context, o *options, n int) ([][]byte, error) {
 	out := make([][]byte, n)
 	chain := e.node.App.ChainID()
-	expiry := tx.ExpiryIn(2 * time.Hour)
+	expiry := tx.ExpiryIn(50 * time.Minute)
 	minP, maxP := uint64(tx.MinCheckpointPeriod.Seconds()), uint64(tx.MaxCheckpointPeriod.Seconds())
 	var next, done atomic.Int64
 	stop := o.Progress.Every(2*time.Second, func() string { return fmt.Sprintf("signed %d/%d", done.Load(), n) })
