@@ -44,6 +44,9 @@ type Config struct {
 	MaxBytes int64
 	MaxAge   time.Duration
 	Source   Source
+	// PairLimits bounds connections to the pairing endpoint (zero: the
+	// pairing package's defaults).
+	PairLimits link.ConnLimits
 	// Out receives the human-facing console: the pairing code and QR.
 	Out    io.Writer
 	Logger *slog.Logger
@@ -100,7 +103,9 @@ func (c *Config) Validate() error {
 // wallet's 2^18 (256 MiB). The file stays in the standard v3 format.
 var keyScrypt = wallet.ScryptParams{N: 1 << 12, P: 1}
 
-// Agent is a running camchain-agent.
+// Agent is a running camchain-agent: Open, then Start (or Run), then Close.
+// Every goroutine it starts is waited for by Close, before the store is
+// closed.
 type Agent struct {
 	cfg    Config
 	log    *slog.Logger
@@ -109,7 +114,16 @@ type Agent struct {
 	store  *store.Store
 	alarms *alarmLog
 
+	wg        sync.WaitGroup     // every goroutine Start and its helpers start
+	stopSrc   context.CancelFunc // ends the recording source
+	srcDone   chan error         // the source's result
+	closeOnce sync.Once
+	closeErr  error
+
+	resetMu    sync.Mutex // one reset at a time
 	mu         sync.Mutex
+	started    bool
+	closed     bool
 	state      *State
 	chain      *store.Chain
 	code       *pairing.Code
@@ -117,13 +131,40 @@ type Agent struct {
 
 	refusalWindow time.Time // start of the minute refused pairings are counted in
 	refusals      int
-	stopLink      context.CancelFunc
-	linkDone      chan struct{}
+	link          *linkRun        // the uploader and its loops, while paired
+	pairSrv       *pairing.Server // the pairing endpoint, open only while unowned
+	oldPairSrvs   []*pairing.Server
+	confirm       *linkRun // the imprint confirmation, while a pairing is pending
+	ctl           net.Listener
 	linkState     string
 	recording     string // "recording", or why not
 	notify        chan struct{}
 	pairAddr      string
-	ctx           context.Context
+}
+
+// linkRun is a set of goroutines that stop together.
+type linkRun struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newRun() (*linkRun, context.Context) {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &linkRun{cancel: cancel}, ctx
+}
+
+func (r *linkRun) goRun(fn func()) {
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); fn() }()
+}
+
+// stop ends the run and waits for it; a nil run is already stopped. Call
+// it without holding the agent's mutex (its goroutines take it).
+func (r *linkRun) stop() {
+	if r != nil {
+		r.cancel()
+		r.wg.Wait()
+	}
 }
 
 // Open prepares the data directory (creating the camera's identity on first
@@ -236,6 +277,8 @@ type Status struct {
 	Code      string `json:"pairing_code,omitempty"`
 	PairAddr  string `json:"pairing_address,omitempty"`
 	Alarms    int    `json:"alarms"`
+	// Pending counts co-signed imprints not yet seen committed.
+	Pending int `json:"pending_imprints,omitempty"`
 }
 
 // Status reports the agent's state.
@@ -244,7 +287,7 @@ func (a *Agent) Status() Status {
 	defer a.mu.Unlock()
 	s := Status{Camera: a.key.Address().Hex(), Epoch: a.state.Epoch, Paired: a.state.Paired != nil,
 		Link: a.linkState, Recording: a.recording, Head: a.chain.Head().String(), Acked: a.chain.Acked().String(),
-		PairAddr: a.pairAddr, Alarms: len(a.alarms.All())}
+		PairAddr: a.pairAddr, Alarms: len(a.alarms.All()), Pending: len(a.state.Pending)}
 	if a.state.Paired != nil {
 		s.Hub = a.state.Paired.Hub
 	}
@@ -253,57 +296,134 @@ func (a *Agent) Status() Status {
 	}
 	if s.Link == "" {
 		s.Link = "not paired"
+		if s.Pending > 0 {
+			s.Link = "pairing: waiting for the imprint on the ledger"
+		}
 	}
 	return s
 }
 
-// Run records, pairs and uploads until ctx ends, then closes the store.
-func (a *Agent) Run(ctx context.Context) error {
-	defer a.store.Close()
-	a.ctx = ctx
-	ln, err := net.Listen("tcp", a.cfg.PairListen)
-	if err != nil {
-		return fmt.Errorf("pairing endpoint %s: %w", a.cfg.PairListen, err)
-	}
+// Start starts recording, the control socket, and either the pairing
+// endpoint (unowned) or the uploader to the paired hub.
+func (a *Agent) Start() error {
 	a.mu.Lock()
-	a.pairAddr = ln.Addr().String()
-	if a.cfg.PairAdvertise != "" {
-		a.pairAddr = a.cfg.PairAdvertise
+	defer a.mu.Unlock()
+	if a.started || a.closed {
+		return errors.New("agent already started")
 	}
-	a.mu.Unlock()
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); pairing.Serve(ctx, ln, a.tlsID, a) }()
-	ctl, err := a.serveControl(ctx)
+	a.started = true
+	ctl, err := a.serveControl()
 	if err != nil {
 		a.log.Warn("no control socket", "err", err)
 	}
-	go func() {
-		defer wg.Done()
-		if ctl != nil {
-			<-ctx.Done()
-			ctl.Close()
-		}
-	}()
-
-	a.mu.Lock()
+	a.ctl = ctl
 	if a.state.Paired == nil {
+		if err := a.openPairingLocked(); err != nil {
+			return err
+		}
 		a.newCodeLocked()
 	} else {
 		a.startLinkLocked()
 	}
-	a.mu.Unlock()
+	a.resumeConfirmLocked()
+	srcCtx, stop := context.WithCancel(context.Background())
+	a.stopSrc, a.srcDone = stop, make(chan error, 1)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		err := a.cfg.Source.Run(srcCtx, a.record)
+		if srcCtx.Err() != nil {
+			err = nil
+		}
+		a.srcDone <- err
+	}()
 	a.log.Info("camera agent running", "camera", a.key.Address().Hex(), "epoch", a.state.Epoch, "pairing", a.pairAddr)
+	return nil
+}
 
-	err = a.cfg.Source.Run(ctx, a.record)
-	if ctx.Err() != nil {
-		err = nil
+// Run is Start, then Close when ctx ends or the source stops.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.Start(); err != nil {
+		return errors.Join(err, a.Close())
 	}
-	a.mu.Lock()
-	a.stopLinkLocked()
-	a.mu.Unlock()
-	wg.Wait()
-	return err
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-a.srcDone:
+	}
+	return errors.Join(err, a.Close())
+}
+
+// Close stops everything the agent started, waits for every goroutine,
+// then closes the store. It is safe to call more than once, and on an
+// agent that was only opened.
+func (a *Agent) Close() error {
+	a.closeOnce.Do(func() {
+		a.mu.Lock()
+		a.closed = true
+		l, c := a.link, a.confirm
+		a.link, a.confirm = nil, nil
+		srvs := append(a.oldPairSrvs, a.pairSrv)
+		a.pairSrv, a.oldPairSrvs = nil, nil
+		ctl := a.ctl
+		stopSrc := a.stopSrc
+		a.mu.Unlock()
+		if stopSrc != nil {
+			stopSrc()
+		}
+		for _, s := range srvs {
+			if s != nil {
+				s.Close()
+			}
+		}
+		if ctl != nil {
+			ctl.Close()
+		}
+		l.stop()
+		c.stop()
+		a.wg.Wait()
+		a.closeErr = a.store.Close()
+	})
+	return a.closeErr
+}
+
+// openPairingLocked opens the pairing endpoint (only while unowned).
+func (a *Agent) openPairingLocked() error {
+	if a.pairSrv != nil || !a.started || a.closed {
+		return nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.PairListen)
+	if err != nil {
+		return fmt.Errorf("pairing endpoint %s: %w", a.cfg.PairListen, err)
+	}
+	a.pairAddr = ln.Addr().String()
+	if a.cfg.PairAdvertise != "" {
+		a.pairAddr = a.cfg.PairAdvertise
+	}
+	srv := &pairing.Server{Identity: a.tlsID, Camera: a, Limits: a.cfg.PairLimits}
+	a.pairSrv = srv
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := srv.Serve(ln); err != nil {
+			a.log.Error("pairing endpoint stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// closePairingLocked closes the pairing endpoint: nobody can reach it
+// while the camera has an owner. It may run inside a pairing connection
+// (the one that paired), so it only stops accepting here; Close ends the
+// rest.
+func (a *Agent) closePairingLocked() {
+	if a.pairSrv == nil {
+		return
+	}
+	a.pairSrv.Stop()
+	a.oldPairSrvs = append(a.oldPairSrvs, a.pairSrv)
+	a.pairSrv = nil
+	a.pairAddr = ""
 }
 
 // record turns one segment into the next record of the chain.
@@ -351,51 +471,54 @@ func (a *Agent) record(seg media.Segment) error {
 	return nil
 }
 
-// startLinkLocked starts the uploader to the paired hub.
+// startLinkLocked starts the uploader to the paired hub, with its
+// retention and checkpoint loops.
 func (a *Agent) startLinkLocked() {
+	if !a.started || a.closed || a.link != nil {
+		return
+	}
 	p := a.state.Paired
 	hub, pin, err := p.hub()
 	if err != nil {
 		a.log.Error("pairing state is corrupt; reset the camera", "err", err)
 		return
 	}
-	ctx, cancel := context.WithCancel(a.ctx)
-	done := make(chan struct{})
-	a.stopLink, a.linkDone = cancel, done
-	a.linkState = "connecting"
+	run, ctx := newRun()
+	a.link = run
+	a.linkState = string(link.StateConnecting)
 	c := &link.Client{Addr: p.HubLink, Identity: a.tlsID, HubPin: pin, Hub: hub, Key: a.key, Epoch: a.state.Epoch,
 		Chain: a.chain, Alarms: a.alarms, Notify: a.notify, Logger: a.log,
 		MinBackoff: a.cfg.MinBackoff, MaxBackoff: a.cfg.MaxBackoff,
-		OnState: func(s string, err error) {
+		OnState: func(s link.State, err error) {
 			a.mu.Lock()
-			a.linkState = s
+			defer a.mu.Unlock()
+			if a.link != run {
+				return // a run that was stopped: its news is stale
+			}
+			a.linkState = string(s)
 			if err != nil {
 				a.linkState += ": " + err.Error()
 			}
-			a.mu.Unlock()
-			if s == "connected" {
-				a.linkConnected()
+			if s == link.StateConnected {
+				a.linkConnectedLocked()
 			}
 		}}
-	go func() {
-		defer close(done)
-		c.Run(ctx)
-		// Retention may prune what the hub acknowledged.
-	}()
-	go a.pruneLoop(ctx)
-	go a.checkpointLoop(ctx, p, a.chain)
+	chain := a.chain
+	run.goRun(func() { c.Run(ctx) })
+	run.goRun(func() { a.pruneLoop(ctx) })
+	run.goRun(func() { a.checkpointLoop(ctx, p, chain) })
 }
 
-func (a *Agent) stopLinkLocked() {
-	if a.stopLink != nil {
-		a.stopLink()
-		done := a.linkDone
-		a.mu.Unlock()
-		<-done
-		a.mu.Lock()
-		a.stopLink, a.linkDone = nil, nil
-	}
+// detachLinkLocked takes the uploader out of the agent; the caller stops
+// it (linkRun.stop) once it has released the mutex.
+func (a *Agent) detachLinkLocked() *linkRun {
+	l := a.link
+	a.link = nil
 	a.linkState = ""
+	if l != nil {
+		l.cancel()
+	}
+	return l
 }
 
 // pruneLoop applies retention to acknowledged segments.

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -15,8 +14,9 @@ import (
 func controlPath(dir string) string { return filepath.Join(dir, "control.sock") }
 
 // serveControl listens on <data>/control.sock (0600) for local commands:
-// "reset" (the button) and "status".
-func (a *Agent) serveControl(ctx context.Context) (net.Listener, error) {
+// "reset" (the button) and "status". Its goroutines are the agent's (Close
+// waits for them).
+func (a *Agent) serveControl() (net.Listener, error) {
 	p := controlPath(a.cfg.DataDir)
 	os.Remove(p) // a stale socket from a killed agent (the store lock proves none runs)
 	ln, err := net.Listen("unix", p)
@@ -24,13 +24,17 @@ func (a *Agent) serveControl(ctx context.Context) (net.Listener, error) {
 		return nil, err
 	}
 	os.Chmod(p, 0o600)
+	a.wg.Add(1)
 	go func() {
+		defer a.wg.Done()
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			a.wg.Add(1)
 			go func() {
+				defer a.wg.Done()
 				defer c.Close()
 				c.SetDeadline(time.Now().Add(30 * time.Second))
 				line, err := bufio.NewReader(c).ReadString('\n')

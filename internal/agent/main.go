@@ -87,7 +87,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				if err != nil {
 					return err
 				}
-				defer a.store.Close()
+				defer a.Close()
 				msg, err := a.Reset()
 				if err != nil {
 					return err

@@ -3,9 +3,14 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mdp/qrterminal/v3"
@@ -68,8 +73,15 @@ func (a *Agent) refusePair(remote, why string) error {
 // maxRefusalAlarms bounds the pairing-refused alarms per minute.
 const maxRefusalAlarms = 10
 
+// maxPending bounds the imprints awaiting confirmation (each a retry by
+// the owner after a failed submission).
+const maxPending = 4
+
 // Pair implements pairing.Camera: the duckling imprints on the first owner
-// who presents the code shown on the device.
+// who presents the code shown on the device. Co-signing does not pair the
+// camera: it becomes paired only once its hub shows the co-signed imprint
+// committed (confirmLoop), so an imprint that never reaches the ledger
+// leaves a camera that can pair again.
 func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -90,7 +102,8 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 		a.newCodeLocked()
 		return nil, a.refusePair(remote, "this pairing code has expired; the camera now shows a new one")
 	}
-	// From here the secret was right: the code is spent whatever happens.
+	// From here the secret was right: the code is spent whatever happens,
+	// and a new one is shown (until an imprint is confirmed).
 	secret := code.Secret
 	a.usedSecret = &secret
 	a.code = nil
@@ -107,6 +120,9 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 	if req.ChainID == 0 || req.HubLink == "" || req.HubAPI == "" || req.Owner == (keys.Address{}) || req.Hub == (keys.Address{}) {
 		return nil, a.refusePair(remote, "incomplete pairing request (owner, hub, hub link and API are required)")
 	}
+	if req.Expiry <= uint64(now.Unix()) {
+		return nil, a.refusePair(remote, "the imprint has expired")
+	}
 	imp := req.Imprint(a.key.Address())
 	d, err := tx.Digest(req.ChainID, imp)
 	if err != nil {
@@ -119,28 +135,181 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 	if err != nil {
 		return nil, err
 	}
+	raw, err := (&tx.Tx{ChainID: req.ChainID, Msg: imp, Sigs: []keys.Signature{req.OwnerSig, camSig}}).Encode()
+	if err != nil {
+		return nil, err
+	}
 	resp := &pairing.Response{CameraSig: camSig, CameraPin: a.tlsID.Pin}
 	if a.state.ResetPending != nil && a.state.ResetChainID == req.ChainID {
 		if raw, err := a.signReset(req.ChainID, *a.state.ResetPending); err == nil {
 			resp.PendingReset = raw
 		}
 	}
-	if req.Epoch > a.state.Epoch {
-		// The ledger moved on (the previous owner released the camera).
-		if err := a.switchEpochLocked(req.Epoch); err != nil {
-			return nil, err
-		}
+	p := PendingImprint{Pairing: Pairing{Owner: req.Owner.Hex(), Hub: req.Hub.Hex(), HubLink: req.HubLink, HubPin: req.HubPin.String(),
+		HubAPI: req.HubAPI, ChainID: req.ChainID, PairedAt: now.UTC()}, Epoch: req.Epoch, Tx: "0x" + hex.EncodeToString(raw), Expiry: req.Expiry}
+	prev := a.state.Pending
+	a.state.Pending = append(prev, p)
+	if len(a.state.Pending) > maxPending {
+		a.state.Pending = a.state.Pending[len(a.state.Pending)-maxPending:]
 	}
-	a.state.Paired = &Pairing{Owner: req.Owner.Hex(), Hub: req.Hub.Hex(), HubLink: req.HubLink, HubPin: req.HubPin.String(),
-		HubAPI: req.HubAPI, ChainID: req.ChainID, PairedAt: now.UTC()}
 	if err := a.state.save(a.cfg.DataDir); err != nil {
-		a.state.Paired = nil
+		a.state.Pending = prev
 		return nil, err
 	}
-	a.log.Info("paired", "owner", req.Owner.Hex(), "hub", req.Hub.Hex(), "link", req.HubLink)
-	fmt.Fprintf(a.cfg.Out, "camera %s paired: owner %s, hub %s\n", a.key.Address().Hex(), req.Owner.Hex(), req.Hub.Hex())
-	a.startLinkLocked()
+	a.log.Info("imprint co-signed; paired once the hub shows it committed", "owner", req.Owner.Hex(), "hub", req.Hub.Hex(), "link", req.HubLink)
+	a.resumeConfirmLocked()
 	return resp, nil
+}
+
+// confirmEvery is how often a pending imprint is looked up on the hub;
+// imprintSkew is how long past its expiry an imprint may still land (the
+// ledger's clock against the camera's).
+var (
+	confirmEvery = time.Second
+	imprintSkew  = time.Minute
+)
+
+// resumeConfirmLocked starts the confirmation loop if imprints are pending.
+func (a *Agent) resumeConfirmLocked() {
+	if a.confirm != nil || len(a.state.Pending) == 0 || !a.started || a.closed {
+		return
+	}
+	run, ctx := newRun()
+	a.confirm = run
+	run.goRun(func() { a.confirmLoop(ctx, run) })
+}
+
+func (a *Agent) confirmLoop(ctx context.Context, run *linkRun) {
+	t := time.NewTicker(confirmEvery)
+	defer t.Stop()
+	for {
+		if done := a.confirmOnce(ctx); done {
+			a.mu.Lock()
+			if a.confirm == run {
+				a.confirm = nil
+			}
+			a.mu.Unlock()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// confirmOnce asks the hub of each pending imprint whether the ledger
+// holds it. The camera checks the transaction the hub returns is, byte for
+// byte, the one it co-signed, committed with code OK. An imprint past its
+// expiry that no hub shows can never land: it is dropped. It reports
+// whether nothing is left pending.
+func (a *Agent) confirmOnce(ctx context.Context) bool {
+	a.mu.Lock()
+	pending := append([]PendingImprint(nil), a.state.Pending...)
+	a.mu.Unlock()
+	var confirmed *PendingImprint
+	var drop []string
+	for i := range pending {
+		p := &pending[i]
+		ok, gone, err := lookupImprint(ctx, p)
+		switch {
+		case err != nil:
+			a.log.Info("imprint not confirmed yet", "hub", p.Pairing.HubAPI, "err", err)
+		case ok:
+			confirmed = p
+		case gone:
+			drop = append(drop, p.Tx)
+		}
+		if confirmed != nil {
+			break
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed || a.state.Paired != nil {
+		return true
+	}
+	if confirmed != nil {
+		if err := a.confirmLocked(confirmed); err != nil {
+			a.log.Error("cannot record the pairing", "err", err)
+			return false
+		}
+		return true
+	}
+	if len(drop) > 0 {
+		kept := a.state.Pending[:0]
+		for _, p := range a.state.Pending {
+			if !slices.Contains(drop, p.Tx) {
+				kept = append(kept, p)
+			}
+		}
+		a.state.Pending = kept
+		if err := a.state.save(a.cfg.DataDir); err != nil {
+			a.log.Error("save state", "err", err)
+		}
+		a.log.Warn("an imprint the camera co-signed never reached the ledger; the camera can pair again", "dropped", len(drop))
+	}
+	return len(a.state.Pending) == 0
+}
+
+// lookupImprint asks p's hub for the imprint: ok when committed as the
+// camera co-signed it; gone when it can never be (refused, or expired and
+// absent).
+func lookupImprint(ctx context.Context, p *PendingImprint) (ok, gone bool, err error) {
+	raw, err := hex.DecodeString(strings.TrimPrefix(p.Tx, "0x"))
+	if err != nil {
+		return false, true, err
+	}
+	c, err := api.NewClient(p.Pairing.HubAPI)
+	if err != nil {
+		return false, true, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	sum := sha256.Sum256(raw)
+	res, err := c.Tx(ctx, "0x"+hex.EncodeToString(sum[:]))
+	if api.CodeOf(err) == api.ErrNotFound {
+		// Past its expiry (and some clock skew) the ledger refuses it.
+		return false, uint64(time.Now().Add(-imprintSkew).Unix()) > p.Expiry, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	got, err := hex.DecodeString(strings.TrimPrefix(res.Tx, "0x"))
+	if err != nil || !bytes.Equal(got, raw) {
+		return false, false, fmt.Errorf("hub %s returned another transaction for the imprint's hash", p.Pairing.HubAPI)
+	}
+	if res.Code != 0 || res.Height == 0 {
+		return false, true, nil // in a block, but refused by the ledger
+	}
+	return true, false, nil
+}
+
+// confirmLocked makes the camera paired with p: the epoch the imprint
+// names (the ledger may have moved on), the pinned hub, the uploader; the
+// pairing endpoint closes.
+func (a *Agent) confirmLocked(p *PendingImprint) error {
+	if p.Epoch > a.state.Epoch {
+		if err := a.switchEpochLocked(p.Epoch); err != nil {
+			return err
+		}
+	}
+	paired := p.Pairing
+	a.state.Paired = &paired
+	pending := a.state.Pending
+	a.state.Pending = nil
+	if err := a.state.save(a.cfg.DataDir); err != nil {
+		a.state.Paired, a.state.Pending = nil, pending
+		return err
+	}
+	a.code = nil
+	os.Remove(a.codePath())
+	a.closePairingLocked()
+	a.log.Info("paired", "owner", paired.Owner, "hub", paired.Hub, "link", paired.HubLink)
+	fmt.Fprintf(a.cfg.Out, "camera %s paired: owner %s, hub %s\n", a.key.Address().Hex(), paired.Owner, paired.Hub)
+	a.startLinkLocked()
+	return nil
 }
 
 func (a *Agent) signReset(chainID, epoch uint64) ([]byte, error) {
@@ -173,11 +342,20 @@ func (a *Agent) switchEpochLocked(epoch uint64) error {
 // Reset goes to the ledger through the hub now if it can, otherwise with
 // the next pairing.
 func (a *Agent) Reset() (string, error) {
+	a.resetMu.Lock()
+	defer a.resetMu.Unlock()
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return "", errors.New("the agent is shutting down")
+	}
+	l := a.detachLinkLocked()
+	a.mu.Unlock()
+	l.stop() // the uploader is gone before the epoch changes under it
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	old := a.state.Epoch
 	p := a.state.Paired
-	a.stopLinkLocked()
 	msg := ""
 	switch {
 	case p != nil:
@@ -205,6 +383,9 @@ func (a *Agent) Reset() (string, error) {
 	if err := a.state.save(a.cfg.DataDir); err != nil {
 		return "", err
 	}
+	if err := a.openPairingLocked(); err != nil {
+		return "", err
+	}
 	a.newCodeLocked()
 	msg += fmt.Sprintf("epoch %d; the camera shows a new pairing code", a.state.Epoch)
 	a.log.Info("reset", "epoch", a.state.Epoch)
@@ -222,11 +403,9 @@ func submitReset(hubAPI string, raw []byte) error {
 	return err
 }
 
-// linkConnected is told when the link to the paired hub is up: the ledger
-// holds the imprint, so a pending reset is no longer needed.
-func (a *Agent) linkConnected() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+// linkConnectedLocked is told when the link to the paired hub is up: the
+// ledger holds the imprint, so a pending reset is no longer needed.
+func (a *Agent) linkConnectedLocked() {
 	if a.state.ResetPending != nil {
 		a.state.ResetPending = nil
 		a.state.save(a.cfg.DataDir)

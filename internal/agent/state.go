@@ -36,6 +36,15 @@ func (p *Pairing) hub() (keys.Address, link.Pin, error) {
 	return a, pin, err
 }
 
+// PendingImprint is an imprint the camera co-signed: the pairing it would
+// make, and the whole signed transaction the ledger must hold.
+type PendingImprint struct {
+	Pairing Pairing `json:"pairing"`
+	Epoch   uint64  `json:"epoch"`
+	Tx      string  `json:"imprint_tx"` // 0x hex of the signed transaction
+	Expiry  uint64  `json:"expiry"`     // the imprint's expiry (Unix s): past it, it can never land
+}
+
 // State is <data>/state.json.
 type State struct {
 	Version int      `json:"version"`
@@ -47,6 +56,9 @@ type State struct {
 	ResetPending *uint64 `json:"reset_pending_epoch,omitempty"`
 	// ResetChainID is the chain the pending reset is for.
 	ResetChainID uint64 `json:"reset_chain_id,omitempty"`
+	// Pending are imprints the camera co-signed that its hub has not yet
+	// shown committed (SPEC §8): the camera is not paired until one is.
+	Pending []PendingImprint `json:"pending,omitempty"`
 	// UsedCodes counts pairing codes spent, for the status display.
 	UsedCodes int `json:"used_codes"`
 }

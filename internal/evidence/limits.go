@@ -1,6 +1,10 @@
 package evidence
 
-import "time"
+import (
+	"time"
+
+	"github.com/camchain/camchain/internal/feedchain"
+)
 
 // Named limits. Decode refuses anything larger; Build refuses to make a
 // bundle that would exceed them.
@@ -16,9 +20,9 @@ const (
 	// MaxCheckpoints caps the checkpoints one bundle relies on.
 	MaxCheckpoints = 1024
 
-	// MaxSegmentBytes caps one clip's segment: the camera link's own limit
-	// (link.MaxSegmentBytes), so every segment a hub stores fits.
-	MaxSegmentBytes = 32 << 20
+	// MaxSegmentBytes caps one clip's segment: the one segment limit
+	// (feedchain.MaxSegmentBytes), so every segment a hub stores fits.
+	MaxSegmentBytes = feedchain.MaxSegmentBytes
 
 	// MaxTxBytes caps a checkpoint transaction, as the ledger does
 	// (tx.MaxTxBytes).

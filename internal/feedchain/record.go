@@ -26,6 +26,11 @@ const (
 	bodyFixed   = 1 + 20 + 8 + 8 + 32 + 32 + 8 + 8 + 8 + 1 // everything but the codec bytes
 	// MaxRecordSize is the largest encoded record: body plus signature.
 	MaxRecordSize = bodyFixed + MaxCodecLen + keys.SignatureSize
+	// MaxSegmentBytes caps one segment file, everywhere: the segmenter
+	// cuts below it, the link carries at most it, an evidence bundle holds
+	// at most it per clip. 2 s at 100 Mbit/s is 25 MB; 60 s at 4 Mbit/s
+	// is 30 MB.
+	MaxSegmentBytes = 32 << 20
 )
 
 // Hash is a SHA-256 digest.

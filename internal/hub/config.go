@@ -7,6 +7,8 @@ import (
 	"net"
 	"path/filepath"
 	"time"
+
+	"github.com/camchain/camchain/internal/link"
 )
 
 // DefaultHTTPAddr is where the API listens unless told otherwise: loopback
@@ -28,9 +30,12 @@ type Config struct {
 	LinkAddr       string        // camera link listen address; default DefaultLinkAddr
 	LinkAdvertise  string        // link address given to cameras at pairing; default the bound address
 	Retention      time.Duration // keep recordings this long; default 30 days
-	TimeoutCommit  time.Duration
-	Logger         *slog.Logger
-	BenchNoop      bool // benchmarks only: accept unsigned no-op transactions
+	// LinkLimits bounds connections to the camera link, in total and per
+	// source address (defaults link.DefaultMaxConns, DefaultMaxConnsPerSource).
+	LinkLimits    link.ConnLimits
+	TimeoutCommit time.Duration
+	Logger        *slog.Logger
+	BenchNoop     bool // benchmarks only: accept unsigned no-op transactions
 }
 
 // Validate fills defaults and checks the configuration.

@@ -139,7 +139,7 @@ func (h *Hub) startLink() error {
 	if h.linkAdvertise == "" {
 		h.linkAdvertise = h.linkLn.Addr().String()
 	}
-	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger}
+	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger, Limits: h.cfg.LinkLimits}
 	go h.linkSrv.Serve(h.linkLn)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/home"
+	"github.com/camchain/camchain/internal/link"
 )
 
 // DefaultDataDir is $CAMCHAIN_HOME/hub (CAMCHAIN_HOME defaults to
@@ -92,6 +93,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().StringVar(&cfg.LinkAddr, "link", DefaultLinkAddr, "camera link listen address host:port")
 	runCmd.Flags().StringVar(&cfg.LinkAdvertise, "link-advertise", "", "camera link address told to cameras at pairing (default: the bound address)")
 	runCmd.Flags().DurationVar(&cfg.Retention, "retention", DefaultRetention, "keep recordings this long")
+	runCmd.Flags().IntVar(&cfg.LinkLimits.Total, "link-max-conns", link.DefaultMaxConns, "most camera link connections served at once")
+	runCmd.Flags().IntVar(&cfg.LinkLimits.PerSource, "link-max-conns-per-source", link.DefaultMaxConnsPerSource, "most camera link connections from one IP address (raise it for many cameras behind one address)")
 	runCmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 
 	root.AddCommand(initCmd, runCmd)

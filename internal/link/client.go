@@ -54,9 +54,8 @@ type Client struct {
 	// and 30 s). After a divergence the delay starts at MaxBackoff/4.
 	MinBackoff, MaxBackoff time.Duration
 	Logger                 *slog.Logger
-	// OnState, if set, is told of connection changes ("connected",
-	// "disconnected", "diverged").
-	OnState func(state string, err error)
+	// OnState, if set, is told of connection changes.
+	OnState func(state State, err error)
 }
 
 func (c *Client) defaults() {
@@ -74,7 +73,7 @@ func (c *Client) defaults() {
 	}
 }
 
-func (c *Client) state(s string, err error) {
+func (c *Client) state(s State, err error) {
 	if c.OnState != nil {
 		c.OnState(s, err)
 	}
@@ -99,24 +98,24 @@ func (c *Client) Run(ctx context.Context) error {
 		case errors.As(err, &div):
 			c.Logger.Error("link: chain divergence: disconnected; recording continues locally", "hub", c.Addr, "err", err)
 			c.Alarms.Raise(audit.ChainDivergence, fmt.Sprintf("hub %s at %s: %v", c.Hub.Hex(), c.Addr, err))
-			c.state("diverged", err)
+			c.state(StateDiverged, err)
 			backoff = max(backoff, c.MaxBackoff/4)
 		case errors.Is(err, ErrIdentity) || errors.Is(err, ErrPin):
 			c.Logger.Error("link: hub failed to prove its identity: disconnected", "hub", c.Addr, "err", err)
 			c.Alarms.Raise(audit.ImpostorHub, fmt.Sprintf("%s: %v", c.Addr, err))
-			c.state("diverged", err)
+			c.state(StateDiverged, err)
 			backoff = max(backoff, c.MaxBackoff/4)
-		case errors.As(err, &ref) && (ref.Code == "fork" || ref.Code == "diverged"):
+		case errors.As(err, &ref) && ref.Code.Divergent():
 			c.Logger.Error("link: hub reports the chains diverged: disconnected; recording continues locally", "reason", ref.Reason)
 			c.Alarms.Raise(audit.ChainDivergence, fmt.Sprintf("hub %s refused: %s", c.Hub.Hex(), ref.Reason))
-			c.state("diverged", err)
+			c.state(StateDiverged, err)
 			backoff = max(backoff, c.MaxBackoff/4)
 		case errors.As(err, &ref):
 			c.Logger.Warn("link: hub refused the session", "code", ref.Code, "reason", ref.Reason)
-			c.state("disconnected", err)
+			c.state(StateDisconnected, err)
 		default:
 			c.Logger.Info("link: disconnected", "err", err)
-			c.state("disconnected", err)
+			c.state(StateDisconnected, err)
 		}
 		if time.Since(start) > time.Minute {
 			backoff = c.MinBackoff // a long healthy session resets the backoff
@@ -167,7 +166,7 @@ func (c *Client) session(ctx context.Context) error {
 	}
 	hubHead, err := CheckWelcome(c.Chain, exp, acked, w)
 	if err != nil {
-		conn.Write(TypeRefuse, &Refuse{Code: "diverged", Reason: err.Error()})
+		conn.Write(TypeRefuse, &Refuse{Code: RefuseDiverged, Reason: err.Error()})
 		return err
 	}
 	// The hub signed, over this session, that it holds the chain up to
@@ -179,7 +178,7 @@ func (c *Client) session(ctx context.Context) error {
 	}
 	tc.SetDeadline(time.Time{})
 	c.Logger.Info("link: connected", "hub", c.Hub.Hex(), "hub_head", hubHead.String(), "camera_head", c.Chain.Head().String())
-	c.state("connected", nil)
+	c.state(StateConnected, nil)
 	return c.stream(ctx, conn, tc, hubHead)
 }
 
@@ -242,7 +241,7 @@ func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead f
 			sent := inflight[0]
 			err := feedchain.VerifyAck(c.Hub, sent, feedchain.Ack{Camera: sent.Camera, Epoch: sent.Epoch, Seq: a.Seq, Head: a.Head, Sig: a.Sig})
 			if err != nil {
-				conn.Write(TypeRefuse, &Refuse{Code: "diverged", Reason: err.Error()})
+				conn.Write(TypeRefuse, &Refuse{Code: RefuseDiverged, Reason: err.Error()})
 				return &DivergenceError{Reason: err.Error()}
 			}
 			if err := c.Chain.SetAcked(feedchain.HeadOf(sent)); err != nil {

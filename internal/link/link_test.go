@@ -265,7 +265,7 @@ func TestClonedCameraIsDetected(t *testing.T) {
 	var a Ack
 	err := c.Expect(TypeAck, &a)
 	var ref *RefusedError
-	if !errors.As(err, &ref) || ref.Code != "fork" {
+	if !errors.As(err, &ref) || ref.Code != RefuseFork {
 		t.Fatalf("forked record: %v, want a fork refusal", err)
 	}
 	waitFor(t, "fork alarm", func() bool {
@@ -327,7 +327,7 @@ func TestReplayedRecordIsRefused(t *testing.T) {
 	var a Ack
 	err := c.Expect(TypeAck, &a)
 	var ref *RefusedError
-	if !errors.As(err, &ref) || ref.Code != "replay" {
+	if !errors.As(err, &ref) || ref.Code != RefuseReplay {
 		t.Fatalf("replayed record: %v, want a replay refusal", err)
 	}
 	if r.hubChain().Head().Seq != 2 {
@@ -491,7 +491,7 @@ func TestUnpairedCameraIsRefused(t *testing.T) {
 	r.record(1)
 	var last atomic.Value
 	c := r.client(r.addr, r.chain, r.alarms)
-	c.OnState = func(s string, err error) {
+	c.OnState = func(s State, err error) {
 		if err != nil {
 			last.Store(err.Error())
 		}

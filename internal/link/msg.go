@@ -20,10 +20,16 @@ const ProtocolVersion = 1
 
 // Limits.
 const (
-	// MaxSegmentBytes caps one segment: 2 s at 100 Mbit/s is 25 MB.
-	MaxSegmentBytes = 32 << 20
-	// MaxFrame caps one frame: a segment plus its record and framing.
+	// MaxSegmentBytes is the one segment limit (feedchain.MaxSegmentBytes).
+	MaxSegmentBytes = feedchain.MaxSegmentBytes
+	// MaxFrame caps one frame of an authenticated camera: a segment plus
+	// its record and framing.
 	MaxFrame = MaxSegmentBytes + 4096
+	// MaxHandshakeFrame caps every frame a peer may send before it has
+	// proven who it is (Hello, Welcome, Ack, Refuse, Alarm, and the pairing
+	// Request and Response): whoever opens a TLS connection with any
+	// certificate makes the other side allocate at most this much.
+	MaxHandshakeFrame = 8 << 10
 	// MaxText caps free text (alarm detail, refusal reason).
 	MaxText = 512
 )
@@ -137,7 +143,7 @@ type Alarm struct {
 // Refuse says why the sender is closing the session.
 type Refuse struct {
 	_      struct{} `cbor:",toarray"`
-	Code   string   // "fork", "diverged", "busy", "not-paired", "bad-record", …
+	Code   RefuseCode
 	Reason string
 }
 
@@ -179,16 +185,24 @@ var ErrProtocol = errors.New("link protocol error")
 // Conn frames messages over a stream: u32be length ‖ type byte ‖ CBOR body.
 // Writes are serialised; reads must come from one goroutine.
 type Conn struct {
-	rw  io.ReadWriter
-	r   *bufio.Reader
-	wmu sync.Mutex
-	w   *bufio.Writer
+	rw       io.ReadWriter
+	r        *bufio.Reader
+	maxFrame uint32 // frames read above this are refused before allocating
+	wmu      sync.Mutex
+	w        *bufio.Writer
 }
 
-// NewConn wraps a stream (a *tls.Conn in production).
+// NewConn wraps a stream (a *tls.Conn in production). It reads frames of at
+// most MaxHandshakeFrame bytes until AllowSegments. Its buffers are small
+// (4 KiB) so that an unauthenticated connection costs little; a segment
+// frame is read straight into its own buffer.
 func NewConn(rw io.ReadWriter) *Conn {
-	return &Conn{rw: rw, r: bufio.NewReaderSize(rw, 64<<10), w: bufio.NewWriterSize(rw, 64<<10)}
+	return &Conn{rw: rw, r: bufio.NewReaderSize(rw, 4<<10), w: bufio.NewWriterSize(rw, 4<<10), maxFrame: MaxHandshakeFrame}
 }
+
+// AllowSegments raises the read limit to MaxFrame: call it only once the
+// peer is authenticated (the hub, after the camera's Hello checked out).
+func (c *Conn) AllowSegments() { c.maxFrame = MaxFrame }
 
 // Write sends one message.
 func (c *Conn) Write(typ byte, msg any) error {
@@ -223,8 +237,8 @@ func (c *Conn) ReadInto(buf []byte) (byte, []byte, error) {
 		return 0, nil, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:4])
-	if n == 0 || n > MaxFrame {
-		return 0, nil, fmt.Errorf("%w: frame length %d", ErrProtocol, n)
+	if n == 0 || n > c.maxFrame {
+		return 0, nil, fmt.Errorf("%w: frame length %d over the %d-byte limit", ErrProtocol, n, c.maxFrame)
 	}
 	var body []byte
 	if cap(buf) >= int(n-1) {
@@ -288,6 +302,9 @@ func (c *Conn) Expect(typ byte, msg any) error {
 }
 
 // RefusedError is the peer's Refuse.
-type RefusedError struct{ Code, Reason string }
+type RefusedError struct {
+	Code   RefuseCode
+	Reason string
+}
 
-func (e *RefusedError) Error() string { return "peer refused: " + e.Code + ": " + e.Reason }
+func (e *RefusedError) Error() string { return "peer refused: " + string(e.Code) + ": " + e.Reason }

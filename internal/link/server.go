@@ -46,6 +46,9 @@ type Server struct {
 	Key      *keys.PrivateKey // the hub's ledger key
 	Backend  Backend
 	Logger   *slog.Logger
+	// Limits bounds concurrent connections, in total and per source
+	// address (zero: the defaults of ConnLimits).
+	Limits ConnLimits
 
 	mu       sync.Mutex
 	live     map[keys.Address]net.Conn
@@ -66,6 +69,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.conns = map[net.Conn]struct{}{}
 	s.mu.Unlock()
 	cfg := ServerConfig(s.Identity)
+	gate := NewGate(s.Limits)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -81,9 +85,15 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			return err
 		}
+		if !gate.Enter(c.RemoteAddr()) {
+			s.Logger.Debug("link: connection refused: limit reached", "remote", c.RemoteAddr().String())
+			c.Close()
+			continue
+		}
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()
+			gate.Leave(c.RemoteAddr())
 			c.Close()
 			return nil
 		}
@@ -97,6 +107,7 @@ func (s *Server) Serve(ln net.Listener) error {
 				delete(s.conns, c)
 				s.mu.Unlock()
 				c.Close()
+				gate.Leave(c.RemoteAddr())
 			}()
 			s.session(tls.Server(c, cfg))
 		}()
@@ -130,7 +141,7 @@ func (s *Server) LiveCameras() []keys.Address {
 	return out
 }
 
-func (s *Server) refuse(c *Conn, code, format string, args ...any) {
+func (s *Server) refuse(c *Conn, code RefuseCode, format string, args ...any) {
 	reason := fmt.Sprintf(format, args...)
 	if len(reason) > MaxText {
 		reason = reason[:MaxText]
@@ -163,14 +174,14 @@ func (s *Server) session(tc *tls.Conn) {
 	}
 	if err := VerifyHello(exp, h); err != nil {
 		log.Warn("link: hello refused", "camera", h.Camera.Hex(), "err", err)
-		s.refuse(c, "identity", "%v", err)
+		s.refuse(c, RefuseIdentity, "%v", err)
 		return
 	}
 	cam := h.Camera
 	log = log.With("camera", cam.Hex(), "epoch", h.Epoch)
 	if err := s.Backend.Authorize(cam, h.Epoch, pin); err != nil {
 		log.Warn("link: camera not authorized", "err", err)
-		s.refuse(c, "not-paired", "%v", err)
+		s.refuse(c, RefuseNotPaired, "%v", err)
 		return
 	}
 	// One live connection per camera: a second one is a clone or a stale
@@ -180,7 +191,7 @@ func (s *Server) session(tc *tls.Conn) {
 		s.mu.Unlock()
 		log.Warn("link: second connection refused while one is live")
 		s.Backend.Alarm(cam, audit.CloneSuspected, "a second connection for this camera arrived from "+tc.RemoteAddr().String()+" while one is live; refused", time.Now())
-		s.refuse(c, "busy", "camera %s already has a live connection", cam.Hex())
+		s.refuse(c, RefuseBusy, "camera %s already has a live connection", cam.Hex())
 		return
 	}
 	s.live[cam] = tc
@@ -196,14 +207,14 @@ func (s *Server) session(tc *tls.Conn) {
 	chain, err := s.Backend.Chain(cam, h.Epoch)
 	if err != nil {
 		log.Error("link: open chain", "err", err)
-		s.refuse(c, "internal", "hub cannot open the chain")
+		s.refuse(c, RefuseInternal, "hub cannot open the chain")
 		return
 	}
 	atAcked, err := CheckHello(chain, exp, h)
 	if err != nil {
 		log.Warn("link: chain check failed", "err", err)
 		s.Backend.Alarm(cam, audit.CloneSuspected, err.Error(), time.Now())
-		s.refuse(c, "fork", "%v", err)
+		s.refuse(c, RefuseFork, "%v", err)
 		return
 	}
 	w, err := SignWelcome(s.Key, exp, h, atAcked, chain.Head())
@@ -215,6 +226,7 @@ func (s *Server) session(tc *tls.Conn) {
 		return
 	}
 	tc.SetDeadline(time.Time{})
+	c.AllowSegments() // the camera proved who it is and that it holds the chain
 	log.Info("link: camera connected", "hub_head", chain.Head().String(), "camera_last", h.Last.Seq)
 	if err := s.stream(c, tc, cam, h.Epoch, chain, log); err != nil {
 		log.Info("link: session ended", "err", err)
@@ -284,13 +296,13 @@ func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain 
 		// its state: report it.
 		var rf Refuse
 		if Decode(f.body, &rf) == nil {
-			s.Backend.Alarm(cam, audit.CloneSuspected, "camera refused the hub's chain: "+rf.Code+": "+rf.Reason, time.Now())
+			s.Backend.Alarm(cam, audit.CloneSuspected, "camera refused the hub's chain: "+string(rf.Code)+": "+rf.Reason, time.Now())
 		}
 		return fmt.Errorf("camera refused: %s", rf.Reason)
 	case TypeSegment:
 		rec, data, err := DecodeSegment(f.body)
 		if err != nil {
-			s.refuse(c, "bad-record", "%v", err)
+			s.refuse(c, RefuseBadRecord, "%v", err)
 			return err
 		}
 		if err := s.accept(c, cam, epoch, chain, rec, data, log); err != nil {
@@ -299,12 +311,12 @@ func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain 
 	case TypeAlarm:
 		var a Alarm
 		if err := Decode(f.body, &a); err != nil {
-			s.refuse(c, "protocol", "%v", err)
+			s.refuse(c, RefuseProtocol, "%v", err)
 			return err
 		}
 		s.Backend.Alarm(cam, a.Kind.Kind(), a.Detail, time.Unix(a.At, 0))
 	default:
-		s.refuse(c, "protocol", "unexpected message type %d", f.typ)
+		s.refuse(c, RefuseProtocol, "unexpected message type %d", f.typ)
 		return fmt.Errorf("%w: message type %d", ErrProtocol, f.typ)
 	}
 	return nil
@@ -313,11 +325,11 @@ func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain 
 func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerChain, record, data []byte, log *slog.Logger) error {
 	r, err := feedchain.Parse(record)
 	if err != nil {
-		s.refuse(c, "bad-record", "%v", err)
+		s.refuse(c, RefuseBadRecord, "%v", err)
 		return err
 	}
 	if r.Camera != cam || r.Epoch != epoch {
-		s.refuse(c, "bad-record", "record for camera %s epoch %d on the session of %s epoch %d", r.Camera.Hex(), r.Epoch, cam.Hex(), epoch)
+		s.refuse(c, RefuseBadRecord, "record for camera %s epoch %d on the session of %s epoch %d", r.Camera.Hex(), r.Epoch, cam.Hex(), epoch)
 		return errors.New("record for another camera or epoch")
 	}
 	head := chain.Head()
@@ -327,13 +339,13 @@ func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerCha
 			// A record the hub already holds, sent again after the
 			// handshake told the camera where to resume: a replay.
 			log.Warn("link: replayed record refused", "seq", r.Seq)
-			s.refuse(c, "replay", "record #%d is already stored; nothing replayed is accepted", r.Seq)
+			s.refuse(c, RefuseReplay, "record #%d is already stored; nothing replayed is accepted", r.Seq)
 			return fmt.Errorf("replayed record #%d", r.Seq)
 		}
 		detail := fmt.Sprintf("fork at record #%d: stored %s, received %s — two records with one sequence number (cloned camera?)", r.Seq, mine.Short(), r.Hash().Short())
 		log.Warn("link: fork", "seq", r.Seq)
 		s.Backend.Alarm(cam, audit.CloneSuspected, detail, time.Now())
-		s.refuse(c, "fork", "%s", detail)
+		s.refuse(c, RefuseFork, "%s", detail)
 		return errors.New(detail)
 	}
 	// The ack signs the record's hash, known already: sign it while the
@@ -347,7 +359,7 @@ func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerCha
 	if err := chain.Append(r, data); err != nil {
 		<-signed
 		log.Warn("link: record refused", "seq", r.Seq, "err", err)
-		s.refuse(c, "bad-record", "record #%d: %v", r.Seq, err)
+		s.refuse(c, RefuseBadRecord, "record #%d: %v", r.Seq, err)
 		return err
 	}
 	ack := <-signed

@@ -1,6 +1,10 @@
 package media
 
-import "time"
+import (
+	"time"
+
+	"github.com/camchain/camchain/internal/feedchain"
+)
 
 // ClockRate is the rate of every timestamp this package takes or writes:
 // the 90 kHz clock of RTP video (RFC 6184) and of the fMP4 track timescale.
@@ -22,9 +26,11 @@ const (
 	// is treated as a discontinuity.
 	MaxSegmentDuration = 60 * time.Second
 
-	// MaxSegmentBytes caps the H.264 payload of a segment: 60 s at
-	// 8 Mbit/s is 60 MB.
-	MaxSegmentBytes = 64 << 20
+	// MaxSegmentBytes caps the H.264 payload of a segment so that the fMP4
+	// file, with its boxes, stays within feedchain.MaxSegmentBytes (the one
+	// segment limit): 1 MiB is left for the boxes, whose sample tables take
+	// at most 16 bytes for each of MaxSegmentFrames samples.
+	MaxSegmentBytes = feedchain.MaxSegmentBytes - 1<<20
 
 	// MaxSegmentFrames caps the sample count of a segment: 60 s at 120 fps.
 	// It stays below the 19,200 samples mediacommon's fMP4 reader accepts in

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/camchain/camchain/internal/keys"
@@ -61,41 +62,137 @@ type Camera interface {
 	Pair(req *Request, remote string) (*Response, error)
 }
 
-// Serve answers pairing connections on ln with the camera's TLS identity.
-func Serve(ctx context.Context, ln net.Listener, id *link.Identity, cam Camera) error {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{id.Cert}}
-	go func() {
-		<-ctx.Done()
+// Pairing endpoint limits: a camera pairs once, with one owner at a time.
+const (
+	MaxPairingConns          = 16
+	MaxPairingConnsPerSource = 4
+	// PairingTimeout bounds one pairing connection, TLS handshake included.
+	PairingTimeout = 30 * time.Second
+)
+
+// Server answers pairing connections with the camera's TLS identity while
+// the camera is unowned. Frames are bounded by link.MaxHandshakeFrame, and
+// connections by Limits (default MaxPairingConns, MaxPairingConnsPerSource).
+type Server struct {
+	Identity *link.Identity
+	Camera   Camera
+	Limits   link.ConnLimits
+
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   map[net.Conn]struct{}
+	closing bool
+	wg      sync.WaitGroup
+}
+
+// Serve accepts on ln until Close; it returns nil after Close.
+func (s *Server) Serve(ln net.Listener) error {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{s.Identity.Cert}}
+	lim := s.Limits
+	if lim.Total == 0 {
+		lim.Total = MaxPairingConns
+	}
+	if lim.PerSource == 0 {
+		lim.PerSource = MaxPairingConnsPerSource
+	}
+	gate := link.NewGate(lim)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
 		ln.Close()
-	}()
+		return nil
+	}
+	s.ln, s.conns = ln, map[net.Conn]struct{}{}
+	s.mu.Unlock()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
 				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
 			}
 			return err
 		}
+		if !gate.Enter(c.RemoteAddr()) {
+			c.Close()
+			continue
+		}
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			gate.Leave(c.RemoteAddr())
+			c.Close()
+			return nil
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
 		go func() {
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(30 * time.Second))
-			tc := tls.Server(c, cfg)
-			if tc.Handshake() != nil {
-				return
-			}
-			conn := link.NewConn(tc)
-			var req Request
-			if err := conn.Expect(TypeRequest, &req); err != nil {
-				return
-			}
-			resp, err := cam.Pair(&req, c.RemoteAddr().String())
-			if err != nil {
-				conn.Write(link.TypeRefuse, &link.Refuse{Code: "pairing-refused", Reason: truncate(err.Error())})
-				return
-			}
-			conn.Write(TypeResponse, resp)
+			defer s.wg.Done()
+			defer func() {
+				s.mu.Lock()
+				delete(s.conns, c)
+				s.mu.Unlock()
+				c.Close()
+				gate.Leave(c.RemoteAddr())
+			}()
+			s.serveConn(tls.Server(c, cfg), c.RemoteAddr().String())
 		}()
 	}
+}
+
+func (s *Server) serveConn(tc *tls.Conn, remote string) {
+	tc.SetDeadline(time.Now().Add(PairingTimeout))
+	if tc.Handshake() != nil {
+		return
+	}
+	conn := link.NewConn(tc) // frames ≤ link.MaxHandshakeFrame
+	var req Request
+	if err := conn.Expect(TypeRequest, &req); err != nil {
+		return
+	}
+	resp, err := s.Camera.Pair(&req, remote)
+	if err != nil {
+		conn.Write(link.TypeRefuse, &link.Refuse{Code: link.RefusePairing, Reason: truncate(err.Error())})
+		return
+	}
+	conn.Write(TypeResponse, resp)
+}
+
+// Stop stops accepting; connections being served finish (within
+// PairingTimeout). It does not wait, so a connection may call it.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+}
+
+// Close stops accepting, ends every connection and waits for them.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closing = true
+	var err error
+	if s.ln != nil {
+		err = s.ln.Close()
+		if errors.Is(err, net.ErrClosed) {
+			err = nil
+		}
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return err
 }
 
 func truncate(s string) string {

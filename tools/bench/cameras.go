@@ -150,15 +150,15 @@ func runCamerasBench(ctx context.Context, o *options, start, step, maxCams int, 
 	connectCam := func(c *simCamera) {
 		cl := &link.Client{Addr: hub.Addr, Identity: c.id, HubPin: hub.Pin, Hub: hub.Hub,
 			Key: c.key, Chain: c.chain, Alarms: c.alarms, Notify: c.notify,
-			OnState: func(s string, err error) {
-				if s == "connected" {
+			OnState: func(s link.State, err error) {
+				if s == link.StateConnected {
 					c.connects.Add(1)
 					c.connected.Store(true)
 					return
 				}
 				c.connected.Store(false)
 				c.disconnected.Add(1)
-				msg := s + ": " + fmt.Sprint(err)
+				msg := string(s) + ": " + fmt.Sprint(err)
 				c.lastErr.Store(&msg)
 			}}
 		clients.Add(1)

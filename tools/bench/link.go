@@ -182,8 +182,8 @@ func linkRun(ctx context.Context, p *linkPeers, cam *camChain, size int) (float6
 	alarms := &countAlarms{}
 	c := &link.Client{Addr: hub.Addr, Identity: p.camID, HubPin: hub.Pin, Hub: hub.Hub,
 		Key: p.camKey, Chain: cam, Alarms: alarms, Window: linkWindow,
-		OnState: func(s string, err error) {
-			if s == "connected" {
+		OnState: func(s link.State, err error) {
+			if s == link.StateConnected {
 				now := time.Now()
 				start.Store(&now)
 				return
