@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 	"github.com/camchain/camchain/internal/link/linktest"
@@ -17,7 +18,7 @@ func (noBackend) Authorize(keys.Address, uint64, link.Pin) error { return link.E
 func (noBackend) Chain(keys.Address, uint64) (link.ServerChain, error) {
 	return nil, link.ErrIdentity
 }
-func (noBackend) Alarm(keys.Address, string, string, time.Time) {}
+func (noBackend) Alarm(keys.Address, audit.Kind, string, time.Time) {}
 
 func startServer(t *testing.T, lim link.ConnLimits) string {
 	t.Helper()
