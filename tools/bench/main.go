@@ -56,7 +56,7 @@ func groups() []group {
 		{"agent.footprint", "the real agent paired with a real hub at 4 Mbit/s: RSS beside a hello world, CPU beside the agent at 1x", benchAgentFootprint},
 		{"agent.size", "stripped camchain-agent for linux/arm64 and linux/arm (GOARM=7), beside a hello world", benchAgentSize},
 		{"checkpoint.build", "checkpoint root over a period of 1,000,000 records, beside SHA-256 over the same record hashes", benchCheckpointBuild},
-		{"verify.throughput", "camchain verify over 200 1 MiB segment files of one chain (read-only log, SHA-256 of every clip, signatures, Merkle checkpoints), beside sha256sum over the same files", benchVerify},
+		{"verify.throughput", "camchain verify over 200 1 MiB segment files of one chain (read-only log, SHA-256 of every clip, signatures, Merkle checkpoints), beside SHA-256 of the same files on every core", benchVerify},
 		{"evidence", "evidence bundle of 30 clips of 1 MiB under 2 checkpoints: overhead per clip beside the clip, verify time beside SHA-256 of the clips", benchEvidence},
 	}
 }
