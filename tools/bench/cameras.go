@@ -24,9 +24,9 @@ import (
 // TLS on loopback) against one hub (a child process: link server and real
 // store on disk), ramped up in steps until the hub no longer keeps up.
 const (
-	camStart         = 50  // cameras in the first step
-	camStep          = 50  // cameras added at each step
-	camMax           = 600 // the ramp stops here even if the hub keeps up
+	camStart         = 50              // cameras in the first step
+	camStep          = 50              // cameras added at each step
+	camMax           = 600             // the ramp stops here even if the hub keeps up
 	camSegmentBytes  = 1_000_000       // one segment per period: 4 Mbit/s
 	camSegmentPeriod = 2 * time.Second // a segment's duration, as a camera records them
 	camStepFor       = 10 * time.Second
