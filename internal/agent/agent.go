@@ -279,6 +279,8 @@ type Status struct {
 	Alarms    int    `json:"alarms"`
 	// Pending counts co-signed imprints not yet seen committed.
 	Pending int `json:"pending_imprints,omitempty"`
+	// CPUNanos is the process's user+system CPU time so far (rusage).
+	CPUNanos int64 `json:"cpu_ns"`
 }
 
 // Status reports the agent's state.
@@ -287,7 +289,7 @@ func (a *Agent) Status() Status {
 	defer a.mu.Unlock()
 	s := Status{Camera: a.key.Address().Hex(), Epoch: a.state.Epoch, Paired: a.state.Paired != nil,
 		Link: a.linkState, Recording: a.recording, Head: a.chain.Head().String(), Acked: a.chain.Acked().String(),
-		PairAddr: a.pairAddr, Alarms: len(a.alarms.All()), Pending: len(a.state.Pending)}
+		PairAddr: a.pairAddr, Alarms: len(a.alarms.All()), Pending: len(a.state.Pending), CPUNanos: int64(processCPU())}
 	if a.state.Paired != nil {
 		s.Hub = a.state.Paired.Hub
 	}

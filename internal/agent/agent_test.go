@@ -231,3 +231,16 @@ func TestPairingFloodIsRateLimited(t *testing.T) {
 		t.Fatalf("last alarm %q does not say attempts are dropped", last.Detail)
 	}
 }
+
+// The status carries the process's CPU time from its rusage, which grows
+// as the process works: what the footprint benchmark differences.
+func TestStatusReportsProcessCPU(t *testing.T) {
+	a, _ := startAgent(t, time.Minute)
+	c0 := a.Status().CPUNanos
+	for end := time.Now().Add(20 * time.Millisecond); time.Now().Before(end); {
+	}
+	c1 := a.Status().CPUNanos
+	if c0 <= 0 || c1-c0 < int64(10*time.Millisecond) {
+		t.Fatalf("cpu_ns %d then %d after 20 ms of busy work", c0, c1)
+	}
+}
