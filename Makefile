@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin
 RUN_DIR ?= .camchain-run
 
-.PHONY: all build run test test-short bench fuzz deps clean
+.PHONY: all build run test bench fuzz deps clean
 
 all: build
 
@@ -24,9 +24,15 @@ test/interop/node_modules/.package-lock.json: test/interop/package.json test/int
 run: build
 	RUN_DIR=$(RUN_DIR) BIN=$(BIN) scripts/run-demo.sh
 
+# The whole suite, within a 20-minute budget on a 2-core machine. Long runs
+# (make fuzz, and any fault or soak run) stay out of it; tests keep only
+# their short forms here. tools/testreport prints each package's result,
+# the output of every failure and, at the end, the ten slowest tests; with
+# pipefail the exit status is go test's (and testreport's) failure.
 test: deps
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) build -o $(BIN)/testreport ./tools/testreport
+	set -o pipefail; $(GO) test -json -count=1 -timeout 15m ./... | $(BIN)/testreport
 
 # Benchmarks: prints the table of every figure the issues ask for and
 # writes bench/latest.json.

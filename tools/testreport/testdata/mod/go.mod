@@ -1,0 +1,3 @@
+module example.com/testreportfixture
+
+go 1.26
