@@ -36,6 +36,9 @@ type Config struct {
 	TimeoutCommit time.Duration
 	Logger        *slog.Logger
 	BenchNoop     bool // benchmarks only: accept unsigned no-op transactions
+	// LedgerAdmitAll: tests only, the ledger's CheckTx admits every
+	// transaction (ledger.Config.AdmitAll), so blocks can hold refused ones.
+	LedgerAdmitAll bool
 }
 
 // Validate fills defaults and checks the configuration.

@@ -61,6 +61,7 @@ func Start(cfg Config) (*Hub, error) {
 		TimeoutCommit: cfg.TimeoutCommit,
 		Logger:        cfg.Logger,
 		BenchNoop:     cfg.BenchNoop,
+		AdmitAll:      cfg.LedgerAdmitAll,
 	})
 	if err != nil {
 		ln.Close()

@@ -61,6 +61,11 @@ type Config struct {
 	DB        dbm.DB // the application's own database (not CometBFT's)
 	Logger    *slog.Logger
 	BenchNoop bool // accept BenchNoopPrefix transactions (benchmarks only)
+	// AdmitAll makes CheckTx admit every transaction unchecked, as a faulty
+	// or byzantine validator's mempool would; the rules then run in the
+	// block only. Tests only: it reproduces blocks that hold transactions
+	// the rules refused, which every verifier must still catch.
+	AdmitAll bool
 }
 
 // TxResult is the outcome of a transaction in a committed block.
@@ -182,6 +187,9 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 // mempool's remaining transactions in order, rebuilding it.
 func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
 	if a.cfg.BenchNoop && bytes.HasPrefix(req.Tx, BenchNoopPrefix) {
+		return &abci.CheckTxResponse{Code: CodeOK}, nil
+	}
+	if a.cfg.AdmitAll {
 		return &abci.CheckTxResponse{Code: CodeOK}, nil
 	}
 	a.mu.RLock()

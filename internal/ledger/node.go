@@ -45,6 +45,7 @@ type NodeConfig struct {
 	TimeoutCommit time.Duration
 	Logger        *slog.Logger
 	BenchNoop     bool
+	AdmitAll      bool // tests only: see Config.AdmitAll
 }
 
 // Node is a CometBFT validator running the camchain App in this process.
@@ -161,7 +162,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open application database: %w", err)
 	}
-	app, err := NewApp(Config{ChainID: gen.ChainID, DB: appDB, Logger: cfg.Logger, BenchNoop: cfg.BenchNoop})
+	app, err := NewApp(Config{ChainID: gen.ChainID, DB: appDB, Logger: cfg.Logger, BenchNoop: cfg.BenchNoop, AdmitAll: cfg.AdmitAll})
 	if err != nil {
 		appDB.Close()
 		return nil, err

@@ -30,10 +30,17 @@ const Codec = "avc1.4d401e"
 // StartHub initialises a hub in dir and starts it on loopback ports. The
 // caller closes it.
 func StartHub(dir string) (*hub.Hub, error) {
-	if _, err := hub.Init(hub.Config{DataDir: dir}, ""); err != nil {
+	return StartHubConfig(hub.Config{DataDir: dir})
+}
+
+// StartHubConfig is StartHub with more of the hub's configuration; the
+// data directory and loopback ports are filled in as StartHub does.
+func StartHubConfig(cfg hub.Config) (*hub.Hub, error) {
+	if _, err := hub.Init(hub.Config{DataDir: cfg.DataDir}, ""); err != nil {
 		return nil, err
 	}
-	return hub.Start(hub.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"})
+	cfg.HTTPAddr, cfg.LinkAddr = "127.0.0.1:0", "127.0.0.1:0"
+	return hub.Start(cfg)
 }
 
 // PinnedValidatorsHash is the hash of the validator set in the genesis file
