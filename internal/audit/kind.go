@@ -60,6 +60,10 @@ const (
 	// CloneSuspected: the link saw a second live session, or a fork (two
 	// records with one sequence number), for one camera. A security alarm.
 	CloneSuspected Kind = "hub/clone-suspected"
+	// ChainDiverged: a camera proved a chain secret newer than the hub's:
+	// the hub's data is stale (restored from a backup) or a copy of it
+	// talked to the camera. A security alarm; the owner's resync ends it.
+	ChainDiverged Kind = "hub/chain-divergence"
 	// UnboundAlarm: a camera alarm the hub could not file as the camera's
 	// because the camera is no longer bound to it; the detail names the
 	// camera and its alarm. A security alarm.
@@ -144,7 +148,7 @@ func (k Kind) ValidFiled() error {
 // never aggregated or dropped (docs/SPEC.md §4.1). Every camera alarm is
 // one, and so is the hub's own clone suspicion.
 func (k Kind) IsAlarm() bool {
-	return k.Source() == SourceCamera || k == CloneSuspected || k == UnboundAlarm
+	return k.Source() == SourceCamera || k == CloneSuspected || k == ChainDiverged || k == UnboundAlarm
 }
 
 func isName(s string) bool {

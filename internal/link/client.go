@@ -17,6 +17,7 @@ import (
 // CameraChain is the camera's own chain as the uploader needs it.
 type CameraChain interface {
 	ChainView
+	SecretStore
 	Acked() feedchain.Head
 	SetAcked(feedchain.Head) error
 	Record(seq uint64) (*feedchain.Record, error)
@@ -150,7 +151,11 @@ func (c *Client) session(ctx context.Context) error {
 	}
 	conn := NewConn(tc)
 	acked := c.Chain.Acked()
-	hello, err := SignHello(c.Key, exp, c.Epoch, acked, c.Chain.Head())
+	st, err := loadSecret(c.Chain)
+	if err != nil {
+		return err
+	}
+	hello, err := SignHello(c.Key, exp, c.Epoch, st.Gen, st.Secret, acked, c.Chain.Head())
 	if err != nil {
 		return err
 	}
@@ -164,9 +169,15 @@ func (c *Client) session(ctx context.Context) error {
 	if err := VerifyWelcome(exp, c.Hub, w); err != nil {
 		return err
 	}
-	hubHead, err := CheckWelcome(c.Chain, exp, acked, w)
+	hubHead, err := CheckWelcome(c.Chain, exp, st.Secret, acked, w)
 	if err != nil {
 		conn.Write(TypeRefuse, &Refuse{Code: RefuseDiverged, Reason: err.Error()})
+		return err
+	}
+	// The hub proved the chain and the secret: both move to the next
+	// generation, derived from this session (the hub stored it before
+	// its Welcome).
+	if err := saveSecret(c.Chain, SecretState{Version: SecretVersion, Gen: st.Gen + 1, Secret: Ratchet(st.Secret, exp)}); err != nil {
 		return err
 	}
 	// The hub signed, over this session, that it holds the chain up to

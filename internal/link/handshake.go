@@ -22,14 +22,17 @@ type DivergenceError struct {
 
 func (e *DivergenceError) Error() string { return "chains diverged: " + e.Reason }
 
-// SignHello builds and signs the camera's Hello. own must hold the record
-// at acked.Seq.
-func SignHello(k *keys.PrivateKey, exporter []byte, epoch uint64, acked, last feedchain.Head) (Hello, error) {
-	h := Hello{Version: ProtocolVersion, Camera: k.Address(), Epoch: epoch,
+// SignHello builds and signs the camera's Hello, proving the acknowledged
+// record (or, with none, the secret alone) under the chain secret of
+// generation gen.
+func SignHello(k *keys.PrivateKey, exporter []byte, epoch, gen uint64, secret Secret, acked, last feedchain.Head) (Hello, error) {
+	h := Hello{Version: ProtocolVersion, Camera: k.Address(), Epoch: epoch, Gen: gen,
 		Acked: WireSeq{Valid: acked.Valid, Seq: acked.Seq}, Last: WireSeq{Valid: last.Valid, Seq: last.Seq}}
+	var ah feedchain.Hash
 	if acked.Valid {
-		h.AckedProof = ChainProof("camera", exporter, acked.Hash)
+		ah = acked.Hash
 	}
+	h.AckedProof = ChainProof("camera", exporter, secret, ah)
 	d, err := HelloDigest(exporter, h)
 	if err != nil {
 		return h, err
@@ -56,12 +59,10 @@ func VerifyHello(exporter []byte, h Hello) error {
 }
 
 // SignWelcome builds and signs the hub's Welcome; atAcked is the hub's
-// hash at the Hello's acknowledged sequence (ignored if there is none).
-func SignWelcome(k *keys.PrivateKey, exporter []byte, h Hello, atAcked feedchain.Hash, head feedchain.Head) (Welcome, error) {
-	w := Welcome{Version: ProtocolVersion, Hub: k.Address(), Head: toWire(head)}
-	if h.Acked.Valid {
-		w.AckedProof = ChainProof("hub", exporter, atAcked)
-	}
+// hash at the Hello's acknowledged sequence (zero if there is none).
+func SignWelcome(k *keys.PrivateKey, exporter []byte, secret Secret, atAcked feedchain.Hash, head feedchain.Head, resync []byte) (Welcome, error) {
+	w := Welcome{Version: ProtocolVersion, Hub: k.Address(), Head: toWire(head), Resync: resync,
+		AckedProof: ChainProof("hub", exporter, secret, atAcked)}
 	d, err := WelcomeDigest(exporter, w)
 	if err != nil {
 		return w, err
@@ -100,10 +101,17 @@ type ChainView interface {
 // the record the camera last saw acknowledged, and every record the hub
 // claims must be one the camera made. It returns the hub's head (which the
 // camera may treat as acknowledged).
-func CheckWelcome(own ChainView, exporter []byte, acked feedchain.Head, w Welcome) (feedchain.Head, error) {
-	if acked.Valid && !EqualHashes(w.AckedProof, ChainProof("hub", exporter, acked.Hash)) {
+func CheckWelcome(own ChainView, exporter []byte, secret Secret, acked feedchain.Head, w Welcome) (feedchain.Head, error) {
+	var ah feedchain.Hash
+	if acked.Valid {
+		ah = acked.Hash
+	}
+	if !EqualHashes(w.AckedProof, ChainProof("hub", exporter, secret, ah)) {
+		if !acked.Valid {
+			return feedchain.Head{}, &DivergenceError{Reason: "hub cannot prove it holds this chain's secret (impostor hub, or a stale copy of the hub)"}
+		}
 		return feedchain.Head{}, &DivergenceError{Reason: fmt.Sprintf(
-			"hub cannot prove it holds acknowledged record #%d (impostor hub, or a hub that lost its chain)", acked.Seq)}
+			"hub cannot prove it holds acknowledged record #%d and the chain secret (impostor hub, a stale copy of the hub, or a hub that lost its chain)", acked.Seq)}
 	}
 	hh := w.Head.Head()
 	if !hh.Valid {
@@ -125,19 +133,29 @@ func CheckWelcome(own ChainView, exporter []byte, acked feedchain.Head, w Welcom
 	return hh, nil
 }
 
-// CheckHello is the hub's chain check against a camera's Hello: the camera
-// must prove it holds the record the hub acknowledged, and it must not be
-// behind the hub (a camera never has fewer records than it sent). It
-// returns the hub's hash at the acknowledged sequence, for the Welcome.
-func CheckHello(own ChainView, exporter []byte, h Hello) (feedchain.Hash, error) {
+// CheckHello is the hub's chain check against a camera's Hello, under the
+// chain secret of the Hello's generation: the camera must prove it holds
+// the secret and the record the hub acknowledged — when the hub holds
+// records for the epoch, a Hello naming no acknowledged record is a fork —
+// and it must not be behind the hub (a camera never has fewer records than
+// it sent). It returns the hub's hash at the acknowledged sequence, for
+// the Welcome.
+func CheckHello(own ChainView, exporter []byte, secret Secret, h Hello) (feedchain.Hash, error) {
 	var atAcked feedchain.Hash
 	head := own.Head()
 	if h.Acked.Valid {
 		mine, ok := own.HashAt(h.Acked.Seq)
-		if !ok || !EqualHashes(h.AckedProof, ChainProof("camera", exporter, mine)) {
-			return atAcked, &DivergenceError{Reason: fmt.Sprintf("camera cannot prove it holds acknowledged record #%d as this hub stored it", h.Acked.Seq)}
+		if !ok || !EqualHashes(h.AckedProof, ChainProof("camera", exporter, secret, mine)) {
+			return atAcked, &DivergenceError{Reason: fmt.Sprintf("camera cannot prove it holds acknowledged record #%d as this hub stored it, under the chain secret", h.Acked.Seq)}
 		}
 		atAcked = mine
+	} else {
+		if head.Valid {
+			return atAcked, &DivergenceError{Reason: fmt.Sprintf("camera names no acknowledged record, but this hub acknowledged records up to #%d: a clone that cannot prove the chain", head.Seq)}
+		}
+		if !EqualHashes(h.AckedProof, ChainProof("camera", exporter, secret, feedchain.Hash{})) {
+			return atAcked, &DivergenceError{Reason: "camera cannot prove it holds the chain secret"}
+		}
 	}
 	switch {
 	case head.Valid && !h.Last.Valid:
@@ -150,3 +168,34 @@ func CheckHello(own ChainView, exporter []byte, h Hello) (feedchain.Hash, error)
 
 // EqualHashes compares in constant time.
 func EqualHashes(a, b feedchain.Hash) bool { return subtle.ConstantTimeCompare(a[:], b[:]) == 1 }
+
+// HubSide is the outcome of the hub's handshake checks.
+type HubSide struct {
+	Secret  Secret         // the secret of the Hello's generation, for the Welcome's proof
+	AtAcked feedchain.Hash // the hub's hash at the acknowledged record (zero if none)
+	Store   SecretState    // to store before the Welcome: this generation and the next
+}
+
+// HubHandshake is the hub's whole chain check of a Hello: it finds the
+// chain secret of the Hello's generation (a *StaleSecretError if it holds
+// none), checks the proofs (CheckHello), and derives the next generation
+// from this session.
+func HubHandshake(chain interface {
+	ChainView
+	SecretStore
+}, exporter []byte, h Hello) (HubSide, error) {
+	st, err := loadSecret(chain)
+	if err != nil {
+		return HubSide{}, err
+	}
+	secret, cur, err := st.secretFor(h.Gen)
+	if err != nil {
+		return HubSide{}, err
+	}
+	atAcked, err := CheckHello(chain, exporter, secret, h)
+	if err != nil {
+		return HubSide{}, err
+	}
+	cur.Next = NextSecret{Valid: true, Gen: cur.Gen + 1, Secret: Ratchet(secret, exporter)}
+	return HubSide{Secret: secret, AtAcked: atAcked, Store: cur}, nil
+}

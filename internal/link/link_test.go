@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -255,12 +256,30 @@ func TestClonedCameraIsDetected(t *testing.T) {
 		t.Fatalf("the clone itself saw no divergence: %v", k)
 	}
 
-	// A malicious clone that skips the check and just sends its own
-	// record #1 creates a fork: two records with one sequence number.
-	c, tc := r.dialRaw(t, clone)
+	// A malicious clone that skips the chain check — a Hello naming no
+	// acknowledged record, its newest record ahead — is a fork at the
+	// Hello: no Welcome reveals the hub's head (SPEC §7, step 3).
+	n = len(r.backend.alarmList())
+	if _, _, err := r.tryRaw(t, clone); err == nil {
+		t.Fatal("a Hello without an acknowledged record was welcomed by a hub that holds records")
+	} else if ref := (*RefusedError)(nil); !errors.As(err, &ref) || ref.Code != RefuseFork {
+		t.Fatalf("unproven Hello: %v, want a fork refusal", err)
+	}
+	if !slices.ContainsFunc(r.backend.alarmList()[n:], func(a string) bool { return strings.HasPrefix(a, "hub/clone-suspected: ") }) {
+		t.Fatal("the unproven Hello raised no clone-suspected alarm")
+	}
+
+	// A clone made from a copy of the camera's disk (records #0–#1, its
+	// acknowledgement and chain secret) that records its own #2 forks the
+	// chain: two records with one sequence number.
+	copied := r.chain.copyOf(2)
+	copied.record(t, r.camKey)
+	copied.record(t, r.camKey)
+	copied.record(t, r.camKey)
+	c, tc := r.dialRaw(t, copied)
 	defer tc.Close()
-	forked := mustRec(t, clone, 1)
-	seg, _ := clone.Segment(1)
+	forked := mustRec(t, copied, 2)
+	seg, _ := copied.Segment(2)
 	c.Write(TypeSegment, &Segment{Record: forked.Marshal(), Data: seg})
 	var a Ack
 	err := c.Expect(TypeAck, &a)
@@ -270,7 +289,7 @@ func TestClonedCameraIsDetected(t *testing.T) {
 	}
 	waitFor(t, "fork alarm", func() bool {
 		for _, a := range r.backend.alarmList() {
-			if strings.Contains(a, "fork at record #1") {
+			if strings.Contains(a, "fork at record #2") {
 				return true
 			}
 		}
@@ -289,24 +308,39 @@ func mustRec(t *testing.T, c *memChain, seq uint64) *feedchain.Record {
 	return rec
 }
 
-// dialRaw performs the camera's handshake by hand, for attacks.
+// dialRaw performs the camera's handshake by hand, for attacks; it stores
+// nothing on the camera's side.
 func (r *rig) dialRaw(t *testing.T, chain *memChain) (*Conn, *tls.Conn) {
+	t.Helper()
+	c, tc, err := r.tryRaw(t, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, tc
+}
+
+func (r *rig) tryRaw(t *testing.T, chain *memChain) (*Conn, *tls.Conn, error) {
 	t.Helper()
 	tc, err := tls.Dial("tcp", r.addr, ClientConfig(r.camID, r.hubID.Pin))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { tc.Close() })
 	exp, _ := Exporter(tc.ConnectionState())
-	h, _ := SignHello(r.camKey, exp, 0, chain.Acked(), chain.Head())
+	st, err := loadSecret(chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := SignHello(r.camKey, exp, 0, st.Gen, st.Secret, chain.Acked(), chain.Head())
 	c := NewConn(tc)
 	if err := c.Write(TypeHello, &h); err != nil {
 		t.Fatal(err)
 	}
 	var w Welcome
 	if err := c.Expect(TypeWelcome, &w); err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	return c, tc
+	return c, tc, nil
 }
 
 func TestReplayedRecordIsRefused(t *testing.T) {
@@ -461,7 +495,7 @@ func TestWrongAckHeadIsDivergence(t *testing.T) {
 		if conn.Expect(TypeHello, &h) != nil {
 			return
 		}
-		w, _ := SignWelcome(r.hubKey, exp, h, feedchain.Hash{}, feedchain.Head{})
+		w, _ := SignWelcome(r.hubKey, exp, Secret{}, feedchain.Hash{}, feedchain.Head{}, nil)
 		conn.Write(TypeWelcome, &w)
 		var s Segment
 		if conn.Expect(TypeSegment, &s) != nil {

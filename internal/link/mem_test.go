@@ -15,6 +15,7 @@ import (
 // memChain is an in-memory chain for protocol tests (the real store is
 // exercised in the hub and agent tests).
 type memChain struct {
+	MemSecret
 	mu     sync.Mutex
 	recs   []*feedchain.Record
 	segs   [][]byte
@@ -80,6 +81,23 @@ func (m *memChain) Append(r *feedchain.Record, data []byte) error {
 	m.recs = append(m.recs, r)
 	m.segs = append(m.segs, bytes.Clone(data))
 	return nil
+}
+
+// copyOf is a copy of m's disk as it is now, cut to its first n records
+// (everything: records, segments, acknowledgement, chain secret).
+func (m *memChain) copyOf(n int) *memChain {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := &memChain{camera: m.camera, epoch: m.epoch, recs: append([]*feedchain.Record(nil), m.recs[:n]...),
+		segs: append([][]byte(nil), m.segs[:n]...), acked: m.acked}
+	if c.acked.Valid && c.acked.Seq >= uint64(n) {
+		c.acked = feedchain.HeadOf(m.recs[n-1])
+	}
+	b, _ := m.MemSecret.ChainSecret()
+	if len(b) > 0 {
+		c.MemSecret.SetChainSecret(b)
+	}
+	return c
 }
 
 // record makes and appends the camera's next record.

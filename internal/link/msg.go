@@ -2,6 +2,7 @@ package link
 
 import (
 	"bufio"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -15,8 +16,9 @@ import (
 	"github.com/camchain/camchain/internal/keys"
 )
 
-// ProtocolVersion is the link protocol version in Hello and Welcome.
-const ProtocolVersion = 1
+// ProtocolVersion is the link protocol version in Hello and Welcome:
+// version 2 adds the chain secret (SPEC §7.1).
+const ProtocolVersion = 2
 
 // Limits.
 const (
@@ -83,7 +85,8 @@ type Hello struct {
 	Epoch      uint64
 	Acked      WireSeq
 	Last       WireSeq
-	AckedProof feedchain.Hash // ChainProof("camera", exporter, hash of record Acked.Seq); zero if Acked is absent
+	Gen        uint64         // the generation of the camera's chain secret
+	AckedProof feedchain.Hash // ChainProof("camera", exporter, secret, hash of record Acked.Seq, or zero if Acked is absent)
 	Sig        keys.Signature
 }
 
@@ -93,19 +96,21 @@ type Welcome struct {
 	_          struct{} `cbor:",toarray"`
 	Version    uint64
 	Hub        keys.Address
-	AckedProof feedchain.Hash // ChainProof("hub", exporter, the hub's hash at Hello.Acked.Seq); zero if absent
+	AckedProof feedchain.Hash // ChainProof("hub", exporter, secret, the hub's hash at Hello.Acked.Seq, or zero)
 	Head       WireHead       // the hub's newest record for this camera and epoch
+	Resync     []byte         // an owner-signed resync (§7.2), or empty
 	Sig        keys.Signature
 }
 
 // LabelProof domain-separates chain proofs.
 const LabelProof = "camchain/v1/link-proof"
 
-// ChainProof = SHA-256(LabelProof ‖ 0x00 ‖ role ‖ 0x00 ‖ exporter ‖ hash):
-// knowledge of a record hash, bound to this TLS session and to the side
-// that proves it, so it can be neither replayed nor reflected.
-func ChainProof(role string, exporter []byte, h feedchain.Hash) feedchain.Hash {
-	d := sha256.New()
+// ChainProof = HMAC-SHA256(key = secret, LabelProof ‖ 0x00 ‖ role ‖ 0x00 ‖
+// exporter ‖ hash): knowledge of a record hash and of the chain secret,
+// bound to this TLS session and to the side that proves it, so it can be
+// neither replayed nor reflected, nor computed from public records.
+func ChainProof(role string, exporter []byte, secret Secret, h feedchain.Hash) feedchain.Hash {
+	d := hmac.New(sha256.New, secret[:])
 	d.Write([]byte(LabelProof))
 	d.Write([]byte{0})
 	d.Write([]byte(role))

@@ -21,6 +21,7 @@ const HandshakeTimeout = 15 * time.Second
 // ServerChain is the hub's store of one camera's chain in one epoch.
 type ServerChain interface {
 	ChainView
+	SecretStore
 	// Append verifies and durably stores a record and its segment; it
 	// returns only once both survive a crash. It must not keep data: the
 	// link reuses the buffer for the next segment.
@@ -210,14 +211,34 @@ func (s *Server) session(tc *tls.Conn) {
 		s.refuse(c, RefuseInternal, "hub cannot open the chain")
 		return
 	}
-	atAcked, err := CheckHello(chain, exp, h)
-	if err != nil {
+	hs, err := HubHandshake(chain, exp, h)
+	var stale *StaleSecretError
+	switch {
+	case errors.As(err, &stale) && stale.Ahead:
+		// This hub is the stale side: it was restored from a backup, or a
+		// copy of it talked to the camera. Only the owner's resync re-keys.
+		log.Warn("link: camera's chain secret is ahead of this hub's", "err", err)
+		s.Backend.Alarm(cam, audit.ChainDiverged, err.Error(), time.Now())
+		s.refuse(c, RefuseDiverged, "%v", err)
+		return
+	case errors.Is(err, ErrSecretState):
+		log.Error("link: chain secret unreadable", "err", err)
+		s.refuse(c, RefuseInternal, "hub cannot read the chain secret")
+		return
+	case err != nil:
 		log.Warn("link: chain check failed", "err", err)
 		s.Backend.Alarm(cam, audit.CloneSuspected, err.Error(), time.Now())
 		s.refuse(c, RefuseFork, "%v", err)
 		return
 	}
-	w, err := SignWelcome(s.Key, exp, h, atAcked, chain.Head())
+	// The next generation is stored before the Welcome: once the camera
+	// has the Welcome it may store it, and the hub must then know it.
+	if err := saveSecret(chain, hs.Store); err != nil {
+		log.Error("link: store chain secret", "err", err)
+		s.refuse(c, RefuseInternal, "hub cannot store the chain secret")
+		return
+	}
+	w, err := SignWelcome(s.Key, exp, hs.Secret, hs.AtAcked, chain.Head(), nil)
 	if err != nil {
 		log.Error("link: sign welcome", "err", err)
 		return

@@ -23,6 +23,7 @@ const segmentCodec = "avc1.4d401e"
 // it (the agent's store keeps them on its card instead; here they would
 // only fill the benchmark's memory).
 type camChain struct {
+	link.MemSecret
 	key   *keys.PrivateKey
 	epoch uint64
 
@@ -214,6 +215,7 @@ func (c *camChain) ackedCount() int64 {
 // what the store verifies (signature, link to the head, segment size and,
 // with hashSegments, the segment's SHA-256) but writing nothing.
 type memHubChain struct {
+	link.MemSecret
 	camera       keys.Address
 	epoch        uint64
 	hashSegments bool // check each segment's SHA-256, as store.Chain.Append does
