@@ -143,6 +143,12 @@ func (c *Client) Tx(ctx context.Context, hash string) (*TxResult, error) {
 	return &r, c.do(ctx, http.MethodGet, "/txs/"+url.PathEscape(hash), nil, nil, &r)
 }
 
+// NonceUse returns the committed transaction that spent signer's nonce.
+func (c *Client) NonceUse(ctx context.Context, signer string, nonce uint64) (*NonceUse, error) {
+	var r NonceUse
+	return &r, c.do(ctx, http.MethodGet, "/nonces/"+url.PathEscape(signer)+"/"+strconv.FormatUint(nonce, 10), nil, nil, &r)
+}
+
 // Submit sends a signed transaction and waits for its block. A refusal by
 // the ledger is returned as an *Error with code ErrRefused and Result set.
 func (c *Client) Submit(ctx context.Context, raw []byte) (*TxResult, error) {

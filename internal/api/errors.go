@@ -16,6 +16,7 @@ const (
 	ErrConflict    ErrorCode = "conflict"
 	ErrRefused     ErrorCode = "refused" // the ledger refused the transaction; see TxResult
 	ErrUnavailable ErrorCode = "unavailable"
+	ErrRateLimited ErrorCode = "rate_limited" // over a submission budget (SPEC §4.1); retry later
 	ErrTimeout     ErrorCode = "timeout"
 	ErrInternal    ErrorCode = "internal"
 )
@@ -26,6 +27,7 @@ var statusOf = map[ErrorCode]int{
 	ErrConflict:    http.StatusConflict,
 	ErrRefused:     http.StatusUnprocessableEntity,
 	ErrUnavailable: http.StatusServiceUnavailable,
+	ErrRateLimited: http.StatusTooManyRequests,
 	ErrTimeout:     http.StatusGatewayTimeout,
 	ErrInternal:    http.StatusInternalServerError,
 }

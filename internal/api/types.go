@@ -98,6 +98,14 @@ type TxResult struct {
 	Tx       string `json:"tx,omitempty"` // lookups only: the transaction bytes, 0x hex
 }
 
+// NonceUse is the answer to GET /api/v1/nonces/{signer}/{nonce}: the
+// committed transaction that spent the nonce.
+type NonceUse struct {
+	Signer string `json:"signer"`
+	Nonce  string `json:"nonce"` // decimal: a uint64 does not fit a JSON number exactly
+	TxHash string `json:"tx_hash"`
+}
+
 // List wraps every collection response.
 type List[T any] struct {
 	Items []T `json:"items"`

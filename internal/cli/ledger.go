@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,6 +153,22 @@ func (e *env) submit(ctx context.Context, c *api.Client, hf *hubFlags, chain uin
 	}
 	res, err := c.Submit(ctx, raw)
 	var ae *api.Error
+	if errors.As(err, &ae) && ae.Result != nil && ae.Result.CodeName == "replay" {
+		// The nonce is spent: perhaps by this very action, landed under
+		// another hash (signed twice, or sent by another device first).
+		landed, lerr := landedAs(ctx, c, chain, msg, signers[0].Address())
+		if lerr != nil {
+			return fmt.Errorf("the ledger refused the %s: replay: %s; and looking up what spent the nonce failed: %w", msg.Type(), ae.Result.Log, lerr)
+		}
+		if landed != nil {
+			if hf.jsonOut {
+				return e.printJSON(landed)
+			}
+			fmt.Fprintf(e.stdout, "%s committed at height %d (tx %s; this copy, %s, is the same signed action under another hash)\n",
+				msg.Type(), landed.Height, landed.Hash, ae.Result.Hash)
+			return nil
+		}
+	}
 	if errors.As(err, &ae) && ae.Result != nil {
 		if hf.jsonOut {
 			e.printJSON(ae.Result)
@@ -165,6 +183,56 @@ func (e *env) submit(ctx context.Context, c *api.Client, hf *hubFlags, chain uin
 	}
 	fmt.Fprintf(e.stdout, "%s committed at height %d (tx %s)\n", msg.Type(), res.Height, res.Hash)
 	return nil
+}
+
+// landedAs returns the committed, applied transaction that spent msg's
+// nonce if it carries the same message (the same EIP-712 digest: the same
+// action, whatever its signature bytes), or nil if the nonce went to
+// something else.
+func landedAs(ctx context.Context, c *api.Client, chain uint64, msg tx.Msg, signer keys.Address) (*api.TxResult, error) {
+	nonce, _ := msg.Replay()
+	use, err := c.NonceUse(ctx, signer.Hex(), nonce)
+	if api.CodeOf(err) == api.ErrNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The node indexes committed transactions asynchronously: a
+	// transaction committed a moment ago may not be found yet.
+	res, err := c.Tx(ctx, use.TxHash)
+	for i := 0; i < 50 && api.CodeOf(err) == api.ErrNotFound; i++ {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		res, err = c.Tx(ctx, use.TxHash)
+	}
+	if err != nil {
+		return nil, err
+	}
+	raw, err := hex.DecodeString(strings.TrimPrefix(res.Tx, "0x"))
+	if err != nil {
+		return nil, fmt.Errorf("the hub sent transaction %s as bad hex", use.TxHash)
+	}
+	// The bytes must be what the hub says they are.
+	if sum := sha256.Sum256(raw); "0x"+hex.EncodeToString(sum[:]) != strings.ToLower(use.TxHash) {
+		return nil, fmt.Errorf("the hub sent transaction %s with bytes of another hash", use.TxHash)
+	}
+	other, err := tx.Decode(raw)
+	if err != nil {
+		return nil, fmt.Errorf("transaction %s: %w", use.TxHash, err)
+	}
+	want, err := tx.Digest(chain, msg)
+	if err != nil {
+		return nil, err
+	}
+	got, err := tx.Digest(other.ChainID, other.Msg)
+	if err != nil || got != want || res.Code != 0 {
+		return nil, err
+	}
+	return res, nil
 }
 
 // confirm asks before an irreversible action unless --yes was given.

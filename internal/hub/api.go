@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
-	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/tx"
@@ -56,6 +55,7 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/owners/{owner}/devices", h.ownerDevices},
 		{"GET", "/audit", h.audit},
 		{"GET", "/txs/{hash}", h.lookupTx},
+		{"GET", "/nonces/{signer}/{nonce}", h.nonceUse},
 		{"POST", "/txs", h.submit},
 		{"GET", "/link", h.linkInfo},
 		{"POST", "/pairings", h.pair},
@@ -386,6 +386,26 @@ func (h *Hub) lookupTx(r *http.Request) (any, error) {
 	return out, nil
 }
 
+// nonceUse names the committed transaction that spent a signer's nonce.
+func (h *Hub) nonceUse(r *http.Request) (any, error) {
+	signer, err := addrParam(r, "signer")
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.ParseUint(r.PathValue("nonce"), 10, 64)
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "nonce %q: want a decimal uint64", r.PathValue("nonce"))
+	}
+	hash, ok, err := h.node.App.NonceTx(signer, n)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, api.Errorf(api.ErrNotFound, "no committed transaction of %s spent nonce %d (or it has expired)", signer.Hex(), n)
+	}
+	return api.NonceUse{Signer: signer.Hex(), Nonce: strconv.FormatUint(n, 10), TxHash: hexHash(hash[:])}, nil
+}
+
 func (h *Hub) submit(r *http.Request) (any, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil {
@@ -407,6 +427,13 @@ func (h *Hub) submit(r *http.Request) (any, error) {
 	if err != nil || len(raw) == 0 {
 		return nil, api.Errorf(api.ErrBadRequest, `"tx" must be 0x-prefixed hex of a signed transaction`)
 	}
+	// Signatures first, then the budget (SPEC §4.1). A transaction whose
+	// signatures do not verify still goes to the ledger, which refuses it
+	// and writes nothing, but the hub records nothing about it.
+	v := verify(raw)
+	if err := h.admit(r, v); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
 	defer cancel()
 	res, err := h.node.Submit(ctx, raw)
@@ -415,39 +442,15 @@ func (h *Hub) submit(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if res.Code != ledger.CodeOK {
-		h.auditRefusal(raw, res)
+		h.ledgerRefused(r, v, res)
 		e := api.Errorf(api.ErrRefused, "ledger refused the transaction: %s: %s", out.CodeName, res.Log)
 		e.Result = &out
 		return nil, e
 	}
-	if t, err := tx.Decode(raw); err == nil {
-		out.Type = string(t.Msg.Type())
+	if v != nil {
+		out.Type = string(v.tx.Msg.Type())
 	}
 	return out, nil
-}
-
-// auditRefusal puts refused attempts on ownership — an imprint of an owned
-// camera, a reset not signed by the camera — on the audit log, where the
-// camera's owner sees them.
-func (h *Hub) auditRefusal(raw []byte, res ledger.Submitted) {
-	if res.Code != ledger.CodeUnauthorized && res.Code != ledger.CodeConflict {
-		return
-	}
-	t, err := tx.Decode(raw)
-	if err != nil {
-		return
-	}
-	signers, err := t.Signers()
-	if err != nil {
-		return
-	}
-	detail := ledger.CodeName(res.Code) + ": " + res.Log
-	switch m := t.Msg.(type) {
-	case *tx.Imprint:
-		h.recordAudit(m.Camera, signers[0], audit.PairingRefused, detail, time.Now())
-	case *tx.Reset:
-		h.recordAudit(m.Camera, signers[0], audit.ResetRefused, detail, time.Now())
-	}
 }
 
 // submitError maps a ledger.Node.Submit error to the API's: 409 for a

@@ -1,22 +1,17 @@
 package hub
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/keys"
-	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/link"
-	"github.com/camchain/camchain/internal/tx"
 )
 
 // pairingRecord is <data>/pairings/<camera>-<epoch>.json: the TLS key a
@@ -92,90 +87,8 @@ func (b linkBackend) Chain(cam keys.Address, epoch uint64) (link.ServerChain, er
 	return b.h.store.Chain(cam, epoch)
 }
 
-func (b linkBackend) Alarm(cam keys.Address, kind audit.Kind, detail string, at time.Time) {
-	b.h.recordAudit(cam, keys.Address{}, kind, detail, at)
-}
-
-// auditEvent is one hub-signed audit transaction waiting to be submitted.
-type auditEvent struct {
-	camera, subject keys.Address
-	kind            audit.Kind
-	detail          string
-	at              time.Time
-}
-
-// recordAudit queues a hub-signed audit event for the ledger. It never blocks a
-// caller: the queue is bounded and an overflow is logged.
-func (h *Hub) recordAudit(cam, subject keys.Address, kind audit.Kind, detail string, at time.Time) {
-	h.cfg.Logger.Warn("audit event", "camera", cam.Hex(), "kind", kind, "detail", detail)
-	select {
-	case h.auditQ <- auditEvent{camera: cam, subject: subject, kind: kind, detail: detail, at: at}:
-	default:
-		h.cfg.Logger.Error("audit queue full; event not recorded on the ledger", "kind", kind, "camera", cam.Hex())
-	}
-}
-
-func (h *Hub) auditLoop(ctx context.Context) {
-	defer close(h.auditDone)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e := <-h.auditQ:
-			if err := h.submitAudit(ctx, e); err != nil {
-				h.cfg.Logger.Error("audit event not recorded", "kind", e.kind, "err", err)
-			}
-		}
-	}
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-func (h *Hub) submitAudit(ctx context.Context, e auditEvent) error {
-	cam, kind := e.camera, e.kind
-	// The ledger accepts camera-scoped events only from the camera's hub;
-	// an alarm of a camera no longer bound here is filed as the hub's.
-	if cam != (keys.Address{}) {
-		if d, err := h.node.App.Device(cam); err != nil || d == nil || d.Hub != h.key.Address() {
-			e.detail = "camera " + cam.Hex() + ": " + string(kind) + ": " + e.detail
-			cam = keys.Address{}
-			if kind.Source() == audit.SourceCamera {
-				kind = audit.UnboundAlarm
-			}
-		}
-	}
-	at := e.at.Unix()
-	if at < 0 {
-		at = 0
-	}
-	m := &tx.Audit{Hub: h.key.Address(), Camera: cam, Kind: kind, Actor: e.subject,
-		Detail: truncateUTF8(e.detail, tx.MaxDetailBytes), At: uint64(min(at, time.Now().Unix())),
-		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}
-	signed, err := tx.Sign(h.node.App.ChainID(), m, h.key)
-	if err != nil {
-		return err
-	}
-	raw, err := signed.Encode()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, submitTimeout)
-	defer cancel()
-	res, err := h.node.Submit(ctx, raw)
-	if err != nil {
-		return err
-	}
-	if res.Code != ledger.CodeOK {
-		return errors.New(ledger.CodeName(res.Code) + ": " + res.Log)
-	}
-	return nil
+// Alarm persists a link alarm (a camera's, or the hub's clone suspicion)
+// before it returns: the link acknowledges nothing before that.
+func (b linkBackend) Alarm(cam keys.Address, kind audit.Kind, detail string, at time.Time) error {
+	return b.h.recordAlarm(cam, kind, detail, at)
 }

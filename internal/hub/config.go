@@ -34,8 +34,11 @@ type Config struct {
 	// source address (defaults link.DefaultMaxConns, DefaultMaxConnsPerSource).
 	LinkLimits    link.ConnLimits
 	TimeoutCommit time.Duration
-	Logger        *slog.Logger
-	BenchNoop     bool // benchmarks only: accept unsigned no-op transactions
+	// RefusalInterval is how often the aggregated refusal records are
+	// written (docs/SPEC.md §4.1); default DefaultRefusalInterval.
+	RefusalInterval time.Duration
+	Logger          *slog.Logger
+	BenchNoop       bool // benchmarks only: accept unsigned no-op transactions
 	// LedgerAdmitAll: tests only, the ledger's CheckTx admits every
 	// transaction (ledger.Config.AdmitAll), so blocks can hold refused ones.
 	LedgerAdmitAll bool
@@ -58,6 +61,12 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.LinkAddr); err != nil {
 		return fmt.Errorf("--link %q: want host:port (e.g. %s)", c.LinkAddr, DefaultLinkAddr)
 	}
+	if c.RefusalInterval == 0 {
+		c.RefusalInterval = DefaultRefusalInterval
+	}
+	if c.RefusalInterval < time.Second {
+		return fmt.Errorf("--refusal-interval %s: at least 1s", c.RefusalInterval)
+	}
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention
 	}
@@ -75,3 +84,4 @@ func (c *Config) ledgerHome() string  { return filepath.Join(c.DataDir, "ledger"
 func (c *Config) formatFile() string  { return filepath.Join(c.DataDir, "FORMAT") }
 func (c *Config) storeDir() string    { return filepath.Join(c.DataDir, "recordings") }
 func (c *Config) linkKeyFile() string { return filepath.Join(c.DataDir, "keys", "link-tls.pem") }
+func (c *Config) alarmDir() string    { return filepath.Join(c.DataDir, "alarms") }

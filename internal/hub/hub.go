@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/camchain/camchain/internal/keys"
@@ -30,7 +31,10 @@ type Hub struct {
 	linkAdvertise string
 	trees         trees
 	auditQ        chan auditEvent
-	auditDone     chan struct{}
+	alarms        *alarmLog
+	budgets       *budgets
+	refusals      *refusals
+	wg            sync.WaitGroup // the audit and alarm loops
 	stop          context.CancelFunc
 }
 
@@ -73,15 +77,23 @@ func Start(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("hub key %s is not registered in this ledger's genesis (data directory mixed up?)", key.Address().Hex())
 	}
 	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1),
-		auditQ: make(chan auditEvent, 1024), auditDone: make(chan struct{})}
+		auditQ: make(chan auditEvent, auditQueueLen), budgets: newBudgets(), refusals: newRefusals()}
+	if h.alarms, err = openAlarmLog(cfg.alarmDir()); err != nil {
+		node.Close()
+		ln.Close()
+		return nil, err
+	}
 	if err := h.startLink(); err != nil {
+		h.alarms.Close()
 		node.Close()
 		ln.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
+	h.wg.Add(2)
 	go h.auditLoop(ctx)
+	go h.alarmLoop(ctx)
 	h.srv = &http.Server{
 		Handler:           h.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -116,9 +128,9 @@ func (h *Hub) Close() error {
 	}
 	linkErr := h.linkSrv.Close()
 	h.stop()
-	<-h.auditDone
+	h.wg.Wait()
 	storeErr := h.store.Close()
-	return errors.Join(err, linkErr, storeErr, h.node.Close())
+	return errors.Join(err, linkErr, storeErr, h.alarms.Close(), h.node.Close())
 }
 
 // startLink opens the recording store and starts the camera link server.

@@ -95,6 +95,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().DurationVar(&cfg.Retention, "retention", DefaultRetention, "keep recordings this long")
 	runCmd.Flags().IntVar(&cfg.LinkLimits.Total, "link-max-conns", link.DefaultMaxConns, "most camera link connections served at once")
 	runCmd.Flags().IntVar(&cfg.LinkLimits.PerSource, "link-max-conns-per-source", link.DefaultMaxConnsPerSource, "most camera link connections from one IP address (raise it for many cameras behind one address)")
+	runCmd.Flags().DurationVar(&cfg.RefusalInterval, "refusal-interval", DefaultRefusalInterval, "write the aggregated refusal records this often")
 	runCmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 
 	root.AddCommand(initCmd, runCmd)

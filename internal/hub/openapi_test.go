@@ -253,6 +253,7 @@ var wireTypes = map[string]reflect.Type{
 	"Event":              reflect.TypeFor[api.Event](),
 	"SubmitRequest":      reflect.TypeFor[api.SubmitRequest](),
 	"TxResult":           reflect.TypeFor[api.TxResult](),
+	"NonceUse":           reflect.TypeFor[api.NonceUse](),
 	"Error":              reflect.TypeFor[api.Error](),
 	"ErrorBody":          reflect.TypeFor[api.ErrorBody](),
 	"GrantList":          reflect.TypeFor[api.List[api.Grant]](),

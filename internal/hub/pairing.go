@@ -75,20 +75,32 @@ func (h *Hub) pair(r *http.Request) (any, error) {
 	if !ok {
 		return nil, api.Errorf(api.ErrBadRequest, "tx must be an Imprint, not %s", t.Msg.Type())
 	}
+	// Signatures before anything else (SPEC §4.1): an imprint the owner and
+	// the camera did not both sign changes nothing, and is recorded nowhere.
+	v := verify(raw)
+	if v == nil || v.signers[0] != imp.Owner || v.signers[1] != imp.Camera {
+		return nil, api.Errorf(api.ErrBadRequest, "the imprint's signatures do not verify: it must be signed by its owner, then by its camera")
+	}
 	if imp.Hub != h.key.Address() {
 		return nil, api.Errorf(api.ErrBadRequest, "the imprint binds the camera to hub %s, not to this hub %s", imp.Hub.Hex(), h.key.Address().Hex())
+	}
+	var rraw []byte
+	if req.ResetTx != "" {
+		if rraw, err = hexTx(req.ResetTx, "reset_tx"); err != nil {
+			return nil, err
+		}
+		rv := verify(rraw)
+		if rv == nil || rv.tx.Msg.Type() != tx.TypeReset || rv.signers[0] != imp.Camera || tx.CameraOf(rv.tx.Msg) != imp.Camera {
+			return nil, api.Errorf(api.ErrBadRequest, "reset_tx must be a Reset of camera %s signed by that camera", imp.Camera.Hex())
+		}
+	}
+	if err := h.admit(r, v); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*submitTimeout)
 	defer cancel()
 	out := api.PairResult{Camera: imp.Camera.Hex(), Owner: imp.Owner.Hex(), Hub: imp.Hub.Hex(), Epoch: imp.Epoch}
-	if req.ResetTx != "" {
-		rraw, err := hexTx(req.ResetTx, "reset_tx")
-		if err != nil {
-			return nil, err
-		}
-		if rt, err := tx.Decode(rraw); err != nil || rt.Msg.Type() != tx.TypeReset {
-			return nil, api.Errorf(api.ErrBadRequest, "reset_tx must be a Reset")
-		}
+	if rraw != nil {
 		res, err := h.node.Submit(ctx, rraw)
 		if err != nil && !errors.Is(err, ledger.ErrDuplicate) {
 			return nil, submitError(err, txResult(res))
@@ -104,8 +116,7 @@ func (h *Hub) pair(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if res.Code != ledger.CodeOK {
-		h.recordAudit(imp.Camera, imp.Owner, audit.PairingRefused,
-			"camera "+imp.Camera.Hex()+": "+ledger.CodeName(res.Code)+": "+res.Log, time.Now())
+		h.ledgerRefused(r, v, res)
 		e := api.Errorf(api.ErrRefused, "the ledger refused the imprint: %s: %s", out.Imprint.CodeName, res.Log)
 		e.Result = &out.Imprint
 		return nil, e

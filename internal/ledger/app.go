@@ -281,7 +281,7 @@ func (a *App) execute(st *store, raw []byte, blk blockCtx, inBlock bool) (*Refus
 	}
 	if ref == nil || inBlock {
 		nonce, expiry := ad.tx.Msg.Replay()
-		st.set(nonceKey(ad.signers[0], nonce), be64(expiry))
+		st.set(nonceKey(ad.signers[0], nonce), cat(be64(expiry), blk.txHash[:]))
 		st.set(nonceExpKey(expiry, ad.signers[0], nonce), []byte{})
 	}
 	return ref, ad.tx.Msg.Type(), nil

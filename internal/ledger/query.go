@@ -2,8 +2,10 @@ package ledger
 
 import (
 	"bytes"
+	"fmt"
 
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/tx"
 )
 
 // The query methods read committed state only and are safe to call
@@ -128,4 +130,42 @@ func (a *App) Events(f EventFilter) ([]Event, error) {
 		return len(out) < f.Limit, nil
 	})
 	return out, err
+}
+
+// Known reports whether addr is a principal the ledger knows: a registered
+// hub, a camera it has seen, or the owner of a camera. The hub gives known
+// signers a submission budget of their own (docs/SPEC.md §4.1).
+func (a *App) Known(addr keys.Address) (bool, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	for _, k := range [][]byte{hubKey(addr), deviceKey(addr)} {
+		if b, err := a.st.committed(k); err != nil || b != nil {
+			return b != nil, err
+		}
+	}
+	owns := false
+	err := a.st.scan(cat(prefixOwner, addr[:]), false, func(_, _ []byte) (bool, error) {
+		owns = true
+		return false, nil
+	})
+	return owns, err
+}
+
+// NonceTx returns the hash of the committed transaction that spent signer's
+// nonce, while the ledger remembers it (until that transaction's expiry).
+// A client whose transaction came back `replay` learns from it whether its
+// own action is what landed (docs/SPEC.md §2.4).
+func (a *App) NonceTx(signer keys.Address, nonce uint64) (tx.Hash, bool, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	b, err := a.st.committed(nonceKey(signer, nonce))
+	if err != nil || b == nil {
+		return tx.Hash{}, false, err
+	}
+	if len(b) != 8+32 {
+		return tx.Hash{}, false, fmt.Errorf("ledger: corrupt nonce record of %s", signer.Hex())
+	}
+	var h tx.Hash
+	copy(h[:], b[8:])
+	return h, true, nil
 }

@@ -94,7 +94,7 @@ var (
 	prefixDevice    = []byte("dev/")   // dev/<camera> → Device
 	prefixOwner     = []byte("own/")   // own/<owner>/<camera> → empty
 	prefixHub       = []byte("hub/")   // hub/<hub> → empty (registered hubs)
-	prefixNonce     = []byte("nonce/") // nonce/<signer>/<nonce> → expiry
+	prefixNonce     = []byte("nonce/") // nonce/<signer>/<nonce> → expiry ‖ hash of the tx that spent it
 	prefixNonceExp  = []byte("nexp/")  // nexp/<expiry>/<signer>/<nonce> → empty
 	prefixCkpt      = []byte("ckpt/")  // ckpt/<camera>/<epoch>/<index> → CheckpointRecord
 	prefixEvent     = []byte("ev/")    // ev/<seq> → Event

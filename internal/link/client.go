@@ -213,15 +213,21 @@ func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead f
 		next = hubHead.Seq + 1
 	}
 	var inflight []*feedchain.Record
+	// Alarms written this session and not yet known to be persisted by the
+	// hub. The hub handles frames in order and persists an alarm before it
+	// reads on, so the Ack of any record sent after them proves they are:
+	// only then are they marked sent. Unconfirmed ones are sent again next
+	// session (the hub drops identical resends).
+	alarmsOut, alarmsMark := 0, uint64(0)
 	for {
 		// Alarms first: they are small and urgent.
-		if p := c.Alarms.Pending(); len(p) > 0 {
-			for i := range p {
+		if p := c.Alarms.Pending(); len(p) > alarmsOut {
+			for i := alarmsOut; i < len(p); i++ {
 				if err := conn.Write(TypeAlarm, &p[i]); err != nil {
 					return err
 				}
 			}
-			c.Alarms.Sent(len(p))
+			alarmsOut, alarmsMark = len(p), next
 		}
 		head := c.Chain.Head()
 		for len(inflight) < c.Window && head.Valid && next <= head.Seq {
@@ -259,6 +265,10 @@ func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead f
 				return err
 			}
 			inflight = inflight[1:]
+			if alarmsOut > 0 && sent.Seq >= alarmsMark {
+				c.Alarms.Sent(alarmsOut)
+				alarmsOut = 0
+			}
 		case <-c.Notify:
 		case <-time.After(5 * time.Second):
 			// Recheck for alarms and records even without a notification.

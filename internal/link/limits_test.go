@@ -18,7 +18,7 @@ func (noBackend) Authorize(keys.Address, uint64, link.Pin) error { return link.E
 func (noBackend) Chain(keys.Address, uint64) (link.ServerChain, error) {
 	return nil, link.ErrIdentity
 }
-func (noBackend) Alarm(keys.Address, audit.Kind, string, time.Time) {}
+func (noBackend) Alarm(keys.Address, audit.Kind, string, time.Time) error { return nil }
 
 func startServer(t *testing.T, lim link.ConnLimits) string {
 	t.Helper()

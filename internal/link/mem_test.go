@@ -179,10 +179,11 @@ func (b *memBackend) Chain(cam keys.Address, epoch uint64) (ServerChain, error) 
 	return c, nil
 }
 
-func (b *memBackend) Alarm(cam keys.Address, kind audit.Kind, detail string, at time.Time) {
+func (b *memBackend) Alarm(cam keys.Address, kind audit.Kind, detail string, at time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.alarms = append(b.alarms, string(kind)+": "+detail)
+	return nil
 }
 
 func (b *memBackend) alarmList() []string {

@@ -38,7 +38,9 @@ type Backend interface {
 	Chain(camera keys.Address, epoch uint64) (ServerChain, error)
 	// Alarm reports an event for the audit log (chain divergence, clone
 	// suspicion, alarms the camera sends).
-	Alarm(camera keys.Address, kind audit.Kind, detail string, at time.Time)
+	// It returns once the alarm is persisted (an error if it could not
+	// be): a camera's alarm counts as delivered only then.
+	Alarm(camera keys.Address, kind audit.Kind, detail string, at time.Time) error
 }
 
 // Server accepts camera connections.
@@ -191,7 +193,7 @@ func (s *Server) session(tc *tls.Conn) {
 	if _, busy := s.live[cam]; busy {
 		s.mu.Unlock()
 		log.Warn("link: second connection refused while one is live")
-		s.Backend.Alarm(cam, audit.CloneSuspected, "a second connection for this camera arrived from "+tc.RemoteAddr().String()+" while one is live; refused", time.Now())
+		s.alarm(cam, audit.CloneSuspected, "a second connection for this camera arrived from "+tc.RemoteAddr().String()+" while one is live; refused")
 		s.refuse(c, RefuseBusy, "camera %s already has a live connection", cam.Hex())
 		return
 	}
@@ -218,7 +220,7 @@ func (s *Server) session(tc *tls.Conn) {
 		// This hub is the stale side: it was restored from a backup, or a
 		// copy of it talked to the camera. Only the owner's resync re-keys.
 		log.Warn("link: camera's chain secret is ahead of this hub's", "err", err)
-		s.Backend.Alarm(cam, audit.ChainDiverged, err.Error(), time.Now())
+		s.alarm(cam, audit.ChainDiverged, err.Error())
 		s.refuse(c, RefuseDiverged, "%v", err)
 		return
 	case errors.Is(err, ErrSecretState):
@@ -227,7 +229,7 @@ func (s *Server) session(tc *tls.Conn) {
 		return
 	case err != nil:
 		log.Warn("link: chain check failed", "err", err)
-		s.Backend.Alarm(cam, audit.CloneSuspected, err.Error(), time.Now())
+		s.alarm(cam, audit.CloneSuspected, err.Error())
 		s.refuse(c, RefuseFork, "%v", err)
 		return
 	}
@@ -305,6 +307,13 @@ func (s *Server) stream(c *Conn, tc *tls.Conn, cam keys.Address, epoch uint64, c
 	return nil
 }
 
+// alarm reports an alarm the hub itself raised.
+func (s *Server) alarm(cam keys.Address, kind audit.Kind, detail string) {
+	if err := s.Backend.Alarm(cam, kind, detail, time.Now()); err != nil {
+		s.Logger.Error("alarm not persisted", "camera", cam.Hex(), "kind", kind, "err", err)
+	}
+}
+
 // handle processes one frame of the session.
 func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain ServerChain, log *slog.Logger) error {
 	if f.err != nil {
@@ -317,7 +326,7 @@ func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain 
 		// its state: report it.
 		var rf Refuse
 		if Decode(f.body, &rf) == nil {
-			s.Backend.Alarm(cam, audit.CloneSuspected, "camera refused the hub's chain: "+string(rf.Code)+": "+rf.Reason, time.Now())
+			s.alarm(cam, audit.CloneSuspected, "camera refused the hub's chain: "+string(rf.Code)+": "+rf.Reason)
 		}
 		return fmt.Errorf("camera refused: %s", rf.Reason)
 	case TypeSegment:
@@ -335,7 +344,11 @@ func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain 
 			s.refuse(c, RefuseProtocol, "%v", err)
 			return err
 		}
-		s.Backend.Alarm(cam, a.Kind.Kind(), a.Detail, time.Unix(a.At, 0))
+		// Handled before the next frame is read: when the camera sees the
+		// Ack of a record it sent after this alarm, the alarm is persisted.
+		if err := s.Backend.Alarm(cam, a.Kind.Kind(), a.Detail, time.Unix(a.At, 0)); err != nil {
+			return fmt.Errorf("alarm from camera %s not persisted: %w", cam.Hex(), err)
+		}
 	default:
 		s.refuse(c, RefuseProtocol, "unexpected message type %d", f.typ)
 		return fmt.Errorf("%w: message type %d", ErrProtocol, f.typ)
@@ -365,7 +378,7 @@ func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerCha
 		}
 		detail := fmt.Sprintf("fork at record #%d: stored %s, received %s — two records with one sequence number (cloned camera?)", r.Seq, mine.Short(), r.Hash().Short())
 		log.Warn("link: fork", "seq", r.Seq)
-		s.Backend.Alarm(cam, audit.CloneSuspected, detail, time.Now())
+		s.alarm(cam, audit.CloneSuspected, detail)
 		s.refuse(c, RefuseFork, "%s", detail)
 		return errors.New(detail)
 	}

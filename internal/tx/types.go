@@ -297,3 +297,31 @@ func SignerCount(t Type) int {
 	}
 	return 1
 }
+
+// CameraOf returns the camera a message concerns (zero for an Audit about
+// no camera).
+func CameraOf(m Msg) keys.Address {
+	switch m := m.(type) {
+	case *Imprint:
+		return m.Camera
+	case *Reset:
+		return m.Camera
+	case *Release:
+		return m.Camera
+	case *Transfer:
+		return m.Camera
+	case *BindHub:
+		return m.Camera
+	case *Grant:
+		return m.Camera
+	case *Revoke:
+		return m.Camera
+	case *SetPolicy:
+		return m.Camera
+	case *Checkpoint:
+		return m.Camera
+	case *Audit:
+		return m.Camera
+	}
+	return keys.Address{}
+}

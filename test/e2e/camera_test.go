@@ -80,7 +80,7 @@ func compareStores(t *testing.T, hubData, agentData, camera string, epoch uint64
 
 func TestPairStreamResetAndPairingAttacks(t *testing.T) {
 	h := initHub(t)
-	h.run(t)
+	h.run(t, "--refusal-interval", "2s")
 	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--speed", "10")
 	owner, stranger := newWallet(t), newWallet(t)
 

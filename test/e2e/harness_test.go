@@ -149,9 +149,10 @@ func initHub(t *testing.T) *hubProc {
 	return h
 }
 
-func (h *hubProc) run(t *testing.T) {
+func (h *hubProc) run(t *testing.T, extra ...string) {
 	t.Helper()
-	h.proc = start(t, "camchaind", "ready", "run", "--data", h.data, "--http", h.http, "--link", h.link, "--log-level", "warn")
+	args := append([]string{"run", "--data", h.data, "--http", h.http, "--link", h.link, "--log-level", "warn"}, extra...)
+	h.proc = start(t, "camchaind", "ready", args...)
 }
 
 func (h *hubProc) client(t *testing.T) *api.Client {

@@ -318,10 +318,11 @@ func (b *benchBackend) Chain(cam keys.Address, epoch uint64) (link.ServerChain, 
 	return b.chain(cam, epoch)
 }
 
-func (b *benchBackend) Alarm(cam keys.Address, kind audit.Kind, detail string, _ time.Time) {
+func (b *benchBackend) Alarm(cam keys.Address, kind audit.Kind, detail string, _ time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.alarms = append(b.alarms, cam.Hex()+": "+string(kind)+": "+detail)
+	return nil
 }
 
 func (b *benchBackend) alarmList() []string {

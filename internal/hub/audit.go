@@ -1,0 +1,192 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+// The hub's audit events take one of two paths (docs/SPEC.md §4.2):
+//
+//   - security alarms (audit.Kind.IsAlarm: clone suspicion, every camera
+//     alarm) go to the alarm log on disk before they are acknowledged, and
+//     are filed in order, retried until committed, never dropped;
+//   - ordinary events (a pairing, the aggregated refusal records) go
+//     through a bounded queue; they are few by construction.
+
+// auditEvent is one hub-signed audit transaction waiting to be submitted.
+type auditEvent struct {
+	camera, subject keys.Address
+	kind            audit.Kind
+	detail          string
+	at              time.Time
+	nonce           uint64 // 0: draw one
+}
+
+// auditQueueLen bounds the ordinary events waiting for the ledger.
+const auditQueueLen = 1024
+
+// Retry backoff of the alarm log's filing.
+const (
+	alarmRetryMin = 500 * time.Millisecond
+	alarmRetryMax = 30 * time.Second
+)
+
+// recordAlarm persists a security alarm; once it returns nil, the alarm
+// will reach the ledger.
+func (h *Hub) recordAlarm(cam keys.Address, kind audit.Kind, detail string, at time.Time) error {
+	h.cfg.Logger.Warn("ALARM", "camera", cam.Hex(), "kind", kind, "detail", detail)
+	if !kind.IsAlarm() {
+		return fmt.Errorf("%s is not a security alarm", kind)
+	}
+	return h.alarms.Append(cam, kind, detail, at)
+}
+
+// recordAudit queues an ordinary hub-signed audit event for the ledger. It
+// never blocks a caller: the queue is bounded and an overflow is logged.
+// Security alarms never take this path.
+func (h *Hub) recordAudit(cam, subject keys.Address, kind audit.Kind, detail string, at time.Time) {
+	h.cfg.Logger.Info("audit event", "camera", cam.Hex(), "kind", kind, "detail", detail)
+	select {
+	case h.auditQ <- auditEvent{camera: cam, subject: subject, kind: kind, detail: detail, at: at}:
+	default:
+		h.cfg.Logger.Error("audit queue full; event not recorded on the ledger", "kind", kind, "camera", cam.Hex())
+	}
+}
+
+// auditLoop files queued events, and every RefusalInterval the aggregated
+// refusal records of the interval that ended.
+func (h *Hub) auditLoop(ctx context.Context) {
+	defer h.wg.Done()
+	tick := time.NewTicker(h.cfg.RefusalInterval)
+	defer tick.Stop()
+	file := func(e auditEvent) {
+		if err := h.submitAudit(ctx, e); err != nil {
+			h.cfg.Logger.Error("audit event not recorded", "kind", e.kind, "err", err)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			for _, e := range h.refusals.drain(h.cfg.RefusalInterval, time.Now()) {
+				file(e)
+			}
+		case e := <-h.auditQ:
+			file(e)
+		}
+	}
+}
+
+// alarmLoop files the alarm log's entries in order, each until it is on
+// the ledger.
+func (h *Hub) alarmLoop(ctx context.Context) {
+	defer h.wg.Done()
+	backoff := alarmRetryMin
+	for {
+		e, ok := h.alarms.next()
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-h.alarms.wake:
+				continue
+			}
+		}
+		err := h.fileAlarm(ctx, e)
+		if err == nil {
+			err = h.alarms.done()
+		}
+		if err == nil {
+			backoff = alarmRetryMin
+			continue
+		}
+		h.cfg.Logger.Error("alarm not yet on the ledger; retrying", "kind", e.Kind, "camera", e.Camera, "in", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, alarmRetryMax)
+	}
+}
+
+// fileAlarm submits one logged alarm. Its nonce was drawn when it was
+// logged, so a copy that already landed (before a crash) is `replay`.
+func (h *Hub) fileAlarm(ctx context.Context, e alarmEntry) error {
+	var cam keys.Address
+	if e.Camera != "" {
+		var err error
+		if cam, err = keys.ParseAddress(e.Camera); err != nil {
+			return fmt.Errorf("alarm log entry: %w", err)
+		}
+	}
+	err := h.submitAudit(ctx, auditEvent{camera: cam, kind: e.Kind, detail: e.Detail, at: time.Unix(e.At, 0), nonce: e.Nonce})
+	var ref *ledger.Refusal
+	if errors.As(err, &ref) && ref.Code == ledger.CodeReplay {
+		return nil
+	}
+	return err
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// submitAudit signs and submits one audit event and waits for its block.
+// A ledger refusal is returned as a *ledger.Refusal.
+func (h *Hub) submitAudit(ctx context.Context, e auditEvent) error {
+	cam, kind := e.camera, e.kind
+	// The ledger accepts camera-scoped events only from the camera's hub;
+	// an alarm of a camera no longer bound here is filed as the hub's.
+	if cam != (keys.Address{}) {
+		if d, err := h.node.App.Device(cam); err != nil || d == nil || d.Hub != h.key.Address() {
+			e.detail = "camera " + cam.Hex() + ": " + string(kind) + ": " + e.detail
+			cam = keys.Address{}
+			if kind.Source() == audit.SourceCamera {
+				kind = audit.UnboundAlarm
+			}
+		}
+	}
+	at := max(e.at.Unix(), 0)
+	nonce := e.nonce
+	if nonce == 0 {
+		nonce = tx.NewNonce()
+	}
+	m := &tx.Audit{Hub: h.key.Address(), Camera: cam, Kind: kind, Actor: e.subject,
+		Detail: truncateUTF8(e.detail, tx.MaxDetailBytes), At: uint64(min(at, time.Now().Unix())),
+		Nonce: nonce, Expiry: tx.ExpiryIn(tx.DefaultTTL)}
+	signed, err := tx.Sign(h.node.App.ChainID(), m, h.key)
+	if err != nil {
+		return err
+	}
+	raw, err := signed.Encode()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, submitTimeout)
+	defer cancel()
+	res, err := h.node.Submit(ctx, raw)
+	if err != nil {
+		return err
+	}
+	if res.Code != ledger.CodeOK {
+		return &ledger.Refusal{Code: res.Code, Reason: res.Log}
+	}
+	return nil
+}
