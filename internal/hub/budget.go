@@ -57,12 +57,11 @@ func (b *bucket) full(p budget, now time.Time) bool {
 
 // budgets decides whether one more submission may go to the ledger.
 type budgets struct {
-	mu           sync.Mutex
-	signers      map[keys.Address]*bucket
-	clients      map[string]*bucket
-	overflow     bucket // shared by keys that find no room
-	knownTotal   bucket
-	unknownTotal bucket
+	mu                       sync.Mutex
+	signers                  map[keys.Address]*bucket
+	clients                  map[string]*bucket
+	signerOver, clientOver   bucket // shared by keys that find no room
+	knownTotal, unknownTotal bucket
 }
 
 func newBudgets() *budgets {
@@ -73,22 +72,16 @@ func newBudgets() *budgets {
 func (b *budgets) allowKnown(signer keys.Address, now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	k := slot(b.signers, signer, &b.overflow, knownSignerBudget, now)
-	if !k.take(knownSignerBudget, now) {
-		return false
-	}
-	return b.knownTotal.take(knownTotalBudget, now)
+	k := slot(b.signers, signer, &b.signerOver, knownSignerBudget, now)
+	return k.take(knownSignerBudget, now) && b.knownTotal.take(knownTotalBudget, now)
 }
 
 // allowUnknown spends from the client's budget and the shared one.
 func (b *budgets) allowUnknown(client string, now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c := slot(b.clients, client, &b.overflow, unknownClientBudget, now)
-	if !c.take(unknownClientBudget, now) {
-		return false
-	}
-	return b.unknownTotal.take(unknownTotalBudget, now)
+	c := slot(b.clients, client, &b.clientOver, unknownClientBudget, now)
+	return c.take(unknownClientBudget, now) && b.unknownTotal.take(unknownTotalBudget, now)
 }
 
 // slot returns k's bucket, making room by dropping full buckets when the
