@@ -9,6 +9,7 @@ import (
 
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/ledger"
 )
 
 // The alarm log keeps every alarm appended until it is marked committed,
@@ -131,4 +132,49 @@ func FuzzAlarmLog(f *testing.F) {
 			t.Fatalf("pending %d after reopen, want %d", l2.Pending(), before+1)
 		}
 	})
+}
+
+// An alarm the hub persisted but had not yet filed when it stopped (a
+// crash between the fsync and the ledger) reaches the ledger after the
+// next start, once (issue 8, finding 3).
+func TestPersistedAlarmIsFiledAfterRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "hub")
+	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{DataDir: dir}
+	l, err := openAlarmLog(cfg.alarmDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cam, _ := keys.Generate()
+	if err := l.Append(cam.Address(), audit.CloneSuspected, "persisted before a crash", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		evs, err := h.Node().App.Events(ledger.EventFilter{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range evs {
+			if e.Kind == audit.CloneSuspected && strings.Contains(e.Detail, "persisted before a crash") && e.Actor == h.Address() {
+				n++
+			}
+		}
+		if n == 1 && h.alarms.Pending() == 0 {
+			return
+		}
+		if n > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d copies of the alarm on the ledger, %d pending", n, h.alarms.Pending())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

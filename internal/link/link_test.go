@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -142,6 +143,35 @@ func TestHappyPathAndBackfill(t *testing.T) {
 	if len(r.alarms.kinds()) != 0 || len(r.backend.alarmList()) != 0 {
 		t.Fatalf("alarms on the happy path: %v %v", r.alarms.kinds(), r.backend.alarmList())
 	}
+}
+
+// A camera's alarm counts as delivered only once the hub has persisted it:
+// while the hub cannot, the session ends, the alarm stays queued on the
+// camera, and it is delivered when the hub can again (issue 8, finding 3).
+func TestAlarmIsDeliveredOnlyOncePersisted(t *testing.T) {
+	r := newRig(t)
+	r.serve(r.hubKey, r.hubID, r.backend)
+	r.record(2)
+	r.run(r.client(r.addr, r.chain, r.alarms))
+	waitFor(t, "upload", func() bool { return ackedSeq(r.chain) == 1 })
+	r.backend.failAlarms(errors.New("disk full"))
+	r.alarms.Raise(audit.StorageFull, "card full")
+	r.record(3)
+	time.Sleep(300 * time.Millisecond)
+	if len(r.alarms.Pending()) != 1 {
+		t.Fatalf("the alarm left the camera's queue though the hub never persisted it: %d pending", len(r.alarms.Pending()))
+	}
+	r.backend.failAlarms(nil)
+	waitFor(t, "the alarm persisted by the hub", func() bool {
+		for _, a := range r.backend.alarmList() {
+			if strings.HasPrefix(a, "camera/storage-full: card full") {
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, "the camera to count it delivered", func() bool { return len(r.alarms.Pending()) == 0 })
+	waitFor(t, "the records after it acknowledged", func() bool { return ackedSeq(r.chain) == 4 })
 }
 
 // An impostor holding the genuine hub's TLS key and ledger key, but not

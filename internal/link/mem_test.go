@@ -149,6 +149,8 @@ type memBackend struct {
 	chains map[keys.Address]*memChain
 	alarms []string
 	epoch  uint64
+	// alarmErr, when set, is what Alarm returns: the hub cannot persist.
+	alarmErr error
 }
 
 func newBackend() *memBackend {
@@ -182,8 +184,17 @@ func (b *memBackend) Chain(cam keys.Address, epoch uint64) (ServerChain, error) 
 func (b *memBackend) Alarm(cam keys.Address, kind audit.Kind, detail string, at time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.alarmErr != nil {
+		return b.alarmErr
+	}
 	b.alarms = append(b.alarms, string(kind)+": "+detail)
 	return nil
+}
+
+func (b *memBackend) failAlarms(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.alarmErr = err
 }
 
 func (b *memBackend) alarmList() []string {
