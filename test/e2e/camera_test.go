@@ -22,9 +22,24 @@ import (
 
 // compareStores opens both stores (the processes must be stopped) and
 // checks that every record the hub holds is the camera's, byte for byte,
-// with its segment, and that the hub holds everything the camera saw
-// acknowledged. It returns the hub's and the camera's heads.
+// with its segment, and, unless the camera abandoned the epoch, that the
+// hub holds everything the camera saw acknowledged. It returns the hub's
+// and the camera's heads.
 func compareStores(t *testing.T, hubData, agentData, camera string, epoch uint64) (hub, cam feedchain.Head) {
+	t.Helper()
+	return compareChains(t, hubData, agentData, camera, epoch, true)
+}
+
+// compareAbandoned is compareStores for an epoch the camera left by a
+// reset: it marks the epoch's unsent segments acknowledged so that they
+// become prunable (they were the previous owner's), so only the hub's
+// records are compared with the camera's.
+func compareAbandoned(t *testing.T, hubData, agentData, camera string, epoch uint64) (hub, cam feedchain.Head) {
+	t.Helper()
+	return compareChains(t, hubData, agentData, camera, epoch, false)
+}
+
+func compareChains(t *testing.T, hubData, agentData, camera string, epoch uint64, checkAcked bool) (hub, cam feedchain.Head) {
 	t.Helper()
 	cAddr, err := keys.ParseAddress(camera)
 	if err != nil {
@@ -49,7 +64,7 @@ func compareStores(t *testing.T, hubData, agentData, camera string, epoch uint64
 		t.Fatal(err)
 	}
 	hub, cam = hc.Head(), ac.Head()
-	if acked := ac.Acked(); acked.Valid && (!hub.Valid || hub.Seq < acked.Seq) {
+	if acked := ac.Acked(); checkAcked && acked.Valid && (!hub.Valid || hub.Seq < acked.Seq) {
 		t.Fatalf("the camera saw record #%d acknowledged but the hub holds only %v: an acknowledged segment was lost", acked.Seq, hub)
 	}
 	if !hub.Valid {
@@ -125,10 +140,22 @@ func TestPairStreamResetAndPairingAttacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := h.client(t).Status(context.Background())
-	cAddr, _ := keys.ParseAddress(camera)
-	signed, _ := tx.Sign(st.EIP712Chain, &tx.Reset{Camera: cAddr, Epoch: 0, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, ownerKey)
-	raw, _ := signed.Encode()
+	st, err := h.client(t).Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cAddr, err := keys.ParseAddress(camera)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := tx.Sign(st.EIP712Chain, &tx.Reset{Camera: cAddr, Epoch: 0, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, ownerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := signed.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, err = h.client(t).Submit(context.Background(), raw)
 	var ae *api.Error
 	if err == nil || !asAPIError(err, &ae) || ae.Result == nil || ae.Result.CodeName != "unauthorized" {
@@ -143,7 +170,7 @@ func TestPairStreamResetAndPairingAttacks(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "reset committed to the ledger") {
 		t.Fatalf("camchain-agent reset: %v %s", err, out)
 	}
-	d, _ = h.client(t).Device(context.Background(), camera)
+	d = device(t, h, camera)
 	if d.Owned || d.Epoch != 1 {
 		t.Fatalf("device after reset: %+v", d)
 	}
@@ -160,11 +187,30 @@ func TestPairStreamResetAndPairingAttacks(t *testing.T) {
 	if again := pair(t, h, a, stranger); again != camera {
 		t.Fatalf("paired %s, want %s", again, camera)
 	}
-	d, _ = h.client(t).Device(context.Background(), camera)
+	d = device(t, h, camera)
 	if !d.Owned || d.Epoch != 1 || !strings.EqualFold(d.Owner, walletAddress(t, stranger)) {
 		t.Fatalf("device after re-pairing: %+v", d)
 	}
 	waitFor(t, 20*time.Second, "epoch 1 segments on the hub", func() bool { return hubHead(t, h, camera) >= 2 })
+	a.stop()
+	h.stop()
+	// Both epochs' chains: the hub holds the camera's, byte for byte.
+	if hubH, _ := compareAbandoned(t, h.data, a.data, camera, 0); !hubH.Valid || hubH.Seq < 9 {
+		t.Fatalf("hub holds %v of epoch 0", hubH)
+	}
+	if hubH, _ := compareStores(t, h.data, a.data, camera, 1); !hubH.Valid || hubH.Seq < 2 {
+		t.Fatalf("hub holds %v of epoch 1", hubH)
+	}
+}
+
+// device is the hub's view of the camera; an API error fails the test.
+func device(t *testing.T, h *hubProc, camera string) *api.Device {
+	t.Helper()
+	d, err := h.client(t).Device(context.Background(), camera)
+	if err != nil {
+		t.Fatalf("device %s: %v", camera, err)
+	}
+	return d
 }
 
 func asAPIError(err error, target **api.Error) bool {
@@ -270,13 +316,15 @@ func TestClonedCameraIsRefused(t *testing.T) {
 	compareStores(t, h.data, orig, camera, 0)
 }
 
-// kill -9 of the hub mid-stream, then a long cut: every acknowledged
-// segment survives, the camera records through the outage and backfills
-// everything: zero segments lost, chain intact.
+// kill -9 of the hub mid-stream, then a cut of 8 s of wall time (over 2.5
+// minutes of video at 20× speed) with the agent's default reconnect
+// backoff (doubling from 0.5 s, at most 30 s): every acknowledged segment
+// survives, the camera records through the outage, reconnects on its own
+// schedule and backfills everything: zero segments lost, chain intact.
 func TestHubKill9AndLongCutLoseNothing(t *testing.T) {
 	h := initHub(t)
 	h.run(t)
-	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--speed", "20")
+	a := runAgentDefaults(t, filepath.Join(t.TempDir(), "agent"), "--speed", "20")
 	camera := pair(t, h, a, newWallet(t))
 	waitFor(t, 30*time.Second, "upload", func() bool { return seqOf(a.status(t).Acked) >= 10 })
 	h.kill()
@@ -324,7 +372,7 @@ func TestResetWhileHubIsDownIsDeliveredByTheNextPairing(t *testing.T) {
 		t.Fatalf("after the offline reset: %+v", st)
 	}
 	h.run(t)
-	if d, _ := h.client(t).Device(context.Background(), camera); !d.Owned || d.Epoch != 0 {
+	if d := device(t, h, camera); !d.Owned || d.Epoch != 0 {
 		t.Fatalf("the ledger saw the reset before any pairing: %+v", d)
 	}
 	// The ledger still names the old owner; the camera's new code is for
@@ -340,4 +388,63 @@ func TestResetWhileHubIsDownIsDeliveredByTheNextPairing(t *testing.T) {
 		t.Fatalf("audit kinds %v lack the reset or the new imprint", k)
 	}
 	waitFor(t, 20*time.Second, "epoch 1 segments on the hub", func() bool { return hubHead(t, h, camera) >= 1 })
+	a.stop()
+	h.stop()
+	if hubH, _ := compareAbandoned(t, h.data, a.data, camera, 0); !hubH.Valid || hubH.Seq < 2 {
+		t.Fatalf("hub holds %v of epoch 0", hubH)
+	}
+	if hubH, _ := compareStores(t, h.data, a.data, camera, 1); !hubH.Valid || hubH.Seq < 1 {
+		t.Fatalf("hub holds %v of epoch 1", hubH)
+	}
+}
+
+// A pairing code past its expiry is refused end to end: the CLI's pair
+// fails naming the expiry, the camera itself refuses the code when tried
+// straight at it, it stays unpaired and unowned on the ledger, and it pairs
+// again afterwards.
+func TestExpiredPairingCodeIsRefused(t *testing.T) {
+	h := initHub(t)
+	h.run(t)
+	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--code-ttl", "1s")
+	old := pairingCode(t, a.data)
+	code, err := pairing.ParseCode(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(time.Unix(code.Expiry, 0)) + 1100*time.Millisecond) // codes expire on whole seconds
+	owner := newWallet(t)
+	rc, out, errs := camchain(append([]string{"pair", old, "--hub", h.url()}, owner.flags()...)...)
+	if rc != 1 || !strings.Contains(errs, "expired") {
+		t.Fatalf("pairing with an expired code: exit %d, %q %q", rc, out, errs)
+	}
+	if st := a.status(t); st.Paired {
+		t.Fatalf("the camera paired with an expired code: %+v", st)
+	}
+	// The ledger has never heard of the camera (or knows it unowned).
+	d, err := h.client(t).Device(context.Background(), code.Camera.Hex())
+	var ae *api.Error
+	switch {
+	case err == nil && d.Owned:
+		t.Fatalf("the ledger names an owner after an expired code: %+v", d)
+	case err != nil && !(asAPIError(err, &ae) && ae.Code == api.ErrNotFound):
+		t.Fatalf("device after an expired code: %v", err)
+	}
+	// The same code straight at the camera, skipping the CLI's check as an
+	// attacker would: the camera refuses it as expired and draws a new one.
+	if _, err := pairing.Dial(context.Background(), code, &pairing.Request{Secret: code.Secret, ChainID: 1}); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired code straight at the camera: %v", err)
+	}
+	if st := a.status(t); st.Paired {
+		t.Fatalf("the camera paired with an expired code: %+v", st)
+	}
+	waitFor(t, 20*time.Second, "a fresh pairing code", func() bool { return pairingCode(t, a.data) != old })
+	// Restarted with the default code lifetime (the 1 s one above would
+	// expire again before the CLI is through), it pairs with its new code.
+	fresh := pairingCode(t, a.data)
+	a.stop()
+	a = runAgent(t, a.data)
+	waitFor(t, 20*time.Second, "the restarted camera's code", func() bool { c := pairingCode(t, a.data); return c != fresh && c != old })
+	if got := pair(t, h, a, owner); !strings.EqualFold(got, code.Camera.Hex()) {
+		t.Fatalf("paired %s, want %s", got, code.Camera.Hex())
+	}
 }

@@ -168,9 +168,17 @@ type agentProc struct {
 	data string
 }
 
+// runAgent runs the agent with a 2 s cap on its reconnect backoff, so that
+// tests which stop and start hubs do not wait for the default 30 s.
 func runAgent(t *testing.T, data string, extra ...string) *agentProc {
 	t.Helper()
-	args := append([]string{"run", "--data", data, "--log-level", "info", "--max-backoff", "2s"}, extra...)
+	return runAgentDefaults(t, data, append([]string{"--max-backoff", "2s"}, extra...)...)
+}
+
+// runAgentDefaults runs the agent with its default reconnect backoff.
+func runAgentDefaults(t *testing.T, data string, extra ...string) *agentProc {
+	t.Helper()
+	args := append([]string{"run", "--data", data, "--log-level", "info"}, extra...)
 	return &agentProc{proc: start(t, "camchain-agent", "camchain-agent: camera", args...), data: data}
 }
 
@@ -262,8 +270,14 @@ func agentStatusOf(data string) (agentStatus, error) {
 	return s, err
 }
 
+// status is the running agent's status; not being able to ask fails the
+// test (a check on the status must not pass because the agent is gone).
 func (a *agentProc) status(t *testing.T) agentStatus {
-	s, _ := agentStatusOf(a.data)
+	t.Helper()
+	s, err := agentStatusOf(a.data)
+	if err != nil {
+		t.Fatalf("camchain-agent status: %v\n%s", err, a.output())
+	}
 	return s
 }
 
@@ -276,9 +290,16 @@ func seqOf(h string) int64 {
 	return n
 }
 
+// hubHead is the sequence number of the newest record the hub holds for
+// the camera in its current epoch, -1 if it holds none. An API error fails
+// the test: "the hub holds nothing" must not pass because the hub is down.
 func hubHead(t *testing.T, h *hubProc, camera string) int64 {
+	t.Helper()
 	r, err := h.client(t).Recordings(context.Background(), camera, -1, 0, 1)
-	if err != nil || r.Head == nil {
+	if err != nil {
+		t.Fatalf("recordings of %s on the hub: %v", camera, err)
+	}
+	if r.Head == nil {
 		return -1
 	}
 	return int64(*r.Head)
