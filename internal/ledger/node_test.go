@@ -1,9 +1,12 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
+
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
@@ -56,18 +59,33 @@ func TestNodeSubmitCommitRestart(t *testing.T) {
 	if err != nil || res.Code != CodeUnauthorized || res.Height != 0 {
 		t.Fatalf("owner-signed reset: %+v, %v", res, err)
 	}
-	// The committed transaction is in the index, with a proof.
-	var found bool
-	for i := 0; i < 50 && !found; i++ { // the indexer is asynchronous
-		r, err := n.Tx(ctx, tx.Hash(sha(imprint)), true)
-		if err == nil {
-			found = r.TxResult.Code == CodeOK && r.Proof.Validate(nil) != nil // proof checked in the evidence issue
+	// The committed transaction is in the index, with a proof of inclusion
+	// in its block's data hash (from the block's signed header); the same
+	// proof against a data hash one bit off fails.
+	var r *ctypes.ResultTx
+	for i := 0; i < 50; i++ { // the indexer is asynchronous
+		if r, err = n.Tx(ctx, tx.Hash(sha(imprint)), true); err == nil {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if !found {
-		t.Fatal("committed imprint not found in the tx index")
+	if err != nil {
+		t.Fatalf("committed imprint not found in the tx index: %v", err)
+	}
+	if r.TxResult.Code != CodeOK || !bytes.Equal(r.Proof.Data, imprint) {
+		t.Fatalf("indexed imprint: code %d, proof of %x", r.TxResult.Code, r.Proof.Data)
+	}
+	sh, _, err := n.SignedHeader(ctx, r.Height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Proof.Validate(sh.DataHash); err != nil {
+		t.Fatalf("tx proof against block %d's data hash: %v", r.Height, err)
+	}
+	other := bytes.Clone(sh.DataHash)
+	other[0] ^= 1
+	if err := r.Proof.Validate(other); err == nil {
+		t.Fatal("tx proof validated against another data hash")
 	}
 	height, _ := n.App.Height()
 	if err := n.Close(); err != nil {
