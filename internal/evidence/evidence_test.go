@@ -551,10 +551,12 @@ func mutateRaw(t *testing.T, data []byte, fn func(b *evidence.Bundle)) []byte {
 	return evidence.EncodeUnchecked(b)
 }
 
-// Every bit of the bundle matters: flipping any one makes it fail to decode
-// or to verify. One bit per byte (cycling through the bit positions) over
-// the whole file; -short strides through it.
-func TestEveryBitFlipFails(t *testing.T) {
+// Every byte of the bundle matters: flipping one bit of any byte makes it
+// fail to decode or to verify, with a typed error. One bit per byte,
+// cycling through the bit positions (byte i has bit i mod 8 flipped), over
+// the whole file: not every bit (8 times the run time); -short strides
+// through the bytes.
+func TestOneBitOfEveryByteFlippedFails(t *testing.T) {
 	f := shared(t)
 	stride := 1
 	if testing.Short() {
