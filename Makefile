@@ -12,7 +12,8 @@ build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 # Everything the tests need that Go modules do not bring: the independent
-# Ethereum implementation (ethers, pinned in test/interop/package-lock.json).
+# implementations (ethers, @noble/hashes and @noble/curves, pinned in
+# test/interop/package-lock.json).
 deps: test/interop/node_modules/.package-lock.json
 
 test/interop/node_modules/.package-lock.json: test/interop/package.json test/interop/package-lock.json

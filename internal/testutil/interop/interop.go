@@ -1,7 +1,7 @@
-// Package interop runs camchain's reference implementation, ethers (pinned in
-// test/interop/package.json), so tests can check that camchain and an
-// independent Ethereum library agree on addresses, signatures and EIP-712
-// hashes.
+// Package interop runs camchain's reference implementations, ethers and
+// @noble/hashes with @noble/curves (pinned in test/interop/package.json), so
+// tests can check that camchain and independent libraries agree on
+// addresses, signatures, EIP-712 hashes and feed-chain records.
 //
 // It is for tests only. The script's ops are documented at the top of
 // test/interop/ethers.mjs. A missing Node.js or missing node_modules fails
@@ -62,31 +62,44 @@ func EthersResult(t testing.TB, req, resp any) error {
 
 func run(t testing.TB, req any) []byte {
 	t.Helper()
+	in, err := json.Marshal(req)
+	if err != nil {
+		t.Fatalf("interop: encode request: %v", err)
+	}
+	return runScript(t, "ethers.mjs", "ethers", in)
+}
+
+// Node runs another script of test/interop (one that uses the pinned
+// package pkg, e.g. "@noble/curves") with stdin and returns its stdout. A
+// script that fails fails t.
+func Node(t testing.TB, script, pkg string, stdin []byte) []byte {
+	t.Helper()
+	return runScript(t, script, pkg, stdin)
+}
+
+func runScript(t testing.TB, script, pkg string, in []byte) []byte {
+	t.Helper()
 	root, err := ModuleRoot()
 	if err != nil {
 		t.Fatalf("interop: %v", err)
 	}
 	dir := filepath.Join(root, ScriptDir)
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "ethers", "package.json")); err != nil {
-		t.Fatalf("interop: ethers is not installed in %s (%v); %s", dir, err, setupHint)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(pkg), "package.json")); err != nil {
+		t.Fatalf("interop: %s is not installed in %s (%v); %s", pkg, dir, err, setupHint)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("interop: Node.js is not on PATH (%v); install Node.js, then %s", err, setupHint)
 	}
-	in, err := json.Marshal(req)
-	if err != nil {
-		t.Fatalf("interop: encode request: %v", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "ethers.mjs")
+	cmd := exec.CommandContext(ctx, node, script)
 	cmd.Dir = dir
 	cmd.Stdin = bytes.NewReader(in)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("interop: node ethers.mjs: %v\nstderr:\n%s", err, stderr.Bytes())
+		t.Fatalf("interop: node %s: %v\nstderr:\n%s", script, err, stderr.Bytes())
 	}
 	return stdout.Bytes()
 }
