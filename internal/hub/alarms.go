@@ -44,6 +44,7 @@ const (
 	maxAlarmLine     = 8 << 10 // an entry is at most ~1.5 KiB
 	alarmCompactAt   = 1 << 20 // bytes
 	alarmDedupWindow = 256     // recent entries an identical resend is checked against
+	maxAlarmBatch    = 1000    // alarms one summary record stands for
 )
 
 // alarmEntry is one alarm as it waits for the ledger.
@@ -226,22 +227,41 @@ func (l *alarmLog) Append(cam keys.Address, kind audit.Kind, detail string, at t
 }
 
 // next returns the oldest alarm not yet committed.
-func (l *alarmLog) next() (alarmEntry, bool) {
+// next returns the oldest alarm not yet committed, and how many pending
+// entries it stands for: a run of consecutive alarms of one camera and kind
+// (a flood of them) is filed as one summary record, so the ledger grows by
+// about one record per filing round however fast alarms come, and every
+// one of them is still counted.
+func (l *alarmLog) next() (alarmEntry, int, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.committed >= len(l.entries) {
-		return alarmEntry{}, false
+		return alarmEntry{}, 0, false
 	}
-	return l.entries[l.committed], true
+	first := l.entries[l.committed]
+	n := 1
+	for i := l.committed + 1; i < len(l.entries) && n < maxAlarmBatch; i++ {
+		if e := l.entries[i]; e.Camera != first.Camera || e.Kind != first.Kind {
+			break
+		}
+		n++
+	}
+	if n > 1 {
+		last := l.entries[l.committed+n-1]
+		first.Detail = fmt.Sprintf("%d %s alarms, %s to %s; the first: %s", n, first.Kind,
+			time.Unix(first.At, 0).UTC().Format(time.RFC3339), time.Unix(last.At, 0).UTC().Format(time.RFC3339), first.Detail)
+	}
+	return first, n, true
 }
 
-// done records that the oldest pending alarm is on the ledger.
-func (l *alarmLog) done() error {
+// done records that the oldest n pending alarms are on the ledger.
+func (l *alarmLog) done(n int) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.committed++
+	n = min(n, len(l.entries)-l.committed)
+	l.committed += n
 	if err := l.writeCommitted(); err != nil {
-		l.committed--
+		l.committed -= n
 		return err
 	}
 	if l.committed == len(l.entries) && l.size > alarmCompactAt {

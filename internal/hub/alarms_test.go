@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,8 +35,8 @@ func TestAlarmLogSurvivesCrashesAndLosesNothing(t *testing.T) {
 	if l.Pending() != 3 {
 		t.Fatalf("%d pending, want 3 (the resend logged once)", l.Pending())
 	}
-	first, _ := l.next()
-	if err := l.done(); err != nil {
+	first, _, _ := l.next()
+	if err := l.done(1); err != nil {
 		t.Fatal(err)
 	}
 	// Crash: no Close; a torn line after the last fsync'd entry.
@@ -49,7 +50,7 @@ func TestAlarmLogSurvivesCrashesAndLosesNothing(t *testing.T) {
 	if l2.Pending() != 2 {
 		t.Fatalf("after the crash %d pending, want 2", l2.Pending())
 	}
-	e, _ := l2.next()
+	e, _, _ := l2.next()
 	if e.Kind != audit.ChainDivergence.Kind() || e.Camera != cam.Address().Hex() || e.Nonce == first.Nonce || e.Nonce == 0 {
 		t.Fatalf("next alarm after the crash: %+v", e)
 	}
@@ -66,7 +67,7 @@ func TestAlarmLogSurvivesCrashesAndLosesNothing(t *testing.T) {
 		t.Fatalf("%d pending after reopening, want 3", l3.Pending())
 	}
 	for l3.Pending() > 0 {
-		if err := l3.done(); err != nil {
+		if err := l3.done(1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,7 +78,7 @@ func TestAlarmLogSurvivesCrashesAndLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	gen := l3.gen
-	if err := l3.done(); err != nil {
+	if err := l3.done(1); err != nil {
 		t.Fatal(err)
 	}
 	if l3.gen == gen || l3.Pending() != 0 {
@@ -176,5 +177,48 @@ func TestPersistedAlarmIsFiledAfterRestart(t *testing.T) {
 			t.Fatalf("%d copies of the alarm on the ledger, %d pending", n, h.alarms.Pending())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A flood of alarms of one camera and kind is filed as summary records,
+// each standing for its run and counting it, none lost; other alarms keep
+// their place in order.
+func TestAlarmFloodIsFiledInSummaries(t *testing.T) {
+	l, err := openAlarmLog(filepath.Join(t.TempDir(), "alarms"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cam, _ := keys.Generate()
+	at := time.Unix(1_800_000_000, 0)
+	const flood = maxAlarmBatch + 200
+	for i := range flood {
+		if err := l.Append(cam.Address(), audit.CloneSuspected, fmt.Sprintf("attempt %d", i), at.Add(time.Duration(i)*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Append(cam.Address(), audit.StorageFull.Kind(), "card full", at); err != nil {
+		t.Fatal(err)
+	}
+	var records []alarmEntry
+	var counted int
+	for {
+		e, n, ok := l.next()
+		if !ok {
+			break
+		}
+		records = append(records, e)
+		counted += n
+		if err := l.done(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if counted != flood+1 || len(records) != 3 {
+		t.Fatalf("%d records for %d alarms, counting %d", len(records), flood+1, counted)
+	}
+	if !strings.HasPrefix(records[0].Detail, fmt.Sprintf("%d hub/clone-suspected alarms", maxAlarmBatch)) ||
+		!strings.HasPrefix(records[1].Detail, "200 hub/clone-suspected alarms") ||
+		records[2].Kind != audit.StorageFull.Kind() || records[2].Detail != "card full" {
+		t.Fatalf("records: %q / %q / %s %q", records[0].Detail, records[1].Detail, records[2].Kind, records[2].Detail)
 	}
 }

@@ -92,7 +92,7 @@ func (h *Hub) alarmLoop(ctx context.Context) {
 	defer h.wg.Done()
 	backoff := alarmRetryMin
 	for {
-		e, ok := h.alarms.next()
+		e, n, ok := h.alarms.next()
 		if !ok {
 			select {
 			case <-ctx.Done():
@@ -101,9 +101,15 @@ func (h *Hub) alarmLoop(ctx context.Context) {
 				continue
 			}
 		}
-		err := h.fileAlarm(ctx, e)
+		replayed, err := h.fileAlarm(ctx, e)
+		if replayed {
+			// Filed before a crash, as a record that may have stood for
+			// fewer entries than now: count only its first as filed; the
+			// rest are filed again (at least once, never lost).
+			n = 1
+		}
 		if err == nil {
-			err = h.alarms.done()
+			err = h.alarms.done(n)
 		}
 		if err == nil {
 			backoff = alarmRetryMin
@@ -120,21 +126,21 @@ func (h *Hub) alarmLoop(ctx context.Context) {
 }
 
 // fileAlarm submits one logged alarm. Its nonce was drawn when it was
-// logged, so a copy that already landed (before a crash) is `replay`.
-func (h *Hub) fileAlarm(ctx context.Context, e alarmEntry) error {
+// logged, so a copy that already landed (before a crash) is `replay`:
+// filed, and reported as replayed.
+func (h *Hub) fileAlarm(ctx context.Context, e alarmEntry) (replayed bool, err error) {
 	var cam keys.Address
 	if e.Camera != "" {
-		var err error
 		if cam, err = keys.ParseAddress(e.Camera); err != nil {
-			return fmt.Errorf("alarm log entry: %w", err)
+			return false, fmt.Errorf("alarm log entry: %w", err)
 		}
 	}
-	err := h.submitAudit(ctx, auditEvent{camera: cam, kind: e.Kind, detail: e.Detail, at: time.Unix(e.At, 0), nonce: e.Nonce})
+	err = h.submitAudit(ctx, auditEvent{camera: cam, kind: e.Kind, detail: e.Detail, at: time.Unix(e.At, 0), nonce: e.Nonce})
 	var ref *ledger.Refusal
 	if errors.As(err, &ref) && ref.Code == ledger.CodeReplay {
-		return nil
+		return true, nil
 	}
-	return err
+	return false, err
 }
 
 func truncateUTF8(s string, n int) string {
