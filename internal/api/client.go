@@ -35,9 +35,24 @@ func NewClient(base string) (*Client, error) {
 // Base returns the hub URL.
 func (c *Client) Base() string { return c.base.String() }
 
-func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+// url is the hub URL of an API path whose segments the caller escaped
+// (url.PathEscape), so that an escaped "/" stays one segment.
+func (c *Client) url(path string) (url.URL, error) {
 	u := *c.base
-	u.Path += Prefix + path
+	raw := u.EscapedPath() + Prefix + path
+	p, err := url.PathUnescape(raw)
+	if err != nil {
+		return u, fmt.Errorf("API path %q: %w", path, err)
+	}
+	u.Path, u.RawPath = p, raw
+	return u, nil
+}
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	u, err := c.url(path)
+	if err != nil {
+		return err
+	}
 	u.RawQuery = q.Encode()
 	var rd io.Reader
 	if body != nil {

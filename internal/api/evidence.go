@@ -26,8 +26,10 @@ func (c *Client) Evidence(ctx context.Context, camera string, eq EvidenceQuery, 
 	if eq.Epoch >= 0 {
 		q.Set("epoch", strconv.FormatInt(eq.Epoch, 10))
 	}
-	u := *c.base
-	u.Path += Prefix + "/devices/" + url.PathEscape(camera) + "/evidence"
+	u, err := c.url("/devices/" + url.PathEscape(camera) + "/evidence")
+	if err != nil {
+		return nil, err
+	}
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
