@@ -119,7 +119,9 @@ func TestClientErrors(t *testing.T) {
 		}
 	})
 	t.Run("not the envelope", func(t *testing.T) {
-		h := newFakeHub(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway) })
+		h := newFakeHub(t, func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
+		})
 		_, err := mustClient(t, h.URL).Status(ctx)
 		if err == nil || !strings.Contains(err.Error(), "502") || CodeOf(err) != ErrInternal {
 			t.Fatalf("err = %v", err)
