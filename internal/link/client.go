@@ -45,7 +45,12 @@ type Client struct {
 	Hub      keys.Address // the hub's ledger identity, pinned at pairing
 	Key      *keys.PrivateKey
 	Epoch    uint64
-	Chain    CameraChain
+	// Owner and ChainID (the ledger's EIP-712 chain id) let the camera
+	// check an owner-signed resync itself (SPEC §7.2); with a zero Owner
+	// no resync is accepted.
+	Owner   keys.Address
+	ChainID uint64
+	Chain   CameraChain
 	Alarms   Alarms
 	// Notify receives a value whenever the camera records a new segment.
 	Notify <-chan struct{}
@@ -155,7 +160,7 @@ func (c *Client) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hello, err := SignHello(c.Key, exp, c.Epoch, st.Gen, st.Secret, acked, c.Chain.Head())
+	hello, err := SignHello(c.Key, exp, c.Epoch, st.Gen, st.Secret, c.Chain, acked)
 	if err != nil {
 		return err
 	}
@@ -169,15 +174,23 @@ func (c *Client) session(ctx context.Context) error {
 	if err := VerifyWelcome(exp, c.Hub, w); err != nil {
 		return err
 	}
-	hubHead, err := CheckWelcome(c.Chain, exp, st.Secret, acked, w)
+	var hubHead feedchain.Head
+	if len(w.Resync) > 0 {
+		hubHead, err = c.acceptResync(exp, hello, st, w)
+	} else {
+		hubHead, err = CheckWelcome(c.Chain, exp, st.Secret, acked, w)
+		if err == nil {
+			// The hub proved the chain and the secret: both move to the
+			// next generation, derived from this session (the hub stored
+			// it before its Welcome).
+			err = saveSecret(c.Chain, SecretState{Version: SecretVersion, Gen: st.Gen + 1, Secret: Ratchet(st.Secret, exp), Spent: st.Spent})
+			if err != nil {
+				return err
+			}
+		}
+	}
 	if err != nil {
 		conn.Write(TypeRefuse, &Refuse{Code: RefuseDiverged, Reason: err.Error()})
-		return err
-	}
-	// The hub proved the chain and the secret: both move to the next
-	// generation, derived from this session (the hub stored it before
-	// its Welcome).
-	if err := saveSecret(c.Chain, SecretState{Version: SecretVersion, Gen: st.Gen + 1, Secret: Ratchet(st.Secret, exp)}); err != nil {
 		return err
 	}
 	// The hub signed, over this session, that it holds the chain up to
@@ -261,8 +274,12 @@ func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead f
 				conn.Write(TypeRefuse, &Refuse{Code: RefuseDiverged, Reason: err.Error()})
 				return &DivergenceError{Reason: err.Error()}
 			}
-			if err := c.Chain.SetAcked(feedchain.HeadOf(sent)); err != nil {
-				return err
+			// After a resync the hub may be refilled below the camera's
+			// acknowledgement, which never moves backwards.
+			if ack := c.Chain.Acked(); !ack.Valid || sent.Seq > ack.Seq {
+				if err := c.Chain.SetAcked(feedchain.HeadOf(sent)); err != nil {
+					return err
+				}
 			}
 			inflight = inflight[1:]
 			if alarmsOut > 0 && sent.Seq >= alarmsMark {
@@ -274,4 +291,41 @@ func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead f
 			// Recheck for alarms and records even without a notification.
 		}
 	}
+}
+
+// acceptResync is the camera's side of a resync session: the Welcome
+// carries an owner-signed resync, which the camera checks itself against
+// the owner it imprinted on, its pinned hub and its epoch; the hub proves
+// it derived the resync secret in this session; the hub's head must be a
+// record the camera made (it may be behind the acknowledgement: the hub
+// was restored from an older backup, and the camera backfills it). The
+// new secret and the spent resync are stored before anything is sent.
+func (c *Client) acceptResync(exp []byte, hello Hello, st SecretState, w Welcome) (feedchain.Head, error) {
+	if c.Owner == (keys.Address{}) {
+		return feedchain.Head{}, fmt.Errorf("%w: this camera knows no owner", ErrResync)
+	}
+	r, err := ParseResync(w.Resync)
+	if err == nil {
+		err = VerifyResync(ResyncContext{ChainID: c.ChainID, Owner: c.Owner, Camera: c.Key.Address(), Hub: c.Hub,
+			Epoch: c.Epoch, Now: time.Now(), Spent: st.Spent}, r)
+	}
+	if err != nil {
+		// The hub cannot prove the chain and offers a resync the camera
+		// refuses: a divergence (an impostor replaying or forging one).
+		return feedchain.Head{}, &DivergenceError{Reason: "hub cannot prove the chain secret and offers a resync this camera refuses: " + err.Error()}
+	}
+	secret := ResyncSecret(exp, w.Resync)
+	if !EqualHashes(w.AckedProof, ChainProof("hub", exp, secret, feedchain.Hash{})) {
+		return feedchain.Head{}, &DivergenceError{Reason: "hub did not derive the resync's secret in this session"}
+	}
+	hh := w.Head.Head()
+	if err := checkHubHead(c.Chain, hh); err != nil {
+		return hh, err
+	}
+	next := SecretState{Version: SecretVersion, Gen: hello.Gen + 1, Secret: secret, Spent: spend(st.Spent, &r.Msg, time.Now())}
+	if err := saveSecret(c.Chain, next); err != nil {
+		return hh, err
+	}
+	c.Logger.Warn("link: chain secret re-keyed with the owner's resync", "hub", c.Hub.Hex(), "hub_head", hh.String())
+	return hh, nil
 }

@@ -22,17 +22,24 @@ type DivergenceError struct {
 
 func (e *DivergenceError) Error() string { return "chains diverged: " + e.Reason }
 
-// SignHello builds and signs the camera's Hello, proving the acknowledged
-// record (or, with none, the secret alone) under the chain secret of
-// generation gen.
-func SignHello(k *keys.PrivateKey, exporter []byte, epoch, gen uint64, secret Secret, acked, last feedchain.Head) (Hello, error) {
+// SignHello builds and signs the camera's Hello, proving under the chain
+// secret of generation gen the secret itself and the acknowledged record
+// (with none, record #0 of own, if it has one).
+func SignHello(k *keys.PrivateKey, exporter []byte, epoch, gen uint64, secret Secret, own ChainView, acked feedchain.Head) (Hello, error) {
+	last := own.Head()
 	h := Hello{Version: ProtocolVersion, Camera: k.Address(), Epoch: epoch, Gen: gen,
-		Acked: WireSeq{Valid: acked.Valid, Seq: acked.Seq}, Last: WireSeq{Valid: last.Valid, Seq: last.Seq}}
-	var ah feedchain.Hash
-	if acked.Valid {
-		ah = acked.Hash
+		Acked: WireSeq{Valid: acked.Valid, Seq: acked.Seq}, Last: WireSeq{Valid: last.Valid, Seq: last.Seq},
+		SecretProof: ChainProof("camera", exporter, secret, feedchain.Hash{})}
+	switch {
+	case acked.Valid:
+		h.AckedProof = ChainProof("camera", exporter, secret, acked.Hash)
+	case last.Valid:
+		first, ok := own.HashAt(0)
+		if !ok {
+			return h, fmt.Errorf("own chain has a head but no record #0")
+		}
+		h.AckedProof = ChainProof("camera", exporter, secret, first)
 	}
-	h.AckedProof = ChainProof("camera", exporter, secret, ah)
 	d, err := HelloDigest(exporter, h)
 	if err != nil {
 		return h, err
@@ -143,27 +150,37 @@ func CheckWelcome(own ChainView, exporter []byte, secret Secret, acked feedchain
 func CheckHello(own ChainView, exporter []byte, secret Secret, h Hello) (feedchain.Hash, error) {
 	var atAcked feedchain.Hash
 	head := own.Head()
-	if h.Acked.Valid {
+	if !EqualHashes(h.SecretProof, ChainProof("camera", exporter, secret, feedchain.Hash{})) {
+		return atAcked, &DivergenceError{Reason: "camera cannot prove it holds the chain secret"}
+	}
+	switch {
+	case h.Acked.Valid:
 		mine, ok := own.HashAt(h.Acked.Seq)
 		if !ok || !EqualHashes(h.AckedProof, ChainProof("camera", exporter, secret, mine)) {
 			return atAcked, &DivergenceError{Reason: fmt.Sprintf("camera cannot prove it holds acknowledged record #%d as this hub stored it, under the chain secret", h.Acked.Seq)}
 		}
 		atAcked = mine
-	} else {
-		if head.Valid {
-			return atAcked, &DivergenceError{Reason: fmt.Sprintf("camera names no acknowledged record, but this hub acknowledged records up to #%d: a clone that cannot prove the chain", head.Seq)}
-		}
-		if !EqualHashes(h.AckedProof, ChainProof("camera", exporter, secret, feedchain.Hash{})) {
-			return atAcked, &DivergenceError{Reason: "camera cannot prove it holds the chain secret"}
+	case head.Valid:
+		// The hub holds acknowledged records: a Hello that proves none of
+		// them is a fork (a clone that cannot prove the chain), unless it
+		// proves record #0 — a camera whose acknowledgements were cut off.
+		first, _ := own.HashAt(0)
+		if !h.Last.Valid || !EqualHashes(h.AckedProof, ChainProof("camera", exporter, secret, first)) {
+			return atAcked, &DivergenceError{Reason: fmt.Sprintf("camera proves no acknowledged record, but this hub acknowledged records up to #%d: a clone that cannot prove the chain", head.Seq)}
 		}
 	}
+	return atAcked, checkNotBehind(head, h)
+}
+
+// checkNotBehind: a camera never has fewer records than the hub holds.
+func checkNotBehind(head feedchain.Head, h Hello) error {
 	switch {
 	case head.Valid && !h.Last.Valid:
-		return atAcked, &DivergenceError{Reason: fmt.Sprintf("camera presents an empty chain, hub holds %d records: a clone or a wiped camera (reset it)", head.Seq+1)}
+		return &DivergenceError{Reason: fmt.Sprintf("camera presents an empty chain, hub holds %d records: a clone or a wiped camera (reset it)", head.Seq+1)}
 	case head.Valid && h.Last.Seq < head.Seq:
-		return atAcked, &DivergenceError{Reason: fmt.Sprintf("camera's newest record is #%d but the hub holds up to #%d: a clone from an old copy, or a camera that lost data", h.Last.Seq, head.Seq)}
+		return &DivergenceError{Reason: fmt.Sprintf("camera's newest record is #%d but the hub holds up to #%d: a clone from an old copy, or a camera that lost data", h.Last.Seq, head.Seq)}
 	}
-	return atAcked, nil
+	return nil
 }
 
 // EqualHashes compares in constant time.
@@ -171,7 +188,8 @@ func EqualHashes(a, b feedchain.Hash) bool { return subtle.ConstantTimeCompare(a
 
 // HubSide is the outcome of the hub's handshake checks.
 type HubSide struct {
-	Secret  Secret         // the secret of the Hello's generation, for the Welcome's proof
+	Gen     uint64         // resync only: the generation both sides move to
+	Secret  Secret         // the secret of the Hello's generation (or the resync's), for the Welcome's proof
 	AtAcked feedchain.Hash // the hub's hash at the acknowledged record (zero if none)
 	Store   SecretState    // to store before the Welcome: this generation and the next
 }
@@ -198,4 +216,34 @@ func HubHandshake(chain interface {
 	}
 	cur.Next = NextSecret{Valid: true, Gen: cur.Gen + 1, Secret: Ratchet(secret, exporter)}
 	return HubSide{Secret: secret, AtAcked: atAcked, Store: cur}, nil
+}
+
+// HubResync is the hub's side of a resync session (SPEC §7.2): it cannot
+// check the camera's proof (its secret is stale), so it checks only that
+// the camera is not behind it; the camera checks the owner's signature and
+// that the hub's head is its own record. The secret both sides move to is
+// ResyncSecret of this session, stored as the hub's next generation
+// (Hello.Gen + 1); the hub keeps its current one until the camera proves
+// the new one, so a camera that crashed before storing it is re-keyed
+// again by the same pending resync.
+func HubResync(chain interface {
+	ChainView
+	SecretStore
+}, exporter []byte, h Hello, resync []byte) (HubSide, error) {
+	st, err := loadSecret(chain)
+	if err != nil {
+		return HubSide{}, err
+	}
+	r, err := ParseResync(resync)
+	if err != nil {
+		return HubSide{}, err
+	}
+	if err := checkNotBehind(chain.Head(), h); err != nil {
+		return HubSide{}, err
+	}
+	_ = r
+	secret := ResyncSecret(exporter, resync)
+	cur := st
+	cur.Next = NextSecret{Valid: true, Gen: max(h.Gen+1, st.Gen+1), Secret: secret}
+	return HubSide{Secret: secret, Store: cur, Gen: cur.Next.Gen}, nil
 }

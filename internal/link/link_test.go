@@ -364,7 +364,7 @@ func (r *rig) tryRaw(t *testing.T, chain *memChain) (*Conn, *tls.Conn, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _ := SignHello(r.camKey, exp, 0, st.Gen, st.Secret, chain.Acked(), chain.Head())
+	h, _ := SignHello(r.camKey, exp, 0, st.Gen, st.Secret, chain, chain.Acked())
 	c := NewConn(tc)
 	if err := c.Write(TypeHello, &h); err != nil {
 		t.Fatal(err)

@@ -85,8 +85,13 @@ type Hello struct {
 	Epoch      uint64
 	Acked      WireSeq
 	Last       WireSeq
-	Gen        uint64         // the generation of the camera's chain secret
-	AckedProof feedchain.Hash // ChainProof("camera", exporter, secret, hash of record Acked.Seq, or zero if Acked is absent)
+	Gen         uint64         // the generation of the camera's chain secret
+	SecretProof feedchain.Hash // ChainProof("camera", exporter, secret, zero hash)
+	// AckedProof is ChainProof("camera", exporter, secret, h) with h the
+	// hash of record Acked.Seq; with none acknowledged, of record #0 (the
+	// hub may hold records whose acknowledgements the camera never got);
+	// zero for an empty chain.
+	AckedProof feedchain.Hash
 	Sig        keys.Signature
 }
 

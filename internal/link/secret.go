@@ -49,8 +49,9 @@ func Ratchet(s Secret, exporter []byte) Secret {
 // SecretVersion is the version of the stored SecretState.
 const SecretVersion = 1
 
-// MaxSecretState caps an encoded SecretState.
-const MaxSecretState = 128
+// MaxSecretState caps an encoded SecretState (with maxResyncMarks spent
+// resyncs).
+const MaxSecretState = 512
 
 // NextSecret is a generation a side derived but the peer has not yet
 // proven it holds.
@@ -73,6 +74,9 @@ type SecretState struct {
 	Gen     uint64
 	Secret  Secret
 	Next    NextSecret
+	// Spent are the resyncs the camera applied that have not expired
+	// (§7.2): a resync is single-use.
+	Spent []ResyncMark
 }
 
 // ErrSecretState is a stored SecretState that does not decode.
@@ -81,6 +85,9 @@ var ErrSecretState = errors.New("link: bad chain secret state")
 // Marshal encodes the state (canonical CBOR).
 func (s SecretState) Marshal() ([]byte, error) {
 	s.Version = SecretVersion
+	if s.Spent == nil {
+		s.Spent = []ResyncMark{}
+	}
 	return encMode.Marshal(s)
 }
 
@@ -100,8 +107,11 @@ func ParseSecretState(b []byte) (SecretState, error) {
 	if s.Version != SecretVersion {
 		return SecretState{}, fmt.Errorf("%w: version %d", ErrSecretState, s.Version)
 	}
-	if s.Next.Valid && s.Next.Gen != s.Gen+1 {
+	if s.Next.Valid && s.Next.Gen <= s.Gen {
 		return SecretState{}, fmt.Errorf("%w: next generation %d after %d", ErrSecretState, s.Next.Gen, s.Gen)
+	}
+	if len(s.Spent) > maxResyncMarks {
+		return SecretState{}, fmt.Errorf("%w: %d spent resyncs", ErrSecretState, len(s.Spent))
 	}
 	if !s.Next.Valid && (s.Next.Gen != 0 || s.Next.Secret != Secret{}) {
 		return SecretState{}, fmt.Errorf("%w: absent next generation with content", ErrSecretState)
@@ -155,13 +165,11 @@ func (s SecretState) secretFor(gen uint64) (Secret, SecretState, error) {
 	case gen == s.Gen:
 		return s.Secret, s, nil
 	case s.Next.Valid && gen == s.Next.Gen:
-		return s.Next.Secret, SecretState{Version: SecretVersion, Gen: s.Next.Gen, Secret: s.Next.Secret}, nil
+		return s.Next.Secret, SecretState{Version: SecretVersion, Gen: s.Next.Gen, Secret: s.Next.Secret, Spent: s.Spent}, nil
 	}
-	have := s.Gen
-	if s.Next.Valid {
-		have = s.Next.Gen
-	}
-	return Secret{}, s, &StaleSecretError{Got: gen, Have: have, Ahead: gen > have}
+	// Ahead of the current generation (and not the next one): this hub is
+	// the stale side. Behind it: an older copy of the camera.
+	return Secret{}, s, &StaleSecretError{Got: gen, Have: s.Gen, Ahead: gen > s.Gen}
 }
 
 // MemSecret is a SecretStore in memory (tests, benchmarks).

@@ -43,6 +43,17 @@ type Backend interface {
 	Alarm(camera keys.Address, kind audit.Kind, detail string, at time.Time) error
 }
 
+// Resyncs is where the hub keeps owner-signed resyncs (SPEC §7.2) until
+// their camera has re-keyed.
+type Resyncs interface {
+	// Pending returns the encoded SignedResync waiting for the camera in
+	// the epoch, or nil.
+	Pending(camera keys.Address, epoch uint64) []byte
+	// Done is told that the camera proved a chain secret this hub holds:
+	// a pending resync is no longer needed.
+	Done(camera keys.Address, epoch uint64)
+}
+
 // Server accepts camera connections.
 type Server struct {
 	Identity *Identity
@@ -52,6 +63,9 @@ type Server struct {
 	// Limits bounds concurrent connections, in total and per source
 	// address (zero: the defaults of ConnLimits).
 	Limits ConnLimits
+	// Resyncs holds owner-signed resyncs waiting for their camera (nil:
+	// none are ever delivered).
+	Resyncs Resyncs
 
 	mu       sync.Mutex
 	live     map[keys.Address]net.Conn
@@ -215,7 +229,21 @@ func (s *Server) session(tc *tls.Conn) {
 	}
 	hs, err := HubHandshake(chain, exp, h)
 	var stale *StaleSecretError
+	var resync []byte
+	if errors.As(err, &stale) && stale.Ahead && s.Resyncs != nil {
+		resync = s.Resyncs.Pending(cam, h.Epoch)
+	}
 	switch {
+	case resync != nil:
+		// This hub is stale, and the owner signed a resync: re-key with the
+		// camera, which checks the owner's signature itself.
+		hs, err = HubResync(chain, exp, h, resync)
+		if err != nil {
+			log.Warn("link: resync refused", "err", err)
+			s.refuse(c, RefuseDiverged, "%v", err)
+			return
+		}
+		log.Warn("link: re-keying the chain secret with the owner's resync", "camera_gen", h.Gen)
 	case errors.As(err, &stale) && stale.Ahead:
 		// This hub is the stale side: it was restored from a backup, or a
 		// copy of it talked to the camera. Only the owner's resync re-keys.
@@ -232,6 +260,8 @@ func (s *Server) session(tc *tls.Conn) {
 		s.alarm(cam, audit.CloneSuspected, err.Error())
 		s.refuse(c, RefuseFork, "%v", err)
 		return
+	case s.Resyncs != nil:
+		s.Resyncs.Done(cam, h.Epoch)
 	}
 	// The next generation is stored before the Welcome: once the camera
 	// has the Welcome it may store it, and the hub must then know it.
@@ -240,7 +270,7 @@ func (s *Server) session(tc *tls.Conn) {
 		s.refuse(c, RefuseInternal, "hub cannot store the chain secret")
 		return
 	}
-	w, err := SignWelcome(s.Key, exp, hs.Secret, hs.AtAcked, chain.Head(), nil)
+	w, err := SignWelcome(s.Key, exp, hs.Secret, hs.AtAcked, chain.Head(), resync)
 	if err != nil {
 		log.Error("link: sign welcome", "err", err)
 		return

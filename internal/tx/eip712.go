@@ -34,6 +34,14 @@ var eip712Types = func() map[Type][]apitypes.Type {
 		}
 		out[t] = ts
 	}
+	// Signed messages that are not ledger transactions.
+	for _, m := range []Msg{&Resync{}} {
+		var ts []apitypes.Type
+		for _, f := range m.fields() {
+			ts = append(ts, apitypes.Type{Name: f.name, Type: f.typ})
+		}
+		out[m.Type()] = ts
+	}
 	return out
 }()
 
