@@ -488,7 +488,13 @@ func (a *Agent) startLinkLocked() {
 	run, ctx := newRun()
 	a.link = run
 	a.linkState = string(link.StateConnecting)
+	owner, err := keys.ParseAddress(p.Owner)
+	if err != nil {
+		a.log.Error("pairing state is corrupt; reset the camera", "err", err)
+		return
+	}
 	c := &link.Client{Addr: p.HubLink, Identity: a.tlsID, HubPin: pin, Hub: hub, Key: a.key, Epoch: a.state.Epoch,
+		Owner: owner, ChainID: p.ChainID,
 		Chain: a.chain, Alarms: a.alarms, Notify: a.notify, Logger: a.log,
 		MinBackoff: a.cfg.MinBackoff, MaxBackoff: a.cfg.MaxBackoff,
 		OnState: func(s link.State, err error) {

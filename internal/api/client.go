@@ -178,6 +178,13 @@ func (c *Client) Link(ctx context.Context) (*LinkInfo, error) {
 	return &l, c.do(ctx, http.MethodGet, "/link", nil, nil, &l)
 }
 
+// Resync hands an owner-signed resync to the hub, which delivers it at the
+// camera's next connect (SPEC §7.2).
+func (c *Client) Resync(ctx context.Context, camera string, req ResyncRequest) (*ResyncResult, error) {
+	var r ResyncResult
+	return &r, c.do(ctx, http.MethodPost, "/devices/"+url.PathEscape(camera)+"/resync", nil, req, &r)
+}
+
 // Pair submits a co-signed imprint through the hub, which pins the
 // camera's TLS key once the ledger accepts it.
 func (c *Client) Pair(ctx context.Context, req PairRequest) (*PairResult, error) {

@@ -120,6 +120,18 @@ type LinkInfo struct {
 	TLSPin      string `json:"tls_pin"`      // SHA-256 of the hub's TLS public key, hex
 }
 
+// ResyncRequest is the body of POST /api/v1/devices/{camera}/resync.
+type ResyncRequest struct {
+	Resync string `json:"resync"` // the owner-signed resync (SPEC §7.2), 0x hex of its CBOR
+}
+
+// ResyncResult is the answer to POST /api/v1/devices/{camera}/resync.
+type ResyncResult struct {
+	Camera string `json:"camera"`
+	Epoch  uint64 `json:"epoch"`
+	Expiry string `json:"expiry"` // RFC 3339: the camera must connect before
+}
+
 // PairRequest is the body of POST /api/v1/pairings.
 type PairRequest struct {
 	Tx           string `json:"tx"`                 // the Imprint, signed by owner and camera, 0x hex

@@ -64,6 +64,9 @@ const (
 	// the hub's data is stale (restored from a backup) or a copy of it
 	// talked to the camera. A security alarm; the owner's resync ends it.
 	ChainDiverged Kind = "hub/chain-divergence"
+	// Resync: the owner signed a resync of a camera's chain secret with
+	// the hub (SPEC §7.2), stored until the camera re-keys.
+	Resync Kind = "hub/resync"
 	// UnboundAlarm: a camera alarm the hub could not file as the camera's
 	// because the camera is no longer bound to it; the detail names the
 	// camera and its alarm. A security alarm.

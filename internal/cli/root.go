@@ -78,6 +78,7 @@ func commands(e *env) []*cobra.Command {
 		newPolicyCmd(e),
 		newAuditCmd(e),
 		newPairCmd(e),
+		newResyncCmd(e),
 		newVerifyCmd(e),
 		newEvidenceCmd(e),
 	}

@@ -59,6 +59,7 @@ func (h *Hub) routeTable() []route {
 		{"POST", "/txs", h.submit},
 		{"GET", "/link", h.linkInfo},
 		{"POST", "/pairings", h.pair},
+		{"POST", "/devices/{camera}/resync", h.resync},
 		{"GET", "/devices/{camera}/recordings", h.recordings},
 		{"GET", "/devices/{camera}/records", h.records},
 		{"GET", "/devices/{camera}/evidence", h.evidence},

@@ -152,7 +152,7 @@ func (h *Hub) startLink() error {
 	if h.linkAdvertise == "" {
 		h.linkAdvertise = h.linkLn.Addr().String()
 	}
-	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger, Limits: h.cfg.LinkLimits}
+	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger, Limits: h.cfg.LinkLimits, Resyncs: hubResyncs{h}}
 	go h.linkSrv.Serve(h.linkLn)
 	return nil
 }
