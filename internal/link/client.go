@@ -51,7 +51,7 @@ type Client struct {
 	Owner   keys.Address
 	ChainID uint64
 	Chain   CameraChain
-	Alarms   Alarms
+	Alarms  Alarms
 	// Notify receives a value whenever the camera records a new segment.
 	Notify <-chan struct{}
 	// Window is how many records may await acknowledgement (default 8).

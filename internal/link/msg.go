@@ -79,12 +79,12 @@ type WireSeq struct {
 // never reveals a hash: AckedProof proves the camera holds the acknowledged
 // record without letting an impostor hub echo the hash back.
 type Hello struct {
-	_          struct{} `cbor:",toarray"`
-	Version    uint64
-	Camera     keys.Address
-	Epoch      uint64
-	Acked      WireSeq
-	Last       WireSeq
+	_           struct{} `cbor:",toarray"`
+	Version     uint64
+	Camera      keys.Address
+	Epoch       uint64
+	Acked       WireSeq
+	Last        WireSeq
 	Gen         uint64         // the generation of the camera's chain secret
 	SecretProof feedchain.Hash // ChainProof("camera", exporter, secret, zero hash)
 	// AckedProof is ChainProof("camera", exporter, secret, h) with h the

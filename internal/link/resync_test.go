@@ -15,9 +15,13 @@ type memResyncs struct {
 	r  []byte
 }
 
-func (m *memResyncs) Pending(keys.Address, uint64) []byte { m.mu.Lock(); defer m.mu.Unlock(); return m.r }
-func (m *memResyncs) Done(keys.Address, uint64)           { m.mu.Lock(); defer m.mu.Unlock(); m.r = nil }
-func (m *memResyncs) set(b []byte)                        { m.mu.Lock(); defer m.mu.Unlock(); m.r = b }
+func (m *memResyncs) Pending(keys.Address, uint64) []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.r
+}
+func (m *memResyncs) Done(keys.Address, uint64) { m.mu.Lock(); defer m.mu.Unlock(); m.r = nil }
+func (m *memResyncs) set(b []byte)              { m.mu.Lock(); defer m.mu.Unlock(); m.r = b }
 
 func signedResync(t *testing.T, owner *keys.PrivateKey, cam, hub keys.Address, ttl time.Duration) []byte {
 	t.Helper()
