@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
@@ -20,13 +21,47 @@ const checkpointGrace = 5 * time.Second
 // Merkle root of the camera's chain to the ledger, signed by the camera and
 // sent through its hub. A camera that was offline commits late, period by
 // period; only the camera can sign, so the hub cannot commit for it.
+//
+// The camera does not take the hub's word that a checkpoint landed: it
+// looks each one up on the ledger through its hub and requires the very
+// transaction it signed, in a committed block (api.Client.Committed). A
+// checkpoint not found by the time it has expired is missing: the camera
+// raises checkpoint-missing and signs the period again. A checkpoint the
+// ledger refuses raises checkpoint-refused, saying when the refusal is the
+// camera's clock (docs/SPEC.md §3.2: future, expired, expiry_too_far), so
+// clock skew cannot silently stop checkpoints.
 type checkpointer struct {
 	a       *Agent
 	chain   *store.Chain
 	tree    *checkpoint.Tree
 	api     *api.Client
 	chain64 uint64 // EIP-712 chain id
+
+	pending *pendingCheckpoint   // submitted, not yet seen on the ledger
+	alarmed map[string]time.Time // when each alarm was last raised (camera clock)
 }
+
+// pendingCheckpoint is a checkpoint the hub accepted and the camera has not
+// yet found on the ledger.
+type pendingCheckpoint struct {
+	raw         []byte
+	first, last uint64
+	expiry      time.Time // after it the transaction can never land
+}
+
+// checkpointAlarmEvery is how often one alarm (one kind, one range of
+// records) is raised again while its cause lasts.
+const checkpointAlarmEvery = time.Hour
+
+// confirmGrace is how long after a checkpoint's expiry the camera still
+// looks for it before calling it missing (the ledger's block time may lag
+// the camera's clock).
+const confirmGrace = time.Minute
+
+// clockRefusals are the ledger's refusals that the camera's clock causes
+// (docs/SPEC.md §3.2 code names): a period end ahead of the block time
+// (the clock is fast), or an expiry already past or too far ahead.
+var clockRefusals = map[string]bool{"future": true, "expired": true, "expiry_too_far": true}
 
 // syncTree appends the chain's new records to the Merkle tree.
 func (c *checkpointer) syncTree() error {
@@ -51,6 +86,9 @@ func periodOf(t time.Time, period uint64) (uint64, uint64) {
 // It returns how many checkpoints it committed.
 func (c *checkpointer) once(ctx context.Context, now time.Time) (int, error) {
 	if err := c.syncTree(); err != nil {
+		return 0, err
+	}
+	if err := c.confirm(ctx, now); err != nil {
 		return 0, err
 	}
 	cam := c.a.key.Address()
@@ -101,14 +139,17 @@ func (c *checkpointer) once(ctx context.Context, now time.Time) (int, error) {
 			}
 			last = s
 		}
-		if err := c.commit(ctx, epoch, pStart, pEnd, first, last, prevSize); err != nil {
+		if err := c.commit(ctx, now, epoch, pStart, pEnd, first, last, prevSize); err != nil {
 			return committed, err
 		}
 		committed++
+		if err := c.awaitConfirm(ctx, now); err != nil {
+			return committed, err
+		}
 	}
 }
 
-func (c *checkpointer) commit(ctx context.Context, epoch, start, end, first, last, prevSize uint64) error {
+func (c *checkpointer) commit(ctx context.Context, now time.Time, epoch, start, end, first, last, prevSize uint64) error {
 	size := last + 1
 	root, err := c.tree.RootAt(size)
 	if err != nil {
@@ -123,9 +164,10 @@ func (c *checkpointer) commit(ctx context.Context, epoch, start, end, first, las
 		proof = checkpoint.EncodeProof(p)
 	}
 	head, _ := c.chain.HashAt(last)
+	expiry := now.Add(tx.DefaultTTL)
 	m := &tx.Checkpoint{Camera: c.a.key.Address(), Epoch: epoch, PeriodStart: start, PeriodEnd: end,
 		FirstSeq: first, LastSeq: last, TreeSize: size, Root: tx.Hash(root), ChainHead: tx.Hash(head),
-		Consistency: proof, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}
+		Consistency: proof, Nonce: tx.NewNonce(), Expiry: uint64(expiry.Unix())}
 	signed, err := tx.Sign(c.chain64, m, c.a.key)
 	if err != nil {
 		return err
@@ -134,17 +176,103 @@ func (c *checkpointer) commit(ctx context.Context, epoch, start, end, first, las
 	if err != nil {
 		return err
 	}
-	res, err := c.api.Submit(ctx, raw)
-	if err != nil {
-		var ae *api.Error
-		if errors.As(err, &ae) && ae.Result != nil {
-			return fmt.Errorf("checkpoint of records #%d–#%d refused: %s: %s", first, last, ae.Result.CodeName, ae.Result.Log)
+	_, err = c.api.Submit(ctx, raw)
+	var ae *api.Error
+	if errors.As(err, &ae) && ae.Result != nil {
+		why := fmt.Sprintf("the ledger refused the checkpoint of records #%d–#%d: %s: %s", first, last, ae.Result.CodeName, ae.Result.Log)
+		if clockRefusals[ae.Result.CodeName] {
+			why = fmt.Sprintf("%s; the camera's clock reads %s: it is off from the ledger's, and no checkpoint can land until it is set right (NTP)",
+				why, now.UTC().Format(time.RFC3339))
 		}
+		c.alarm(now, audit.CheckpointRefused, first, last, why)
+		return errors.New(why)
+	}
+	if err != nil {
 		return err
 	}
-	c.a.log.Info("checkpoint committed", "epoch", epoch, "first_seq", first, "last_seq", last,
-		"period_end", time.Unix(int64(end), 0).UTC().Format(time.RFC3339), "height", res.Height)
+	c.pending = &pendingCheckpoint{raw: raw, first: first, last: last, expiry: expiry}
+	c.a.log.Info("checkpoint submitted", "epoch", epoch, "first_seq", first, "last_seq", last,
+		"period_end", time.Unix(int64(end), 0).UTC().Format(time.RFC3339))
 	return nil
+}
+
+// errUnconfirmed: the last checkpoint is not on the ledger yet; the next is
+// not signed until it is (or is found missing).
+var errUnconfirmed = errors.New("the last checkpoint is not on the ledger yet")
+
+// confirm looks the pending checkpoint up on the ledger. Found (the very
+// transaction the camera signed, applied): done. Not found before its
+// expiry: errUnconfirmed, look again next round. Not found after it, or
+// another transaction in its place: the checkpoint is missing; alarm, and
+// the period is signed again.
+func (c *checkpointer) confirm(ctx context.Context, now time.Time) error {
+	p := c.pending
+	if p == nil {
+		return nil
+	}
+	r, err := c.api.Committed(ctx, p.raw)
+	switch {
+	case err == nil && r.Code == 0:
+		c.pending = nil
+		c.a.log.Info("checkpoint on the ledger", "first_seq", p.first, "last_seq", p.last, "height", r.Height)
+		return nil
+	case err == nil:
+		c.pending = nil
+		why := fmt.Sprintf("the checkpoint of records #%d–#%d is in block %d but the ledger refused it: %s: %s", p.first, p.last, r.Height, r.CodeName, r.Log)
+		c.alarm(now, audit.CheckpointRefused, p.first, p.last, why)
+		return errors.New(why)
+	case errors.Is(err, api.ErrNotTheTx):
+		c.pending = nil
+		why := fmt.Sprintf("the hub accepted the checkpoint of records #%d–#%d, then answered for it with another transaction: it is not on the ledger; signing it again", p.first, p.last)
+		c.alarm(now, audit.CheckpointMissing, p.first, p.last, why)
+		return errors.New(why)
+	case api.CodeOf(err) == api.ErrNotFound && now.After(p.expiry.Add(confirmGrace)):
+		c.pending = nil
+		why := fmt.Sprintf("the hub accepted the checkpoint of records #%d–#%d, but it is not on the ledger and has expired (%s); signing it again",
+			p.first, p.last, p.expiry.UTC().Format(time.RFC3339))
+		c.alarm(now, audit.CheckpointMissing, p.first, p.last, why)
+		return errors.New(why)
+	case api.CodeOf(err) == api.ErrNotFound:
+		return fmt.Errorf("checkpoint of records #%d–#%d: %w", p.first, p.last, errUnconfirmed)
+	}
+	return err
+}
+
+// confirmWait is how long the camera waits, right after its hub accepted a
+// checkpoint, for the ledger's transaction index to show it, before
+// leaving it to the next round.
+const confirmWait = 5 * time.Second
+
+// awaitConfirm is confirm, retried for up to confirmWait while the
+// checkpoint is not found yet.
+func (c *checkpointer) awaitConfirm(ctx context.Context, now time.Time) error {
+	deadline := time.Now().Add(confirmWait)
+	for {
+		err := c.confirm(ctx, now)
+		if !errors.Is(err, errUnconfirmed) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// alarm raises kind about records first..last, at most once per
+// checkpointAlarmEvery while the cause lasts.
+func (c *checkpointer) alarm(now time.Time, kind audit.Alarm, first, last uint64, detail string) {
+	key := fmt.Sprintf("%s %d %d", kind, first, last)
+	if t, ok := c.alarmed[key]; ok && now.Sub(t) < checkpointAlarmEvery && now.After(t) {
+		c.a.log.Warn("checkpoint alarm already raised", "kind", kind, "detail", detail)
+		return
+	}
+	if c.alarmed == nil || len(c.alarmed) >= 64 {
+		c.alarmed = map[string]time.Time{}
+	}
+	c.alarmed[key] = now
+	c.a.alarms.Raise(kind, detail)
 }
 
 // checkpointLoop runs the checkpointer while the camera is paired.

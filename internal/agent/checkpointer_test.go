@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -26,6 +27,7 @@ type fakeLedgerHub struct {
 	camera   string
 	period   uint64
 	accepted []*tx.Checkpoint
+	raws     map[string][]byte // by "0x" hash
 	lastRoot feedchain.Hash
 }
 
@@ -67,7 +69,21 @@ func (f *fakeLedgerHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.accepted = append(f.accepted, ck)
 		f.lastRoot = feedchain.Hash(ck.Root)
+		sum := sha256.Sum256(raw)
+		if f.raws == nil {
+			f.raws = map[string][]byte{}
+		}
+		f.raws["0x"+hex.EncodeToString(sum[:])] = raw
 		json.NewEncoder(w).Encode(api.TxResult{Code: 0, CodeName: "ok", Height: uint64(len(f.accepted))})
+	case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/api/v1/txs/"):
+		hash := strings.TrimPrefix(r.URL.Path, "/api/v1/txs/")
+		raw, ok := f.raws[hash]
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			json.NewEncoder(w).Encode(api.ErrorBody{Error: &api.Error{Code: api.ErrNotFound, Message: "not in a committed block"}})
+			return
+		}
+		json.NewEncoder(w).Encode(api.TxResult{Hash: hash, Code: 0, CodeName: "ok", Height: 1, Tx: "0x" + hex.EncodeToString(raw)})
 	default:
 		http.NotFound(w, r)
 	}

@@ -3,8 +3,10 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -162,6 +164,29 @@ func (c *Client) Tx(ctx context.Context, hash string) (*TxResult, error) {
 func (c *Client) NonceUse(ctx context.Context, signer string, nonce uint64) (*NonceUse, error) {
 	var r NonceUse
 	return &r, c.do(ctx, http.MethodGet, "/nonces/"+url.PathEscape(signer)+"/"+strconv.FormatUint(nonce, 10), nil, nil, &r)
+}
+
+// ErrNotTheTx: asked for a transaction by its hash, the hub answered with
+// other bytes, or with another hash.
+var ErrNotTheTx = errors.New("the hub answered with another transaction than the one asked for")
+
+// Committed looks up the transaction raw (the hash is SHA-256 of its bytes,
+// CometBFT's) and returns its result once it is in a committed block. The
+// hub's answer must carry exactly raw: a hub cannot vouch for a
+// transaction with another that merely shares its hash in its answer.
+// Not yet committed is an *Error with code ErrNotFound.
+func (c *Client) Committed(ctx context.Context, raw []byte) (*TxResult, error) {
+	sum := sha256.Sum256(raw)
+	hash := "0x" + hex.EncodeToString(sum[:])
+	r, err := c.Tx(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	got, err := hex.DecodeString(strings.TrimPrefix(r.Tx, "0x"))
+	if err != nil || !bytes.Equal(got, raw) || !strings.EqualFold(r.Hash, hash) || r.Height == 0 {
+		return nil, fmt.Errorf("%w: asked for %s", ErrNotTheTx, hash)
+	}
+	return r, nil
 }
 
 // Submit sends a signed transaction and waits for its block. A refusal by

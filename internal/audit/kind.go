@@ -85,6 +85,9 @@ const (
 	StorageFull       Alarm = "storage-full"
 	CameraPairRefused Alarm = "pairing-refused"
 	CheckpointRefused Alarm = "checkpoint-refused"
+	// CheckpointMissing: the hub accepted a checkpoint that never reached
+	// the ledger (or answered for it with another transaction).
+	CheckpointMissing Alarm = "checkpoint-missing"
 )
 
 // MaxAlarmBytes caps an alarm name, so "camera/" + name fits a Kind.

@@ -2,7 +2,7 @@ package evidence
 
 import (
 	"bytes"
-		"flag"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,7 +35,7 @@ func decodeAllocErr(data []byte) (uint64, error) {
 	return after.TotalAlloc - before.TotalAlloc, err
 }
 
-// minimalResults is n results of 5 bytes each: [0, h'', 0, 0].
+// minimalResults is n results of 5 bytes each: [0, h”, 0, 0].
 func minimalResults(n int) Results {
 	return Results{n: n, enc: bytes.Repeat([]byte{0x84, 0x00, 0x40, 0x00, 0x00}, n)}
 }

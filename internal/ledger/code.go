@@ -27,6 +27,7 @@ const (
 	CodeConflict     uint32 = 11 // the state forbids it now (owned, bound, not owned…)
 	CodeWrongEpoch   uint32 = 12 // the message names a stale or future epoch
 	CodeInvalid      uint32 = 13 // a field value is out of range
+	CodeFuture       uint32 = 14 // a time the signer states is over ClockSkew ahead of the block time: the signer's clock is fast
 	CodeInternal     uint32 = 99 // storage failure; the node must stop
 )
 
@@ -61,6 +62,8 @@ func CodeName(c uint32) string {
 		return "wrong_epoch"
 	case CodeInvalid:
 		return "invalid"
+	case CodeFuture:
+		return "future"
 	case CodeInternal:
 		return "internal"
 	}

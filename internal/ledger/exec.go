@@ -433,7 +433,7 @@ func execCheckpoint(j *txn, m *tx.Checkpoint, signer keys.Address, blk blockCtx)
 	case m.PeriodStart >= m.PeriodEnd:
 		return refuse(CodeInvalid, "period start %d is not before period end %d", m.PeriodStart, m.PeriodEnd), nil
 	case m.PeriodEnd > blk.time+ClockSkew:
-		return refuse(CodeInvalid, "period end %s is in the future", unixUTC(m.PeriodEnd)), nil
+		return refuse(CodeFuture, "period end %s is more than %ds after the block time %s", unixUTC(m.PeriodEnd), ClockSkew, unixUTC(blk.time)), nil
 	case m.LastSeq == math.MaxUint64:
 		return refuse(CodeInvalid, "last sequence %d leaves no room for the tree size", m.LastSeq), nil
 	case m.FirstSeq > m.LastSeq:
@@ -484,7 +484,7 @@ func execAudit(j *txn, m *tx.Audit, signer keys.Address, blk blockCtx) (*Refusal
 		return refuse(CodeUnauthorized, "%s is not a registered hub", m.Hub.Hex()), nil
 	}
 	if m.At > blk.time+ClockSkew {
-		return refuse(CodeInvalid, "event time %s is in the future", unixUTC(m.At)), nil
+		return refuse(CodeFuture, "event time %s is more than %ds after the block time %s", unixUTC(m.At), ClockSkew, unixUTC(blk.time)), nil
 	}
 	// The author is never the hub's to choose: a hub event is the hub's,
 	// a camera alarm the camera's (SPEC §3.1). The kind's namespace was
