@@ -214,7 +214,7 @@ func (c *checkpointer) confirm(ctx context.Context, now time.Time) error {
 	switch {
 	case err == nil && r.Code == 0:
 		c.pending = nil
-		c.a.log.Info("checkpoint on the ledger", "first_seq", p.first, "last_seq", p.last, "height", r.Height)
+		c.a.log.Info("checkpoint confirmed on the ledger", "first_seq", p.first, "last_seq", p.last, "height", r.Height)
 		return nil
 	case err == nil:
 		c.pending = nil
