@@ -69,6 +69,10 @@ type Request struct {
 	Camera   keys.Address
 	Epoch    uint64
 	From, To time.Time
+	// SegmentsLater leaves each clip's Segment nil, having checked only that
+	// it is stored: Bundle.WriteTo reads the segments one at a time as it
+	// writes the bundle.
+	SegmentsLater bool
 }
 
 // Why Build cannot make a bundle.
@@ -241,12 +245,15 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 		if err != nil {
 			return nil, fmt.Errorf("evidence: record #%d: %w", s, err)
 		}
-		seg, err := recs.Segment(s)
-		if errors.Is(err, store.ErrPruned) || errors.Is(err, store.ErrMissing) {
-			return nil, &GoneError{Seqs: []SeqRange{{s, s}}}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("evidence: segment #%d: %w", s, err)
+		var seg []byte
+		if !req.SegmentsLater {
+			seg, err = recs.Segment(s)
+			if errors.Is(err, store.ErrPruned) || errors.Is(err, store.ErrMissing) {
+				return nil, &GoneError{Seqs: []SeqRange{{s, s}}}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("evidence: segment #%d: %w", s, err)
+			}
 		}
 		p, err := tree.InclusionProof(s, cps[j].Msg.TreeSize)
 		if err != nil {

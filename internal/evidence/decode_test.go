@@ -2,7 +2,9 @@ package evidence
 
 import (
 	"bytes"
+	"errors"
 	"flag"
+	"io"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -197,5 +199,38 @@ func TestResultsHashIsCometBFTs(t *testing.T) {
 		if rt := r.List(); n > 0 && (rt[n-1].GasWanted != rs[n-1].GasWanted || !bytes.Equal(rt[n-1].Data, rs[n-1].Data)) {
 			t.Fatalf("%d results: List gives %+v, want %+v", n, rt[n-1], rs[n-1])
 		}
+	}
+}
+
+// WriteTo writes exactly Encode's bytes, whether the clips carry their
+// segments or WriteTo fetches them.
+func TestWriteToIsEncode(t *testing.T) {
+	golden, err := os.ReadFile("testdata/bundle-v1.cbor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Decode(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs := map[uint64][]byte{}
+	lazy := *b
+	lazy.Clips = append([]Clip(nil), b.Clips...)
+	for i := range lazy.Clips {
+		segs[lazy.Clips[i].LeafIndex] = lazy.Clips[i].Segment
+		lazy.Clips[i].Segment = nil
+	}
+	for name, bb := range map[string]*Bundle{"whole": b, "lazy": &lazy} {
+		var buf bytes.Buffer
+		n, err := bb.WriteTo(&buf, func(seq uint64) ([]byte, error) { return segs[seq], nil })
+		if err != nil || n != int64(len(golden)) || !bytes.Equal(buf.Bytes(), golden) {
+			t.Fatalf("%s: WriteTo wrote %d bytes (%v), not the bundle's %d", name, n, err, len(golden))
+		}
+	}
+	if lazy.Clips[0].Segment != nil {
+		t.Fatal("WriteTo kept a segment in the bundle")
+	}
+	if _, err := lazy.WriteTo(io.Discard, func(uint64) ([]byte, error) { return nil, os.ErrNotExist }); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a segment that cannot be read: %v", err)
 	}
 }

@@ -79,8 +79,8 @@ func (h *Hub) wrap(fn func(r *http.Request) (any, error)) http.HandlerFunc {
 			writeError(w, ae)
 			return
 		}
-		if b, ok := out.(binaryBody); ok {
-			b.write(w)
+		if s, ok := out.(streamBody); ok {
+			s.send(w, h.cfg.Logger)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

@@ -32,8 +32,11 @@ type Config struct {
 	Retention      time.Duration // keep recordings this long; default 30 days
 	// LinkLimits bounds connections to the camera link, in total and per
 	// source address (defaults link.DefaultMaxConns, DefaultMaxConnsPerSource).
-	LinkLimits    link.ConnLimits
-	TimeoutCommit time.Duration
+	LinkLimits link.ConnLimits
+	// MaxEvidenceRequests caps the evidence bundles built and sent at once
+	// (default DefaultMaxEvidenceRequests); more are refused with 503.
+	MaxEvidenceRequests int
+	TimeoutCommit       time.Duration
 	// RefusalInterval is how often the aggregated refusal records are
 	// written (docs/SPEC.md §4.1); default DefaultRefusalInterval.
 	RefusalInterval time.Duration
@@ -72,6 +75,12 @@ func (c *Config) Validate() error {
 	}
 	if c.PassphraseFile == "" {
 		c.PassphraseFile = filepath.Join(c.DataDir, "keys", "hub.passphrase")
+	}
+	if c.MaxEvidenceRequests == 0 {
+		c.MaxEvidenceRequests = DefaultMaxEvidenceRequests
+	}
+	if c.MaxEvidenceRequests < 0 {
+		return fmt.Errorf("MaxEvidenceRequests %d: want at least 1", c.MaxEvidenceRequests)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

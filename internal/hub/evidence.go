@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -23,26 +25,71 @@ import (
 // after a fresh checkpoint).
 const evidenceTimeout = 60 * time.Second
 
-// binaryBody is a handler result sent as is rather than as JSON.
-type binaryBody struct {
+// evidenceWriteIdle is how long writing a bundle may make no progress
+// before the hub gives up on the client: each write must finish within it.
+const evidenceWriteIdle = 30 * time.Second
+
+// DefaultMaxEvidenceRequests is how many evidence bundles a hub builds and
+// sends at once unless configured otherwise.
+const DefaultMaxEvidenceRequests = 2
+
+// streamBody is a handler result written to the client by write, as it is
+// produced; done runs once it is written (or writing failed).
+type streamBody struct {
 	contentType string
 	filename    string
-	data        []byte
+	write       func(w io.Writer) error
+	done        func()
 }
 
-func (b binaryBody) write(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", b.contentType)
+// send writes the stream. Each write must make progress within
+// evidenceWriteIdle (a reader that stops reading is cut off). A failure
+// midway aborts the connection, so the client sees a broken response and
+// never a short bundle.
+func (s streamBody) send(w http.ResponseWriter, log *slog.Logger) {
+	defer s.done()
+	w.Header().Set("Content-Type", s.contentType)
 	w.Header().Set("Cache-Control", "no-store")
-	if b.filename != "" {
-		w.Header().Set("Content-Disposition", `attachment; filename="`+b.filename+`"`)
+	if s.filename != "" {
+		w.Header().Set("Content-Disposition", `attachment; filename="`+s.filename+`"`)
 	}
-	w.Write(b.data)
+	rc := http.NewResponseController(w)
+	if err := s.write(deadlineWriter{w: w, rc: rc}); err != nil {
+		log.Warn("evidence: bundle not sent in full", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// deadlineWriter gives each write evidenceWriteIdle to finish.
+type deadlineWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	if err := d.rc.SetWriteDeadline(time.Now().Add(evidenceWriteIdle)); err != nil {
+		return 0, err
+	}
+	return d.w.Write(p)
 }
 
 // evidence answers GET /devices/{camera}/evidence?from=&to=[&epoch=]: the
 // evidence bundle (docs/SPEC.md §10) of the camera's recordings that start
-// in [from, to).
-func (h *Hub) evidence(r *http.Request) (any, error) {
+// in [from, to). At most Config.MaxEvidenceRequests are served at once
+// (more: 503 unavailable); each is streamed, one segment in memory at a
+// time.
+func (h *Hub) evidence(r *http.Request) (_ any, err error) {
+	select {
+	case h.evidenceSlots <- struct{}{}:
+	default:
+		return nil, api.Errorf(api.ErrUnavailable, "the hub is already serving %d evidence bundles, its limit; try again shortly", cap(h.evidenceSlots))
+	}
+	release := func() { <-h.evidenceSlots }
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	d, err := h.lookupDevice(r)
 	if err != nil {
 		return nil, err
@@ -71,7 +118,7 @@ func (h *Hub) evidence(r *http.Request) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), evidenceTimeout)
 	defer cancel()
-	b, err := evidence.Build(ctx, c, ledgerSource{h.node}, evidence.Request{Camera: d.Camera, Epoch: epoch, From: from, To: to})
+	b, err := evidence.Build(ctx, c, ledgerSource{h.node}, evidence.Request{Camera: d.Camera, Epoch: epoch, From: from, To: to, SegmentsLater: true})
 	switch {
 	case err == nil:
 	case errors.Is(err, evidence.ErrNoClips):
@@ -88,12 +135,12 @@ func (h *Hub) evidence(r *http.Request) (any, error) {
 	default:
 		return nil, err
 	}
-	data, err := b.Encode()
-	if err != nil {
-		return nil, err
-	}
 	name := fmt.Sprintf("evidence-%s-%d-%s.cbor", strings.ToLower(d.Camera.Hex()[2:10]), epoch, from.UTC().Format("20060102T150405Z"))
-	return binaryBody{contentType: "application/cbor", filename: name, data: data}, nil
+	write := func(w io.Writer) error {
+		_, err := b.WriteTo(w, c.Segment)
+		return err
+	}
+	return streamBody{contentType: "application/cbor", filename: name, write: write, done: release}, nil
 }
 
 // timeQuery reads a required RFC 3339 time parameter.

@@ -35,6 +35,7 @@ type Hub struct {
 	budgets       *budgets
 	refusals      *refusals
 	wg            sync.WaitGroup // the audit and alarm loops
+	evidenceSlots chan struct{}  // one per evidence bundle being served (Config.MaxEvidenceRequests)
 	stop          context.CancelFunc
 }
 
@@ -77,7 +78,8 @@ func Start(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("hub key %s is not registered in this ledger's genesis (data directory mixed up?)", key.Address().Hex())
 	}
 	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1),
-		auditQ: make(chan auditEvent, auditQueueLen), budgets: newBudgets(), refusals: newRefusals()}
+		auditQ: make(chan auditEvent, auditQueueLen), budgets: newBudgets(), refusals: newRefusals(),
+		evidenceSlots: make(chan struct{}, cfg.MaxEvidenceRequests)}
 	if h.alarms, err = openAlarmLog(cfg.alarmDir()); err != nil {
 		node.Close()
 		ln.Close()
@@ -98,7 +100,13 @@ func Start(cfg Config) (*Hub, error) {
 		Handler:           h.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		// WriteTimeout bounds every response: a submission waits up to
+		// submitTimeout for its block, a bundle up to evidenceTimeout to be
+		// built; a bundle's stream then sets its own deadline per write
+		// (evidenceWriteIdle), so a large one to a reader that keeps up is
+		// not cut off.
+		WriteTimeout: evidenceTimeout + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
 	}
 	go func() { h.done <- h.srv.Serve(ln) }()
 	cfg.Logger.Info("hub ready", "hub", key.Address().Hex(), "api", "http://"+ln.Addr().String(), "chain", node.App.ChainID())

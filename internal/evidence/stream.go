@@ -1,0 +1,82 @@
+package evidence
+
+import (
+	"fmt"
+	"io"
+)
+
+// WriteTo writes the bundle's canonical encoding (exactly Encode's bytes)
+// to w, one item at a time, fetching the segment of each clip that has
+// none (a bundle Build made with Request.SegmentsLater) from segment just
+// before writing it and dropping it after. So a hub serving a bundle holds
+// one segment at a time, not the whole bundle twice. It refuses a bundle
+// that Encode would refuse before writing anything; a segment that cannot
+// be read stops it midway, with an error.
+func (b *Bundle) WriteTo(w io.Writer, segment func(seq uint64) ([]byte, error)) (int64, error) {
+	if err := b.check(); err != nil {
+		return 0, err
+	}
+	cw := &countWriter{w: w}
+	// A CBOR array's canonical encoding is its head followed by its items'
+	// canonical encodings, so the bundle can be written item by item.
+	head := appendHead(nil, majorArray, 7)
+	for _, v := range []any{Label, uint64(Version), b.ChainID, b.Camera[:], b.Epoch} {
+		enc, err := encMode.Marshal(v)
+		if err != nil {
+			return cw.n, fmt.Errorf("evidence: encode: %w", err)
+		}
+		head = append(head, enc...)
+	}
+	head = appendHead(head, majorArray, uint64(len(b.Checkpoints)))
+	if _, err := cw.Write(head); err != nil {
+		return cw.n, err
+	}
+	for i := range b.Checkpoints {
+		if err := cw.marshal(&b.Checkpoints[i]); err != nil {
+			return cw.n, err
+		}
+	}
+	if _, err := cw.Write(appendHead(nil, majorArray, uint64(len(b.Clips)))); err != nil {
+		return cw.n, err
+	}
+	for i := range b.Clips {
+		c := b.Clips[i] // a copy: the bundle keeps no segment it did not have
+		if c.Segment == nil {
+			seg, err := segment(c.LeafIndex)
+			if err != nil {
+				return cw.n, fmt.Errorf("evidence: segment #%d: %w", c.LeafIndex, err)
+			}
+			if len(seg) > MaxSegmentBytes {
+				return cw.n, fmt.Errorf("%w: segment #%d is %d bytes, over the %d-byte limit", ErrMalformed, c.LeafIndex, len(seg), MaxSegmentBytes)
+			}
+			c.Segment = seg
+		}
+		if err := cw.marshal(&c); err != nil {
+			return cw.n, err
+		}
+	}
+	if cw.n > MaxBundleBytes {
+		return cw.n, fmt.Errorf("%w: %d bytes, over the %d-byte limit", ErrMalformed, cw.n, MaxBundleBytes)
+	}
+	return cw.n, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countWriter) marshal(v any) error {
+	enc, err := encMode.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("evidence: encode: %w", err)
+	}
+	_, err = c.Write(enc)
+	return err
+}
