@@ -477,13 +477,13 @@ func TestRefusedCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	root, _ := cam.Tree.RootAt(2)
-	far := uint64(time.Now().Add(time.Hour).Unix()) // periodEnd more than 300 s ahead: refused as invalid
+	far := uint64(time.Now().Add(time.Hour).Unix()) // periodEnd more than 300 s ahead: refused as future
 	m := &tx.Checkpoint{Camera: cam.Key.Address(), PeriodStart: far - 10, PeriodEnd: far, FirstSeq: 0, LastSeq: 1, TreeSize: 2,
 		Root: tx.Hash(root), ChainHead: tx.Hash(cam.Records[1].Hash()), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}
 	s, _ := tx.Sign(cam.Chain, m, cam.Key)
 	raw, _ := s.Encode()
 	res, err := h.Node().Submit(ctx, raw)
-	if err != nil || res.Code != ledger.CodeInvalid || res.Height == 0 {
+	if err != nil || res.Code != ledger.CodeFuture || res.Height == 0 {
 		t.Fatalf("submit: %+v %v (want refused in a block)", res, err)
 	}
 	chain, err := h.Store().Lookup(cam.Key.Address(), 0)
@@ -496,7 +496,7 @@ func TestRefusedCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = evidence.Verify(b, evidence.Options{PinnedValidatorsHash: pin, Now: time.Now()})
-	if !errors.Is(err, evidence.ErrResults) || !strings.Contains(err.Error(), fmt.Sprintf("result code %d", ledger.CodeInvalid)) {
+	if !errors.Is(err, evidence.ErrResults) || !strings.Contains(err.Error(), fmt.Sprintf("result code %d", ledger.CodeFuture)) {
 		t.Fatalf("got %v", err)
 	}
 }
