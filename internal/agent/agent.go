@@ -176,6 +176,9 @@ func Open(cfg Config) (*Agent, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "keys"), 0o700); err != nil {
 		return nil, err
 	}
+	if err := privateKeys(cfg.DataDir, cfg.Logger); err != nil {
+		return nil, err
+	}
 	if err := checkOrWriteFormat(cfg.DataDir); err != nil {
 		return nil, err
 	}
@@ -206,6 +209,37 @@ func Open(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// privateKeys narrows the data directory and the keys directory to 0700
+// and each file under keys/ to 0600 if an older version, a restore or a
+// careless copy left them open to other users: the camera key's passphrase
+// sits beside its keystore, so whoever reads both is the camera
+// (SECURITY.md). Whatever is created later is created private.
+func privateKeys(dataDir string, log *slog.Logger) error {
+	if err := narrowMode(dataDir, 0o700, log); err != nil {
+		return err
+	}
+	keysDir := filepath.Join(dataDir, "keys")
+	return filepath.WalkDir(keysDir, func(p string, d os.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir():
+			return narrowMode(p, 0o700, log)
+		}
+		return narrowMode(p, 0o600, log)
+	})
+}
+
+// narrowMode removes from p's permissions any bit outside want.
+func narrowMode(p string, want os.FileMode, log *slog.Logger) error {
+	fi, err := os.Lstat(p)
+	if err != nil || fi.Mode().Perm()&^want == 0 {
+		return err
+	}
+	log.Warn("narrowing the mode of a file other users could reach", "path", p, "mode", fi.Mode().Perm().String())
+	return os.Chmod(p, fi.Mode().Perm()&want)
 }
 
 func checkOrWriteFormat(dir string) error {

@@ -13,17 +13,17 @@ import (
 
 func controlPath(dir string) string { return filepath.Join(dir, "control.sock") }
 
-// serveControl listens on <data>/control.sock (0600) for local commands:
+// serveControl listens on <data>/control.sock (created 0600: only the
+// agent's user may press the button) for local commands:
 // "reset" (the button) and "status". Its goroutines are the agent's (Close
 // waits for them).
 func (a *Agent) serveControl() (net.Listener, error) {
 	p := controlPath(a.cfg.DataDir)
 	os.Remove(p) // a stale socket from a killed agent (the store lock proves none runs)
-	ln, err := net.Listen("unix", p)
+	ln, err := listenPrivate(p)
 	if err != nil {
 		return nil, err
 	}
-	os.Chmod(p, 0o600)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

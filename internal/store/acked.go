@@ -48,7 +48,7 @@ func (c *Chain) SetAcked(h feedchain.Head) error {
 	case acked == h:
 		return nil
 	}
-	if err := atomicfile.Write(c.statePath(ackedName), encodeAcked(h), 0o644); err != nil {
+	if err := atomicfile.Write(c.statePath(ackedName), encodeAcked(h), fileMode); err != nil {
 		return fmt.Errorf("store: %s: save acknowledgement: %w", c.id, err)
 	}
 	c.mu.Lock()

@@ -96,7 +96,7 @@ func openChain(s *Store, id ChainID, create bool) (*Chain, error) {
 
 // create makes the chain's directories and an empty log, durably.
 func (c *Chain) create() error {
-	if err := os.MkdirAll(c.segDir(), 0o755); err != nil {
+	if err := os.MkdirAll(c.segDir(), dirMode); err != nil {
 		return err
 	}
 	camDir := filepath.Dir(c.dir)
@@ -105,7 +105,7 @@ func (c *Chain) create() error {
 			return err
 		}
 	}
-	return atomicfile.Write(c.logPath(), logHeader(), 0o644)
+	return atomicfile.Write(c.logPath(), logHeader(), fileMode)
 }
 
 // load reads the log (dropping a torn tail), the state files and the
@@ -199,7 +199,7 @@ func (c *Chain) loadState() error {
 // (segments beyond the head, segments below the pruned mark, temporary
 // files) and counts the stored bytes.
 func (c *Chain) scanSegments() error {
-	if err := os.MkdirAll(c.segDir(), 0o755); err != nil {
+	if err := os.MkdirAll(c.segDir(), dirMode); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	d, err := os.Open(c.segDir())
@@ -446,7 +446,7 @@ func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 
 	// The segment first: a record in the log always has its file.
 	seg := c.segPath(r.Seq)
-	if err := atomicfile.Write(seg, data, 0o644); err != nil {
+	if err := atomicfile.Write(seg, data, fileMode); err != nil {
 		return fmt.Errorf("store: append to %s: write segment %d: %w", c.id, r.Seq, err)
 	}
 	entry := encodeEntry(r.Marshal())

@@ -183,7 +183,7 @@ func (c *Chain) pruneTo(n uint64) (deleted int, freed int64, err error) {
 	if n <= old {
 		return 0, 0, nil
 	}
-	if err := atomicfile.Write(c.statePath(prunedName), encodePruned(n), 0o644); err != nil {
+	if err := atomicfile.Write(c.statePath(prunedName), encodePruned(n), fileMode); err != nil {
 		return 0, 0, fmt.Errorf("store: %s: save pruned mark: %w", c.id, err)
 	}
 	c.mu.Lock()

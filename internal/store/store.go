@@ -90,12 +90,15 @@ func Open(dir string, opts Options) (_ *Store, err error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		// A new store: its entry in the parent must survive a power cut
 		// as much as anything written inside it.
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
+	}
+	if err := privateDir(dir); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	s := &Store{dir: dir, opts: opts, log: log.With("store", dir), chains: map[ChainID]*chainSlot{}}
 	if s.lockf, err = lockDir(dir); err != nil {
@@ -125,7 +128,7 @@ func Open(dir string, opts Options) (_ *Store, err error) {
 
 func lockDir(dir string) (*os.File, error) {
 	p := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, fileMode)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -163,7 +166,7 @@ func (s *Store) checkFormat() error {
 			return fmt.Errorf("%w: %s has no FORMAT file but is not empty (it holds %s): not a camchain store, refusing to write into it", ErrFormat, s.dir, e.Name())
 		}
 	}
-	if err := atomicfile.Write(p, []byte(FormatLine), 0o644); err != nil {
+	if err := atomicfile.Write(p, []byte(FormatLine), fileMode); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil
