@@ -139,7 +139,11 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 	if err != nil {
 		return nil, err
 	}
-	resp := &pairing.Response{CameraSig: camSig, CameraPin: a.tlsID.Pin}
+	pinSig, err := a.key.SignDigest(pairing.PinDigest(d, a.tlsID.Pin))
+	if err != nil {
+		return nil, err
+	}
+	resp := &pairing.Response{CameraSig: camSig, CameraPin: a.tlsID.Pin, PinSig: pinSig}
 	if a.state.ResetPending != nil && a.state.ResetChainID == req.ChainID {
 		if raw, err := a.signReset(req.ChainID, *a.state.ResetPending); err == nil {
 			resp.PendingReset = raw

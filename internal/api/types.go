@@ -136,6 +136,7 @@ type ResyncResult struct {
 type PairRequest struct {
 	Tx           string `json:"tx"`                 // the Imprint, signed by owner and camera, 0x hex
 	CameraTLSPin string `json:"camera_tls_pin"`     // the camera's TLS key pin, hex
+	CameraPinSig string `json:"camera_tls_pin_sig"` // the camera's signature of the pin for this imprint (SPEC §8), 0x hex
 	ResetTx      string `json:"reset_tx,omitempty"` // a camera-signed Reset the ledger has not seen, 0x hex
 }
 

@@ -94,7 +94,8 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 		if err != nil {
 			return err
 		}
-		preq := api.PairRequest{Tx: "0x" + hex.EncodeToString(raw), CameraTLSPin: resp.CameraPin.String()}
+		preq := api.PairRequest{Tx: "0x" + hex.EncodeToString(raw), CameraTLSPin: resp.CameraPin.String(),
+			CameraPinSig: "0x" + hex.EncodeToString(resp.PinSig[:])}
 		if len(resp.PendingReset) > 0 {
 			preq.ResetTx = "0x" + hex.EncodeToString(resp.PendingReset)
 		}

@@ -25,6 +25,8 @@ import (
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/pairing"
 	"github.com/camchain/camchain/internal/tx"
 )
 
@@ -710,9 +712,25 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 	pin := strings.Repeat("5a", 32)
 	imp2 := &tx.Imprint{Camera: cam2.Address(), Owner: owner.Address(), Hub: h.Address(), Nonce: tx.NewNonce(), Expiry: exp}
 	// pairBody is a PairRequest body; extra is appended inside the object.
-	pairBody := func(raw []byte, pin, extra string) string {
-		return `{"tx":"0x` + hex.EncodeToString(raw) + `","camera_tls_pin":"` + pin + `"` + extra + `}`
+	// The camera's signature of pin for imp2 (SPEC §8).
+	pinSigOf := func(signer *keys.PrivateKey, imp *tx.Imprint, pinHex string) string {
+		p, err := link.ParsePin(pinHex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := tx.Digest(st.EIP712Chain, imp)
+		sig, err := signer.SignDigest(pairing.PinDigest(d, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "0x" + hex.EncodeToString(sig[:])
 	}
+	pinSigFor := func(signer *keys.PrivateKey, pinHex string) string { return pinSigOf(signer, imp2, pinHex) }
+	pinSig := pinSigFor(cam2, pin)
+	pairBodySig := func(raw []byte, pin, sig, extra string) string {
+		return `{"tx":"0x` + hex.EncodeToString(raw) + `","camera_tls_pin":"` + pin + `","camera_tls_pin_sig":"` + sig + `"` + extra + `}`
+	}
+	pairBody := func(raw []byte, pin, extra string) string { return pairBodySig(raw, pin, pinSig, extra) }
 	imp2Raw := sign(imp2, owner, cam2)
 	elsewhere := *imp2
 	elsewhere.Hub = stranger.Address()
@@ -731,6 +749,10 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 		pairBody(imp2Raw, pin, `,"reset_tx":"0xzz"`),
 		pairBody(imp2Raw, pin, `,"reset_tx":"0x`+hex.EncodeToString(raw)+`"`), // not a Reset
 		pairBody(make([]byte, maxBodyBytes), pin, ""),
+		pairBody(imp2Raw, strings.Repeat("6b", 32), ""),                                                // a substituted pin, with the camera's signature of the real one
+		pairBodySig(imp2Raw, pin, pinSigFor(owner, pin), ""),                                           // the pin signed by someone else
+		pairBodySig(imp2Raw, strings.Repeat("6b", 32), pinSigFor(owner, strings.Repeat("6b", 32)), ""), // substituted and re-signed by the relay
+		pairBodySig(imp2Raw, pin, "", ""),                                                              // no signature
 	} {
 		call(postPair, "POST", "/api/v1/pairings", b, 400)
 	}
@@ -758,7 +780,7 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 	// bytes): the owner's nonce is spent, refused before any block.
 	again2 := *imp2
 	again2.Expiry++
-	ref = call(postPair, "POST", "/api/v1/pairings", pairBody(sign(&again2, owner, cam2), pin, ""), 422)
+	ref = call(postPair, "POST", "/api/v1/pairings", pairBodySig(sign(&again2, owner, cam2), pin, pinSigOf(cam2, &again2, pin), ""), 422)
 	if e, _ := ref["error"].(map[string]any); e["code"] != "refused" {
 		t.Errorf("imprint replay: %v", ref)
 	} else if res, _ := e["result"].(map[string]any); res["code_name"] != "replay" || res["height"] != nil {
@@ -774,8 +796,8 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 	// reset goes first, the imprint names the new epoch.
 	resetRaw := sign(&tx.Reset{Camera: cam.Address(), Epoch: 0, Nonce: tx.NewNonce(), Expiry: exp}, cam)
 	pin1 := strings.Repeat("c3", 32)
-	pr = call(postPair, "POST", "/api/v1/pairings", pairBody(sign(&tx.Imprint{Camera: cam.Address(), Owner: viewer.Address(),
-		Hub: h.Address(), Epoch: 1, Nonce: tx.NewNonce(), Expiry: exp}, viewer, cam), pin1,
+	imp1 := &tx.Imprint{Camera: cam.Address(), Owner: viewer.Address(), Hub: h.Address(), Epoch: 1, Nonce: tx.NewNonce(), Expiry: exp}
+	pr = call(postPair, "POST", "/api/v1/pairings", pairBodySig(sign(imp1, viewer, cam), pin1, pinSigOf(cam, imp1, pin1),
 		`,"reset_tx":"0x`+hex.EncodeToString(resetRaw)+`"`), 200)
 	if rs, _ := pr["reset"].(map[string]any); pr["epoch"] != json.Number("1") || pr["owner"] != viewer.Address().Hex() ||
 		rs["code"] != json.Number("0") || rs["height"] == nil {

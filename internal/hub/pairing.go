@@ -14,7 +14,9 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/pairing"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -83,6 +85,21 @@ func (h *Hub) pair(r *http.Request) (any, error) {
 	}
 	if imp.Hub != h.key.Address() {
 		return nil, api.Errorf(api.ErrBadRequest, "the imprint binds the camera to hub %s, not to this hub %s", imp.Hub.Hex(), h.key.Address().Hex())
+	}
+	// The TLS key pinned for the link must be the camera's word, bound to
+	// this imprint: whoever relays the request cannot substitute it.
+	sigRaw, err := hex.DecodeString(strings.TrimPrefix(req.CameraPinSig, "0x"))
+	var pinSig keys.Signature
+	if err != nil || len(sigRaw) != len(pinSig) {
+		return nil, api.Errorf(api.ErrBadRequest, "camera_tls_pin_sig must be 0x-prefixed hex of a %d-byte signature", len(pinSig))
+	}
+	copy(pinSig[:], sigRaw)
+	d, err := tx.Digest(t.ChainID, imp)
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "tx: %v", err)
+	}
+	if err := pairing.VerifyPin(imp.Camera, d, pin, pinSig); err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "camera_tls_pin: %v", err)
 	}
 	var rraw []byte
 	if req.ResetTx != "" {

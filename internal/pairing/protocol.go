@@ -2,6 +2,7 @@ package pairing
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
 	"errors"
@@ -51,8 +52,39 @@ type Response struct {
 	_            struct{} `cbor:",toarray"`
 	CameraSig    keys.Signature
 	CameraPin    link.Pin
+	PinSig       keys.Signature // the camera's signature of PinDigest(imprint digest, CameraPin)
 	PendingReset []byte
 }
+
+// LabelCameraPin domain-separates the camera's signature of its TLS pin.
+const LabelCameraPin = "camchain/v1/camera-tls-pin"
+
+// PinDigest = SHA-256(LabelCameraPin ‖ 0x00 ‖ imprint's EIP-712 digest ‖
+// pin): what the camera signs so that the TLS key the hub pins for the
+// link is the camera's word, bound to this imprint, not whoever relayed
+// it (SPEC §8).
+func PinDigest(imprint tx.Hash, pin link.Pin) tx.Hash {
+	h := sha256.New()
+	h.Write([]byte(LabelCameraPin))
+	h.Write([]byte{0})
+	h.Write(imprint[:])
+	h.Write(pin[:])
+	var out tx.Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// VerifyPin checks that camera signed pin for the imprint with digest d.
+func VerifyPin(camera keys.Address, d tx.Hash, pin link.Pin, sig keys.Signature) error {
+	who, err := keys.Recover(PinDigest(d, pin), sig)
+	if err != nil || who != camera {
+		return ErrPinSignature
+	}
+	return nil
+}
+
+// ErrPinSignature: the camera TLS pin is not signed by the camera.
+var ErrPinSignature = errors.New("the camera TLS pin is not signed by the camera for this imprint")
 
 // Camera is what the pairing server needs from the camera.
 type Camera interface {
