@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -271,20 +270,15 @@ func lookupImprint(ctx context.Context, p *PendingImprint) (ok, gone bool, err e
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	sum := sha256.Sum256(raw)
-	res, err := c.Tx(ctx, "0x"+hex.EncodeToString(sum[:]))
+	res, err := c.Committed(ctx, raw) // the very bytes co-signed, or an error
 	if api.CodeOf(err) == api.ErrNotFound {
 		// Past its expiry (and some clock skew) the ledger refuses it.
 		return false, uint64(time.Now().Add(-imprintSkew).Unix()) > p.Expiry, nil
 	}
 	if err != nil {
-		return false, false, err
+		return false, false, fmt.Errorf("hub %s: the imprint: %w", p.Pairing.HubAPI, err)
 	}
-	got, err := hex.DecodeString(strings.TrimPrefix(res.Tx, "0x"))
-	if err != nil || !bytes.Equal(got, raw) {
-		return false, false, fmt.Errorf("hub %s returned another transaction for the imprint's hash", p.Pairing.HubAPI)
-	}
-	if res.Code != 0 || res.Height == 0 {
+	if res.Code != 0 {
 		return false, true, nil // in a block, but refused by the ledger
 	}
 	return true, false, nil
