@@ -41,7 +41,6 @@ type Config struct {
 	// written (docs/SPEC.md §4.1); default DefaultRefusalInterval.
 	RefusalInterval time.Duration
 	Logger          *slog.Logger
-	BenchNoop       bool // benchmarks only: accept unsigned no-op transactions
 	// LedgerAdmitAll: tests only, the ledger's CheckTx admits every
 	// transaction (ledger.Config.AdmitAll), so blocks can hold refused ones.
 	LedgerAdmitAll bool

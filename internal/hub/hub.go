@@ -65,7 +65,6 @@ func Start(cfg Config) (*Hub, error) {
 		P2PListen:     cfg.P2PListen,
 		TimeoutCommit: cfg.TimeoutCommit,
 		Logger:        cfg.Logger,
-		BenchNoop:     cfg.BenchNoop,
 		AdmitAll:      cfg.LedgerAdmitAll,
 	})
 	if err != nil {
