@@ -51,7 +51,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	r := &rig{t: t, hubKey: key(t), hubID: ident(t), camKey: key(t), camID: ident(t),
 		backend: newBackend(), alarms: &memAlarms{}, notify: make(chan struct{}, 1)}
-	r.chain = &memChain{camera: r.camKey.Address()}
+	r.chain = &memChain{Camera: r.camKey.Address()}
 	r.backend.pins[r.camKey.Address()] = r.camID.Pin
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -97,7 +97,7 @@ func (r *rig) run(c *Client) context.CancelFunc {
 
 func (r *rig) record(n int) {
 	for i := 0; i < n; i++ {
-		r.chain.record(r.t, r.camKey)
+		r.chain.AddNext(r.t, r.camKey)
 	}
 	select {
 	case r.notify <- struct{}{}:
@@ -258,9 +258,9 @@ func TestClonedCameraIsDetected(t *testing.T) {
 	stopOriginal := r.run(r.client(r.addr, r.chain, r.alarms))
 	waitFor(t, "original uploads", func() bool { return ackedSeq(r.chain) == 3 })
 
-	clone := &memChain{camera: r.camKey.Address()}
+	clone := &memChain{Camera: r.camKey.Address()}
 	for i := 0; i < 6; i++ {
-		clone.record(t, r.camKey)
+		clone.AddNext(t, r.camKey)
 	}
 	cloneAlarms := &memAlarms{}
 	r.run(r.client(r.addr, clone, cloneAlarms))
@@ -305,10 +305,10 @@ func TestClonedCameraIsDetected(t *testing.T) {
 	// A clone made from a copy of the camera's disk (records #0–#1, its
 	// acknowledgement and chain secret) that records its own #2 forks the
 	// chain: two records with one sequence number.
-	copied := r.chain.copyOf(2)
-	copied.record(t, r.camKey)
-	copied.record(t, r.camKey)
-	copied.record(t, r.camKey)
+	copied := r.chain.CopyOf(2)
+	copied.AddNext(t, r.camKey)
+	copied.AddNext(t, r.camKey)
+	copied.AddNext(t, r.camKey)
 	c, tc := r.dialRaw(t, copied)
 	defer tc.Close()
 	forked := mustRec(t, copied, 2)

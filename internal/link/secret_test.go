@@ -20,7 +20,7 @@ func (b *memBackend) copyOf() *memBackend {
 		c.pins[k] = v
 	}
 	for k, v := range b.chains {
-		c.chains[k] = v.copyOf(len(v.recs))
+		c.chains[k] = v.CopyOf(v.Len())
 	}
 	return c
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/feedchain/feedchaintest"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 	"github.com/camchain/camchain/internal/store"
@@ -46,7 +47,7 @@ const (
 type simCamera struct {
 	key    *keys.PrivateKey
 	id     *link.Identity
-	chain  *camChain
+	chain  *feedchaintest.Chain
 	alarms *countAlarms
 	notify chan struct{}
 
@@ -102,7 +103,7 @@ func runCamerasBench(ctx context.Context, o *options, start, step, maxCams int, 
 		if c.id, err = link.NewIdentity(); err != nil {
 			return nil, err
 		}
-		c.chain = newCamChain(c.key, 0)
+		c.chain = &feedchaintest.Chain{Camera: c.key.Address(), DropSegments: true}
 		cams[i] = c
 	}
 	pool := make([][]byte, camPool)
@@ -325,7 +326,7 @@ func camerasStep(ctx context.Context, o *options, hub *linkHubProc, cams []*simC
 					return
 				case <-time.After(time.Until(at)):
 				}
-				if err := c.chain.addHashed(pool[k%len(pool)], poolHash[k%len(pool)], time.Now(), camSegmentPeriod); err != nil {
+				if _, err := c.chain.AddHashed(c.key, pool[k%len(pool)], poolHash[k%len(pool)], time.Now(), camSegmentPeriod); err != nil {
 					genErrs.Add(1)
 					return
 				}
@@ -370,7 +371,7 @@ func camerasStep(ctx context.Context, o *options, hub *linkHubProc, cams []*simC
 	var backlog int64
 	disconnects := 0
 	for i, c := range cams {
-		lat = append(lat, c.chain.ackLatencies(t0)...)
+		lat = append(lat, ackLatencies(c.chain.Stamps(), t0)...)
 		backlog += c.backlog()
 		disconnects += int(c.disconnected.Load() - disc0[i])
 		if a := c.alarms.list(); len(a) > 0 {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/camchain/camchain/internal/feedchain/feedchaintest"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 )
@@ -76,7 +77,7 @@ func benchLinkThroughput(ctx context.Context, o *options) ([]Row, error) {
 			return nil
 		}
 		runLink := func() error {
-			r, c, err := linkRun(ctx, p, cam.fresh(), linkSegmentSize)
+			r, c, err := linkRun(ctx, p, cam.Unacked(), linkSegmentSize)
 			if err != nil {
 				return fmt.Errorf("link run %d: %w", i+1, err)
 			}
@@ -129,28 +130,26 @@ func (c *linkCPU) camPerGB() float64 {
 // chain, and the link frames (length, type, CBOR body) that carry them.
 // The chain's segments share memory with the frames: each segment is the
 // tail of its frame, where the CBOR encoding puts the data byte string.
-func presignedFrames(k *keys.PrivateKey, n, size int) (*camChain, [][]byte, error) {
-	cam := newCamChain(k, 0)
+func presignedFrames(k *keys.PrivateKey, n, size int) (*feedchaintest.Chain, [][]byte, error) {
+	cam := &feedchaintest.Chain{Camera: k.Address(), DropSegments: true}
 	rng := rand.NewChaCha8([32]byte{1})
 	frames := make([][]byte, n)
 	start := time.Now().Add(-time.Duration(n) * 2 * time.Second)
 	for i := range n {
 		data := make([]byte, size)
 		rng.Read(data)
-		if err := cam.add(data, start.Add(time.Duration(i)*2*time.Second), 2*time.Second); err != nil {
+		r, err := cam.Add(k, data, start.Add(time.Duration(i)*2*time.Second), 2*time.Second)
+		if err != nil {
 			return nil, nil, err
 		}
-		r, _ := cam.Record(uint64(i))
 		var b bytes.Buffer
 		if err := link.NewConn(&b).Write(link.TypeSegment, &link.Segment{Record: r.Marshal(), Data: data}); err != nil {
 			return nil, nil, err
 		}
 		frames[i] = b.Bytes()
-		tail := frames[i][len(frames[i])-size:]
-		if !bytes.Equal(tail, data) {
-			return nil, nil, errors.New("a segment frame does not end with the segment")
+		if err := cam.ShareSegment(uint64(i), frames[i][len(frames[i])-size:]); err != nil {
+			return nil, nil, fmt.Errorf("a segment frame does not end with the segment: %w", err)
 		}
-		cam.segs[i] = tail
 	}
 	return cam, frames, nil
 }
@@ -160,7 +159,7 @@ func presignedFrames(k *keys.PrivateKey, n, size int) (*camChain, [][]byte, erro
 // (segment SHA-256 included) and keeps them in memory, and returns the
 // segment payload MB/s from the first segment byte to the last
 // acknowledgement, with the CPU time of both ends.
-func linkRun(ctx context.Context, p *linkPeers, cam *camChain, size int) (float64, linkCPU, error) {
+func linkRun(ctx context.Context, p *linkPeers, cam *feedchaintest.Chain, size int) (float64, linkCPU, error) {
 	var cpu linkCPU
 	ctx, cancel := context.WithTimeout(ctx, linkRunTimeout)
 	defer cancel()
@@ -176,7 +175,7 @@ func linkRun(ctx context.Context, p *linkPeers, cam *camChain, size int) (float6
 	}()
 
 	head := cam.Head()
-	done := cam.notifyAt(head.Seq)
+	done := cam.AckedUpTo(head.Seq)
 	var start atomic.Pointer[time.Time]
 	stateErr := make(chan error, 1)
 	alarms := &countAlarms{}
@@ -231,7 +230,7 @@ func linkRun(ctx context.Context, p *linkPeers, cam *camChain, size int) (float6
 	if hubHead != headHex(head) {
 		return 0, cpu, fmt.Errorf("hub head %s, camera head %v", hubHead, head)
 	}
-	if want := int64(len(cam.recs)) * int64(size); n != want {
+	if want := int64(cam.Len()) * int64(size); n != want {
 		return 0, cpu, fmt.Errorf("hub received %d segment bytes, camera sent %d", n, want)
 	}
 	cpu = linkCPU{hub: hubCPU, cam: cpu1 - cpu0, bytes: n}

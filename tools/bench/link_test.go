@@ -32,7 +32,7 @@ func TestLinkBenchSmall(t *testing.T) {
 	}
 	ctx := context.Background()
 	for name, run := range map[string]func() (float64, linkCPU, error){
-		"link":  func() (float64, linkCPU, error) { return linkRun(ctx, p, cam.fresh(), size) },
+		"link":  func() (float64, linkCPU, error) { return linkRun(ctx, p, cam.Unacked(), size) },
 		"plain": func() (float64, linkCPU, error) { return plainTLSRun(ctx, p, frames, size) },
 	} {
 		rate, cpu, err := run()

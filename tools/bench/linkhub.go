@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/feedchain/feedchaintest"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 )
@@ -92,16 +93,14 @@ func linkHub(mode string, stdin io.Reader, stdout io.Writer) error {
 		// The hub chain verifies what the store verifies before it
 		// acknowledges (signature, link, size and the segment's SHA-256)
 		// but writes nothing: disk is hub.store_append's.
-		chain := &memHubChain{camera: cam, hashSegments: true}
+		chain := &feedchaintest.Chain{Camera: cam, DropSegments: true}
 		backend := &benchBackend{pins: map[keys.Address]link.Pin{cam: pin},
 			chain: func(keys.Address, uint64) (link.ServerChain, error) { return chain, nil }}
 		srv := &link.Server{Identity: hubID, Key: hubKey, Backend: backend}
 		served := make(chan error, 1)
 		go func() { served <- srv.Serve(ln) }()
 		received = func() (int64, string) {
-			chain.mu.Lock()
-			n := chain.bytes
-			chain.mu.Unlock()
+			n := chain.Bytes()
 			h := chain.Head()
 			return n, hex.EncodeToString(h.Hash[:])
 		}

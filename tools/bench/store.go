@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/feedchain/feedchaintest"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/store"
 )
@@ -31,13 +33,14 @@ func benchStoreAppend(ctx context.Context, o *options) ([]Row, error) {
 	}
 	n := storeRuns * storeSegments
 	o.Progress.Printf("   signing %d segments of %d bytes; store in %s", n, storeSegmentSize, tmp)
-	cam := newCamChain(k, 0)
+	cam := &feedchaintest.Chain{Camera: k.Address()}
+	recs, segs := make([]*feedchain.Record, n), make([][]byte, n)
 	rng := rand.NewChaCha8([32]byte{2})
 	start := time.Now().Add(-time.Duration(n) * 2 * time.Second)
 	for i := range n {
-		data := make([]byte, storeSegmentSize)
-		rng.Read(data)
-		if err := cam.add(data, start.Add(time.Duration(i)*2*time.Second), 2*time.Second); err != nil {
+		segs[i] = make([]byte, storeSegmentSize)
+		rng.Read(segs[i])
+		if recs[i], err = cam.Add(k, segs[i], start.Add(time.Duration(i)*2*time.Second), 2*time.Second); err != nil {
 			return nil, err
 		}
 	}
@@ -64,7 +67,7 @@ func benchStoreAppend(ctx context.Context, o *options) ([]Row, error) {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				if err := chain.Append(cam.recs[i], cam.segs[i]); err != nil {
+				if err := chain.Append(recs[i], segs[i]); err != nil {
 					return err
 				}
 			}
@@ -74,7 +77,7 @@ func benchStoreAppend(ctx context.Context, o *options) ([]Row, error) {
 		plainRun := func() error {
 			t0 := time.Now()
 			for i := first; i < first+storeSegments; i++ {
-				if err := writeSync(filepath.Join(plainDir, fmt.Sprintf("%016d.mp4", i)), cam.segs[i]); err != nil {
+				if err := writeSync(filepath.Join(plainDir, fmt.Sprintf("%016d.mp4", i)), segs[i]); err != nil {
 					return err
 				}
 			}
