@@ -166,7 +166,7 @@ func (c *checkpointer) commit(ctx context.Context, now time.Time, epoch, start, 
 	head, _ := c.chain.HashAt(last)
 	expiry := now.Add(tx.DefaultTTL)
 	m := &tx.Checkpoint{Camera: c.a.key.Address(), Epoch: epoch, PeriodStart: start, PeriodEnd: end,
-		FirstSeq: first, LastSeq: last, TreeSize: size, Root: tx.Hash(root), ChainHead: tx.Hash(head),
+		FirstSeq: first, LastSeq: last, TreeSize: size, Root: root, ChainHead: head,
 		Consistency: proof, Nonce: tx.NewNonce(), Expiry: uint64(expiry.Unix())}
 	signed, err := tx.Sign(c.chain64, m, c.a.key)
 	if err != nil {

@@ -22,7 +22,6 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
-	"github.com/camchain/camchain/internal/tx"
 	"github.com/camchain/camchain/internal/verify"
 )
 
@@ -489,8 +488,8 @@ func lookupCommittedTx(ctx context.Context, c *api.Client, hash string) (*api.Tx
 	}
 }
 
-func parseTxHash(s string) (tx.Hash, error) {
-	var h tx.Hash
+func parseTxHash(s string) (feedchain.Hash, error) {
+	var h feedchain.Hash
 	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
 	if err != nil || len(b) != len(h) {
 		return h, fmt.Errorf("tx hash %q is not 32 bytes of hex", s)

@@ -33,7 +33,7 @@ type Records interface {
 type LedgerCheckpoint struct {
 	Msg    tx.Checkpoint
 	Height uint64
-	TxHash tx.Hash
+	TxHash feedchain.Hash
 }
 
 // LedgerTx is a committed transaction with its proof.
@@ -51,7 +51,7 @@ type Ledger interface {
 	// oldest first.
 	Checkpoints(camera keys.Address, epoch uint64) ([]LedgerCheckpoint, error)
 	// Tx looks a committed transaction up with its inclusion proof.
-	Tx(ctx context.Context, hash tx.Hash) (*LedgerTx, error)
+	Tx(ctx context.Context, hash feedchain.Hash) (*LedgerTx, error)
 	// WaitForHeight returns once block height is committed.
 	WaitForHeight(ctx context.Context, height int64) error
 	// SignedHeader returns block height with a commit for it, and whether
@@ -271,7 +271,7 @@ func buildCheckpoint(ctx context.Context, l Ledger, tree *checkpoint.Tree, ck Le
 	if err != nil {
 		return nil, err
 	}
-	if root != feedchain.Hash(m.Root) {
+	if root != m.Root {
 		return nil, fmt.Errorf("%w: the checkpoint at height %d commits root %x for %d records, the hub's records give %x",
 			ErrRecordsDiffer, ck.Height, m.Root[:], m.TreeSize, root[:])
 	}

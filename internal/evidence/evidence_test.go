@@ -432,7 +432,7 @@ func (l nodeLedger) ChainID() string { return l.n.ChainIDString() }
 func (l nodeLedger) Checkpoints(keys.Address, uint64) ([]evidence.LedgerCheckpoint, error) {
 	return l.extra, nil
 }
-func (l nodeLedger) Tx(ctx context.Context, h tx.Hash) (*evidence.LedgerTx, error) {
+func (l nodeLedger) Tx(ctx context.Context, h feedchain.Hash) (*evidence.LedgerTx, error) {
 	r, err := l.n.Tx(ctx, h, true)
 	if err != nil {
 		return nil, err
@@ -479,7 +479,7 @@ func TestRefusedCheckpoint(t *testing.T) {
 	root, _ := cam.Tree.RootAt(2)
 	far := uint64(time.Now().Add(time.Hour).Unix()) // periodEnd more than 300 s ahead: refused as future
 	m := &tx.Checkpoint{Camera: cam.Key.Address(), PeriodStart: far - 10, PeriodEnd: far, FirstSeq: 0, LastSeq: 1, TreeSize: 2,
-		Root: tx.Hash(root), ChainHead: tx.Hash(cam.Records[1].Hash()), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}
+		Root: root, ChainHead: cam.Records[1].Hash(), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}
 	s, _ := tx.Sign(cam.Chain, m, cam.Key)
 	raw, _ := s.Encode()
 	res, err := h.Node().Submit(ctx, raw)

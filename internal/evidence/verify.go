@@ -297,7 +297,7 @@ func verifyClip(b *Bundle, i int, cks []*tx.Checkpoint) (ClipFact, error) {
 	if err != nil {
 		return fail(ErrInclusion, err, "%v", err)
 	}
-	if err := checkpoint.VerifyInclusion(r.Seq, ck.TreeSize, r.Hash(), feedchain.Hash(ck.Root), proof); err != nil {
+	if err := checkpoint.VerifyInclusion(r.Seq, ck.TreeSize, r.Hash(), ck.Root, proof); err != nil {
 		return fail(ErrInclusion, err, "%v", err)
 	}
 	rh := r.Hash()

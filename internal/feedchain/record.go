@@ -3,8 +3,10 @@ package feedchain
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/camchain/camchain/internal/keys"
@@ -33,8 +35,23 @@ const (
 	MaxSegmentBytes = 32 << 20
 )
 
-// Hash is a SHA-256 digest.
+// Hash is a SHA-256 digest: of a segment, a record, a Merkle tree, a
+// transaction. It is camchain's one 32-byte hash type; in JSON it is 0x and
+// 64 lowercase hex digits.
 type Hash [32]byte
+
+// MarshalText renders the hash as 0x-prefixed lowercase hex.
+func (h Hash) MarshalText() ([]byte, error) { return []byte("0x" + hex.EncodeToString(h[:])), nil }
+
+// UnmarshalText reads what MarshalText writes: 0x and 64 hex digits.
+func (h *Hash) UnmarshalText(b []byte) error {
+	s, ok := strings.CutPrefix(string(b), "0x")
+	if !ok || len(s) != 2*len(h) {
+		return fmt.Errorf("hash %q: want 0x and %d hex digits", b, 2*len(h))
+	}
+	_, err := hex.Decode(h[:], []byte(s))
+	return err
+}
 
 // IsZero reports whether h is all zeros (the Prev of record 0).
 func (h Hash) IsZero() bool { return h == Hash{} }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -264,4 +265,30 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = Verify(r) // must not panic
 	})
+}
+
+// The one hash type renders as 0x and 64 lowercase hex digits in JSON, and
+// reads back only that.
+func TestHashText(t *testing.T) {
+	h := Hash{0xab, 0x01}
+	h[31] = 0xff
+	b, err := json.Marshal(struct{ H Hash }{h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"H":"0xab01` + strings.Repeat("00", 29) + `ff"}`
+	if string(b) != want {
+		t.Fatalf("json %s, want %s", b, want)
+	}
+	var back struct{ H Hash }
+	if err := json.Unmarshal(b, &back); err != nil || back.H != h {
+		t.Fatalf("read back %x, %v; want %x", back.H, err, h)
+	}
+	hexDigits := strings.Repeat("00", 32)
+	for _, bad := range []string{hexDigits, "0x" + hexDigits[2:], "0x" + hexDigits + "00", "0x" + hexDigits[2:] + "zz", "0X" + hexDigits} {
+		var x Hash
+		if err := x.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/tx"
@@ -355,8 +356,8 @@ func (h *Hub) audit(r *http.Request) (any, error) {
 	return out, nil
 }
 
-func parseHash(s string) (tx.Hash, error) {
-	var h tx.Hash
+func parseHash(s string) (feedchain.Hash, error) {
+	var h feedchain.Hash
 	b, err := hex.DecodeString(strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X"))
 	if err != nil || len(b) != len(h) {
 		return h, api.Errorf(api.ErrBadRequest, "transaction hash %q: want 0x followed by 64 hex digits", s)

@@ -15,10 +15,10 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/evidence"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/store"
-	"github.com/camchain/camchain/internal/tx"
 )
 
 // evidenceTimeout bounds building one bundle (it may wait for the block
@@ -175,7 +175,7 @@ func (l ledgerSource) Checkpoints(cam keys.Address, epoch uint64) ([]evidence.Le
 	return out, nil
 }
 
-func (l ledgerSource) Tx(ctx context.Context, hash tx.Hash) (*evidence.LedgerTx, error) {
+func (l ledgerSource) Tx(ctx context.Context, hash feedchain.Hash) (*evidence.LedgerTx, error) {
 	res, err := l.n.Tx(ctx, hash, true)
 	if err != nil {
 		return nil, err

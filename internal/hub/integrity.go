@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/camchain/camchain/internal/checkpoint"
-	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/store"
 )
@@ -72,7 +71,7 @@ func (h *Hub) integrityIndex(c *store.Chain) (integrityIndex, error) {
 				return nil, err
 			}
 			v.state = IntegrityFailed
-			if root == feedchain.Hash(r.Msg.Root) {
+			if root == r.Msg.Root {
 				v.state = IntegrityVerified
 			}
 		}

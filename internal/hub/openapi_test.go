@@ -546,7 +546,7 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 			cons = checkpoint.EncodeProof(p)
 		}
 		if _, err := c.Submit(ctx, sign(&tx.Checkpoint{Camera: cam.Address(), PeriodStart: now - 600 + 200*i, PeriodEnd: now - 400 + 200*i,
-			FirstSeq: 10 * i, LastSeq: 10*i + 9, TreeSize: size, Root: tx.Hash(root), ChainHead: tx.Hash{2, byte(i)},
+			FirstSeq: 10 * i, LastSeq: 10*i + 9, TreeSize: size, Root: root, ChainHead: feedchain.Hash{2, byte(i)},
 			Consistency: cons, Nonce: tx.NewNonce(), Expiry: exp}, cam)); err != nil {
 			t.Fatalf("checkpoint %d: %v", i, err)
 		}

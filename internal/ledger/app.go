@@ -16,6 +16,7 @@ import (
 	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -70,7 +71,7 @@ type Config struct {
 
 // TxResult is the outcome of a transaction in a committed block.
 type TxResult struct {
-	Hash   tx.Hash
+	Hash   feedchain.Hash
 	Height uint64
 	Code   uint32
 	Log    string
@@ -92,7 +93,7 @@ type App struct {
 	height   uint64
 	appHash  []byte
 	waitMu   sync.Mutex
-	waiters  map[tx.Hash][]chan TxResult
+	waiters  map[feedchain.Hash][]chan TxResult
 	inflight []TxResult // results of the block being finalized
 	nextHash []byte     // app hash after the block being finalized
 	heightCh chan struct{}
@@ -109,7 +110,7 @@ func NewApp(cfg Config) (*App, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &App{cfg: cfg, chainID: id, log: cfg.Logger, st: newStore(cfg.DB), checkSt: newStore(cfg.DB),
-		waiters: map[tx.Hash][]chan TxResult{}, heightCh: make(chan struct{})}
+		waiters: map[feedchain.Hash][]chan TxResult{}, heightCh: make(chan struct{})}
 	if b, err := a.st.committed(keyMetaChain); err != nil {
 		return nil, err
 	} else if b != nil && string(b) != cfg.ChainID {
@@ -342,7 +343,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 // Await returns a channel that receives the result of the transaction with
 // the given hash once a block containing it is committed. Call cancel when
 // no longer waiting.
-func (a *App) Await(h tx.Hash) (<-chan TxResult, func()) {
+func (a *App) Await(h feedchain.Hash) (<-chan TxResult, func()) {
 	ch := make(chan TxResult, 1)
 	a.waitMu.Lock()
 	a.waiters[h] = append(a.waiters[h], ch)

@@ -63,7 +63,7 @@ func unixUTC(s uint64) string { return time.Unix(int64(s), 0).UTC().Format(time.
 type blockCtx struct {
 	height uint64
 	time   uint64 // Unix seconds, from the block header
-	txHash tx.Hash
+	txHash feedchain.Hash
 }
 
 // txn is one transaction's writes, applied to the block only if every rule
@@ -223,7 +223,7 @@ func clearOwnership(j *txn, d *Device) {
 	}
 	d.Owner, d.Hub, d.ImprintedAt, d.Grants = keys.Address{}, keys.Address{}, 0, nil
 	d.Epoch++
-	d.Checkpoints, d.LastSeq, d.LastPeriodEnd, d.LastRoot = 0, 0, 0, tx.Hash{}
+	d.Checkpoints, d.LastSeq, d.LastPeriodEnd, d.LastRoot = 0, 0, 0, feedchain.Hash{}
 	j.putDevice(d)
 }
 
@@ -440,7 +440,7 @@ func execCheckpoint(j *txn, m *tx.Checkpoint, signer keys.Address, blk blockCtx)
 		return refuse(CodeInvalid, "first sequence %d is after last sequence %d", m.FirstSeq, m.LastSeq), nil
 	case m.TreeSize != m.LastSeq+1:
 		return refuse(CodeInvalid, "tree size %d must be last sequence + 1 = %d", m.TreeSize, m.LastSeq+1), nil
-	case m.Root == (tx.Hash{}) || m.ChainHead == (tx.Hash{}):
+	case m.Root == (feedchain.Hash{}) || m.ChainHead == (feedchain.Hash{}):
 		return refuse(CodeInvalid, "root and chain head must be set"), nil
 	}
 	var prevTree uint64
@@ -456,7 +456,7 @@ func execCheckpoint(j *txn, m *tx.Checkpoint, signer keys.Address, blk blockCtx)
 		if err != nil {
 			return refuse(CodeInvalid, "consistency proof: %v", err), nil
 		}
-		if err := checkpoint.VerifyConsistency(prevTree, m.TreeSize, feedchain.Hash(d.LastRoot), feedchain.Hash(m.Root), proof); err != nil {
+		if err := checkpoint.VerifyConsistency(prevTree, m.TreeSize, d.LastRoot, m.Root, proof); err != nil {
 			return refuse(CodeInvalid, "checkpoint does not extend the previous one (history rewritten?): %v", err), nil
 		}
 	} else if m.FirstSeq != 0 {

@@ -14,6 +14,7 @@ import (
 	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -96,7 +97,7 @@ func fuzzSeeds(h *harness, k fuzzKeys) []fuzzSeed {
 		{"ok-revoke", h.sign(&tx.Revoke{Camera: cam, Viewer: k.viewer.Address(), Nonce: 16, Expiry: e}, k.owner), CodeOK},
 		{"ok-setpolicy", h.sign(&tx.SetPolicy{Camera: cam, CheckpointPeriod: 3600, Nonce: 17, Expiry: e}, k.owner), CodeOK},
 		{"ok-checkpoint", h.sign(&tx.Checkpoint{Camera: cam, PeriodStart: fuzzT0 - 3600, PeriodEnd: fuzzT0, LastSeq: 9, TreeSize: 10,
-			Root: tx.Hash{1}, ChainHead: tx.Hash{2}, Nonce: 18, Expiry: e}, k.cam), CodeOK},
+			Root: feedchain.Hash{1}, ChainHead: feedchain.Hash{2}, Nonce: 18, Expiry: e}, k.cam), CodeOK},
 		{"ok-audit", h.sign(&tx.Audit{Hub: k.hub.Address(), Camera: cam, Kind: "hub/login", Actor: k.owner.Address(),
 			Detail: "wallet login", At: fuzzT0, Nonce: 19, Expiry: e}, k.hub), CodeOK},
 		{"encoding-trailing-byte", mutate(func(b []byte) []byte { return append(b, 0) }), CodeEncoding},

@@ -28,8 +28,8 @@ import (
 	"github.com/cometbft/cometbft/types"
 	cmttime "github.com/cometbft/cometbft/types/time"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
-	"github.com/camchain/camchain/internal/tx"
 )
 
 // NodeConfig configures the in-process ledger node.
@@ -246,7 +246,7 @@ func (t *dbTracker) provide(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 
 // Submitted is the outcome of Submit.
 type Submitted struct {
-	Hash   tx.Hash
+	Hash   feedchain.Hash
 	Code   uint32
 	Log    string
 	Height uint64 // 0 if refused before a block
@@ -259,7 +259,7 @@ var ErrDuplicate = errors.New("transaction already submitted")
 // committed (or ctx ends). A transaction refused by CheckTx returns at once
 // with its code and no height.
 func (n *Node) Submit(ctx context.Context, raw []byte) (Submitted, error) {
-	h := tx.Hash(types.Tx(raw).Hash())
+	h := feedchain.Hash(types.Tx(raw).Hash())
 	ch, cancel := n.App.Await(h)
 	defer cancel()
 	res, err := n.client.BroadcastTxSync(ctx, raw)
@@ -285,7 +285,7 @@ func (n *Node) Submit(ctx context.Context, raw []byte) (Submitted, error) {
 }
 
 // Tx looks a committed transaction up in the node's index.
-func (n *Node) Tx(ctx context.Context, hash tx.Hash, prove bool) (*ctypes.ResultTx, error) {
+func (n *Node) Tx(ctx context.Context, hash feedchain.Hash, prove bool) (*ctypes.ResultTx, error) {
 	return n.client.Tx(ctx, hash[:], prove)
 }
 

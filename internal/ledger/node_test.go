@@ -8,6 +8,7 @@ import (
 
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -64,7 +65,7 @@ func TestNodeSubmitCommitRestart(t *testing.T) {
 	// proof against a data hash one bit off fails.
 	var r *ctypes.ResultTx
 	for i := 0; i < 50; i++ { // the indexer is asynchronous
-		if r, err = n.Tx(ctx, tx.Hash(sha(imprint)), true); err == nil {
+		if r, err = n.Tx(ctx, feedchain.Hash(sha(imprint)), true); err == nil {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
-	"github.com/camchain/camchain/internal/tx"
 )
 
 // The query methods read committed state only and are safe to call
@@ -155,17 +155,17 @@ func (a *App) Known(addr keys.Address) (bool, error) {
 // nonce, while the ledger remembers it (until that transaction's expiry).
 // A client whose transaction came back `replay` learns from it whether its
 // own action is what landed (docs/SPEC.md §2.4).
-func (a *App) NonceTx(signer keys.Address, nonce uint64) (tx.Hash, bool, error) {
+func (a *App) NonceTx(signer keys.Address, nonce uint64) (feedchain.Hash, bool, error) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	b, err := a.st.committed(nonceKey(signer, nonce))
 	if err != nil || b == nil {
-		return tx.Hash{}, false, err
+		return feedchain.Hash{}, false, err
 	}
 	if len(b) != 8+32 {
-		return tx.Hash{}, false, fmt.Errorf("ledger: corrupt nonce record of %s", signer.Hex())
+		return feedchain.Hash{}, false, fmt.Errorf("ledger: corrupt nonce record of %s", signer.Hex())
 	}
-	var h tx.Hash
+	var h feedchain.Hash
 	copy(h[:], b[8:])
 	return h, true, nil
 }

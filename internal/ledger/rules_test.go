@@ -219,12 +219,12 @@ func TestCheckpointRecords(t *testing.T) {
 			forged.Append(feedchain.Hash{byte(i), 2})
 		}
 	}
-	root := func(tr *checkpoint.Tree, size uint64) tx.Hash {
+	root := func(tr *checkpoint.Tree, size uint64) feedchain.Hash {
 		r, err := tr.RootAt(size)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return tx.Hash(r)
+		return feedchain.Hash(r)
 	}
 	proof := func(tr *checkpoint.Tree, from, to uint64) []byte {
 		p, err := tr.ConsistencyProof(from, to)
@@ -233,13 +233,13 @@ func TestCheckpointRecords(t *testing.T) {
 		}
 		return checkpoint.EncodeProof(p)
 	}
-	ckp := func(by *keys.PrivateKey, epoch, start, stop, first, last, size uint64, r tx.Hash, cons []byte) []byte {
+	ckp := func(by *keys.PrivateKey, epoch, start, stop, first, last, size uint64, r feedchain.Hash, cons []byte) []byte {
 		return h.sign(&tx.Checkpoint{Camera: cam.Address(), Epoch: epoch, PeriodStart: start, PeriodEnd: stop,
-			FirstSeq: first, LastSeq: last, TreeSize: size, Root: r, ChainHead: tx.Hash{byte(last)},
+			FirstSeq: first, LastSeq: last, TreeSize: size, Root: r, ChainHead: feedchain.Hash{byte(last)},
 			Consistency: cons, Nonce: tx.NewNonce(), Expiry: h.expiry()}, by)
 	}
 	ck := func(by *keys.PrivateKey, epoch, start, stop, first, last, size uint64) []byte {
-		return ckp(by, epoch, start, stop, first, last, size, tx.Hash{byte(size)}, nil)
+		return ckp(by, epoch, start, stop, first, last, size, feedchain.Hash{byte(size)}, nil)
 	}
 	h.want(CodeUnauthorized, ck(owner, 0, end-600, end, 0, 9, 10)) // only the camera commits checkpoints
 	h.want(CodeWrongEpoch, ck(cam, 1, end-600, end, 0, 9, 10))

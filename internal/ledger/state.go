@@ -6,6 +6,7 @@ import (
 
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/canon"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -28,10 +29,10 @@ type Device struct {
 	ImprintedAt      uint64       // block time of the current imprint
 	CheckpointPeriod uint64       // seconds; 0 means tx.DefaultCheckpointPeriod
 	Grants           []GrantRecord
-	Checkpoints      uint64  // number of checkpoints in this epoch
-	LastSeq          uint64  // LastSeq of the latest checkpoint in this epoch
-	LastPeriodEnd    uint64  // PeriodEnd of the latest checkpoint in this epoch
-	LastRoot         tx.Hash // Root of the latest checkpoint in this epoch
+	Checkpoints      uint64         // number of checkpoints in this epoch
+	LastSeq          uint64         // LastSeq of the latest checkpoint in this epoch
+	LastPeriodEnd    uint64         // PeriodEnd of the latest checkpoint in this epoch
+	LastRoot         feedchain.Hash // Root of the latest checkpoint in this epoch
 }
 
 // Owned reports whether the camera has an owner.
@@ -63,7 +64,7 @@ type CheckpointRecord struct {
 	Msg         tx.Checkpoint
 	Height      uint64
 	Time        uint64
-	TxHash      tx.Hash
+	TxHash      feedchain.Hash
 	Index       uint64 // 0-based position among this epoch's checkpoints
 	PrevTreeLen uint64 // TreeSize of the previous checkpoint in the epoch, 0 if first
 }
@@ -82,7 +83,7 @@ type Event struct {
 	Hub     keys.Address // the hub that filed it, for hub-signed events
 	Subject keys.Address // for a hub event, the principal the hub says it concerns (the hub's word); else zero
 	Detail  string
-	TxHash  tx.Hash
+	TxHash  feedchain.Hash
 }
 
 // Key layout. Every key starts with a short ASCII prefix naming its table.

@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	dbm "github.com/cometbft/cometbft-db"
-
-	"github.com/camchain/camchain/internal/tx"
 )
 
 // appHashLabel domain-separates the application hash (docs/SPEC.md §3.4).
@@ -55,9 +54,9 @@ func (s *store) del(k []byte)    { s.pending[string(k)] = change{del: true} }
 // changesHash hashes the pending changes in key order:
 // SHA-256 over, per change, u32 len(key) ‖ key ‖ op (0 delete, 1 set) ‖
 // [u32 len(value) ‖ value]. It returns false when nothing changed.
-func (s *store) changesHash() (tx.Hash, bool) {
+func (s *store) changesHash() (feedchain.Hash, bool) {
 	if len(s.pending) == 0 {
-		return tx.Hash{}, false
+		return feedchain.Hash{}, false
 	}
 	ks := make([]string, 0, len(s.pending))
 	for k := range s.pending {
@@ -80,14 +79,14 @@ func (s *store) changesHash() (tx.Hash, bool) {
 		h.Write(n[:])
 		h.Write(c.val)
 	}
-	var out tx.Hash
+	var out feedchain.Hash
 	h.Sum(out[:0])
 	return out, true
 }
 
 // nextAppHash chains the block's changes onto the previous app hash:
 // SHA-256(appHashLabel ‖ prev ‖ changesHash).
-func nextAppHash(prev []byte, changes tx.Hash) []byte {
+func nextAppHash(prev []byte, changes feedchain.Hash) []byte {
 	h := sha256.New()
 	h.Write([]byte(appHashLabel))
 	h.Write(prev)

@@ -9,6 +9,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -23,8 +24,8 @@ func mustKey(t testing.TB) *keys.PrivateKey {
 
 // sampleMsgs returns one filled-in message of every type.
 func sampleMsgs(cam, owner, hub keys.Address) []Msg {
-	root := Hash{1, 2, 3}
-	head := Hash{4, 5, 6}
+	root := feedchain.Hash{1, 2, 3}
+	head := feedchain.Hash{4, 5, 6}
 	return []Msg{
 		&Imprint{Camera: cam, Owner: owner, Hub: hub, Epoch: 0, Nonce: 1, Expiry: 2000000000},
 		&Reset{Camera: cam, Epoch: 3, Nonce: 2, Expiry: 2000000000},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
@@ -77,13 +78,13 @@ func TypedData(chainID uint64, m Msg) apitypes.TypedData {
 
 // Digest is the EIP-712 signing digest of m on chain chainID:
 // keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(m)).
-func Digest(chainID uint64, m Msg) (Hash, error) {
+func Digest(chainID uint64, m Msg) (feedchain.Hash, error) {
 	td := TypedData(chainID, m)
 	d, _, err := apitypes.TypedDataAndHash(td)
 	if err != nil {
-		return Hash{}, fmt.Errorf("eip-712 hash of %s: %w", m.Type(), err)
+		return feedchain.Hash{}, fmt.Errorf("eip-712 hash of %s: %w", m.Type(), err)
 	}
-	var h Hash
+	var h feedchain.Hash
 	copy(h[:], d)
 	return h, nil
 }

@@ -2,11 +2,9 @@ package tx
 
 import (
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
-
-// Hash is a 32-byte digest (SHA-256 of a segment or record, a Merkle root).
-type Hash [32]byte
 
 // Type names a message type. It is also the EIP-712 primary type name.
 type Type string
@@ -42,11 +40,11 @@ type field struct {
 	value     any
 }
 
-func addr(name string, a keys.Address) field { return field{name, "address", a.Hex()} }
-func u64(name string, v uint64) field        { return field{name, "uint64", uint256(v)} }
-func b32(name string, h Hash) field          { return field{name, "bytes32", h[:]} }
-func str(name, s string) field               { return field{name, "string", s} }
-func bts(name string, b []byte) field        { return field{name, "bytes", append([]byte{}, b...)} }
+func addr(name string, a keys.Address) field  { return field{name, "address", a.Hex()} }
+func u64(name string, v uint64) field         { return field{name, "uint64", uint256(v)} }
+func b32(name string, h feedchain.Hash) field { return field{name, "bytes32", h[:]} }
+func str(name, s string) field                { return field{name, "string", s} }
+func bts(name string, b []byte) field         { return field{name, "bytes", append([]byte{}, b...)} }
 
 // Imprint binds an unowned camera to its first owner and to a hub. It is
 // co-signed: signature 0 by Owner, signature 1 by Camera. The camera's
@@ -157,8 +155,8 @@ type Checkpoint struct {
 	FirstSeq    uint64
 	LastSeq     uint64
 	TreeSize    uint64
-	Root        Hash
-	ChainHead   Hash
+	Root        feedchain.Hash
+	ChainHead   feedchain.Hash
 	Consistency []byte
 	Nonce       uint64
 	Expiry      uint64

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/store"
 )
@@ -50,7 +51,7 @@ type Clip struct {
 	Seq   uint64
 	// Size and SHA256 are filled by HashClips, or by the caller.
 	Size   int64
-	SHA256 Hash
+	SHA256 feedchain.Hash
 	// ReadErr is why the file could not be read; Verify reports the clip
 	// Unreadable.
 	ReadErr string
@@ -114,7 +115,7 @@ func HashClips(ctx context.Context, clips []Clip, workers int, progress func(Pro
 					return
 				}
 				c := &clips[i]
-				c.Size, c.SHA256, c.ReadErr = 0, Hash{}, ""
+				c.Size, c.SHA256, c.ReadErr = 0, feedchain.Hash{}, ""
 				n, sum, err := hashFile(c.Path, buf)
 				if err != nil {
 					c.ReadErr = err.Error()
@@ -135,18 +136,18 @@ func HashClips(ctx context.Context, clips []Clip, workers int, progress func(Pro
 	return ctx.Err()
 }
 
-func hashFile(path string, buf []byte) (int64, Hash, error) {
+func hashFile(path string, buf []byte) (int64, feedchain.Hash, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, Hash{}, err
+		return 0, feedchain.Hash{}, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	n, err := io.CopyBuffer(h, struct{ io.Reader }{f}, buf) // hide WriterTo so buf is used
 	if err != nil {
-		return n, Hash{}, err
+		return n, feedchain.Hash{}, err
 	}
-	var sum Hash
+	var sum feedchain.Hash
 	h.Sum(sum[:0])
 	return n, sum, nil
 }

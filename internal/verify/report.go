@@ -1,10 +1,10 @@
 package verify
 
 import (
-	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/camchain/camchain/internal/feedchain"
 )
 
 // Status is the verdict on a clip, a record or a checkpoint.
@@ -58,33 +58,12 @@ const (
 	Unchecked Status = "unchecked"
 )
 
-// Hash is a 32-byte digest that prints and marshals as 0x-prefixed hex.
-type Hash [32]byte
-
-func (h Hash) String() string { return "0x" + hex.EncodeToString(h[:]) }
-
-// MarshalText renders the hash as 0x-prefixed lowercase hex.
-func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
-
-// UnmarshalText reads what MarshalText writes: 0x and 64 hex digits.
-func (h *Hash) UnmarshalText(b []byte) error {
-	s, ok := strings.CutPrefix(string(b), "0x")
-	if !ok || len(s) != 2*len(h) {
-		return fmt.Errorf("hash %q: want 0x and %d hex digits", b, 2*len(h))
-	}
-	_, err := hex.Decode(h[:], []byte(s))
-	return err
-}
-
-// short is the first 8 hex digits, for messages.
-func (h Hash) short() string { return hex.EncodeToString(h[:4]) }
-
 // CheckpointRef names the checkpoint that proves a record.
 type CheckpointRef struct {
-	Index  uint64    `json:"index"` // position among the epoch's checkpoints, from 0
-	Height uint64    `json:"height"`
-	Time   time.Time `json:"time"`
-	TxHash Hash      `json:"tx_hash"`
+	Index  uint64         `json:"index"` // position among the epoch's checkpoints, from 0
+	Height uint64         `json:"height"`
+	Time   time.Time      `json:"time"`
+	TxHash feedchain.Hash `json:"tx_hash"`
 }
 
 func (c *CheckpointRef) String() string {
@@ -104,16 +83,16 @@ type Result struct {
 
 // CheckpointResult is the verdict on one checkpoint from the ledger.
 type CheckpointResult struct {
-	Index    uint64    `json:"index"`
-	Height   uint64    `json:"height"`
-	Time     time.Time `json:"time"`
-	TxHash   Hash      `json:"tx_hash"`
-	FirstSeq uint64    `json:"first_seq"`
-	LastSeq  uint64    `json:"last_seq"`
-	TreeSize uint64    `json:"tree_size"`
-	Root     Hash      `json:"root"`
-	Status   Status    `json:"status"` // Verified, Failed or Unchecked
-	Detail   string    `json:"detail,omitempty"`
+	Index    uint64         `json:"index"`
+	Height   uint64         `json:"height"`
+	Time     time.Time      `json:"time"`
+	TxHash   feedchain.Hash `json:"tx_hash"`
+	FirstSeq uint64         `json:"first_seq"`
+	LastSeq  uint64         `json:"last_seq"`
+	TreeSize uint64         `json:"tree_size"`
+	Root     feedchain.Hash `json:"root"`
+	Status   Status         `json:"status"` // Verified, Failed or Unchecked
+	Detail   string         `json:"detail,omitempty"`
 }
 
 // Report is the outcome of verifying one chain (a camera in one epoch).

@@ -51,8 +51,8 @@ type Checkpoint struct {
 	Index  uint64 // position among the epoch's checkpoints, from 0
 	Height uint64
 	Time   time.Time
-	TxHash tx.Hash // SHA-256 of Tx, as the ledger lists it
-	Tx     []byte  // the transaction's wire bytes (GET /txs/{hash})
+	TxHash feedchain.Hash // SHA-256 of Tx, as the ledger lists it
+	Tx     []byte         // the transaction's wire bytes (GET /txs/{hash})
 }
 
 // record is what Verify works out about one record.
@@ -151,8 +151,8 @@ func checkCheckpoints(in Input) []*ckpt {
 	slices.SortStableFunc(sorted, func(a, b Checkpoint) int { return cmp.Compare(a.Index, b.Index) })
 	cps := make([]*ckpt, len(sorted))
 	for k, c := range sorted {
-		cp := &ckpt{in: c, ref: &CheckpointRef{Index: c.Index, Height: c.Height, Time: c.Time, TxHash: Hash(c.TxHash)}}
-		cp.res = CheckpointResult{Index: c.Index, Height: c.Height, Time: c.Time, TxHash: Hash(c.TxHash), Status: Verified}
+		cp := &ckpt{in: c, ref: &CheckpointRef{Index: c.Index, Height: c.Height, Time: c.Time, TxHash: c.TxHash}}
+		cp.res = CheckpointResult{Index: c.Index, Height: c.Height, Time: c.Time, TxHash: c.TxHash, Status: Verified}
 		cps[k] = cp
 		var prev *ckpt
 		if k > 0 {
@@ -180,7 +180,7 @@ func checkCheckpoint(in Input, cp *ckpt, k int, prev *ckpt) {
 		return
 	}
 	cp.msg = m
-	cp.res.FirstSeq, cp.res.LastSeq, cp.res.TreeSize, cp.res.Root = m.FirstSeq, m.LastSeq, m.TreeSize, Hash(m.Root)
+	cp.res.FirstSeq, cp.res.LastSeq, cp.res.TreeSize, cp.res.Root = m.FirstSeq, m.LastSeq, m.TreeSize, m.Root
 	signers, err := t.Signers()
 	switch {
 	case err != nil:
@@ -222,7 +222,7 @@ func checkCheckpoint(in Input, cp *ckpt, k int, prev *ckpt) {
 	}
 	p, err := checkpoint.DecodeProof(m.Consistency)
 	if err == nil {
-		err = checkpoint.VerifyConsistency(pm.TreeSize, m.TreeSize, feedchain.Hash(pm.Root), feedchain.Hash(m.Root), p)
+		err = checkpoint.VerifyConsistency(pm.TreeSize, m.TreeSize, pm.Root, m.Root, p)
 	}
 	if err != nil {
 		cp.fail("does not extend checkpoint #%d (history rewritten): %v", prev.in.Index, err)
@@ -257,12 +257,12 @@ func anchor(recs []record, cps []*ckpt) (expected []feedchain.Hash, hasExp []boo
 			continue
 		}
 		i := c.msg.LastSeq
-		if hasExp[i] && expected[i] != feedchain.Hash(c.msg.ChainHead) {
-			c.fail("its chain head %s contradicts the history an earlier checkpoint committed", Hash(c.msg.ChainHead).short())
+		if hasExp[i] && expected[i] != c.msg.ChainHead {
+			c.fail("its chain head %s contradicts the history an earlier checkpoint committed", c.msg.ChainHead.Short())
 			c.valid = false
 			continue
 		}
-		expected[i], hasExp[i], expBy[i] = feedchain.Hash(c.msg.ChainHead), true, k
+		expected[i], hasExp[i], expBy[i] = c.msg.ChainHead, true, k
 		for recs[i].hash == expected[i] && cite[i] < 0 {
 			cite[i] = k
 			if i == 0 {
@@ -306,9 +306,9 @@ func anchor(recs []record, cps []*ckpt) (expected []feedchain.Hash, hasExp []boo
 			c.fail("%v", err)
 			continue
 		}
-		if root != feedchain.Hash(m.Root) {
+		if root != m.Root {
 			c.fail("its root %s is not the root %s of the tree of the first %d records here: history rewritten",
-				Hash(m.Root).short(), Hash(root).short(), m.TreeSize)
+				m.Root.Short(), root.Short(), m.TreeSize)
 			continue
 		}
 		for ; filled < m.TreeSize; filled++ {
@@ -375,17 +375,17 @@ func judgeRecords(recs []record, cps []*ckpt, expected []feedchain.Hash, hasExp 
 			rec.status = Forged
 			if rec.bad != "" {
 				rec.detail = fmt.Sprintf("%s; checkpoint #%d committed another record here (hash %s, this one %s)",
-					rec.bad, by.in.Index, Hash(expected[i]).short(), Hash(rec.hash).short())
+					rec.bad, by.in.Index, expected[i].Short(), rec.hash.Short())
 			} else {
 				rec.detail = fmt.Sprintf("signed by the camera, but not the record checkpoint #%d committed here (hash %s, this one %s): the chain link is broken, history rewritten",
-					by.in.Index, Hash(expected[i]).short(), Hash(rec.hash).short())
+					by.in.Index, expected[i].Short(), rec.hash.Short())
 			}
 		case rec.bad != "":
 			rec.status, rec.detail = Forged, rec.bad
 		case i > 0 && brokenLink(recs, i, expected, committed(i-1)):
 			rec.status = Forged
 			rec.detail = fmt.Sprintf("the chain link is broken: its prev is %s, but record %d hashes to %s",
-				Hash(rec.r.Prev).short(), i-1, Hash(recs[i-1].hash).short())
+				rec.r.Prev.Short(), i-1, recs[i-1].hash.Short())
 		default:
 			c := covering(cps, uint64(i))
 			switch {
@@ -421,9 +421,9 @@ func brokenLink(recs []record, i int, expected []feedchain.Hash, prevCommitted b
 // directory, every record without one.
 func judgeClips(in Input, recs []record, cps []*ckpt) []Result {
 	n := uint64(len(recs))
-	bySegment := make(map[Hash]uint64, n)
+	bySegment := make(map[feedchain.Hash]uint64, n)
 	for i := len(recs) - 1; i >= 0; i-- { // the lowest seq wins a (never seen) duplicate
-		bySegment[Hash(recs[i].r.Segment)] = uint64(i)
+		bySegment[recs[i].r.Segment] = uint64(i)
 	}
 	// contentOf returns the record whose segment the clip's bytes are.
 	contentOf := func(c *Clip) (uint64, bool) {
@@ -455,7 +455,7 @@ func judgeClips(in Input, recs []record, cps []*ckpt) []Result {
 		case c.Named && c.Seq < n:
 			accounted[c.Seq] = true
 			rec := &recs[c.Seq]
-			if uint64(c.Size) == rec.r.Size && c.SHA256 == Hash(rec.r.Segment) {
+			if uint64(c.Size) == rec.r.Size && c.SHA256 == rec.r.Segment {
 				out = append(out, fromRecord(c.Path, c.Seq, ""))
 				continue
 			}
@@ -467,7 +467,7 @@ func judgeClips(in Input, recs []record, cps []*ckpt) []Result {
 				r.Status, r.Detail = Truncated, fmt.Sprintf("%d bytes, the record says %d", c.Size, rec.r.Size)
 			} else {
 				r.Status = Modified
-				r.Detail = fmt.Sprintf("sha256 %s, the record says %s", c.SHA256.short(), Hash(rec.r.Segment).short())
+				r.Detail = fmt.Sprintf("sha256 %s, the record says %s", c.SHA256.Short(), rec.r.Segment.Short())
 				if uint64(c.Size) != rec.r.Size {
 					r.Detail += fmt.Sprintf("; %d bytes, the record says %d", c.Size, rec.r.Size)
 				}

@@ -166,7 +166,7 @@ func (f *Camera) Checkpoint(ctx context.Context) error {
 		cons = checkpoint.EncodeProof(p)
 	}
 	m := &tx.Checkpoint{Camera: f.Key.Address(), PeriodStart: start, PeriodEnd: end,
-		FirstSeq: f.lastSize, LastSeq: size - 1, TreeSize: size, Root: tx.Hash(root), ChainHead: tx.Hash(last.Hash()),
+		FirstSeq: f.lastSize, LastSeq: size - 1, TreeSize: size, Root: root, ChainHead: last.Hash(),
 		Consistency: cons, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}
 	if err := f.submit(ctx, m, f.Key); err != nil {
 		return fmt.Errorf("checkpoint %d: %w", f.checkpoints, err)

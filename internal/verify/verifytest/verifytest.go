@@ -138,7 +138,7 @@ func (c *Chain) CheckpointMsg(first, last, periodStart, periodEnd uint64) (*tx.C
 		proof = checkpoint.EncodeProof(p)
 	}
 	return &tx.Checkpoint{Camera: c.Key.Address(), Epoch: c.Epoch, PeriodStart: periodStart, PeriodEnd: periodEnd,
-		FirstSeq: first, LastSeq: last, TreeSize: size, Root: tx.Hash(root), ChainHead: tx.Hash(c.Records[last].Hash()),
+		FirstSeq: first, LastSeq: last, TreeSize: size, Root: root, ChainHead: c.Records[last].Hash(),
 		Consistency: proof, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}, nil
 }
 
