@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 	"github.com/camchain/camchain/internal/tx"
@@ -63,19 +64,19 @@ const LabelCameraPin = "camchain/v1/camera-tls-pin"
 // pin): what the camera signs so that the TLS key the hub pins for the
 // link is the camera's word, bound to this imprint, not whoever relayed
 // it (SPEC §8).
-func PinDigest(imprint tx.Hash, pin link.Pin) tx.Hash {
+func PinDigest(imprint feedchain.Hash, pin link.Pin) feedchain.Hash {
 	h := sha256.New()
 	h.Write([]byte(LabelCameraPin))
 	h.Write([]byte{0})
 	h.Write(imprint[:])
 	h.Write(pin[:])
-	var out tx.Hash
+	var out feedchain.Hash
 	h.Sum(out[:0])
 	return out
 }
 
 // VerifyPin checks that camera signed pin for the imprint with digest d.
-func VerifyPin(camera keys.Address, d tx.Hash, pin link.Pin, sig keys.Signature) error {
+func VerifyPin(camera keys.Address, d feedchain.Hash, pin link.Pin, sig keys.Signature) error {
 	who, err := keys.Recover(PinDigest(d, pin), sig)
 	if err != nil || who != camera {
 		return ErrPinSignature
