@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,10 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 	}
 	hf := addHubFlags(cmd)
 	ks := addKeystoreFlags(cmd)
+	var want knownHub
+	cmd.Flags().StringVar(&want.HubAddress, "hub-address", "", "the hub's ledger `ADDRESS` you expect (its owner's records, its console); pairing aborts before signing if the hub is another")
+	cmd.Flags().StringVar(&want.LinkTLSPin, "hub-pin", "", "the SHA-256 `PIN` of the hub's camera-link TLS key you expect")
+	cmd.Flags().StringVar(&want.ChainID, "chain-id", "", "the hub's ledger chain `ID` you expect (camchain-<n>)")
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		code, err := pairing.ParseCode(args[0])
 		if err != nil {
@@ -56,6 +61,35 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 		hubPin, err := link.ParsePin(li.TLSPin)
 		if err != nil {
 			return fmt.Errorf("hub sent a bad TLS pin: %w", err)
+		}
+		// The hub's identity, confirmed before anything is signed: against
+		// the command line, else against what this wallet pinned at its
+		// first contact with this URL (SPEC §8).
+		if !strings.EqualFold(st.HubAddress, hubAddr.Hex()) {
+			return fmt.Errorf("%w: the hub's status names %s but its link info %s; nothing was signed", errHubIdentity, st.HubAddress, hubAddr.Hex())
+		}
+		dir := ks.dir
+		if dir == "" {
+			if dir, err = defaultKeystoreDir(); err != nil {
+				return err
+			}
+		}
+		known, err := loadKnownHubs(dir)
+		if err != nil {
+			return err
+		}
+		got := knownHub{HubAddress: hubAddr.Hex(), LinkTLSPin: hubPin.String(), ChainID: st.ChainID}
+		first, err := known.checkHub(c.Base(), got, want)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "hub %s: address %s, chain %s, camera-link TLS pin %s\n", c.Base(), got.HubAddress, got.ChainID, got.LinkTLSPin)
+		if first {
+			known.Hubs[c.Base()] = got
+			if err := known.save(); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "first contact with this hub: its identity is now pinned in %s (check it against the hub's console)\n", known.path)
 		}
 		epoch := code.Epoch
 		if d, err := c.Device(ctx, code.Camera.Hex()); err == nil {

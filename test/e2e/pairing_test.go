@@ -54,3 +54,50 @@ func TestFailedPairingSubmissionLeavesACameraThatPairsAgain(t *testing.T) {
 		t.Fatalf("device after the second pairing: %+v %v", d, err)
 	}
 }
+
+// The owner's client checks the hub's identity before it signs anything
+// (issue 9, finding 6): a hub whose address or chain id is not the one
+// given on the command line, or not the one this wallet pinned at its
+// first contact with the URL, aborts the pairing; the camera's code is not
+// even spent.
+func TestPairingAbortsBeforeSigningForAnUnexpectedHub(t *testing.T) {
+	h := initHub(t)
+	h.run(t)
+	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--speed", "10")
+	owner := newWallet(t)
+	code := pairingCode(t, a.data)
+	st, err := h.client(t).Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]string{
+		{"--hub-address", "0x000000000000000000000000000000000000dEaD"},
+		{"--chain-id", "camchain-1"},
+		{"--hub-pin", strings.Repeat("ab", 32)},
+	} {
+		rc, _, errs := camchain(append(append([]string{"pair", code, "--hub", h.url()}, bad...), owner.flags()...)...)
+		if rc != 1 || !strings.Contains(errs, "nothing was signed") {
+			t.Fatalf("pair %v: exit %d, %q", bad, rc, errs)
+		}
+	}
+	if again := pairingCode(t, a.data); again != code {
+		t.Fatal("the camera's code was spent by an aborted pairing")
+	}
+	// The wallet pins the hub at first contact: another hub answering at
+	// the same URL later (a substituted host) is refused.
+	h.stop()
+	other := initHub(t)
+	other.http, other.link = h.http, h.link
+	h.run(t)
+	// The right identity given on the command line pairs (and pins).
+	if rc, out, errs := camchain(append([]string{"pair", code, "--hub", h.url(), "--chain-id", st.ChainID, "--hub-address", st.HubAddress}, owner.flags()...)...); rc != 0 {
+		t.Fatalf("pair with the expected identity: exit %d: %s%s", rc, out, errs)
+	}
+	h.stop()
+	other.run(t)
+	a2 := runAgent(t, filepath.Join(t.TempDir(), "agent2"), "--speed", "10")
+	rc, _, errs := camchain(append([]string{"pair", pairingCode(t, a2.data), "--hub", h.url()}, owner.flags()...)...)
+	if rc != 1 || !strings.Contains(errs, "pinned at first contact") {
+		t.Fatalf("pair with another hub at a pinned URL: exit %d, %q", rc, errs)
+	}
+}
