@@ -528,7 +528,7 @@ func (a *Agent) startLinkLocked() {
 		return
 	}
 	c := &link.Client{Addr: p.HubLink, Identity: a.tlsID, HubPin: pin, Hub: hub, Key: a.key, Epoch: a.state.Epoch,
-		Owner: owner, ChainID: p.ChainID,
+		Owner: owner, ChainID: p.EVMChainID,
 		Chain: a.chain, Alarms: a.alarms, Notify: a.notify, Logger: a.log,
 		MinBackoff: a.cfg.MinBackoff, MaxBackoff: a.cfg.MaxBackoff,
 		OnState: func(s link.State, err error) {

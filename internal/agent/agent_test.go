@@ -75,7 +75,7 @@ func request(t *testing.T, code *pairing.Code, owner *keys.PrivateKey) *pairing.
 func requestVia(t *testing.T, code *pairing.Code, owner *keys.PrivateKey, hubAPI string, ttl time.Duration) *pairing.Request {
 	t.Helper()
 	hub, _ := keys.Generate()
-	r := &pairing.Request{Secret: code.Secret, ChainID: 7, Owner: owner.Address(), Hub: hub.Address(), Epoch: code.Epoch,
+	r := &pairing.Request{Secret: code.Secret, EVMChainID: 7, Owner: owner.Address(), Hub: hub.Address(), Epoch: code.Epoch,
 		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(ttl), HubLink: "127.0.0.1:1", HubAPI: hubAPI}
 	d, _ := tx.Digest(7, r.Imprint(code.Camera))
 	r.OwnerSig, _ = owner.SignDigest(d)

@@ -31,11 +31,11 @@ const checkpointGrace = 5 * time.Second
 // camera's clock (docs/SPEC.md §3.2: future, expired, expiry_too_far), so
 // clock skew cannot silently stop checkpoints.
 type checkpointer struct {
-	a       *Agent
-	chain   *store.Chain
-	tree    *checkpoint.Tree
-	api     *api.Client
-	chain64 uint64 // EIP-712 chain id
+	a          *Agent
+	chain      *store.Chain
+	tree       *checkpoint.Tree
+	api        *api.Client
+	evmChainID uint64 // EIP-712 chain id
 
 	pending *pendingCheckpoint   // submitted, not yet seen on the ledger
 	alarmed map[string]time.Time // when each alarm was last raised (camera clock)
@@ -168,7 +168,7 @@ func (c *checkpointer) commit(ctx context.Context, now time.Time, epoch, start, 
 	m := &tx.Checkpoint{Camera: c.a.key.Address(), Epoch: epoch, PeriodStart: start, PeriodEnd: end,
 		FirstSeq: first, LastSeq: last, TreeSize: size, Root: root, ChainHead: head,
 		Consistency: proof, Nonce: tx.NewNonce(), Expiry: uint64(expiry.Unix())}
-	signed, err := tx.Sign(c.chain64, m, c.a.key)
+	signed, err := tx.Sign(c.evmChainID, m, c.a.key)
 	if err != nil {
 		return err
 	}
@@ -282,7 +282,7 @@ func (a *Agent) checkpointLoop(ctx context.Context, p *Pairing, chain *store.Cha
 		a.log.Error("checkpoints: bad hub API URL", "err", err)
 		return
 	}
-	c := &checkpointer{a: a, chain: chain, tree: checkpoint.NewTree(), api: client, chain64: p.ChainID}
+	c := &checkpointer{a: a, chain: chain, tree: checkpoint.NewTree(), api: client, evmChainID: p.EVMChainID}
 	t := time.NewTicker(a.cfg.CheckpointEvery)
 	defer t.Stop()
 	for {

@@ -64,7 +64,7 @@ func newLedgerCamera(t *testing.T) *ledgerCamera {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &ledgerCamera{t: t, a: a, hub: h, direct: direct, chain64: st.EIP712Chain}
+	c := &ledgerCamera{t: t, a: a, hub: h, direct: direct, chain64: st.EVMChainID}
 	c.submit(&tx.Imprint{Camera: a.Address(), Owner: owner.Address(), Hub: h.Address(), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner, a.key)
 	c.submit(&tx.SetPolicy{Camera: a.Address(), CheckpointPeriod: 60, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner)
 	target, _ := url.Parse("http://" + h.Addr())
@@ -112,7 +112,7 @@ func (c *ledgerCamera) record(n int, start time.Time) {
 }
 
 func (c *ledgerCamera) checkpointer() *checkpointer {
-	return &checkpointer{a: c.a, chain: c.a.Chain(), tree: checkpoint.NewTree(), api: c.front.client, chain64: c.chain64}
+	return &checkpointer{a: c.a, chain: c.a.Chain(), tree: checkpoint.NewTree(), api: c.front.client, evmChainID: c.chain64}
 }
 
 // onLedger is the number of checkpoints the ledger holds for the camera,

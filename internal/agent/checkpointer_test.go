@@ -118,7 +118,7 @@ func TestCheckpointerCommitsMissedPeriodsInOrder(t *testing.T) {
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	client, _ := api.NewClient(srv.URL)
-	c := &checkpointer{a: a, chain: chain, tree: checkpoint.NewTree(), api: client, chain64: 7}
+	c := &checkpointer{a: a, chain: chain, tree: checkpoint.NewTree(), api: client, evmChainID: 7}
 
 	// Mid-way through the second period: only the first has ended.
 	n, err := c.once(context.Background(), t0.Add(90*time.Second))

@@ -59,7 +59,7 @@ func (h *txHub) URL() string { return h.srv.URL }
 // commit puts the imprint the owner and the camera signed "on the ledger".
 func (h *txHub) commit(t *testing.T, req *pairing.Request, camera keys.Address, resp *pairing.Response) {
 	t.Helper()
-	raw, err := (&tx.Tx{ChainID: req.ChainID, Msg: req.Imprint(camera), Sigs: []keys.Signature{req.OwnerSig, resp.CameraSig}}).Encode()
+	raw, err := (&tx.Tx{EVMChainID: req.EVMChainID, Msg: req.Imprint(camera), Sigs: []keys.Signature{req.OwnerSig, resp.CameraSig}}).Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

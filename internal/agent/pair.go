@@ -116,14 +116,14 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 	if req.Epoch < a.state.Epoch {
 		return nil, a.refusePair(remote, fmt.Sprintf("imprint names epoch %d, the camera is in epoch %d", req.Epoch, a.state.Epoch))
 	}
-	if req.ChainID == 0 || req.HubLink == "" || req.HubAPI == "" || req.Owner == (keys.Address{}) || req.Hub == (keys.Address{}) {
+	if req.EVMChainID == 0 || req.HubLink == "" || req.HubAPI == "" || req.Owner == (keys.Address{}) || req.Hub == (keys.Address{}) {
 		return nil, a.refusePair(remote, "incomplete pairing request (owner, hub, hub link and API are required)")
 	}
 	if req.Expiry <= uint64(now.Unix()) {
 		return nil, a.refusePair(remote, "the imprint has expired")
 	}
 	imp := req.Imprint(a.key.Address())
-	d, err := tx.Digest(req.ChainID, imp)
+	d, err := tx.Digest(req.EVMChainID, imp)
 	if err != nil {
 		return nil, a.refusePair(remote, err.Error())
 	}
@@ -134,7 +134,7 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 	if err != nil {
 		return nil, err
 	}
-	raw, err := (&tx.Tx{ChainID: req.ChainID, Msg: imp, Sigs: []keys.Signature{req.OwnerSig, camSig}}).Encode()
+	raw, err := (&tx.Tx{EVMChainID: req.EVMChainID, Msg: imp, Sigs: []keys.Signature{req.OwnerSig, camSig}}).Encode()
 	if err != nil {
 		return nil, err
 	}
@@ -143,13 +143,13 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 		return nil, err
 	}
 	resp := &pairing.Response{CameraSig: camSig, CameraPin: a.tlsID.Pin, PinSig: pinSig}
-	if a.state.ResetPending != nil && a.state.ResetChainID == req.ChainID {
-		if raw, err := a.signReset(req.ChainID, *a.state.ResetPending); err == nil {
+	if a.state.ResetPending != nil && a.state.ResetEVMChainID == req.EVMChainID {
+		if raw, err := a.signReset(req.EVMChainID, *a.state.ResetPending); err == nil {
 			resp.PendingReset = raw
 		}
 	}
 	p := PendingImprint{Pairing: Pairing{Owner: req.Owner.Hex(), Hub: req.Hub.Hex(), HubLink: req.HubLink, HubPin: req.HubPin.String(),
-		HubAPI: req.HubAPI, ChainID: req.ChainID, PairedAt: now.UTC()}, Epoch: req.Epoch, Tx: "0x" + hex.EncodeToString(raw), Expiry: req.Expiry}
+		HubAPI: req.HubAPI, EVMChainID: req.EVMChainID, PairedAt: now.UTC()}, Epoch: req.Epoch, Tx: "0x" + hex.EncodeToString(raw), Expiry: req.Expiry}
 	prev := a.state.Pending
 	a.state.Pending = append(prev, p)
 	if len(a.state.Pending) > maxPending {
@@ -357,13 +357,13 @@ func (a *Agent) Reset() (string, error) {
 	msg := ""
 	switch {
 	case p != nil:
-		raw, err := a.signReset(p.ChainID, old)
+		raw, err := a.signReset(p.EVMChainID, old)
 		if err != nil {
 			return "", err
 		}
 		if err := submitReset(p.HubAPI, raw); err != nil {
 			a.log.Warn("reset not yet on the ledger; it goes with the next pairing", "err", err)
-			a.state.ResetPending, a.state.ResetChainID = &old, p.ChainID
+			a.state.ResetPending, a.state.ResetEVMChainID = &old, p.EVMChainID
 			msg = "reset signed; the hub was unreachable, so the next pairing delivers it to the ledger. "
 		} else {
 			a.state.ResetPending = nil

@@ -18,13 +18,13 @@ const FormatLine = "camchain-agent-data 1\n"
 
 // Pairing is what the camera pinned when it imprinted.
 type Pairing struct {
-	Owner    string    `json:"owner"`
-	Hub      string    `json:"hub"`
-	HubLink  string    `json:"hub_link"`
-	HubPin   string    `json:"hub_tls_pin"`
-	HubAPI   string    `json:"hub_api"`
-	ChainID  uint64    `json:"chain_id"`
-	PairedAt time.Time `json:"paired_at"`
+	Owner      string    `json:"owner"`
+	Hub        string    `json:"hub"`
+	HubLink    string    `json:"hub_link"`
+	HubPin     string    `json:"hub_tls_pin"`
+	HubAPI     string    `json:"hub_api"`
+	EVMChainID uint64    `json:"chain_id"`
+	PairedAt   time.Time `json:"paired_at"`
 }
 
 func (p *Pairing) hub() (keys.Address, link.Pin, error) {
@@ -54,8 +54,8 @@ type State struct {
 	// seen (the hub was unreachable at reset time): the next pairing
 	// carries a freshly signed Reset for it.
 	ResetPending *uint64 `json:"reset_pending_epoch,omitempty"`
-	// ResetChainID is the chain the pending reset is for.
-	ResetChainID uint64 `json:"reset_chain_id,omitempty"`
+	// ResetEVMChainID is the (EIP-712) chain the pending reset is for.
+	ResetEVMChainID uint64 `json:"reset_chain_id,omitempty"`
 	// Pending are imprints the camera co-signed that its hub has not yet
 	// shown committed (SPEC §8): the camera is not paired until one is.
 	Pending []PendingImprint `json:"pending,omitempty"`

@@ -5,15 +5,15 @@ const Prefix = "/api/v1"
 
 // Status is GET /api/v1/status.
 type Status struct {
-	ChainID      string `json:"chain_id"`        // CometBFT chain id, "camchain-<n>"
-	EIP712Chain  uint64 `json:"eip712_chain_id"` // the chainId transactions are signed for
-	Height       uint64 `json:"height"`
-	AppHash      string `json:"app_hash"`
-	HubAddress   string `json:"hub_address"`
-	Version      string `json:"version"`
-	LatestBlock  string `json:"latest_block_time,omitempty"`
-	CatchingUp   bool   `json:"catching_up"`
-	ValidatorKey string `json:"validator_address"`
+	LedgerChainID string `json:"chain_id"`        // CometBFT chain id, "camchain-<n>"
+	EVMChainID    uint64 `json:"eip712_chain_id"` // the chainId transactions are signed for
+	Height        uint64 `json:"height"`
+	AppHash       string `json:"app_hash"`
+	HubAddress    string `json:"hub_address"`
+	Version       string `json:"version"`
+	LatestBlock   string `json:"latest_block_time,omitempty"`
+	CatchingUp    bool   `json:"catching_up"`
+	ValidatorKey  string `json:"validator_address"`
 }
 
 // Device is a camera's ledger record.

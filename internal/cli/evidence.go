@@ -111,7 +111,7 @@ commits one at the end of each period.`,
 		first, last := rep.Clips[0], rep.Clips[len(rep.Clips)-1]
 		fmt.Fprintf(e.stdout, "wrote %s (%d bytes): %d clip(s) of camera %s, epoch %d, records #%d–#%d (%s to %s), under %d checkpoint(s) at block(s) %s of %s\n",
 			out, len(data), len(rep.Clips), rep.Camera, rep.Epoch, first.Seq, last.Seq, first.Start, last.Start,
-			len(rep.Checkpoints), heights(rep), rep.ChainID)
+			len(rep.Checkpoints), heights(rep), rep.LedgerChainID)
 		if rep.Pinned {
 			fmt.Fprintf(e.stdout, "verified against the pinned validator set %s\n", strings.Join(rep.ValidatorsHashes, ", "))
 		} else {

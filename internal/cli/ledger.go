@@ -131,7 +131,7 @@ func (e *env) ownerAction(ks *keystoreFlags, hf *hubFlags, camera keys.Address,
 			camera.Hex(), orNone(dev.Owner), key.Address().Hex())
 	}
 	msg := build(dev.Epoch, tx.NewNonce(), tx.ExpiryIn(tx.DefaultTTL))
-	return e.submit(ctx, c, hf, st.EIP712Chain, msg, key)
+	return e.submit(ctx, c, hf, st.EVMChainID, msg, key)
 }
 
 func orNone(s string) string {
@@ -228,7 +228,7 @@ func landedAs(ctx context.Context, c *api.Client, chain uint64, msg tx.Msg, sign
 	if err != nil {
 		return nil, err
 	}
-	got, err := tx.Digest(other.ChainID, other.Msg)
+	got, err := tx.Digest(other.EVMChainID, other.Msg)
 	if err != nil || got != want || res.Code != 0 {
 		return nil, err
 	}

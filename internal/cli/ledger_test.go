@@ -92,7 +92,7 @@ func imprint(t *testing.T, url string, h *hub.Hub, owner testWallet) *keys.Priva
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed, err := tx.Sign(st.EIP712Chain, &tx.Imprint{Camera: cam.Address(), Owner: owner.key.Address(), Hub: h.Address(),
+	signed, err := tx.Sign(st.EVMChainID, &tx.Imprint{Camera: cam.Address(), Owner: owner.key.Address(), Hub: h.Address(),
 		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner.key, cam)
 	if err != nil {
 		t.Fatal(err)

@@ -109,7 +109,7 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 		}
 		imp := &tx.Imprint{Camera: code.Camera, Owner: key.Address(), Hub: hubAddr, Epoch: epoch,
 			Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}
-		d, err := tx.Digest(st.EIP712Chain, imp)
+		d, err := tx.Digest(st.EVMChainID, imp)
 		if err != nil {
 			return err
 		}
@@ -118,13 +118,13 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 			return err
 		}
 		fmt.Fprintf(e.stderr, "contacting camera %s at %s…\n", code.Camera.Hex(), code.Addr)
-		resp, err := pairing.Dial(ctx, code, &pairing.Request{Secret: code.Secret, ChainID: st.EIP712Chain,
+		resp, err := pairing.Dial(ctx, code, &pairing.Request{Secret: code.Secret, EVMChainID: st.EVMChainID,
 			Owner: imp.Owner, Hub: imp.Hub, Epoch: imp.Epoch, Nonce: imp.Nonce, Expiry: imp.Expiry, OwnerSig: ownerSig,
 			HubLink: li.LinkAddress, HubPin: hubPin, HubAPI: c.Base()})
 		if err != nil {
 			return err
 		}
-		raw, err := (&tx.Tx{ChainID: st.EIP712Chain, Msg: imp, Sigs: []keys.Signature{ownerSig, resp.CameraSig}}).Encode()
+		raw, err := (&tx.Tx{EVMChainID: st.EVMChainID, Msg: imp, Sigs: []keys.Signature{ownerSig, resp.CameraSig}}).Encode()
 		if err != nil {
 			return err
 		}

@@ -90,8 +90,8 @@ func TestCLIReportsAnActionLandedUnderAnotherHash(t *testing.T) {
 			if err != nil {
 				t.Errorf("relay: %v", err)
 			} else {
-				d, _ := tx.Digest(t1.ChainID, t1.Msg)
-				t2 := &tx.Tx{ChainID: t1.ChainID, Msg: t1.Msg, Sigs: []keys.Signature{signAgain(t, owner.key, d)}}
+				d, _ := tx.Digest(t1.EVMChainID, t1.Msg)
+				t2 := &tx.Tx{EVMChainID: t1.EVMChainID, Msg: t1.Msg, Sigs: []keys.Signature{signAgain(t, owner.key, d)}}
 				raw2, _ := t2.Encode()
 				if bytes.Equal(raw2, raw) {
 					t.Error("relay: the second signature is the first")

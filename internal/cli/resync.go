@@ -61,7 +61,7 @@ single-use and expires after 15 minutes.`,
 		if err != nil {
 			return fmt.Errorf("camera %s is bound to no hub: %w", cam.Hex(), err)
 		}
-		sr, err := link.SignResync(key, st.EIP712Chain, tx.Resync{Camera: cam, Hub: hub, Epoch: d.Epoch, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(resyncTTL)})
+		sr, err := link.SignResync(key, st.EVMChainID, tx.Resync{Camera: cam, Hub: hub, Epoch: d.Epoch, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(resyncTTL)})
 		if err != nil {
 			return err
 		}

@@ -177,7 +177,7 @@ func (e *env) verify(hf *hubFlags, paths []string, cam *keys.Address, epoch int6
 		return err
 	}
 	for _, j := range jobs {
-		if err := j.load(ctx, c, st.EIP712Chain); err != nil {
+		if err := j.load(ctx, c, st.EVMChainID); err != nil {
 			return err
 		}
 	}
@@ -214,7 +214,7 @@ func findVerifyJobs(paths []string, cam *keys.Address, epoch int64) ([]*verifyJo
 			return j, nil
 		}
 		j := &verifyJob{dir: dir, complete: complete, clips: map[string]verify.Clip{}}
-		if a, ep, ok := verify.ChainID(dir); ok {
+		if a, ep, ok := verify.ParseChainDir(dir); ok {
 			j.camera, j.epoch, j.hasEpoch = a, ep, true
 			if cam != nil && *cam != a {
 				return nil, usageError{fmt.Errorf("%s is the chain of camera %s, not --camera %s", dir, a.Hex(), cam.Hex())}
@@ -267,7 +267,7 @@ func findVerifyJobs(paths []string, cam *keys.Address, epoch int64) ([]*verifyJo
 			}
 			found := 0
 			for _, d := range dirs {
-				a, ep, _ := verify.ChainID(d)
+				a, ep, _ := verify.ParseChainDir(d)
 				if (cam != nil && *cam != a) || (epoch >= 0 && uint64(epoch) != ep) {
 					continue
 				}
@@ -345,7 +345,7 @@ func (j *verifyJob) load(ctx context.Context, c *api.Client, chainID uint64) err
 		}
 		j.epoch, j.hasEpoch = d.Epoch, true
 	}
-	in := verify.Input{Camera: j.camera, Epoch: j.epoch, ChainID: chainID, Complete: j.complete}
+	in := verify.Input{Camera: j.camera, Epoch: j.epoch, EVMChainID: chainID, Complete: j.complete}
 	logPath := ""
 	if j.dir != "" {
 		if p := filepath.Join(j.dir, verify.LogName); fileExists(p) {

@@ -56,7 +56,7 @@ func TestVerifyAgainstARealHub(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, err := verifytest.SignTx(st.EIP712Chain, m, cam)
+		raw, err := verifytest.SignTx(st.EVMChainID, m, cam)
 		if err != nil {
 			t.Fatal(err)
 		}

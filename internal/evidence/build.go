@@ -45,8 +45,8 @@ type LedgerTx struct {
 
 // Ledger is what Build reads from the ledger node.
 type Ledger interface {
-	// ChainID is the CometBFT chain id.
-	ChainID() string
+	// LedgerChainID is the CometBFT chain id.
+	LedgerChainID() string
 	// Checkpoints lists the camera's committed checkpoints in the epoch,
 	// oldest first.
 	Checkpoints(camera keys.Address, epoch uint64) ([]LedgerCheckpoint, error)
@@ -227,7 +227,7 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 		tree.Append(h)
 	}
 
-	b := &Bundle{ChainID: l.ChainID(), Camera: req.Camera, Epoch: req.Epoch}
+	b := &Bundle{LedgerChainID: l.LedgerChainID(), Camera: req.Camera, Epoch: req.Epoch}
 	bundled := map[int]uint64{} // cps index → bundle checkpoint index
 	for i, s := range seqs {
 		j := cover[i]

@@ -39,10 +39,10 @@ var (
 // Bundle is an evidence bundle: clips of one camera in one binding epoch
 // with everything needed to check them offline (docs/SPEC.md §10).
 type Bundle struct {
-	// ChainID is the ledger's CometBFT chain id, "camchain-<n>".
-	ChainID string
-	Camera  keys.Address
-	Epoch   uint64
+	// LedgerChainID is the ledger's CometBFT chain id, "camchain-<n>".
+	LedgerChainID string
+	Camera        keys.Address
+	Epoch         uint64
 	// Checkpoints are the ledger checkpoints the clips rely on, in ledger
 	// order; each is used by at least one clip.
 	Checkpoints []Checkpoint
@@ -124,14 +124,14 @@ type Clip struct {
 
 // wireBundle is the bundle on the wire: a CBOR array of 7 items.
 type wireBundle struct {
-	_           struct{} `cbor:",toarray"`
-	Label       string
-	Version     uint64
-	ChainID     string
-	Camera      []byte
-	Epoch       uint64
-	Checkpoints []Checkpoint
-	Clips       []Clip
+	_             struct{} `cbor:",toarray"`
+	Label         string
+	Version       uint64
+	LedgerChainID string
+	Camera        []byte
+	Epoch         uint64
+	Checkpoints   []Checkpoint
+	Clips         []Clip
 }
 
 // encMode is the canonical encoder; Decode (decode.go) accepts exactly
@@ -161,7 +161,7 @@ func (b *Bundle) encode(sizeHint int) ([]byte, error) {
 		}
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, min(sizeHint, MaxBundleBytes)))
-	err := encMode.MarshalToBuffer(wireBundle{Label: Label, Version: Version, ChainID: b.ChainID,
+	err := encMode.MarshalToBuffer(wireBundle{Label: Label, Version: Version, LedgerChainID: b.LedgerChainID,
 		Camera: b.Camera[:], Epoch: b.Epoch, Checkpoints: b.Checkpoints, Clips: b.Clips}, buf)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: encode: %w", err)
@@ -179,8 +179,8 @@ func (b *Bundle) check() error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, a...)...)
 	}
 	switch {
-	case len(b.ChainID) == 0 || len(b.ChainID) > MaxChainIDBytes || !utf8.ValidString(b.ChainID):
-		return bad("chain id must be 1..%d bytes of UTF-8", MaxChainIDBytes)
+	case len(b.LedgerChainID) == 0 || len(b.LedgerChainID) > MaxLedgerChainIDBytes || !utf8.ValidString(b.LedgerChainID):
+		return bad("chain id must be 1..%d bytes of UTF-8", MaxLedgerChainIDBytes)
 	case len(b.Checkpoints) == 0 || len(b.Checkpoints) > MaxCheckpoints:
 		return bad("%d checkpoints, want 1..%d", len(b.Checkpoints), MaxCheckpoints)
 	case len(b.Clips) == 0 || len(b.Clips) > MaxClips:

@@ -158,11 +158,11 @@ func checkCommitAddresses(set *types.ValidatorSet, commit *types.Commit) error {
 // commit of block sh and that every signature in the commit is valid.
 // This is VerifyCommit, the full check, rather than VerifyCommitLight: the
 // light check stops at 2/3 and would leave later signatures unchecked.
-func verifyCommit(chainID string, set *types.ValidatorSet, sh *types.SignedHeader) error {
+func verifyCommit(ledgerChainID string, set *types.ValidatorSet, sh *types.SignedHeader) error {
 	if err := checkCommitAddresses(set, sh.Commit); err != nil {
 		return err
 	}
-	return types.VerifyCommit(chainID, set, sh.Commit.BlockID, sh.Height, sh.Commit)
+	return types.VerifyCommit(ledgerChainID, set, sh.Commit.BlockID, sh.Height, sh.Commit)
 }
 
 // resultsOf keeps the deterministic part of each result, the part CometBFT

@@ -213,7 +213,7 @@ func (d *decoder) textBytes(max int) ([]byte, error) {
 func (d *decoder) bundle() (*Bundle, error) {
 	var b Bundle
 	var err error
-	if b.ChainID, err = d.text(MaxChainIDBytes); err != nil {
+	if b.LedgerChainID, err = d.text(MaxLedgerChainIDBytes); err != nil {
 		return nil, fmt.Errorf("chain id: %w", err)
 	}
 	cam, err := d.bytes(len(keys.Address{}))

@@ -406,7 +406,7 @@ func TestBundleOfAnotherLedger(t *testing.T) {
 		t.Fatalf("swapped validator set, unpinned: %v", err)
 	}
 	// The foreign bundle relabelled as the first ledger's.
-	relabelled := mutate(t, foreign, func(b *evidence.Bundle) { b.ChainID = fmt.Sprintf("camchain-%d", f.cam.Chain) })
+	relabelled := mutate(t, foreign, func(b *evidence.Bundle) { b.LedgerChainID = fmt.Sprintf("camchain-%d", f.cam.Chain) })
 	if _, err := evidence.VerifyBytes(relabelled, evidence.Options{Now: time.Now()}); !errors.Is(err, evidence.ErrCheckpointTx) {
 		t.Fatalf("relabelled foreign bundle: %v", err)
 	}
@@ -428,7 +428,7 @@ type nodeLedger struct {
 	extra []evidence.LedgerCheckpoint
 }
 
-func (l nodeLedger) ChainID() string { return l.n.ChainIDString() }
+func (l nodeLedger) LedgerChainID() string { return l.n.LedgerChainID() }
 func (l nodeLedger) Checkpoints(keys.Address, uint64) ([]evidence.LedgerCheckpoint, error) {
 	return l.extra, nil
 }
@@ -523,7 +523,7 @@ func TestDecodeStrict(t *testing.T) {
 		{"no clips", mutateRaw(t, f.bundle, func(b *evidence.Bundle) { b.Clips = nil }), evidence.ErrMalformed},
 		{"unused checkpoint", mutateRaw(t, f.bundle, func(b *evidence.Bundle) { b.Clips = b.Clips[:4] }), evidence.ErrMalformed},
 		{"clips out of order", mutateRaw(t, f.bundle, func(b *evidence.Bundle) { b.Clips[0], b.Clips[1] = b.Clips[1], b.Clips[0] }), evidence.ErrMalformed},
-		{"bad chain id", mutateRaw(t, f.bundle, func(b *evidence.Bundle) { b.ChainID = "camchain-007" }), evidence.ErrMalformed},
+		{"bad chain id", mutateRaw(t, f.bundle, func(b *evidence.Bundle) { b.LedgerChainID = "camchain-007" }), evidence.ErrMalformed},
 	} {
 		_, err := evidence.VerifyBytes(c.data, f.opts())
 		if !errors.Is(err, c.kind) {

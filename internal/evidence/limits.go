@@ -58,8 +58,8 @@ const (
 	// largest CometBFT knows, 96 bytes).
 	MaxPubKeyBytes = 128
 
-	// MaxChainIDBytes caps the chain id: CometBFT's types.MaxChainIDLen.
-	MaxChainIDBytes = 50
+	// MaxLedgerChainIDBytes caps the chain id: CometBFT's types.MaxChainIDLen.
+	MaxLedgerChainIDBytes = 50
 
 	// MaxDecodeAllocRatio and MaxDecodeAllocFixed bound what Decode
 	// allocates for n bytes of input, whatever the bytes: at most

@@ -8,9 +8,9 @@ import (
 
 // Report is what Verify proved, for people (String) and programs (JSON).
 type Report struct {
-	ChainID string `json:"chain_id"`
-	Camera  string `json:"camera"`
-	Epoch   uint64 `json:"epoch"`
+	LedgerChainID string `json:"chain_id"`
+	Camera        string `json:"camera"`
+	Epoch         uint64 `json:"epoch"`
 	// ValidatorsHashes are the validator sets that signed the bundle's
 	// blocks (upper-case hex, as CometBFT prints them); one for a ledger
 	// whose set never changed.
@@ -93,7 +93,7 @@ func (r *Report) String() string {
 	fmt.Fprintf(&s, "    each record is signed by camera %s.\n", r.Camera)
 	fmt.Fprintf(&s, "  - Each record is the leaf at its sequence number of the Merkle tree (RFC 6962) whose\n")
 	fmt.Fprintf(&s, "    root and size the camera signed in a Checkpoint transaction.\n")
-	fmt.Fprintf(&s, "  - Each Checkpoint transaction is in a block of ledger %s that the ledger applied\n", r.ChainID)
+	fmt.Fprintf(&s, "  - Each Checkpoint transaction is in a block of ledger %s that the ledger applied\n", r.LedgerChainID)
 	fmt.Fprintf(&s, "    (result code 0), and that block and the next are signed by more than 2/3 of the\n")
 	fmt.Fprintf(&s, "    voting power of validator set %s.\n", strings.Join(r.ValidatorsHashes, ", "))
 	if r.Pinned {

@@ -20,7 +20,7 @@ func (b *Bundle) WriteTo(w io.Writer, segment func(seq uint64) ([]byte, error)) 
 	// A CBOR array's canonical encoding is its head followed by its items'
 	// canonical encodings, so the bundle can be written item by item.
 	head := appendHead(nil, majorArray, 7)
-	for _, v := range []any{Label, uint64(Version), b.ChainID, b.Camera[:], b.Epoch} {
+	for _, v := range []any{Label, uint64(Version), b.LedgerChainID, b.Camera[:], b.Epoch} {
 		enc, err := encMode.Marshal(v)
 		if err != nil {
 			return cw.n, fmt.Errorf("evidence: encode: %w", err)

@@ -193,7 +193,7 @@ func generateVectors(t *testing.T) {
 			flipAt("the label", 1, 0x01, "not_bundle"),
 			flipAt("the version (1 → 3)", at([]byte(evidence.Label), 0, len(evidence.Label)), 0x02, "version"),
 			{Comment: "a trailing zero byte", Pin: pin, Append: "00", Expect: "malformed"},
-			flipAt("a digit of the chain id: the transactions are signed for another", at([]byte(b.ChainID), 0, len(b.ChainID)-1), 0x01, "checkpoint_tx"),
+			flipAt("a digit of the chain id: the transactions are signed for another", at([]byte(b.LedgerChainID), 0, len(b.LedgerChainID)-1), 0x01, "checkpoint_tx"),
 			flipAt("the camera address", at(b.Camera[:], 0, 5), 0x01, "checkpoint_tx"),
 			flipAt("checkpoint 0's transaction: a bit of its Merkle root", at(root0[:], 0, 3), 0x01, "checkpoint_tx"),
 			flipAt("checkpoint 0's transaction proof: the leaf hash", at(c0.TxProof.LeafHash, 0, 7), 0x01, "tx_proof"),

@@ -28,19 +28,19 @@ type Options struct {
 	Now time.Time
 }
 
-// chainIDPrefix starts every camchain chain id (docs/SPEC.md §2.1).
-const chainIDPrefix = "camchain-"
+// ledgerChainIDPrefix starts every camchain chain id (docs/SPEC.md §2.1).
+const ledgerChainIDPrefix = "camchain-"
 
-// eip712ChainID returns n of a chain id "camchain-<n>": the chain id that
+// evmChainIDOf returns n of a chain id "camchain-<n>": the chain id that
 // transactions are signed for. n is written without leading zeros.
-func eip712ChainID(s string) (uint64, error) {
-	d, ok := strings.CutPrefix(s, chainIDPrefix)
+func evmChainIDOf(s string) (uint64, error) {
+	d, ok := strings.CutPrefix(s, ledgerChainIDPrefix)
 	if ok {
 		if n, err := strconv.ParseUint(d, 10, 64); err == nil && n > 0 && n < 1<<53 && strconv.FormatUint(n, 10) == d {
 			return n, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: chain id %q is not %s<n> with 0 < n < 2^53", ErrMalformed, s, chainIDPrefix)
+	return 0, fmt.Errorf("%w: chain id %q is not %s<n> with 0 < n < 2^53", ErrMalformed, s, ledgerChainIDPrefix)
 }
 
 // Verify checks everything a bundle claims, offline, and reports what it
@@ -78,11 +78,11 @@ func Verify(b *Bundle, opts Options) (*Report, error) {
 	if n := len(opts.PinnedValidatorsHash); n != 0 && n != HashSize {
 		return nil, fmt.Errorf("evidence: the pinned validators hash is %d bytes, want %d", n, HashSize)
 	}
-	chainNum, err := eip712ChainID(b.ChainID)
+	chainNum, err := evmChainIDOf(b.LedgerChainID)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{ChainID: b.ChainID, Camera: b.Camera.Hex(), Epoch: b.Epoch, Pinned: len(opts.PinnedValidatorsHash) > 0}
+	rep := &Report{LedgerChainID: b.LedgerChainID, Camera: b.Camera.Hex(), Epoch: b.Epoch, Pinned: len(opts.PinnedValidatorsHash) > 0}
 	cks := make([]*tx.Checkpoint, len(b.Checkpoints))
 	for i := range b.Checkpoints {
 		m, fact, err := verifyCheckpoint(b, i, chainNum, opts)
@@ -132,8 +132,8 @@ func verifyCheckpoint(b *Bundle, i int, chainNum uint64, opts Options) (*tx.Chec
 	switch {
 	case !ok:
 		return fail(ErrCheckpointTx, nil, "a %s transaction, not a Checkpoint", t.Msg.Type())
-	case t.ChainID != chainNum:
-		return fail(ErrCheckpointTx, nil, "signed for chain id %d, the bundle's ledger is %s", t.ChainID, b.ChainID)
+	case t.EVMChainID != chainNum:
+		return fail(ErrCheckpointTx, nil, "signed for chain id %d, the bundle's ledger is %s", t.EVMChainID, b.LedgerChainID)
 	case m.Camera != b.Camera:
 		return fail(ErrCheckpointTx, nil, "for camera %s, the bundle is camera %s's", m.Camera.Hex(), b.Camera.Hex())
 	case m.Epoch != b.Epoch:
@@ -179,10 +179,10 @@ func verifyCheckpoint(b *Bundle, i int, chainNum uint64, opts Options) (*tx.Chec
 		name string
 		sh   *types.SignedHeader
 	}{{"H", sh}, {"H+1", next}} {
-		if x.sh.ChainID != b.ChainID {
-			return fail(ErrHeader, nil, "block %s is of chain %q, not %q", x.name, x.sh.ChainID, b.ChainID)
+		if x.sh.ChainID != b.LedgerChainID {
+			return fail(ErrHeader, nil, "block %s is of chain %q, not %q", x.name, x.sh.ChainID, b.LedgerChainID)
 		}
-		if err := x.sh.ValidateBasic(b.ChainID); err != nil {
+		if err := x.sh.ValidateBasic(b.LedgerChainID); err != nil {
 			return fail(ErrHeader, err, "block %s: %v", x.name, err)
 		}
 		if !opts.Now.IsZero() && x.sh.Time.After(opts.Now.Add(MaxClockSkew)) {
@@ -229,10 +229,10 @@ func verifyCheckpoint(b *Bundle, i int, chainNum uint64, opts Options) (*tx.Chec
 	}
 
 	// 5. The signatures.
-	if err := verifyCommit(b.ChainID, vals, sh); err != nil {
+	if err := verifyCommit(b.LedgerChainID, vals, sh); err != nil {
 		return fail(ErrCommit, err, "block H: %v", err)
 	}
-	if err := verifyCommit(b.ChainID, nextVals, next); err != nil {
+	if err := verifyCommit(b.LedgerChainID, nextVals, next); err != nil {
 		return fail(ErrCommit, err, "block H+1: %v", err)
 	}
 

@@ -185,14 +185,14 @@ func (h *Hub) status(r *http.Request) (any, error) {
 	}
 	height, _ := h.node.App.Height()
 	s := api.Status{
-		ChainID:      st.NodeInfo.Network,
-		EIP712Chain:  h.node.App.ChainID(),
-		Height:       height,
-		AppHash:      hexHash(h.node.App.AppHash()),
-		HubAddress:   h.key.Address().Hex(),
-		Version:      Version,
-		CatchingUp:   st.SyncInfo.CatchingUp,
-		ValidatorKey: st.ValidatorInfo.Address.String(),
+		LedgerChainID: st.NodeInfo.Network,
+		EVMChainID:    h.node.App.EVMChainID(),
+		Height:        height,
+		AppHash:       hexHash(h.node.App.AppHash()),
+		HubAddress:    h.key.Address().Hex(),
+		Version:       Version,
+		CatchingUp:    st.SyncInfo.CatchingUp,
+		ValidatorKey:  st.ValidatorInfo.Address.String(),
 	}
 	if !st.SyncInfo.LatestBlockTime.IsZero() && st.SyncInfo.LatestBlockHeight > 0 {
 		s.LatestBlock = st.SyncInfo.LatestBlockTime.UTC().Format(time.RFC3339Nano)

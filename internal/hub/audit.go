@@ -177,7 +177,7 @@ func (h *Hub) submitAudit(ctx context.Context, e auditEvent) error {
 	m := &tx.Audit{Hub: h.key.Address(), Camera: cam, Kind: kind, Actor: e.subject,
 		Detail: truncateUTF8(e.detail, tx.MaxDetailBytes), At: uint64(min(at, time.Now().Unix())),
 		Nonce: nonce, Expiry: tx.ExpiryIn(tx.DefaultTTL)}
-	signed, err := tx.Sign(h.node.App.ChainID(), m, h.key)
+	signed, err := tx.Sign(h.node.App.EVMChainID(), m, h.key)
 	if err != nil {
 		return err
 	}

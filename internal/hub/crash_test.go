@@ -133,7 +133,7 @@ func TestKill9LosesNoCommittedTx(t *testing.T) {
 					seq++
 					detail := fmt.Sprintf("crash-test %d", seq)
 					mu.Unlock()
-					signed, err := tx.Sign(st.EIP712Chain, &tx.Audit{Hub: hubKey.Address(), Kind: "hub/test", Actor: actor.Address(),
+					signed, err := tx.Sign(st.EVMChainID, &tx.Audit{Hub: hubKey.Address(), Kind: "hub/test", Actor: actor.Address(),
 						Detail: detail, At: uint64(time.Now().Unix()), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Hour)}, hubKey)
 					if err != nil {
 						t.Error(err)
@@ -193,7 +193,7 @@ func TestKill9LosesNoCommittedTx(t *testing.T) {
 	}
 	t.Logf("%d acknowledged transactions across %d kills, all present; %d in the ledger in all", len(acked), rounds, len(found))
 	// And the ledger still commits.
-	signed, _ := tx.Sign(st.EIP712Chain, &tx.Audit{Hub: hubKey.Address(), Kind: "hub/test", Actor: actor.Address(), Detail: "after",
+	signed, _ := tx.Sign(st.EVMChainID, &tx.Audit{Hub: hubKey.Address(), Kind: "hub/test", Actor: actor.Address(), Detail: "after",
 		At: uint64(time.Now().Unix()), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Hour)}, hubKey)
 	raw, _ := signed.Encode()
 	if res, err := c.Submit(context.Background(), raw); err != nil || res.Code != 0 {

@@ -161,7 +161,7 @@ type ledgerSource struct{ n *ledger.Node }
 
 var _ evidence.Ledger = ledgerSource{}
 
-func (l ledgerSource) ChainID() string { return l.n.ChainIDString() }
+func (l ledgerSource) LedgerChainID() string { return l.n.LedgerChainID() }
 
 func (l ledgerSource) Checkpoints(cam keys.Address, epoch uint64) ([]evidence.LedgerCheckpoint, error) {
 	recs, err := l.n.App.Checkpoints(cam, epoch, 0, 1<<20)

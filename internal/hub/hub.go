@@ -108,7 +108,7 @@ func Start(cfg Config) (*Hub, error) {
 		IdleTimeout:  2 * time.Minute,
 	}
 	go func() { h.done <- h.srv.Serve(ln) }()
-	cfg.Logger.Info("hub ready", "hub", key.Address().Hex(), "api", "http://"+ln.Addr().String(), "chain", node.App.ChainID())
+	cfg.Logger.Info("hub ready", "hub", key.Address().Hex(), "api", "http://"+ln.Addr().String(), "chain", node.App.EVMChainID())
 	return h, nil
 }
 

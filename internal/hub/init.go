@@ -25,16 +25,16 @@ var hubScrypt = wallet.ScryptParams{N: 1 << 15, P: 1}
 
 // InitResult says what Init made.
 type InitResult struct {
-	DataDir    string
-	HubAddress keys.Address
-	ChainID    string
+	DataDir       string
+	HubAddress    keys.Address
+	LedgerChainID string
 }
 
 // Init creates a hub data directory: a new hub key sealed with a random
 // passphrase, and a single-validator ledger whose genesis registers the hub.
 // It refuses a directory that already holds a hub, and removes what it made
 // if it fails part-way.
-func Init(cfg Config, chainID string) (res InitResult, err error) {
+func Init(cfg Config, ledgerChainID string) (res InitResult, err error) {
 	if err := cfg.Validate(); err != nil {
 		return res, err
 	}
@@ -44,10 +44,10 @@ func Init(cfg Config, chainID string) (res InitResult, err error) {
 	if entries, err := os.ReadDir(cfg.DataDir); err == nil && len(entries) > 0 {
 		return res, fmt.Errorf("%s is not empty; camchaind init needs a new or empty directory", cfg.DataDir)
 	}
-	if chainID == "" {
-		chainID = ledger.RandomChainID()
+	if ledgerChainID == "" {
+		ledgerChainID = ledger.RandomLedgerChainID()
 	}
-	if _, err := ledger.ParseChainID(chainID); err != nil {
+	if _, err := ledger.ParseLedgerChainID(ledgerChainID); err != nil {
 		return res, err
 	}
 	created := !exists(cfg.DataDir)
@@ -77,14 +77,14 @@ func Init(cfg Config, chainID string) (res InitResult, err error) {
 	if _, err := wallet.NewKeystore(cfg.keystoreDir(), hubScrypt).Save(key, passphrase); err != nil {
 		return res, err
 	}
-	if err := ledger.InitHome(cfg.ledgerHome(), chainID, []keys.Address{key.Address()}); err != nil {
+	if err := ledger.InitHome(cfg.ledgerHome(), ledgerChainID, []keys.Address{key.Address()}); err != nil {
 		return res, err
 	}
 	// FORMAT last: its presence means the directory is complete.
 	if err := atomicfile.Write(cfg.formatFile(), []byte(FormatLine), 0o600); err != nil {
 		return res, err
 	}
-	return InitResult{DataDir: cfg.DataDir, HubAddress: key.Address(), ChainID: chainID}, nil
+	return InitResult{DataDir: cfg.DataDir, HubAddress: key.Address(), LedgerChainID: ledgerChainID}, nil
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -20,14 +20,14 @@ const (
 // extended as records arrive.
 type trees struct {
 	mu sync.Mutex
-	m  map[store.ChainID]*checkpoint.Tree
+	m  map[store.ChainRef]*checkpoint.Tree
 }
 
 func (t *trees) synced(c *store.Chain) *checkpoint.Tree {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
-		t.m = map[store.ChainID]*checkpoint.Tree{}
+		t.m = map[store.ChainRef]*checkpoint.Tree{}
 	}
 	tr := t.m[c.ID()]
 	if tr == nil {

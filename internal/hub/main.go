@@ -24,9 +24,9 @@ func DefaultDataDir() string { return home.DirOr("hub") }
 // Main is the camchaind command line; it returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	var (
-		cfg      Config
-		logLevel string
-		chainID  string
+		cfg           Config
+		logLevel      string
+		ledgerChainID string
 	)
 	root := &cobra.Command{
 		Use:           "camchaind",
@@ -44,16 +44,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		Short: "Create a hub data directory: hub key, single-validator ledger, genesis",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := Init(cfg, chainID)
+			res, err := Init(cfg, ledgerChainID)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "camchaind: initialised %s\n  hub address: %s\n  chain id:    %s\nStart it with: camchaind run --data %s\n",
-				res.DataDir, res.HubAddress.Hex(), res.ChainID, res.DataDir)
+				res.DataDir, res.HubAddress.Hex(), res.LedgerChainID, res.DataDir)
 			return nil
 		},
 	}
-	initCmd.Flags().StringVar(&chainID, "chain-id", "", "chain id camchain-<n> (default: random)")
+	initCmd.Flags().StringVar(&ledgerChainID, "chain-id", "", "chain id camchain-<n> (default: random)")
 
 	runCmd := &cobra.Command{
 		Use:   "run",

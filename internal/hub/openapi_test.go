@@ -512,7 +512,7 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 	}
 	owner, cam, viewer, stranger := mustKey(), mustKey(), mustKey(), mustKey()
 	sign := func(m tx.Msg, ks ...*keys.PrivateKey) []byte {
-		s, err := tx.Sign(st.EIP712Chain, m, ks...)
+		s, err := tx.Sign(st.EVMChainID, m, ks...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -718,7 +718,7 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, _ := tx.Digest(st.EIP712Chain, imp)
+		d, _ := tx.Digest(st.EVMChainID, imp)
 		sig, err := signer.SignDigest(pairing.PinDigest(d, p))
 		if err != nil {
 			t.Fatal(err)

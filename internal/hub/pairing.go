@@ -13,8 +13,8 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/audit"
-	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/link"
 	"github.com/camchain/camchain/internal/pairing"
 	"github.com/camchain/camchain/internal/store"
@@ -94,7 +94,7 @@ func (h *Hub) pair(r *http.Request) (any, error) {
 		return nil, api.Errorf(api.ErrBadRequest, "camera_tls_pin_sig must be 0x-prefixed hex of a %d-byte signature", len(pinSig))
 	}
 	copy(pinSig[:], sigRaw)
-	d, err := tx.Digest(t.ChainID, imp)
+	d, err := tx.Digest(t.EVMChainID, imp)
 	if err != nil {
 		return nil, api.Errorf(api.ErrBadRequest, "tx: %v", err)
 	}

@@ -43,7 +43,7 @@ func TestRecordsAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	owner, cam, stranger := recordsTestKey(t), recordsTestKey(t), recordsTestKey(t)
-	signed, err := tx.Sign(st.EIP712Chain, &tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: h.Address(),
+	signed, err := tx.Sign(st.EVMChainID, &tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: h.Address(),
 		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner, cam)
 	if err != nil {
 		t.Fatal(err)

@@ -69,7 +69,7 @@ func (h *Hub) resync(r *http.Request) (any, error) {
 	if !d.Owned() || d.Hub != h.key.Address() {
 		return nil, api.Errorf(api.ErrRefused, "camera %s is not owned and bound to this hub", d.Camera.Hex())
 	}
-	err = link.VerifyResync(link.ResyncContext{ChainID: h.node.App.ChainID(), Owner: d.Owner, Camera: d.Camera,
+	err = link.VerifyResync(link.ResyncContext{ChainID: h.node.App.EVMChainID(), Owner: d.Owner, Camera: d.Camera,
 		Hub: h.key.Address(), Epoch: d.Epoch, Now: time.Now()}, sr)
 	if err != nil {
 		return nil, api.Errorf(api.ErrRefused, "%v", err)

@@ -23,9 +23,9 @@ import (
 
 var _ abci.Application = (*App)(nil)
 
-// ChainIDPrefix starts every camchain chain id; the decimal number after it
+// LedgerChainIDPrefix starts every camchain chain id; the decimal number after it
 // is the EIP-712 chainId that every transaction is signed under.
-const ChainIDPrefix = "camchain-"
+const LedgerChainIDPrefix = "camchain-"
 
 // MaxPrunePerBlock bounds how many expired nonces one block forgets, so a
 // burst of expiries cannot make one block slow.
@@ -35,16 +35,16 @@ const MaxPrunePerBlock = 1000
 // when Config.BenchNoop is set: the baseline of `make bench`.
 var BenchNoopPrefix = []byte("camchain/bench/noop/")
 
-// ParseChainID returns the numeric EIP-712 chain id of a camchain chain id
+// ParseLedgerChainID returns the numeric EIP-712 chain id of a camchain chain id
 // string such as "camchain-4242".
-func ParseChainID(s string) (uint64, error) {
-	n, ok := strings.CutPrefix(s, ChainIDPrefix)
+func ParseLedgerChainID(s string) (uint64, error) {
+	n, ok := strings.CutPrefix(s, LedgerChainIDPrefix)
 	if !ok {
-		return 0, fmt.Errorf("chain id %q does not start with %q", s, ChainIDPrefix)
+		return 0, fmt.Errorf("chain id %q does not start with %q", s, LedgerChainIDPrefix)
 	}
 	v, err := strconv.ParseUint(n, 10, 64)
 	if err != nil || v == 0 {
-		return 0, fmt.Errorf("chain id %q: want %s<positive decimal number>", s, ChainIDPrefix)
+		return 0, fmt.Errorf("chain id %q: want %s<positive decimal number>", s, LedgerChainIDPrefix)
 	}
 	return v, nil
 }
@@ -58,10 +58,10 @@ type Genesis struct {
 
 // Config configures an App.
 type Config struct {
-	ChainID   string // "camchain-<n>"
-	DB        dbm.DB // the application's own database (not CometBFT's)
-	Logger    *slog.Logger
-	BenchNoop bool // accept BenchNoopPrefix transactions (benchmarks only)
+	LedgerChainID string // "camchain-<n>"
+	DB            dbm.DB // the application's own database (not CometBFT's)
+	Logger        *slog.Logger
+	BenchNoop     bool // accept BenchNoopPrefix transactions (benchmarks only)
 	// AdmitAll makes CheckTx admit every transaction unchecked, as a faulty
 	// or byzantine validator's mempool would; the rules then run in the
 	// block only. Tests only: it reproduces blocks that hold transactions
@@ -82,9 +82,9 @@ type TxResult struct {
 // only committed state.
 type App struct {
 	abci.BaseApplication
-	cfg     Config
-	chainID uint64
-	log     *slog.Logger
+	cfg        Config
+	evmChainID uint64
+	log        *slog.Logger
 
 	mu       sync.RWMutex // held for writing only while a block is written
 	st       *store
@@ -102,19 +102,19 @@ type App struct {
 // NewApp opens the application over cfg.DB, resuming from the last
 // committed block.
 func NewApp(cfg Config) (*App, error) {
-	id, err := ParseChainID(cfg.ChainID)
+	id, err := ParseLedgerChainID(cfg.LedgerChainID)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &App{cfg: cfg, chainID: id, log: cfg.Logger, st: newStore(cfg.DB), checkSt: newStore(cfg.DB),
+	a := &App{cfg: cfg, evmChainID: id, log: cfg.Logger, st: newStore(cfg.DB), checkSt: newStore(cfg.DB),
 		waiters: map[feedchain.Hash][]chan TxResult{}, heightCh: make(chan struct{})}
 	if b, err := a.st.committed(keyMetaChain); err != nil {
 		return nil, err
-	} else if b != nil && string(b) != cfg.ChainID {
-		return nil, fmt.Errorf("ledger database belongs to chain %q, not %q", b, cfg.ChainID)
+	} else if b != nil && string(b) != cfg.LedgerChainID {
+		return nil, fmt.Errorf("ledger database belongs to chain %q, not %q", b, cfg.LedgerChainID)
 	}
 	if b, err := a.st.committed(keyMetaHeight); err != nil {
 		return nil, err
@@ -127,8 +127,9 @@ func NewApp(cfg Config) (*App, error) {
 	return a, nil
 }
 
-// ChainID returns the numeric chain id transactions must be signed for.
-func (a *App) ChainID() uint64 { return a.chainID }
+// EVMChainID returns the numeric EIP-712 chain id transactions must be
+// signed for (n of the ledger chain id "camchain-<n>").
+func (a *App) EVMChainID() uint64 { return a.evmChainID }
 
 // Info reports the last committed height and app hash, so CometBFT can
 // replay whatever blocks the application has not yet committed.
@@ -147,8 +148,8 @@ func (a *App) Info(context.Context, *abci.InfoRequest) (*abci.InfoResponse, erro
 // InitChain registers the genesis hubs. Its writes are committed at once
 // (height 0); it runs again, idempotently, if the node stops before block 1.
 func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.InitChainResponse, error) {
-	if req.ChainId != a.cfg.ChainID {
-		return nil, fmt.Errorf("genesis chain id %q does not match configured %q", req.ChainId, a.cfg.ChainID)
+	if req.ChainId != a.cfg.LedgerChainID {
+		return nil, fmt.Errorf("genesis chain id %q does not match configured %q", req.ChainId, a.cfg.LedgerChainID)
 	}
 	var g Genesis
 	if len(req.AppStateBytes) > 0 {
@@ -161,7 +162,7 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.st.pending = map[string]change{}
-	a.st.set(keyMetaChain, []byte(a.cfg.ChainID))
+	a.st.set(keyMetaChain, []byte(a.cfg.LedgerChainID))
 	for _, h := range g.Hubs {
 		addr, err := keys.ParseAddress(h)
 		if err != nil {
@@ -265,7 +266,7 @@ func (a *App) deliver(raw []byte, blk blockCtx) (*abci.ExecTxResult, error) {
 // never reach a block — and are bounded instead by the expiry (tx.MaxTTL,
 // docs/SPEC.md §2.4).
 func (a *App) execute(st *store, raw []byte, blk blockCtx, inBlock bool) (*Refusal, tx.Type, error) {
-	ad, ref, err := admit(st, a.chainID, raw, blk.time)
+	ad, ref, err := admit(st, a.evmChainID, raw, blk.time)
 	if err != nil || ref != nil {
 		return ref, "", err
 	}

@@ -93,7 +93,7 @@ func TestRestartResumesFromLastCommit(t *testing.T) {
 	if d := h.device(cam); d.Epoch != 1 {
 		t.Fatalf("replayed reset not applied: %+v", d)
 	}
-	if _, err := NewApp(Config{ChainID: "camchain-7", DB: h.db}); err == nil {
+	if _, err := NewApp(Config{LedgerChainID: "camchain-7", DB: h.db}); err == nil {
 		t.Fatal("opened a ledger database under another chain id")
 	}
 }

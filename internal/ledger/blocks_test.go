@@ -25,7 +25,7 @@ func TestNodeBlockReads(t *testing.T) {
 	defer n.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if got := n.ChainIDString(); got != "camchain-99" {
+	if got := n.LedgerChainID(); got != "camchain-99" {
 		t.Fatalf("chain id %q", got)
 	}
 	s, _ := tx.Sign(99, &tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: hub.Address(), Nonce: 1, Expiry: tx.ExpiryIn(time.Minute)}, owner, cam)

@@ -28,13 +28,13 @@ type admitted struct {
 // encoding, chain id, signatures, expiry against now, and nonce freshness.
 // It is used by CheckTx (now = wall clock) and FinalizeBlock (now = block
 // time); both read the same rules.
-func admit(r reader, chainID uint64, raw []byte, now uint64) (*admitted, *Refusal, error) {
+func admit(r reader, evmChainID uint64, raw []byte, now uint64) (*admitted, *Refusal, error) {
 	t, err := tx.Decode(raw)
 	if err != nil {
 		return nil, decodeRefusal(err), nil
 	}
-	if t.ChainID != chainID {
-		return nil, refuse(CodeWrongChain, "signed for chain id %d, this ledger is %d", t.ChainID, chainID), nil
+	if t.EVMChainID != evmChainID {
+		return nil, refuse(CodeWrongChain, "signed for chain id %d, this ledger is %d", t.EVMChainID, evmChainID), nil
 	}
 	signers, err := t.Signers()
 	if err != nil {

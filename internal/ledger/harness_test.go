@@ -41,7 +41,7 @@ func newHarness(t testing.TB) *harness {
 
 func (h *harness) open() {
 	h.t.Helper()
-	app, err := NewApp(Config{ChainID: testChain, DB: h.db})
+	app, err := NewApp(Config{LedgerChainID: testChain, DB: h.db})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -60,12 +60,12 @@ func TestLedgerAcceptsAnOrdinaryWallet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.want(CodeOK, encode(&tx.Tx{ChainID: testChainID, Msg: imp, Sigs: []keys.Signature{ethersSign(imp), camSigned.Sigs[1]}}))
+	h.want(CodeOK, encode(&tx.Tx{EVMChainID: testChainID, Msg: imp, Sigs: []keys.Signature{ethersSign(imp), camSigned.Sigs[1]}}))
 
 	g := &tx.Grant{Camera: cam.Address(), Viewer: viewer.Address(), ValidUntil: uint64(h.now.Unix()) + 86400, Nonce: tx.NewNonce(), Expiry: h.expiry()}
 	sig := ethersSign(g)
-	h.want(CodeWrongChain, encode(&tx.Tx{ChainID: testChainID + 1, Msg: g, Sigs: []keys.Signature{sig}}))
-	h.want(CodeOK, encode(&tx.Tx{ChainID: testChainID, Msg: g, Sigs: []keys.Signature{sig}}))
+	h.want(CodeWrongChain, encode(&tx.Tx{EVMChainID: testChainID + 1, Msg: g, Sigs: []keys.Signature{sig}}))
+	h.want(CodeOK, encode(&tx.Tx{EVMChainID: testChainID, Msg: g, Sigs: []keys.Signature{sig}}))
 	if d := h.device(cam); d.Owner != owner.Address() || len(d.Grants) != 1 {
 		t.Fatalf("device after ethers-signed txs: %+v", d)
 	}

@@ -58,22 +58,22 @@ type Node struct {
 	log    *slog.Logger
 }
 
-// RandomChainID returns a fresh "camchain-<n>" chain id with n a random
+// RandomLedgerChainID returns a fresh "camchain-<n>" chain id with n a random
 // number below 2^53 (so JavaScript wallets handle it exactly).
-func RandomChainID() string {
+func RandomLedgerChainID() string {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("crypto/rand failed")
 	}
 	n := binary.BigEndian.Uint64(b[:])%(1<<53-1_000_000) + 1_000_000
-	return fmt.Sprintf("%s%d", ChainIDPrefix, n)
+	return fmt.Sprintf("%s%d", LedgerChainIDPrefix, n)
 }
 
 // InitHome creates a single-validator CometBFT home: config, validator and
 // node keys, and a genesis with the given chain id and registered hubs. It
 // refuses to touch a home that already has a genesis.
-func InitHome(home, chainID string, hubs []keys.Address) error {
-	if _, err := ParseChainID(chainID); err != nil {
+func InitHome(home, ledgerChainID string, hubs []keys.Address) error {
+	if _, err := ParseLedgerChainID(ledgerChainID); err != nil {
 		return err
 	}
 	c := cmtcfg.DefaultConfig()
@@ -114,7 +114,7 @@ func InitHome(home, chainID string, hubs []keys.Address) error {
 	// and the ledger checks expiries and checkpoint periods against it.
 	params.Feature.PbtsEnableHeight = 1
 	doc := types.GenesisDoc{
-		ChainID:         chainID,
+		ChainID:         ledgerChainID,
 		GenesisTime:     cmttime.Now(),
 		ConsensusParams: params,
 		Validators:      []types.GenesisValidator{{Address: pub.Address(), PubKey: pub, Power: 10, Name: "hub"}},
@@ -162,7 +162,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open application database: %w", err)
 	}
-	app, err := NewApp(Config{ChainID: gen.ChainID, DB: appDB, Logger: cfg.Logger, BenchNoop: cfg.BenchNoop, AdmitAll: cfg.AdmitAll})
+	app, err := NewApp(Config{LedgerChainID: gen.ChainID, DB: appDB, Logger: cfg.Logger, BenchNoop: cfg.BenchNoop, AdmitAll: cfg.AdmitAll})
 	if err != nil {
 		appDB.Close()
 		return nil, err
@@ -294,8 +294,10 @@ func (n *Node) Status(ctx context.Context) (*ctypes.ResultStatus, error) {
 	return n.client.Status(ctx)
 }
 
-// ChainIDString is the CometBFT chain id, "camchain-<n>".
-func (n *Node) ChainIDString() string { return fmt.Sprintf("%s%d", ChainIDPrefix, n.App.ChainID()) }
+// LedgerChainID is the CometBFT chain id, "camchain-<n>".
+func (n *Node) LedgerChainID() string {
+	return fmt.Sprintf("%s%d", LedgerChainIDPrefix, n.App.EVMChainID())
+}
 
 // The block-level reads below are what an offline proof of a transaction
 // needs (docs/SPEC.md §10): the signed header of its block, the block after

@@ -27,18 +27,18 @@ const (
 // owner signed (its fields; the camera fills in itself), and where the
 // camera will find its hub.
 type Request struct {
-	_        struct{} `cbor:",toarray"`
-	Secret   [SecretSize]byte
-	ChainID  uint64
-	Owner    keys.Address
-	Hub      keys.Address
-	Epoch    uint64
-	Nonce    uint64
-	Expiry   uint64
-	OwnerSig keys.Signature
-	HubLink  string   // host:port of the hub's camera link
-	HubPin   link.Pin // the hub's TLS key
-	HubAPI   string   // the hub's HTTP API URL
+	_          struct{} `cbor:",toarray"`
+	Secret     [SecretSize]byte
+	EVMChainID uint64
+	Owner      keys.Address
+	Hub        keys.Address
+	Epoch      uint64
+	Nonce      uint64
+	Expiry     uint64
+	OwnerSig   keys.Signature
+	HubLink    string   // host:port of the hub's camera link
+	HubPin     link.Pin // the hub's TLS key
+	HubAPI     string   // the hub's HTTP API URL
 }
 
 // Imprint returns the message the request describes for camera.

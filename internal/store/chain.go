@@ -44,7 +44,7 @@ type SegmentInfo struct {
 // readers may run concurrently with all of them.
 type Chain struct {
 	s   *Store
-	id  ChainID
+	id  ChainRef
 	dir string
 	log *slog.Logger
 
@@ -68,7 +68,7 @@ func (c *Chain) segPath(seq uint64) string    { return filepath.Join(c.dir, segD
 func (c *Chain) statePath(name string) string { return filepath.Join(c.dir, name) }
 
 // openChain loads a chain from disk, creating it if create is set.
-func openChain(s *Store, id ChainID, create bool) (*Chain, error) {
+func openChain(s *Store, id ChainRef, create bool) (*Chain, error) {
 	c := &Chain{s: s, id: id, dir: filepath.Join(s.dir, id.dirName()),
 		log: s.log.With("camera", id.Camera.Hex(), "epoch", id.Epoch)}
 	if _, err := os.Stat(c.logPath()); errors.Is(err, fs.ErrNotExist) {
@@ -253,7 +253,7 @@ func (c *Chain) scanSegments() error {
 }
 
 // ID returns the chain's camera and epoch.
-func (c *Chain) ID() ChainID { return c.id }
+func (c *Chain) ID() ChainRef { return c.id }
 
 // Head returns the last record's seq and hash; the zero Head when empty.
 func (c *Chain) Head() feedchain.Head {

@@ -67,7 +67,7 @@ func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
 // AckRefusedError is returned by SetAcked for a head that is not in the
 // chain or lies behind the current acknowledgement.
 type AckRefusedError struct {
-	Chain  ChainID
+	Chain  ChainRef
 	Got    feedchain.Head // what the caller asked for
 	Acked  feedchain.Head // the acknowledgement before the call
 	Head   feedchain.Head // the chain's head

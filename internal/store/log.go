@@ -34,7 +34,7 @@ type pendingRec struct {
 // scanLog reads records.log: the header (an error if wrong), then entries
 // until the first one that is short, oversize, fails its CRC, does not
 // parse, is not signed by id's camera, or does not follow its predecessor.
-func scanLog(f io.ReaderAt, size int64, id ChainID) (logScan, error) {
+func scanLog(f io.ReaderAt, size int64, id ChainRef) (logScan, error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 256<<10)
 	hdr := make([]byte, logHeaderSize)
 	if _, err := io.ReadFull(br, hdr); err != nil {

@@ -35,18 +35,18 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// ChainID names one chain: a camera in one binding epoch.
-type ChainID struct {
+// ChainRef names one chain: a camera in one binding epoch.
+type ChainRef struct {
 	Camera keys.Address
 	Epoch  uint64
 }
 
-func (id ChainID) String() string {
+func (id ChainRef) String() string {
 	return fmt.Sprintf("camera %s epoch %d", id.Camera.Hex(), id.Epoch)
 }
 
 // dirName is the chain's directory relative to the store.
-func (id ChainID) dirName() string {
+func (id ChainRef) dirName() string {
 	return filepath.Join(hex.EncodeToString(id.Camera[:]), strconv.FormatUint(id.Epoch, 10))
 }
 
@@ -58,7 +58,7 @@ type Store struct {
 	lockf *os.File
 
 	mu     sync.Mutex
-	chains map[ChainID]*chainSlot
+	chains map[ChainRef]*chainSlot
 	closed bool
 
 	pruneMu sync.Mutex   // one retention pass at a time, store-wide
@@ -100,7 +100,7 @@ func Open(dir string, opts Options) (_ *Store, err error) {
 	if err := privateDir(dir); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	s := &Store{dir: dir, opts: opts, log: log.With("store", dir), chains: map[ChainID]*chainSlot{}}
+	s := &Store{dir: dir, opts: opts, log: log.With("store", dir), chains: map[ChainRef]*chainSlot{}}
 	if s.lockf, err = lockDir(dir); err != nil {
 		return nil, err
 	}
@@ -182,16 +182,16 @@ func (s *Store) Stored() int64 { return s.total.Load() }
 // Chain opens the chain of camera in epoch, creating it if needed. Chains
 // are cached: every call for one ID returns the same *Chain.
 func (s *Store) Chain(camera keys.Address, epoch uint64) (*Chain, error) {
-	return s.get(ChainID{camera, epoch}, true)
+	return s.get(ChainRef{camera, epoch}, true)
 }
 
 // Lookup opens an existing chain; ErrNotFound if there is none. Readers
 // use it so that a request for an unknown camera creates nothing.
 func (s *Store) Lookup(camera keys.Address, epoch uint64) (*Chain, error) {
-	return s.get(ChainID{camera, epoch}, false)
+	return s.get(ChainRef{camera, epoch}, false)
 }
 
-func (s *Store) get(id ChainID, create bool) (*Chain, error) {
+func (s *Store) get(id ChainRef, create bool) (*Chain, error) {
 	for {
 		s.mu.Lock()
 		if s.closed {
@@ -242,7 +242,7 @@ func (s *Store) loaded() []*Chain {
 	return cs
 }
 
-func compareID(a, b ChainID) int {
+func compareID(a, b ChainRef) int {
 	if c := strings.Compare(string(a.Camera[:]), string(b.Camera[:])); c != 0 {
 		return c
 	}
@@ -256,12 +256,12 @@ func compareID(a, b ChainID) int {
 }
 
 // Chains lists the chains in the store, ordered by camera and epoch.
-func (s *Store) Chains() ([]ChainID, error) {
+func (s *Store) Chains() ([]ChainRef, error) {
 	cams, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	var ids []ChainID
+	var ids []ChainRef
 	for _, ce := range cams {
 		name := ce.Name()
 		if !ce.IsDir() || len(name) != 40 || strings.ToLower(name) != name {
@@ -285,7 +285,7 @@ func (s *Store) Chains() ([]ChainID, error) {
 			if _, err := os.Stat(filepath.Join(s.dir, name, ee.Name(), logName)); err != nil {
 				continue
 			}
-			ids = append(ids, ChainID{cam, epoch})
+			ids = append(ids, ChainRef{cam, epoch})
 		}
 	}
 	slices.SortFunc(ids, compareID)

@@ -98,7 +98,7 @@ func TestAppendReopenRoundTrip(t *testing.T) {
 
 	s = openStore(t, dir, Options{})
 	ids, err := s.Chains()
-	if err != nil || len(ids) != 1 || ids[0] != (ChainID{cam.addr(), 3}) {
+	if err != nil || len(ids) != 1 || ids[0] != (ChainRef{cam.addr(), 3}) {
 		t.Fatalf("Chains() = %v, %v", ids, err)
 	}
 	c = mustChain(t, s, cam)
@@ -273,7 +273,7 @@ func TestConcurrentCameras(t *testing.T) {
 	}
 }
 
-func mustChains(t *testing.T, s *Store) []ChainID {
+func mustChains(t *testing.T, s *Store) []ChainRef {
 	ids, err := s.Chains()
 	if err != nil {
 		t.Error(err)

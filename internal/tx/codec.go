@@ -24,19 +24,19 @@ var (
 
 // Tx is a signed message bound to a chain.
 type Tx struct {
-	ChainID uint64
-	Msg     Msg
-	Sigs    []keys.Signature
+	EVMChainID uint64
+	Msg        Msg
+	Sigs       []keys.Signature
 }
 
 // envelope is the wire form: a 5-element CBOR array.
 type envelope struct {
-	_       struct{} `cbor:",toarray"`
-	Version uint64
-	ChainID uint64
-	Type    string
-	Msg     cbor.RawMessage
-	Sigs    [][]byte
+	_          struct{} `cbor:",toarray"`
+	Version    uint64
+	EVMChainID uint64
+	Type       string
+	Msg        cbor.RawMessage
+	Sigs       [][]byte
 }
 
 var (
@@ -50,7 +50,7 @@ func (t *Tx) Encode() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", t.Msg.Type(), err)
 	}
-	env := envelope{Version: Version, ChainID: t.ChainID, Type: string(t.Msg.Type()), Msg: body}
+	env := envelope{Version: Version, EVMChainID: t.EVMChainID, Type: string(t.Msg.Type()), Msg: body}
 	for _, s := range t.Sigs {
 		env.Sigs = append(env.Sigs, append([]byte(nil), s[:]...))
 	}
@@ -81,7 +81,7 @@ func Decode(b []byte) (*Tx, error) {
 	if want := SignerCount(m.Type()); len(env.Sigs) != want {
 		return nil, fmt.Errorf("%w: %s carries %d signatures, want %d", ErrEncoding, env.Type, len(env.Sigs), want)
 	}
-	t := &Tx{ChainID: env.ChainID, Msg: m}
+	t := &Tx{EVMChainID: env.EVMChainID, Msg: m}
 	for i, s := range env.Sigs {
 		if len(s) != keys.SignatureSize {
 			return nil, fmt.Errorf("%w: signature %d is %d bytes, want %d", ErrEncoding, i, len(s), keys.SignatureSize)

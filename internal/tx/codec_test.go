@@ -89,7 +89,7 @@ func TestDecodeRefuses(t *testing.T) {
 	body, _ := encMode.Marshal(good.Msg)
 	sig := good.Sigs[0][:]
 	mk := func(v uint64, typ string, msg []byte, sigs [][]byte) []byte {
-		b, err := encMode.Marshal(envelope{Version: v, ChainID: 5, Type: typ, Msg: msg, Sigs: sigs})
+		b, err := encMode.Marshal(envelope{Version: v, EVMChainID: 5, Type: typ, Msg: msg, Sigs: sigs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +153,7 @@ func TestAuditStringLimits(t *testing.T) {
 	} {
 		m := &Audit{Hub: k.Address(), Kind: tc.kind, Detail: tc.detail, Nonce: 1, Expiry: 2}
 		body, _ := encMode.Marshal(m)
-		wire, _ := encMode.Marshal(envelope{Version: 1, ChainID: 1, Type: "Audit", Msg: body, Sigs: [][]byte{make([]byte, 65)}})
+		wire, _ := encMode.Marshal(envelope{Version: 1, EVMChainID: 1, Type: "Audit", Msg: body, Sigs: [][]byte{make([]byte, 65)}})
 		_, err := Decode(wire)
 		if (err == nil) != tc.ok {
 			t.Errorf("kind %q detail %q: err = %v, want ok=%v", tc.kind, truncate(tc.detail, 8), err, tc.ok)
@@ -190,7 +190,7 @@ func TestCheckpointConsistencyEncoding(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := encMode.Marshal(envelope{Version: 1, ChainID: 1, Type: "Checkpoint", Msg: body, Sigs: [][]byte{make([]byte, 65)}})
+		b, _ := encMode.Marshal(envelope{Version: 1, EVMChainID: 1, Type: "Checkpoint", Msg: body, Sigs: [][]byte{make([]byte, 65)}})
 		return b
 	}
 	if _, err := Decode(enc([]byte{})); err != nil {

@@ -52,7 +52,7 @@ func uint256(v uint64) *math.HexOrDecimal256 {
 
 // TypedData returns m as EIP-712 typed data, ready for eth_signTypedData_v4:
 // this is exactly what a wallet shows and signs.
-func TypedData(chainID uint64, m Msg) apitypes.TypedData {
+func TypedData(evmChainID uint64, m Msg) apitypes.TypedData {
 	msg := apitypes.TypedDataMessage{}
 	for _, f := range m.fields() {
 		v := f.value
@@ -70,7 +70,7 @@ func TypedData(chainID uint64, m Msg) apitypes.TypedData {
 		Domain: apitypes.TypedDataDomain{
 			Name:    DomainName,
 			Version: DomainVersion,
-			ChainId: uint256(chainID),
+			ChainId: uint256(evmChainID),
 		},
 		Message: msg,
 	}
@@ -78,8 +78,8 @@ func TypedData(chainID uint64, m Msg) apitypes.TypedData {
 
 // Digest is the EIP-712 signing digest of m on chain chainID:
 // keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(m)).
-func Digest(chainID uint64, m Msg) (feedchain.Hash, error) {
-	td := TypedData(chainID, m)
+func Digest(evmChainID uint64, m Msg) (feedchain.Hash, error) {
+	td := TypedData(evmChainID, m)
 	d, _, err := apitypes.TypedDataAndHash(td)
 	if err != nil {
 		return feedchain.Hash{}, fmt.Errorf("eip-712 hash of %s: %w", m.Type(), err)
@@ -92,15 +92,15 @@ func Digest(chainID uint64, m Msg) (feedchain.Hash, error) {
 // walletDomain is the domain as JSON for wallets: no empty
 // verifyingContract or salt members, which some wallets reject.
 type walletDomain struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	ChainID uint64 `json:"chainId"`
+	Name       string `json:"name"`
+	Version    string `json:"version"`
+	EVMChainID uint64 `json:"chainId"`
 }
 
 // WalletJSON returns m as the JSON argument of eth_signTypedData_v4 (what
 // MetaMask, ethers' signTypedData or viem take). Integers are decimal
 // strings, so no JavaScript number loses precision.
-func WalletJSON(chainID uint64, m Msg) ([]byte, error) {
+func WalletJSON(evmChainID uint64, m Msg) ([]byte, error) {
 	msg := map[string]any{}
 	for _, f := range m.fields() {
 		switch v := f.value.(type) {
@@ -120,7 +120,7 @@ func WalletJSON(chainID uint64, m Msg) ([]byte, error) {
 	}{
 		Types:       apitypes.Types{"EIP712Domain": domainType, string(m.Type()): eip712Types[m.Type()]},
 		PrimaryType: string(m.Type()),
-		Domain:      walletDomain{Name: DomainName, Version: DomainVersion, ChainID: chainID},
+		Domain:      walletDomain{Name: DomainName, Version: DomainVersion, EVMChainID: evmChainID},
 		Message:     msg,
 	})
 }

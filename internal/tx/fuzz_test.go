@@ -28,7 +28,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("accepted %d signatures for %s", len(got.Sigs), got.Msg.Type())
 		}
 		// Digest must work on anything Decode accepts.
-		if _, err := Digest(got.ChainID, got.Msg); err != nil {
+		if _, err := Digest(got.EVMChainID, got.Msg); err != nil {
 			t.Fatalf("digest of an accepted tx: %v", err)
 		}
 	})

@@ -21,7 +21,7 @@ func TestResyncIsSignedButNeverALedgerTx(t *testing.T) {
 	if d2, _ := Digest(8, m); d2 == d {
 		t.Fatal("the digest does not depend on the chain id")
 	}
-	raw, err := (&Tx{ChainID: 7, Msg: m, Sigs: []keys.Signature{{}}}).Encode()
+	raw, err := (&Tx{EVMChainID: 7, Msg: m, Sigs: []keys.Signature{{}}}).Encode()
 	if err == nil {
 		if _, err := Decode(raw); err == nil {
 			t.Fatal("a Resync decodes as a ledger transaction")

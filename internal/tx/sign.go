@@ -25,15 +25,15 @@ func ExpiryIn(d time.Duration) uint64 { return uint64(time.Now().Add(d).Unix()) 
 
 // Sign builds a transaction for chainID from m signed by signers, in the
 // order the message type requires (Imprint: owner, then camera).
-func Sign(chainID uint64, m Msg, signers ...*keys.PrivateKey) (*Tx, error) {
+func Sign(evmChainID uint64, m Msg, signers ...*keys.PrivateKey) (*Tx, error) {
 	if want := SignerCount(m.Type()); len(signers) != want {
 		return nil, fmt.Errorf("%s needs %d signatures, got %d signers", m.Type(), want, len(signers))
 	}
-	d, err := Digest(chainID, m)
+	d, err := Digest(evmChainID, m)
 	if err != nil {
 		return nil, err
 	}
-	t := &Tx{ChainID: chainID, Msg: m}
+	t := &Tx{EVMChainID: evmChainID, Msg: m}
 	for _, k := range signers {
 		s, err := k.SignDigest(d)
 		if err != nil {
@@ -46,7 +46,7 @@ func Sign(chainID uint64, m Msg, signers ...*keys.PrivateKey) (*Tx, error) {
 
 // Signers recovers the address behind each signature of t.
 func (t *Tx) Signers() ([]keys.Address, error) {
-	d, err := Digest(t.ChainID, t.Msg)
+	d, err := Digest(t.EVMChainID, t.Msg)
 	if err != nil {
 		return nil, err
 	}

@@ -178,9 +178,9 @@ func ReadPruned(chainDir string) (uint64, error) {
 	return n, nil
 }
 
-// ChainID returns the camera and epoch a chain directory's path names:
+// ParseChainDir returns the camera and epoch a chain directory's path names:
 // <…>/<camera: 40 lowercase hex digits>/<epoch: canonical decimal>.
-func ChainID(chainDir string) (keys.Address, uint64, bool) {
+func ParseChainDir(chainDir string) (keys.Address, uint64, bool) {
 	clean := filepath.Clean(chainDir)
 	epochName, camName := filepath.Base(clean), filepath.Base(filepath.Dir(clean))
 	epoch, err := strconv.ParseUint(epochName, 10, 64)
@@ -228,7 +228,7 @@ func FindChains(root string) ([]string, error) {
 		}
 		for _, e := range epochs {
 			dir := filepath.Join(root, c.Name(), e.Name())
-			if _, _, ok := ChainID(dir); ok && e.IsDir() && IsChainDir(dir) {
+			if _, _, ok := ParseChainDir(dir); ok && e.IsDir() && IsChainDir(dir) {
 				out = append(out, dir)
 			}
 		}

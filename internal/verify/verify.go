@@ -21,9 +21,9 @@ import (
 type Input struct {
 	Camera keys.Address
 	Epoch  uint64
-	// ChainID, when not 0, is the ledger's EIP-712 chain id: a checkpoint
+	// EVMChainID, when not 0, is the ledger's EIP-712 chain id: a checkpoint
 	// transaction signed for another ledger is refused.
-	ChainID uint64
+	EVMChainID uint64
 	// Records are the chain's records in log order, which must be sequence
 	// order from 0 (a prefix of the chain is fine), as ReadLog returns them
 	// or as fetched from a hub. Nothing about them is assumed.
@@ -189,8 +189,8 @@ func checkCheckpoint(in Input, cp *ckpt, k int, prev *ckpt) {
 	case signers[0] != in.Camera:
 		cp.fail("not signed by the camera (signed by %s): not a checkpoint the camera made", signers[0].Hex())
 		return
-	case in.ChainID != 0 && t.ChainID != in.ChainID:
-		cp.fail("signed for ledger chain id %d, not %d", t.ChainID, in.ChainID)
+	case in.EVMChainID != 0 && t.EVMChainID != in.EVMChainID:
+		cp.fail("signed for ledger chain id %d, not %d", t.EVMChainID, in.EVMChainID)
 		return
 	case m.Camera != in.Camera || m.Epoch != in.Epoch:
 		cp.fail("it is for camera %s epoch %d, not camera %s epoch %d", m.Camera.Hex(), m.Epoch, in.Camera.Hex(), in.Epoch)

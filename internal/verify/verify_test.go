@@ -95,11 +95,11 @@ func verifyDir(t *testing.T, dir string, cps []verify.Checkpoint) *verify.Report
 	if err != nil {
 		t.Fatal(err)
 	}
-	cam, epoch, ok := verify.ChainID(dir)
+	cam, epoch, ok := verify.ParseChainDir(dir)
 	if !ok {
 		t.Fatalf("%s does not name a chain", dir)
 	}
-	return verify.Verify(verify.Input{Camera: cam, Epoch: epoch, ChainID: chainID, Records: l.Records, LogDamage: l.Damage,
+	return verify.Verify(verify.Input{Camera: cam, Epoch: epoch, EVMChainID: chainID, Records: l.Records, LogDamage: l.Damage,
 		Clips: clips, Complete: true, PrunedBelow: pruned, Checkpoints: cps})
 }
 

@@ -138,7 +138,7 @@ func TestPairStreamResetAndPairingAttacks(t *testing.T) {
 	}
 	// An attempt straight at the camera (skipping the CLI's ledger check)
 	// finds no pairing endpoint: an owned camera closes it.
-	if _, err := pairing.Dial(context.Background(), code, &pairing.Request{Secret: code.Secret, ChainID: 1}); err == nil || !strings.Contains(err.Error(), "cannot reach the camera") {
+	if _, err := pairing.Dial(context.Background(), code, &pairing.Request{Secret: code.Secret, EVMChainID: 1}); err == nil || !strings.Contains(err.Error(), "cannot reach the camera") {
 		t.Fatalf("owned camera's pairing endpoint: %v", err)
 	}
 	// The guessed code above was refused by the camera, which reported it
@@ -161,7 +161,7 @@ func TestPairStreamResetAndPairingAttacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed, err := tx.Sign(st.EIP712Chain, &tx.Reset{Camera: cAddr, Epoch: 0, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, ownerKey)
+	signed, err := tx.Sign(st.EVMChainID, &tx.Reset{Camera: cAddr, Epoch: 0, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, ownerKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +433,7 @@ func TestExpiredPairingCodeIsRefused(t *testing.T) {
 	}
 	// The same code straight at the camera, skipping the CLI's check as an
 	// attacker would: the camera refuses it as expired and draws a new one.
-	if _, err := pairing.Dial(context.Background(), code, &pairing.Request{Secret: code.Secret, ChainID: 1}); err == nil || !strings.Contains(err.Error(), "expired") {
+	if _, err := pairing.Dial(context.Background(), code, &pairing.Request{Secret: code.Secret, EVMChainID: 1}); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("expired code straight at the camera: %v", err)
 	}
 	if st := a.status(t); st.Paired {

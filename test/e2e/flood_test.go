@@ -160,7 +160,7 @@ func flood(t *testing.T, h *hubProc, camera keys.Address, owner *keys.PrivateKey
 		framed, _ := keys.Generate()
 		imp := &tx.Imprint{Camera: camera, Owner: framed.Address(), Hub: keys.Address(mustAddr(t, st.HubAddress)),
 			Nonce: uint64(i), Expiry: tx.ExpiryIn(time.Minute)}
-		raw, err := (&tx.Tx{ChainID: st.EIP712Chain, Msg: imp, Sigs: make([]keys.Signature, 2)}).Encode()
+		raw, err := (&tx.Tx{EVMChainID: st.EVMChainID, Msg: imp, Sigs: make([]keys.Signature, 2)}).Encode()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +171,7 @@ func flood(t *testing.T, h *hubProc, camera keys.Address, owner *keys.PrivateKey
 	for i := range grants {
 		throwaway, _ := keys.Generate()
 		viewer, _ := keys.Generate()
-		s, err := tx.Sign(st.EIP712Chain, &tx.Grant{Camera: camera, Viewer: viewer.Address(), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, throwaway)
+		s, err := tx.Sign(st.EVMChainID, &tx.Grant{Camera: camera, Viewer: viewer.Address(), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, throwaway)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +194,7 @@ func flood(t *testing.T, h *hubProc, camera keys.Address, owner *keys.PrivateKey
 		if i == floodN/2 {
 			// The owner, in the middle of the flood, from the same address.
 			viewer, _ := keys.Generate()
-			s, _ := tx.Sign(st.EIP712Chain, &tx.Grant{Camera: camera, Viewer: viewer.Address(), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}, owner)
+			s, _ := tx.Sign(st.EVMChainID, &tx.Grant{Camera: camera, Viewer: viewer.Address(), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}, owner)
 			raw, _ := s.Encode()
 			t0 := time.Now()
 			res, err := c.Submit(context.Background(), raw)

@@ -64,7 +64,7 @@ func benchHubStart(ctx context.Context, o *options) ([]Row, error) {
 	}
 
 	home := filepath.Join(tmp, "kvstore")
-	if err := ledger.InitHome(home, ledger.RandomChainID(), nil); err != nil {
+	if err := ledger.InitHome(home, ledger.RandomLedgerChainID(), nil); err != nil {
 		return nil, err
 	}
 	var base []time.Duration

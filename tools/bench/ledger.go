@@ -41,7 +41,7 @@ func startLedger(ctx context.Context, o *options) (*ledgerEnv, error) {
 		e.close()
 		return nil, err
 	}
-	if err := ledger.InitHome(home, ledger.RandomChainID(), []keys.Address{hub.Address()}); err != nil {
+	if err := ledger.InitHome(home, ledger.RandomLedgerChainID(), []keys.Address{hub.Address()}); err != nil {
 		e.close()
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func (e *ledgerEnv) imprint(ctx context.Context) error {
 		return err
 	}
 	e.cam = cam.Address()
-	t, err := tx.Sign(e.node.App.ChainID(), &tx.Imprint{Camera: e.cam, Owner: e.owner.Address(),
+	t, err := tx.Sign(e.node.App.EVMChainID(), &tx.Imprint{Camera: e.cam, Owner: e.owner.Address(),
 		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Hour)}, e.owner, cam)
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ func (e *ledgerEnv) close() {
 // them is valid in any order. Signing runs on every core, before any timing.
 func (e *ledgerEnv) signed(ctx context.Context, o *options, n int) ([][]byte, error) {
 	out := make([][]byte, n)
-	chain := e.node.App.ChainID()
+	chain := e.node.App.EVMChainID()
 	expiry := tx.ExpiryIn(50 * time.Minute)
 	minP, maxP := uint64(tx.MinCheckpointPeriod.Seconds()), uint64(tx.MaxCheckpointPeriod.Seconds())
 	var next, done atomic.Int64

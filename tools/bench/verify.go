@@ -26,7 +26,7 @@ const (
 	verifySegments    = 200     // segment files in the chain
 	verifySegmentSize = 1 << 20 // bytes per segment
 	verifyRuns        = 7       // runs of each, alternating which goes first; the median is reported
-	verifyChainID     = 4242
+	verifyEVMChainID  = 4242
 )
 
 func benchVerify(ctx context.Context, o *options) ([]Row, error) {
@@ -52,7 +52,7 @@ func runVerifyBench(ctx context.Context, o *options, n, size, runs int) ([]Row, 
 	if err != nil {
 		return nil, err
 	}
-	cps, err := chain.Checkpoints(verifyChainID, uint64(n/2-1), uint64(n-1))
+	cps, err := chain.Checkpoints(verifyEVMChainID, uint64(n/2-1), uint64(n-1))
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +131,8 @@ func verifyChainDir(ctx context.Context, dir string, cps []verify.Checkpoint, n 
 	if err != nil {
 		return nil, err
 	}
-	cam, epoch, _ := verify.ChainID(dir)
-	rep := verify.Verify(verify.Input{Camera: cam, Epoch: epoch, ChainID: verifyChainID, Records: l.Records, LogDamage: l.Damage,
+	cam, epoch, _ := verify.ParseChainDir(dir)
+	rep := verify.Verify(verify.Input{Camera: cam, Epoch: epoch, EVMChainID: verifyEVMChainID, Records: l.Records, LogDamage: l.Damage,
 		Clips: clips, Complete: true, PrunedBelow: pruned, Checkpoints: cps})
 	if c := rep.Counts(); !rep.OK() || c[verify.Verified] != n {
 		return nil, fmt.Errorf("verify of an untouched chain: %v, problems %v", c, rep.Problems)

@@ -91,7 +91,7 @@ func NewCamera(ctx context.Context, h *hub.Hub) (*Camera, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Camera{Hub: h, URL: base, Client: c, Chain: st.EIP712Chain, Key: cam, Owner: owner, Tree: checkpoint.NewTree()}
+	f := &Camera{Hub: h, URL: base, Client: c, Chain: st.EVMChainID, Key: cam, Owner: owner, Tree: checkpoint.NewTree()}
 	if err := f.submit(ctx, &tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: h.Address(),
 		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner, cam); err != nil {
 		return nil, fmt.Errorf("imprint: %w", err)

@@ -143,8 +143,8 @@ func (c *Chain) CheckpointMsg(first, last, periodStart, periodEnd uint64) (*tx.C
 }
 
 // SignTx returns the wire bytes of m signed by key for chainID.
-func SignTx(chainID uint64, m tx.Msg, key *keys.PrivateKey) ([]byte, error) {
-	t, err := tx.Sign(chainID, m, key)
+func SignTx(evmChainID uint64, m tx.Msg, key *keys.PrivateKey) ([]byte, error) {
+	t, err := tx.Sign(evmChainID, m, key)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func Ledgered(raws [][]byte, height0 uint64, t0 time.Time) []verify.Checkpoint {
 // Checkpoints signs, with the chain's key for chainID, one checkpoint
 // ending at each of lastSeqs (ascending), each starting after the one
 // before, and lists them as Ledgered does from height 100.
-func (c *Chain) Checkpoints(chainID uint64, lastSeqs ...uint64) ([]verify.Checkpoint, error) {
+func (c *Chain) Checkpoints(evmChainID uint64, lastSeqs ...uint64) ([]verify.Checkpoint, error) {
 	var raws [][]byte
 	first := uint64(0)
 	for k, last := range lastSeqs {
@@ -173,7 +173,7 @@ func (c *Chain) Checkpoints(chainID uint64, lastSeqs ...uint64) ([]verify.Checkp
 		if err != nil {
 			return nil, err
 		}
-		raw, err := SignTx(chainID, m, c.Key)
+		raw, err := SignTx(evmChainID, m, c.Key)
 		if err != nil {
 			return nil, err
 		}
