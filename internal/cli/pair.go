@@ -78,7 +78,7 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 		if err != nil {
 			return err
 		}
-		got := knownHub{HubAddress: hubAddr.Hex(), LinkTLSPin: hubPin.String(), ChainID: st.ChainID}
+		got := knownHub{HubAddress: hubAddr.Hex(), LinkTLSPin: hubPin.String(), ChainID: st.LedgerChainID}
 		first, err := known.checkHub(c.Base(), got, want)
 		if err != nil {
 			return err

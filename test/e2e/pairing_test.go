@@ -90,7 +90,7 @@ func TestPairingAbortsBeforeSigningForAnUnexpectedHub(t *testing.T) {
 	other.http, other.link = h.http, h.link
 	h.run(t)
 	// The right identity given on the command line pairs (and pins).
-	if rc, out, errs := camchain(append([]string{"pair", code, "--hub", h.url(), "--chain-id", st.ChainID, "--hub-address", st.HubAddress}, owner.flags()...)...); rc != 0 {
+	if rc, out, errs := camchain(append([]string{"pair", code, "--hub", h.url(), "--chain-id", st.LedgerChainID, "--hub-address", st.HubAddress}, owner.flags()...)...); rc != 0 {
 		t.Fatalf("pair with the expected identity: exit %d: %s%s", rc, out, errs)
 	}
 	h.stop()
