@@ -67,12 +67,9 @@ type Server struct {
 	// none are ever delivered).
 	Resyncs Resyncs
 
+	acceptor Acceptor
 	mu       sync.Mutex
 	live     map[keys.Address]net.Conn
-	ln       net.Listener
-	conns    map[net.Conn]struct{}
-	closing  bool
-	sessions sync.WaitGroup
 }
 
 // Serve accepts connections on ln until Close.
@@ -81,71 +78,14 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
 	s.mu.Lock()
-	s.ln = ln
 	s.live = map[keys.Address]net.Conn{}
-	s.conns = map[net.Conn]struct{}{}
 	s.mu.Unlock()
 	cfg := ServerConfig(s.Identity)
-	gate := NewGate(s.Limits)
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		if !gate.Enter(c.RemoteAddr()) {
-			s.Logger.Debug("link: connection refused: limit reached", "remote", c.RemoteAddr().String())
-			c.Close()
-			continue
-		}
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			gate.Leave(c.RemoteAddr())
-			c.Close()
-			return nil
-		}
-		s.conns[c] = struct{}{}
-		s.sessions.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.sessions.Done()
-			defer func() {
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				c.Close()
-				gate.Leave(c.RemoteAddr())
-			}()
-			s.session(tls.Server(c, cfg))
-		}()
-	}
+	return s.acceptor.Serve(ln, s.Limits, func(c net.Conn) { s.session(tls.Server(c, cfg)) })
 }
 
-// Close stops accepting and ends every session.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closing = true
-	var err error
-	if s.ln != nil {
-		err = s.ln.Close()
-	}
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.sessions.Wait()
-	return err
-}
+// Close stops accepting and ends every session, waiting for them.
+func (s *Server) Close() error { return s.acceptor.Close() }
 
 // LiveCameras returns the cameras connected now.
 func (s *Server) LiveCameras() []keys.Address {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/camchain/camchain/internal/feedchain"
@@ -111,14 +110,10 @@ type Server struct {
 	Camera   Camera
 	Limits   link.ConnLimits
 
-	mu      sync.Mutex
-	ln      net.Listener
-	conns   map[net.Conn]struct{}
-	closing bool
-	wg      sync.WaitGroup
+	acceptor link.Acceptor
 }
 
-// Serve accepts on ln until Close; it returns nil after Close.
+// Serve accepts on ln until Stop or Close; it returns nil after them.
 func (s *Server) Serve(ln net.Listener) error {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{s.Identity.Cert}}
 	lim := s.Limits
@@ -128,57 +123,15 @@ func (s *Server) Serve(ln net.Listener) error {
 	if lim.PerSource == 0 {
 		lim.PerSource = MaxPairingConnsPerSource
 	}
-	gate := link.NewGate(lim)
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		ln.Close()
-		return nil
-	}
-	s.ln, s.conns = ln, map[net.Conn]struct{}{}
-	s.mu.Unlock()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		if !gate.Enter(c.RemoteAddr()) {
-			c.Close()
-			continue
-		}
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			gate.Leave(c.RemoteAddr())
-			c.Close()
-			return nil
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			defer func() {
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				c.Close()
-				gate.Leave(c.RemoteAddr())
-			}()
-			s.serveConn(tls.Server(c, cfg), c.RemoteAddr().String())
-		}()
-	}
+	return s.acceptor.Serve(ln, lim, func(c net.Conn) { s.serveConn(tls.Server(c, cfg), c.RemoteAddr().String()) })
 }
+
+// Stop stops accepting; connections being served finish (within
+// PairingTimeout). It does not wait, so a connection may call it.
+func (s *Server) Stop() { s.acceptor.Stop() }
+
+// Close stops accepting, ends every connection and waits for them.
+func (s *Server) Close() error { return s.acceptor.Close() }
 
 func (s *Server) serveConn(tc *tls.Conn, remote string) {
 	tc.SetDeadline(time.Now().Add(PairingTimeout))
@@ -196,36 +149,6 @@ func (s *Server) serveConn(tc *tls.Conn, remote string) {
 		return
 	}
 	conn.Write(TypeResponse, resp)
-}
-
-// Stop stops accepting; connections being served finish (within
-// PairingTimeout). It does not wait, so a connection may call it.
-func (s *Server) Stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closing = true
-	if s.ln != nil {
-		s.ln.Close()
-	}
-}
-
-// Close stops accepting, ends every connection and waits for them.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closing = true
-	var err error
-	if s.ln != nil {
-		err = s.ln.Close()
-		if errors.Is(err, net.ErrClosed) {
-			err = nil
-		}
-	}
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return err
 }
 
 func truncate(s string) string {
