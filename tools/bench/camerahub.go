@@ -46,7 +46,10 @@ func camerasHub(ln net.Listener, hubKey *keys.PrivateKey, hubID *link.Identity, 
 		}
 		return &timedChain{Chain: c, n: &appends, ns: &appendNS}, nil
 	}}
-	srv := &link.Server{Identity: hubID, Key: hubKey, Backend: backend}
+	// Every simulated camera connects from 127.0.0.1: the hub is set up as
+	// one that serves many cameras behind one address.
+	limit := len(pins) + 16
+	srv := &link.Server{Identity: hubID, Key: hubKey, Backend: backend, Limits: link.ConnLimits{Total: limit, PerSource: limit}}
 	var served sync.WaitGroup
 	served.Add(1)
 	var serveErr error

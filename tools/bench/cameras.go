@@ -227,7 +227,7 @@ func runCamerasBench(ctx context.Context, o *options, start, step, maxCams int, 
 		steps = append(steps, r.String())
 	}
 	setup := fmt.Sprintf("simulated cameras in this process (own keys, TLS identities, chains in memory), each sending a %d-byte segment every %s (4 Mbit/s), phases spread over the period; "+
-		"one hub in a child process: link.Server and the real store on disk (verify signature, link and SHA-256, segment file and record log, fsync each), real TLS 1.3 on loopback, pins checked in memory (no ledger); "+
+		"one hub in a child process: link.Server and the real store on disk (verify signature, link and SHA-256, segment file and record log, fsync each), real TLS 1.3 on loopback, pins checked in memory (no ledger), the connection limits raised to the ramp's cap (all cameras come from one address); "+
 		"ramp from %d cameras in steps of %d, %s per step; a step keeps up if every segment is acknowledged within %s of the step's end, the p99 acknowledgement latency is within %s, "+
 		"and no camera disconnects or raises an alarm; afterwards every camera's chain is checked against the hub's store; cameras and hub share the machine's %d cores",
 		camSegmentBytes, camSegmentPeriod, start, step, stepFor, camGrace, camAckBudget, runtime.NumCPU())
