@@ -9,6 +9,9 @@ HTTP=${HTTP:-127.0.0.1:8080}
 LINK=${LINK:-127.0.0.1:8443}
 HUB="http://$HTTP"
 mkdir -p "$RUN_DIR"
+# The CLI's login sessions (token, login-chain head) for this demo stay in
+# the run directory, not in ~/.camchain.
+export CAMCHAIN_HOME="$RUN_DIR/home"
 
 port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
 wait_port() {
@@ -49,6 +52,8 @@ if printf '%s\n' "$status" | grep -q '"paired": false'; then
   echo "== The camera shows a one-time pairing code (see $RUN_DIR/camera.log); pairing with it:"
   "$BIN/camchain" pair "$(cat "$RUN_DIR/camera/pairing-code.txt")" --hub "$HUB" "${WALLET[@]}"
 fi
+echo "== Logging in to the hub with the demo wallet (Sign-In with Ethereum):"
+"$BIN/camchain" login --hub "$HUB" "${WALLET[@]}"
 
 cat <<MSG
 
@@ -57,9 +62,12 @@ camchain is running.
   camera      $camera: recording the sample clip into $RUN_DIR/camera, uploading to the hub over the link ($LINK)
   logs        $RUN_DIR/hub.log, $RUN_DIR/camera.log
 
-In another terminal, try:
+Every read of the hub needs a login (the demo wallet is logged in above). In another terminal:
+  export CAMCHAIN_HOME=$RUN_DIR/home                      # where this demo keeps its login session
+  $BIN/camchain login ${WALLET[*]} --hub $HUB   # log in again (the token renews itself; this re-signs)
   $BIN/camchain device show $camera --hub $HUB
-  curl -s $HUB/api/v1/devices/$camera/recordings
+  $BIN/camchain clients list --hub $HUB                   # the machines logged in as you
+  curl -s $HUB/api/v1/status                              # public; the rest of the API wants a token
   $BIN/camchain-agent status --data $RUN_DIR/camera
   $BIN/camchain audit ${WALLET[*]} --hub $HUB
   $BIN/camchain policy --camera $camera --period 1m ${WALLET[*]} --hub $HUB   # checkpoint every minute

@@ -282,6 +282,9 @@ func (a *Agent) checkpointLoop(ctx context.Context, p *Pairing, chain *store.Cha
 		a.log.Error("checkpoints: bad hub API URL", "err", err)
 		return
 	}
+	// The camera reads its own ledger record as itself: it logs in with
+	// its key (one client per agent run) like any other principal.
+	client.WithCredentials(&api.KeyCredentials{Key: a.key})
 	c := &checkpointer{a: a, chain: chain, tree: checkpoint.NewTree(), api: client, evmChainID: p.EVMChainID}
 	t := time.NewTicker(a.cfg.CheckpointEvery)
 	defer t.Stop()

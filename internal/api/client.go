@@ -21,9 +21,34 @@ const MaxResponseBytes = 4 << 20
 
 // Client talks to a hub's API.
 type Client struct {
-	base *url.URL
-	http *http.Client
+	base  *url.URL
+	http  *http.Client
+	creds Credentials
 }
+
+// Credentials give a Client its access token. Token returns a valid one
+// (logging in or renewing as needed); Invalidate drops a token the hub
+// refused, so the next Token gets a fresh one.
+type Credentials interface {
+	Token(ctx context.Context, c *Client) (string, error)
+	Invalidate()
+}
+
+// WithCredentials makes every request carry a token from creds. A request
+// the hub answers 401 is retried once with a fresh token.
+func (c *Client) WithCredentials(creds Credentials) *Client {
+	c.creds = creds
+	return c
+}
+
+// StaticToken is Credentials holding one token (tests, scripts).
+type StaticToken string
+
+// Token returns the token.
+func (t StaticToken) Token(context.Context, *Client) (string, error) { return string(t), nil }
+
+// Invalidate does nothing: a static token cannot be refreshed.
+func (StaticToken) Invalidate() {}
 
 // NewClient returns a client for the hub at base ("http://127.0.0.1:8080").
 func NewClient(base string) (*Client, error) {
@@ -36,6 +61,40 @@ func NewClient(base string) (*Client, error) {
 
 // Base returns the hub URL.
 func (c *Client) Base() string { return c.base.String() }
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	err := c.doOnce(ctx, method, path, q, body, out)
+	if c.creds != nil && CodeOf(err) == ErrUnauthenticated && !isPublic(method, path) {
+		c.creds.Invalidate()
+		err = c.doOnce(ctx, method, path, q, body, out)
+	}
+	return err
+}
+
+// isPublic: the routes served without a token (docs/openapi.yaml) are sent
+// without one.
+func isPublic(method, path string) bool {
+	switch path {
+	case "/status", "/link", "/auth/nonce":
+		return method == http.MethodGet
+	case "/auth/login", "/auth/renew", "/txs", "/pairings":
+		return method == http.MethodPost
+	}
+	return false
+}
+
+// authorize puts the access token on req (not on the login endpoints).
+func (c *Client) authorize(ctx context.Context, req *http.Request, path string) error {
+	if c.creds == nil || isPublic(req.Method, path) {
+		return nil
+	}
+	tok, err := c.creds.Token(ctx, c)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return nil
+}
 
 // url is the hub URL of an API path whose segments the caller escaped
 // (url.PathEscape), so that an escaped "/" stays one segment.
@@ -50,7 +109,7 @@ func (c *Client) url(path string) (url.URL, error) {
 	return u, nil
 }
 
-func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+func (c *Client) doOnce(ctx context.Context, method, path string, q url.Values, body, out any) error {
 	u, err := c.url(path)
 	if err != nil {
 		return err
@@ -70,6 +129,9 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if err := c.authorize(ctx, req, path); err != nil {
+		return err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -11,25 +11,29 @@ type ErrorCode string
 
 // The error codes and, in one table, the HTTP status each maps to.
 const (
-	ErrBadRequest  ErrorCode = "bad_request"
-	ErrNotFound    ErrorCode = "not_found"
-	ErrConflict    ErrorCode = "conflict"
-	ErrRefused     ErrorCode = "refused" // the ledger refused the transaction; see TxResult
-	ErrUnavailable ErrorCode = "unavailable"
-	ErrRateLimited ErrorCode = "rate_limited" // over a submission budget (SPEC §4.1); retry later
-	ErrTimeout     ErrorCode = "timeout"
-	ErrInternal    ErrorCode = "internal"
+	ErrBadRequest      ErrorCode = "bad_request"
+	ErrUnauthenticated ErrorCode = "unauthenticated" // no valid access token: log in
+	ErrForbidden       ErrorCode = "forbidden"       // logged in, but the ledger does not let this address see it
+	ErrRateLimited     ErrorCode = "rate_limited"    // over a submission budget (SPEC §4.1) or too many failed logins (§11.5); retry later
+	ErrNotFound        ErrorCode = "not_found"
+	ErrConflict        ErrorCode = "conflict"
+	ErrRefused         ErrorCode = "refused" // the ledger refused the transaction; see TxResult
+	ErrUnavailable     ErrorCode = "unavailable"
+	ErrTimeout         ErrorCode = "timeout"
+	ErrInternal        ErrorCode = "internal"
 )
 
 var statusOf = map[ErrorCode]int{
-	ErrBadRequest:  http.StatusBadRequest,
-	ErrNotFound:    http.StatusNotFound,
-	ErrConflict:    http.StatusConflict,
-	ErrRefused:     http.StatusUnprocessableEntity,
-	ErrUnavailable: http.StatusServiceUnavailable,
-	ErrRateLimited: http.StatusTooManyRequests,
-	ErrTimeout:     http.StatusGatewayTimeout,
-	ErrInternal:    http.StatusInternalServerError,
+	ErrBadRequest:      http.StatusBadRequest,
+	ErrUnauthenticated: http.StatusUnauthorized,
+	ErrForbidden:       http.StatusForbidden,
+	ErrRateLimited:     http.StatusTooManyRequests,
+	ErrNotFound:        http.StatusNotFound,
+	ErrConflict:        http.StatusConflict,
+	ErrRefused:         http.StatusUnprocessableEntity,
+	ErrUnavailable:     http.StatusServiceUnavailable,
+	ErrTimeout:         http.StatusGatewayTimeout,
+	ErrInternal:        http.StatusInternalServerError,
 }
 
 // HTTPStatus returns the status for code (500 for an unknown code).

@@ -35,6 +35,9 @@ func (c *Client) Evidence(ctx context.Context, camera string, eq EvidenceQuery, 
 	if err != nil {
 		return nil, err
 	}
+	if err := c.authorize(ctx, req, "/devices/"); err != nil {
+		return nil, err
+	}
 	// A bundle carries video: no overall client timeout, only ctx's.
 	hc := *c.http
 	hc.Timeout = 0

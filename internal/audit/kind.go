@@ -71,6 +71,12 @@ const (
 	// because the camera is no longer bound to it; the detail names the
 	// camera and its alarm. A security alarm.
 	UnboundAlarm Kind = "hub/camera-alarm"
+	// ClientEnrolled: a new client (CLI install, browser) logged in for the
+	// first time with the wallet (docs/SPEC.md §11.4). Loud by design.
+	ClientEnrolled Kind = "hub/client-enrolled"
+	// ClientClone: a client presented a stale login-chain head: a copy of
+	// it is in use. A security alarm.
+	ClientClone Kind = "hub/client-clone"
 )
 
 // Alarm is the name of an alarm a camera raises, as it travels on the
@@ -152,9 +158,9 @@ func (k Kind) ValidFiled() error {
 // IsAlarm reports whether events of kind k are security alarms: persisted
 // by the hub before they are acknowledged and retried until committed,
 // never aggregated or dropped (docs/SPEC.md §4.1). Every camera alarm is
-// one, and so is the hub's own clone suspicion.
+// one, and so are the hub's own clone suspicions (of a camera, of a client).
 func (k Kind) IsAlarm() bool {
-	return k.Source() == SourceCamera || k == CloneSuspected || k == ChainDiverged || k == UnboundAlarm
+	return k.Source() == SourceCamera || k == CloneSuspected || k == ChainDiverged || k == UnboundAlarm || k == ClientClone
 }
 
 func isName(s string) bool {

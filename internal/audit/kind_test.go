@@ -19,6 +19,8 @@ func TestKindNamespaces(t *testing.T) {
 		{PairingRefused, SourceHub, true, false},
 		{CloneSuspected, SourceHub, true, true},
 		{UnboundAlarm, SourceHub, true, true},
+		{ClientClone, SourceHub, true, true},
+		{ClientEnrolled, SourceHub, true, false},
 		{ChainDivergence.Kind(), SourceCamera, true, true},
 		{Alarm("transfer").Kind(), SourceCamera, true, true},
 		{"hub/", SourceHub, false, false},

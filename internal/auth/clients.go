@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -16,7 +17,7 @@ import (
 
 // Caps on the client registry.
 const (
-	MaxClientsPerAddress = 64
+	MaxClientsPerAddress = 64 // live ones; enrolling one more revokes the longest unseen
 	MaxClients           = 1 << 17
 	clientsVersion       = 1
 	// FlushInterval is how often changed heads are written to disk.
@@ -195,14 +196,17 @@ func (c *Clients) login(addr keys.Address, cid ClientID, head Head, msg [32]byte
 		if len(c.m) >= MaxClients {
 			return nil, Renewal{}, fmt.Errorf("%w: client registry full", ErrBusy)
 		}
-		n := 0
+		// At the cap, the client of addr seen longest ago is revoked to make
+		// room: enrolling needs the wallet, which could revoke it anyway.
+		var live []*client
 		for _, other := range c.m {
 			if other.Info.Address == addr && other.Info.Revoked == 0 {
-				n++
+				live = append(live, other)
 			}
 		}
-		if n >= MaxClientsPerAddress {
-			return nil, Renewal{}, fmt.Errorf("%w: %s has %d live clients; revoke one first", ErrBusy, addr.Hex(), n)
+		if len(live) >= MaxClientsPerAddress {
+			oldest := slices.MinFunc(live, func(a, b *client) int { return cmp.Compare(a.Info.LastSeen, b.Info.LastSeen) })
+			oldest.Info.Revoked = uint64(now.Unix())
 		}
 		cl = &client{Info: ClientInfo{ID: cid, Address: addr, Enrolled: uint64(now.Unix())}}
 		rec, ren, err := c.advance(cl, KindEnroll, msg, now)

@@ -6,9 +6,9 @@
 //
 // The pieces, one per file:
 //   - siwe.go     the EIP-4361 message: a strict parser (fuzzed) and its
-//                 field checks against the hub's origin, chain id and clock;
+//     field checks against the hub's origin, chain id and clock;
 //   - nonce.go    single-use, short-lived nonces: stateless (MAC'd) until
-//                 used, so a flood of nonce requests costs the hub no memory;
+//     used, so a flood of nonce requests costs the hub no memory;
 //   - token.go    access tokens and the keyring that signs them;
 //   - chain.go    the login record, its hash and the client's head;
 //   - clients.go  the enrolled clients, their heads and renewal secrets;

@@ -6,16 +6,16 @@ import "errors"
 // failed; callers match them with errors.Is. Messages never carry a secret.
 var (
 	// Message format and fields (siwe.go).
-	ErrMalformed     = errors.New("malformed sign-in message")
-	ErrWrongDomain   = errors.New("sign-in message is for another domain")
-	ErrWrongURI      = errors.New("sign-in message is for another URI")
-	ErrWrongVersion  = errors.New("sign-in message has an unsupported version")
-	ErrWrongChain    = errors.New("sign-in message is for another chain id")
-	ErrExpired       = errors.New("sign-in message has expired")
-	ErrNotYetValid   = errors.New("sign-in message is not valid yet")
-	ErrIssuedFuture  = errors.New("sign-in message is issued in the future")
-	ErrBadSignature  = errors.New("signature does not verify")
-	ErrOtherSigner   = errors.New("signature is by another key than the message's address")
+	ErrMalformed    = errors.New("malformed sign-in message")
+	ErrWrongDomain  = errors.New("sign-in message is for another domain")
+	ErrWrongURI     = errors.New("sign-in message is for another URI")
+	ErrWrongVersion = errors.New("sign-in message has an unsupported version")
+	ErrWrongChain   = errors.New("sign-in message is for another chain id")
+	ErrExpired      = errors.New("sign-in message has expired")
+	ErrNotYetValid  = errors.New("sign-in message is not valid yet")
+	ErrIssuedFuture = errors.New("sign-in message is issued in the future")
+	ErrBadSignature = errors.New("signature does not verify")
+	ErrOtherSigner  = errors.New("signature is by another key than the message's address")
 
 	// Nonces (nonce.go).
 	ErrUnknownNonce = errors.New("nonce was not issued by this hub")

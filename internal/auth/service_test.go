@@ -537,3 +537,23 @@ func TestReasonsAreDistinct(t *testing.T) {
 		seen[r.Error()] = true
 	}
 }
+
+func TestClientCapRevokesLongestUnseen(t *testing.T) {
+	f := newFixture(t, nil)
+	first := f.enroll()
+	for i := 1; i < MaxClientsPerAddress; i++ {
+		f.clk.add(time.Second)
+		f.enroll()
+	}
+	if _, err := f.svc.Authenticate(first.AccessToken); err != nil {
+		t.Fatalf("at the cap, nothing is revoked yet: %v", err)
+	}
+	f.clk.add(time.Second)
+	last := f.enroll()
+	if _, err := f.svc.Authenticate(first.AccessToken); !errors.Is(err, ErrClientRevoked) {
+		t.Fatalf("over the cap, the longest unseen client: got %v, want %v", err, ErrClientRevoked)
+	}
+	if _, err := f.svc.Authenticate(last.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+}

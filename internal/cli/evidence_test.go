@@ -44,6 +44,7 @@ func TestEvidenceExportAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	camHex, url := cam.Key.Address().Hex(), cam.URL
+	cliLogin(t, url, cam.Owner)
 	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
 	file := filepath.Join(t.TempDir(), "evidence.cbor")
 

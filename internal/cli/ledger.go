@@ -28,6 +28,22 @@ type hubFlags struct {
 	url     string
 	jsonOut bool
 	timeout time.Duration
+	// wallet logs in with the wallet when there is no session (commands
+	// that sign anyway); nil: a session from `camchain login` is needed.
+	wallet *sessionCreds
+}
+
+// withWallet lets the command log in with its wallet when it has no
+// session for the hub yet.
+func (h *hubFlags) withWallet(e *env, ks *keystoreFlags) {
+	h.wallet = &sessionCreds{e: e, signer: func() (*keys.PrivateKey, error) { return e.loadSigner(*ks) },
+		address: func() (keys.Address, error) {
+			st, err := ks.keystore()
+			if err != nil {
+				return keys.Address{}, err
+			}
+			return st.Address()
+		}}
 }
 
 func addHubFlags(cmd *cobra.Command) *hubFlags {
@@ -48,6 +64,11 @@ func (h *hubFlags) client() (*api.Client, context.Context, context.CancelFunc, e
 	if err != nil {
 		return nil, nil, nil, usageError{err}
 	}
+	creds := h.wallet
+	if creds == nil {
+		creds = &sessionCreds{}
+	}
+	c.WithCredentials(creds)
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
 	return c, ctx, cancel, nil
 }
@@ -109,6 +130,7 @@ func parseDuration(v string) (time.Duration, error) {
 // build, signs it with the wallet and waits for the block.
 func (e *env) ownerAction(ks *keystoreFlags, hf *hubFlags, camera keys.Address,
 	build func(epoch uint64, nonce, expiry uint64) tx.Msg) error {
+	hf.withWallet(e, ks)
 	c, ctx, cancel, err := hf.client()
 	if err != nil {
 		return err

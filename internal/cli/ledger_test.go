@@ -32,6 +32,17 @@ func startHub(t *testing.T) (*hub.Hub, string) {
 	return h, "http://" + h.Addr()
 }
 
+// cliLogin logs key in to the hub at url as the CLI does, into a fresh
+// $CAMCHAIN_HOME.
+func cliLogin(t *testing.T, url string, key *keys.PrivateKey) {
+	t.Helper()
+	t.Setenv("CAMCHAIN_HOME", t.TempDir())
+	c, _ := api.NewClient(url)
+	if _, _, err := sessionLogin(context.Background(), c, key); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+}
+
 // testWallet is a keystore directory with a passphrase file.
 type testWallet struct {
 	key      *keys.PrivateKey
@@ -115,6 +126,7 @@ func deviceJSON(t *testing.T, url string, cam keys.Address) api.Device {
 }
 
 func TestLedgerCommandsAgainstARealHub(t *testing.T) {
+	t.Setenv("CAMCHAIN_HOME", t.TempDir())
 	h, url := startHub(t)
 	owner, stranger, viewer, buyer := newTestWallet(t, "owner"), newTestWallet(t, "stranger"), newTestWallet(t, "viewer"), newTestWallet(t, "buyer")
 	cam := imprint(t, url, h, owner)
@@ -122,7 +134,13 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 	hubFlag := []string{"--hub", url}
 	args := func(w testWallet, a ...string) []string { return append(append(a, hubFlag...), w.flags()...) }
 
-	r := runCLI("device", "show", camHex, "--hub", url).must(t, 0, "")
+	// Reads need a login.
+	runCLI("device", "show", camHex, "--hub", url).must(t, 1, "not logged in")
+	r := runCLI(args(owner, "login")...).must(t, 0, "")
+	if !strings.Contains(r.stdout, "logged in to "+url+" as "+owner.key.Address().Hex()) || !strings.Contains(r.stdout, "enrolled as a new client") {
+		t.Fatalf("login output:\n%s", r.stdout)
+	}
+	r = runCLI("device", "show", camHex, "--hub", url).must(t, 0, "")
 	if !strings.Contains(r.stdout, owner.key.Address().Hex()) || !strings.Contains(r.stdout, h.Address().Hex()) {
 		t.Fatalf("device show lacks owner or hub:\n%s", r.stdout)
 	}
@@ -131,8 +149,8 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 		t.Fatalf("device list (wallet's own) lacks the camera:\n%s", r.stdout)
 	}
 
-	// Grant: the owner can, a stranger cannot.
-	runCLI(args(stranger, "grant", "--camera", camHex, "--viewer", viewer.key.Address().Hex())...).must(t, 1, "unauthorized")
+	// Grant: the owner can, a stranger cannot (it may not even read the camera).
+	runCLI(args(stranger, "grant", "--camera", camHex, "--viewer", viewer.key.Address().Hex())...).must(t, 1, "forbidden")
 	r = runCLI(args(owner, "grant", "--camera", camHex, "--viewer", viewer.key.Address().Hex(), "--until", "7d", "--history-from", "2026-01-01T00:00:00Z")...).must(t, 0, "")
 	if !strings.Contains(r.stdout, "Grant committed at height") {
 		t.Fatalf("grant output: %q", r.stdout)
@@ -153,7 +171,7 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 
 	// Policy.
 	runCLI(args(owner, "policy", "--camera", camHex, "--period", "30s")...).must(t, 2, "between")
-	runCLI(args(stranger, "policy", "--camera", camHex, "--period", "1h")...).must(t, 1, "unauthorized")
+	runCLI(args(stranger, "policy", "--camera", camHex, "--period", "1h")...).must(t, 1, "forbidden")
 	runCLI(args(owner, "policy", "--camera", camHex, "--period", "1h")...).must(t, 0, "")
 	if d := deviceJSON(t, url, cam.Address()); d.CheckpointPeriod != 3600 {
 		t.Fatalf("period = %d, want 3600", d.CheckpointPeriod)
@@ -172,6 +190,9 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 	}
 	var kinds []string
 	for _, e := range l.Items {
+		if e.Kind == "hub/client-enrolled" {
+			continue // the hub's record of this machine's login
+		}
 		kinds = append(kinds, e.Kind)
 	}
 	if strings.Join(kinds, ",") != "policy,revoke,grant,imprint" {
@@ -185,10 +206,13 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 	// Transfer needs confirmation; then the buyer owns it and the seller has no power.
 	runCLI(args(owner, "transfer", "--camera", camHex, "--to", buyer.key.Address().Hex())...).must(t, 2, "--yes")
 	runCLI(args(owner, "transfer", "--camera", camHex, "--to", buyer.key.Address().Hex(), "--yes")...).must(t, 0, "")
+	// The seller's session loses the camera on the very next request.
+	runCLI("device", "show", camHex, "--hub", url).must(t, 1, "forbidden")
+	runCLI(args(buyer, "login")...).must(t, 0, "")
 	if d := deviceJSON(t, url, cam.Address()); d.Owner != buyer.key.Address().Hex() {
 		t.Fatalf("owner after transfer = %s", d.Owner)
 	}
-	runCLI(args(owner, "release", "--camera", camHex, "--yes")...).must(t, 1, "unauthorized")
+	runCLI(args(owner, "release", "--camera", camHex, "--yes")...).must(t, 1, "forbidden")
 	runCLI(args(buyer, "release", "--camera", camHex, "--yes")...).must(t, 0, "")
 	if d := deviceJSON(t, url, cam.Address()); d.Owned || d.Epoch != 1 || d.Hub != "" {
 		t.Fatalf("after release: %+v", d)
@@ -196,5 +220,20 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 
 	// Errors that say what to do.
 	runCLI("device", "show", "0x000000000000000000000000000000000000dEaD", "--hub", url).must(t, 1, "never imprinted")
-	runCLI("device", "show", camHex, "--hub", "http://127.0.0.1:1").must(t, 1, "cannot reach the hub")
+	runCLI("device", "show", camHex, "--hub", "http://127.0.0.1:1").must(t, 1, "not logged in to http://127.0.0.1:1")
+	runCLI(append([]string{"login", "--hub", "http://127.0.0.1:1"}, owner.flags()...)...).must(t, 1, "cannot reach the hub")
+
+	// The session file is the user's alone; logout drops its secrets.
+	p, err := sessionPath(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("session file %s: %v, %v (want mode 0600)", p, fi, err)
+	}
+	runCLI("logout", "--hub", url).must(t, 0, "")
+	if b, _ := os.ReadFile(p); strings.Contains(string(b), "access_token") || strings.Contains(string(b), "renewal") {
+		t.Fatalf("logout left secrets:\n%s", b)
+	}
+	runCLI("device", "show", camHex, "--hub", url).must(t, 1, "not logged in")
 }

@@ -41,6 +41,7 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 		if code.Expired(time.Now()) {
 			return errors.New("this pairing code has expired; the camera shows a new one (or run `camchain-agent reset` on it)")
 		}
+		hf.withWallet(e, ks)
 		c, ctx, cancel, err := hf.client()
 		if err != nil {
 			return err
@@ -97,7 +98,11 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 			// a later epoch than the ledger's: it carries its signed Reset,
 			// which the hub submits before the imprint.
 			if d.Owned && code.Epoch <= d.Epoch {
-				return fmt.Errorf("camera %s already has an owner (%s) on the ledger; only a reset on the camera frees it", code.Camera.Hex(), d.Owner)
+				owner := d.Owner
+				if owner == "" {
+					owner = "not this wallet" // the hub shows a stranger only that it is owned
+				}
+				return fmt.Errorf("camera %s already has an owner (%s) on the ledger; only a reset on the camera frees it", code.Camera.Hex(), owner)
 			}
 			epoch = max(epoch, d.Epoch)
 		} else if api.CodeOf(err) != api.ErrNotFound {

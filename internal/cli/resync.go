@@ -37,6 +37,7 @@ single-use and expires after 15 minutes.`,
 		if err != nil {
 			return usageError{err}
 		}
+		hf.withWallet(e, ks)
 		c, ctx, cancel, err := hf.client()
 		if err != nil {
 			return err
@@ -55,7 +56,7 @@ single-use and expires after 15 minutes.`,
 			return err
 		}
 		if !d.Owned || !strings.EqualFold(d.Owner, key.Address().Hex()) {
-			return fmt.Errorf("camera %s is not yours on the ledger (owner %s): only its owner can resync it", cam.Hex(), d.Owner)
+			return fmt.Errorf("camera %s is not yours on the ledger (owner %s): only its owner can resync it", cam.Hex(), orNone(d.Owner))
 		}
 		hub, err := keys.ParseAddress(d.Hub)
 		if err != nil {

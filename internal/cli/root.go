@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/camchain/camchain/internal/keys"
 )
 
 // Exit codes. Scripts may rely on them.
@@ -31,6 +33,7 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	signer *keys.PrivateKey // the wallet key once unlocked
 }
 
 // Main runs the camchain command line and returns the process exit code.
@@ -81,5 +84,8 @@ func commands(e *env) []*cobra.Command {
 		newResyncCmd(e),
 		newVerifyCmd(e),
 		newEvidenceCmd(e),
+		newLoginCmd(e),
+		newLogoutCmd(e),
+		newClientsCmd(e),
 	}
 }

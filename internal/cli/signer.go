@@ -79,6 +79,9 @@ func defaultKeystoreDir() (string, error) { return home.Dir("keystore") }
 // loadSigner returns the wallet key, asking for the passphrase (or reading
 // --passphrase-file) only once the keystore is known to hold a key.
 func (e *env) loadSigner(ks keystoreFlags) (*keys.PrivateKey, error) {
+	if e.signer != nil { // unlocked once per command: login and signing share it
+		return e.signer, nil
+	}
 	store, err := ks.keystore()
 	if err != nil {
 		return nil, err
@@ -95,6 +98,7 @@ func (e *env) loadSigner(ks keystoreFlags) (*keys.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.signer = k
 	return k, nil
 }
 

@@ -24,6 +24,7 @@ func TestVerifyAgainstARealHub(t *testing.T) {
 	owner := newTestWallet(t, "owner")
 	cam := imprint(t, url, h, owner)
 	camHex := cam.Address().Hex()
+	cliLogin(t, url, owner.key)
 	c, _ := api.NewClient(url)
 	ctx := context.Background()
 	st, err := c.Status(ctx)

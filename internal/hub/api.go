@@ -34,7 +34,7 @@ const (
 func (h *Hub) routes() http.Handler {
 	mux := http.NewServeMux()
 	for _, r := range h.routeTable() {
-		mux.HandleFunc(r.method+" "+api.Prefix+r.path, h.wrap(r.fn))
+		mux.HandleFunc(r.method+" "+api.Prefix+r.path, h.wrap(r))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, api.Errorf(api.ErrNotFound, "no such endpoint %s %s", r.Method, r.URL.Path))
@@ -44,32 +44,43 @@ func (h *Hub) routes() http.Handler {
 
 type route struct {
 	method, path string
+	policy       policy
 	fn           func(r *http.Request) (any, error)
 }
 
 func (h *Hub) routeTable() []route {
 	return []route{
-		{"GET", "/status", h.status},
-		{"GET", "/devices/{camera}", h.device},
-		{"GET", "/devices/{camera}/grants", h.grants},
-		{"GET", "/devices/{camera}/checkpoints", h.checkpoints},
-		{"GET", "/owners/{owner}/devices", h.ownerDevices},
-		{"GET", "/audit", h.audit},
-		{"GET", "/txs/{hash}", h.lookupTx},
-		{"GET", "/nonces/{signer}/{nonce}", h.nonceUse},
-		{"POST", "/txs", h.submit},
-		{"GET", "/link", h.linkInfo},
-		{"POST", "/pairings", h.pair},
-		{"POST", "/devices/{camera}/resync", h.resync},
-		{"GET", "/devices/{camera}/recordings", h.recordings},
-		{"GET", "/devices/{camera}/records", h.records},
-		{"GET", "/devices/{camera}/evidence", h.evidence},
+		{"GET", "/status", public, h.status},
+		{"GET", "/auth/nonce", public, h.authNonce},
+		{"POST", "/auth/login", public, h.authLogin},
+		{"POST", "/auth/renew", public, h.authRenew},
+		{"GET", "/auth/session", session, h.authSession},
+		{"GET", "/auth/clients", session, h.authClients},
+		{"POST", "/auth/clients/{client}/revoke", session, h.authRevokeClient},
+		{"GET", "/devices/{camera}", deviceRecord, h.device},
+		{"GET", "/devices/{camera}/grants", cameraOwner, h.grants},
+		{"GET", "/devices/{camera}/checkpoints", cameraViewer, h.checkpoints},
+		{"GET", "/owners/{owner}/devices", self, h.ownerDevices},
+		{"GET", "/audit", auditScope, h.audit},
+		{"GET", "/txs/{hash}", session, h.lookupTx},
+		{"GET", "/nonces/{signer}/{nonce}", session, h.nonceUse},
+		{"POST", "/txs", public, h.submit},
+		{"GET", "/link", public, h.linkInfo},
+		{"POST", "/pairings", public, h.pair},
+		{"POST", "/devices/{camera}/resync", cameraOwner, h.resync},
+		{"GET", "/devices/{camera}/recordings", cameraViewer, h.recordings},
+		{"GET", "/devices/{camera}/records", cameraViewer, h.records},
+		{"GET", "/devices/{camera}/evidence", cameraViewer, h.evidence},
 	}
 }
 
-func (h *Hub) wrap(fn func(r *http.Request) (any, error)) http.HandlerFunc {
+func (h *Hub) wrap(rt route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		out, err := fn(r)
+		r, err := h.authorize(rt.policy, r)
+		var out any
+		if err == nil {
+			out, err = rt.fn(r)
+		}
 		if err != nil {
 			var ae *api.Error
 			if !errors.As(err, &ae) {
@@ -238,7 +249,16 @@ func grantViews(d *ledger.Device, now uint64) []api.Grant {
 
 func now() uint64 { return uint64(time.Now().Unix()) }
 
+// lookupDevice is the camera of the path as authorization saw it at this
+// request (the same ledger state), else as the ledger has it now.
 func (h *Hub) lookupDevice(r *http.Request) (*ledger.Device, error) {
+	if a := accessOf(r); a != nil {
+		return a.dev, nil
+	}
+	return h.ledgerDevice(r)
+}
+
+func (h *Hub) ledgerDevice(r *http.Request) (*ledger.Device, error) {
 	cam, err := addrParam(r, "camera")
 	if err != nil {
 		return nil, err
@@ -258,7 +278,21 @@ func (h *Hub) device(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return deviceView(d, now()), nil
+	v := deviceView(d, now())
+	if a := accessOf(r); a != nil && a.limited {
+		return api.Device{Camera: v.Camera, Owned: v.Owned, Epoch: v.Epoch, CheckpointPeriod: v.CheckpointPeriod, Grants: []api.Grant{}}, nil
+	}
+	if a := accessOf(r); a != nil && !a.owner {
+		// A viewer sees its own grant, not who else watches.
+		mine := v.Grants[:0]
+		for _, g := range v.Grants {
+			if g.Viewer == a.viewer.Hex() {
+				mine = append(mine, g)
+			}
+		}
+		v.Grants = mine
+	}
+	return v, nil
 }
 
 func (h *Hub) grants(r *http.Request) (any, error) {
@@ -296,12 +330,16 @@ func (h *Hub) checkpoints(r *http.Request) (any, error) {
 		return nil, err
 	}
 	out := api.List[api.Checkpoint]{Items: []api.Checkpoint{}}
+	hist := historyFrom(r)
 	for i, c := range recs {
 		if i == limit {
 			out.Next = strconv.FormatUint(c.Index, 10)
 			break
 		}
 		m := c.Msg
+		if m.PeriodEnd <= hist {
+			continue // wholly before the viewer's grant reaches back
+		}
 		out.Items = append(out.Items, api.Checkpoint{
 			Camera: m.Camera.Hex(), Epoch: m.Epoch, Index: c.Index,
 			PeriodStart: rfc3339(m.PeriodStart), PeriodEnd: rfc3339(m.PeriodEnd),

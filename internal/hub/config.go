@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/camchain/camchain/internal/auth"
 	"github.com/camchain/camchain/internal/link"
 )
 
@@ -44,6 +45,16 @@ type Config struct {
 	// LedgerAdmitAll: tests only, the ledger's CheckTx admits every
 	// transaction (ledger.Config.AdmitAll), so blocks can hold refused ones.
 	LedgerAdmitAll bool
+	// PublicOrigin is the origin (scheme://host[:port]) users reach the API
+	// at, which sign-in messages must name; default http:// and the bound
+	// address.
+	PublicOrigin string
+	// AuthLimits are the failed-login rate limits; zero fields take the
+	// defaults of internal/auth.
+	AuthLimits auth.Limits
+	// BenchNoAuthz: benchmarks only, to measure what authorization costs:
+	// every token check is skipped and the caller is treated as the owner.
+	BenchNoAuthz bool
 }
 
 // Validate fills defaults and checks the configuration.
@@ -91,5 +102,6 @@ func (c *Config) keystoreDir() string { return filepath.Join(c.DataDir, "keys", 
 func (c *Config) ledgerHome() string  { return filepath.Join(c.DataDir, "ledger") }
 func (c *Config) formatFile() string  { return filepath.Join(c.DataDir, "FORMAT") }
 func (c *Config) storeDir() string    { return filepath.Join(c.DataDir, "recordings") }
+func (c *Config) authDir() string     { return filepath.Join(c.DataDir, "auth") }
 func (c *Config) linkKeyFile() string { return filepath.Join(c.DataDir, "keys", "link-tls.pem") }
 func (c *Config) alarmDir() string    { return filepath.Join(c.DataDir, "alarms") }

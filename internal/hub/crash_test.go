@@ -162,6 +162,7 @@ func TestKill9LosesNoCommittedTx(t *testing.T) {
 		d.cmd.Wait()
 	}()
 	c, _ := api.NewClient("http://" + addr)
+	c.WithCredentials(api.StaticToken(loginToken(t, context.Background(), c, actor))) // the audit log is the actor's to read
 	found := map[string]bool{}
 	var before uint64
 	for {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/camchain/camchain/internal/auth"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/link"
@@ -37,6 +38,7 @@ type Hub struct {
 	wg            sync.WaitGroup // the audit and alarm loops
 	evidenceSlots chan struct{}  // one per evidence bundle being served (Config.MaxEvidenceRequests)
 	stop          context.CancelFunc
+	auth          *auth.Service
 }
 
 // Start opens the data directory, unlocks the hub key, starts the ledger
@@ -84,7 +86,14 @@ func Start(cfg Config) (*Hub, error) {
 		ln.Close()
 		return nil, err
 	}
+	if err := h.startAuth(); err != nil {
+		h.alarms.Close()
+		node.Close()
+		ln.Close()
+		return nil, err
+	}
 	if err := h.startLink(); err != nil {
+		h.auth.Close()
 		h.alarms.Close()
 		node.Close()
 		ln.Close()
@@ -118,6 +127,9 @@ func (h *Hub) Addr() string { return h.ln.Addr().String() }
 // Address returns the hub's ledger identity.
 func (h *Hub) Address() keys.Address { return h.key.Address() }
 
+// Auth returns the login service.
+func (h *Hub) Auth() *auth.Service { return h.auth }
+
 // Node returns the ledger node.
 func (h *Hub) Node() *ledger.Node { return h.node }
 
@@ -137,7 +149,8 @@ func (h *Hub) Close() error {
 	h.stop()
 	h.wg.Wait()
 	storeErr := h.store.Close()
-	return errors.Join(err, linkErr, storeErr, h.alarms.Close(), h.node.Close())
+	authErr := h.auth.Close()
+	return errors.Join(err, linkErr, storeErr, authErr, h.alarms.Close(), h.node.Close())
 }
 
 // startLink opens the recording store and starts the camera link server.

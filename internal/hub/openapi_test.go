@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/auth"
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -51,6 +52,7 @@ type oaOperation struct {
 	Parameters  []*oaParam             `yaml:"parameters"`
 	RequestBody *oaResponse            `yaml:"requestBody"` // same shape: content → schema
 	Responses   map[string]*oaResponse `yaml:"responses"`
+	Security    []map[string][]string  `yaml:"security"`
 }
 
 type oaParam struct {
@@ -268,6 +270,15 @@ var wireTypes = map[string]reflect.Type{
 	"Recording":          reflect.TypeFor[api.Recording](),
 	"Recordings":         reflect.TypeFor[api.Recordings](),
 	"RecordList":         reflect.TypeFor[api.RecordList](),
+	"Nonce":              reflect.TypeFor[api.Nonce](),
+	"LoginRequest":       reflect.TypeFor[api.LoginRequest](),
+	"RenewRequest":       reflect.TypeFor[api.RenewRequest](),
+	"Session":            reflect.TypeFor[api.Session](),
+	"Whoami":             reflect.TypeFor[api.Whoami](),
+	"ClientInfo":         reflect.TypeFor[api.ClientInfo](),
+	"ClientList":         reflect.TypeFor[api.List[api.ClientInfo]](),
+	"RevokedClient":      reflect.TypeFor[api.RevokedClient](),
+	"Empty":              reflect.TypeFor[api.Empty](),
 }
 
 // schemaNameOf is the component name of a struct type in wireTypes.
@@ -552,6 +563,22 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 		}
 	}
 
+	// Reads need a login: the owner's session is the default.
+	login := func(k *keys.PrivateKey) *api.Session {
+		cid, err := auth.NewClientID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := c.Login(ctx, k.Address(), k.SignText, cid, auth.Head{})
+		if err != nil {
+			t.Fatalf("login: %v", err)
+		}
+		return s
+	}
+	ownerSess := login(owner)
+	token := ownerSess.AccessToken
+	c.WithCredentials(api.StaticToken(token))
+
 	// call sends one request and checks the answer against the operation
 	// documented for op ("METHOD /api/v1/pattern"). It returns the body.
 	call := func(op, method, path, body string, want int) map[string]any {
@@ -560,7 +587,7 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 		if o == nil {
 			t.Fatalf("%s is not documented", op)
 		}
-		return checkCall(t, doc, o, op, method, base+path, body, want)
+		return checkCall(t, doc, o, op, method, base+path, body, token, want)
 	}
 	camHex, ownerHex := cam.Address().Hex(), owner.Address().Hex()
 	const (
@@ -604,10 +631,7 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 	if len(p["items"].([]any)) != 1 || p["next"] != nil {
 		t.Errorf("checkpoints page 2: %v", p)
 	}
-	p = call(getCkpts, "GET", "/api/v1/devices/"+camHex+"/checkpoints?epoch=7", "", 200)
-	if len(p["items"].([]any)) != 0 {
-		t.Errorf("checkpoints of a future epoch: %v", p)
-	}
+	call(getCkpts, "GET", "/api/v1/devices/"+camHex+"/checkpoints?epoch=7", "", 403) // only the current epoch
 	for _, q := range []string{"limit=0", "limit=501", "limit=x", "epoch=-1", "from=1.5"} {
 		call(getCkpts, "GET", "/api/v1/devices/"+camHex+"/checkpoints?"+q, "", 400)
 	}
@@ -617,14 +641,11 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 	if len(o["items"].([]any)) != 1 {
 		t.Errorf("owner's devices: %v", o)
 	}
-	o = call(getOwned, "GET", "/api/v1/owners/"+stranger.Address().Hex()+"/devices", "", 200)
-	if len(o["items"].([]any)) != 0 {
-		t.Errorf("a stranger's devices: %v", o)
-	}
+	call(getOwned, "GET", "/api/v1/owners/"+stranger.Address().Hex()+"/devices", "", 403)
 	call(getOwned, "GET", "/api/v1/owners/"+badChecksum+"/devices", "", 400)
 
 	a := call(getAudit, "GET", "/api/v1/audit", "", 200)
-	if n := len(a["items"].([]any)); n < 3 { // imprint, grant, granted
+	if n := len(a["items"].([]any)); n < 2 { // the owner's: imprint, grant
 		t.Errorf("audit: %d events: %v", n, a)
 	}
 	a = call(getAudit, "GET", "/api/v1/audit?camera="+camHex+"&limit=1", "", 200)
@@ -633,7 +654,8 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 		t.Fatalf("audit page 1: %v", a)
 	}
 	call(getAudit, "GET", "/api/v1/audit?camera="+camHex+"&before="+next, "", 200)
-	call(getAudit, "GET", "/api/v1/audit?principal="+strings.ToLower(viewer.Address().Hex()), "", 200)
+	call(getAudit, "GET", "/api/v1/audit?principal="+strings.ToLower(ownerHex), "", 200)
+	call(getAudit, "GET", "/api/v1/audit?principal="+viewer.Address().Hex(), "", 403)
 	for _, q := range []string{"limit=0", "limit=501", "camera=0x12", "principal=" + badChecksum, "before=-3"} {
 		call(getAudit, "GET", "/api/v1/audit?"+q, "", 400)
 	}
@@ -681,10 +703,11 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 		rec["live"] != false || rec["camera"] != camHex || rec["epoch"] != json.Number("0") {
 		t.Errorf("recordings of a camera that sent nothing: %v", rec)
 	}
-	rec = call(getRecs, "GET", "/api/v1/devices/"+strings.ToLower(camHex)+"/recordings?epoch=7&from=3&limit=500", "", 200)
-	if len(rec["items"].([]any)) != 0 || rec["epoch"] != json.Number("7") || rec["head_seq"] != nil {
-		t.Errorf("recordings of a future epoch: %v", rec)
+	rec = call(getRecs, "GET", "/api/v1/devices/"+strings.ToLower(camHex)+"/recordings?epoch=0&from=3&limit=500", "", 200)
+	if len(rec["items"].([]any)) != 0 || rec["epoch"] != json.Number("0") || rec["head_seq"] != nil {
+		t.Errorf("recordings from seq 3: %v", rec)
 	}
+	call(getRecs, "GET", "/api/v1/devices/"+camHex+"/recordings?epoch=7", "", 403) // only the current epoch
 	for _, q := range []string{"limit=0", "limit=501", "limit=x", "epoch=-1", "from=1.5"} {
 		call(getRecs, "GET", "/api/v1/devices/"+camHex+"/recordings?"+q, "", 400)
 	}
@@ -807,13 +830,57 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 		t.Errorf("pairing record after a reset: %+v, %v", pr, err)
 	}
 
+	// The login endpoints.
+	const (
+		getNonce   = "GET /api/v1/auth/nonce"
+		postLogin  = "POST /api/v1/auth/login"
+		postRenew  = "POST /api/v1/auth/renew"
+		getSession = "GET /api/v1/auth/session"
+		getClients = "GET /api/v1/auth/clients"
+		postRevoke = "POST /api/v1/auth/clients/{client}/revoke"
+	)
+	n := call(getNonce, "GET", "/api/v1/auth/nonce", "", 200)
+	if n["domain"] != h.Addr() || n["uri"] != base || n["chain_id"] != json.Number(strconv.FormatUint(st.EVMChainID, 10)) {
+		t.Errorf("nonce: %v", n)
+	}
+	for _, b := range []string{``, `{`, `{"message":"x","signature":"0x00","client":"` + ownerSess.Client + `"}`,
+		`{"message":"x","signature":"0x` + strings.Repeat("00", 65) + `","client":"nope"}`} {
+		call(postLogin, "POST", "/api/v1/auth/login", b, 400)
+	}
+	call(postLogin, "POST", "/api/v1/auth/login", `{"message":"hello","signature":"0x`+strings.Repeat("11", 64)+`1b","client":"`+ownerSess.Client+`"}`, 400)
+	rn := call(postRenew, "POST", "/api/v1/auth/renew", `{"client":"`+ownerSess.Client+`","head":"`+ownerSess.Head+`","renewal":"`+ownerSess.Renewal+`"}`, 200)
+	call(postRenew, "POST", "/api/v1/auth/renew", `{"client":"`+ownerSess.Client+`","head":"`+ownerSess.Head+`","renewal":"`+strings.Repeat("00", 32)+`"}`, 0)
+	call(postRenew, "POST", "/api/v1/auth/renew", `{"client":"x"}`, 400)
+	if rn["address"] != ownerHex || rn["head"] == ownerSess.Head {
+		t.Errorf("renew: %v", rn)
+	}
+	who := call(getSession, "GET", "/api/v1/auth/session", "", 200)
+	if who["address"] != ownerHex {
+		t.Errorf("session: %v", who)
+	}
+	cl := call(getClients, "GET", "/api/v1/auth/clients", "", 200)
+	if items := cl["items"].([]any); len(items) != 1 || items[0].(map[string]any)["current"] != true {
+		t.Errorf("clients: %v", cl)
+	}
+	call(postRevoke, "POST", "/api/v1/auth/clients/"+strings.Repeat("ab", 16)+"/revoke", `{}`, 404)
+	call(postRevoke, "POST", "/api/v1/auth/clients/xyz/revoke", `{}`, 400)
+	other := login(owner)
+	rv := call(postRevoke, "POST", "/api/v1/auth/clients/"+other.Client+"/revoke", `{}`, 200)
+	if rv["revoked"] != true {
+		t.Errorf("revoke: %v", rv)
+	}
+	ue := checkCall(t, doc, ops[getSession], getSession, "GET", base+"/api/v1/auth/session", "", other.AccessToken, 401)
+	if ue["error"].(map[string]any)["code"] != "unauthenticated" {
+		t.Errorf("revoked client's token: %v", ue)
+	}
+
 	// Anything not in the file is a JSON 404.
 	for _, u := range []struct{ method, path string }{
 		{"GET", "/api/v1/nope"}, {"GET", "/"}, {"GET", "/api/v2/status"}, {"GET", "/api/v1/devices/"},
 		{"POST", "/api/v1/status"}, {"DELETE", "/api/v1/txs/" + imprint.Hash},
 	} {
 		unknown := &oaOperation{Responses: map[string]*oaResponse{"404": {Ref: "#/components/responses/NotFound"}}}
-		e := checkCall(t, doc, unknown, "unknown endpoint", u.method, base+u.path, "", 404)
+		e := checkCall(t, doc, unknown, "unknown endpoint", u.method, base+u.path, "", "", 404)
 		if e["error"].(map[string]any)["code"] != "not_found" {
 			t.Errorf("%s %s: %v", u.method, u.path, e)
 		}
@@ -823,7 +890,7 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 // checkCall sends a request and checks the response against op: the status
 // is one op documents (and equals want unless want is 0), the headers are
 // the API's, and the body validates against the documented schema.
-func checkCall(t *testing.T, doc *openAPI, op *oaOperation, name, method, url, body string, want int) map[string]any {
+func checkCall(t *testing.T, doc *openAPI, op *oaOperation, name, method, url, body, token string, want int) map[string]any {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -835,6 +902,9 @@ func checkCall(t *testing.T, doc *openAPI, op *oaOperation, name, method, url, b
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -179,7 +179,11 @@ func (h *Hub) recordings(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	hist := historyFrom(r)
 	c.Range(from, head.Seq+1, func(si store.SegmentInfo) bool {
+		if si.Start.Unix() < int64(hist) {
+			return true // before the viewer's grant reaches back
+		}
 		if len(out.Items) == limit {
 			out.Next = strconv.FormatUint(si.Seq, 10)
 			return false

@@ -39,6 +39,7 @@ func (h *Hub) records(r *http.Request) (any, error) {
 		return nil, err
 	}
 	n := c.Len()
+	hist := historyFrom(r)
 	for seq := from; seq < n; seq++ {
 		if uint64(len(out.Items)) == limit {
 			out.Next = strconv.FormatUint(seq, 10)
@@ -47,6 +48,9 @@ func (h *Hub) records(r *http.Request) (any, error) {
 		rec, err := c.Record(seq)
 		if err != nil {
 			return nil, err
+		}
+		if rec.Start/1e9 < int64(hist) {
+			continue // before the viewer's grant reaches back
 		}
 		out.Items = append(out.Items, "0x"+hex.EncodeToString(rec.Marshal()))
 	}

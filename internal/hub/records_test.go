@@ -68,9 +68,11 @@ func TestRecordsAPI(t *testing.T) {
 	}
 
 	camHex := cam.Address().Hex()
+	tok := loginToken(t, ctx, c, owner)
+	c.WithCredentials(api.StaticToken(tok))
 	call := func(query string, want int) map[string]any {
 		t.Helper()
-		return checkCall(t, doc, op, "records", "GET", base+"/api/v1/devices/"+camHex+"/records"+query, "", want)
+		return checkCall(t, doc, op, "records", "GET", base+"/api/v1/devices/"+camHex+"/records"+query, "", tok, want)
 	}
 	// Three pages of three, three and one.
 	var got []string
@@ -104,7 +106,8 @@ func TestRecordsAPI(t *testing.T) {
 	if err != nil || l.Camera != camHex || l.Epoch != 0 || len(l.Items) != 2 || l.Next != "" {
 		t.Fatalf("Records(from 5): %+v, %v", l, err)
 	}
-	for _, q := range []string{"?from=7", "?from=100", "?epoch=3"} {
+	call("?epoch=3", 403) // only the current epoch is served
+	for _, q := range []string{"?from=7", "?from=100"} {
 		if p := call(q, 200); len(p["items"].([]any)) != 0 || p["next"] != nil {
 			t.Errorf("%s: %v", q, p)
 		}
@@ -115,8 +118,8 @@ func TestRecordsAPI(t *testing.T) {
 	for _, q := range []string{"?limit=0", "?limit=5001", "?limit=x", "?from=-1", "?epoch=1.5"} {
 		call(q, 400)
 	}
-	checkCall(t, doc, op, "records", "GET", base+"/api/v1/devices/"+stranger.Address().Hex()+"/records", "", 404)
-	checkCall(t, doc, op, "records", "GET", base+"/api/v1/devices/0x1234/records", "", 400)
+	checkCall(t, doc, op, "records", "GET", base+"/api/v1/devices/"+stranger.Address().Hex()+"/records", "", tok, 404)
+	checkCall(t, doc, op, "records", "GET", base+"/api/v1/devices/0x1234/records", "", tok, 400)
 }
 
 func recordsTestKey(t *testing.T) *keys.PrivateKey {

@@ -1,0 +1,198 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// startAuth opens the login service: token keys and client registry under
+// <data>/auth, the public origin the sign-in messages must name.
+func (h *Hub) startAuth() error {
+	dir := h.cfg.authDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("auth directory: %w", err)
+	}
+	origin := h.cfg.PublicOrigin
+	if origin == "" {
+		origin = "http://" + h.ln.Addr().String()
+	}
+	svc, err := auth.New(auth.Config{
+		Origin: origin, ChainID: h.node.App.EVMChainID(), Issuer: h.key.Address(),
+		Limits:      h.cfg.AuthLimits,
+		KeyringPath: filepath.Join(dir, "token-keys.json"),
+		ClientsPath: filepath.Join(dir, "clients.json"),
+		Events:      h.authEvent,
+	})
+	if err != nil {
+		return err
+	}
+	svc.Start()
+	h.auth = svc
+	return nil
+}
+
+// authEvent puts enrollments and clone alarms on the ledger's audit log,
+// where the address's owner sees them. Logins and renewals go to the log
+// only (the batching of login records onto the ledger is not built yet).
+func (h *Hub) authEvent(e auth.Event) {
+	switch e.Kind {
+	case auth.EventEnrolled:
+		h.recordAudit(keys.Address{}, e.Address, audit.ClientEnrolled, e.Detail, e.At)
+	case auth.EventClone:
+		h.recordAudit(keys.Address{}, e.Address, audit.ClientClone, e.Detail, e.At)
+	default:
+		h.cfg.Logger.Info("auth", "event", e.Kind, "address", e.Address.Hex(), "client", e.Client.String())
+	}
+}
+
+// authErrors maps each login refusal to the API's code. The message says
+// which check failed and never carries a secret.
+var authErrors = []struct {
+	err  error
+	code api.ErrorCode
+}{
+	{auth.ErrRateLimited, api.ErrRateLimited},
+	{auth.ErrBusy, api.ErrUnavailable},
+	{auth.ErrMalformed, api.ErrBadRequest},
+	{auth.ErrClientRevoked, api.ErrForbidden},
+	{auth.ErrClientClone, api.ErrForbidden},
+	{auth.ErrClientAddress, api.ErrForbidden},
+}
+
+func authError(err error) error {
+	for _, m := range authErrors {
+		if errors.Is(err, m.err) {
+			return api.Errorf(m.code, "%v", err)
+		}
+	}
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	for _, r := range []error{auth.ErrBadSignature, auth.ErrOtherSigner, auth.ErrWrongDomain, auth.ErrWrongURI,
+		auth.ErrWrongVersion, auth.ErrWrongChain, auth.ErrExpired, auth.ErrNotYetValid, auth.ErrIssuedFuture,
+		auth.ErrUnknownNonce, auth.ErrNonceExpired, auth.ErrNonceReused, auth.ErrReplayed,
+		auth.ErrUnknownClient, auth.ErrRenewalInvalid, auth.ErrNoToken, auth.ErrTokenForged,
+		auth.ErrTokenExpired, auth.ErrTokenKeyRetired} {
+		if errors.Is(err, r) {
+			return api.Errorf(api.ErrUnauthenticated, "%v", err)
+		}
+	}
+	return err
+}
+
+func clientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.IPv4Unspecified()
+	}
+	return ap.Addr()
+}
+
+func (h *Hub) authNonce(*http.Request) (any, error) {
+	n, exp, err := h.auth.Nonce()
+	if err != nil {
+		return nil, err
+	}
+	o := h.auth.Origin()
+	return api.Nonce{Nonce: n, Expires: exp.UTC().Format(time.RFC3339), Domain: o.Host, URI: o.String(),
+		ChainID: h.auth.ChainID(), Statement: api.SigninStatement}, nil
+}
+
+func (h *Hub) authLogin(r *http.Request) (any, error) {
+	var req api.LoginRequest
+	if err := decodeJSONBody(r, &req); err != nil {
+		return nil, err
+	}
+	sig, err := keys.ParseSignature(req.Signature)
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "signature: %v", err)
+	}
+	cid, err := auth.ParseClientID(req.Client)
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+	}
+	head, err := auth.ParseHead(req.Head)
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+	}
+	g, err := h.auth.Login(auth.LoginRequest{Message: req.Message, Signature: sig, Client: cid, Head: head}, clientIP(r))
+	if err != nil {
+		return nil, authError(err)
+	}
+	return sessionView(g), nil
+}
+
+func (h *Hub) authRenew(r *http.Request) (any, error) {
+	var req api.RenewRequest
+	if err := decodeJSONBody(r, &req); err != nil {
+		return nil, err
+	}
+	cid, err := auth.ParseClientID(req.Client)
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+	}
+	head, err := auth.ParseHead(req.Head)
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+	}
+	ren, err := auth.ParseRenewal(req.Renewal)
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+	}
+	g, err := h.auth.Renew(auth.RenewRequest{Client: cid, Head: head, Renewal: ren}, clientIP(r))
+	if err != nil {
+		return nil, authError(err)
+	}
+	return sessionView(g), nil
+}
+
+func sessionView(g *auth.Grant) api.Session {
+	return api.Session{AccessToken: g.AccessToken, TokenType: "Bearer", Expires: g.Expires.UTC().Format(time.RFC3339),
+		Address: g.Address.Hex(), Client: g.Client.String(), Head: g.Head.String(), Renewal: g.Renewal.String(),
+		Enrolled: g.Enrolled}
+}
+
+func (h *Hub) authSession(r *http.Request) (any, error) {
+	s := sessionOf(r)
+	return api.Whoami{Address: s.Address.Hex(), Client: s.Client.String(), Expires: s.Expires.UTC().Format(time.RFC3339)}, nil
+}
+
+func (h *Hub) authClients(r *http.Request) (any, error) {
+	s := sessionOf(r)
+	out := api.List[api.ClientInfo]{Items: []api.ClientInfo{}}
+	for _, c := range h.auth.Clients().List(s.Address) {
+		out.Items = append(out.Items, api.ClientInfo{Client: c.ID.String(), Enrolled: rfc3339(c.Enrolled),
+			LastSeen: rfc3339(c.LastSeen), Logins: c.Logins, Revoked: rfc3339(c.Revoked), Clones: c.Clones,
+			Current: c.ID == s.Client})
+	}
+	return out, nil
+}
+
+func (h *Hub) authRevokeClient(r *http.Request) (any, error) {
+	s := sessionOf(r)
+	if err := decodeJSONBody(r, &api.Empty{}); err != nil {
+		return nil, err
+	}
+	cid, err := auth.ParseClientID(r.PathValue("client"))
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+	}
+	if err := h.auth.Clients().Revoke(s.Address, cid, time.Now()); err != nil {
+		if errors.Is(err, auth.ErrUnknownClient) {
+			return nil, api.Errorf(api.ErrNotFound, "%v", err)
+		}
+		return nil, err
+	}
+	return api.RevokedClient{Client: cid.String(), Revoked: true}, nil
+}
