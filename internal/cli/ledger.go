@@ -149,8 +149,12 @@ func (e *env) ownerAction(ks *keystoreFlags, hf *hubFlags, camera keys.Address,
 		return err
 	}
 	if dev.Owner != key.Address().Hex() {
+		owner := orNone(dev.Owner)
+		if dev.Owned && dev.Owner == "" {
+			owner = "another address" // the hub does not say whom to a stranger
+		}
 		fmt.Fprintf(e.stderr, "camchain: warning: camera %s is owned by %s, not by this wallet (%s); the ledger will refuse\n",
-			camera.Hex(), orNone(dev.Owner), key.Address().Hex())
+			camera.Hex(), owner, key.Address().Hex())
 	}
 	msg := build(dev.Epoch, tx.NewNonce(), tx.ExpiryIn(tx.DefaultTTL))
 	return e.submit(ctx, c, hf, st.EVMChainID, msg, key)

@@ -67,9 +67,10 @@ type Camera struct {
 	Segments [][]byte
 	Tree     *checkpoint.Tree
 
-	checkpoints int    // committed
-	lastSize    uint64 // tree size of the last checkpoint
-	lastEnd     uint64 // period end of the last checkpoint
+	creds       *api.KeyCredentials // the owner's login: reads need one
+	checkpoints int                 // committed
+	lastSize    uint64              // tree size of the last checkpoint
+	lastEnd     uint64              // period end of the last checkpoint
 }
 
 // NewCamera imprints a fresh camera (owned by a fresh key) on h.
@@ -91,7 +92,9 @@ func NewCamera(ctx context.Context, h *hub.Hub) (*Camera, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Camera{Hub: h, URL: base, Client: c, Chain: st.EVMChainID, Key: cam, Owner: owner, Tree: checkpoint.NewTree()}
+	f := &Camera{Hub: h, URL: base, Client: c, Chain: st.EVMChainID, Key: cam, Owner: owner, Tree: checkpoint.NewTree(),
+		creds: &api.KeyCredentials{Key: owner}}
+	c.WithCredentials(f.creds) // the client reads as the owner
 	if err := f.submit(ctx, &tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: h.Address(),
 		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner, cam); err != nil {
 		return nil, fmt.Errorf("imprint: %w", err)
@@ -185,6 +188,11 @@ func (f *Camera) Export(ctx context.Context, from, to time.Time) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
+	tok, err := f.creds.Token(ctx, f.Client)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err

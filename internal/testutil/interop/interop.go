@@ -77,6 +77,24 @@ func Node(t testing.TB, script, pkg string, stdin []byte) []byte {
 	return runScript(t, script, pkg, stdin)
 }
 
+// SIWE sends req to test/interop/siwe.mjs, which logs in to a hub with the
+// `siwe` npm package and an ethers wallet (ops at the top of the script),
+// and decodes its reply into resp. A reply with "error" fails t.
+func SIWE(t testing.TB, req, resp any) {
+	t.Helper()
+	in, err := json.Marshal(req)
+	if err != nil {
+		t.Fatalf("interop: encode request: %v", err)
+	}
+	out := Node(t, "siwe.mjs", "siwe", in)
+	if msg := replyError(out); msg != "" {
+		t.Fatalf("siwe script failed: %s", msg)
+	}
+	if err := json.Unmarshal(out, resp); err != nil {
+		t.Fatalf("decode siwe reply %s: %v", out, err)
+	}
+}
+
 func runScript(t testing.TB, script, pkg string, in []byte) []byte {
 	t.Helper()
 	root, err := ModuleRoot()
