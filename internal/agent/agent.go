@@ -19,6 +19,7 @@ import (
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/link"
 	"github.com/camchain/camchain/internal/media"
 	"github.com/camchain/camchain/internal/pairing"
@@ -113,6 +114,10 @@ type Agent struct {
 	tlsID  *link.Identity
 	store  *store.Store
 	alarms *alarmLog
+	// hubLogin is the camera's login to its hub's API (it reads its own
+	// ledger record and its imprint's result as itself): one client per
+	// agent run, renewed without signing again.
+	hubLogin *api.KeyCredentials
 
 	wg        sync.WaitGroup     // every goroutine Start and its helpers start
 	stopSrc   context.CancelFunc // ends the recording source
@@ -187,6 +192,7 @@ func Open(cfg Config) (*Agent, error) {
 	if a.key, err = loadOrCreateKey(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	a.hubLogin = &api.KeyCredentials{Key: a.key}
 	releaseUnsealMemory()
 	if a.tlsID, err = link.LoadOrCreateIdentity(filepath.Join(cfg.DataDir, "keys", "link-tls.pem")); err != nil {
 		return nil, err

@@ -283,8 +283,8 @@ func (a *Agent) checkpointLoop(ctx context.Context, p *Pairing, chain *store.Cha
 		return
 	}
 	// The camera reads its own ledger record as itself: it logs in with
-	// its key (one client per agent run) like any other principal.
-	client.WithCredentials(&api.KeyCredentials{Key: a.key})
+	// its key like any other principal.
+	client.WithCredentials(a.hubLogin)
 	c := &checkpointer{a: a, chain: chain, tree: checkpoint.NewTree(), api: client, evmChainID: p.EVMChainID}
 	t := time.NewTicker(a.cfg.CheckpointEvery)
 	defer t.Stop()

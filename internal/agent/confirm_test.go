@@ -31,9 +31,17 @@ type txHub struct {
 func newTxHub(t *testing.T) *txHub {
 	h := &txHub{txs: map[string][]byte{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if serveFakeLogin(w, r) {
+			return
+		}
 		hash, ok := strings.CutPrefix(r.URL.Path, api.Prefix+"/txs/")
 		if !ok || r.Method != http.MethodGet {
 			http.NotFound(w, r)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+fakeToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": string(api.ErrUnauthenticated), "message": "log in"}})
 			return
 		}
 		h.mu.Lock()
@@ -55,6 +63,25 @@ func newTxHub(t *testing.T) *txHub {
 }
 
 func (h *txHub) URL() string { return h.srv.URL }
+
+const fakeToken = "fake-access-token"
+
+// serveFakeLogin answers the login endpoints as a hub would, for any
+// signed message (these tests are about the camera, not the login; the
+// real login is tested against a real hub in internal/hub and test/e2e).
+func serveFakeLogin(w http.ResponseWriter, r *http.Request) bool {
+	switch r.URL.Path {
+	case api.Prefix + "/auth/nonce":
+		json.NewEncoder(w).Encode(api.Nonce{Nonce: strings.Repeat("ab", 32), Expires: time.Now().Add(time.Minute).UTC().Format(time.RFC3339),
+			Domain: r.Host, URI: "http://" + r.Host, ChainID: 1, Statement: api.SigninStatement})
+	case api.Prefix + "/auth/login":
+		json.NewEncoder(w).Encode(api.Session{AccessToken: fakeToken, TokenType: "Bearer", Expires: time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+			Client: strings.Repeat("cd", 16), Head: strings.Repeat("ef", 32), Renewal: strings.Repeat("01", 32)})
+	default:
+		return false
+	}
+	return true
+}
 
 // commit puts the imprint the owner and the camera signed "on the ledger".
 func (h *txHub) commit(t *testing.T, req *pairing.Request, camera keys.Address, resp *pairing.Response) {

@@ -215,7 +215,7 @@ func (a *Agent) confirmOnce(ctx context.Context) bool {
 	var drop []string
 	for i := range pending {
 		p := &pending[i]
-		ok, gone, err := lookupImprint(ctx, p)
+		ok, gone, err := lookupImprint(ctx, a.hubLogin, p)
 		switch {
 		case err != nil:
 			a.log.Info("imprint not confirmed yet", "hub", p.Pairing.HubAPI, "err", err)
@@ -259,7 +259,7 @@ func (a *Agent) confirmOnce(ctx context.Context) bool {
 // lookupImprint asks p's hub for the imprint: ok when committed as the
 // camera co-signed it; gone when it can never be (refused, or expired and
 // absent).
-func lookupImprint(ctx context.Context, p *PendingImprint) (ok, gone bool, err error) {
+func lookupImprint(ctx context.Context, login api.Credentials, p *PendingImprint) (ok, gone bool, err error) {
 	raw, err := hex.DecodeString(strings.TrimPrefix(p.Tx, "0x"))
 	if err != nil {
 		return false, true, err
@@ -268,6 +268,7 @@ func lookupImprint(ctx context.Context, p *PendingImprint) (ok, gone bool, err e
 	if err != nil {
 		return false, true, err
 	}
+	c.WithCredentials(login) // a transaction's result is for logged-in callers
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	res, err := c.Committed(ctx, raw) // the very bytes co-signed, or an error

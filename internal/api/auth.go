@@ -142,6 +142,7 @@ type KeyCredentials struct {
 	Key *keys.PrivateKey
 
 	mu     sync.Mutex
+	hub    string // the session's hub; another hub starts afresh
 	client auth.ClientID
 	sess   *Session
 	exp    time.Time
@@ -151,6 +152,9 @@ type KeyCredentials struct {
 func (k *KeyCredentials) Token(ctx context.Context, c *Client) (string, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.hub != c.Base() {
+		k.hub, k.client, k.sess, k.exp = c.Base(), auth.ClientID{}, nil, time.Time{}
+	}
 	if k.sess != nil && time.Until(k.exp) > renewAhead {
 		return k.sess.AccessToken, nil
 	}

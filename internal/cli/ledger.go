@@ -362,7 +362,9 @@ func (e *env) principal(ks *keystoreFlags, given, flag string) (keys.Address, er
 func (e *env) printDevice(d *api.Device) {
 	w := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintf(w, "camera\t%s\n", d.Camera)
-	if d.Owned {
+	if d.Owned && d.Owner == "" {
+		fmt.Fprintf(w, "owner\tanother address (the hub shows the owner only to the owner and its viewers)\n")
+	} else if d.Owned {
 		fmt.Fprintf(w, "owner\t%s (since %s)\n", d.Owner, d.ImprintedAt)
 	} else {
 		fmt.Fprintf(w, "owner\tnone: imprintable by the next owner with physical access\n")
