@@ -23,7 +23,10 @@ func newWalletCmd(e *env) *cobra.Command {
 		Short: "Create, restore and use your wallet key",
 		Long: `Your wallet is 24 BIP-39 recovery words plus a passphrase. Its key is the
 standard Ethereum key m/44'/60'/0'/0/0, so the same words and passphrase give
-the same address in MetaMask or any other BIP-39 wallet.
+the same address in ethers or a hardware wallet that takes a BIP-39 passphrase
+(Ledger, Trezor). MetaMask and most software wallets import words without a
+passphrase, which gives another account: import the keystore file from the
+keystore directory into them instead (its password is your passphrase).
 
 The key is kept in the keystore directory, encrypted with your passphrase
 (Web3 Secret Storage v3, scrypt). The recovery words are never stored.
@@ -114,9 +117,9 @@ func printRecoveryWords(w io.Writer, mnemonic string) {
 	fmt.Fprint(w, `
 WARNING: write down these 24 words, in order, and remember your passphrase.
 camchain never stores the words and will not show them again. Together, the
-words and the passphrase restore this account on any device. If you lose them
-(or just the passphrase), the account is locked forever: nobody, not even
-camchain, can recover it.
+words and the passphrase restore this account on any device. If you lose
+either the words or the passphrase, the account is locked forever: nobody,
+not even camchain, can recover it.
 `)
 }
 

@@ -118,13 +118,9 @@ func (h *Hub) authLogin(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, api.Errorf(api.ErrBadRequest, "signature: %v", err)
 	}
-	cid, err := auth.ParseClientID(req.Client)
+	cid, head, err := parseClientHead(req.Client, req.Head)
 	if err != nil {
-		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
-	}
-	head, err := auth.ParseHead(req.Head)
-	if err != nil {
-		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+		return nil, err
 	}
 	g, err := h.auth.Login(auth.LoginRequest{Message: req.Message, Signature: sig, Client: cid, Head: head}, clientIP(r))
 	if err != nil {
@@ -138,13 +134,9 @@ func (h *Hub) authRenew(r *http.Request) (any, error) {
 	if err := decodeJSONBody(r, &req); err != nil {
 		return nil, err
 	}
-	cid, err := auth.ParseClientID(req.Client)
+	cid, head, err := parseClientHead(req.Client, req.Head)
 	if err != nil {
-		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
-	}
-	head, err := auth.ParseHead(req.Head)
-	if err != nil {
-		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+		return nil, err
 	}
 	ren, err := auth.ParseRenewal(req.Renewal)
 	if err != nil {
@@ -155,6 +147,19 @@ func (h *Hub) authRenew(r *http.Request) (any, error) {
 		return nil, authError(err)
 	}
 	return sessionView(g), nil
+}
+
+// parseClientHead decodes a request's client id and login-chain head.
+func parseClientHead(client, head string) (auth.ClientID, auth.Head, error) {
+	cid, err := auth.ParseClientID(client)
+	if err != nil {
+		return cid, auth.Head{}, api.Errorf(api.ErrBadRequest, "%v", err)
+	}
+	hd, err := auth.ParseHead(head)
+	if err != nil {
+		return cid, hd, api.Errorf(api.ErrBadRequest, "%v", err)
+	}
+	return cid, hd, nil
 }
 
 func sessionView(g *auth.Grant) api.Session {

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/camchain/camchain/internal/api"
@@ -22,4 +23,19 @@ func loginToken(t *testing.T, ctx context.Context, c *api.Client, k *keys.Privat
 		t.Fatalf("login as %s: %v", k.Address().Hex(), err)
 	}
 	return s.AccessToken
+}
+
+// startTestHub runs a real hub (ledger node, HTTP, link) in a temp dir.
+func startTestHub(t *testing.T) *Hub {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "hub")
+	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,15 +71,7 @@ type authzHub struct {
 
 func startAuthzHub(t *testing.T, grant func(now uint64) *tx.Grant) *authzHub {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "hub")
-	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
-		t.Fatal(err)
-	}
-	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
+	h := startTestHub(t)
 	a := &authzHub{h: h, base: "http://" + h.Addr()}
 	a.c, _ = api.NewClient(a.base)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"encoding/hex"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,15 +36,7 @@ type siweResp struct {
 // statement and without) is accepted, the token works, and a replay of the
 // same signed message or a message for another domain or chain is refused.
 func TestSIWEInterop(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "hub")
-	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
-		t.Fatal(err)
-	}
-	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := startTestHub(t)
 	base := "http://" + h.Addr()
 	k, err := keys.Generate()
 	if err != nil {

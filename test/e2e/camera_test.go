@@ -247,7 +247,7 @@ func TestImpostorHubHoldingKeysButNotTheChain(t *testing.T) {
 	waitFor(t, 20*time.Second, "upload", func() bool { return seqOf(a.status(t).Acked) >= 5 })
 	h.stop()
 
-	imp := &hubProc{data: filepath.Join(t.TempDir(), "impostor"), http: h.http, link: h.link}
+	imp := &hubProc{data: filepath.Join(t.TempDir(), "impostor"), http: h.http, link: h.link, reader: &api.KeyCredentials{Key: h.reader.Key}}
 	if out, err := exec.Command("cp", "-a", h.data, imp.data).CombinedOutput(); err != nil {
 		t.Fatalf("copy: %v %s", err, out)
 	}

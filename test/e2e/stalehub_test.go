@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -79,7 +80,7 @@ func TestStaleHubCopyWithPublicRecordsIsRefused(t *testing.T) {
 	camera := pair(t, h, a, newWallet(t))
 	waitFor(t, 20*time.Second, "upload", func() bool { return seqOf(a.status(t).Acked) >= 3 })
 	h.stop()
-	stale := &hubProc{data: filepath.Join(t.TempDir(), "stale"), http: h.http, link: h.link}
+	stale := &hubProc{data: filepath.Join(t.TempDir(), "stale"), http: h.http, link: h.link, reader: &api.KeyCredentials{Key: h.reader.Key}} // logs in afresh there
 	if out, err := exec.Command("cp", "-a", h.data, stale.data).CombinedOutput(); err != nil {
 		t.Fatalf("copy: %v %s", err, out)
 	}
