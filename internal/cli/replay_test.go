@@ -72,11 +72,13 @@ func signAgain(t *testing.T, k *keys.PrivateKey, digest [32]byte) keys.Signature
 // then comes back `replay`: the CLI reports the action as landed, with the
 // hash it landed under (issue 8, finding 5).
 func TestCLIReportsAnActionLandedUnderAnotherHash(t *testing.T) {
+	t.Setenv("CAMCHAIN_HOME", t.TempDir()) // the CLI's login session
 	h, hubURL := startHub(t)
 	owner := newTestWallet(t, "owner")
 	cam := imprint(t, hubURL, h, owner)
 	viewer, _ := keys.Generate()
 	c, _ := api.NewClient(hubURL)
+	c.WithCredentials(&api.KeyCredentials{Key: owner.key}) // reads need a login
 	target, _ := url.Parse(hubURL)
 
 	var landedHash string

@@ -423,6 +423,7 @@ func TestExpiredPairingCodeIsRefused(t *testing.T) {
 		t.Fatalf("the camera paired with an expired code: %+v", st)
 	}
 	// The ledger has never heard of the camera (or knows it unowned).
+	h.readAs(t, owner)
 	d, err := h.client(t).Device(context.Background(), code.Camera.Hex())
 	var ae *api.Error
 	switch {

@@ -33,13 +33,14 @@ const floodInterval = 3 * time.Second
 // flooder posts JSON bodies to a hub from many connections at once, as an
 // attacker on the same machine (so with the owner's client address) would.
 type flooder struct {
+	hub    *hubProc
 	url    string
 	client *http.Client
 	status sync.Map // HTTP status -> *atomic.Int64
 }
 
 func newFlooder(h *hubProc) *flooder {
-	return &flooder{url: h.url(), client: &http.Client{Timeout: time.Minute,
+	return &flooder{hub: h, url: h.url(), client: &http.Client{Timeout: time.Minute,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 32, MaxConnsPerHost: 32}}}
 }
 
@@ -58,11 +59,17 @@ func (f *flooder) post(path string, body any) {
 // found counts how many of hashes are transactions in a committed block.
 func (f *flooder) found(t *testing.T, hashes []string) int {
 	var n atomic.Int64
+	tok, err := f.hub.reader.Token(context.Background(), f.hub.client(t)) // lookups need a login
+	if err != nil {
+		t.Fatal(err)
+	}
 	work := make(chan func())
 	go func() {
 		for _, h := range hashes {
 			work <- func() {
-				resp, err := f.client.Get(f.url + api.Prefix + "/txs/" + h)
+				req, _ := http.NewRequest(http.MethodGet, f.url+api.Prefix+"/txs/"+h, nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := f.client.Do(req)
 				if err != nil {
 					t.Error(err)
 					return
