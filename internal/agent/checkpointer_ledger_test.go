@@ -64,6 +64,7 @@ func newLedgerCamera(t *testing.T) *ledgerCamera {
 	if err != nil {
 		t.Fatal(err)
 	}
+	direct.WithCredentials(&api.KeyCredentials{Key: a.key}) // the test reads the camera's record as the camera
 	c := &ledgerCamera{t: t, a: a, hub: h, direct: direct, chain64: st.EVMChainID}
 	c.submit(&tx.Imprint{Camera: a.Address(), Owner: owner.Address(), Hub: h.Address(), Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner, a.key)
 	c.submit(&tx.SetPolicy{Camera: a.Address(), CheckpointPeriod: 60, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner)
@@ -72,6 +73,7 @@ func newLedgerCamera(t *testing.T) *ledgerCamera {
 	srv := httptest.NewServer(c.front)
 	t.Cleanup(srv.Close)
 	c.front.client, _ = api.NewClient(srv.URL)
+	c.front.client.WithCredentials(a.hubLogin) // the camera logs in as itself, as checkpointLoop does
 	return c
 }
 

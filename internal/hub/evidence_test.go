@@ -57,10 +57,14 @@ func TestEvidenceEndpointIsCappedAndStreams(t *testing.T) {
 	cam.Segments = nil // the test's own copy of the video: not the hub's heap
 	q := url.Values{"from": {t0.Format(time.RFC3339)}, "to": {t0.Add(time.Hour).Format(time.RFC3339)}}
 	path := fmt.Sprintf("/api/v1/devices/%s/evidence?%s", cam.Key.Address().Hex(), q.Encode())
+	tok, err := cam.OwnerToken(ctx) // evidence is the owner's to read
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// One full fetch first, so the ledger's proofs are warm and the
 	// baseline heap includes what any request leaves behind.
-	if n := fetch(t, h.Addr(), path); n == 0 {
+	if n := fetch(t, h.Addr(), path, tok); n == 0 {
 		t.Fatal("no bundle")
 	}
 	base := liveHeap()
@@ -74,7 +78,7 @@ func TestEvidenceEndpointIsCappedAndStreams(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: camchain\r\n\r\n", path)
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: camchain\r\nAuthorization: Bearer %s\r\n\r\n", path, tok)
 		br := bufio.NewReader(c)
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil || resp.StatusCode != 200 {
@@ -101,7 +105,9 @@ func TestEvidenceEndpointIsCappedAndStreams(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := http.Get("http://" + h.Addr() + path)
+			req, _ := http.NewRequest(http.MethodGet, "http://"+h.Addr()+path, nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Error(err)
 				return
@@ -128,7 +134,7 @@ func TestEvidenceEndpointIsCappedAndStreams(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		data, code := get(t, h.Addr(), path)
+		data, code := get(t, h.Addr(), path, tok)
 		if code == 200 {
 			if _, err := evidence.VerifyBytes(data, evidence.Options{Now: time.Now()}); err != nil {
 				t.Fatalf("the bundle served after the slow readers does not verify: %v", err)
@@ -142,9 +148,14 @@ func TestEvidenceEndpointIsCappedAndStreams(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, addr, path string) ([]byte, int) {
+func get(t *testing.T, addr, path, tok string) ([]byte, int) {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + path)
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +167,8 @@ func get(t *testing.T, addr, path string) ([]byte, int) {
 	return data, resp.StatusCode
 }
 
-func fetch(t *testing.T, addr, path string) int {
-	data, code := get(t, addr, path)
+func fetch(t *testing.T, addr, path, tok string) int {
+	data, code := get(t, addr, path, tok)
 	if code != 200 {
 		t.Fatalf("status %d: %s", code, data)
 	}

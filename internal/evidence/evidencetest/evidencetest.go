@@ -179,6 +179,11 @@ func (f *Camera) Checkpoint(ctx context.Context) error {
 	return nil
 }
 
+// OwnerToken is an access token of the camera's owner (reads need one).
+func (f *Camera) OwnerToken(ctx context.Context) (string, error) {
+	return f.creds.Token(ctx, f.Client)
+}
+
 // Export fetches the bundle of the records starting in [from, to) from the
 // hub's API.
 func (f *Camera) Export(ctx context.Context, from, to time.Time) ([]byte, error) {
@@ -188,7 +193,7 @@ func (f *Camera) Export(ctx context.Context, from, to time.Time) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := f.creds.Token(ctx, f.Client)
+	tok, err := f.OwnerToken(ctx)
 	if err != nil {
 		return nil, err
 	}
