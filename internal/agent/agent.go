@@ -15,11 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
-	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/link"
 	"github.com/camchain/camchain/internal/media"
 	"github.com/camchain/camchain/internal/pairing"

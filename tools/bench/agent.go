@@ -21,8 +21,8 @@ import (
 // Agent footprint: the real camchain-agent, paired with a real camchaind,
 // streaming the sample clip sped up to 4 Mbit/s.
 const (
-	agentBitrate   = 4e6 // bit/s the footprint is measured at
-	agentWarmUp    = 10 * time.Second
+	agentBitrate = 4e6 // bit/s the footprint is measured at
+	agentWarmUp  = 10 * time.Second
 	// agentMeasure is a whole number of 2 s segments, so that the window
 	// holds the same work whatever its phase; the CPU time is the agent's
 	// rusage (microseconds), read through its status at both ends.
