@@ -130,24 +130,12 @@ func parseDuration(v string) (time.Duration, error) {
 // build, signs it with the wallet and waits for the block.
 func (e *env) ownerAction(ks *keystoreFlags, hf *hubFlags, camera keys.Address,
 	build func(epoch uint64, nonce, expiry uint64) tx.Msg) error {
-	hf.withWallet(e, ks)
-	c, ctx, cancel, err := hf.client()
+	o, cancel, err := e.cameraAndSigner(ks, hf, camera)
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	st, err := c.Status(ctx)
-	if err != nil {
-		return err
-	}
-	dev, err := c.Device(ctx, camera.Hex())
-	if err != nil {
-		return err
-	}
-	key, err := e.loadSigner(*ks)
-	if err != nil {
-		return err
-	}
+	c, ctx, st, dev, key := o.c, o.ctx, o.st, o.dev, o.key
 	if dev.Owner != key.Address().Hex() {
 		owner := orNone(dev.Owner)
 		if dev.Owned && dev.Owner == "" {
@@ -158,6 +146,38 @@ func (e *env) ownerAction(ks *keystoreFlags, hf *hubFlags, camera keys.Address,
 	}
 	msg := build(dev.Epoch, tx.NewNonce(), tx.ExpiryIn(tx.DefaultTTL))
 	return e.submit(ctx, c, hf, st.EVMChainID, msg, key)
+}
+
+// ownerCall is what an owner's command needs before it signs: a hub
+// client logged in with the wallet, the hub's status, the camera as the
+// ledger has it, and the wallet's key.
+type ownerCall struct {
+	c   *api.Client
+	ctx context.Context
+	st  *api.Status
+	dev *api.Device
+	key *keys.PrivateKey
+}
+
+// cameraAndSigner reads the hub and the wallet for an owner's command on
+// camera; the caller calls cancel.
+func (e *env) cameraAndSigner(ks *keystoreFlags, hf *hubFlags, camera keys.Address) (*ownerCall, context.CancelFunc, error) {
+	hf.withWallet(e, ks)
+	c, ctx, cancel, err := hf.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	o := &ownerCall{c: c, ctx: ctx}
+	if o.st, err = c.Status(ctx); err == nil {
+		if o.dev, err = c.Device(ctx, camera.Hex()); err == nil {
+			o.key, err = e.loadSigner(*ks)
+		}
+	}
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return o, cancel, nil
 }
 
 func orNone(s string) string {

@@ -37,24 +37,12 @@ single-use and expires after 15 minutes.`,
 		if err != nil {
 			return usageError{err}
 		}
-		hf.withWallet(e, ks)
-		c, ctx, cancel, err := hf.client()
+		o, cancel, err := e.cameraAndSigner(ks, hf, cam)
 		if err != nil {
 			return err
 		}
 		defer cancel()
-		st, err := c.Status(ctx)
-		if err != nil {
-			return err
-		}
-		d, err := c.Device(ctx, cam.Hex())
-		if err != nil {
-			return err
-		}
-		key, err := e.loadSigner(*ks)
-		if err != nil {
-			return err
-		}
+		c, ctx, st, d, key := o.c, o.ctx, o.st, o.dev, o.key
 		if !d.Owned || !strings.EqualFold(d.Owner, key.Address().Hex()) {
 			return fmt.Errorf("camera %s is not yours on the ledger (owner %s): only its owner can resync it", cam.Hex(), orNone(d.Owner))
 		}
