@@ -61,6 +61,7 @@ func report(r io.Reader, w io.Writer, slowest int) (failed bool, err error) {
 	var times []testTime
 	var failures []string
 	failedIn := map[string]int{} // failed tests by package
+	var passedN, failedN, skippedN int // tests, subtests included
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -93,6 +94,16 @@ func report(r io.Reader, w io.Writer, slowest int) (failed bool, err error) {
 			b.WriteString(e.Output)
 		case "pass", "fail", "skip":
 			d := time.Duration(e.Elapsed * float64(time.Second))
+			if e.Test != "" {
+				switch e.Action {
+				case "pass":
+					passedN++
+				case "fail":
+					failedN++
+				default:
+					skippedN++
+				}
+			}
 			switch {
 			case e.Test != "" && e.Action == "fail":
 				failed = true
@@ -139,6 +150,8 @@ func report(r io.Reader, w io.Writer, slowest int) (failed bool, err error) {
 			fmt.Fprintf(w, "  %s\n", f)
 		}
 	}
+	// The closing line CI reads to know tests ran (and how many).
+	fmt.Fprintf(w, "\ntests: %d passed, %d failed, %d skipped\n", passedN, failedN, skippedN)
 	return failed, nil
 }
 

@@ -52,6 +52,10 @@ func TestReportFailures(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, got)
 		}
 	}
+	// The last line is the count CI reads to know that tests ran.
+	if !strings.HasSuffix(got, "\ntests: 3 passed, 1 failed, 0 skipped\n") {
+		t.Errorf("report does not close on the test count:\n%s", got)
+	}
 	slow := got[strings.Index(got, "slowest tests:"):]
 	if i, j := strings.Index(slow, "TestSlow"), strings.Index(slow, "TestFast"); i < 0 || j < 0 || i > j {
 		t.Errorf("TestSlow is not listed before TestFast:\n%s", slow)
@@ -72,7 +76,7 @@ func TestReportPass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if failed || !strings.Contains(out.String(), "the 1 slowest tests:\n") || strings.Contains(out.String(), "TestFast") || strings.Contains(out.String(), "failed:") {
+	if failed || !strings.HasSuffix(out.String(), "\ntests: 2 passed, 0 failed, 0 skipped\n") || !strings.Contains(out.String(), "the 1 slowest tests:\n") || strings.Contains(out.String(), "TestFast") || strings.Contains(out.String(), "failed:") {
 		t.Errorf("failed=%v, report:\n%s", failed, out.String())
 	}
 }
