@@ -49,8 +49,16 @@ for _ in $(seq 1 100); do
 done
 camera=$(printf '%s\n' "$status" | sed -n 's/.*"camera": "\(0x[0-9a-fA-F]*\)".*/\1/p')
 if printf '%s\n' "$status" | grep -q '"paired": false'; then
+  # The owner confirms the hub's identity before pairing: here with the
+  # address, chain and pin this script's own hub printed on its console
+  # (on a terminal without them, `camchain pair` shows them and asks).
+  for _ in $(seq 1 100); do grep -q '^  pin: ' "$RUN_DIR/hub.log" && break; sleep 0.1; done
+  hub_address=$(sed -n 's/^camchaind: hub \(0x[0-9a-fA-F]*\) ready$/\1/p' "$RUN_DIR/hub.log" | tail -n 1)
+  hub_chain=$(sed -n 's/^  chain: \(.*\)$/\1/p' "$RUN_DIR/hub.log" | tail -n 1)
+  hub_pin=$(sed -n 's/^  pin: *\([0-9a-f]*\) .*/\1/p' "$RUN_DIR/hub.log" | tail -n 1)
   echo "== The camera shows a one-time pairing code (see $RUN_DIR/camera.log); pairing with it:"
-  "$BIN/camchain" pair "$(cat "$RUN_DIR/camera/pairing-code.txt")" --hub "$HUB" "${WALLET[@]}"
+  "$BIN/camchain" pair "$(cat "$RUN_DIR/camera/pairing-code.txt")" --hub "$HUB" "${WALLET[@]}" \
+    --hub-address "$hub_address" --chain-id "$hub_chain" --hub-pin "$hub_pin"
 fi
 echo "== Logging in to the hub with the demo wallet (Sign-In with Ethereum):"
 "$BIN/camchain" login --hub "$HUB" "${WALLET[@]}"

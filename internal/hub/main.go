@@ -76,8 +76,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			if chain != nil {
 				network = chain.NodeInfo.Network
 			}
-			fmt.Fprintf(stdout, "camchaind: hub %s ready\n  chain: %s\n  API:   http://%s/api/v1/status\n  link:  %s (cameras)\n  data:  %s\n",
-				h.Address().Hex(), network, h.Addr(), h.LinkAddr(), cfg.DataDir)
+			fmt.Fprintf(stdout, "camchaind: hub %s ready\n  chain: %s\n  API:   http://%s/api/v1/status\n  link:  %s (cameras)\n  pin:   %s (camera-link TLS key)\n  data:  %s\n",
+				h.Address().Hex(), network, h.Addr(), h.LinkAddr(), h.linkID.Pin, cfg.DataDir)
 			select {
 			case <-ctx.Done():
 				fmt.Fprintln(stdout, "camchaind: shutting down")

@@ -119,7 +119,7 @@ func TestPairStreamResetAndPairingAttacks(t *testing.T) {
 	}
 	guess := *code
 	guess.Secret[3] ^= 0x40
-	rc, _, errs := camchain(append([]string{"pair", guess.String(), "--hub", h.url()}, stranger.flags()...)...)
+	rc, _, errs := camchain(append([]string{"pair", guess.String(), "--hub", h.url(), "--yes"}, stranger.flags()...)...)
 	if rc != 1 || !strings.Contains(errs, "wrong pairing code") {
 		t.Fatalf("pairing with a guessed code: exit %d, %q", rc, errs)
 	}
@@ -132,7 +132,7 @@ func TestPairStreamResetAndPairingAttacks(t *testing.T) {
 	}
 
 	// The owned camera refuses pairing, even with its own (spent) code.
-	rc, _, errs = camchain(append([]string{"pair", code.String(), "--hub", h.url()}, stranger.flags()...)...)
+	rc, _, errs = camchain(append([]string{"pair", code.String(), "--hub", h.url(), "--yes"}, stranger.flags()...)...)
 	if rc != 1 || !strings.Contains(errs, "already has an owner") {
 		t.Fatalf("pairing an owned camera: exit %d, %q", rc, errs)
 	}
@@ -193,7 +193,7 @@ func TestPairStreamResetAndPairingAttacks(t *testing.T) {
 	// Imprintable again, by a new owner, with the new code; the old code
 	// is dead (its pairing endpoint closed with the pairing; the new one
 	// would refuse its secret).
-	rc, _, errs = camchain(append([]string{"pair", code.String(), "--hub", h.url()}, stranger.flags()...)...)
+	rc, _, errs = camchain(append([]string{"pair", code.String(), "--hub", h.url(), "--yes"}, stranger.flags()...)...)
 	if rc != 1 || !(strings.Contains(errs, "already used") || strings.Contains(errs, "wrong pairing code") || strings.Contains(errs, "cannot reach the camera")) {
 		t.Fatalf("old code after reset: exit %d, %q", rc, errs)
 	}

@@ -246,7 +246,7 @@ func pairingCode(t *testing.T, agentData string) string {
 // pair pairs the agent's camera with the hub as w, and returns the camera.
 func pair(t *testing.T, h *hubProc, a *agentProc, w wallet) string {
 	t.Helper()
-	code, out, errs := camchain(append([]string{"pair", pairingCode(t, a.data), "--hub", h.url()}, w.flags()...)...)
+	code, out, errs := camchain(append([]string{"pair", pairingCode(t, a.data), "--hub", h.url(), "--yes"}, w.flags()...)...)
 	if code != 0 {
 		t.Fatalf("pair: exit %d: %s%s", code, out, errs)
 	}

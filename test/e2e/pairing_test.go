@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,7 +35,7 @@ func TestFailedPairingSubmissionLeavesACameraThatPairsAgain(t *testing.T) {
 	owner := newWallet(t)
 
 	first := pairingCode(t, a.data)
-	rc, out, errs := camchain(append([]string{"pair", first, "--hub", proxy.URL}, owner.flags()...)...)
+	rc, out, errs := camchain(append([]string{"pair", first, "--hub", proxy.URL, "--yes"}, owner.flags()...)...)
 	if rc == 0 {
 		t.Fatalf("pairing through the failing network succeeded: %s", out)
 	}
@@ -70,12 +73,25 @@ func TestPairingAbortsBeforeSigningForAnUnexpectedHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	li, err := h.client(t).Link(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// First contact, no terminal to ask on, neither --yes nor the pins:
+	// refused before anything is signed, and nothing is pinned.
+	rc, _, errs := camchain(append([]string{"pair", code, "--hub", h.url()}, owner.flags()...)...)
+	if rc != 2 || !strings.Contains(errs, "pass --hub-address, --chain-id and --hub-pin") || !strings.Contains(errs, "--yes") || !strings.Contains(errs, "nothing was signed") {
+		t.Fatalf("pair at first contact without a terminal: exit %d, %q", rc, errs)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(owner.dir), "known_hubs.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("an unconfirmed hub was pinned: %v", err)
+	}
 	for _, bad := range [][]string{
 		{"--hub-address", "0x000000000000000000000000000000000000dEaD"},
 		{"--chain-id", "camchain-1"},
 		{"--hub-pin", strings.Repeat("ab", 32)},
 	} {
-		rc, _, errs := camchain(append(append([]string{"pair", code, "--hub", h.url()}, bad...), owner.flags()...)...)
+		rc, _, errs = camchain(append(append([]string{"pair", code, "--hub", h.url()}, bad...), owner.flags()...)...)
 		if rc != 1 || !strings.Contains(errs, "nothing was signed") {
 			t.Fatalf("pair %v: exit %d, %q", bad, rc, errs)
 		}
@@ -89,14 +105,15 @@ func TestPairingAbortsBeforeSigningForAnUnexpectedHub(t *testing.T) {
 	other := initHub(t)
 	other.http, other.link = h.http, h.link
 	h.run(t)
-	// The right identity given on the command line pairs (and pins).
-	if rc, out, errs := camchain(append([]string{"pair", code, "--hub", h.url(), "--chain-id", st.LedgerChainID, "--hub-address", st.HubAddress}, owner.flags()...)...); rc != 0 {
+	// The right identity given on the command line pairs (and pins),
+	// with nothing to ask.
+	if rc, out, errs := camchain(append([]string{"pair", code, "--hub", h.url(), "--chain-id", st.LedgerChainID, "--hub-address", st.HubAddress, "--hub-pin", li.TLSPin}, owner.flags()...)...); rc != 0 {
 		t.Fatalf("pair with the expected identity: exit %d: %s%s", rc, out, errs)
 	}
 	h.stop()
 	other.run(t)
 	a2 := runAgent(t, filepath.Join(t.TempDir(), "agent2"), "--speed", "10")
-	rc, _, errs := camchain(append([]string{"pair", pairingCode(t, a2.data), "--hub", h.url()}, owner.flags()...)...)
+	rc, _, errs = camchain(append([]string{"pair", pairingCode(t, a2.data), "--hub", h.url()}, owner.flags()...)...)
 	if rc != 1 || !strings.Contains(errs, "pinned at first contact") {
 		t.Fatalf("pair with another hub at a pinned URL: exit %d, %q", rc, errs)
 	}

@@ -266,7 +266,7 @@ func pairAgent(ctx context.Context, bins, tmp, agentData, httpAddr string) error
 	}); err != nil {
 		return fmt.Errorf("no pairing code: %w", err)
 	}
-	out, err := exec.CommandContext(ctx, cli, "pair", string(bytes.TrimSpace(code)), "--hub", "http://"+httpAddr,
+	out, err := exec.CommandContext(ctx, cli, "pair", string(bytes.TrimSpace(code)), "--hub", "http://"+httpAddr, "--yes",
 		"--keystore", keystore, "--passphrase-file", pass).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("camchain pair: %w\n%s", err, out)

@@ -60,7 +60,7 @@ func report(r io.Reader, w io.Writer, slowest int) (failed bool, err error) {
 	build := map[string]*strings.Builder{} // build output, by import path
 	var times []testTime
 	var failures []string
-	failedIn := map[string]int{} // failed tests by package
+	failedIn := map[string]int{}       // failed tests by package
 	var passedN, failedN, skippedN int // tests, subtests included
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
