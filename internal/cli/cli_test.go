@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,10 +13,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/hub"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/pairing"
 )
 
 // TestMain lets testscript run "camchain" as a command: the test binary
@@ -49,6 +56,8 @@ func TestScripts(t *testing.T) {
 			"keyfile":       cmdKeyFile,
 			"filecount":     cmdFileCount,
 			"status":        cmdStatus,
+			"hub":           cmdHub,
+			"pairingcode":   cmdPairingCode,
 		},
 	})
 }
@@ -227,4 +236,62 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+// hub: start a real hub (its own ledger, HTTP on a free port) for the rest
+// of the script and set $HUB to its URL, and $HUB_ADDRESS, $HUB_CHAIN and
+// $HUB_PIN to the identity it prints at start.
+func cmdHub(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: hub")
+	}
+	dir := ts.MkAbs("hubdata")
+	_, err := hub.Init(hub.Config{DataDir: dir}, "")
+	ts.Check(err)
+	h, err := hub.Start(hub.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"})
+	ts.Check(err)
+	ts.Defer(func() { h.Close() })
+	url := "http://" + h.Addr()
+	c, err := api.NewClient(url)
+	ts.Check(err)
+	st, err := c.Status(context.Background())
+	ts.Check(err)
+	li, err := c.Link(context.Background())
+	ts.Check(err)
+	ts.Setenv("HUB", url)
+	ts.Setenv("HUB_ADDRESS", st.HubAddress)
+	ts.Setenv("HUB_CHAIN", st.LedgerChainID)
+	ts.Setenv("HUB_PIN", li.TLSPin)
+}
+
+// pairingcode NAME: set $NAME to a fresh, valid pairing code of a camera
+// whose pairing endpoint is closed (pairing that gets that far fails with
+// "cannot reach the camera").
+func cmdPairingCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: pairingcode NAME")
+	}
+	code, err := unreachableCode()
+	ts.Check(err)
+	ts.Setenv(args[0], code)
+}
+
+// unreachableCode is a fresh, valid pairing code for a camera whose
+// pairing endpoint is closed.
+func unreachableCode() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cam, err := keys.Generate()
+	if err != nil {
+		return "", err
+	}
+	code, err := pairing.NewCode(cam.Address(), addr, link.Pin{1}, 0, time.Now())
+	if err != nil {
+		return "", err
+	}
+	return code.String(), nil
 }
