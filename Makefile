@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin
 RUN_DIR ?= .camchain-run
 
-.PHONY: all build run test bench fuzz deps clean
+.PHONY: all build run test bench fuzz deps clean ui
 
 all: build
 
@@ -14,11 +14,23 @@ build:
 # Everything the tests need that Go modules do not bring: the independent
 # implementations (ethers, @noble/hashes and @noble/curves, pinned in
 # test/interop/package-lock.json).
-deps: test/interop/node_modules/.package-lock.json
+deps: test/interop/node_modules/.package-lock.json ui/node_modules/.package-lock.json
 
 test/interop/node_modules/.package-lock.json: test/interop/package.json test/interop/package-lock.json
 	npm ci --prefix test/interop --no-audit --no-fund
 	@touch $@
+
+# The web UI's toolchain and browser tests (esbuild, typescript, noble;
+# playwright-core, ethers, siwe), pinned in ui/package-lock.json.
+ui/node_modules/.package-lock.json: ui/package.json ui/package-lock.json
+	npm ci --prefix ui --no-audit --no-fund
+	@touch $@
+
+# The web UI: type-check ui/src, then build it into internal/webui/dist,
+# which is committed (go build needs no Node.js) and embedded in camchaind.
+# make test fails when the committed build is stale (internal/webui).
+ui: ui/node_modules/.package-lock.json
+	cd ui && npx tsc --noEmit -p . && node build.mjs
 
 # The demo: a hub with its own single-validator ledger and a camera agent on
 # the built-in sample clip, paired with a demo wallet (scripts/run-demo.sh).

@@ -16,6 +16,7 @@ import (
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/tx"
+	"github.com/camchain/camchain/internal/webui"
 )
 
 // Version is reported by GET /api/v1/status.
@@ -30,16 +31,29 @@ const (
 )
 
 // routes lists every API route. docs/openapi.yaml must list the same set
-// (TestOpenAPIMatchesRoutes).
-func (h *Hub) routes() http.Handler {
+// (TestOpenAPIMatchesRoutes). The web UI's files (internal/webui) are
+// served beside them, at / and their own names, with no authorization:
+// they are the same for everyone, and every call they make to the API is
+// authorized like any other.
+func (h *Hub) routes() (http.Handler, error) {
 	mux := http.NewServeMux()
 	for _, r := range h.routeTable() {
 		mux.HandleFunc(r.method+" "+api.Prefix+r.path, h.wrap(r))
 	}
+	ui, err := webui.New()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ui.Paths() {
+		if p == "/" {
+			p = "/{$}"
+		}
+		mux.Handle("GET "+p, ui)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, api.Errorf(api.ErrNotFound, "no such endpoint %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return mux, nil
 }
 
 type route struct {

@@ -81,6 +81,12 @@ func Start(cfg Config) (*Hub, error) {
 	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1),
 		auditQ: make(chan auditEvent, auditQueueLen), budgets: newBudgets(), refusals: newRefusals(),
 		evidenceSlots: make(chan struct{}, cfg.MaxEvidenceRequests)}
+	handler, err := h.routes()
+	if err != nil {
+		node.Close()
+		ln.Close()
+		return nil, err
+	}
 	if h.alarms, err = openAlarmLog(cfg.alarmDir()); err != nil {
 		node.Close()
 		ln.Close()
@@ -105,7 +111,7 @@ func Start(cfg Config) (*Hub, error) {
 	go h.auditLoop(ctx)
 	go h.alarmLoop(ctx)
 	h.srv = &http.Server{
-		Handler:           h.routes(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// WriteTimeout bounds every response: a submission waits up to

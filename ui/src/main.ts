@@ -1,0 +1,514 @@
+// main.ts: camchain's web UI. Views: sign-in, cameras (list or grid), one
+// camera (status, sharing, settings), pairing, audit log, this account's
+// logged-in clients. Navigation is the URL fragment (#/cameras, …), so the
+// hub serves a single page.
+import { get, onSessionLost, post, session, setSession } from "./api";
+import { parseAddress, sameAddress, short } from "./bytes";
+import { fmtDuration, fmtTime, h, mount, notice } from "./dom";
+import { nowSec, signAndSubmit } from "./ledger";
+import { CoSignatureError, pair, parseCode, type Code } from "./pairing";
+import { HttpError, lastAddress, loadChain, login, logout, rawCall, renew } from "./session";
+import type { AuditEvent, CameraStatus, ClientInfo, Device, List, Status, TxResult } from "./types";
+import { provider } from "./wallet";
+
+const root = document.getElementById("app")!;
+let hub: Status | null = null;
+let flash: HTMLElement | null = null;
+
+const say = (kind: "ok" | "error" | "info", text: string) => {
+  flash = notice(kind, text);
+};
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+function header(): HTMLElement {
+  const s = session();
+  const link = (href: string, label: string) =>
+    h("a", { href, "aria-current": location.hash.startsWith(href) ? "page" : null }, label);
+  return h(
+    "header",
+    { class: "top" },
+    h("a", { class: "skip", href: "#main", onclick: (e: Event) => { e.preventDefault(); document.getElementById("main")?.focus(); } }, "Skip to content"),
+    h("a", { class: "brand", href: "#/cameras", "aria-label": "camchain home" }, h("span", { class: "logo", "aria-hidden": "true" }, "◉"), "camchain"),
+    s &&
+      h(
+        "nav",
+        { "aria-label": "Main" },
+        link("#/cameras", "Cameras"),
+        link("#/pair", "Pair"),
+        link("#/audit", "Audit"),
+        link("#/clients", "Devices"),
+      ),
+    s &&
+      h(
+        "div",
+        { class: "who" },
+        h("span", { class: "addr", title: s.address }, short(s.address, 4)),
+        h("button", { class: "ghost", type: "button", onclick: () => doLogout() }, "Log out"),
+      ),
+  );
+}
+
+function page(title: string, ...body: (Node | string | null | false | undefined)[]) {
+  const f = flash;
+  flash = null;
+  mount(root, header(), h("main", { id: "main", tabindex: "-1" }, h("h1", null, title), f, ...body));
+  document.title = `${title} · camchain`;
+}
+
+// ---------- sign-in ----------
+
+function viewLogin(msg?: string) {
+  const status = h("p", { class: "step", role: "status", "aria-live": "polite" });
+  const btn = h("button", { type: "button", class: "primary big" }, "Sign in with your wallet");
+  btn.addEventListener("click", async () => {
+    btn.disabled = true;
+    try {
+      const s = await login((t) => (status.textContent = t));
+      setSession(s);
+      say("ok", s.enrolled ? "This browser is now enrolled as one of your devices (your audit log shows it)." : "Signed in.");
+      go("#/cameras");
+    } catch (e) {
+      status.textContent = "";
+      mount(err, notice("error", errText(e)));
+      btn.disabled = false;
+    }
+  });
+  const err = h("div");
+  if (msg) mount(err, notice("info", msg));
+  page(
+    "Sign in",
+    h(
+      "section",
+      { class: "card narrow" },
+      h("p", null, "camchain has no passwords. Your wallet signs a one-time sign-in message for this hub (Sign-In with Ethereum); nothing is sent to anyone but this hub."),
+      provider()
+        ? btn
+        : h("p", { class: "notice info", role: "status" }, "No browser wallet found. Install one (MetaMask, Rabby, Coinbase Wallet…), or use the camchain command: camchain login --hub " + location.origin),
+      status,
+      err,
+      hub && h("p", { class: "fine" }, `Hub ${short(hub.hub_address, 4)} · ledger ${hub.chain_id} · block ${hub.height}`),
+    ),
+  );
+}
+
+async function doLogout() {
+  const s = session();
+  if (s) logout(s.address);
+  setSession(null);
+  go("#/login");
+}
+
+// ---------- cameras ----------
+
+interface Cam {
+  dev: Device;
+  role: "owner" | "viewer";
+  status?: CameraStatus;
+  err?: string;
+}
+
+async function myCameras(): Promise<Cam[]> {
+  const me = session()!.address;
+  const [owned, granted] = await Promise.all([
+    get<List<Device>>(`/owners/${me}/devices`),
+    get<List<Device>>(`/viewers/${me}/devices`),
+  ]);
+  const cams: Cam[] = [
+    ...owned.items.map((dev) => ({ dev, role: "owner" as const })),
+    ...granted.items.filter((d) => !owned.items.some((o) => o.camera === d.camera)).map((dev) => ({ dev, role: "viewer" as const })),
+  ];
+  await Promise.all(
+    cams.map(async (c) => {
+      try {
+        c.status = await get<CameraStatus>(`/devices/${c.dev.camera}/status`);
+      } catch (e) {
+        c.err = errText(e);
+      }
+    }),
+  );
+  return cams;
+}
+
+const badge = (on: boolean, yes: string, no: string, cls = "") => h("span", { class: `badge ${on ? "on" : "off"} ${cls}` }, on ? yes : no);
+
+function camStatusRows(c: Cam): HTMLElement {
+  const st = c.status;
+  const row = (k: string, v: Node | string) => [h("dt", null, k), h("dd", null, v)];
+  if (!st) return h("p", { class: "fine" }, c.err ?? "status unavailable");
+  return h(
+    "dl",
+    { class: "facts" },
+    row("Chain head", st.head_seq !== undefined ? h("span", { title: st.head_hash ?? "" }, `#${st.head_seq} ${short(st.head_hash ?? "", 4)}`) : "no recordings yet"),
+    row("Last segment", fmtTime(st.last_segment_end)),
+    row("Last checkpoint", st.last_checkpoint ? `${fmtTime(st.last_checkpoint.period_end)} (block ${st.last_checkpoint.height})` : "none yet"),
+    row("Checkpoints every", fmtDuration(st.checkpoint_period_seconds)),
+    row("Retention", fmtDuration(st.retention_seconds)),
+    st.alarms !== undefined && row("Alarms", st.alarms.count ? h("span", { class: "alarm" }, `${st.alarms.count} · last ${st.alarms.last_kind} ${fmtTime(st.alarms.last_time)}`) : "none"),
+  );
+}
+
+function camCard(c: Cam): HTMLElement {
+  const st = c.status;
+  return h(
+    "li",
+    { class: "cam" },
+    h(
+      "a",
+      { href: `#/camera/${c.dev.camera}`, class: "cam-link", "aria-label": `Camera ${c.dev.camera}, ${st?.online ? "online" : "offline"}, you are its ${c.role}` },
+      h("div", { class: "thumb", "aria-hidden": "true" }, h("span", null, st?.online ? "●" : "○")),
+      h("div", { class: "cam-head" }, h("strong", { class: "mono" }, short(c.dev.camera, 5)), h("span", { class: "role" }, c.role)),
+    ),
+    h(
+      "div",
+      { class: "badges" },
+      badge(!!st?.online, "online", "offline"),
+      badge(!!st?.recording, "recording", "not recording", "rec"),
+      st?.alarms?.count ? h("span", { class: "badge alarm" }, `${st.alarms.count} alarm${st.alarms.count > 1 ? "s" : ""}`) : null,
+    ),
+    camStatusRows(c),
+  );
+}
+
+let layout: "grid" | "list" = (localStorage.getItem("camchain.layout") as "grid" | "list") || "grid";
+
+async function viewCameras() {
+  page("Cameras", h("p", { class: "step" }, "Loading…"));
+  const cams = await myCameras();
+  const toggle = h(
+    "div",
+    { class: "seg", role: "group", "aria-label": "Layout" },
+    ...(["grid", "list"] as const).map((l) =>
+      h("button", { type: "button", "aria-pressed": String(layout === l), onclick: () => { layout = l; localStorage.setItem("camchain.layout", l); viewCameras(); } }, l === "grid" ? "Grid" : "List"),
+    ),
+  );
+  page(
+    "Cameras",
+    h("div", { class: "toolbar" }, h("span", { class: "fine" }, `${cams.length} camera${cams.length === 1 ? "" : "s"}`), toggle),
+    cams.length
+      ? h("ul", { class: `cams ${layout}`, "aria-label": "Your cameras" }, ...cams.map(camCard))
+      : h("section", { class: "card" }, h("p", null, "No cameras yet. "), h("a", { href: "#/pair", class: "button primary" }, "Pair a camera")),
+  );
+}
+
+// ---------- one camera ----------
+
+const toUnix = (v: string): bigint => (v ? BigInt(Math.floor(new Date(v).getTime() / 1000)) : 0n);
+
+async function submitted(what: string, p: Promise<TxResult>): Promise<boolean> {
+  try {
+    const r = await p;
+    say("ok", `${what}: on the ledger at block ${r.height} (tx ${short(r.hash, 6)}).`);
+    return true;
+  } catch (e) {
+    say("error", `${what} failed: ${errText(e)}`);
+    return false;
+  }
+}
+
+async function viewCamera(cam: string) {
+  page("Camera", h("p", { class: "step" }, "Loading…"));
+  const me = session()!.address;
+  const [dev, st] = await Promise.all([get<Device>(`/devices/${cam}`), get<CameraStatus>(`/devices/${cam}/status`).catch(() => undefined)]);
+  const owner = sameAddress(dev.owner, me);
+  const c: Cam = { dev, role: owner ? "owner" : "viewer", status: st };
+  const sections: HTMLElement[] = [
+    h("section", { class: "card" }, h("h2", null, "Status"), h("p", { class: "mono wrap" }, dev.camera), h("div", { class: "badges" }, badge(!!st?.online, "online", "offline"), badge(!!st?.recording, "recording", "not recording", "rec")), camStatusRows(c)),
+  ];
+  if (owner) sections.push(sharing(dev), settings(dev));
+  else sections.push(h("section", { class: "card" }, h("h2", null, "Your access"), ...dev.grants.map((g) => h("p", null, `Viewer until ${g.valid_until ? fmtTime(g.valid_until) : "revoked"}; recordings from ${g.history_from ? fmtTime(g.history_from) : "the start"}.`))));
+  page(`Camera ${short(cam, 4)}`, h("p", null, h("a", { href: "#/cameras" }, "← All cameras")), ...sections);
+}
+
+function sharing(dev: Device): HTMLElement {
+  const me = session()!.address;
+  const viewer = h("input", { id: "grant-viewer", name: "viewer", required: true, placeholder: "0x…", autocomplete: "off", spellcheck: "false", class: "mono" });
+  const until = h("input", { id: "grant-until", name: "until", type: "datetime-local" });
+  const from = h("input", { id: "grant-from", name: "from", type: "datetime-local" });
+  const form = h(
+    "form",
+    { class: "stack", "aria-label": "Grant a viewer" },
+    h("label", { for: "grant-viewer" }, "Viewer's address"),
+    viewer,
+    h("div", { class: "row" }, h("div", null, h("label", { for: "grant-until" }, "Until (empty: until revoked)"), until), h("div", null, h("label", { for: "grant-from" }, "Recordings from (empty: all)"), from)),
+    h("button", { type: "submit", class: "primary" }, "Sign and grant"),
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    let v: string;
+    try {
+      v = parseAddress(viewer.value);
+    } catch (e) {
+      say("error", "Viewer: " + errText(e));
+      return viewCamera(dev.camera);
+    }
+    const vu = toUnix(until.value);
+    if (vu && vu <= nowSec()) {
+      say("error", "The grant's end must be in the future.");
+      return viewCamera(dev.camera);
+    }
+    await submitted("Grant", signAndSubmit(hub!, me, "Grant", { camera: dev.camera, epoch: BigInt(dev.epoch), viewer: v, validUntil: vu, historyFrom: toUnix(from.value) }));
+    viewCamera(dev.camera);
+  });
+  const rows = dev.grants.map((g) =>
+    h(
+      "tr",
+      null,
+      h("td", { class: "mono" }, h("span", { title: g.viewer }, short(g.viewer, 5))),
+      h("td", null, g.active ? "active" : "ended"),
+      h("td", null, g.valid_until ? fmtTime(g.valid_until) : "until revoked"),
+      h("td", null, g.history_from ? fmtTime(g.history_from) : "all"),
+      h(
+        "td",
+        null,
+        g.active &&
+          h("button", {
+            type: "button",
+            class: "danger",
+            "aria-label": `Revoke ${g.viewer}`,
+            onclick: async () => {
+              await submitted("Revoke", signAndSubmit(hub!, me, "Revoke", { camera: dev.camera, epoch: BigInt(dev.epoch), viewer: g.viewer }));
+              viewCamera(dev.camera);
+            },
+          }, "Revoke"),
+      ),
+    ),
+  );
+  return h(
+    "section",
+    { class: "card" },
+    h("h2", null, "Sharing"),
+    rows.length
+      ? h("div", { class: "scroll" }, h("table", null, h("caption", { class: "sr" }, "Viewers of this camera"), h("thead", null, h("tr", null, h("th", { scope: "col" }, "Viewer"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Until"), h("th", { scope: "col" }, "History from"), h("th", { scope: "col" }, h("span", { class: "sr" }, "Action")))), h("tbody", null, ...rows)))
+      : h("p", { class: "fine" }, "Nobody else can see this camera."),
+    h("h3", null, "Grant a viewer"),
+    form,
+    h("p", { class: "fine" }, "Your wallet shows exactly what you sign (EIP-712): the camera, the viewer and the dates."),
+  );
+}
+
+const PERIODS: [number, string][] = [
+  [60, "1 minute"],
+  [600, "10 minutes"],
+  [3600, "1 hour"],
+  [6 * 3600, "6 hours"],
+  [86400, "1 day"],
+];
+
+function settings(dev: Device): HTMLElement {
+  const me = session()!.address;
+  const sel = h("select", { id: "period", name: "period" }, ...PERIODS.map(([s, l]) => h("option", { value: s, selected: s === dev.checkpoint_period_seconds }, l)));
+  if (!PERIODS.some(([s]) => s === dev.checkpoint_period_seconds)) sel.prepend(h("option", { value: dev.checkpoint_period_seconds, selected: true }, fmtDuration(dev.checkpoint_period_seconds)));
+  const form = h("form", { class: "stack", "aria-label": "Settings" }, h("label", { for: "period" }, "Integrity checkpoint every"), sel, h("button", { type: "submit", class: "primary" }, "Sign and save"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    await submitted("Checkpoint period", signAndSubmit(hub!, me, "SetPolicy", { camera: dev.camera, epoch: BigInt(dev.epoch), checkpointPeriod: BigInt(sel.value) }));
+    viewCamera(dev.camera);
+  });
+  return h("section", { class: "card" }, h("h2", null, "Settings"), form, h("p", { class: "fine" }, "The camera commits a Merkle root of its recordings to the ledger at the end of each period."));
+}
+
+// ---------- pairing ----------
+
+function viewPair() {
+  const ta = h("textarea", { id: "code", name: "code", rows: 3, required: true, spellcheck: "false", autocomplete: "off", class: "mono", placeholder: "CCPAIR1:…" });
+  const info = h("div", { "aria-live": "polite" });
+  const status = h("p", { class: "step", role: "status", "aria-live": "polite" });
+  let code: Code | null = null;
+  ta.addEventListener("input", () => {
+    code = null;
+    if (!ta.value.trim()) return mount(info);
+    try {
+      code = parseCode(ta.value);
+      mount(info, h("p", { class: "fine" }, `Camera ${code.camera} at ${code.addr}; code valid until ${new Date(code.expiry * 1000).toLocaleTimeString()}.`));
+    } catch (e) {
+      mount(info, notice("error", errText(e)));
+    }
+  });
+  const btn = h("button", { type: "submit", class: "primary" }, "Pair this camera");
+  const form = h("form", { class: "stack", "aria-label": "Pair a camera" }, h("label", { for: "code" }, "Pairing code shown by the camera"), ta, info, btn, status);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      code = parseCode(ta.value);
+    } catch (e) {
+      mount(info, notice("error", errText(e)));
+      return;
+    }
+    btn.disabled = true;
+    try {
+      const r = await pair(hub!, session()!.address, code, (t) => (status.textContent = t));
+      say("ok", `Camera ${short(r.camera, 5)} is yours (epoch ${r.epoch}); its co-signature verified in this page, imprint at block ${r.imprint.height}.`);
+      go(`#/camera/${r.camera}`);
+    } catch (e) {
+      status.textContent = "";
+      const msg = e instanceof CoSignatureError ? `Refused: ${e.message}. Nothing was submitted; the camera is not paired.` : errText(e);
+      mount(info, notice("error", msg));
+      btn.disabled = false;
+    }
+  });
+  page(
+    "Pair a camera",
+    h(
+      "section",
+      { class: "card narrow" },
+      h("p", null, "An unowned camera shows a one-time code (its console, its pairing-code.txt, or a QR code). Only someone with the camera in hand can read it. Paste it here: your wallet signs the imprint, the camera co-signs, and this page checks the camera's signature before anything reaches the ledger."),
+      form,
+    ),
+  );
+}
+
+// ---------- audit ----------
+
+async function viewAudit() {
+  const q = new URLSearchParams(location.hash.split("?")[1] ?? "");
+  const me = session()!.address;
+  const owned = await get<List<Device>>(`/owners/${me}/devices`);
+  const cam = q.get("camera") ?? "";
+  const kind = q.get("kind") ?? "";
+  const source = q.get("source") ?? "";
+  const path = cam ? `/audit?camera=${cam}&limit=200` : `/audit?limit=200`;
+  const evs = (await get<List<AuditEvent>>(path)).items.filter((e) => (!kind || e.kind.includes(kind)) && (!source || e.source === source));
+  const camSel = h("select", { id: "f-camera", name: "camera" }, h("option", { value: "" }, "My events"), ...owned.items.map((d) => h("option", { value: d.camera, selected: d.camera === cam }, "Camera " + short(d.camera, 4))));
+  const srcSel = h("select", { id: "f-source", name: "source" }, ...["", "ledger", "hub", "camera"].map((s) => h("option", { value: s, selected: s === source }, s || "any")));
+  const kindIn = h("input", { id: "f-kind", name: "kind", value: kind, placeholder: "e.g. grant" });
+  const form = h(
+    "form",
+    { class: "filters", "aria-label": "Filter the audit log" },
+    h("div", null, h("label", { for: "f-camera" }, "Scope"), camSel),
+    h("div", null, h("label", { for: "f-source" }, "Written by"), srcSel),
+    h("div", null, h("label", { for: "f-kind" }, "Kind contains"), kindIn),
+    h("button", { type: "submit" }, "Filter"),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const p = new URLSearchParams();
+    if (camSel.value) p.set("camera", camSel.value);
+    if (srcSel.value) p.set("source", srcSel.value);
+    if (kindIn.value) p.set("kind", kindIn.value);
+    go("#/audit?" + p.toString());
+  });
+  const rows = evs.map((e) =>
+    h(
+      "tr",
+      { class: e.kind.includes("clone") || e.kind.includes("diverg") || e.kind.startsWith("camera/") ? "alarm-row" : "" },
+      h("td", null, fmtTime(e.time)),
+      h("td", null, h("code", null, e.kind)),
+      h("td", null, e.source),
+      h("td", { class: "mono" }, e.camera ? short(e.camera, 4) : "—"),
+      h("td", null, e.detail ?? ""),
+      h("td", null, String(e.height)),
+    ),
+  );
+  page(
+    "Audit log",
+    form,
+    h(
+      "div",
+      { class: "scroll card" },
+      h("table", null, h("caption", { class: "sr" }, "Ledger events, newest first"), h("thead", null, h("tr", null, ...["Time", "Kind", "Source", "Camera", "Detail", "Block"].map((t) => h("th", { scope: "col" }, t)))), h("tbody", null, ...rows)),
+      !rows.length && h("p", { class: "fine" }, "No events match."),
+    ),
+  );
+}
+
+// ---------- clients ----------
+
+async function viewClients() {
+  const list = await get<List<ClientInfo>>("/auth/clients");
+  const rows = list.items.map((c) =>
+    h(
+      "tr",
+      null,
+      h("td", { class: "mono" }, c.client.slice(0, 8) + "…", c.current && h("span", { class: "badge on" }, "this browser")),
+      h("td", null, fmtTime(c.enrolled)),
+      h("td", null, fmtTime(c.last_seen)),
+      h("td", null, String(c.logins)),
+      h("td", null, c.clone_attempts ? h("span", { class: "alarm" }, String(c.clone_attempts)) : "0"),
+      h(
+        "td",
+        null,
+        c.revoked
+          ? "revoked " + fmtTime(c.revoked)
+          : h("button", {
+              type: "button",
+              class: "danger",
+              "aria-label": `Revoke client ${c.client.slice(0, 8)}`,
+              onclick: async () => {
+                try {
+                  await post(`/auth/clients/${c.client}/revoke`, {});
+                  say("ok", `Client ${c.client.slice(0, 8)}… revoked: it can no longer use or renew its session.`);
+                } catch (e) {
+                  say("error", errText(e));
+                }
+                if (c.current) return doLogout();
+                viewClients();
+              },
+            }, "Revoke"),
+      ),
+    ),
+  );
+  page(
+    "Your devices",
+    h("p", null, "Every browser or computer logged in as you keeps a login chain; a copy of one is refused and counted here as a clone attempt."),
+    h(
+      "div",
+      { class: "scroll card" },
+      h("table", null, h("caption", { class: "sr" }, "Clients enrolled for your address"), h("thead", null, h("tr", null, ...["Client", "Enrolled", "Last seen", "Logins", "Clone attempts", ""].map((t) => h("th", { scope: "col" }, t)))), h("tbody", null, ...rows)),
+    ),
+  );
+}
+
+// ---------- routing ----------
+
+function go(hash: string) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+async function route() {
+  const hash = location.hash || "#/cameras";
+  if (!session()) {
+    if (hash !== "#/login") history.replaceState(null, "", "#/login");
+    return viewLogin();
+  }
+  try {
+    if (hash.startsWith("#/camera/")) await viewCamera(parseAddress(hash.slice(9).split("?")[0]));
+    else if (hash.startsWith("#/pair")) viewPair();
+    else if (hash.startsWith("#/audit")) await viewAudit();
+    else if (hash.startsWith("#/clients")) await viewClients();
+    else {
+      if (hash !== "#/cameras") history.replaceState(null, "", "#/cameras");
+      await viewCameras();
+    }
+    document.getElementById("main")?.focus({ preventScroll: true });
+  } catch (e) {
+    if (e instanceof HttpError && e.status === 401) return;
+    page("Something went wrong", notice("error", errText(e)), h("p", null, h("a", { href: "#/cameras" }, "Back to cameras")));
+  }
+}
+
+onSessionLost((why) => {
+  viewLogin("Your session ended (" + why + "). Sign in again.");
+});
+
+async function start() {
+  try {
+    hub = await rawCall<Status>("GET", "/status");
+  } catch (e) {
+    mount(root, notice("error", "Cannot reach the hub: " + errText(e)));
+    return;
+  }
+  const last = lastAddress();
+  if (last && loadChain(last)?.renewal) {
+    try {
+      setSession(await renew(last));
+    } catch {
+      /* log in with the wallet */
+    }
+  }
+  window.addEventListener("hashchange", route);
+  await route();
+  document.body.dataset.ready = "1";
+}
+
+start();

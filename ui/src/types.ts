@@ -1,0 +1,73 @@
+// types.ts: the hub's JSON answers the page reads (docs/openapi.yaml).
+export interface Status {
+  chain_id: string;
+  eip712_chain_id: number;
+  height: number;
+  hub_address: string;
+  version: string;
+}
+export interface Grant {
+  viewer: string;
+  valid_until?: string;
+  history_from?: string;
+  granted_at: string;
+  active: boolean;
+}
+export interface Device {
+  camera: string;
+  owned: boolean;
+  owner?: string;
+  hub?: string;
+  epoch: number;
+  imprinted_at?: string;
+  checkpoint_period_seconds: number;
+  grants: Grant[];
+  checkpoints: { count: number; last_seq?: number; last_period_end?: string };
+}
+export interface CameraStatus {
+  camera: string;
+  epoch: number;
+  online: boolean;
+  recording: boolean;
+  head_seq?: number;
+  head_hash?: string;
+  last_segment_end?: string;
+  retention_seconds: number;
+  checkpoint_period_seconds: number;
+  last_checkpoint?: { index: number; period_end: string; height: number; tree_size: number; tx_hash: string };
+  alarms?: { count: number; last_kind?: string; last_time?: string };
+}
+export interface ClientInfo {
+  client: string;
+  enrolled: string;
+  last_seen: string;
+  logins: number;
+  revoked?: string;
+  clone_attempts: number;
+  current: boolean;
+}
+export interface AuditEvent {
+  seq: number;
+  height: number;
+  time: string;
+  kind: string;
+  source: string;
+  camera?: string;
+  actor?: string;
+  owner?: string;
+  hub?: string;
+  subject?: string;
+  detail?: string;
+  tx_hash: string;
+}
+export interface List<T> {
+  items: T[];
+  next?: string;
+}
+export interface TxResult {
+  hash: string;
+  code: number;
+  code_name: string;
+  log?: string;
+  height?: number;
+}
