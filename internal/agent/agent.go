@@ -35,6 +35,10 @@ type Source interface {
 // Config configures an Agent. Zero fields take defaults in Validate.
 type Config struct {
 	DataDir string
+	// Signer is the camera key when a TPM or secure element holds it
+	// (keys.Signer); nil: the key sealed in <data>/keys/camera, created
+	// at first start. The camera's identity is this key's address.
+	Signer keys.Signer
 	// PairListen is where the pairing endpoint listens; PairAdvertise is
 	// the address written into the pairing code (default: the listen
 	// address actually bound).
@@ -110,7 +114,7 @@ var keyScrypt = wallet.ScryptParams{N: 1 << 12, P: 1}
 type Agent struct {
 	cfg    Config
 	log    *slog.Logger
-	key    *keys.PrivateKey
+	key    keys.Signer // the camera key: cfg.Signer, or the sealed keystore's
 	tlsID  *link.Identity
 	store  *store.Store
 	alarms *alarmLog
@@ -189,8 +193,10 @@ func Open(cfg Config) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, notify: make(chan struct{}, 1), recording: "starting"}
 	var err error
-	if a.key, err = loadOrCreateKey(cfg.DataDir); err != nil {
-		return nil, err
+	if a.key = cfg.Signer; a.key == nil {
+		if a.key, err = loadOrCreateKey(cfg.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	a.hubLogin = &api.KeyCredentials{Key: a.key}
 	releaseUnsealMemory()

@@ -77,7 +77,7 @@ func newLedgerCamera(t *testing.T) *ledgerCamera {
 	return c
 }
 
-func (c *ledgerCamera) submit(m tx.Msg, signers ...*keys.PrivateKey) {
+func (c *ledgerCamera) submit(m tx.Msg, signers ...keys.Signer) {
 	c.t.Helper()
 	s, err := tx.Sign(c.chain64, m, signers...)
 	if err != nil {

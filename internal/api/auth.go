@@ -139,7 +139,7 @@ const renewAhead = 30 * time.Second
 // KeyCredentials log in with a key the process holds (a camera agent's),
 // once, as one client, and renew from then on without signing again.
 type KeyCredentials struct {
-	Key *keys.PrivateKey
+	Key keys.Signer
 
 	mu     sync.Mutex
 	hub    string // the session's hub; another hub starts afresh
@@ -174,7 +174,7 @@ func (k *KeyCredentials) Token(ctx context.Context, c *Client) (string, error) {
 	if k.sess != nil {
 		head, _ = auth.ParseHead(k.sess.Head)
 	}
-	s, err := c.Login(ctx, k.Key.Address(), k.Key.SignText, k.client, head)
+	s, err := c.Login(ctx, k.Key.Address(), func(msg []byte) (keys.Signature, error) { return keys.SignText(k.Key, msg) }, k.client, head)
 	if err != nil {
 		return "", fmt.Errorf("log in to the hub as %s: %w", k.Key.Address().Hex(), err)
 	}

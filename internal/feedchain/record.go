@@ -119,7 +119,7 @@ func (r *Record) Hash() Hash {
 func (r *Record) Marshal() []byte { return append(r.Body(), r.Sig[:]...) }
 
 // Sign sets Sig to k's signature of Hash(). k must be the camera's key.
-func (r *Record) Sign(k *keys.PrivateKey) error {
+func (r *Record) Sign(k keys.Signer) error {
 	if k.Address() != r.Camera {
 		return fmt.Errorf("sign record: key %s is not camera %s", k.Address().Hex(), r.Camera.Hex())
 	}

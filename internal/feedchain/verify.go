@@ -126,7 +126,7 @@ func AckDigest(camera keys.Address, epoch, seq uint64, head Hash) Hash {
 }
 
 // SignAck returns the hub's signed acknowledgement.
-func SignAck(hub *keys.PrivateKey, camera keys.Address, epoch, seq uint64, head Hash) (Ack, error) {
+func SignAck(hub keys.Signer, camera keys.Address, epoch, seq uint64, head Hash) (Ack, error) {
 	s, err := hub.SignDigest(AckDigest(camera, epoch, seq, head))
 	if err != nil {
 		return Ack{}, err

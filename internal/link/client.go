@@ -43,7 +43,7 @@ type Client struct {
 	Identity *Identity    // the camera's TLS identity
 	HubPin   Pin          // the hub's TLS key, pinned at pairing
 	Hub      keys.Address // the hub's ledger identity, pinned at pairing
-	Key      *keys.PrivateKey
+	Key      keys.Signer  // the camera's ledger key (in memory or in a TPM)
 	Epoch    uint64
 	// Owner and ChainID (the ledger's EIP-712 chain id) let the camera
 	// check an owner-signed resync itself (SPEC §7.2); with a zero Owner

@@ -25,7 +25,7 @@ func (e *DivergenceError) Error() string { return "chains diverged: " + e.Reason
 // SignHello builds and signs the camera's Hello, proving under the chain
 // secret of generation gen the secret itself and the acknowledged record
 // (with none, record #0 of own, if it has one).
-func SignHello(k *keys.PrivateKey, exporter []byte, epoch, gen uint64, secret Secret, own ChainView, acked feedchain.Head) (Hello, error) {
+func SignHello(k keys.Signer, exporter []byte, epoch, gen uint64, secret Secret, own ChainView, acked feedchain.Head) (Hello, error) {
 	last := own.Head()
 	h := Hello{Version: ProtocolVersion, Camera: k.Address(), Epoch: epoch, Gen: gen,
 		Acked: WireSeq{Valid: acked.Valid, Seq: acked.Seq}, Last: WireSeq{Valid: last.Valid, Seq: last.Seq},
@@ -67,7 +67,7 @@ func VerifyHello(exporter []byte, h Hello) error {
 
 // SignWelcome builds and signs the hub's Welcome; atAcked is the hub's
 // hash at the Hello's acknowledged sequence (zero if there is none).
-func SignWelcome(k *keys.PrivateKey, exporter []byte, secret Secret, atAcked feedchain.Hash, head feedchain.Head, resync []byte) (Welcome, error) {
+func SignWelcome(k keys.Signer, exporter []byte, secret Secret, atAcked feedchain.Hash, head feedchain.Head, resync []byte) (Welcome, error) {
 	w := Welcome{Version: ProtocolVersion, Hub: k.Address(), Head: toWire(head), Resync: resync,
 		AckedProof: ChainProof("hub", exporter, secret, atAcked)}
 	d, err := WelcomeDigest(exporter, w)

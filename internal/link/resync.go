@@ -58,7 +58,7 @@ func ParseResync(b []byte) (*SignedResync, error) {
 }
 
 // SignResync is the owner's side: sign m for the ledger chainID.
-func SignResync(k *keys.PrivateKey, chainID uint64, m tx.Resync) (*SignedResync, error) {
+func SignResync(k keys.Signer, chainID uint64, m tx.Resync) (*SignedResync, error) {
 	d, err := tx.Digest(chainID, &m)
 	if err != nil {
 		return nil, err

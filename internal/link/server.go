@@ -57,7 +57,7 @@ type Resyncs interface {
 // Server accepts camera connections.
 type Server struct {
 	Identity *Identity
-	Key      *keys.PrivateKey // the hub's ledger key
+	Key      keys.Signer // the hub's ledger key
 	Backend  Backend
 	Logger   *slog.Logger
 	// Limits bounds concurrent connections, in total and per source

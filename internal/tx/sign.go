@@ -24,8 +24,9 @@ func NewNonce() uint64 {
 func ExpiryIn(d time.Duration) uint64 { return uint64(time.Now().Add(d).Unix()) }
 
 // Sign builds a transaction for chainID from m signed by signers, in the
-// order the message type requires (Imprint: owner, then camera).
-func Sign(evmChainID uint64, m Msg, signers ...*keys.PrivateKey) (*Tx, error) {
+// order the message type requires (Imprint: owner, then camera). A signer
+// is any keys.Signer (a key in memory, or one a TPM holds).
+func Sign[S keys.Signer](evmChainID uint64, m Msg, signers ...S) (*Tx, error) {
 	if want := SignerCount(m.Type()); len(signers) != want {
 		return nil, fmt.Errorf("%s needs %d signatures, got %d signers", m.Type(), want, len(signers))
 	}
