@@ -211,7 +211,7 @@ func Open(cfg Config) (*Agent, error) {
 	}
 	a.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{MaxBytes: cfg.MaxBytes, MaxAge: cfg.MaxAge, Logger: cfg.Logger})
 	if err != nil {
-		if strings.Contains(err.Error(), "lock") {
+		if errors.Is(err, store.ErrLocked) {
 			return nil, fmt.Errorf("%w (is camchain-agent already running on %s? use its control socket, e.g. `camchain-agent reset`)", err, cfg.DataDir)
 		}
 		return nil, err

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -11,6 +12,7 @@ import (
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/media"
 	"github.com/camchain/camchain/internal/pairing"
+	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
 )
 
@@ -250,5 +252,15 @@ func TestStatusReportsProcessCPU(t *testing.T) {
 	c1 := a.Status().CPUNanos
 	if c0 <= 0 || c1-c0 < int64(20*time.Millisecond) {
 		t.Fatalf("cpu_ns %d then %d after 20 ms of CPU work", c0, c1)
+	}
+}
+
+// A second agent on a data directory another one holds is refused with a
+// hint at the running one (the store's lock, store.ErrLocked).
+func TestSecondAgentOnADataDirIsRefused(t *testing.T) {
+	a, _ := startAgent(t, 0)
+	_, err := Open(Config{DataDir: a.cfg.DataDir, Source: nopSource{}})
+	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), "is camchain-agent already running") {
+		t.Fatalf("second agent on %s: %v", a.cfg.DataDir, err)
 	}
 }

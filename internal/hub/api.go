@@ -425,7 +425,7 @@ func (h *Hub) lookupTx(r *http.Request) (any, error) {
 	}
 	res, err := h.node.Tx(r.Context(), hash, false)
 	if err != nil {
-		if strings.Contains(err.Error(), "not found") {
+		if errors.Is(err, ledger.ErrTxNotFound) {
 			return nil, api.Errorf(api.ErrNotFound, "transaction %s is not in a committed block", hexHash(hash[:]))
 		}
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -37,12 +36,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError{fmt.Errorf("unknown command %q for %q; see --help", args[0], cmd.CommandPath())}
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	root.PersistentFlags().StringVar(&cfg.DataDir, "data", DefaultDataDir(), "hub data directory")
 
 	initCmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a hub data directory: hub key, single-validator ledger, genesis",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			res, err := Init(cfg, ledgerChainID)
 			if err != nil {
@@ -58,7 +65,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the hub until interrupted",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lvl, err := parseLevel(logLevel)
 			if err != nil {
@@ -101,12 +108,28 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(initCmd, runCmd)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(stderr, "camchaind: error: %v\n", err)
-		if strings.HasPrefix(err.Error(), "unknown") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg(s)") {
+		var ue usageError
+		if errors.As(err, &ue) {
 			return 2
 		}
 		return 1
 	}
 	return 0
+}
+
+// usageError marks a command line camchaind cannot run (an unknown
+// command or flag, a stray argument, a bad flag value): exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// noArgs refuses positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q; see --help", cmd.CommandPath(), args)}
+	}
+	return nil
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -284,9 +284,23 @@ func (n *Node) Submit(ctx context.Context, raw []byte) (Submitted, error) {
 	}
 }
 
-// Tx looks a committed transaction up in the node's index.
+// ErrTxNotFound: no committed block holds the transaction.
+var ErrTxNotFound = errors.New("transaction not found in a committed block")
+
+// Tx looks a committed transaction up in the node's index; ErrTxNotFound
+// if no committed block holds it. (CometBFT's own Tx lookup tells "not
+// found" from a failed read only in its error text, so this searches the
+// index by hash, which answers an empty list instead.)
 func (n *Node) Tx(ctx context.Context, hash feedchain.Hash, prove bool) (*ctypes.ResultTx, error) {
-	return n.client.Tx(ctx, hash[:], prove)
+	page, perPage := 1, 1
+	res, err := n.client.TxSearch(ctx, fmt.Sprintf("tx.hash='%X'", hash[:]), prove, &page, &perPage, "asc")
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Txs) == 0 {
+		return nil, fmt.Errorf("%w: %x", ErrTxNotFound, hash[:])
+	}
+	return res.Txs[0], nil
 }
 
 // Status returns CometBFT's view of the node.
