@@ -75,11 +75,16 @@ func request(t *testing.T, code *pairing.Code, owner *keys.PrivateKey) *pairing.
 // requestVia is an owner's pairing request naming the hub API hubAPI, its
 // imprint valid for ttl.
 func requestVia(t *testing.T, code *pairing.Code, owner *keys.PrivateKey, hubAPI string, ttl time.Duration) *pairing.Request {
+	return requestIn(t, tx.DomainV1, code, owner, hubAPI, ttl)
+}
+
+// requestIn is requestVia with the owner's signature in EIP-712 domain dom.
+func requestIn(t *testing.T, dom tx.Domain, code *pairing.Code, owner *keys.PrivateKey, hubAPI string, ttl time.Duration) *pairing.Request {
 	t.Helper()
 	hub, _ := keys.Generate()
 	r := &pairing.Request{Secret: code.Secret, EVMChainID: 7, Owner: owner.Address(), Hub: hub.Address(), Epoch: code.Epoch,
-		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(ttl), HubLink: "127.0.0.1:1", HubAPI: hubAPI}
-	d, _ := tx.Digest(7, r.Imprint(code.Camera))
+		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(ttl), HubLink: "127.0.0.1:1", HubAPI: hubAPI, Domain: uint64(dom)}
+	d, _ := tx.DigestIn(dom, 7, r.Imprint(code.Camera))
 	r.OwnerSig, _ = owner.SignDigest(d)
 	return r
 }
@@ -263,4 +268,38 @@ func TestSecondAgentOnADataDirIsRefused(t *testing.T) {
 	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), "is camchain-agent already running") {
 		t.Fatalf("second agent on %s: %v", a.cfg.DataDir, err)
 	}
+}
+
+// TestPairingInDomainV2: an owner whose browser wallet signs the imprint
+// in EIP-712 domain v2 (no chainId) gets the camera's co-signature over
+// that very digest; a request naming an unknown domain is refused.
+func TestPairingInDomainV2(t *testing.T) {
+	a, _ := startAgent(t, 0)
+	code, err := pairing.ParseCode(a.Status().Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := mustKey(t)
+	ctx := context.Background()
+	bad := requestIn(t, tx.DomainV2, code, owner, "http://127.0.0.1:1", time.Minute)
+	bad.Domain = 3
+	if _, err := pairing.Dial(ctx, code, bad); err == nil || !strings.Contains(err.Error(), "domain") {
+		t.Fatalf("domain 3: %v", err)
+	}
+	code2, _ := pairing.ParseCode(a.Status().Code)
+	ledger := newTxHub(t)
+	req := requestIn(t, tx.DomainV2, code2, owner, ledger.URL(), time.Minute)
+	resp, err := pairing.Dial(ctx, code2, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := tx.DigestIn(tx.DomainV2, 7, req.Imprint(code2.Camera))
+	if who, err := keys.Recover(d, resp.CameraSig); err != nil || who != code2.Camera {
+		t.Fatalf("camera co-signature recovers to %s (%v), want the camera %s", who.Hex(), err, code2.Camera.Hex())
+	}
+	if err := pairing.VerifyPin(code2.Camera, d, resp.CameraPin, resp.PinSig); err != nil {
+		t.Fatal(err)
+	}
+	ledger.commit(t, req, code2.Camera, resp)
+	waitPaired(t, a)
 }

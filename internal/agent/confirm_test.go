@@ -86,7 +86,7 @@ func serveFakeLogin(w http.ResponseWriter, r *http.Request) bool {
 // commit puts the imprint the owner and the camera signed "on the ledger".
 func (h *txHub) commit(t *testing.T, req *pairing.Request, camera keys.Address, resp *pairing.Response) {
 	t.Helper()
-	raw, err := (&tx.Tx{EVMChainID: req.EVMChainID, Msg: req.Imprint(camera), Sigs: []keys.Signature{req.OwnerSig, resp.CameraSig}}).Encode()
+	raw, err := (&tx.Tx{Domain: tx.Domain(req.Domain), EVMChainID: req.EVMChainID, Msg: req.Imprint(camera), Sigs: []keys.Signature{req.OwnerSig, resp.CameraSig}}).Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 		return nil, a.refusePair(remote, "the imprint has expired")
 	}
 	imp := req.Imprint(a.key.Address())
-	d, err := tx.Digest(req.EVMChainID, imp)
+	d, err := req.ImprintDigest(a.key.Address())
 	if err != nil {
 		return nil, a.refusePair(remote, err.Error())
 	}
@@ -134,7 +134,7 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 	if err != nil {
 		return nil, err
 	}
-	raw, err := (&tx.Tx{EVMChainID: req.EVMChainID, Msg: imp, Sigs: []keys.Signature{req.OwnerSig, camSig}}).Encode()
+	raw, err := (&tx.Tx{Domain: tx.Domain(req.Domain), EVMChainID: req.EVMChainID, Msg: imp, Sigs: []keys.Signature{req.OwnerSig, camSig}}).Encode()
 	if err != nil {
 		return nil, err
 	}

@@ -94,7 +94,7 @@ func (h *Hub) pair(r *http.Request) (any, error) {
 		return nil, api.Errorf(api.ErrBadRequest, "camera_tls_pin_sig must be 0x-prefixed hex of a %d-byte signature", len(pinSig))
 	}
 	copy(pinSig[:], sigRaw)
-	d, err := tx.Digest(t.EVMChainID, imp)
+	d, err := t.Digest()
 	if err != nil {
 		return nil, api.Errorf(api.ErrBadRequest, "tx: %v", err)
 	}

@@ -423,3 +423,44 @@ func TestCommonRefusals(t *testing.T) {
 		t.Fatalf("device after refusals: %+v", d)
 	}
 }
+
+// TestDomainV2 is the browser wallet's domain (SPEC §2.1): the ledger
+// accepts a grant, a policy and a revoke signed in domain v2 beside v1,
+// and refuses a v2 signature made for another ledger's salt or carried
+// under the v1 envelope version (it recovers to someone else).
+func TestDomainV2(t *testing.T) {
+	h := newHarness(t)
+	owner, viewer := h.key(), h.key()
+	cam := h.imprint(owner)
+	v2 := func(chain uint64, m tx.Msg) []byte {
+		s, err := tx.SignIn(tx.DomainV2, chain, m, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.EVMChainID = h.app.EVMChainID() // the envelope names this ledger either way
+		raw, _ := s.Encode()
+		return raw
+	}
+	grant := func() *tx.Grant {
+		return &tx.Grant{Camera: cam.Address(), Viewer: viewer.Address(), Nonce: tx.NewNonce(), Expiry: h.expiry()}
+	}
+	// Signed for another ledger (another salt): refused, nothing granted.
+	h.want(CodeUnauthorized, v2(h.app.EVMChainID()+1, grant()))
+	// A v2 signature relabelled as v1: refused.
+	raw := v2(h.app.EVMChainID(), grant())
+	relabelled := append([]byte(nil), raw...)
+	relabelled[1] = byte(tx.DomainV1)
+	h.want(CodeUnauthorized, relabelled)
+	if d := h.device(cam); len(d.Grants) != 0 {
+		t.Fatalf("refused grants left %+v", d.Grants)
+	}
+	h.want(CodeOK, raw)
+	h.want(CodeOK, v2(h.app.EVMChainID(), &tx.SetPolicy{Camera: cam.Address(), CheckpointPeriod: 600, Nonce: tx.NewNonce(), Expiry: h.expiry()}))
+	if d := h.device(cam); len(d.Grants) != 1 || d.Grants[0].Viewer != viewer.Address() || d.Period() != 600 {
+		t.Fatalf("after v2 grant and policy: %+v", d)
+	}
+	h.want(CodeOK, v2(h.app.EVMChainID(), &tx.Revoke{Camera: cam.Address(), Viewer: viewer.Address(), Nonce: tx.NewNonce(), Expiry: h.expiry()}))
+	if d := h.device(cam); len(d.Grants) != 0 && d.Grants[0].Active(uint64(h.now.Unix())) {
+		t.Fatalf("after v2 revoke the grant is still active: %+v", d.Grants)
+	}
+}

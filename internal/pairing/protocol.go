@@ -38,11 +38,22 @@ type Request struct {
 	HubLink    string   // host:port of the hub's camera link
 	HubPin     link.Pin // the hub's TLS key
 	HubAPI     string   // the hub's HTTP API URL
+	Domain     uint64   // the EIP-712 domain (tx.Domain) OwnerSig is made in: 1, or 2 for a browser wallet
 }
 
 // Imprint returns the message the request describes for camera.
 func (r *Request) Imprint(camera keys.Address) *tx.Imprint {
 	return &tx.Imprint{Camera: camera, Owner: r.Owner, Hub: r.Hub, Epoch: r.Epoch, Nonce: r.Nonce, Expiry: r.Expiry}
+}
+
+// ImprintDigest is the EIP-712 digest of the request's imprint for camera,
+// in the request's domain: what the owner signed and the camera co-signs.
+func (r *Request) ImprintDigest(camera keys.Address) (feedchain.Hash, error) {
+	d := tx.Domain(r.Domain)
+	if !d.Valid() {
+		return feedchain.Hash{}, fmt.Errorf("unknown EIP-712 domain version %d", r.Domain)
+	}
+	return tx.DigestIn(d, r.EVMChainID, r.Imprint(camera))
 }
 
 // Response is the camera's co-signature, its TLS key (for the hub to pin)

@@ -12,8 +12,10 @@ import (
 	"github.com/camchain/camchain/internal/keys"
 )
 
-// Version is the only envelope version this code reads and writes.
-const Version = 1
+// Version is the envelope version of a transaction signed in the v1
+// domain. An envelope's version names the EIP-712 domain its signatures
+// are made in (Domain): this code reads and writes versions 1 and 2.
+const Version = uint64(DomainV1)
 
 // Decoding errors. The ledger maps each to its own result code.
 var (
@@ -22,8 +24,10 @@ var (
 	ErrUnknownType = errors.New("unknown transaction type")
 )
 
-// Tx is a signed message bound to a chain.
+// Tx is a signed message bound to a chain. Domain is the EIP-712 domain
+// its signatures are made in; zero means DomainV1.
 type Tx struct {
+	Domain     Domain
 	EVMChainID uint64
 	Msg        Msg
 	Sigs       []keys.Signature
@@ -50,7 +54,11 @@ func (t *Tx) Encode() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", t.Msg.Type(), err)
 	}
-	env := envelope{Version: Version, EVMChainID: t.EVMChainID, Type: string(t.Msg.Type()), Msg: body}
+	d := t.Domain.orV1()
+	if !d.Valid() {
+		return nil, fmt.Errorf("%w: EIP-712 domain version %d", ErrVersion, t.Domain)
+	}
+	env := envelope{Version: uint64(d), EVMChainID: t.EVMChainID, Type: string(t.Msg.Type()), Msg: body}
 	for _, s := range t.Sigs {
 		env.Sigs = append(env.Sigs, append([]byte(nil), s[:]...))
 	}
@@ -68,8 +76,8 @@ func Decode(b []byte) (*Tx, error) {
 	if err := decMode.Unmarshal(b, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEncoding, err)
 	}
-	if env.Version != Version {
-		return nil, fmt.Errorf("%w: %d (this node reads version %d)", ErrVersion, env.Version, Version)
+	if d := Domain(env.Version); !d.Valid() {
+		return nil, fmt.Errorf("%w: %d (this node reads versions %d and %d)", ErrVersion, env.Version, DomainV1, DomainV2)
 	}
 	m := newMsg(Type(env.Type))
 	if m == nil {
@@ -81,7 +89,7 @@ func Decode(b []byte) (*Tx, error) {
 	if want := SignerCount(m.Type()); len(env.Sigs) != want {
 		return nil, fmt.Errorf("%w: %s carries %d signatures, want %d", ErrEncoding, env.Type, len(env.Sigs), want)
 	}
-	t := &Tx{EVMChainID: env.EVMChainID, Msg: m}
+	t := &Tx{Domain: Domain(env.Version), EVMChainID: env.EVMChainID, Msg: m}
 	for i, s := range env.Sigs {
 		if len(s) != keys.SignatureSize {
 			return nil, fmt.Errorf("%w: signature %d is %d bytes, want %d", ErrEncoding, i, len(s), keys.SignatureSize)

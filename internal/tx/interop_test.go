@@ -3,6 +3,7 @@ package tx
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -17,6 +18,12 @@ import (
 // signatures made by ethers — so any ordinary wallet can sign ledger
 // transactions.
 func TestEIP712AgainstEthers(t *testing.T) {
+	for _, dom := range []Domain{DomainV1, DomainV2} {
+		t.Run(fmt.Sprintf("domain-v%d", dom), func(t *testing.T) { testEIP712AgainstEthers(t, dom) })
+	}
+}
+
+func testEIP712AgainstEthers(t *testing.T, dom Domain) {
 	owner, cam, hub := mustKey(t), mustKey(t), mustKey(t)
 	const chain = 9007199254740991 // 2^53-1: the largest id a JS number holds exactly
 	msgs := sampleMsgs(cam.Address(), owner.Address(), hub.Address())
@@ -31,7 +38,7 @@ func TestEIP712AgainstEthers(t *testing.T) {
 	}
 	var reqs []typedReq
 	for _, m := range msgs {
-		wj, err := WalletJSON(chain, m)
+		wj, err := WalletJSONIn(dom, chain, m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,15 +48,15 @@ func TestEIP712AgainstEthers(t *testing.T) {
 		if err := json.Unmarshal(wj, &td); err != nil {
 			t.Fatal(err)
 		}
-		dom, types, msg := td.Domain, td.Types, td.Message
-		ours, err := Sign(chain, m, owner, cam) // two signers only for Imprint; see below
+		domJSON, types, msg := td.Domain, td.Types, td.Message
+		ours, err := SignIn(dom, chain, m, owner, cam) // two signers only for Imprint; see below
 		if SignerCount(m.Type()) == 1 {
-			ours, err = Sign(chain, m, owner)
+			ours, err = SignIn(dom, chain, m, owner)
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		base := typedReq{Domain: dom, Types: types, Message: msg}
+		base := typedReq{Domain: domJSON, Types: types, Message: msg}
 		hashReq, signReq, verifyReq := base, base, base
 		hashReq.Op = "hashTypedData"
 		signReq.Op = "signTypedData"
@@ -69,7 +76,7 @@ func TestEIP712AgainstEthers(t *testing.T) {
 	}
 	for i, m := range msgs {
 		hashR, signR, verifyR := resps[3*i], resps[3*i+1], resps[3*i+2]
-		d, err := Digest(chain, m)
+		d, err := DigestIn(dom, chain, m)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -24,17 +25,23 @@ func NewNonce() uint64 {
 func ExpiryIn(d time.Duration) uint64 { return uint64(time.Now().Add(d).Unix()) }
 
 // Sign builds a transaction for chainID from m signed by signers, in the
-// order the message type requires (Imprint: owner, then camera). A signer
-// is any keys.Signer (a key in memory, or one a TPM holds).
+// order the message type requires (Imprint: owner, then camera), in the
+// v1 domain. A signer is any keys.Signer (a key in memory, or one a TPM
+// holds).
 func Sign[S keys.Signer](evmChainID uint64, m Msg, signers ...S) (*Tx, error) {
+	return SignIn(DomainV1, evmChainID, m, signers...)
+}
+
+// SignIn is Sign in EIP-712 domain dom.
+func SignIn[S keys.Signer](dom Domain, evmChainID uint64, m Msg, signers ...S) (*Tx, error) {
 	if want := SignerCount(m.Type()); len(signers) != want {
 		return nil, fmt.Errorf("%s needs %d signatures, got %d signers", m.Type(), want, len(signers))
 	}
-	d, err := Digest(evmChainID, m)
+	d, err := DigestIn(dom, evmChainID, m)
 	if err != nil {
 		return nil, err
 	}
-	t := &Tx{EVMChainID: evmChainID, Msg: m}
+	t := &Tx{Domain: dom.orV1(), EVMChainID: evmChainID, Msg: m}
 	for _, k := range signers {
 		s, err := k.SignDigest(d)
 		if err != nil {
@@ -45,9 +52,12 @@ func Sign[S keys.Signer](evmChainID uint64, m Msg, signers ...S) (*Tx, error) {
 	return t, nil
 }
 
+// Digest is the EIP-712 digest t's signatures sign, in t's domain.
+func (t *Tx) Digest() (feedchain.Hash, error) { return DigestIn(t.Domain, t.EVMChainID, t.Msg) }
+
 // Signers recovers the address behind each signature of t.
 func (t *Tx) Signers() ([]keys.Address, error) {
-	d, err := Digest(t.EVMChainID, t.Msg)
+	d, err := t.Digest()
 	if err != nil {
 		return nil, err
 	}

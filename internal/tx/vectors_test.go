@@ -21,7 +21,9 @@ var update = flag.Bool("update", false, "rewrite testdata/vectors.json and the f
 type vectorFile struct {
 	Comment string            `json:"comment"`
 	ChainID uint64            `json:"chain_id"`
-	Keys    map[string]string `json:"private_keys"` // name → 0x scalar (test keys only!)
+	Domain  Domain            `json:"domain"`         // EIP-712 domain version = envelope version
+	Salt    string            `json:"salt,omitempty"` // domain v2: keccak256("camchain-<chain_id>")
+	Keys    map[string]string `json:"private_keys"`   // name → 0x scalar (test keys only!)
 	Valid   []validVector     `json:"valid"`
 	Invalid []invalidVector   `json:"invalid"`
 }
@@ -38,7 +40,13 @@ type validVector struct {
 type invalidVector struct {
 	Name   string `json:"name"`
 	Wire   string `json:"wire"`
-	Expect string `json:"expect"` // encoding | version | unknown_type
+	Expect string `json:"expect"` // encoding | version | unknown_type | bad_signature | other_signer
+}
+
+// vectorPaths are the vector files, one per EIP-712 domain.
+var vectorPaths = map[Domain]string{
+	DomainV1: filepath.Join("testdata", "vectors.json"),
+	DomainV2: filepath.Join("testdata", "vectors_v2.json"),
 }
 
 func vectorKeys(t testing.TB) (map[string]*keys.PrivateKey, map[string]string) {
@@ -56,12 +64,16 @@ func vectorKeys(t testing.TB) (map[string]*keys.PrivateKey, map[string]string) {
 	return ks, hexes
 }
 
-func buildVectors(t testing.TB) vectorFile {
+func buildVectors(t testing.TB, dom Domain) vectorFile {
 	ks, hexes := vectorKeys(t)
 	const chain = 4242
 	vf := vectorFile{
-		Comment: "camchain transaction vectors; see docs/SPEC.md §2. Regenerate: go test ./internal/tx -run TestVectors -update",
-		ChainID: chain, Keys: hexes,
+		Comment: fmt.Sprintf("camchain transaction vectors, EIP-712 domain v%d; see docs/SPEC.md §2. Regenerate: go test ./internal/tx -run TestVectors -update", dom),
+		ChainID: chain, Domain: dom, Keys: hexes,
+	}
+	if dom == DomainV2 {
+		salt := LedgerSalt(chain)
+		vf.Salt = "0x" + hex.EncodeToString(salt[:])
 	}
 	msgs := sampleMsgs(ks["camera"].Address(), ks["owner"].Address(), ks["hub"].Address())
 	var firstWire []byte
@@ -79,7 +91,7 @@ func buildVectors(t testing.TB) vectorFile {
 		for _, n := range names {
 			signers = append(signers, ks[n])
 		}
-		signed, err := Sign(chain, m, signers...)
+		signed, err := SignIn(dom, chain, m, signers...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,8 +102,8 @@ func buildVectors(t testing.TB) vectorFile {
 		if firstWire == nil && m.Type() == TypeReset {
 			firstWire = wire
 		}
-		d, _ := Digest(chain, m)
-		td, _ := WalletJSON(chain, m)
+		d, _ := DigestIn(dom, chain, m)
+		td, _ := WalletJSONIn(dom, chain, m)
 		sum := sha256sum(wire)
 		vf.Valid = append(vf.Valid, validVector{Type: string(m.Type()), Signers: names, TypedData: td,
 			Digest: "0x" + hex.EncodeToString(d[:]), Wire: "0x" + hex.EncodeToString(wire), TxHash: "0x" + hex.EncodeToString(sum[:])})
@@ -101,11 +113,19 @@ func buildVectors(t testing.TB) vectorFile {
 	mut := func(f func(b []byte) []byte) string {
 		return "0x" + hex.EncodeToString(f(append([]byte(nil), w...)))
 	}
+	other := DomainV1
+	if dom == DomainV1 {
+		other = DomainV2
+	}
 	vf.Invalid = []invalidVector{
+		// The same message and signature under the other domain's envelope
+		// version: well-formed, but the signature recovers to someone else.
+		{fmt.Sprintf("relabelled as domain v%d", other), mut(func(b []byte) []byte { b[1] = byte(other); return b }), "other_signer"},
 		{"trailing zero byte", mut(func(b []byte) []byte { return append(b, 0) }), "encoding"},
 		{"last byte cut", mut(func(b []byte) []byte { return b[:len(b)-1] }), "encoding"},
 		{"empty", "0x", "encoding"},
-		{"version 2", mut(func(b []byte) []byte { b[1] = 0x02; return b }), "version"},
+		{"version 3", mut(func(b []byte) []byte { b[1] = 0x03; return b }), "version"},
+		{"version 0", mut(func(b []byte) []byte { b[1] = 0x00; return b }), "version"},
 		{"envelope not an array", mut(func(b []byte) []byte { b[0] = 0xa5; return b }), "encoding"},
 		{"type renamed", mut(func(b []byte) []byte { return bytes.Replace(b, []byte("Reset"), []byte("Rezet"), 1) }), "unknown_type"},
 		{"non-minimal version integer", mut(func(b []byte) []byte { return append([]byte{b[0], 0x18, 0x01}, b[2:]...) }), "encoding"},
@@ -123,9 +143,15 @@ func buildVectors(t testing.TB) vectorFile {
 }
 
 func TestVectors(t *testing.T) {
-	path := filepath.Join("testdata", "vectors.json")
+	for _, dom := range []Domain{DomainV1, DomainV2} {
+		t.Run(fmt.Sprintf("domain-v%d", dom), func(t *testing.T) { testVectors(t, dom) })
+	}
+}
+
+func testVectors(t *testing.T, dom Domain) {
+	path := vectorPaths[dom]
 	if *update {
-		vf := buildVectors(t)
+		vf := buildVectors(t, dom)
 		b, _ := json.MarshalIndent(vf, "", "  ")
 		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 			t.Fatal(err)
@@ -141,6 +167,9 @@ func TestVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	ks, _ := vectorKeys(t)
+	if vf.Domain != dom {
+		t.Fatalf("%s holds domain v%d vectors, want v%d", path, vf.Domain, dom)
+	}
 	if len(vf.Valid) != len(AllTypes()) {
 		t.Fatalf("%d valid vectors, want one per type (%d)", len(vf.Valid), len(AllTypes()))
 	}
@@ -150,7 +179,10 @@ func TestVectors(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", v.Type, err)
 		}
-		d, _ := Digest(vf.ChainID, got.Msg)
+		if got.Domain != dom {
+			t.Fatalf("%s: decoded domain v%d, want v%d", v.Type, got.Domain, dom)
+		}
+		d, _ := got.Digest()
 		if "0x"+hex.EncodeToString(d[:]) != v.Digest {
 			t.Errorf("%s: digest %x, vector %s", v.Type, d, v.Digest)
 		}
@@ -168,12 +200,12 @@ func TestVectors(t *testing.T) {
 		for _, n := range v.Signers {
 			signers = append(signers, ks[n])
 		}
-		again, _ := Sign(vf.ChainID, got.Msg, signers...)
+		again, _ := SignIn(dom, vf.ChainID, got.Msg, signers...)
 		w2, _ := again.Encode()
 		if !bytes.Equal(w2, wire) {
 			t.Errorf("%s: re-encoding differs from the vector", v.Type)
 		}
-		td, _ := WalletJSON(vf.ChainID, got.Msg)
+		td, _ := WalletJSONIn(dom, vf.ChainID, got.Msg)
 		if !jsonEqual(td, v.TypedData) {
 			t.Errorf("%s: typed data differs from the vector", v.Type)
 		}
@@ -183,8 +215,16 @@ func TestVectors(t *testing.T) {
 	for _, v := range vf.Invalid {
 		wire, _ := hex.DecodeString(v.Wire[2:])
 		got, err := Decode(wire)
+		var who []keys.Address
 		if err == nil {
-			_, err = got.Signers()
+			who, err = got.Signers()
+		}
+		if v.Expect == "other_signer" {
+			// The Reset vector is the camera's: anyone else is refused.
+			if err != nil || len(who) != 1 || who[0] == ks["camera"].Address() {
+				t.Errorf("%s: err %v, signers %v: want a well-formed transaction signed by someone other than the camera", v.Name, err, who)
+			}
+			continue
 		}
 		if !errors.Is(err, want[v.Expect]) {
 			t.Errorf("%s: err %v, expect %s", v.Name, err, v.Expect)
@@ -203,7 +243,12 @@ func jsonEqual(a, b []byte) bool {
 func writeSeedCorpus(t testing.TB, vf vectorFile) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
 	os.MkdirAll(dir, 0o755)
+	prefix := ""
+	if vf.Domain != DomainV1 {
+		prefix = fmt.Sprintf("v%d-", vf.Domain)
+	}
 	add := func(name, wireHex string) {
+		name = prefix + name
 		b, _ := hex.DecodeString(wireHex[2:])
 		content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
