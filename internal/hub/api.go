@@ -71,6 +71,7 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/auth/session", session, h.authSession},
 		{"GET", "/auth/clients", session, h.authClients},
 		{"POST", "/auth/clients/{client}/revoke", session, h.authRevokeClient},
+		{"GET", "/auth/logins/{record}", session, h.loginRecord},
 		{"GET", "/devices/{camera}", deviceRecord, h.device},
 		{"GET", "/devices/{camera}/grants", cameraOwner, h.grants},
 		{"GET", "/devices/{camera}/checkpoints", cameraViewer, h.checkpoints},

@@ -41,6 +41,9 @@ var authzCases = map[string]authzCase{
 	"GET /api/v1/auth/session":                  {"GET", "/api/v1/auth/session", "", true, true},
 	"GET /api/v1/auth/clients":                  {"GET", "/api/v1/auth/clients", "", true, true},
 	"POST /api/v1/auth/clients/{client}/revoke": {"POST", "/api/v1/auth/clients/" + strings.Repeat("ab", 16) + "/revoke", "{}", true, true},
+	// Anyone logged in may ask; another address's record is 404 whether it
+	// exists or not (TestLoginRecordsOnTheLedger).
+	"GET /api/v1/auth/logins/{record}": {"GET", "/api/v1/auth/logins/0x" + strings.Repeat("ab", 32), "", true, true},
 	// Public: status, the login endpoints, link information for pairing,
 	// submission of signed transactions.
 	"GET /api/v1/status":      {"GET", "/api/v1/status", "", true, true},

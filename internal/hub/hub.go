@@ -39,6 +39,7 @@ type Hub struct {
 	evidenceSlots chan struct{}  // one per evidence bundle being served (Config.MaxEvidenceRequests)
 	stop          context.CancelFunc
 	auth          *auth.Service
+	logins        *auth.LoginLog
 }
 
 // Start opens the data directory, unlocks the hub key, starts the ledger
@@ -107,9 +108,10 @@ func Start(cfg Config) (*Hub, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
-	h.wg.Add(2)
+	h.wg.Add(3)
 	go h.auditLoop(ctx)
 	go h.alarmLoop(ctx)
+	go h.loginLoop(ctx)
 	h.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -156,7 +158,7 @@ func (h *Hub) Close() error {
 	h.wg.Wait()
 	storeErr := h.store.Close()
 	authErr := h.auth.Close()
-	return errors.Join(err, linkErr, storeErr, authErr, h.alarms.Close(), h.node.Close())
+	return errors.Join(err, linkErr, storeErr, authErr, h.logins.Shutdown(), h.alarms.Close(), h.node.Close())
 }
 
 // startLink opens the recording store and starts the camera link server.

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/home"
+	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 )
 
@@ -103,6 +104,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().IntVar(&cfg.LinkLimits.Total, "link-max-conns", link.DefaultMaxConns, "most camera link connections served at once")
 	runCmd.Flags().IntVar(&cfg.LinkLimits.PerSource, "link-max-conns-per-source", link.DefaultMaxConnsPerSource, "most camera link connections from one IP address (raise it for many cameras behind one address)")
 	runCmd.Flags().DurationVar(&cfg.RefusalInterval, "refusal-interval", DefaultRefusalInterval, "write the aggregated refusal records this often")
+	runCmd.Flags().DurationVar(&cfg.LoginInterval, "login-interval", DefaultLoginInterval, "commit the login records' Merkle root to the ledger this often")
+	runCmd.Flags().Var(addressFlag{&cfg.Owner}, "owner", "the hub owner's address, who may read every login record (default: none)")
 	runCmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 
 	root.AddCommand(initCmd, runCmd)
@@ -139,3 +142,24 @@ func parseLevel(s string) (slog.Level, error) {
 	}
 	return l, nil
 }
+
+// addressFlag is a command-line address (EIP-55 or lower-case hex).
+type addressFlag struct{ a *keys.Address }
+
+func (f addressFlag) String() string {
+	if f.a == nil || *f.a == (keys.Address{}) {
+		return ""
+	}
+	return f.a.Hex()
+}
+
+func (f addressFlag) Set(s string) error {
+	a, err := keys.ParseAddress(s)
+	if err != nil {
+		return err
+	}
+	*f.a = a
+	return nil
+}
+
+func (addressFlag) Type() string { return "address" }

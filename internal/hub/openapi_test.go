@@ -279,6 +279,8 @@ var wireTypes = map[string]reflect.Type{
 	"ClientList":         reflect.TypeFor[api.List[api.ClientInfo]](),
 	"RevokedClient":      reflect.TypeFor[api.RevokedClient](),
 	"Empty":              reflect.TypeFor[api.Empty](),
+	"LoginProof":         reflect.TypeFor[api.LoginProof](),
+	"LoginBatch":         reflect.TypeFor[api.LoginBatch](),
 }
 
 // schemaNameOf is the component name of a struct type in wireTypes.
