@@ -35,6 +35,9 @@ var authzCases = map[string]authzCase{
 	"GET /api/v1/devices/{camera}/evidence":     {"GET", "/api/v1/devices/{camera}/evidence?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z", "", true, false},
 	"POST /api/v1/devices/{camera}/resync":      {"POST", "/api/v1/devices/{camera}/resync", `{"resync":"0x00"}`, false, false},
 	"GET /api/v1/owners/{owner}/devices":        {"GET", "/api/v1/owners/{owner}/devices", "", false, false},
+	"GET /api/v1/viewers/{viewer}/devices":      {"GET", "/api/v1/viewers/{owner}/devices", "", false, false}, // the owner's own list; viewer and stranger are forbidden it
+	"GET /api/v1/devices/{camera}/status":       {"GET", "/api/v1/devices/{camera}/status", "", true, false},
+	"POST /api/v1/pairings/relay":               {"POST", "/api/v1/pairings/relay", "{}", true, true}, // any session; the owner in the body must be the caller (TestPairRelay)
 	"GET /api/v1/audit":                         {"GET", "/api/v1/audit?camera={camera}", "", false, false},
 	"GET /api/v1/txs/{hash}":                    {"GET", "/api/v1/txs/0x" + strings.Repeat("ab", 32), "", true, true},
 	"GET /api/v1/nonces/{signer}/{nonce}":       {"GET", "/api/v1/nonces/{owner}/1", "", true, true},

@@ -40,6 +40,7 @@ type Hub struct {
 	stop          context.CancelFunc
 	auth          *auth.Service
 	logins        *auth.LoginLog
+	relaySlots    chan struct{} // one per pairing relayed for a browser (maxRelays)
 }
 
 // Start opens the data directory, unlocks the hub key, starts the ledger
@@ -81,7 +82,7 @@ func Start(cfg Config) (*Hub, error) {
 	}
 	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1),
 		auditQ: make(chan auditEvent, auditQueueLen), budgets: newBudgets(), refusals: newRefusals(),
-		evidenceSlots: make(chan struct{}, cfg.MaxEvidenceRequests)}
+		evidenceSlots: make(chan struct{}, cfg.MaxEvidenceRequests), relaySlots: make(chan struct{}, maxRelays)}
 	handler, err := h.routes()
 	if err != nil {
 		node.Close()

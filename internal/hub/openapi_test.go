@@ -281,6 +281,10 @@ var wireTypes = map[string]reflect.Type{
 	"Empty":              reflect.TypeFor[api.Empty](),
 	"LoginProof":         reflect.TypeFor[api.LoginProof](),
 	"LoginBatch":         reflect.TypeFor[api.LoginBatch](),
+	"CameraStatus":       reflect.TypeFor[api.CameraStatus](),
+	"AlarmSummary":       reflect.TypeFor[api.AlarmSummary](),
+	"PairRelayRequest":   reflect.TypeFor[api.PairRelayRequest](),
+	"PairRelayResult":    reflect.TypeFor[api.PairRelayResult](),
 }
 
 // schemaNameOf is the component name of a struct type in wireTypes.
