@@ -13,6 +13,8 @@ require (
 	golang.org/x/text v0.31.0
 )
 
+require github.com/coder/websocket v1.8.15
+
 require (
 	github.com/DataDog/zstd v1.4.5 // indirect
 	github.com/ProjectZKM/Ziren/crates/go-runtime/zkvm_runtime v0.0.0-20251001021608-1fe7b43fc4d6 // indirect

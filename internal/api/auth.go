@@ -29,6 +29,9 @@ type LoginRequest struct {
 	Signature string `json:"signature"`
 	Client    string `json:"client"`
 	Head      string `json:"head,omitempty"` // absent for a new client
+	// Cookie: a browser's login; the access token is set as the session
+	// cookie (HttpOnly) instead of being sent in the body (§11.9).
+	Cookie bool `json:"cookie,omitempty"`
 }
 
 // RenewRequest is POST /auth/renew's body.
@@ -36,13 +39,15 @@ type RenewRequest struct {
 	Client  string `json:"client"`
 	Head    string `json:"head"`
 	Renewal string `json:"renewal"`
+	Cookie  bool   `json:"cookie,omitempty"` // set the token as the session cookie (§11.9)
 }
 
 // Session is what a login or a renewal answers. Keep Head and Renewal with
 // the client: the next login or renewal needs them (docs/SPEC.md §11.4).
 type Session struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"` // "Bearer"
+	// AccessToken is absent when the token was set as the session cookie.
+	AccessToken string `json:"access_token,omitempty"`
+	TokenType   string `json:"token_type"` // "Bearer", or "Cookie" when the token is the session cookie
 	Expires     string `json:"expires"`
 	Address     string `json:"address"`
 	Client      string `json:"client"`
@@ -73,6 +78,95 @@ type ClientInfo struct {
 type RevokedClient struct {
 	Client  string `json:"client"`
 	Revoked bool   `json:"revoked"`
+}
+
+// Ticket is POST /auth/ticket's answer: a single-use WebSocket ticket
+// (docs/SPEC.md §11.9).
+type Ticket struct {
+	Ticket  string `json:"ticket"`
+	Expires string `json:"expires"`
+}
+
+// WSAuth is the first message a client sends on a WebSocket: the ticket,
+// or cookie true to use the session cookie the handshake carried.
+type WSAuth struct {
+	Type   string `json:"type"` // "auth"
+	Ticket string `json:"ticket,omitempty"`
+	Cookie bool   `json:"cookie,omitempty"`
+}
+
+// WSAuthenticated is the hub's first message on a WebSocket once the
+// client is authenticated.
+type WSAuthenticated struct {
+	Type    string `json:"type"` // "authenticated"
+	Address string `json:"address"`
+	Client  string `json:"client"`
+	Expires string `json:"expires"`
+}
+
+// LoggedOut is POST /auth/logout's answer.
+type LoggedOut struct {
+	LoggedOut bool `json:"logged_out"`
+}
+
+// DeviceStartRequest is POST /auth/device's body: a browser without a
+// wallet asks for a code (docs/SPEC.md §11.8).
+type DeviceStartRequest struct {
+	Client  string `json:"client"`
+	Head    string `json:"head,omitempty"`    // absent for a new client
+	Address string `json:"address,omitempty"` // only this wallet may approve
+}
+
+// DeviceCode is POST /auth/device's answer. Show Code; keep Request and
+// Secret (the secret collects the session and never leaves the browser).
+type DeviceCode struct {
+	Request  string `json:"request"`
+	Code     string `json:"code"`
+	Secret   string `json:"secret"`
+	Expires  string `json:"expires"`
+	Interval uint64 `json:"interval"` // seconds between polls
+}
+
+// DeviceInfo is GET /auth/device/{code}'s answer: what the approver is
+// shown, and the fields its approval must carry.
+type DeviceInfo struct {
+	Code            string `json:"code"`
+	Request         string `json:"request"`
+	Hub             string `json:"hub"`
+	HubAddress      string `json:"hub_address"`
+	ChainID         uint64 `json:"chain_id"`
+	DeviceOrigin    string `json:"device_origin"`
+	DeviceIP        string `json:"device_ip"`
+	DeviceUserAgent string `json:"device_user_agent"`
+	Address         string `json:"address,omitempty"` // the wallet the device asked for
+	Created         string `json:"created"`
+	Expires         string `json:"expires"`
+}
+
+// DeviceApproveRequest is POST /auth/device/{code}/approve's body.
+type DeviceApproveRequest struct {
+	Message   string `json:"message"`
+	Signature string `json:"signature"`
+}
+
+// DeviceApproved is POST /auth/device/{code}/approve's answer.
+type DeviceApproved struct {
+	Approved bool   `json:"approved"`
+	Address  string `json:"address"`
+}
+
+// DeviceTokenRequest is POST /auth/device/token's body.
+type DeviceTokenRequest struct {
+	Request string `json:"request"`
+	Secret  string `json:"secret"`
+	Cookie  bool   `json:"cookie,omitempty"`
+}
+
+// DeviceToken is POST /auth/device/token's answer: status "pending" until
+// the code is approved, then "approved" with the session (once).
+type DeviceToken struct {
+	Status  string   `json:"status"`
+	Session *Session `json:"session,omitempty"`
 }
 
 // Empty is an empty JSON object (a POST without parameters).
@@ -195,42 +289,4 @@ func (k *KeyCredentials) Invalidate() {
 	k.mu.Lock()
 	k.exp = time.Time{}
 	k.mu.Unlock()
-}
-
-// LoginProof is GET /auth/logins/{record}'s answer: a login record of the
-// hub's login log with its inclusion proof in the batch whose root the hub
-// committed on the ledger (docs/SPEC.md §11.7). auth.VerifyLoginProof
-// checks it from Entry, Index, Path and BatchTx alone.
-type LoginProof struct {
-	Hash    string     `json:"hash"`   // the record's hash (for a login, the client's head after it)
-	Entry   string     `json:"record"` // the encoded record, 0x hex
-	Kind    string     `json:"kind"`   // enroll, login, renew or refused
-	Address string     `json:"address"`
-	Client  string     `json:"client"`
-	Time    string     `json:"time"`
-	Reason  string     `json:"reason,omitempty"` // a refusal's
-	Index   uint64     `json:"index"`
-	Path    []string   `json:"path"` // the inclusion proof, leaf to root
-	Hub     string     `json:"hub"`
-	ChainID uint64     `json:"chain_id"`
-	Batch   LoginBatch `json:"batch"`
-	BatchTx string     `json:"batch_tx"` // the LoginBatch transaction, 0x hex wire bytes
-}
-
-// LoginBatch is a committed batch of login records as the ledger has it.
-type LoginBatch struct {
-	Seq         uint64 `json:"seq"`
-	PeriodStart string `json:"period_start"`
-	PeriodEnd   string `json:"period_end"`
-	Size        uint64 `json:"size"`
-	Root        string `json:"root"`
-	Unverified  uint64 `json:"unverified"` // refusals counted, not recorded
-	TxHash      string `json:"tx_hash"`
-	Height      uint64 `json:"height"`
-}
-
-// LoginRecord fetches a login record and its proof.
-func (c *Client) LoginRecord(ctx context.Context, hash string) (*LoginProof, error) {
-	var p LoginProof
-	return &p, c.do(ctx, http.MethodGet, "/auth/logins/"+url.PathEscape(hash), nil, nil, &p)
 }

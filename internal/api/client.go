@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/camchain/camchain/internal/apitls"
 )
 
 // MaxResponseBytes caps what the client reads from a hub.
@@ -24,6 +26,7 @@ type Client struct {
 	base  *url.URL
 	http  *http.Client
 	creds Credentials
+	pin   apitls.Fingerprint // the hub certificate pinned, if any
 }
 
 // Credentials give a Client its access token. Token returns a valid one
@@ -51,12 +54,54 @@ func (t StaticToken) Token(context.Context, *Client) (string, error) { return st
 func (StaticToken) Invalidate() {}
 
 // NewClient returns a client for the hub at base ("http://127.0.0.1:8080").
+// An https URL may carry the fingerprint of the hub's certificate as its
+// fragment, "https://hub:8443#sha256=<64 hex digits>" (what the CLI hands
+// a camera at pairing): the client then pins it (WithTLSPin). A fragment
+// never leaves the client.
 func NewClient(base string) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("hub URL %q: want http(s)://host:port", base)
 	}
-	return &Client{base: u, http: &http.Client{Timeout: 60 * time.Second}}, nil
+	frag := u.Fragment
+	u.Fragment, u.RawFragment = "", ""
+	u.Path = strings.TrimRight(u.Path, "/")
+	c := &Client{base: u, http: &http.Client{Timeout: 60 * time.Second}}
+	if frag != "" {
+		hex, ok := strings.CutPrefix(frag, pinFragment)
+		if !ok || u.Scheme != "https" {
+			return nil, fmt.Errorf("hub URL %q: the only fragment it may carry is %s<certificate fingerprint>, on https", base, pinFragment)
+		}
+		fp, err := apitls.ParseFingerprint(hex)
+		if err != nil {
+			return nil, fmt.Errorf("hub URL %q: %w", base, err)
+		}
+		c.WithTLSPin(fp)
+	}
+	return c, nil
+}
+
+// pinFragment starts a hub URL's fragment that names its certificate.
+const pinFragment = "sha256="
+
+// PinnedURL is the hub URL with the pinned certificate's fingerprint as
+// its fragment, for another program that must pin it too (a camera, at
+// pairing); the plain URL if nothing is pinned.
+func (c *Client) PinnedURL() string {
+	if c.pin.IsZero() {
+		return c.Base()
+	}
+	return c.Base() + "#" + pinFragment + c.pin.String()
+}
+
+// WithTLSPin makes the client accept exactly the hub certificate whose
+// SHA-256 fingerprint is pin (docs/SPEC.md §11.10), and refuse any other
+// with an *apitls.PinError, whoever signed it.
+func (c *Client) WithTLSPin(pin apitls.Fingerprint) *Client {
+	c.pin = pin
+	c.http.Transport = &http.Transport{TLSClientConfig: apitls.PinnedConfig(pin), Proxy: http.ProxyFromEnvironment,
+		TLSHandshakeTimeout: 10 * time.Second, IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 4}
+	return c
 }
 
 // Base returns the hub URL.
@@ -77,7 +122,15 @@ func isPublic(method, path string) bool {
 	switch path {
 	case "/status", "/link", "/auth/nonce":
 		return method == http.MethodGet
-	case "/auth/login", "/auth/renew", "/txs", "/pairings":
+	case "/auth/login", "/auth/renew", "/auth/logout", "/auth/device", "/auth/device/token", "/txs", "/pairings":
+		return method == http.MethodPost
+	}
+	// The device flow's per-code routes: the approval signature is the
+	// authentication.
+	if rest, ok := strings.CutPrefix(path, "/auth/device/"); ok && !strings.Contains(rest, "/") {
+		return method == http.MethodGet
+	}
+	if rest, ok := strings.CutSuffix(path, "/approve"); ok && strings.HasPrefix(rest, "/auth/device/") {
 		return method == http.MethodPost
 	}
 	return false
@@ -134,6 +187,10 @@ func (c *Client) doOnce(ctx context.Context, method, path string, q url.Values, 
 		return err
 	}
 	resp, err := c.http.Do(req)
+	var pe *apitls.PinError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("hub at %s: %w", c.base, pe)
+	}
 	if err != nil {
 		return fmt.Errorf("cannot reach the hub at %s (is camchaind running? use --hub or CAMCHAIN_HUB): %w", c.base, err)
 	}

@@ -36,6 +36,20 @@ var (
 	ErrClientAddress  = errors.New("client is enrolled for another address")
 	ErrRenewalInvalid = errors.New("renewal does not verify")
 
+	// WebSocket tickets (ticket.go).
+	ErrTicketUnknown = errors.New("WebSocket ticket was not issued by this hub")
+	ErrTicketExpired = errors.New("WebSocket ticket has expired")
+	ErrTicketReused  = errors.New("WebSocket ticket was already used")
+
+	// The device flow (device.go, approval.go).
+	ErrDeviceUnknown        = errors.New("device code is unknown")
+	ErrDeviceExpired        = errors.New("device code has expired")
+	ErrDeviceUsed           = errors.New("device code was already used")
+	ErrDevicePending        = errors.New("device code is not approved yet")
+	ErrApprovalOtherHub     = errors.New("device approval is for another hub")
+	ErrApprovalOtherCode    = errors.New("device approval is for another code")
+	ErrApprovalOtherAddress = errors.New("device approval is by another address than the device asked for")
+
 	// Limits.
 	ErrRateLimited = errors.New("too many failed logins; wait and retry")
 	ErrBusy        = errors.New("hub is busy; retry")

@@ -14,6 +14,19 @@ const (
 	MaxRequestIDBytes = 128
 	MaxResources      = 16
 	MaxTokenBytes     = 2048
+	// The device flow (§11.8).
+	MaxApprovalBytes     = 2048
+	MaxDeviceOriginBytes = 255
+	MaxDeviceAgentBytes  = 256
+	DeviceCodeChars      = 8 // 40 bits, shown as XXXX-XXXX
+)
+
+// The device flow's lifetimes and bounds.
+const (
+	DeviceCodeTTL          = 5 * time.Minute // a code, and the session it leads to, must be used within this
+	DevicePollInterval     = 2 * time.Second // how often a device should poll (advisory)
+	MaxDeviceRequests      = 4096            // outstanding at once
+	MaxDeviceRequestsPerIP = 16              // outstanding from one client IP (IPv6 /64)
 )
 
 // Default lifetimes and tolerances.

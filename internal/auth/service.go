@@ -27,10 +27,6 @@ type Config struct {
 
 	KeyringPath string // token keys; "" keeps them in memory (tests)
 	ClientsPath string // client registry; "" keeps it in memory (tests)
-	// Log receives every login record and every refusal whose signature
-	// verified, and counts the others (docs/SPEC.md §11.7). Nil keeps no
-	// log.
-	Log *LoginLog
 
 	// Events receives every login, renewal, enrollment and alarm; it must
 	// not block. Nil drops them.
@@ -98,6 +94,8 @@ type Service struct {
 	clients *Clients
 	ipLim   *limiter
 	addrLim *limiter
+	tickets *Tickets
+	devices *deviceFlows
 
 	mu       sync.Mutex
 	refusals map[error]uint64
@@ -110,6 +108,9 @@ var reasons = []error{
 	ErrUnknownNonce, ErrNonceExpired, ErrNonceReused, ErrReplayed,
 	ErrClientClone, ErrClientRevoked, ErrUnknownClient, ErrClientAddress, ErrRenewalInvalid,
 	ErrRateLimited, ErrBusy,
+	ErrTicketUnknown, ErrTicketExpired, ErrTicketReused,
+	ErrDeviceUnknown, ErrDeviceExpired, ErrDeviceUsed,
+	ErrApprovalOtherHub, ErrApprovalOtherCode, ErrApprovalOtherAddress,
 }
 
 // ParseOrigin checks a public origin: http or https, a host, no path.
@@ -166,6 +167,8 @@ func New(cfg Config) (*Service, error) {
 		ipLim:    newLimiter(cfg.Limits.FailuresPerIP, cfg.Limits.Window),
 		addrLim:  newLimiter(cfg.Limits.FailuresPerAddress, cfg.Limits.Window),
 		refusals: make(map[error]uint64),
+		tickets:  NewTickets(),
+		devices:  newDeviceFlows(),
 	}, nil
 }
 
@@ -225,7 +228,6 @@ func (s *Service) Login(req LoginRequest, ip netip.Addr) (*Grant, error) {
 	ipk := ipKey(ip)
 	if !s.ipLim.allowed(ipk, now) {
 		s.count(ErrRateLimited)
-		s.countLog()
 		return nil, ErrRateLimited
 	}
 	failIP := func(err error) (*Grant, error) {
@@ -233,37 +235,29 @@ func (s *Service) Login(req LoginRequest, ip netip.Addr) (*Grant, error) {
 		s.ipLim.fail(ipk, now)
 		return nil, err
 	}
-	// A refusal before the signature verified is only counted: the
-	// address in it is anyone's to write.
-	unverified := func(err error) (*Grant, error) {
-		s.countLog()
-		return failIP(err)
-	}
 	m, err := ParseMessage(req.Message)
 	if err != nil {
-		return unverified(err)
+		return failIP(err)
 	}
 	if err := s.nonces.Check(m.Nonce, now); err != nil {
-		return unverified(err)
+		return failIP(err)
 	}
 	digest := keys.TextDigest([]byte(req.Message))
 	signer, err := keys.Recover(digest, req.Signature)
 	if err != nil {
-		return unverified(fmt.Errorf("%w: %v", ErrBadSignature, err))
+		return failIP(fmt.Errorf("%w: %v", ErrBadSignature, err))
 	}
 	if signer != m.Address {
-		return unverified(fmt.Errorf("%w: message names %s", ErrOtherSigner, m.Address.Hex()))
+		return failIP(fmt.Errorf("%w: message names %s", ErrOtherSigner, m.Address.Hex()))
 	}
 	addr := signer
 	if !s.addrLim.allowed(addr.Hex(), now) {
 		s.count(ErrRateLimited)
-		s.countLog()
 		return nil, ErrRateLimited
 	}
 	fail := func(err error) (*Grant, error) {
 		s.addrLim.fail(addr.Hex(), now)
 		s.cfg.Events(Event{Kind: EventRefused, Address: addr, Client: req.Client, Detail: err.Error(), At: now})
-		s.logRefusal(&RefusalRecord{Address: addr, Client: req.Client, Head: req.Head, Time: uint64(now.Unix()), Message: digest, Reason: ReasonOf(err)})
 		return failIP(err)
 	}
 	if err := m.Check(s.expect(), now); err != nil {
@@ -289,7 +283,6 @@ func (s *Service) Renew(req RenewRequest, ip netip.Addr) (*Grant, error) {
 	ipk := ipKey(ip)
 	if !s.ipLim.allowed(ipk, now) {
 		s.count(ErrRateLimited)
-		s.countLog()
 		return nil, ErrRateLimited
 	}
 	rec, ren, err := s.clients.renew(req.Client, req.Head, req.Renewal, now)
@@ -297,14 +290,6 @@ func (s *Service) Renew(req RenewRequest, ip netip.Addr) (*Grant, error) {
 		s.count(err)
 		s.ipLim.fail(ipk, now)
 		s.alarmClone(err, now)
-		// A clone proved it held one of the client's renewal secrets: it
-		// is recorded. Anything else is anyone's to send: counted.
-		var ce *CloneError
-		if errors.As(err, &ce) {
-			s.logRefusal(&RefusalRecord{Address: ce.Address, Client: req.Client, Head: req.Head, Time: uint64(now.Unix()), Reason: ReasonClientClone})
-		} else {
-			s.countLog()
-		}
 		return nil, err
 	}
 	return s.grant(rec, ren, now)
@@ -319,15 +304,6 @@ func (s *Service) alarmClone(err error, now time.Time) {
 }
 
 func (s *Service) grant(rec *Record, ren Renewal, now time.Time) (*Grant, error) {
-	// The record is on disk before anyone is let in (§11.7); if it cannot
-	// be, the chain steps back and the login is refused.
-	if s.cfg.Log != nil {
-		if err := s.cfg.Log.Append(&Entry{Record: rec}); err != nil {
-			s.clients.undo(rec)
-			s.count(ErrBusy)
-			return nil, fmt.Errorf("%w: %v", ErrBusy, err)
-		}
-	}
 	tok, exp, err := s.tokens.Issue(rec.Address, rec.Client, now)
 	if err != nil {
 		return nil, err
@@ -339,31 +315,36 @@ func (s *Service) grant(rec *Record, ren Renewal, now time.Time) (*Grant, error)
 		Head: rec.Hash(), Renewal: ren, Enrolled: rec.Kind == KindEnroll}, nil
 }
 
-// countLog counts, in the login log's open batch, a refusal that is not
-// recorded.
-func (s *Service) countLog() {
-	if s.cfg.Log != nil {
-		s.cfg.Log.Count()
-	}
-}
-
-// logRefusal records a refusal whose signature verified. A failure to
-// write it changes nothing about the refusal; it is counted instead.
-func (s *Service) logRefusal(r *RefusalRecord) {
-	if s.cfg.Log == nil {
-		return
-	}
-	if err := s.cfg.Log.Append(&Entry{Refusal: r}); err != nil {
-		s.cfg.Log.Count()
-	}
-}
-
 // Authenticate checks an access token and that its client is still
 // enrolled and not revoked. It says who asks, not what they may see.
 func (s *Service) Authenticate(token string) (Session, error) {
 	sess, err := s.tokens.Verify(token, s.cfg.Now())
 	if err != nil {
 		return Session{}, err
+	}
+	if err := s.clients.Live(sess.Address, sess.Client); err != nil {
+		return Session{}, err
+	}
+	return sess, nil
+}
+
+// Ticket issues a single-use WebSocket ticket for sess (§11.9).
+func (s *Service) Ticket(sess Session) (string, time.Time, error) {
+	return s.tickets.Issue(sess, s.cfg.Now())
+}
+
+// RedeemTicket spends a WebSocket ticket and returns its session, checking
+// as Authenticate does that the client is still live (a revoke between
+// issue and use ends the ticket too).
+func (s *Service) RedeemTicket(ticket string) (Session, error) {
+	now := s.cfg.Now()
+	sess, err := s.tickets.Redeem(ticket, now)
+	if err != nil {
+		s.count(err)
+		return Session{}, err
+	}
+	if !now.Before(sess.Expires) {
+		return Session{}, ErrTokenExpired
 	}
 	if err := s.clients.Live(sess.Address, sess.Client); err != nil {
 		return Session{}, err

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/apitls"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -31,6 +32,12 @@ type hubFlags struct {
 	// wallet logs in with the wallet when there is no session (commands
 	// that sign anyway); nil: a session from `camchain login` is needed.
 	wallet *sessionCreds
+	// fingerprint is --hub-fingerprint: the SHA-256 of an https hub's
+	// certificate, to pin (hubcerts.go).
+	fingerprint string
+	// tofu, when set (the login), may accept a hub certificate met for the
+	// first time; nil refuses it.
+	tofu func(hub string, fp apitls.Fingerprint) error
 }
 
 // withWallet lets the command log in with its wallet when it has no
@@ -56,6 +63,7 @@ func addHubFlags(cmd *cobra.Command) *hubFlags {
 	pf.StringVar(&h.url, "hub", def, "hub API `URL` (or set CAMCHAIN_HUB)")
 	pf.BoolVar(&h.jsonOut, "json", false, "print the hub's JSON answer")
 	pf.DurationVar(&h.timeout, "timeout", 60*time.Second, "give up after this long")
+	pf.StringVar(&h.fingerprint, "hub-fingerprint", "", "the SHA-256 `HEX` of an https hub's TLS certificate (camchaind prints it at start): pin it, for this and every later command")
 	return h
 }
 
@@ -63,6 +71,9 @@ func (h *hubFlags) client() (*api.Client, context.Context, context.CancelFunc, e
 	c, err := api.NewClient(h.url)
 	if err != nil {
 		return nil, nil, nil, usageError{err}
+	}
+	if err := h.pinTLS(c); err != nil {
+		return nil, nil, nil, err
 	}
 	creds := h.wallet
 	if creds == nil {

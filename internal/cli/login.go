@@ -1,12 +1,18 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/auth"
 )
 
 func newLoginCmd(e *env) *cobra.Command {
@@ -23,13 +29,24 @@ session used elsewhere is refused as a clone.`,
 		Args: noArgs,
 	}
 	hf := addHubFlags(cmd)
+	hf.tofu = e.confirmHubCert
 	ks := addKeystoreFlags(cmd)
+	var approve string
+	var yes bool
+	cmd.Flags().StringVar(&approve, "approve", "", "log in the browser that shows this device `CODE` (it has no wallet): show what the hub knows of it, ask, then sign the approval")
+	cmd.Flags().BoolVar(&yes, "yes", false, "with --approve: approve without asking (for scripts)")
 	cmd.RunE = func(_ *cobra.Command, _ []string) error {
+		if yes && approve == "" {
+			return usageError{errors.New("--yes goes with --approve CODE")}
+		}
 		c, ctx, cancel, err := hf.client()
 		if err != nil {
 			return err
 		}
 		defer cancel()
+		if approve != "" {
+			return e.approveDevice(ctx, c, ks, approve, yes, hf.jsonOut)
+		}
 		key, err := e.loadSigner(*ks)
 		if err != nil {
 			return err
@@ -51,6 +68,84 @@ session used elsewhere is refused as a clone.`,
 		return nil
 	}
 	return cmd
+}
+
+// approveDevice is `camchain login --approve CODE` (docs/SPEC.md §11.8):
+// it shows the requesting browser as the hub recorded it, asks, and signs
+// the device approval with the wallet.
+func (e *env) approveDevice(ctx context.Context, c *api.Client, ks *keystoreFlags, code string, yes, jsonOut bool) error {
+	if _, err := auth.ParseDeviceCode(code); err != nil {
+		return usageError{fmt.Errorf("--approve %q: %w", code, err)}
+	}
+	store, err := ks.keystore()
+	if err != nil {
+		return err
+	}
+	me, err := store.Address()
+	if err != nil {
+		return err
+	}
+	info, err := c.DeviceInfo(ctx, code)
+	if err != nil {
+		return fmt.Errorf("device code %s: %w", code, err)
+	}
+	if info.Address != "" && !strings.EqualFold(info.Address, me.Hex()) {
+		return fmt.Errorf("the browser showing %s asked to be logged in as %s, not as this wallet's %s; nothing was signed", info.Code, info.Address, me.Hex())
+	}
+	wants := "any address"
+	if info.Address != "" {
+		wants = info.Address
+	}
+	fmt.Fprintf(e.stderr, "A browser asks to be logged in to %s with code %s:\n"+
+		"  its origin:     %s\n  its IP address: %s\n  its browser:    %s\n  as:             %s\n  asked at:       %s (the code expires %s)\n",
+		info.Hub, info.Code, info.DeviceOrigin, info.DeviceIP, info.DeviceUserAgent, wants, info.Created, info.Expires)
+	if info.DeviceOrigin != info.Hub {
+		fmt.Fprintf(e.stderr, "WARNING: the request did not come from the hub's own page (%s) but from %q.\n", info.Hub, info.DeviceOrigin)
+	}
+	fmt.Fprintf(e.stderr, "Approve only a code you started yourself, in that browser, just now: anyone who gets you to approve their code is logged in as you.\n")
+	if !yes {
+		if err := e.confirmApproval(me.Hex()); err != nil {
+			return err
+		}
+	}
+	key, err := e.loadSigner(*ks)
+	if err != nil {
+		return err
+	}
+	a, err := info.Approval(key.Address(), time.Now())
+	if err != nil {
+		return err
+	}
+	res, err := c.ApproveDevice(ctx, a, key.SignText)
+	if err != nil {
+		return fmt.Errorf("approve device code %s: %w", info.Code, err)
+	}
+	if jsonOut {
+		return e.printJSON(res)
+	}
+	fmt.Fprintf(e.stdout, "approved: the browser showing %s is logged in to %s as %s (it appears in `camchain clients list`)\n", info.Code, info.Hub, res.Address)
+	return nil
+}
+
+// errNotApproved: the user said no to a device code.
+var errNotApproved = errors.New("not approved; nothing was signed")
+
+// confirmApproval asks on a terminal; without one it refuses (--yes).
+func (e *env) confirmApproval(addr string) error {
+	f, ok := e.stdin.(*os.File)
+	if _, term := e.terminal(); !ok || !term {
+		return usageError{errors.New("standard input is not a terminal to confirm the approval: pass --yes if a script has checked the device; nothing was signed")}
+	}
+	fmt.Fprintf(e.stderr, "Log that browser in as %s? [y/N] ", addr)
+	answer, err := readLine(f, maxAnswer)
+	if err != nil {
+		return fmt.Errorf("read from terminal: %w", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	return errNotApproved
 }
 
 func newLogoutCmd(e *env) *cobra.Command {

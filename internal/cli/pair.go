@@ -133,7 +133,7 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 		fmt.Fprintf(e.stderr, "contacting camera %s at %s…\n", code.Camera.Hex(), code.Addr)
 		resp, err := pairing.Dial(ctx, code, &pairing.Request{Secret: code.Secret, EVMChainID: st.EVMChainID,
 			Owner: imp.Owner, Hub: imp.Hub, Epoch: imp.Epoch, Nonce: imp.Nonce, Expiry: imp.Expiry, OwnerSig: ownerSig,
-			HubLink: li.LinkAddress, HubPin: hubPin, HubAPI: c.Base(), Domain: uint64(tx.DomainV1)})
+			HubLink: li.LinkAddress, HubPin: hubPin, HubAPI: c.PinnedURL(), Domain: uint64(tx.DomainV1)})
 		if err != nil {
 			return err
 		}

@@ -87,6 +87,5 @@ func commands(e *env) []*cobra.Command {
 		newLoginCmd(e),
 		newLogoutCmd(e),
 		newClientsCmd(e),
-		newLoginsCmd(e),
 	}
 }

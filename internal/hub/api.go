@@ -53,7 +53,7 @@ func (h *Hub) routes() (http.Handler, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, api.Errorf(api.ErrNotFound, "no such endpoint %s %s", r.Method, r.URL.Path))
 	})
-	return mux, nil
+	return h.browserGuard(mux), nil
 }
 
 type route struct {
@@ -71,20 +71,22 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/auth/session", session, h.authSession},
 		{"GET", "/auth/clients", session, h.authClients},
 		{"POST", "/auth/clients/{client}/revoke", session, h.authRevokeClient},
-		{"GET", "/auth/logins/{record}", session, h.loginRecord},
+		{"POST", "/auth/logout", public, h.authLogout},
+		{"POST", "/auth/ticket", session, h.authTicket},
+		{"POST", "/auth/device", public, h.deviceStart},
+		{"GET", "/auth/device/{code}", public, h.deviceInfo},
+		{"POST", "/auth/device/{code}/approve", public, h.deviceApprove},
+		{"POST", "/auth/device/token", public, h.deviceToken},
 		{"GET", "/devices/{camera}", deviceRecord, h.device},
 		{"GET", "/devices/{camera}/grants", cameraOwner, h.grants},
 		{"GET", "/devices/{camera}/checkpoints", cameraViewer, h.checkpoints},
 		{"GET", "/owners/{owner}/devices", self, h.ownerDevices},
-		{"GET", "/viewers/{viewer}/devices", self, h.viewerDevices},
-		{"GET", "/devices/{camera}/status", cameraViewer, h.cameraStatus},
 		{"GET", "/audit", auditScope, h.audit},
 		{"GET", "/txs/{hash}", session, h.lookupTx},
 		{"GET", "/nonces/{signer}/{nonce}", session, h.nonceUse},
 		{"POST", "/txs", public, h.submit},
 		{"GET", "/link", public, h.linkInfo},
 		{"POST", "/pairings", public, h.pair},
-		{"POST", "/pairings/relay", session, h.pairRelay},
 		{"POST", "/devices/{camera}/resync", cameraOwner, h.resync},
 		{"GET", "/devices/{camera}/recordings", cameraViewer, h.recordings},
 		{"GET", "/devices/{camera}/records", cameraViewer, h.records},
@@ -108,6 +110,10 @@ func (h *Hub) wrap(rt route) http.HandlerFunc {
 			}
 			writeError(w, ae)
 			return
+		}
+		if c, ok := out.(withCookie); ok {
+			http.SetCookie(w, c.cookie)
+			out = c.body
 		}
 		if s, ok := out.(streamBody); ok {
 			s.send(w, h.cfg.Logger)
@@ -354,10 +360,17 @@ func (h *Hub) checkpoints(r *http.Request) (any, error) {
 			out.Next = strconv.FormatUint(c.Index, 10)
 			break
 		}
-		if c.Msg.PeriodEnd <= hist {
+		m := c.Msg
+		if m.PeriodEnd <= hist {
 			continue // wholly before the viewer's grant reaches back
 		}
-		out.Items = append(out.Items, checkpointView(c))
+		out.Items = append(out.Items, api.Checkpoint{
+			Camera: m.Camera.Hex(), Epoch: m.Epoch, Index: c.Index,
+			PeriodStart: rfc3339(m.PeriodStart), PeriodEnd: rfc3339(m.PeriodEnd),
+			FirstSeq: m.FirstSeq, LastSeq: m.LastSeq, TreeSize: m.TreeSize, PrevTreeLen: c.PrevTreeLen,
+			Root: hexHash(m.Root[:]), ChainHead: hexHash(m.ChainHead[:]),
+			Height: c.Height, Time: rfc3339(c.Time), TxHash: hexHash(c.TxHash[:]),
+		})
 	}
 	return out, nil
 }

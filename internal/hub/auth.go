@@ -24,11 +24,7 @@ func (h *Hub) startAuth() error {
 	}
 	origin := h.cfg.PublicOrigin
 	if origin == "" {
-		origin = "http://" + h.ln.Addr().String()
-	}
-	logins, err := auth.OpenLoginLog(filepath.Join(dir, "logins"), uint64(time.Now().Unix()))
-	if err != nil {
-		return err
+		origin = h.BaseURL()
 	}
 	svc, err := auth.New(auth.Config{
 		Origin: origin, ChainID: h.node.App.EVMChainID(), Issuer: h.key.Address(),
@@ -36,21 +32,18 @@ func (h *Hub) startAuth() error {
 		KeyringPath: filepath.Join(dir, "token-keys.json"),
 		ClientsPath: filepath.Join(dir, "clients.json"),
 		Events:      h.authEvent,
-		Log:         logins,
 	})
 	if err != nil {
-		logins.Shutdown()
 		return err
 	}
 	svc.Start()
-	h.auth, h.logins = svc, logins
+	h.auth = svc
 	return nil
 }
 
 // authEvent puts enrollments and clone alarms on the ledger's audit log,
-// where the address's owner sees them. Every login, renewal and verified
-// refusal is also a record of the login log, whose batches reach the
-// ledger every LoginInterval (logins.go).
+// where the address's owner sees them. Logins and renewals go to the log
+// only (the batching of login records onto the ledger is not built yet).
 func (h *Hub) authEvent(e auth.Event) {
 	switch e.Kind {
 	case auth.EventEnrolled:
@@ -74,6 +67,9 @@ var authErrors = []struct {
 	{auth.ErrClientRevoked, api.ErrForbidden},
 	{auth.ErrClientClone, api.ErrForbidden},
 	{auth.ErrClientAddress, api.ErrForbidden},
+	{auth.ErrDeviceUnknown, api.ErrNotFound},
+	{auth.ErrDeviceExpired, api.ErrNotFound},
+	{auth.ErrDeviceUsed, api.ErrConflict},
 }
 
 func authError(err error) error {
@@ -90,7 +86,8 @@ func authError(err error) error {
 		auth.ErrWrongVersion, auth.ErrWrongChain, auth.ErrExpired, auth.ErrNotYetValid, auth.ErrIssuedFuture,
 		auth.ErrUnknownNonce, auth.ErrNonceExpired, auth.ErrNonceReused, auth.ErrReplayed,
 		auth.ErrUnknownClient, auth.ErrRenewalInvalid, auth.ErrNoToken, auth.ErrTokenForged,
-		auth.ErrTokenExpired, auth.ErrTokenKeyRetired} {
+		auth.ErrTokenExpired, auth.ErrTokenKeyRetired, auth.ErrTicketUnknown, auth.ErrTicketExpired, auth.ErrTicketReused,
+		auth.ErrApprovalOtherHub, auth.ErrApprovalOtherCode, auth.ErrApprovalOtherAddress} {
 		if errors.Is(err, r) {
 			return api.Errorf(api.ErrUnauthenticated, "%v", err)
 		}
@@ -129,11 +126,14 @@ func (h *Hub) authLogin(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := wantsCookie(r, req.Cookie); err != nil {
+		return nil, err
+	}
 	g, err := h.auth.Login(auth.LoginRequest{Message: req.Message, Signature: sig, Client: cid, Head: head}, clientIP(r))
 	if err != nil {
 		return nil, authError(err)
 	}
-	return sessionView(g), nil
+	return answer(grantAnswer(g, req.Cookie)), nil
 }
 
 func (h *Hub) authRenew(r *http.Request) (any, error) {
@@ -149,11 +149,14 @@ func (h *Hub) authRenew(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
 	}
+	if err := wantsCookie(r, req.Cookie); err != nil {
+		return nil, err
+	}
 	g, err := h.auth.Renew(auth.RenewRequest{Client: cid, Head: head, Renewal: ren}, clientIP(r))
 	if err != nil {
 		return nil, authError(err)
 	}
-	return sessionView(g), nil
+	return answer(grantAnswer(g, req.Cookie)), nil
 }
 
 // parseClientHead decodes a request's client id and login-chain head.
@@ -206,5 +209,6 @@ func (h *Hub) authRevokeClient(r *http.Request) (any, error) {
 		}
 		return nil, err
 	}
+	h.sockets.closeClient(cid, wsForbidden, "client revoked")
 	return api.RevokedClient{Client: cid.String(), Revoked: true}, nil
 }

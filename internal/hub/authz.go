@@ -23,7 +23,7 @@ const (
 	// session: any valid token (the caller's own data: its clients, a
 	// transaction's result).
 	session
-	// self: the {owner} (or {viewer}) in the path is the caller.
+	// self: the {owner} in the path is the caller.
 	self
 	// cameraOwner: the caller owns the {camera} in the path.
 	cameraOwner
@@ -97,7 +97,18 @@ func (h *Hub) authorize(p policy, r *http.Request) (*http.Request, error) {
 	if h.cfg.BenchNoAuthz {
 		return h.benchAuthorize(p, r)
 	}
-	sess, err := h.auth.Authenticate(bearer(r))
+	tok, viaCookie := bearer(r), false
+	if tok == "" {
+		if c, err := r.Cookie(SessionCookie); err == nil {
+			tok, viaCookie = c.Value, true
+		}
+	}
+	if viaCookie && !safeMethod(r.Method) {
+		if err := csrfChecked(r); err != nil {
+			return nil, err
+		}
+	}
+	sess, err := h.auth.Authenticate(tok)
 	if err != nil {
 		// Any token that does not stand (a revoked client's included) is
 		// a 401: log in again.
@@ -106,11 +117,7 @@ func (h *Hub) authorize(p policy, r *http.Request) (*http.Request, error) {
 	ctx := context.WithValue(r.Context(), sessionKey, sess)
 	switch p {
 	case self:
-		name := "owner"
-		if r.PathValue("viewer") != "" {
-			name = "viewer"
-		}
-		o, err := addrParam(r, name)
+		o, err := addrParam(r, "owner")
 		if err != nil {
 			return nil, err
 		}

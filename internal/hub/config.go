@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/camchain/camchain/internal/apitls"
 	"github.com/camchain/camchain/internal/auth"
-	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 )
 
@@ -42,21 +42,22 @@ type Config struct {
 	// RefusalInterval is how often the aggregated refusal records are
 	// written (docs/SPEC.md §4.1); default DefaultRefusalInterval.
 	RefusalInterval time.Duration
-	// LoginInterval is how often the login records' root is committed
-	// (docs/SPEC.md §11.7); default DefaultLoginInterval.
-	LoginInterval time.Duration
-	// Owner is the hub's owner, who may read every login record of the
-	// hub (GET /auth/logins/{record}); zero: nobody but each record's
-	// address.
-	Owner  keys.Address
-	Logger *slog.Logger
+	Logger          *slog.Logger
 	// LedgerAdmitAll: tests only, the ledger's CheckTx admits every
 	// transaction (ledger.Config.AdmitAll), so blocks can hold refused ones.
 	LedgerAdmitAll bool
 	// PublicOrigin is the origin (scheme://host[:port]) users reach the API
-	// at, which sign-in messages must name; default http:// and the bound
-	// address.
+	// at, which sign-in messages must name; default http(s):// and the
+	// bound address.
 	PublicOrigin string
+	// TLS serves the API over HTTPS even on 127.0.0.1, ::1 or localhost.
+	// Any other listen address serves HTTPS only, whatever TLS says
+	// (apitls.PlainHTTPAllowed).
+	TLS bool
+	// TLSCertFile and TLSKeyFile are the user's own certificate (PEM chain)
+	// and key; both or neither. Without them an HTTPS hub generates one
+	// certificate once and keeps it in <DataDir>/keys/api-tls.pem.
+	TLSCertFile, TLSKeyFile string
 	// AuthLimits are the failed-login rate limits; zero fields take the
 	// defaults of internal/auth.
 	AuthLimits auth.Limits
@@ -76,6 +77,25 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fmt.Errorf("--http %q: want host:port (e.g. %s)", c.HTTPAddr, DefaultHTTPAddr)
 	}
+	host, _, _ := net.SplitHostPort(c.HTTPAddr)
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.TLSCertFile != "" || !apitls.PlainHTTPAllowed(host) {
+		c.TLS = true
+	}
+	if c.PublicOrigin != "" {
+		o, err := auth.ParseOrigin(c.PublicOrigin)
+		if err != nil {
+			return fmt.Errorf("--public-origin: %w", err)
+		}
+		if c.TLS && o.Scheme != "https" {
+			return fmt.Errorf("--public-origin %s: the API is served over HTTPS (on %s), so the origin is https://", c.PublicOrigin, c.HTTPAddr)
+		}
+		c.PublicOrigin = o.String()
+	} else if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("--http %s listens on every address: set --public-origin https://<the name or address users type>", c.HTTPAddr)
+	}
 	if c.LinkAddr == "" {
 		c.LinkAddr = DefaultLinkAddr
 	}
@@ -87,12 +107,6 @@ func (c *Config) Validate() error {
 	}
 	if c.RefusalInterval < time.Second {
 		return fmt.Errorf("--refusal-interval %s: at least 1s", c.RefusalInterval)
-	}
-	if c.LoginInterval == 0 {
-		c.LoginInterval = DefaultLoginInterval
-	}
-	if c.LoginInterval < time.Second {
-		return fmt.Errorf("--login-interval %s: at least 1s", c.LoginInterval)
 	}
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention
@@ -119,3 +133,4 @@ func (c *Config) storeDir() string    { return filepath.Join(c.DataDir, "recordi
 func (c *Config) authDir() string     { return filepath.Join(c.DataDir, "auth") }
 func (c *Config) linkKeyFile() string { return filepath.Join(c.DataDir, "keys", "link-tls.pem") }
 func (c *Config) alarmDir() string    { return filepath.Join(c.DataDir, "alarms") }
+func (c *Config) apiTLSFile() string  { return filepath.Join(c.DataDir, "keys", "api-tls.pem") }

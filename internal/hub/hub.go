@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/camchain/camchain/internal/apitls"
 	"github.com/camchain/camchain/internal/auth"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
@@ -39,8 +40,9 @@ type Hub struct {
 	evidenceSlots chan struct{}  // one per evidence bundle being served (Config.MaxEvidenceRequests)
 	stop          context.CancelFunc
 	auth          *auth.Service
-	logins        *auth.LoginLog
-	relaySlots    chan struct{} // one per pairing relayed for a browser (maxRelays)
+	sockets       sockets            // open authenticated WebSockets (wsauth.go)
+	tlsOn         bool               // the API is served over HTTPS
+	tlsFP         apitls.Fingerprint // its certificate's fingerprint
 }
 
 // Start opens the data directory, unlocks the hub key, starts the ledger
@@ -82,9 +84,14 @@ func Start(cfg Config) (*Hub, error) {
 	}
 	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1),
 		auditQ: make(chan auditEvent, auditQueueLen), budgets: newBudgets(), refusals: newRefusals(),
-		evidenceSlots: make(chan struct{}, cfg.MaxEvidenceRequests), relaySlots: make(chan struct{}, maxRelays)}
+		evidenceSlots: make(chan struct{}, cfg.MaxEvidenceRequests)}
 	handler, err := h.routes()
 	if err != nil {
+		node.Close()
+		ln.Close()
+		return nil, err
+	}
+	if err := h.startTLS(); err != nil {
 		node.Close()
 		ln.Close()
 		return nil, err
@@ -109,10 +116,9 @@ func Start(cfg Config) (*Hub, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
-	h.wg.Add(3)
+	h.wg.Add(2)
 	go h.auditLoop(ctx)
 	go h.alarmLoop(ctx)
-	go h.loginLoop(ctx)
 	h.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -125,8 +131,8 @@ func Start(cfg Config) (*Hub, error) {
 		WriteTimeout: evidenceTimeout + 30*time.Second,
 		IdleTimeout:  2 * time.Minute,
 	}
-	go func() { h.done <- h.srv.Serve(ln) }()
-	cfg.Logger.Info("hub ready", "hub", key.Address().Hex(), "api", "http://"+ln.Addr().String(), "chain", node.App.EVMChainID())
+	go func() { h.done <- h.srv.Serve(h.ln) }()
+	cfg.Logger.Info("hub ready", "hub", key.Address().Hex(), "api", h.BaseURL(), "chain", node.App.EVMChainID())
 	return h, nil
 }
 
@@ -159,7 +165,7 @@ func (h *Hub) Close() error {
 	h.wg.Wait()
 	storeErr := h.store.Close()
 	authErr := h.auth.Close()
-	return errors.Join(err, linkErr, storeErr, authErr, h.logins.Shutdown(), h.alarms.Close(), h.node.Close())
+	return errors.Join(err, linkErr, storeErr, authErr, h.alarms.Close(), h.node.Close())
 }
 
 // startLink opens the recording store and starts the camera link server.

@@ -249,42 +249,47 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 // wireTypes maps each component schema to the Go type it mirrors.
 var wireTypes = map[string]reflect.Type{
-	"Status":             reflect.TypeFor[api.Status](),
-	"Device":             reflect.TypeFor[api.Device](),
-	"CheckpointsSummary": reflect.TypeFor[api.CheckpointsSummary](),
-	"Grant":              reflect.TypeFor[api.Grant](),
-	"Checkpoint":         reflect.TypeFor[api.Checkpoint](),
-	"Event":              reflect.TypeFor[api.Event](),
-	"SubmitRequest":      reflect.TypeFor[api.SubmitRequest](),
-	"TxResult":           reflect.TypeFor[api.TxResult](),
-	"NonceUse":           reflect.TypeFor[api.NonceUse](),
-	"Error":              reflect.TypeFor[api.Error](),
-	"ErrorBody":          reflect.TypeFor[api.ErrorBody](),
-	"GrantList":          reflect.TypeFor[api.List[api.Grant]](),
-	"DeviceList":         reflect.TypeFor[api.List[api.Device]](),
-	"CheckpointList":     reflect.TypeFor[api.List[api.Checkpoint]](),
-	"EventList":          reflect.TypeFor[api.List[api.Event]](),
-	"LinkInfo":           reflect.TypeFor[api.LinkInfo](),
-	"PairRequest":        reflect.TypeFor[api.PairRequest](),
-	"PairResult":         reflect.TypeFor[api.PairResult](),
-	"Recording":          reflect.TypeFor[api.Recording](),
-	"Recordings":         reflect.TypeFor[api.Recordings](),
-	"RecordList":         reflect.TypeFor[api.RecordList](),
-	"Nonce":              reflect.TypeFor[api.Nonce](),
-	"LoginRequest":       reflect.TypeFor[api.LoginRequest](),
-	"RenewRequest":       reflect.TypeFor[api.RenewRequest](),
-	"Session":            reflect.TypeFor[api.Session](),
-	"Whoami":             reflect.TypeFor[api.Whoami](),
-	"ClientInfo":         reflect.TypeFor[api.ClientInfo](),
-	"ClientList":         reflect.TypeFor[api.List[api.ClientInfo]](),
-	"RevokedClient":      reflect.TypeFor[api.RevokedClient](),
-	"Empty":              reflect.TypeFor[api.Empty](),
-	"LoginProof":         reflect.TypeFor[api.LoginProof](),
-	"LoginBatch":         reflect.TypeFor[api.LoginBatch](),
-	"CameraStatus":       reflect.TypeFor[api.CameraStatus](),
-	"AlarmSummary":       reflect.TypeFor[api.AlarmSummary](),
-	"PairRelayRequest":   reflect.TypeFor[api.PairRelayRequest](),
-	"PairRelayResult":    reflect.TypeFor[api.PairRelayResult](),
+	"Status":               reflect.TypeFor[api.Status](),
+	"Device":               reflect.TypeFor[api.Device](),
+	"CheckpointsSummary":   reflect.TypeFor[api.CheckpointsSummary](),
+	"Grant":                reflect.TypeFor[api.Grant](),
+	"Checkpoint":           reflect.TypeFor[api.Checkpoint](),
+	"Event":                reflect.TypeFor[api.Event](),
+	"SubmitRequest":        reflect.TypeFor[api.SubmitRequest](),
+	"TxResult":             reflect.TypeFor[api.TxResult](),
+	"NonceUse":             reflect.TypeFor[api.NonceUse](),
+	"Error":                reflect.TypeFor[api.Error](),
+	"ErrorBody":            reflect.TypeFor[api.ErrorBody](),
+	"GrantList":            reflect.TypeFor[api.List[api.Grant]](),
+	"DeviceList":           reflect.TypeFor[api.List[api.Device]](),
+	"CheckpointList":       reflect.TypeFor[api.List[api.Checkpoint]](),
+	"EventList":            reflect.TypeFor[api.List[api.Event]](),
+	"LinkInfo":             reflect.TypeFor[api.LinkInfo](),
+	"PairRequest":          reflect.TypeFor[api.PairRequest](),
+	"PairResult":           reflect.TypeFor[api.PairResult](),
+	"Recording":            reflect.TypeFor[api.Recording](),
+	"Recordings":           reflect.TypeFor[api.Recordings](),
+	"RecordList":           reflect.TypeFor[api.RecordList](),
+	"Nonce":                reflect.TypeFor[api.Nonce](),
+	"LoginRequest":         reflect.TypeFor[api.LoginRequest](),
+	"RenewRequest":         reflect.TypeFor[api.RenewRequest](),
+	"Session":              reflect.TypeFor[api.Session](),
+	"Whoami":               reflect.TypeFor[api.Whoami](),
+	"ClientInfo":           reflect.TypeFor[api.ClientInfo](),
+	"ClientList":           reflect.TypeFor[api.List[api.ClientInfo]](),
+	"RevokedClient":        reflect.TypeFor[api.RevokedClient](),
+	"Empty":                reflect.TypeFor[api.Empty](),
+	"Ticket":               reflect.TypeFor[api.Ticket](),
+	"WSAuth":               reflect.TypeFor[api.WSAuth](),
+	"WSAuthenticated":      reflect.TypeFor[api.WSAuthenticated](),
+	"LoggedOut":            reflect.TypeFor[api.LoggedOut](),
+	"DeviceStartRequest":   reflect.TypeFor[api.DeviceStartRequest](),
+	"DeviceCode":           reflect.TypeFor[api.DeviceCode](),
+	"DeviceInfo":           reflect.TypeFor[api.DeviceInfo](),
+	"DeviceApproveRequest": reflect.TypeFor[api.DeviceApproveRequest](),
+	"DeviceApproved":       reflect.TypeFor[api.DeviceApproved](),
+	"DeviceTokenRequest":   reflect.TypeFor[api.DeviceTokenRequest](),
+	"DeviceToken":          reflect.TypeFor[api.DeviceToken](),
 }
 
 // schemaNameOf is the component name of a struct type in wireTypes.
@@ -880,9 +885,59 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 		t.Errorf("revoked client's token: %v", ue)
 	}
 
+	// The browser and device-flow endpoints.
+	const (
+		postTicket  = "POST /api/v1/auth/ticket"
+		postLogout  = "POST /api/v1/auth/logout"
+		postDevice  = "POST /api/v1/auth/device"
+		getDevInfo  = "GET /api/v1/auth/device/{code}"
+		postApprove = "POST /api/v1/auth/device/{code}/approve"
+		postDevTok  = "POST /api/v1/auth/device/token"
+	)
+	if tk := call(postTicket, "POST", "/api/v1/auth/ticket", `{}`, 200); len(tk["ticket"].(string)) != 64 {
+		t.Errorf("ticket: %v", tk)
+	}
+	call(postTicket, "POST", "/api/v1/auth/ticket", `{"x":1}`, 400)
+	call(postLogout, "POST", "/api/v1/auth/logout", `{}`, 200)
+	dv := call(postDevice, "POST", "/api/v1/auth/device", `{"client":"`+strings.Repeat("ef", 16)+`"}`, 200)
+	call(postDevice, "POST", "/api/v1/auth/device", `{"client":"x"}`, 400)
+	call(postDevice, "POST", "/api/v1/auth/device", `{"client":"`+strings.Repeat("ef", 16)+`","address":"`+badChecksum+`"}`, 400)
+	code, _ := dv["code"].(string)
+	di := call(getDevInfo, "GET", "/api/v1/auth/device/"+code, "", 200)
+	if di["code"] != code || di["hub"] != base {
+		t.Errorf("device info: %v", di)
+	}
+	call(getDevInfo, "GET", "/api/v1/auth/device/AAAA-AAAA", "", 404)
+	call(getDevInfo, "GET", "/api/v1/auth/device/O0O0-O0O0", "", 400)
+	call(postApprove, "POST", "/api/v1/auth/device/"+code+"/approve", `{"message":"x","signature":"0x00"}`, 400)
+	call(postApprove, "POST", "/api/v1/auth/device/"+code+"/approve", `{"message":"x","signature":"0x`+strings.Repeat("11", 64)+`1b"}`, 400)
+	tokBody := `{"request":"` + dv["request"].(string) + `","secret":"` + dv["secret"].(string) + `"}`
+	if p := call(postDevTok, "POST", "/api/v1/auth/device/token", tokBody, 200); p["status"] != "pending" {
+		t.Errorf("device token: %v", p)
+	}
+	call(postDevTok, "POST", "/api/v1/auth/device/token", `{"request":"`+dv["request"].(string)+`","secret":"`+strings.Repeat("00", 32)+`"}`, 404)
+	call(postDevTok, "POST", "/api/v1/auth/device/token", `{"request":"x","secret":"y"}`, 400)
+	approveKey := mustKey()
+	info, err := c.DeviceInfo(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appr, err := info.Approval(approveKey.Address(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := approveKey.SignText([]byte(appr.String()))
+	apprBody, _ := json.Marshal(api.DeviceApproveRequest{Message: appr.String(), Signature: sig.Hex()})
+	call(postApprove, "POST", "/api/v1/auth/device/"+code+"/approve", string(apprBody), 200)
+	call(postApprove, "POST", "/api/v1/auth/device/"+code+"/approve", string(apprBody), 409)
+	if p := call(postDevTok, "POST", "/api/v1/auth/device/token", tokBody, 200); p["status"] != "approved" {
+		t.Errorf("device token after approval: %v", p)
+	}
+	call(postDevTok, "POST", "/api/v1/auth/device/token", tokBody, 409)
+
 	// Anything not in the file is a JSON 404.
 	for _, u := range []struct{ method, path string }{
-		{"GET", "/api/v1/nope"}, {"GET", "/"}, {"GET", "/api/v2/status"}, {"GET", "/api/v1/devices/"},
+		{"GET", "/api/v1/nope"}, {"GET", "/nope"}, {"GET", "/api/v2/status"}, {"GET", "/api/v1/devices/"},
 		{"POST", "/api/v1/status"}, {"DELETE", "/api/v1/txs/" + imprint.Hash},
 	} {
 		unknown := &oaOperation{Responses: map[string]*oaResponse{"404": {Ref: "#/components/responses/NotFound"}}}
