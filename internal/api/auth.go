@@ -290,3 +290,41 @@ func (k *KeyCredentials) Invalidate() {
 	k.exp = time.Time{}
 	k.mu.Unlock()
 }
+
+// LoginProof is GET /auth/logins/{record}'s answer: a login record of the
+// hub's login log with its inclusion proof in the batch whose root the hub
+// committed on the ledger (docs/SPEC.md §11.7). auth.VerifyLoginProof
+// checks it from Entry, Index, Path and BatchTx alone.
+type LoginProof struct {
+	Hash    string     `json:"hash"`   // the record's hash (for a login, the client's head after it)
+	Entry   string     `json:"record"` // the encoded record, 0x hex
+	Kind    string     `json:"kind"`   // enroll, login, renew or refused
+	Address string     `json:"address"`
+	Client  string     `json:"client"`
+	Time    string     `json:"time"`
+	Reason  string     `json:"reason,omitempty"` // a refusal's
+	Index   uint64     `json:"index"`
+	Path    []string   `json:"path"` // the inclusion proof, leaf to root
+	Hub     string     `json:"hub"`
+	ChainID uint64     `json:"chain_id"`
+	Batch   LoginBatch `json:"batch"`
+	BatchTx string     `json:"batch_tx"` // the LoginBatch transaction, 0x hex wire bytes
+}
+
+// LoginBatch is a committed batch of login records as the ledger has it.
+type LoginBatch struct {
+	Seq         uint64 `json:"seq"`
+	PeriodStart string `json:"period_start"`
+	PeriodEnd   string `json:"period_end"`
+	Size        uint64 `json:"size"`
+	Root        string `json:"root"`
+	Unverified  uint64 `json:"unverified"` // refusals counted, not recorded
+	TxHash      string `json:"tx_hash"`
+	Height      uint64 `json:"height"`
+}
+
+// LoginRecord fetches a login record and its proof.
+func (c *Client) LoginRecord(ctx context.Context, hash string) (*LoginProof, error) {
+	var p LoginProof
+	return &p, c.do(ctx, http.MethodGet, "/auth/logins/"+url.PathEscape(hash), nil, nil, &p)
+}

@@ -185,3 +185,57 @@ type RecordList struct {
 	Items  []string `json:"items"`
 	Next   string   `json:"next,omitempty"` // the `from` of the next page, when there is one
 }
+
+// CameraStatus is GET /devices/{camera}/status: what the hub knows of a
+// camera now, for the web UI's camera list. The link state and the
+// recordings are the hub's word; the checkpoint and the policy are the
+// ledger's.
+type CameraStatus struct {
+	Camera           string        `json:"camera"`
+	Epoch            uint64        `json:"epoch"`
+	Online           bool          `json:"online"`    // connected over the camera link now
+	Recording        bool          `json:"recording"` // online, and its latest segment ended within the last 30 s
+	HeadSeq          *uint64       `json:"head_seq,omitempty"`
+	HeadHash         string        `json:"head_hash,omitempty"` // the hub's chain head (record hash)
+	LastSegmentEnd   string        `json:"last_segment_end,omitempty"`
+	RetentionSeconds uint64        `json:"retention_seconds"` // how long this hub keeps recordings
+	CheckpointPeriod uint64        `json:"checkpoint_period_seconds"`
+	LastCheckpoint   *Checkpoint   `json:"last_checkpoint,omitempty"`
+	Alarms           *AlarmSummary `json:"alarms,omitempty"` // the owner only
+}
+
+// AlarmSummary counts the security alarms among a camera's latest audit
+// events (at most AlarmWindow of them).
+type AlarmSummary struct {
+	Count    uint64 `json:"count"`
+	LastKind string `json:"last_kind,omitempty"`
+	LastTime string `json:"last_time,omitempty"`
+}
+
+// AlarmWindow is how many of a camera's newest audit events
+// CameraStatus.Alarms looks at.
+const AlarmWindow = 500
+
+// PairRelayRequest is POST /pairings/relay's body: a pairing code and the
+// owner's signature of the imprint it implies (camera from the code, hub
+// this one), which the hub relays to the camera because a browser cannot
+// open the camera's pinned-TLS pairing port (SPEC §12.3).
+type PairRelayRequest struct {
+	Code     string `json:"code"`      // CCPAIR1:…, as the camera shows it
+	Domain   uint64 `json:"domain"`    // EIP-712 domain of owner_sig: 1 or 2
+	Owner    string `json:"owner"`     // must be the caller
+	Epoch    uint64 `json:"epoch"`     // the imprint's epoch
+	Nonce    string `json:"nonce"`     // decimal uint64
+	Expiry   uint64 `json:"expiry"`    // Unix seconds
+	OwnerSig string `json:"owner_sig"` // 0x hex, 65 bytes
+}
+
+// PairRelayResult is the camera's answer, passed through unchanged: the
+// caller checks both signatures against the camera address in its code
+// before it submits the imprint (POST /pairings).
+type PairRelayResult struct {
+	CameraSig    string `json:"camera_sig"`              // 0x hex: the camera's signature of the imprint
+	CameraTLSPin string `json:"camera_tls_pin"`          // hex
+	CameraPinSig string `json:"camera_tls_pin_sig"`      // 0x hex
+	PendingReset string `json:"pending_reset,omitempty"` // 0x hex of a camera-signed Reset the ledger has not seen
+}

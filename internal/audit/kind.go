@@ -45,6 +45,9 @@ const (
 	Revoke     Kind = "revoke"
 	Revoked    Kind = "revoked"
 	Policy     Kind = "policy"
+	// LoginPolicy: an owner set the login policy of its address
+	// (docs/SPEC.md §11.8).
+	LoginPolicy Kind = "login-policy"
 )
 
 // Kinds a hub files.
@@ -77,6 +80,16 @@ const (
 	// ClientClone: a client presented a stale login-chain head: a copy of
 	// it is in use. A security alarm.
 	ClientClone Kind = "hub/client-clone"
+	// ClientPending: a new client logged in with the wallet under the
+	// approval policy and waits for an enrolled client's approval.
+	ClientPending Kind = "hub/client-pending"
+	// ClientApproved: an enrolled client approved a pending one.
+	ClientApproved Kind = "hub/client-approved"
+	// LoginOverride: the owner's wallet alone let a new client in under
+	// the approval policy, revoking every other client of the address
+	// (docs/SPEC.md §11.8). A security alarm: it is also what a thief
+	// holding the words would do.
+	LoginOverride Kind = "hub/login-override"
 )
 
 // Alarm is the name of an alarm a camera raises, as it travels on the
@@ -160,7 +173,7 @@ func (k Kind) ValidFiled() error {
 // never aggregated or dropped (docs/SPEC.md §4.1). Every camera alarm is
 // one, and so are the hub's own clone suspicions (of a camera, of a client).
 func (k Kind) IsAlarm() bool {
-	return k.Source() == SourceCamera || k == CloneSuspected || k == ChainDiverged || k == UnboundAlarm || k == ClientClone
+	return k.Source() == SourceCamera || k == CloneSuspected || k == ChainDiverged || k == UnboundAlarm || k == ClientClone || k == LoginOverride
 }
 
 func isName(s string) bool {

@@ -49,6 +49,9 @@ type Head [32]byte
 
 func (h Head) String() string { return hex.EncodeToString(h[:]) }
 
+// Hex is the head as 0x and 64 hex digits (the API's form of a record hash).
+func (h Head) Hex() string { return "0x" + h.String() }
+
 // IsZero reports whether h is the zero head (a client not yet enrolled).
 func (h Head) IsZero() bool { return h == Head{} }
 
@@ -81,6 +84,7 @@ const (
 	KindEnroll RecordKind = 1 // a new client's first login (with the wallet)
 	KindLogin  RecordKind = 2 // a login with the wallet by an enrolled client
 	KindRenew  RecordKind = 3 // a renewal (no wallet: the renewal secret)
+	// KindRefused (4) is a refusal record (refusal.go), not a link of a chain.
 )
 
 func (k RecordKind) String() string {
@@ -91,6 +95,8 @@ func (k RecordKind) String() string {
 		return "login"
 	case KindRenew:
 		return "renew"
+	case KindRefused:
+		return "refused"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }

@@ -182,6 +182,27 @@ func (c *Clients) advance(cl *client, kind RecordKind, msg [32]byte, now time.Ti
 	return rec, ren, nil
 }
 
+// undo steps back the advance that made rec, if it is still the client's
+// latest: the record could not be logged, so the login it was for fails
+// and the client keeps its previous head.
+func (c *Clients) undo(rec *Record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl, ok := c.m[rec.Client]
+	if !ok || cl.Cur.Head != rec.Hash() {
+		return
+	}
+	if rec.Kind == KindEnroll {
+		delete(c.m, rec.Client)
+	} else {
+		cl.Cur = cl.Past[len(cl.Past)-1]
+		cl.Past = cl.Past[:len(cl.Past)-1]
+		cl.Info.Head = cl.Cur.Head
+		cl.Info.Logins--
+	}
+	c.dirty = true
+}
+
 // login records a wallet-verified login by addr on client cid presenting
 // head. An unknown client with the zero head is enrolled. A known client
 // must present its current head; any other is a copy (CloneError).

@@ -27,6 +27,10 @@ type Config struct {
 
 	KeyringPath string // token keys; "" keeps them in memory (tests)
 	ClientsPath string // client registry; "" keeps it in memory (tests)
+	// Log receives every login record and every refusal whose signature
+	// verified, and counts the others (docs/SPEC.md §11.7). Nil keeps no
+	// log.
+	Log *LoginLog
 
 	// Events receives every login, renewal, enrollment and alarm; it must
 	// not block. Nil drops them.
@@ -228,6 +232,7 @@ func (s *Service) Login(req LoginRequest, ip netip.Addr) (*Grant, error) {
 	ipk := ipKey(ip)
 	if !s.ipLim.allowed(ipk, now) {
 		s.count(ErrRateLimited)
+		s.countLog()
 		return nil, ErrRateLimited
 	}
 	failIP := func(err error) (*Grant, error) {
@@ -235,29 +240,37 @@ func (s *Service) Login(req LoginRequest, ip netip.Addr) (*Grant, error) {
 		s.ipLim.fail(ipk, now)
 		return nil, err
 	}
-	m, err := ParseMessage(req.Message)
-	if err != nil {
+	// A refusal before the signature verified is only counted: the
+	// address in it is anyone's to write.
+	unverified := func(err error) (*Grant, error) {
+		s.countLog()
 		return failIP(err)
 	}
+	m, err := ParseMessage(req.Message)
+	if err != nil {
+		return unverified(err)
+	}
 	if err := s.nonces.Check(m.Nonce, now); err != nil {
-		return failIP(err)
+		return unverified(err)
 	}
 	digest := keys.TextDigest([]byte(req.Message))
 	signer, err := keys.Recover(digest, req.Signature)
 	if err != nil {
-		return failIP(fmt.Errorf("%w: %v", ErrBadSignature, err))
+		return unverified(fmt.Errorf("%w: %v", ErrBadSignature, err))
 	}
 	if signer != m.Address {
-		return failIP(fmt.Errorf("%w: message names %s", ErrOtherSigner, m.Address.Hex()))
+		return unverified(fmt.Errorf("%w: message names %s", ErrOtherSigner, m.Address.Hex()))
 	}
 	addr := signer
 	if !s.addrLim.allowed(addr.Hex(), now) {
 		s.count(ErrRateLimited)
+		s.countLog()
 		return nil, ErrRateLimited
 	}
 	fail := func(err error) (*Grant, error) {
 		s.addrLim.fail(addr.Hex(), now)
 		s.cfg.Events(Event{Kind: EventRefused, Address: addr, Client: req.Client, Detail: err.Error(), At: now})
+		s.logRefusal(&RefusalRecord{Address: addr, Client: req.Client, Head: req.Head, Time: uint64(now.Unix()), Message: digest, Reason: ReasonOf(err)})
 		return failIP(err)
 	}
 	if err := m.Check(s.expect(), now); err != nil {
@@ -283,6 +296,7 @@ func (s *Service) Renew(req RenewRequest, ip netip.Addr) (*Grant, error) {
 	ipk := ipKey(ip)
 	if !s.ipLim.allowed(ipk, now) {
 		s.count(ErrRateLimited)
+		s.countLog()
 		return nil, ErrRateLimited
 	}
 	rec, ren, err := s.clients.renew(req.Client, req.Head, req.Renewal, now)
@@ -290,6 +304,14 @@ func (s *Service) Renew(req RenewRequest, ip netip.Addr) (*Grant, error) {
 		s.count(err)
 		s.ipLim.fail(ipk, now)
 		s.alarmClone(err, now)
+		// A clone proved it held one of the client's renewal secrets: it
+		// is recorded. Anything else is anyone's to send: counted.
+		var ce *CloneError
+		if errors.As(err, &ce) {
+			s.logRefusal(&RefusalRecord{Address: ce.Address, Client: req.Client, Head: req.Head, Time: uint64(now.Unix()), Reason: ReasonClientClone})
+		} else {
+			s.countLog()
+		}
 		return nil, err
 	}
 	return s.grant(rec, ren, now)
@@ -304,6 +326,15 @@ func (s *Service) alarmClone(err error, now time.Time) {
 }
 
 func (s *Service) grant(rec *Record, ren Renewal, now time.Time) (*Grant, error) {
+	// The record is on disk before anyone is let in (§11.7); if it cannot
+	// be, the chain steps back and the login is refused.
+	if s.cfg.Log != nil {
+		if err := s.cfg.Log.Append(&Entry{Record: rec}); err != nil {
+			s.clients.undo(rec)
+			s.count(ErrBusy)
+			return nil, fmt.Errorf("%w: %v", ErrBusy, err)
+		}
+	}
 	tok, exp, err := s.tokens.Issue(rec.Address, rec.Client, now)
 	if err != nil {
 		return nil, err
@@ -313,6 +344,25 @@ func (s *Service) grant(rec *Record, ren Renewal, now time.Time) (*Grant, error)
 		Detail: rec.Kind.String() + " of client " + rec.Client.String()})
 	return &Grant{Address: rec.Address, Client: rec.Client, AccessToken: tok, Expires: exp,
 		Head: rec.Hash(), Renewal: ren, Enrolled: rec.Kind == KindEnroll}, nil
+}
+
+// countLog counts, in the login log's open batch, a refusal that is not
+// recorded.
+func (s *Service) countLog() {
+	if s.cfg.Log != nil {
+		s.cfg.Log.Count()
+	}
+}
+
+// logRefusal records a refusal whose signature verified. A failure to
+// write it changes nothing about the refusal; it is counted instead.
+func (s *Service) logRefusal(r *RefusalRecord) {
+	if s.cfg.Log == nil {
+		return
+	}
+	if err := s.cfg.Log.Append(&Entry{Refusal: r}); err != nil {
+		s.cfg.Log.Count()
+	}
 }
 
 // Authenticate checks an access token and that its client is still

@@ -87,5 +87,6 @@ func commands(e *env) []*cobra.Command {
 		newLoginCmd(e),
 		newLogoutCmd(e),
 		newClientsCmd(e),
+		newLoginsCmd(e),
 	}
 }

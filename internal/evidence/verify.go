@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cometbft/cometbft/types"
@@ -26,21 +25,6 @@ type Options struct {
 	// Now is the verifier's clock: blocks dated more than MaxClockSkew after
 	// it are refused. The zero time skips the check.
 	Now time.Time
-}
-
-// ledgerChainIDPrefix starts every camchain chain id (docs/SPEC.md §2.1).
-const ledgerChainIDPrefix = "camchain-"
-
-// evmChainIDOf returns n of a chain id "camchain-<n>": the chain id that
-// transactions are signed for. n is written without leading zeros.
-func evmChainIDOf(s string) (uint64, error) {
-	d, ok := strings.CutPrefix(s, ledgerChainIDPrefix)
-	if ok {
-		if n, err := strconv.ParseUint(d, 10, 64); err == nil && n > 0 && n < 1<<53 && strconv.FormatUint(n, 10) == d {
-			return n, nil
-		}
-	}
-	return 0, fmt.Errorf("%w: chain id %q is not %s<n> with 0 < n < 2^53", ErrMalformed, s, ledgerChainIDPrefix)
 }
 
 // Verify checks everything a bundle claims, offline, and reports what it
@@ -78,9 +62,9 @@ func Verify(b *Bundle, opts Options) (*Report, error) {
 	if n := len(opts.PinnedValidatorsHash); n != 0 && n != HashSize {
 		return nil, fmt.Errorf("evidence: the pinned validators hash is %d bytes, want %d", n, HashSize)
 	}
-	chainNum, err := evmChainIDOf(b.LedgerChainID)
+	chainNum, err := tx.ParseLedgerChainID(b.LedgerChainID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	rep := &Report{LedgerChainID: b.LedgerChainID, Camera: b.Camera.Hex(), Epoch: b.Epoch, Pinned: len(opts.PinnedValidatorsHash) > 0}
 	cks := make([]*tx.Checkpoint, len(b.Checkpoints))

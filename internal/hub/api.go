@@ -71,6 +71,7 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/auth/session", session, h.authSession},
 		{"GET", "/auth/clients", session, h.authClients},
 		{"POST", "/auth/clients/{client}/revoke", session, h.authRevokeClient},
+		{"GET", "/auth/logins/{record}", session, h.loginRecord},
 		{"POST", "/auth/logout", public, h.authLogout},
 		{"POST", "/auth/ticket", session, h.authTicket},
 		{"POST", "/auth/device", public, h.deviceStart},
@@ -81,12 +82,15 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/devices/{camera}/grants", cameraOwner, h.grants},
 		{"GET", "/devices/{camera}/checkpoints", cameraViewer, h.checkpoints},
 		{"GET", "/owners/{owner}/devices", self, h.ownerDevices},
+		{"GET", "/viewers/{viewer}/devices", self, h.viewerDevices},
+		{"GET", "/devices/{camera}/status", cameraViewer, h.cameraStatus},
 		{"GET", "/audit", auditScope, h.audit},
 		{"GET", "/txs/{hash}", session, h.lookupTx},
 		{"GET", "/nonces/{signer}/{nonce}", session, h.nonceUse},
 		{"POST", "/txs", public, h.submit},
 		{"GET", "/link", public, h.linkInfo},
 		{"POST", "/pairings", public, h.pair},
+		{"POST", "/pairings/relay", session, h.pairRelay},
 		{"POST", "/devices/{camera}/resync", cameraOwner, h.resync},
 		{"GET", "/devices/{camera}/recordings", cameraViewer, h.recordings},
 		{"GET", "/devices/{camera}/records", cameraViewer, h.records},
@@ -360,17 +364,10 @@ func (h *Hub) checkpoints(r *http.Request) (any, error) {
 			out.Next = strconv.FormatUint(c.Index, 10)
 			break
 		}
-		m := c.Msg
-		if m.PeriodEnd <= hist {
+		if c.Msg.PeriodEnd <= hist {
 			continue // wholly before the viewer's grant reaches back
 		}
-		out.Items = append(out.Items, api.Checkpoint{
-			Camera: m.Camera.Hex(), Epoch: m.Epoch, Index: c.Index,
-			PeriodStart: rfc3339(m.PeriodStart), PeriodEnd: rfc3339(m.PeriodEnd),
-			FirstSeq: m.FirstSeq, LastSeq: m.LastSeq, TreeSize: m.TreeSize, PrevTreeLen: c.PrevTreeLen,
-			Root: hexHash(m.Root[:]), ChainHead: hexHash(m.ChainHead[:]),
-			Height: c.Height, Time: rfc3339(c.Time), TxHash: hexHash(c.TxHash[:]),
-		})
+		out.Items = append(out.Items, checkpointView(c))
 	}
 	return out, nil
 }

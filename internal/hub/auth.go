@@ -26,24 +26,31 @@ func (h *Hub) startAuth() error {
 	if origin == "" {
 		origin = h.BaseURL()
 	}
+	logins, err := auth.OpenLoginLog(filepath.Join(dir, "logins"), uint64(time.Now().Unix()))
+	if err != nil {
+		return err
+	}
 	svc, err := auth.New(auth.Config{
 		Origin: origin, ChainID: h.node.App.EVMChainID(), Issuer: h.key.Address(),
 		Limits:      h.cfg.AuthLimits,
 		KeyringPath: filepath.Join(dir, "token-keys.json"),
 		ClientsPath: filepath.Join(dir, "clients.json"),
 		Events:      h.authEvent,
+		Log:         logins,
 	})
 	if err != nil {
+		logins.Shutdown()
 		return err
 	}
 	svc.Start()
-	h.auth = svc
+	h.auth, h.logins = svc, logins
 	return nil
 }
 
 // authEvent puts enrollments and clone alarms on the ledger's audit log,
-// where the address's owner sees them. Logins and renewals go to the log
-// only (the batching of login records onto the ledger is not built yet).
+// where the address's owner sees them. Every login, renewal and verified
+// refusal is also a record of the login log, whose batches reach the
+// ledger every LoginInterval (logins.go).
 func (h *Hub) authEvent(e auth.Event) {
 	switch e.Kind {
 	case auth.EventEnrolled:

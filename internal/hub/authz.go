@@ -23,7 +23,7 @@ const (
 	// session: any valid token (the caller's own data: its clients, a
 	// transaction's result).
 	session
-	// self: the {owner} in the path is the caller.
+	// self: the {owner} (or {viewer}) in the path is the caller.
 	self
 	// cameraOwner: the caller owns the {camera} in the path.
 	cameraOwner
@@ -117,7 +117,11 @@ func (h *Hub) authorize(p policy, r *http.Request) (*http.Request, error) {
 	ctx := context.WithValue(r.Context(), sessionKey, sess)
 	switch p {
 	case self:
-		o, err := addrParam(r, "owner")
+		name := "owner"
+		if r.PathValue("viewer") != "" {
+			name = "viewer"
+		}
+		o, err := addrParam(r, name)
 		if err != nil {
 			return nil, err
 		}

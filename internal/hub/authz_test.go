@@ -35,13 +35,19 @@ var authzCases = map[string]authzCase{
 	"GET /api/v1/devices/{camera}/evidence":     {"GET", "/api/v1/devices/{camera}/evidence?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z", "", true, false},
 	"POST /api/v1/devices/{camera}/resync":      {"POST", "/api/v1/devices/{camera}/resync", `{"resync":"0x00"}`, false, false},
 	"GET /api/v1/owners/{owner}/devices":        {"GET", "/api/v1/owners/{owner}/devices", "", false, false},
+	"GET /api/v1/viewers/{viewer}/devices":      {"GET", "/api/v1/viewers/{owner}/devices", "", false, false}, // the owner's own list; viewer and stranger are forbidden it
+	"GET /api/v1/devices/{camera}/status":       {"GET", "/api/v1/devices/{camera}/status", "", true, false},
+	"POST /api/v1/pairings/relay":               {"POST", "/api/v1/pairings/relay", "{}", true, true}, // any session; the owner in the body must be the caller (TestPairRelay)
 	"GET /api/v1/audit":                         {"GET", "/api/v1/audit?camera={camera}", "", false, false},
 	"GET /api/v1/txs/{hash}":                    {"GET", "/api/v1/txs/0x" + strings.Repeat("ab", 32), "", true, true},
 	"GET /api/v1/nonces/{signer}/{nonce}":       {"GET", "/api/v1/nonces/{owner}/1", "", true, true},
 	"GET /api/v1/auth/session":                  {"GET", "/api/v1/auth/session", "", true, true},
 	"GET /api/v1/auth/clients":                  {"GET", "/api/v1/auth/clients", "", true, true},
 	"POST /api/v1/auth/clients/{client}/revoke": {"POST", "/api/v1/auth/clients/" + strings.Repeat("ab", 16) + "/revoke", "{}", true, true},
-	"POST /api/v1/auth/ticket":                  {"POST", "/api/v1/auth/ticket", "{}", true, true},
+	// Anyone logged in may ask; another address's record is 404 whether it
+	// exists or not (TestLoginRecordsOnTheLedger).
+	"GET /api/v1/auth/logins/{record}": {"GET", "/api/v1/auth/logins/0x" + strings.Repeat("ab", 32), "", true, true},
+	"POST /api/v1/auth/ticket":         {"POST", "/api/v1/auth/ticket", "{}", true, true},
 	// Public: status, the login endpoints, link information for pairing,
 	// submission of signed transactions.
 	"GET /api/v1/status":      {"GET", "/api/v1/status", "", true, true},

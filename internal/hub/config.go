@@ -10,6 +10,7 @@ import (
 
 	"github.com/camchain/camchain/internal/apitls"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 )
 
@@ -42,7 +43,14 @@ type Config struct {
 	// RefusalInterval is how often the aggregated refusal records are
 	// written (docs/SPEC.md §4.1); default DefaultRefusalInterval.
 	RefusalInterval time.Duration
-	Logger          *slog.Logger
+	// LoginInterval is how often the login records' root is committed
+	// (docs/SPEC.md §11.7); default DefaultLoginInterval.
+	LoginInterval time.Duration
+	// Owner is the hub's owner, who may read every login record of the
+	// hub (GET /auth/logins/{record}); zero: nobody but each record's
+	// address.
+	Owner  keys.Address
+	Logger *slog.Logger
 	// LedgerAdmitAll: tests only, the ledger's CheckTx admits every
 	// transaction (ledger.Config.AdmitAll), so blocks can hold refused ones.
 	LedgerAdmitAll bool
@@ -107,6 +115,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RefusalInterval < time.Second {
 		return fmt.Errorf("--refusal-interval %s: at least 1s", c.RefusalInterval)
+	}
+	if c.LoginInterval == 0 {
+		c.LoginInterval = DefaultLoginInterval
+	}
+	if c.LoginInterval < time.Second {
+		return fmt.Errorf("--login-interval %s: at least 1s", c.LoginInterval)
 	}
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention

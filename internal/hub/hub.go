@@ -40,6 +40,8 @@ type Hub struct {
 	evidenceSlots chan struct{}  // one per evidence bundle being served (Config.MaxEvidenceRequests)
 	stop          context.CancelFunc
 	auth          *auth.Service
+	logins        *auth.LoginLog
+	relaySlots    chan struct{}      // one per pairing relayed for a browser (maxRelays)
 	sockets       sockets            // open authenticated WebSockets (wsauth.go)
 	tlsOn         bool               // the API is served over HTTPS
 	tlsFP         apitls.Fingerprint // its certificate's fingerprint
@@ -84,7 +86,7 @@ func Start(cfg Config) (*Hub, error) {
 	}
 	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1),
 		auditQ: make(chan auditEvent, auditQueueLen), budgets: newBudgets(), refusals: newRefusals(),
-		evidenceSlots: make(chan struct{}, cfg.MaxEvidenceRequests)}
+		evidenceSlots: make(chan struct{}, cfg.MaxEvidenceRequests), relaySlots: make(chan struct{}, maxRelays)}
 	handler, err := h.routes()
 	if err != nil {
 		node.Close()
@@ -116,9 +118,10 @@ func Start(cfg Config) (*Hub, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
-	h.wg.Add(2)
+	h.wg.Add(3)
 	go h.auditLoop(ctx)
 	go h.alarmLoop(ctx)
+	go h.loginLoop(ctx)
 	h.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -165,7 +168,7 @@ func (h *Hub) Close() error {
 	h.wg.Wait()
 	storeErr := h.store.Close()
 	authErr := h.auth.Close()
-	return errors.Join(err, linkErr, storeErr, authErr, h.alarms.Close(), h.node.Close())
+	return errors.Join(err, linkErr, storeErr, authErr, h.logins.Shutdown(), h.alarms.Close(), h.node.Close())
 }
 
 // startLink opens the recording store and starts the camera link server.

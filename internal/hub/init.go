@@ -11,6 +11,7 @@ import (
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/tx"
 	"github.com/camchain/camchain/internal/wallet"
 )
 
@@ -47,7 +48,7 @@ func Init(cfg Config, ledgerChainID string) (res InitResult, err error) {
 	if ledgerChainID == "" {
 		ledgerChainID = ledger.RandomLedgerChainID()
 	}
-	if _, err := ledger.ParseLedgerChainID(ledgerChainID); err != nil {
+	if _, err := tx.ParseLedgerChainID(ledgerChainID); err != nil {
 		return res, err
 	}
 	created := !exists(cfg.DataDir)

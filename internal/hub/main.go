@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/home"
+	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 )
 
@@ -108,6 +109,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().IntVar(&cfg.LinkLimits.Total, "link-max-conns", link.DefaultMaxConns, "most camera link connections served at once")
 	runCmd.Flags().IntVar(&cfg.LinkLimits.PerSource, "link-max-conns-per-source", link.DefaultMaxConnsPerSource, "most camera link connections from one IP address (raise it for many cameras behind one address)")
 	runCmd.Flags().DurationVar(&cfg.RefusalInterval, "refusal-interval", DefaultRefusalInterval, "write the aggregated refusal records this often")
+	runCmd.Flags().DurationVar(&cfg.LoginInterval, "login-interval", DefaultLoginInterval, "commit the login records' Merkle root to the ledger this often")
+	runCmd.Flags().Var(addressFlag{&cfg.Owner}, "owner", "the hub owner's address, who may read every login record (default: none)")
 	runCmd.Flags().BoolVar(&cfg.TLS, "tls", false, "serve the API over HTTPS on 127.0.0.1/::1/localhost too (any other --http address is HTTPS only)")
 	runCmd.Flags().StringVar(&cfg.TLSCertFile, "tls-cert", "", "the API's TLS certificate chain (PEM); default: one the hub generates once and keeps in <data>/keys/api-tls.pem")
 	runCmd.Flags().StringVar(&cfg.TLSKeyFile, "tls-key", "", "the key of --tls-cert (PEM)")
@@ -165,3 +168,24 @@ func parseLevel(s string) (slog.Level, error) {
 	}
 	return l, nil
 }
+
+// addressFlag is a command-line address (EIP-55 or lower-case hex).
+type addressFlag struct{ a *keys.Address }
+
+func (f addressFlag) String() string {
+	if f.a == nil || *f.a == (keys.Address{}) {
+		return ""
+	}
+	return f.a.Hex()
+}
+
+func (f addressFlag) Set(s string) error {
+	a, err := keys.ParseAddress(s)
+	if err != nil {
+		return err
+	}
+	*f.a = a
+	return nil
+}
+
+func (addressFlag) Type() string { return "address" }

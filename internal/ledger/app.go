@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,10 +21,6 @@ import (
 
 var _ abci.Application = (*App)(nil)
 
-// LedgerChainIDPrefix starts every camchain chain id; the decimal number after it
-// is the EIP-712 chainId that every transaction is signed under.
-const LedgerChainIDPrefix = "camchain-"
-
 // MaxPrunePerBlock bounds how many expired nonces one block forgets, so a
 // burst of expiries cannot make one block slow.
 const MaxPrunePerBlock = 1000
@@ -34,20 +28,6 @@ const MaxPrunePerBlock = 1000
 // BenchNoopPrefix starts the unsigned no-op transactions a node accepts only
 // when Config.BenchNoop is set: the baseline of `make bench`.
 var BenchNoopPrefix = []byte("camchain/bench/noop/")
-
-// ParseLedgerChainID returns the numeric EIP-712 chain id of a camchain chain id
-// string such as "camchain-4242".
-func ParseLedgerChainID(s string) (uint64, error) {
-	n, ok := strings.CutPrefix(s, LedgerChainIDPrefix)
-	if !ok {
-		return 0, fmt.Errorf("chain id %q does not start with %q", s, LedgerChainIDPrefix)
-	}
-	v, err := strconv.ParseUint(n, 10, 64)
-	if err != nil || v == 0 {
-		return 0, fmt.Errorf("chain id %q: want %s<positive decimal number>", s, LedgerChainIDPrefix)
-	}
-	return v, nil
-}
 
 // Genesis is the application's part of the genesis file (app_state).
 type Genesis struct {
@@ -102,7 +82,7 @@ type App struct {
 // NewApp opens the application over cfg.DB, resuming from the last
 // committed block.
 func NewApp(cfg Config) (*App, error) {
-	id, err := ParseLedgerChainID(cfg.LedgerChainID)
+	id, err := tx.ParseLedgerChainID(cfg.LedgerChainID)
 	if err != nil {
 		return nil, err
 	}

@@ -169,6 +169,10 @@ func exec(j *txn, a *admitted, blk blockCtx) (*Refusal, error) {
 		return execCheckpoint(j, m, signer, blk)
 	case *tx.Audit:
 		return execAudit(j, m, signer, blk)
+	case *tx.LoginBatch:
+		return execLoginBatch(j, m, signer, blk)
+	case *tx.LoginPolicy:
+		return execLoginPolicy(j, m, signer, blk)
 	}
 	// Every other type is an owner action on an owned camera.
 	return execOwnerAction(j, a.tx.Msg, signer, blk)

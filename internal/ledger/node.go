@@ -30,6 +30,7 @@ import (
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/tx"
 )
 
 // NodeConfig configures the in-process ledger node.
@@ -66,14 +67,14 @@ func RandomLedgerChainID() string {
 		panic("crypto/rand failed")
 	}
 	n := binary.BigEndian.Uint64(b[:])%(1<<53-1_000_000) + 1_000_000
-	return fmt.Sprintf("%s%d", LedgerChainIDPrefix, n)
+	return tx.LedgerChainID(n)
 }
 
 // InitHome creates a single-validator CometBFT home: config, validator and
 // node keys, and a genesis with the given chain id and registered hubs. It
 // refuses to touch a home that already has a genesis.
 func InitHome(home, ledgerChainID string, hubs []keys.Address) error {
-	if _, err := ParseLedgerChainID(ledgerChainID); err != nil {
+	if _, err := tx.ParseLedgerChainID(ledgerChainID); err != nil {
 		return err
 	}
 	c := cmtcfg.DefaultConfig()
@@ -310,7 +311,7 @@ func (n *Node) Status(ctx context.Context) (*ctypes.ResultStatus, error) {
 
 // LedgerChainID is the CometBFT chain id, "camchain-<n>".
 func (n *Node) LedgerChainID() string {
-	return fmt.Sprintf("%s%d", LedgerChainIDPrefix, n.App.EVMChainID())
+	return tx.LedgerChainID(n.App.EVMChainID())
 }
 
 // The block-level reads below are what an offline proof of a transaction

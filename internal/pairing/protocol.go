@@ -94,6 +94,15 @@ func VerifyPin(camera keys.Address, d feedchain.Hash, pin link.Pin, sig keys.Sig
 	return nil
 }
 
+// Dial's errors that callers branch on (the message says more).
+var (
+	// ErrUnreachable: no TCP connection to the code's address.
+	ErrUnreachable = errors.New("cannot reach the camera")
+	// ErrCameraRefused: the camera answered with a refusal (wrong or
+	// spent code, a bad request); its reason follows in the message.
+	ErrCameraRefused = errors.New("the camera refused to pair")
+)
+
 // ErrPinSignature: the camera TLS pin is not signed by the camera.
 var ErrPinSignature = errors.New("the camera TLS pin is not signed by the camera for this imprint")
 
@@ -184,7 +193,7 @@ func Dial(ctx context.Context, code *Code, req *Request) (*Response, error) {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	raw, err := d.DialContext(ctx, "tcp", code.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach the camera at %s (same network? is camchain-agent running?): %w", code.Addr, err)
+		return nil, fmt.Errorf("%w at %s (same network? is camchain-agent running?): %w", ErrUnreachable, code.Addr, err)
 	}
 	defer raw.Close()
 	raw.SetDeadline(time.Now().Add(30 * time.Second))
@@ -203,7 +212,7 @@ func Dial(ctx context.Context, code *Code, req *Request) (*Response, error) {
 	if err := conn.Expect(TypeResponse, &resp); err != nil {
 		var ref *link.RefusedError
 		if errors.As(err, &ref) {
-			return nil, fmt.Errorf("the camera refused to pair: %s", ref.Reason)
+			return nil, fmt.Errorf("%w: %s", ErrCameraRefused, ref.Reason)
 		}
 		return nil, fmt.Errorf("pairing with the camera: %w", err)
 	}

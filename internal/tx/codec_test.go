@@ -38,6 +38,8 @@ func sampleMsgs(cam, owner, hub keys.Address) []Msg {
 		&Checkpoint{Camera: cam, Epoch: 3, PeriodStart: 1700000000, PeriodEnd: 1700003600, FirstSeq: 900, LastSeq: 1799, TreeSize: 1800, Root: root, ChainHead: head,
 			Consistency: bytes.Repeat([]byte{0xc5}, 64), Nonce: 9, Expiry: 2000000000},
 		&Audit{Hub: hub, Camera: cam, Kind: "hub/login", Actor: owner, Detail: "wallet login from 127.0.0.1", At: 1700000000, Nonce: 10, Expiry: 2000000000},
+		&LoginBatch{Hub: hub, Seq: 7, PeriodStart: 1700000000, PeriodEnd: 1700000060, Size: 3, Root: root, Unverified: 250, Nonce: 11, Expiry: 2000000000},
+		&LoginPolicy{Account: owner, Approval: ApprovalRequired, Nonce: 12, Expiry: 2000000000},
 	}
 }
 

@@ -22,6 +22,10 @@ const (
 	TypeSetPolicy  Type = "SetPolicy"
 	TypeCheckpoint Type = "Checkpoint"
 	TypeAudit      Type = "Audit"
+	// TypeLoginBatch and TypeLoginPolicy are the login transactions
+	// (login.go, docs/SPEC.md §11.7–§11.8).
+	TypeLoginBatch  Type = "LoginBatch"
+	TypeLoginPolicy Type = "LoginPolicy"
 )
 
 // Msg is one ledger action. Every message carries a nonce, unique per signer
@@ -278,6 +282,10 @@ func newMsg(t Type) Msg {
 		return new(Checkpoint)
 	case TypeAudit:
 		return new(Audit)
+	case TypeLoginBatch:
+		return new(LoginBatch)
+	case TypeLoginPolicy:
+		return new(LoginPolicy)
 	}
 	return nil
 }
@@ -285,7 +293,7 @@ func newMsg(t Type) Msg {
 // AllTypes lists every message type, in the order of docs/SPEC.md.
 func AllTypes() []Type {
 	return []Type{TypeImprint, TypeReset, TypeRelease, TypeTransfer, TypeBindHub,
-		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit}
+		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy}
 }
 
 // SignerCount is how many signatures a message of type t carries.
@@ -297,7 +305,7 @@ func SignerCount(t Type) int {
 }
 
 // CameraOf returns the camera a message concerns (zero for an Audit about
-// no camera).
+// no camera, and for the login transactions, which concern none).
 func CameraOf(m Msg) keys.Address {
 	switch m := m.(type) {
 	case *Imprint:

@@ -84,7 +84,7 @@ func buildVectors(t testing.TB, dom Domain) vectorFile {
 			names = []string{"owner", "camera"}
 		case TypeReset, TypeCheckpoint:
 			names = []string{"camera"}
-		case TypeAudit:
+		case TypeAudit, TypeLoginBatch:
 			names = []string{"hub"}
 		}
 		var signers []*keys.PrivateKey
