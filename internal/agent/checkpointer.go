@@ -66,14 +66,10 @@ var clockRefusals = map[string]bool{"future": true, "expired": true, "expiry_too
 // syncTree appends the chain's new records to the Merkle tree.
 func (c *checkpointer) syncTree() error {
 	head := c.chain.Head()
-	for head.Valid && c.tree.Size() <= head.Seq {
-		h, ok := c.chain.HashAt(c.tree.Size())
-		if !ok {
-			return fmt.Errorf("record #%d missing from the chain", c.tree.Size())
-		}
-		c.tree.Append(h)
+	if !head.Valid {
+		return nil
 	}
-	return nil
+	return c.tree.ExtendTo(c.chain, head.Seq+1)
 }
 
 // periodOf returns the period [start, end) containing t.

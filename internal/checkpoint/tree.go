@@ -77,6 +77,31 @@ func (t *Tree) store(id compact.NodeID, hash []byte) {
 	*row = append(*row, toHash(hash))
 }
 
+// Chain is what a tree is extended from: the record hash at each sequence
+// number of an epoch's feed chain (a store.Chain, a records log).
+type Chain interface {
+	HashAt(seq uint64) (feedchain.Hash, bool)
+}
+
+// ErrMissingRecord: the chain lacks a record the tree needs.
+var ErrMissingRecord = errors.New("checkpoint: record missing from the chain")
+
+// ExtendTo appends the chain's records from Size() on until the tree has
+// size leaves: the one way the agent, the hub and evidence building grow
+// a tree from a chain. At the first record the chain lacks it stops with
+// ErrMissingRecord, naming it; the tree then holds every record before
+// it. A size at or below Size() changes nothing.
+func (t *Tree) ExtendTo(chain Chain, size uint64) error {
+	for t.Size() < size {
+		h, ok := chain.HashAt(t.Size())
+		if !ok {
+			return fmt.Errorf("%w: record #%d", ErrMissingRecord, t.Size())
+		}
+		t.Append(h)
+	}
+	return nil
+}
+
 // Size is the number of leaves (records) in the tree.
 func (t *Tree) Size() uint64 { return uint64(len(t.leaves)) }
 

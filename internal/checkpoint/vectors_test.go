@@ -250,6 +250,12 @@ func writeFuzzSeeds(t *testing.T) {
 		[]any{uint64(4), uint64(7), uint16(5), EncodeProof(p)}) // another record
 	seeds["FuzzDecodeProof"] = [][]any{{EncodeProof(p)}, {[]byte{}}, {make([]byte, 31)},
 		{make([]byte, MaxProofHashes*HashSize)}, {make([]byte, (MaxProofHashes+1)*HashSize)}}
+	writeSeedFiles(t, seeds)
+}
+
+// writeSeedFiles writes each fuzz target's seed arguments as
+// testdata/fuzz/<target>/seed-NNN.
+func writeSeedFiles(t *testing.T, seeds map[string][][]any) {
 	for target, list := range seeds {
 		dir := filepath.Join("testdata", "fuzz", target)
 		if err := os.MkdirAll(dir, 0o755); err != nil {

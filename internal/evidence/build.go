@@ -218,13 +218,8 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 
 	// The hub's tree over its records, to the largest checkpoint used.
 	tree := checkpoint.NewTree()
-	maxSize := cps[cover[len(cover)-1]].Msg.TreeSize
-	for seq := uint64(0); seq < maxSize; seq++ {
-		h, ok := recs.HashAt(seq)
-		if !ok {
-			return nil, fmt.Errorf("%w: the checkpoint covers record #%d, which the hub does not have", ErrRecordsDiffer, seq)
-		}
-		tree.Append(h)
+	if err := tree.ExtendTo(recs, cps[cover[len(cover)-1]].Msg.TreeSize); err != nil {
+		return nil, fmt.Errorf("%w: the checkpoint covers record #%d, which the hub does not have", ErrRecordsDiffer, tree.Size())
 	}
 
 	b := &Bundle{LedgerChainID: l.LedgerChainID(), Camera: req.Camera, Epoch: req.Epoch}

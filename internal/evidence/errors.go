@@ -12,6 +12,11 @@ var (
 	// ErrCheckpointTx: a checkpoint transaction is not a Checkpoint for this
 	// ledger, camera and epoch signed by the camera.
 	ErrCheckpointTx = errors.New("checkpoint transaction invalid")
+	// ErrSuccession: a checkpoint may not stand where it is among the
+	// bundle's (checkpoint.VerifySuccession): it does not start after the
+	// one before, its period starts before that one ended, or its
+	// consistency proof is malformed or does not link to it.
+	ErrSuccession = errors.New("checkpoint does not follow the one before")
 	// ErrTxProof: the transaction proof is for another transaction or does
 	// not lead to the block's data hash.
 	ErrTxProof = errors.New("transaction proof invalid")
@@ -89,6 +94,7 @@ var kinds = []struct {
 	{ErrVersion, "version"},
 	{ErrMalformed, "malformed"},
 	{ErrCheckpointTx, "checkpoint_tx"},
+	{ErrSuccession, "succession"},
 	{ErrTxProof, "tx_proof"},
 	{ErrHeader, "header"},
 	{ErrValidators, "validators"},

@@ -614,3 +614,54 @@ func editResults(t *testing.T, b *evidence.Bundle, fn func([]evidence.TxResult))
 		t.Fatal(err)
 	}
 }
+
+// A bundle applies the checkpoint succession rule as far as the
+// checkpoints it holds allow, and says what it could not check: the whole
+// epoch from its first checkpoint is linked; a bundle of a later
+// checkpoint alone says its link to the history before is not proved; and
+// a bundle that holds one checkpoint twice (each copy valid on its own) is
+// refused.
+func TestBundleCheckpointSuccession(t *testing.T) {
+	f := shared(t)
+	rep, err := evidence.VerifyBytes(f.bundle, f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Checkpoints[0].Linked || !rep.Checkpoints[1].Linked || rep.Checkpoints[1].NotChecked != "" {
+		t.Fatalf("whole epoch: %+v", rep.Checkpoints)
+	}
+	if s := rep.String(); !strings.Contains(s, "the first checkpoint of its epoch") || !strings.Contains(s, "extends checkpoint [0] (consistency proof verified)") {
+		t.Fatalf("report text:\n%s", s)
+	}
+
+	data, err := f.cam.Export(context.Background(), f.t0.Add(10*time.Second), f.t0.Add(13*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = evidence.VerifyBytes(data, f.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Checkpoints[0]; c.FirstSeq != 4 || c.Linked || !strings.Contains(c.NotChecked, "that it extends the checkpoint before it") {
+		t.Fatalf("a later checkpoint alone: %+v", c)
+	}
+	if s := rep.String(); !strings.Contains(s, "not proven: that it extends the checkpoint before it") {
+		t.Fatalf("report text does not say what was not proven:\n%s", s)
+	}
+
+	twice := mutateRaw(t, f.bundle, func(b *evidence.Bundle) {
+		b.Checkpoints = []evidence.Checkpoint{b.Checkpoints[0], b.Checkpoints[0], b.Checkpoints[1]}
+		for i := range b.Clips {
+			switch {
+			case i >= 4:
+				b.Clips[i].Checkpoint = 2
+			case i >= 2:
+				b.Clips[i].Checkpoint = 1
+			}
+		}
+	})
+	_, err = evidence.VerifyBytes(twice, f.opts())
+	if !errors.Is(err, evidence.ErrSuccession) || evidence.KindOf(err) != "succession" || !strings.Contains(err.Error(), "checkpoint 1") {
+		t.Fatalf("one checkpoint twice: %v", err)
+	}
+}

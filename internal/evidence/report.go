@@ -43,6 +43,13 @@ type CheckpointFact struct {
 	// AppHashAfter is the ledger's application hash after block H (from
 	// header H+1).
 	AppHashAfter string `json:"app_hash_after"`
+	// Linked: its place in the epoch is proved (checkpoint.VerifySuccession)
+	// — it is the epoch's first, or it starts right after the bundle's
+	// previous checkpoint and its consistency proof from that one's tree
+	// verified. Otherwise NotChecked says what the bundle did not allow to
+	// check.
+	Linked     bool   `json:"linked"`
+	NotChecked string `json:"not_checked,omitempty"`
 }
 
 // ClipFact is one verified clip.
@@ -123,6 +130,14 @@ func (r *Report) String() string {
 		fmt.Fprintf(&s, "  [%d] block %d at %s, tx %s: records #%d–#%d, period %s to %s, tree size %d, root %s\n",
 			i, c.Height, c.BlockTime, c.TxHash, c.FirstSeq, c.LastSeq, c.PeriodStart, c.PeriodEnd, c.TreeSize, c.Root)
 		fmt.Fprintf(&s, "      signed by validator set %s (%d validator(s), voting power %d)\n", c.ValidatorsHash, c.Validators, c.VotingPower)
+		switch {
+		case c.Linked && c.FirstSeq == 0:
+			fmt.Fprintf(&s, "      the first checkpoint of its epoch\n")
+		case c.Linked:
+			fmt.Fprintf(&s, "      extends checkpoint [%d] (consistency proof verified)\n", i-1)
+		default:
+			fmt.Fprintf(&s, "      not proven: %s\n", c.NotChecked)
+		}
 	}
 	fmt.Fprintf(&s, "\nClips:\n")
 	for _, c := range r.Clips {

@@ -73,6 +73,17 @@ func Verify(b *Bundle, opts Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The succession rule, as far as the bundle allows: it holds the
+		// checkpoints its clips use, in ledger order, not every one.
+		before := checkpoint.Before{}
+		if i > 0 {
+			before = checkpoint.LaterThan(checkpoint.PrevOf(cks[i-1]))
+		}
+		s, err := checkpoint.VerifySuccession(before, m)
+		if err != nil {
+			return nil, &CheckpointError{Index: i, Height: fact.Height, Kind: ErrSuccession, Reason: err.Error(), Err: err}
+		}
+		fact.Linked, fact.NotChecked = s.Linked, s.NotChecked
 		cks[i] = m
 		rep.Checkpoints = append(rep.Checkpoints, fact)
 		if !containsString(rep.ValidatorsHashes, fact.ValidatorsHash) {
@@ -122,8 +133,9 @@ func verifyCheckpoint(b *Bundle, i int, chainNum uint64, opts Options) (*tx.Chec
 		return fail(ErrCheckpointTx, nil, "for camera %s, the bundle is camera %s's", m.Camera.Hex(), b.Camera.Hex())
 	case m.Epoch != b.Epoch:
 		return fail(ErrCheckpointTx, nil, "for epoch %d, the bundle is of epoch %d", m.Epoch, b.Epoch)
-	case m.FirstSeq > m.LastSeq || m.TreeSize != m.LastSeq+1:
-		return fail(ErrCheckpointTx, nil, "records %d..%d with tree size %d: want first ≤ last and tree size last+1", m.FirstSeq, m.LastSeq, m.TreeSize)
+	}
+	if err := checkpoint.VerifyFields(m); err != nil {
+		return fail(ErrCheckpointTx, err, "%v", err)
 	}
 	signers, err := t.Signers()
 	if err != nil {

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"log/slog"
 	"sort"
 	"sync"
 
@@ -23,7 +24,7 @@ type trees struct {
 	m  map[store.ChainRef]*checkpoint.Tree
 }
 
-func (t *trees) synced(c *store.Chain) *checkpoint.Tree {
+func (t *trees) synced(c *store.Chain, log *slog.Logger) *checkpoint.Tree {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
@@ -34,13 +35,13 @@ func (t *trees) synced(c *store.Chain) *checkpoint.Tree {
 		tr = checkpoint.NewTree()
 		t.m[c.ID()] = tr
 	}
-	head := c.Head()
-	for head.Valid && tr.Size() <= head.Seq {
-		h, ok := c.HashAt(tr.Size())
-		if !ok {
-			break
+	if head := c.Head(); head.Valid {
+		// A store chain holds every record up to its head, so this extends
+		// to the head; were one missing, the tree would stop short of it
+		// and the checkpoints above would read as pending, not verified.
+		if err := tr.ExtendTo(c, head.Seq+1); err != nil {
+			log.Error("integrity: the hub's chain lacks a record below its head", "camera", c.ID().Camera.Hex(), "epoch", c.ID().Epoch, "err", err)
 		}
-		tr.Append(h)
 	}
 	return tr
 }
@@ -61,7 +62,7 @@ func (h *Hub) integrityIndex(c *store.Chain) (integrityIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := h.trees.synced(c)
+	tr := h.trees.synced(c, h.cfg.Logger)
 	out := make(integrityIndex, 0, len(recs))
 	for _, r := range recs {
 		v := ckVerdict{rec: r, state: IntegrityPending}

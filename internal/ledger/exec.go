@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/camchain/camchain/internal/audit"
@@ -433,40 +432,19 @@ func execCheckpoint(j *txn, m *tx.Checkpoint, signer keys.Address, blk blockCtx)
 	if m.Epoch != d.Epoch {
 		return refuse(CodeWrongEpoch, "checkpoint names epoch %d, camera is in epoch %d", m.Epoch, d.Epoch), nil
 	}
-	switch {
-	case m.PeriodStart >= m.PeriodEnd:
-		return refuse(CodeInvalid, "period start %d is not before period end %d", m.PeriodStart, m.PeriodEnd), nil
-	case m.PeriodEnd > blk.time+ClockSkew:
+	// A period end ahead of the block time is the camera's clock, not a
+	// malformed checkpoint (future, before the rule's own checks).
+	if m.PeriodStart < m.PeriodEnd && m.PeriodEnd > blk.time+ClockSkew {
 		return refuse(CodeFuture, "period end %s is more than %ds after the block time %s", unixUTC(m.PeriodEnd), ClockSkew, unixUTC(blk.time)), nil
-	case m.LastSeq == math.MaxUint64:
-		return refuse(CodeInvalid, "last sequence %d leaves no room for the tree size", m.LastSeq), nil
-	case m.FirstSeq > m.LastSeq:
-		return refuse(CodeInvalid, "first sequence %d is after last sequence %d", m.FirstSeq, m.LastSeq), nil
-	case m.TreeSize != m.LastSeq+1:
-		return refuse(CodeInvalid, "tree size %d must be last sequence + 1 = %d", m.TreeSize, m.LastSeq+1), nil
-	case m.Root == (feedchain.Hash{}) || m.ChainHead == (feedchain.Hash{}):
-		return refuse(CodeInvalid, "root and chain head must be set"), nil
 	}
-	var prevTree uint64
+	// The succession rule, written once (checkpoint.VerifySuccession): the
+	// ledger knows the epoch's previous checkpoint, so it applies all of it.
+	before, prevTree := checkpoint.First(), uint64(0)
 	if d.Checkpoints > 0 {
-		if m.FirstSeq != d.LastSeq+1 {
-			return refuse(CodeInvalid, "checkpoint must start at sequence %d (after the previous checkpoint), not %d", d.LastSeq+1, m.FirstSeq), nil
-		}
-		if m.PeriodStart < d.LastPeriodEnd {
-			return refuse(CodeInvalid, "period starts at %s, before the previous checkpoint's end %s", unixUTC(m.PeriodStart), unixUTC(d.LastPeriodEnd)), nil
-		}
-		prevTree = d.LastSeq + 1
-		proof, err := checkpoint.DecodeProof(m.Consistency)
-		if err != nil {
-			return refuse(CodeInvalid, "consistency proof: %v", err), nil
-		}
-		if err := checkpoint.VerifyConsistency(prevTree, m.TreeSize, d.LastRoot, m.Root, proof); err != nil {
-			return refuse(CodeInvalid, "checkpoint does not extend the previous one (history rewritten?): %v", err), nil
-		}
-	} else if m.FirstSeq != 0 {
-		return refuse(CodeInvalid, "the first checkpoint of an epoch must start at sequence 0, not %d", m.FirstSeq), nil
-	} else if len(m.Consistency) != 0 {
-		return refuse(CodeInvalid, "the first checkpoint of an epoch has no previous tree: the consistency proof must be empty"), nil
+		before, prevTree = checkpoint.After(checkpoint.Prev{LastSeq: d.LastSeq, PeriodEnd: d.LastPeriodEnd, Root: d.LastRoot}), d.LastSeq+1
+	}
+	if _, err := checkpoint.VerifySuccession(before, m); err != nil {
+		return refuse(CodeInvalid, "%v", err), nil
 	}
 	rec := CheckpointRecord{Msg: *m, Height: blk.height, Time: blk.time, TxHash: blk.txHash, Index: d.Checkpoints, PrevTreeLen: prevTree}
 	j.set(ckptKey(m.Camera, m.Epoch, d.Checkpoints), encodeValue(&rec))

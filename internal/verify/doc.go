@@ -14,8 +14,8 @@
 //     camera and epoch, and are signed by the camera (tx.Signers), so a hub
 //     cannot forge one. Successive checkpoints must link: each starts after
 //     the previous one's last record and carries a consistency proof
-//     (RFC 9162 §2.1.4) from the previous tree to its own, checked with
-//     checkpoint.VerifyConsistency. The block height and time shown beside a
+//     (RFC 9162 §2.1.4) from the previous tree to its own — the succession
+//     rule, checkpoint.VerifySuccession, the ledger's own. The block height and time shown beside a
 //     checkpoint are as the hub reports them; proving them needs the signed
 //     block header of an evidence bundle.
 //   - Records (SPEC §6) are rebuilt into the RFC 6962 tree

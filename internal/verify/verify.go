@@ -3,9 +3,9 @@ package verify
 import (
 	"cmp"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -195,40 +195,37 @@ func checkCheckpoint(in Input, cp *ckpt, k int, prev *ckpt) {
 	case m.Camera != in.Camera || m.Epoch != in.Epoch:
 		cp.fail("it is for camera %s epoch %d, not camera %s epoch %d", m.Camera.Hex(), m.Epoch, in.Camera.Hex(), in.Epoch)
 		return
-	case m.FirstSeq > m.LastSeq || m.LastSeq == math.MaxUint64 || m.TreeSize != m.LastSeq+1 || m.TreeSize > checkpoint.MaxTreeSize:
-		cp.fail("malformed: first seq %d, last seq %d, tree size %d", m.FirstSeq, m.LastSeq, m.TreeSize)
+	}
+	if err := checkpoint.VerifyFields(m); err != nil {
+		cp.fail("malformed: %v", err)
 		return
 	}
 	if c.Index != uint64(k) {
 		cp.fail("the ledger lists it as checkpoint #%d where #%d belongs: a checkpoint is missing from the list", c.Index, k)
 		return
 	}
-	if prev == nil {
-		if m.FirstSeq != 0 || len(m.Consistency) != 0 {
-			cp.fail("the epoch's first checkpoint must start at seq 0 with an empty consistency proof (starts at %d, proof of %d bytes)", m.FirstSeq, len(m.Consistency))
+	// The succession rule (checkpoint.VerifySuccession): the hub lists the
+	// whole epoch, so each checkpoint is checked right after the one before.
+	before := checkpoint.First()
+	if prev != nil {
+		if !prev.valid {
+			cp.fail("its predecessor #%d is not valid, so it cannot be linked to the history before it", prev.in.Index)
 			return
 		}
+		before = checkpoint.After(checkpoint.PrevOf(prev.msg))
+	}
+	_, err = checkpoint.VerifySuccession(before, m)
+	var se *checkpoint.SuccessionError
+	switch {
+	case err == nil:
 		cp.valid = true
-		return
-	}
-	if !prev.valid {
-		cp.fail("its predecessor #%d is not valid, so it cannot be linked to the history before it", prev.in.Index)
-		return
-	}
-	pm := prev.msg
-	if m.FirstSeq != pm.LastSeq+1 {
-		cp.fail("starts at seq %d, but checkpoint #%d ended at seq %d", m.FirstSeq, prev.in.Index, pm.LastSeq)
-		return
-	}
-	p, err := checkpoint.DecodeProof(m.Consistency)
-	if err == nil {
-		err = checkpoint.VerifyConsistency(pm.TreeSize, m.TreeSize, pm.Root, m.Root, p)
-	}
-	if err != nil {
+	case prev == nil:
+		cp.fail("%v", err)
+	case errors.As(err, &se) && se.Rule == checkpoint.RuleConsistency:
 		cp.fail("does not extend checkpoint #%d (history rewritten): %v", prev.in.Index, err)
-		return
+	default:
+		cp.fail("does not follow checkpoint #%d: %v", prev.in.Index, err)
 	}
-	cp.valid = true
 }
 
 // anchor works out, for every sequence number it can, the record hash the
