@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -27,7 +28,8 @@ import (
 	"github.com/camchain/camchain/internal/wallet"
 )
 
-// Source produces segments (the built-in sample, or RTSP in a later issue).
+// Source produces segments: the built-in sample (PacedSample) or an RTSP
+// camera (ingest.Source).
 type Source interface {
 	Run(ctx context.Context, emit func(media.Segment) error) error
 }
@@ -49,6 +51,12 @@ type Config struct {
 	MaxBytes int64
 	MaxAge   time.Duration
 	Source   Source
+	// SubSource, if set, is the camera's sub stream: recorded into the
+	// same chain as records of stream feedchain.StreamSub.
+	SubSource Source
+	// SourceName and SubSourceName describe the sources in the status
+	// (an RTSP URL redacted: never a password).
+	SourceName, SubSourceName string
 	// PairLimits bounds connections to the pairing endpoint (zero: the
 	// pairing package's defaults).
 	PairLimits link.ConnLimits
@@ -130,6 +138,7 @@ type Agent struct {
 	closeErr  error
 
 	resetMu    sync.Mutex // one reset at a time
+	recordMu   sync.Mutex // one record appended at a time (main and sub streams)
 	mu         sync.Mutex
 	started    bool
 	closed     bool
@@ -146,7 +155,8 @@ type Agent struct {
 	confirm       *linkRun // the imprint confirmation, while a pairing is pending
 	ctl           net.Listener
 	linkState     string
-	recording     string // "recording", or why not
+	recording     string            // "recording", or why not
+	sourceStates  map[string]string // each stream's source, in its words (ingest.Source.OnState)
 	notify        chan struct{}
 	pairAddr      string
 }
@@ -327,6 +337,22 @@ type Status struct {
 	Pending int `json:"pending_imprints,omitempty"`
 	// CPUNanos is the process's user+system CPU time so far (rusage).
 	CPUNanos int64 `json:"cpu_ns"`
+	// Source and SubSource name the recording sources (passwords
+	// redacted); Sources is each stream's connection state.
+	Source    string            `json:"source,omitempty"`
+	SubSource string            `json:"sub_source,omitempty"`
+	Sources   map[string]string `json:"sources,omitempty"`
+}
+
+// SetSourceState records what a stream's source says of itself ("main" or
+// "sub"; e.g. "recording", "retrying in 2s: …"), for the status.
+func (a *Agent) SetSourceState(stream feedchain.Stream, state string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sourceStates == nil {
+		a.sourceStates = map[string]string{}
+	}
+	a.sourceStates[stream.String()] = state
 }
 
 // Status reports the agent's state.
@@ -335,7 +361,11 @@ func (a *Agent) Status() Status {
 	defer a.mu.Unlock()
 	s := Status{Camera: a.key.Address().Hex(), Epoch: a.state.Epoch, Paired: a.state.Paired != nil,
 		Link: a.linkState, Recording: a.recording, Head: a.chain.Head().String(), Acked: a.chain.Acked().String(),
-		PairAddr: a.pairAddr, Alarms: len(a.alarms.All()), Pending: len(a.state.Pending), CPUNanos: int64(processCPU())}
+		PairAddr: a.pairAddr, Alarms: len(a.alarms.All()), Pending: len(a.state.Pending), CPUNanos: int64(processCPU()),
+		Source: a.cfg.SourceName, SubSource: a.cfg.SubSourceName}
+	if len(a.sourceStates) > 0 {
+		s.Sources = maps.Clone(a.sourceStates)
+	}
 	if a.state.Paired != nil {
 		s.Hub = a.state.Paired.Hub
 	}
@@ -375,21 +405,31 @@ func (a *Agent) Start() error {
 	}
 	a.resumeConfirmLocked()
 	srcCtx, stop := context.WithCancel(context.Background())
-	a.stopSrc, a.srcDone = stop, make(chan error, 1)
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		err := a.cfg.Source.Run(srcCtx, a.record)
-		if srcCtx.Err() != nil {
-			err = nil
-		}
-		a.srcDone <- err
-	}()
+	a.stopSrc, a.srcDone = stop, make(chan error, 2)
+	a.runSource(srcCtx, a.cfg.Source, feedchain.StreamMain)
+	if a.cfg.SubSource != nil {
+		a.runSource(srcCtx, a.cfg.SubSource, feedchain.StreamSub)
+	}
 	a.log.Info("camera agent running", "camera", a.key.Address().Hex(), "epoch", a.state.Epoch, "pairing", a.pairAddr)
 	return nil
 }
 
-// Run is Start, then Close when ctx ends or the source stops.
+// runSource records one stream until ctx ends; its result goes to srcDone.
+func (a *Agent) runSource(ctx context.Context, src Source, stream feedchain.Stream) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		err := src.Run(ctx, func(seg media.Segment) error { return a.record(stream, seg) })
+		if ctx.Err() != nil {
+			err = nil
+		} else if err != nil {
+			err = fmt.Errorf("%s stream: %w", stream, err)
+		}
+		a.srcDone <- err
+	}()
+}
+
+// Run is Start, then Close when ctx ends or a source stops.
 func (a *Agent) Run(ctx context.Context) error {
 	if err := a.Start(); err != nil {
 		return errors.Join(err, a.Close())
@@ -474,8 +514,10 @@ func (a *Agent) closePairingLocked() {
 	a.pairAddr = ""
 }
 
-// record turns one segment into the next record of the chain.
-func (a *Agent) record(seg media.Segment) error {
+// record turns one segment of a stream into the next record of the chain.
+func (a *Agent) record(stream feedchain.Stream, seg media.Segment) error {
+	a.recordMu.Lock()
+	defer a.recordMu.Unlock()
 	a.mu.Lock()
 	chain := a.chain
 	a.mu.Unlock()
@@ -495,8 +537,13 @@ func (a *Agent) record(seg media.Segment) error {
 		return err
 	}
 	head := chain.Head()
-	r := &feedchain.Record{Camera: a.key.Address(), Epoch: chain.ID().Epoch, Segment: feedchain.SegmentHash(seg.Data),
-		Start: seg.Start.UnixNano(), Duration: seg.Duration, Size: uint64(len(seg.Data)), Codec: seg.Codec}
+	clock := seg.Clock
+	if clock == feedchain.ClockUnknown {
+		clock = feedchain.ClockArrival
+	}
+	r := &feedchain.Record{Version: feedchain.Version2, Camera: a.key.Address(), Epoch: chain.ID().Epoch,
+		Segment: feedchain.SegmentHash(seg.Data), Start: seg.Start.UnixNano(), Duration: seg.Duration,
+		Size: uint64(len(seg.Data)), Codec: seg.Codec, Stream: stream, Clock: clock}
 	if head.Valid {
 		r.Seq, r.Prev = head.Seq+1, head.Hash
 	}

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/home"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -26,6 +28,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var speed float64
 	var padBitrate int64
 	var memLimit int64
+	var src SourceFlags
+	var camerasFile string
 	root := &cobra.Command{
 		Use:           "camchain-agent",
 		Short:         "camchain-agent: records, chains, signs and ships a camera's video to its hub",
@@ -39,7 +43,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 	run := &cobra.Command{
 		Use:   "run",
-		Short: "Record from the built-in sample clip, show a pairing code while unowned, upload to the paired hub",
+		Short: "Record a camera (RTSP, or the built-in sample clip), show a pairing code while unowned, upload to the paired hub",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			var lvl slog.Level
@@ -48,14 +52,32 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 			cfg.Out = stdout
-			cfg.Source = &PacedSample{Speed: speed, PadBitrate: padBitrate}
 			setMemoryLimit(memLimit)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if camerasFile != "" {
+				f, err := LoadCamerasFile(camerasFile)
+				if err != nil {
+					return err
+				}
+				return RunCameras(ctx, f, cfg)
+			}
+			src.Speed = speed
+			if err := src.expand(os.Getenv); err != nil {
+				return err
+			}
+			var setState func(feedchain.Stream, string)
+			if err := src.apply(&cfg, cfg.Logger, &setState); err != nil {
+				return err
+			}
+			if p, ok := cfg.Source.(*PacedSample); ok {
+				p.PadBitrate = padBitrate
+			}
 			a, err := Open(cfg)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			setState = a.SetSourceState
 			fmt.Fprintf(stdout, "camchain-agent: camera %s, data %s\n", a.Address().Hex(), cfg.DataDir)
 			return a.Run(ctx)
 		},
@@ -71,6 +93,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	run.Flags().DurationVar(&cfg.CodeTTL, "code-ttl", 0, "pairing code lifetime (default 15m)")
 	run.Flags().MarkHidden("code-ttl")
 	run.Flags().DurationVar(&cfg.MaxBackoff, "max-backoff", 0, "longest wait between reconnects to the hub (default 30s)")
+	run.Flags().StringVar(&src.Source, "source", SampleSourceName, "what to record: rtsp://[user:pass@]host[:port]/path, or \"sample\" (the built-in clip); ${NAME} is read from the environment (keep the password off the command line)")
+	run.Flags().StringVar(&src.SubSource, "sub-source", "", "the camera's sub stream (rtsp://…), recorded as stream \"sub\" of the same chain")
+	run.Flags().StringVar(&src.Transport, "rtsp-transport", "tcp", "RTSP media transport: tcp or udp")
+	run.Flags().DurationVar(&src.Segment, "segment", 2*time.Second, "segment length to aim for (cut at the first IDR after it; at least 1s)")
+	run.Flags().DurationVar(&src.ReadTimeout, "camera-timeout", 0, "drop and retry a camera silent this long (default 10s)")
+	run.Flags().DurationVar(&src.MaxBackoff, "camera-max-backoff", 0, "longest wait between reconnects to the camera (default 30s)")
+	run.Flags().StringVar(&camerasFile, "config", "", "a cameras file (YAML): record several cameras in this process, each with its own data directory (see cameras.example.yaml); --data and the source flags are then ignored")
 	run.Flags().Float64Var(&speed, "speed", 1, "play the sample clip at this multiple of real time (tests and demos)")
 
 	reset := &cobra.Command{

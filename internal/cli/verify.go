@@ -580,6 +580,9 @@ func (e *env) printVerify(hub string, jobs []*verifyJob, ok bool) {
 		for _, p := range r.Problems {
 			fmt.Fprintf(w, "✗ problem: %s\n", p)
 		}
+		for _, g := range r.Gaps {
+			fmt.Fprintf(w, "  gap: %s (the camera was not recording; not tampering)\n", g)
+		}
 		fmt.Fprintf(w, "  %s\n\n", summaryOf(r.Counts(), len(r.Clips), r))
 	}
 	verdict := "everything checked is verified"

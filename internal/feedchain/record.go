@@ -19,15 +19,69 @@ const (
 	LabelAck    = "camchain/v1/ack"
 )
 
-// Version is the record layout version.
-const Version = 1
+// Record layout versions (SPEC §6.1). Version 1 is the original layout;
+// version 2 adds the stream and the wall-clock source, and allows a comma
+// in the codec (an RFC 6381 list: video, then audio). Stores written with
+// version 1 records stay valid: a record is hashed and verified in the
+// layout it was signed in.
+const (
+	Version1 = 1
+	Version2 = 2
+	// Version is the layout new records are written in.
+	Version = Version2
+)
+
+// Stream says which of a camera's streams a segment is from (record v2).
+type Stream uint8
+
+// Streams.
+const (
+	StreamMain Stream = 0 // the camera's main (high-resolution) stream; all of v1
+	StreamSub  Stream = 1 // its sub stream (low resolution, for grids and phones)
+)
+
+func (s Stream) String() string {
+	switch s {
+	case StreamMain:
+		return "main"
+	case StreamSub:
+		return "sub"
+	}
+	return fmt.Sprintf("stream-%d", uint8(s))
+}
+
+// ClockSource says where a record's start time comes from (record v2).
+type ClockSource uint8
+
+// Clock sources.
+const (
+	// ClockUnknown: a version 1 record, which does not say.
+	ClockUnknown ClockSource = 0
+	// ClockArrival: the recording machine's clock when the frames arrived.
+	ClockArrival ClockSource = 1
+	// ClockRTCP: the camera's own clock, from its RTCP sender reports.
+	ClockRTCP ClockSource = 2
+)
+
+func (c ClockSource) String() string {
+	switch c {
+	case ClockUnknown:
+		return "unknown"
+	case ClockArrival:
+		return "arrival"
+	case ClockRTCP:
+		return "rtcp"
+	}
+	return fmt.Sprintf("clock-%d", uint8(c))
+}
 
 // Limits.
 const (
 	MaxCodecLen = 64
-	bodyFixed   = 1 + 20 + 8 + 8 + 32 + 32 + 8 + 8 + 8 + 1 // everything but the codec bytes
+	bodyFixed   = 1 + 20 + 8 + 8 + 32 + 32 + 8 + 8 + 8 + 1 // v1: everything but the codec bytes
+	bodyFixedV2 = bodyFixed + 2                            // v2: plus stream and clock
 	// MaxRecordSize is the largest encoded record: body plus signature.
-	MaxRecordSize = bodyFixed + MaxCodecLen + keys.SignatureSize
+	MaxRecordSize = bodyFixedV2 + MaxCodecLen + keys.SignatureSize
 	// MaxSegmentBytes caps one segment file, everywhere: the segmenter
 	// cuts below it, the link carries at most it, an evidence bundle holds
 	// at most it per clip. 2 s at 100 Mbit/s is 25 MB; 60 s at 4 Mbit/s
@@ -61,6 +115,9 @@ func (h Hash) Short() string { return fmt.Sprintf("%x", h[:4]) }
 
 // Record is one segment's entry in the chain.
 type Record struct {
+	// Version is the layout (Version1 or Version2); zero means Version1,
+	// so that records built before version 2 hash as they always did.
+	Version  uint8
 	Camera   keys.Address
 	Epoch    uint64
 	Seq      uint64 // 0 for the first record of an epoch
@@ -68,8 +125,10 @@ type Record struct {
 	Segment  Hash   // SHA-256 of the segment file's bytes
 	Start    int64  // Unix nanoseconds of the first frame
 	Duration time.Duration
-	Size     uint64 // segment file size in bytes
-	Codec    string // RFC 6381 codec string, e.g. "avc1.4d401e"
+	Size     uint64      // segment file size in bytes
+	Codec    string      // RFC 6381 codecs value, e.g. "avc1.4d401e" (v2: or "avc1.4d401e,mp4a.40.2")
+	Stream   Stream      // v2 only; StreamMain in v1
+	Clock    ClockSource // v2 only; ClockUnknown in v1
 	Sig      keys.Signature
 }
 
@@ -79,15 +138,25 @@ var (
 	ErrVersion   = errors.New("unknown record version")
 )
 
+// layout is the record's version, with zero read as Version1.
+func (r *Record) layout() uint8 {
+	if r.Version == 0 {
+		return Version1
+	}
+	return r.Version
+}
+
 // Body returns the signed part of the record in the layout of SPEC §6.1:
 //
-//	version u8 ‖ camera [20] ‖ epoch u64 ‖ seq u64 ‖ prev [32] ‖
-//	segment [32] ‖ start i64 ‖ duration i64 ‖ size u64 ‖ codecLen u8 ‖ codec
+//	v1: version u8 ‖ camera [20] ‖ epoch u64 ‖ seq u64 ‖ prev [32] ‖
+//	    segment [32] ‖ start i64 ‖ duration i64 ‖ size u64 ‖ codecLen u8 ‖ codec
+//	v2: the same up to size, then stream u8 ‖ clock u8 ‖ codecLen u8 ‖ codec
 //
 // with integers big-endian.
 func (r *Record) Body() []byte {
-	b := make([]byte, 0, bodyFixed+len(r.Codec))
-	b = append(b, Version)
+	v := r.layout()
+	b := make([]byte, 0, bodyFixedV2+len(r.Codec))
+	b = append(b, v)
 	b = append(b, r.Camera[:]...)
 	b = binary.BigEndian.AppendUint64(b, r.Epoch)
 	b = binary.BigEndian.AppendUint64(b, r.Seq)
@@ -96,6 +165,9 @@ func (r *Record) Body() []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Start))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Duration))
 	b = binary.BigEndian.AppendUint64(b, r.Size)
+	if v >= Version2 {
+		b = append(b, byte(r.Stream), byte(r.Clock))
+	}
 	b = append(b, byte(len(r.Codec)))
 	b = append(b, r.Codec...)
 	return b
@@ -135,13 +207,27 @@ func (r *Record) Sign(k keys.Signer) error {
 }
 
 func (r *Record) check() error {
+	v := r.layout()
+	switch {
+	case v != Version1 && v != Version2:
+		return fmt.Errorf("%w: %d", ErrVersion, v)
+	case v == Version1 && (r.Stream != StreamMain || r.Clock != ClockUnknown):
+		return fmt.Errorf("%w: a version 1 record has no stream or clock source", ErrMalformed)
+	case v == Version2 && r.Stream > StreamSub:
+		return fmt.Errorf("%w: unknown stream %d", ErrMalformed, r.Stream)
+	case v == Version2 && (r.Clock < ClockArrival || r.Clock > ClockRTCP):
+		return fmt.Errorf("%w: unknown clock source %d", ErrMalformed, r.Clock)
+	}
 	if len(r.Codec) == 0 || len(r.Codec) > MaxCodecLen {
 		return fmt.Errorf("%w: codec must be 1..%d bytes", ErrMalformed, MaxCodecLen)
 	}
 	for i := 0; i < len(r.Codec); i++ {
 		c := r.Codec[i]
+		if c == ',' && v >= Version2 && i > 0 && i < len(r.Codec)-1 && r.Codec[i-1] != ',' {
+			continue // a list: "avc1.4d401e,mp4a.40.2"
+		}
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return fmt.Errorf("%w: codec %q has a character outside [A-Za-z0-9._-]", ErrMalformed, r.Codec)
+			return fmt.Errorf("%w: codec %q has a character outside [A-Za-z0-9._-] (and, from version 2, separating commas)", ErrMalformed, r.Codec)
 		}
 	}
 	if r.Duration < 0 {
@@ -159,16 +245,24 @@ func (r *Record) check() error {
 // Parse decodes Marshal's output strictly: exact length, known version,
 // valid codec string. It does not check the signature (see Verify).
 func Parse(b []byte) (*Record, error) {
-	if len(b) < bodyFixed+1+keys.SignatureSize {
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: empty", ErrMalformed)
+	}
+	fixed := bodyFixed
+	switch b[0] {
+	case Version1:
+	case Version2:
+		fixed = bodyFixedV2
+	default:
+		return nil, fmt.Errorf("%w: %d", ErrVersion, b[0])
+	}
+	if len(b) < fixed+1+keys.SignatureSize {
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrMalformed, len(b))
 	}
 	if len(b) > MaxRecordSize {
 		return nil, fmt.Errorf("%w: %d bytes is over the %d-byte limit", ErrMalformed, len(b), MaxRecordSize)
 	}
-	if b[0] != Version {
-		return nil, fmt.Errorf("%w: %d", ErrVersion, b[0])
-	}
-	r := &Record{}
+	r := &Record{Version: b[0]}
 	p := b[1:]
 	copy(r.Camera[:], p[:20])
 	p = p[20:]
@@ -181,6 +275,9 @@ func Parse(b []byte) (*Record, error) {
 	r.Start, p = int64(binary.BigEndian.Uint64(p)), p[8:]
 	r.Duration, p = time.Duration(binary.BigEndian.Uint64(p)), p[8:]
 	r.Size, p = binary.BigEndian.Uint64(p), p[8:]
+	if r.Version == Version2 {
+		r.Stream, r.Clock, p = Stream(p[0]), ClockSource(p[1]), p[2:]
+	}
 	n := int(p[0])
 	p = p[1:]
 	if len(p) != n+keys.SignatureSize {

@@ -37,3 +37,7 @@ const (
 	// one track run.
 	MaxSegmentFrames = 60 * 120
 )
+
+// MaxAudioFrames caps the audio frames one segment holds: MaxSegmentDuration
+// of 48 kHz AAC (47 frames a second) or of 10 ms Opus packets (100 a second).
+const MaxAudioFrames = 60 * 100

@@ -4,16 +4,18 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
+
+	"github.com/camchain/camchain/internal/feedchain"
 )
 
 // Segment is one self-contained fMP4 file: an init section (ftyp, moov)
-// followed by one fragment (moof, mdat) holding a single H.264 track with
-// ID 1 and timescale ClockRate. Its first sample is a keyframe (IDR), so it
-// decodes on its own: a browser can play it with <video src> or append it to
-// a MediaSource buffer.
+// followed by one fragment (moof, mdat) holding the video track (ID 1,
+// timescale ClockRate) and, when the stream has audio, the audio track
+// (ID 2, timescale its sample rate). Its first video sample is a keyframe
+// (IDR), so it decodes on its own: a browser can play it with <video src>
+// or append it to a MediaSource buffer.
 type Segment struct {
 	// Data is the whole file.
 	Data []byte
@@ -24,80 +26,77 @@ type Segment struct {
 	// Start is the wall-clock time of the first frame: the segmenter's
 	// epoch plus the PTS of the segment's keyframe.
 	Start time.Time
+	// Clock says where Start comes from: the camera's RTCP sender reports
+	// or this machine's clock at arrival.
+	Clock feedchain.ClockSource
 	// Duration is the PTS span the segment covers: from its keyframe to the
 	// keyframe that starts the next segment. Consecutive segments of an
 	// unbroken stream therefore tile: next.Start == Start.Add(Duration). A
 	// segment emitted early (Flush, discontinuity, caps) ends one frame
 	// duration after its last frame.
 	Duration time.Duration
-	// Frames is the number of samples (coded pictures).
+	// BaseTime is the video track's decode time (tfdt, 90 kHz) of the
+	// first frame: it increases across segments, reconnects included.
+	BaseTime uint64
+	// Frames is the number of video samples (coded pictures).
 	Frames int
-	// Codec is the RFC 6381 codecs parameter, e.g. "avc1.4d401e".
+	// AudioFrames is the number of audio samples (0 without audio).
+	AudioFrames int
+	// Codec is the RFC 6381 codecs parameter of the whole file: the video
+	// codec, then the audio codec if any, e.g. "avc1.4d401e" or
+	// "hvc1.1.6.L93.B0,mp4a.40.2" (what MediaSource.addSourceBuffer takes).
 	Codec string
+	// VideoCodec and AudioCodec are its parts ("" without audio).
+	VideoCodec, AudioCodec string
 	// Width and Height are the picture size from the SPS, after cropping.
 	Width, Height int
-}
-
-// params is what a segment's init section is made from: one SPS/PPS pair and
-// everything derived from it.
-type params struct {
-	sps, pps   []byte
-	init       []byte // marshalled fmp4.Init
-	codec      string
-	width      int
-	height     int
-	frameTicks int64 // nominal frame duration from the SPS timing info; 0 if absent
-}
-
-func newParams(sps, pps []byte) (*params, error) {
-	if len(sps) < 4 || len(pps) == 0 {
-		return nil, fmt.Errorf("%w: SPS of %d bytes, PPS of %d", ErrInvalidAccessUnit, len(sps), len(pps))
-	}
-	var info h264.SPS
-	if err := info.Unmarshal(sps); err != nil {
-		return nil, fmt.Errorf("%w: SPS: %v", ErrInvalidAccessUnit, err)
-	}
-	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{
-		ID:        1,
-		TimeScale: ClockRate,
-		Codec:     &fmp4.CodecH264{SPS: sps, PPS: pps},
-	}}}
-	var buf seekablebuffer.Buffer
-	if err := init.Marshal(&buf); err != nil {
-		return nil, fmt.Errorf("%w: init section: %v", ErrInvalidAccessUnit, err)
-	}
-	p := &params{
-		sps:    sps,
-		pps:    pps,
-		init:   buf.Bytes(),
-		codec:  fmt.Sprintf("avc1.%02x%02x%02x", sps[1], sps[2], sps[3]), // profile_idc, constraint flags, level_idc
-		width:  info.Width(),
-		height: info.Height(),
-	}
-	if fps := info.FPS(); fps >= 1 && fps <= 1000 {
-		p.frameTicks = int64(ClockRate/fps + 0.5)
-	}
-	return p, nil
 }
 
 // sample is one buffered access unit.
 type sample struct {
 	pts, dts int64
 	key      bool
-	payload  []byte // AVCC: NAL units with 4-byte length prefixes
+	payload  []byte // NAL units with 4-byte length prefixes
 }
 
 // pending is the segment being collected.
 type pending struct {
-	params  *params
-	keyPTS  int64
-	samples []sample
-	size    int // sum of payload lengths
+	params *videoParams
+	keyPTS int64
+	start  time.Time
+	clock  feedchain.ClockSource
+	first  bool // the first segment after a break in the timeline
+	// craLeading: the segment began at a CRA and no picture but its
+	// leading (RASL) ones has come since.
+	craLeading bool
+	samples    []sample
+	size       int // sum of payload lengths
+}
+
+// initSection marshals the init section for the segment's tracks.
+func initSection(v *videoParams, a *audioParams) ([]byte, error) {
+	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: 1, TimeScale: ClockRate, Codec: v.fmp4}}}
+	if a != nil {
+		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: 2, TimeScale: uint32(a.rate), Codec: a.fmp4})
+	}
+	var buf seekablebuffer.Buffer
+	if err := init.Marshal(&buf); err != nil {
+		return nil, fmt.Errorf("%w: init section: %v", ErrInvalidAccessUnit, err)
+	}
+	return buf.Bytes(), nil
 }
 
 // marshal builds the segment. nextDTS is the DTS of the frame after the last
-// sample and endPTS the PTS where the segment ends.
-func (p *pending) marshal(seq uint32, baseTime uint64, nextDTS, endPTS int64, epoch time.Time) (Segment, error) {
+// sample and endPTS the PTS where the segment ends; audio, if any, starts at
+// decode time audioBase.
+func (p *pending) marshal(seq uint32, baseTime uint64, nextDTS, endPTS int64, ap *audioParams, audio []audioSample, audioBase uint64) (Segment, error) {
+	if ap != nil && len(audio) == 0 {
+		ap = nil // an audio track with no samples in this segment: leave it out
+	}
+	init, err := initSection(p.params, ap)
+	if err != nil {
+		return Segment{}, err
+	}
 	samples := make([]*fmp4.Sample, len(p.samples))
 	for i, s := range p.samples {
 		next := nextDTS
@@ -113,28 +112,50 @@ func (p *pending) marshal(seq uint32, baseTime uint64, nextDTS, endPTS int64, ep
 	}
 	part := fmp4.Part{
 		SequenceNumber: seq,
-		Tracks: []*fmp4.PartTrack{{
-			ID:       1,
-			BaseTime: baseTime,
-			Samples:  samples,
-		}},
+		Tracks:         []*fmp4.PartTrack{{ID: 1, BaseTime: baseTime, Samples: samples}},
+	}
+	size := p.size
+	if ap != nil {
+		as := make([]*fmp4.Sample, len(audio))
+		for i, a := range audio {
+			d := ap.nominal(a.payload)
+			if i+1 < len(audio) {
+				// The RTP timestamps, where they are plausible, so that
+				// audio stays in step with video across packet loss.
+				if gap := audio[i+1].pts - a.pts; gap > 0 && gap <= 4*d {
+					d = gap
+				}
+			}
+			as[i] = &fmp4.Sample{Duration: clampU32(d), Payload: a.payload}
+			size += len(a.payload)
+		}
+		part.Tracks = append(part.Tracks, &fmp4.PartTrack{ID: 2, BaseTime: audioBase, Samples: as})
 	}
 	var buf seekablebuffer.Buffer
-	buf.Grow(len(p.params.init) + p.size + 64 + 16*len(samples))
-	buf.Write(p.params.init) //nolint:errcheck // cannot fail
+	buf.Grow(len(init) + size + 128 + 16*len(samples) + 16*len(audio))
+	buf.Write(init) //nolint:errcheck // cannot fail
 	if err := part.Marshal(&buf); err != nil {
 		return Segment{}, fmt.Errorf("media: marshal fragment: %w", err)
 	}
-	return Segment{
-		Data:     buf.Bytes(),
-		InitLen:  len(p.params.init),
-		Start:    epoch.Add(ticksToDuration(p.keyPTS)),
-		Duration: ticksToDuration(endPTS - p.keyPTS),
-		Frames:   len(p.samples),
-		Codec:    p.params.codec,
-		Width:    p.params.width,
-		Height:   p.params.height,
-	}, nil
+	seg := Segment{
+		Data:       buf.Bytes(),
+		InitLen:    len(init),
+		Start:      p.start,
+		Clock:      p.clock,
+		Duration:   ticksToDuration(endPTS - p.keyPTS),
+		BaseTime:   baseTime,
+		Frames:     len(p.samples),
+		Codec:      p.params.codec,
+		VideoCodec: p.params.codec,
+		Width:      p.params.width,
+		Height:     p.params.height,
+	}
+	if ap != nil {
+		seg.AudioFrames = len(audio)
+		seg.AudioCodec = ap.codec
+		seg.Codec += "," + ap.codec
+	}
+	return seg, nil
 }
 
 // ticksToDuration converts 90 kHz ticks without overflowing for any int64.

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+
+	"github.com/camchain/camchain/internal/feedchain"
 )
 
 // Errors WriteAU returns. Each means the access unit was dropped: the segment
@@ -17,12 +20,13 @@ import (
 var (
 	// ErrNotInitialized is returned by a Segmenter used before Initialize.
 	ErrNotInitialized = errors.New("media: segmenter not initialized")
-	// ErrNoParameterSets: a keyframe arrived before any SPS and PPS. Supply
-	// out-of-band parameter sets (an RTSP SDP's sprop-parameter-sets) by
-	// writing them as an access unit of their own before the first one.
-	ErrNoParameterSets = errors.New("media: keyframe before SPS and PPS")
+	// ErrNoParameterSets: a keyframe arrived before any SPS and PPS (and,
+	// for H.265, VPS). Supply out-of-band parameter sets (an RTSP SDP's
+	// sprop-parameter-sets) by writing them as an access unit of their own
+	// before the first one.
+	ErrNoParameterSets = errors.New("media: keyframe before its parameter sets")
 	// ErrInvalidAccessUnit: an SPS that does not parse, or an access unit
-	// whose DTS cannot be derived (h264.DTSExtractor rejected it).
+	// whose DTS cannot be derived (the DTS extractor rejected it).
 	ErrInvalidAccessUnit = errors.New("media: invalid access unit")
 	// ErrDiscontinuity: a frame whose PTS is before the current segment's
 	// keyframe or more than MaxSegmentDuration after it. (A keyframe with
@@ -33,51 +37,96 @@ var (
 	ErrSegmentTooLarge = errors.New("media: segment too large")
 )
 
-// Segmenter cuts a stream of H.264 access units into self-contained fMP4
-// segments (see Segment) that each start with a keyframe and last at least
-// Target, as far as the stream's keyframes allow.
+// maxAudioBeforeKey bounds the audio kept while waiting for the first
+// keyframe: about 2 to 4 s.
+const maxAudioBeforeKey = 200
+
+// Timeline is where a stream's media time and wall clock stand after the
+// last segment: what a Segmenter for the next connection to the same
+// camera continues from (Segmenter.Resume), so that timestamps increase
+// monotonically across reconnects and a gap in the wall clock is a gap in
+// media time too.
+type Timeline struct {
+	Next    uint64    // fMP4 decode time (90 kHz) at which the last segment ended
+	WallEnd time.Time // wall-clock end of the last segment; zero before any
+	Seq     uint32    // fMP4 fragment sequence number of the last segment
+}
+
+// OpenGOPFactor: in an H.265 stream that sends no IDR pictures (an open-GOP
+// encoder, which sends an IDR only at its start), a CRA picture ends a
+// segment once the segment has lasted OpenGOPFactor × Target, and starts
+// the first segment of a stream joined after its IDR. The CRA's leading
+// (RASL) pictures reference the GOP before it, so a segment starting at a
+// CRA could not decode them on its own: they are left out (a few frames,
+// typically the B-frames of one mini-GOP, at each such cut). Streams with
+// IDR pictures lose nothing and are cut only on IDR.
+const OpenGOPFactor = 4
+
+// Segmenter cuts a stream of video access units (H.264 or H.265), with an
+// optional AAC or Opus audio track, into self-contained fMP4 segments (see
+// Segment) that each start with a keyframe and last at least Target, as far
+// as the stream's keyframes allow.
 //
-// Feed it access units in decode order with WriteAU; it calls OnSegment from
-// inside WriteAU or Flush whenever a segment is finished. A segment is
-// finished when the first keyframe at least Target after its own keyframe
-// arrives (so with a 2 s GOP and a 2 s target every segment is one GOP), or
-// early when the SPS/PPS change, on a discontinuity, at a cap in limits.go,
-// and at Flush.
+// Feed it video access units in decode order with WriteAU (or WriteVideo)
+// and audio frames with WriteAudio; it calls OnSegment from inside those and
+// Flush whenever a segment is finished. A segment is finished when the first
+// keyframe at least Target after its own keyframe arrives (so with a 2 s GOP
+// and a 2 s target every segment is one GOP), or early when the parameter
+// sets change, on a discontinuity, at a cap in limits.go, and at Flush.
 //
-// Access units before the first keyframe are dropped: a segment must decode
-// on its own. SPS, PPS and access unit delimiters are removed from the
-// samples; the segment's init section carries the SPS and PPS in force at
-// its keyframe. Timestamps in the fragment (tfdt) count 90 kHz ticks of DTS
-// from the first keyframe after Initialize or Flush.
+// Keyframes are IDR pictures, judged by PTS (never DTS, which B-frames
+// offset). For H.265 a CRA picture is a keyframe only as OpenGOPFactor
+// describes. Access units before the first keyframe are dropped: a segment
+// must decode on its own. Parameter sets and access unit delimiters are
+// removed from the samples; the segment's init section carries the ones in
+// force at its keyframe.
+//
+// Timestamps in the fragment (tfdt) count 90 kHz ticks of decode time (audio
+// in its sample rate) from the start of Resume's timeline; after Flush or an
+// early cut the next segment starts at the previous one's end plus the wall
+// clock's gap, so they never go back.
 //
 // A Segmenter is not safe for concurrent use.
 type Segmenter struct {
 	// Target is the minimum segment duration; zero means DefaultTarget.
 	Target time.Duration
+	// Video is the video codec; the zero value is H264.
+	Video VideoCodec
+	// Audio, if set, is the audio track that WriteAudio feeds.
+	Audio *AudioTrack
 	// Epoch is the wall-clock time of PTS 0; segment Start times are Epoch
 	// plus the keyframe's PTS. If zero, it is set at the first access unit
-	// (after Initialize or Flush) to Clock() minus that unit's PTS.
+	// (after Initialize or Flush) to Clock() minus that unit's PTS, unless
+	// WriteVideo is given the camera's clock (RTCP).
 	Epoch time.Time
 	// Clock reads the wall clock; nil means time.Now.
 	Clock func() time.Time
+	// Resume is the timeline to continue (a previous Segmenter's
+	// Timeline()); zero starts at 0.
+	Resume Timeline
 	// OnSegment receives each finished segment. Required. An error it
-	// returns is returned by the WriteAU or Flush that finished the
-	// segment; the segment is not offered again.
+	// returns is returned by the call that finished the segment; the
+	// segment is not offered again.
 	OnSegment func(Segment) error
 
 	target     int64 // Target in ticks
 	maxTicks   int64 // MaxSegmentDuration in ticks
+	audio      *audioParams
 	epoch      time.Time
 	epochSet   bool
-	sps, pps   []byte // latest parameter sets seen (copies)
-	params     *params
-	extractor  *h264.DTSExtractor
+	clock      feedchain.ClockSource
+	vps        []byte // latest parameter sets seen (copies)
+	sps, pps   []byte
+	params     *videoParams
+	extractor  dtsExtractor
 	origin     int64 // DTS that maps to tfdt 0
 	originSet  bool
-	seq        uint32 // fMP4 fragment sequence number of the last segment
+	timeline   Timeline
+	accepted   uint64 // pictures taken into segments, ever
 	cur        *pending
+	audioBuf   []audioSample
 	frame      [][]byte // scratch: the access unit without parameter sets
-	withParams [][]byte // scratch: SPS, PPS, frame, for the DTS extractor
+	withParams [][]byte // scratch: parameter sets, frame, for the DTS extractor
 }
 
 // Initialize checks the configuration and readies the Segmenter.
@@ -91,61 +140,101 @@ func (s *Segmenter) Initialize() error {
 	if s.Target < 0 || s.Target > MaxSegmentDuration {
 		return fmt.Errorf("media: Segmenter.Target %v outside (0, %v]", s.Target, MaxSegmentDuration)
 	}
+	if s.Video != H264 && s.Video != H265 {
+		return fmt.Errorf("media: unknown video codec %v", s.Video)
+	}
+	if s.Audio != nil {
+		p, err := s.Audio.params()
+		if err != nil {
+			return err
+		}
+		s.audio = p
+	}
 	if s.Clock == nil {
 		s.Clock = time.Now
 	}
 	s.target = durationToTicks(s.Target)
 	s.maxTicks = durationToTicks(MaxSegmentDuration)
+	s.timeline = s.Resume
 	s.reset()
 	return nil
 }
 
+// Accepted counts the pictures taken into segments so far: a source whose
+// camera sends packets but no usable video sees it stand still.
+func (s *Segmenter) Accepted() uint64 { return s.accepted }
+
+// Timeline returns where the stream stands after the last segment emitted.
+func (s *Segmenter) Timeline() Timeline { return s.timeline }
+
 // reset forgets the stream: timestamps, parameter sets and buffered frames.
 func (s *Segmenter) reset() {
 	s.epoch, s.epochSet = s.Epoch, !s.Epoch.IsZero()
-	s.sps, s.pps, s.params = nil, nil, nil
-	s.extractor = h264.NewDTSExtractor()
+	s.clock = feedchain.ClockArrival
+	s.vps, s.sps, s.pps, s.params = nil, nil, nil, nil
+	s.extractor = s.Video.newExtractor()
 	s.originSet = false
 	s.cur = nil
+	s.audioBuf = s.audioBuf[:0]
 }
 
-// WriteAU adds one access unit: its NAL units without start codes, and its
-// PTS in 90 kHz ticks (what gortsplib's Client.PacketPTS returns). Units must
-// come in decode order. WriteAU copies what it keeps; the caller may reuse au.
+// WriteAU is WriteVideo without the camera's clock.
+func (s *Segmenter) WriteAU(pts int64, au [][]byte) error { return s.WriteVideo(pts, time.Time{}, au) }
+
+// WriteVideo adds one video access unit: its NAL units without start codes,
+// its PTS in 90 kHz ticks (what gortsplib's Client.PacketPTS returns), and,
+// when the camera's RTCP sender reports give it, the wall-clock time of that
+// PTS (Client.PacketNTP); zero if not. Units must come in decode order.
+// WriteVideo copies what it keeps; the caller may reuse au.
 //
-// Units with no coded picture (no slice NAL unit) add no frame, but their SPS
-// and PPS are remembered. A returned
-// error means this unit was dropped (see the Err variables) or OnSegment
-// failed; the Segmenter stays usable either way.
-func (s *Segmenter) WriteAU(pts int64, au [][]byte) error {
+// The first wall-clock time given anchors the stream's epoch: segments from
+// the next keyframe on take their Start from the camera's clock and say so
+// (feedchain.ClockRTCP); before that they take it from this machine's clock
+// at arrival (feedchain.ClockArrival).
+//
+// Units with no coded picture add no frame, but their parameter sets are
+// remembered. A returned error means this unit was dropped (see the Err
+// variables) or OnSegment failed; the Segmenter stays usable either way.
+func (s *Segmenter) WriteVideo(pts int64, ntp time.Time, au [][]byte) error {
 	if s.extractor == nil {
 		return ErrNotInitialized
 	}
-	if !s.epochSet {
-		s.epoch, s.epochSet = s.Clock().Add(-ticksToDuration(pts)), true
-	}
-
 	s.frame = s.frame[:0]
-	hasPicture := false
+	hasPicture, idr, cra, rasl := false, false, false, false
 	for _, nalu := range au {
 		if len(nalu) == 0 {
 			continue
 		}
-		switch h264.NALUType(nalu[0] & 0x1F) {
-		case h264.NALUTypeSPS:
+		if err := s.Video.checkHeader(nalu); err != nil {
+			return s.drop(err)
+		}
+		switch s.Video.classify(nalu) {
+		case nalVPS:
+			if !bytes.Equal(nalu, s.vps) {
+				s.vps = slices.Clone(nalu)
+			}
+		case nalSPS:
 			if !bytes.Equal(nalu, s.sps) {
-				var info h264.SPS
-				if err := info.Unmarshal(nalu); err != nil {
-					return s.drop(fmt.Errorf("%w: SPS: %v", ErrInvalidAccessUnit, err))
+				if err := s.checkSPS(nalu); err != nil {
+					return s.drop(err)
 				}
 				s.sps = slices.Clone(nalu)
 			}
-		case h264.NALUTypePPS:
+		case nalPPS:
 			if !bytes.Equal(nalu, s.pps) {
 				s.pps = slices.Clone(nalu)
 			}
-		case h264.NALUTypeAccessUnitDelimiter:
-		case h264.NALUTypeNonIDR, h264.NALUTypeIDR:
+		case nalDrop:
+		case nalIDR:
+			hasPicture, idr = true, true
+			s.frame = append(s.frame, nalu)
+		case nalCRA:
+			hasPicture, cra = true, true
+			s.frame = append(s.frame, nalu)
+		case nalRASL:
+			hasPicture, rasl = true, true
+			s.frame = append(s.frame, nalu)
+		case nalPicture:
 			hasPicture = true
 			s.frame = append(s.frame, nalu)
 		default:
@@ -155,11 +244,32 @@ func (s *Segmenter) WriteAU(pts int64, au [][]byte) error {
 	if !hasPicture {
 		return nil
 	}
-	key := h264.IsRandomAccess(s.frame)
+	if !s.epochSet {
+		// At the first picture (not at a unit of parameter sets only,
+		// which a source may write long before the first frame).
+		if !ntp.IsZero() {
+			s.epoch, s.clock = ntp.Add(-ticksToDuration(pts)), feedchain.ClockRTCP
+		} else {
+			s.epoch = s.Clock().Add(-ticksToDuration(pts))
+		}
+		s.epochSet = true
+	}
+	key := idr
+	if cra && !idr {
+		// An open-GOP H.265 stream: a CRA is a cut point only once the
+		// segment has run long without an IDR (see OpenGOPFactor).
+		key = s.cur == nil || pts-s.cur.keyPTS >= OpenGOPFactor*s.target
+	}
 	if s.cur == nil && !key {
 		return nil // waiting for a keyframe
 	}
-	if len(s.frame) > h264.MaxNALUsPerAccessUnit-2 {
+	if s.cur != nil && !key {
+		if rasl && s.cur.craLeading {
+			return nil // a leading picture of the CRA that began the segment: undecodable in it
+		}
+		s.cur.craLeading = false
+	}
+	if len(s.frame) > h264.MaxNALUsPerAccessUnit-3 || len(s.frame) > h265.MaxNALUsPerAccessUnit-3 {
 		return s.drop(fmt.Errorf("%w: %d NAL units", ErrInvalidAccessUnit, len(s.frame)))
 	}
 
@@ -168,7 +278,7 @@ func (s *Segmenter) WriteAU(pts int64, au [][]byte) error {
 		if d := pts - s.cur.keyPTS; d < 0 || d > s.maxTicks {
 			// The timestamps jumped (a camera clock reset, a stall): the
 			// DTS history is worthless and the segment ends here.
-			s.extractor = h264.NewDTSExtractor()
+			s.extractor = s.Video.newExtractor()
 			if !key {
 				return s.drop(fmt.Errorf("%w: PTS %d is %v from the segment's keyframe", ErrDiscontinuity, pts, ticksToDuration(d)))
 			}
@@ -177,23 +287,30 @@ func (s *Segmenter) WriteAU(pts int64, au [][]byte) error {
 	}
 
 	if key {
-		if s.sps == nil || s.pps == nil {
+		if s.sps == nil || s.pps == nil || (s.Video == H265 && s.vps == nil) {
 			return s.drop(ErrNoParameterSets)
 		}
-		if s.params == nil || !bytes.Equal(s.sps, s.params.sps) || !bytes.Equal(s.pps, s.params.pps) {
-			p, err := newParams(s.sps, s.pps)
+		if s.params == nil || !bytes.Equal(s.sps, s.params.sps) || !bytes.Equal(s.pps, s.params.pps) || !bytes.Equal(s.vps, s.params.vps) {
+			p, err := s.Video.parseParams(s.vps, s.sps, s.pps)
 			if err != nil {
 				return errors.Join(append(errs, s.drop(err))...)
 			}
 			s.params = p
 		}
+		if err := s.Video.checkKeySlices(s.frame, s.params.ppsID); err != nil {
+			return errors.Join(append(errs, s.drop(err))...)
+		}
 	}
 
-	// The DTS extractor needs the SPS in front of each keyframe; streams
-	// that send parameter sets only out of band, or only once, lack it.
+	// The DTS extractor needs the parameter sets in front of each keyframe;
+	// streams that send them only out of band, or only once, lack them.
 	in := s.frame
 	if key {
-		s.withParams = append(append(s.withParams[:0], s.sps, s.pps), s.frame...)
+		s.withParams = s.withParams[:0]
+		if s.Video == H265 {
+			s.withParams = append(s.withParams, s.vps)
+		}
+		s.withParams = append(append(s.withParams, s.sps, s.pps), s.frame...)
 		in = s.withParams
 	}
 	dts, err := s.extractor.Extract(in, pts)
@@ -201,14 +318,14 @@ func (s *Segmenter) WriteAU(pts int64, au [][]byte) error {
 		// A keyframe needs no history: end the segment and start afresh
 		// from it rather than lose a whole GOP.
 		errs = append(errs, s.closeEarly())
-		s.extractor = h264.NewDTSExtractor()
+		s.extractor = s.Video.newExtractor()
 		dts, err = s.extractor.Extract(in, pts)
 	}
 	if err != nil {
-		s.extractor = h264.NewDTSExtractor()
+		s.extractor = s.Video.newExtractor()
 		return errors.Join(append(errs, s.drop(fmt.Errorf("%w: %v", ErrInvalidAccessUnit, err)))...)
 	}
-	payload, err := h264.AVCC(s.frame).Marshal()
+	payload, err := h264.AVCC(s.frame).Marshal() // the same length-prefixed layout for H.265
 	if err != nil {
 		return errors.Join(append(errs, s.drop(fmt.Errorf("%w: %v", ErrInvalidAccessUnit, err)))...)
 	}
@@ -227,14 +344,73 @@ func (s *Segmenter) WriteAU(pts int64, au [][]byte) error {
 	}
 
 	if s.cur == nil { // key is true here
-		if !s.originSet || dts < s.origin {
-			s.origin, s.originSet = dts, true
+		if !ntp.IsZero() && s.clock != feedchain.ClockRTCP {
+			// The camera's clock became known: from this keyframe on,
+			// wall-clock times are the camera's.
+			s.epoch, s.clock = ntp.Add(-ticksToDuration(pts)), feedchain.ClockRTCP
 		}
-		s.cur = &pending{params: s.params, keyPTS: pts}
+		start := s.epoch.Add(ticksToDuration(pts))
+		first := !s.originSet
+		if first {
+			base := int64(s.timeline.Next)
+			if !s.timeline.WallEnd.IsZero() {
+				if gap := start.Sub(s.timeline.WallEnd); gap > 0 {
+					base += durationToTicks(gap)
+				}
+			}
+			s.origin, s.originSet = dts-base, true
+		}
+		s.cur = &pending{params: s.params, keyPTS: pts, start: start, clock: s.clock, first: first, craLeading: !idr}
 	}
 	s.cur.samples = append(s.cur.samples, sample{pts: pts, dts: dts, key: key, payload: payload})
 	s.cur.size += len(payload)
+	s.accepted++
 	return errors.Join(errs...)
+}
+
+// checkSPS parses a new SPS, so that a broken one is refused at once.
+func (s *Segmenter) checkSPS(nalu []byte) error {
+	var err error
+	if s.Video == H265 {
+		var info h265.SPS
+		err = info.Unmarshal(nalu)
+	} else {
+		var info h264.SPS
+		err = info.Unmarshal(nalu)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: SPS: %v", ErrInvalidAccessUnit, err)
+	}
+	return nil
+}
+
+// WriteAudio adds one audio frame (an AAC access unit or an Opus packet)
+// with its PTS in the audio track's clock (its sample rate; 48 kHz for
+// Opus), on the same time axis as the video's PTS (as gortsplib gives it).
+// Frames go into the segment that is open when they arrive (or, before the
+// first keyframe, the first segment); frames earlier than the first
+// keyframe are dropped, like video. WriteAudio copies the frame.
+func (s *Segmenter) WriteAudio(pts int64, frame []byte) error {
+	if s.extractor == nil {
+		return ErrNotInitialized
+	}
+	if s.audio == nil {
+		return errors.New("media: WriteAudio on a Segmenter without an audio track")
+	}
+	if len(frame) == 0 || len(frame) > MaxAudioFrameBytes {
+		return fmt.Errorf("%w: %d bytes", ErrAudio, len(frame))
+	}
+	if s.cur == nil && len(s.audioBuf) >= maxAudioBeforeKey {
+		// No keyframe yet: keep only the latest frames, those a keyframe
+		// about to come may need (senders interleave by decode time, so
+		// audio often arrives ahead of the video it goes with).
+		s.audioBuf = append(s.audioBuf[:0], s.audioBuf[len(s.audioBuf)/2:]...)
+	}
+	if len(s.audioBuf) >= MaxAudioFrames {
+		return fmt.Errorf("%w: %d frames buffered", ErrAudio, len(s.audioBuf))
+	}
+	s.audioBuf = append(s.audioBuf, audioSample{pts: pts, payload: slices.Clone(frame)})
+	return nil
 }
 
 // drop is how WriteAU gives up on an access unit: later frames may reference
@@ -247,7 +423,8 @@ func (s *Segmenter) drop(why error) error {
 // Flush ends the stream: it emits the buffered frames as a final segment,
 // which may be shorter than Target, and forgets the stream (timestamps,
 // parameter sets, and Epoch if it was derived), so the Segmenter can take a
-// new one, e.g. after an RTSP reconnect.
+// new one, e.g. after an RTSP reconnect. The timeline goes on: the next
+// segment starts no earlier than this one ends.
 //
 // Flush emits rather than drops the partial segment because it holds real,
 // decodable video (often the most interesting seconds: those before a camera
@@ -268,16 +445,50 @@ func (s *Segmenter) Flush() error {
 func (s *Segmenter) close(nextDTS, nextPTS int64) error {
 	p := s.cur
 	s.cur = nil
-	s.seq++
-	seg, err := p.marshal(s.seq, uint64(p.samples[0].dts-s.origin), nextDTS, nextPTS, s.epoch)
+	s.timeline.Seq++
+	audio, audioBase := s.takeAudio(p, nextPTS)
+	seg, err := p.marshal(s.timeline.Seq, uint64(p.samples[0].dts-s.origin), nextDTS, nextPTS, s.audio, audio, audioBase)
 	if err != nil {
 		return err
 	}
+	s.timeline.Next = uint64(nextDTS - s.origin)
+	s.timeline.WallEnd = seg.Start.Add(seg.Duration)
 	return s.OnSegment(seg)
 }
 
+// takeAudio removes from the buffer the audio frames that belong to the
+// segment p ending at video PTS end, and returns them with the tfdt of the
+// first. The first segment after a break drops frames from before its
+// keyframe; later ones take every frame buffered, so that consecutive
+// segments' audio tiles.
+func (s *Segmenter) takeAudio(p *pending, end int64) ([]audioSample, uint64) {
+	if s.audio == nil || len(s.audioBuf) == 0 {
+		return nil, 0
+	}
+	rate := int64(s.audio.rate)
+	toVideo := func(apts int64) int64 { return apts * ClockRate / rate }
+	from := 0
+	if p.first {
+		for from < len(s.audioBuf) && toVideo(s.audioBuf[from].pts) < p.keyPTS {
+			from++
+		}
+	}
+	to := from
+	for to < len(s.audioBuf) && toVideo(s.audioBuf[to].pts) < end {
+		to++
+	}
+	taken := slices.Clone(s.audioBuf[from:to])
+	s.audioBuf = append(s.audioBuf[:0], s.audioBuf[to:]...)
+	if len(taken) == 0 {
+		return nil, 0
+	}
+	base := taken[0].pts - s.origin*rate/ClockRate
+	return taken, uint64(max(base, 0))
+}
+
 // closeEarly finishes the current segment, if any, with no next frame to
-// take the last frame's duration from.
+// take the last frame's duration from. The next segment starts a new
+// stretch of the timeline (after the wall-clock gap, if any).
 func (s *Segmenter) closeEarly() error {
 	if s.cur == nil {
 		return nil
@@ -295,5 +506,8 @@ func (s *Segmenter) closeEarly() error {
 	for _, smp := range p.samples {
 		end = max(end, smp.pts)
 	}
-	return s.close(last.dts+dur, end+dur)
+	err := s.close(last.dts+dur, end+dur)
+	s.originSet = false
+	s.audioBuf = s.audioBuf[:0]
+	return err
 }

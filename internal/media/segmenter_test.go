@@ -367,7 +367,7 @@ func TestSegmenterFlush(t *testing.T) {
 	parseSegment(t, segs[0])
 
 	// After Flush the segmenter takes a new stream, with a new epoch and
-	// new parameter sets.
+	// new parameter sets, on the same timeline.
 	now = t0.Add(time.Hour)
 	if err := s.WriteAU(0, aus[1]); err != nil { // no keyframe yet: dropped
 		t.Fatal(err)
@@ -376,8 +376,10 @@ func TestSegmenterFlush(t *testing.T) {
 	if len(segs) != 2 || segs[1].Frames != 50 || !segs[1].Start.Equal(now.Add(40*time.Millisecond)) {
 		t.Fatalf("after Flush: %d segments", len(segs))
 	}
-	if p := parseSegment(t, segs[1]); p.track.BaseTime != 0 {
-		t.Errorf("after Flush: BaseTime %d, want 0", p.track.BaseTime)
+	// The timeline goes on: the new stream's first segment starts where
+	// the last one ended plus the wall-clock gap, never back at 0.
+	if p, want := parseSegment(t, segs[1]), uint64(durationToTicks(segs[1].Start.Sub(t0))); p.track.BaseTime != want || segs[1].BaseTime != want {
+		t.Errorf("after Flush: BaseTime %d (segment says %d), want %d", p.track.BaseTime, segs[1].BaseTime, want)
 	}
 }
 

@@ -71,7 +71,7 @@ func logSeeds(t testing.TB) map[string][]byte {
 		"crc-mismatch":       flip(len(good) - 1),
 		"record-bit-flip":    flip(logHeaderSize + entry + 4 + 40),
 		"zero-length":        append(bytes.Clone(good), 0, 0, 0, 0),
-		"oversize-length":    append(bytes.Clone(good), 0, 0, 1, 0),
+		"oversize-length":    append(bytes.Clone(good), 0, 0, 2, 0),
 		"trailing-garbage":   append(bytes.Clone(good), "garbage"...),
 		"bad-version-record": flip(logHeaderSize + 4),
 	}
@@ -123,7 +123,7 @@ func TestReadLog(t *testing.T) {
 		{"crc-mismatch", 2, nil, "CRC-32C mismatch", logHeaderSize + 2*entry},
 		{"record-bit-flip", 1, nil, "CRC-32C mismatch", logHeaderSize + entry},
 		{"zero-length", 3, nil, "entry length 0", int64(len(good))},
-		{"oversize-length", 3, nil, "entry length 256", int64(len(good))},
+		{"oversize-length", 3, nil, "entry length 512", int64(len(good))},
 		{"trailing-garbage", 3, nil, "entry length", int64(len(good))},
 	}
 	for _, tc := range tests {

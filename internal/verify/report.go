@@ -104,6 +104,9 @@ type Report struct {
 	Checkpoints []CheckpointResult `json:"checkpoints"`
 	// Problems are findings about the chain as a whole (a damaged log).
 	Problems []string `json:"problems,omitempty"`
+	// Gaps are stretches of time without recording (FindGaps): shown,
+	// but not failures.
+	Gaps []Gap `json:"gaps,omitempty"`
 }
 
 // OK reports whether everything checked is verified: every clip verified

@@ -96,6 +96,7 @@ func Verify(in Input) *Report {
 	}
 	judgeRecords(recs, cps, expected, hasExp, expBy, cite)
 	rep.Clips = judgeClips(in, recs, cps)
+	rep.Gaps = FindGaps(in.Records)
 	return rep
 }
 

@@ -279,6 +279,10 @@ type agentStatus struct {
 	Head      string `json:"head"`
 	Acked     string `json:"acked"`
 	Alarms    int    `json:"alarms"`
+	// The recording sources (passwords redacted) and their states.
+	Source    string            `json:"source"`
+	SubSource string            `json:"sub_source"`
+	Sources   map[string]string `json:"sources"`
 }
 
 func agentStatusOf(data string) (agentStatus, error) {
