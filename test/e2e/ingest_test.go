@@ -435,7 +435,7 @@ func TestRTSPCameraFailuresAreClearAndRetried(t *testing.T) {
 
 	cases := []struct {
 		name, source, wantLog string
-		records            bool
+		records               bool
 	}{
 		{"wrong credentials", "rtsp://admin:Wrong-pw-99@" + cam.addr + "/ok", "401 (Unauthorized)", false},
 		{"unsupported video codec", at("/mjpeg"), "offers no H.264 or H.265 video (it offers: video M-JPEG)", false},
