@@ -45,15 +45,20 @@ type RenewRequest struct {
 // Session is what a login or a renewal answers. Keep Head and Renewal with
 // the client: the next login or renewal needs them (docs/SPEC.md §11.4).
 type Session struct {
-	// AccessToken is absent when the token was set as the session cookie.
+	// AccessToken is absent when the token was set as the session cookie,
+	// and AccessToken, TokenType and Expires while Pending.
 	AccessToken string `json:"access_token,omitempty"`
-	TokenType   string `json:"token_type"` // "Bearer", or "Cookie" when the token is the session cookie
-	Expires     string `json:"expires"`
+	TokenType   string `json:"token_type,omitempty"` // "Bearer", or "Cookie" when the token is the session cookie
+	Expires     string `json:"expires,omitempty"`
 	Address     string `json:"address"`
 	Client      string `json:"client"`
 	Head        string `json:"head"`
 	Renewal     string `json:"renewal"`
 	Enrolled    bool   `json:"enrolled"`
+	// Pending: the client is enrolled under its owner's approval policy and
+	// waits for an enrolled client's approval (camchain clients approve);
+	// once approved it renews with Head and Renewal (docs/SPEC.md §11.11).
+	Pending bool `json:"pending,omitempty"`
 }
 
 // Whoami is GET /auth/session's answer.
@@ -72,6 +77,21 @@ type ClientInfo struct {
 	Revoked  string `json:"revoked,omitempty"`
 	Clones   uint64 `json:"clone_attempts"`
 	Current  bool   `json:"current"` // the client this request came from
+	Pending  bool   `json:"pending,omitempty"`
+	Approved string `json:"approved,omitempty"`    // when an enrolled client approved it
+	By       string `json:"approved_by,omitempty"` // that client
+	Override string `json:"override,omitempty"`    // when the wallet's override let it in
+}
+
+// ApprovedClient is POST /auth/clients/{client}/approve's answer.
+type ApprovedClient struct {
+	Client   string `json:"client"`
+	Approved bool   `json:"approved"`
+}
+
+// ApproveClient approves a pending client of the caller's address.
+func (c *Client) ApproveClient(ctx context.Context, client string) error {
+	return c.do(ctx, http.MethodPost, "/auth/clients/"+url.PathEscape(client)+"/approve", nil, Empty{}, nil)
 }
 
 // RevokedClient is POST /auth/clients/{client}/revoke's answer.
@@ -180,6 +200,12 @@ const SigninStatement = "Sign in to camchain."
 // (personal_sign) and posts it with the client's id and head (the zero head
 // for a new client).
 func (c *Client) Login(ctx context.Context, addr keys.Address, sign func(msg []byte) (keys.Signature, error), client auth.ClientID, head auth.Head) (*Session, error) {
+	return c.LoginWith(ctx, addr, sign, client, head, nil)
+}
+
+// LoginWith is Login with resources in the sign-in message, e.g.
+// auth.OverrideResource, the owner's override of the approval policy.
+func (c *Client) LoginWith(ctx context.Context, addr keys.Address, sign func(msg []byte) (keys.Signature, error), client auth.ClientID, head auth.Head, resources []string) (*Session, error) {
 	var n Nonce
 	if err := c.do(ctx, http.MethodGet, "/auth/nonce", nil, nil, &n); err != nil {
 		return nil, err
@@ -187,7 +213,8 @@ func (c *Client) Login(ctx context.Context, addr keys.Address, sign func(msg []b
 	now := time.Now().UTC()
 	m := &auth.Message{Domain: n.Domain, Address: addr, Statement: n.Statement, URI: n.URI,
 		Version: auth.SIWEVersion, ChainID: n.ChainID, Nonce: n.Nonce,
-		IssuedAt: now.Format(time.RFC3339), ExpirationTime: now.Add(auth.DefaultNonceTTL).Format(time.RFC3339)}
+		IssuedAt: now.Format(time.RFC3339), ExpirationTime: now.Add(auth.DefaultNonceTTL).Format(time.RFC3339),
+		Resources: resources}
 	text := m.String()
 	if _, err := auth.ParseMessage(text); err != nil {
 		return nil, fmt.Errorf("the hub's nonce answer does not make a valid sign-in message: %w", err)
@@ -276,6 +303,10 @@ func (k *KeyCredentials) Token(ctx context.Context, c *Client) (string, error) {
 }
 
 func (k *KeyCredentials) keep(s *Session) (string, error) {
+	if s.Pending {
+		k.sess = s
+		return "", fmt.Errorf("client %s of %s is pending approval: an enrolled client must approve it (camchain clients approve %s)", s.Client, s.Address, s.Client)
+	}
 	exp, err := time.Parse(time.RFC3339, s.Expires)
 	if err != nil {
 		return "", fmt.Errorf("hub sent a session without a valid expiry: %w", err)

@@ -12,9 +12,10 @@ type ErrorCode string
 // The error codes and, in one table, the HTTP status each maps to.
 const (
 	ErrBadRequest      ErrorCode = "bad_request"
-	ErrUnauthenticated ErrorCode = "unauthenticated" // no valid access token: log in
-	ErrForbidden       ErrorCode = "forbidden"       // logged in, but the ledger does not let this address see it
-	ErrRateLimited     ErrorCode = "rate_limited"    // over a submission budget (SPEC §4.1) or too many failed logins (§11.5); retry later
+	ErrUnauthenticated ErrorCode = "unauthenticated"  // no valid access token: log in
+	ErrForbidden       ErrorCode = "forbidden"        // logged in, but the ledger does not let this address see it
+	ErrPendingApproval ErrorCode = "pending_approval" // the client waits for an enrolled client's approval (SPEC §11.11)
+	ErrRateLimited     ErrorCode = "rate_limited"     // over a submission budget (SPEC §4.1) or too many failed logins (§11.5); retry later
 	ErrNotFound        ErrorCode = "not_found"
 	ErrConflict        ErrorCode = "conflict"
 	ErrRefused         ErrorCode = "refused" // the ledger refused the transaction; see TxResult
@@ -27,6 +28,7 @@ var statusOf = map[ErrorCode]int{
 	ErrBadRequest:      http.StatusBadRequest,
 	ErrUnauthenticated: http.StatusUnauthorized,
 	ErrForbidden:       http.StatusForbidden,
+	ErrPendingApproval: http.StatusForbidden,
 	ErrRateLimited:     http.StatusTooManyRequests,
 	ErrNotFound:        http.StatusNotFound,
 	ErrConflict:        http.StatusConflict,

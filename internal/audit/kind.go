@@ -46,7 +46,7 @@ const (
 	Revoked    Kind = "revoked"
 	Policy     Kind = "policy"
 	// LoginPolicy: an owner set the login policy of its address
-	// (docs/SPEC.md §11.8).
+	// (docs/SPEC.md §11.11).
 	LoginPolicy Kind = "login-policy"
 )
 
@@ -87,7 +87,7 @@ const (
 	ClientApproved Kind = "hub/client-approved"
 	// LoginOverride: the owner's wallet alone let a new client in under
 	// the approval policy, revoking every other client of the address
-	// (docs/SPEC.md §11.8). A security alarm: it is also what a thief
+	// (docs/SPEC.md §11.11). A security alarm: it is also what a thief
 	// holding the words would do.
 	LoginOverride Kind = "hub/login-override"
 )

@@ -34,6 +34,31 @@ type ClientInfo struct {
 	Logins   uint64       `json:"logins"`
 	Revoked  uint64       `json:"revoked,omitempty"` // time; 0 while live
 	Clones   uint64       `json:"clones,omitempty"`  // stale-head attempts refused
+	// Pending: enrolled under the approval policy (docs/SPEC.md §11.11) and
+	// not yet approved; it gets no token.
+	Pending    bool     `json:"pending,omitempty"`
+	Approved   uint64   `json:"approved,omitempty"`    // time an enrolled client approved it
+	ApprovedBy ClientID `json:"approved_by,omitempty"` // that client (zero: none, or the override)
+	Override   uint64   `json:"override,omitempty"`    // time the wallet-signed override let it in
+}
+
+// gate is what a wallet login of a client needs besides the wallet
+// (docs/SPEC.md §11.11).
+type gate uint8
+
+const (
+	gateOpen     gate = iota // no approval policy: the wallet is enough
+	gateApproval             // a new client waits for an enrolled client's approval
+	gateOverride             // the policy holds, and the owner signed the override
+)
+
+// loginResult is what a wallet login did to the client.
+type loginResult struct {
+	rec      *Record
+	ren      Renewal
+	pending  bool // the client waits for approval: no token
+	override bool // the override let it in and revoked the others
+	revoked  int  // clients the override revoked
 }
 
 type link struct {
@@ -206,16 +231,44 @@ func (c *Clients) undo(rec *Record) {
 // login records a wallet-verified login by addr on client cid presenting
 // head. An unknown client with the zero head is enrolled. A known client
 // must present its current head; any other is a copy (CloneError).
-func (c *Clients) login(addr keys.Address, cid ClientID, head Head, msg [32]byte, now time.Time) (*Record, Renewal, error) {
+func (c *Clients) login(addr keys.Address, cid ClientID, head Head, msg [32]byte, now time.Time, g gate) (*loginResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	res, err := c.loginLocked(addr, cid, head, msg, now)
+	if err != nil {
+		return nil, err
+	}
+	cl := c.m[cid]
+	switch {
+	case g == gateOverride && (res.rec.Kind == KindEnroll || cl.Info.Pending):
+		// The owner's wallet alone lets this client in: every other live
+		// client of the address is revoked (the lost ones, or the owner's
+		// own if a thief holds the words: either way, loud).
+		cl.Info.Pending, cl.Info.Override = false, uint64(now.Unix())
+		for _, other := range c.m {
+			if other != cl && other.Info.Address == addr && other.Info.Revoked == 0 {
+				other.Info.Revoked = uint64(now.Unix())
+				res.revoked++
+			}
+		}
+		res.override = true
+	case g == gateApproval && res.rec.Kind == KindEnroll:
+		cl.Info.Pending = true
+	case g != gateApproval && cl.Info.Pending:
+		cl.Info.Pending = false // the policy was lifted
+	}
+	res.pending = cl.Info.Pending
+	return res, nil
+}
+
+func (c *Clients) loginLocked(addr keys.Address, cid ClientID, head Head, msg [32]byte, now time.Time) (*loginResult, error) {
 	cl, ok := c.m[cid]
 	if !ok {
 		if !head.IsZero() {
-			return nil, Renewal{}, fmt.Errorf("%w: client %s presents a head but this hub never enrolled it; log in as a new client", ErrUnknownClient, cid)
+			return nil, fmt.Errorf("%w: client %s presents a head but this hub never enrolled it; log in as a new client", ErrUnknownClient, cid)
 		}
 		if len(c.m) >= MaxClients {
-			return nil, Renewal{}, fmt.Errorf("%w: client registry full", ErrBusy)
+			return nil, fmt.Errorf("%w: client registry full", ErrBusy)
 		}
 		// At the cap, the client of addr seen longest ago is revoked to make
 		// room: enrolling needs the wallet, which could revoke it anyway.
@@ -232,23 +285,53 @@ func (c *Clients) login(addr keys.Address, cid ClientID, head Head, msg [32]byte
 		cl = &client{Info: ClientInfo{ID: cid, Address: addr, Enrolled: uint64(now.Unix())}}
 		rec, ren, err := c.advance(cl, KindEnroll, msg, now)
 		if err != nil {
-			return nil, Renewal{}, err
+			return nil, err
 		}
 		c.m[cid] = cl
-		return rec, ren, nil
+		return &loginResult{rec: rec, ren: ren}, nil
 	}
 	if cl.Info.Address != addr {
-		return nil, Renewal{}, fmt.Errorf("%w: client %s", ErrClientAddress, cid)
+		return nil, fmt.Errorf("%w: client %s", ErrClientAddress, cid)
 	}
 	if cl.Info.Revoked != 0 {
-		return nil, Renewal{}, fmt.Errorf("%w: client %s; log in as a new client", ErrClientRevoked, cid)
+		return nil, fmt.Errorf("%w: client %s; log in as a new client", ErrClientRevoked, cid)
 	}
 	if subtle.ConstantTimeCompare(head[:], cl.Cur.Head[:]) != 1 {
 		cl.Info.Clones++
 		c.dirty = true
-		return nil, Renewal{}, &CloneError{Client: cid, Address: addr}
+		return nil, &CloneError{Client: cid, Address: addr}
 	}
-	return c.advance(cl, KindLogin, msg, now)
+	rec, ren, err := c.advance(cl, KindLogin, msg, now)
+	if err != nil {
+		return nil, err
+	}
+	return &loginResult{rec: rec, ren: ren}, nil
+}
+
+// approve lets addr's pending client target in, on the word of its
+// enrolled client by (docs/SPEC.md §11.11).
+func (c *Clients) approve(addr keys.Address, by, target ClientID, now time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if by == target {
+		return fmt.Errorf("%w (client %s)", ErrSelfApproval, target)
+	}
+	a, ok := c.m[by]
+	if !ok || a.Info.Address != addr || a.Info.Revoked != 0 || a.Info.Pending {
+		return fmt.Errorf("%w: client %s is not an enrolled, approved client of %s", ErrNotApprover, by, addr.Hex())
+	}
+	t, ok := c.m[target]
+	switch {
+	case !ok || t.Info.Address != addr:
+		return fmt.Errorf("%w: %s has no client %s", ErrUnknownClient, addr.Hex(), target)
+	case t.Info.Revoked != 0:
+		return fmt.Errorf("%w: client %s", ErrClientRevoked, target)
+	case !t.Info.Pending:
+		return fmt.Errorf("%w: client %s", ErrNotPending, target)
+	}
+	t.Info.Pending, t.Info.Approved, t.Info.ApprovedBy = false, uint64(now.Unix()), by
+	c.dirty = true
+	return nil
 }
 
 // renew advances client cid's chain on its renewal secret and head. A pair
@@ -269,6 +352,9 @@ func (c *Clients) renew(cid ClientID, head Head, ren Renewal, now time.Time) (*R
 		return subtle.ConstantTimeCompare(l.Head[:], head[:])&subtle.ConstantTimeCompare(l.Renewal[:], commit[:]) == 1
 	}
 	if match(cl.Cur) {
+		if cl.Info.Pending {
+			return nil, Renewal{}, fmt.Errorf("%w: client %s", ErrPendingApproval, cid)
+		}
 		return c.advance(cl, KindRenew, [32]byte{}, now)
 	}
 	if slices.ContainsFunc(cl.Past, match) {
@@ -292,6 +378,8 @@ func (c *Clients) Live(addr keys.Address, cid ClientID) error {
 		return fmt.Errorf("%w: client %s", ErrClientAddress, cid)
 	case cl.Info.Revoked != 0:
 		return fmt.Errorf("%w: client %s", ErrClientRevoked, cid)
+	case cl.Info.Pending:
+		return fmt.Errorf("%w: client %s", ErrPendingApproval, cid)
 	}
 	return nil
 }

@@ -292,13 +292,19 @@ func (s *Service) DeviceApprove(code, message string, sig keys.Signature, ip net
 	if err := a.check(r.info.Approval, signer, DeviceCodeTTL, now); err != nil {
 		return failIP(err)
 	}
-	rec, ren, err := s.clients.login(signer, r.start.Client, r.start.Head, digest, now)
+	// The wallet's approval is a wallet login: under the owner's approval
+	// policy the device waits for an enrolled client, as any new client.
+	gt, err := s.gate(signer, nil)
+	if err != nil {
+		return failIP(err)
+	}
+	res, err := s.clients.login(signer, r.start.Client, r.start.Head, digest, now, gt)
 	if err != nil {
 		s.alarmClone(err, now)
 		s.cfg.Events(Event{Kind: EventRefused, Address: signer, Client: r.start.Client, Detail: "device approval: " + err.Error(), At: now})
 		return failIP(err)
 	}
-	g, err := s.grant(rec, ren, now)
+	g, err := s.grant(res, now)
 	if err != nil {
 		return keys.Address{}, err
 	}

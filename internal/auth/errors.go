@@ -49,6 +49,11 @@ var (
 	ErrApprovalOtherHub     = errors.New("device approval is for another hub")
 	ErrApprovalOtherCode    = errors.New("device approval is for another code")
 	ErrApprovalOtherAddress = errors.New("device approval is by another address than the device asked for")
+	// The approval policy (docs/SPEC.md §11.11).
+	ErrPendingApproval = errors.New("client is pending approval: an enrolled client of this address must approve it")
+	ErrSelfApproval    = errors.New("a client cannot approve itself")
+	ErrNotApprover     = errors.New("only an enrolled, approved client of the address may approve")
+	ErrNotPending      = errors.New("client is not pending approval")
 
 	// Limits.
 	ErrRateLimited = errors.New("too many failed logins; wait and retry")

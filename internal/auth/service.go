@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ type Config struct {
 	// log.
 	Log *LoginLog
 
+	// Policy reports whether addr's new clients need an enrolled client's
+	// approval (the ledger's LoginPolicy, docs/SPEC.md §11.11). Nil: never.
+	Policy func(addr keys.Address) (bool, error)
 	// Events receives every login, renewal, enrollment and alarm; it must
 	// not block. Nil drops them.
 	Events func(Event)
@@ -50,6 +54,10 @@ const (
 	// EventRefused is a refusal whose signature verified (an address really
 	// signed it). Refusals that do not verify are only counted (Stats).
 	EventRefused EventKind = "login-refused"
+	// The approval policy (docs/SPEC.md §11.11).
+	EventPending  EventKind = "client-pending"  // a new client waits for approval
+	EventApproved EventKind = "client-approved" // an enrolled client approved it
+	EventOverride EventKind = "login-override"  // the wallet alone let it in: an alarm
 )
 
 // Event is one entry for the hub's audit trail. Record is set for logins,
@@ -87,6 +95,10 @@ type Grant struct {
 	Head        Head    // present it at the next login or renewal
 	Renewal     Renewal // single use: the next renewal's secret
 	Enrolled    bool    // this login enrolled a new client
+	// Pending: the client waits for an enrolled client's approval
+	// (docs/SPEC.md §11.11); there is no token yet. Keep Head and Renewal:
+	// once approved, the client renews with them.
+	Pending bool
 }
 
 // Service runs logins for one hub.
@@ -110,7 +122,7 @@ var reasons = []error{
 	ErrMalformed, ErrWrongDomain, ErrWrongURI, ErrWrongVersion, ErrWrongChain,
 	ErrExpired, ErrNotYetValid, ErrIssuedFuture, ErrBadSignature, ErrOtherSigner,
 	ErrUnknownNonce, ErrNonceExpired, ErrNonceReused, ErrReplayed,
-	ErrClientClone, ErrClientRevoked, ErrUnknownClient, ErrClientAddress, ErrRenewalInvalid,
+	ErrClientClone, ErrClientRevoked, ErrUnknownClient, ErrClientAddress, ErrRenewalInvalid, ErrPendingApproval,
 	ErrRateLimited, ErrBusy,
 	ErrTicketUnknown, ErrTicketExpired, ErrTicketReused,
 	ErrDeviceUnknown, ErrDeviceExpired, ErrDeviceUsed,
@@ -279,12 +291,53 @@ func (s *Service) Login(req LoginRequest, ip netip.Addr) (*Grant, error) {
 	if err := s.nonces.Use(m.Nonce, digest, now); err != nil {
 		return fail(err)
 	}
-	rec, ren, err := s.clients.login(addr, req.Client, req.Head, digest, now)
+	g, err := s.gate(addr, m.Resources)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := s.clients.login(addr, req.Client, req.Head, digest, now, g)
 	if err != nil {
 		s.alarmClone(err, now)
 		return fail(err)
 	}
-	return s.grant(rec, ren, now)
+	return s.grant(res, now)
+}
+
+// OverrideResource, among a sign-in message's resources, is the owner's
+// wallet-signed override of the approval policy (docs/SPEC.md §11.11): the
+// new client is let in at once, every other client of the address is
+// revoked, and the hub raises a login-override alarm.
+const OverrideResource = "urn:camchain:login-override"
+
+// gate says what a wallet login of addr needs besides the wallet.
+func (s *Service) gate(addr keys.Address, resources []string) (gate, error) {
+	if s.cfg.Policy == nil {
+		return gateOpen, nil
+	}
+	strict, err := s.cfg.Policy(addr)
+	if err != nil {
+		return gateOpen, fmt.Errorf("%w: login policy: %v", ErrBusy, err)
+	}
+	switch {
+	case !strict:
+		return gateOpen, nil
+	case slices.Contains(resources, OverrideResource):
+		return gateOverride, nil
+	}
+	return gateApproval, nil
+}
+
+// ApproveClient lets a pending client of the caller's address in, on the
+// word of the caller's own enrolled client (docs/SPEC.md §11.11). A client
+// cannot approve itself, nor can a pending one approve another.
+func (s *Service) ApproveClient(by Session, target ClientID) error {
+	now := s.cfg.Now()
+	if err := s.clients.approve(by.Address, by.Client, target, now); err != nil {
+		return err
+	}
+	s.cfg.Events(Event{Kind: EventApproved, Address: by.Address, Client: target, At: now,
+		Detail: "client " + target.String() + " approved by client " + by.Client.String()})
+	return nil
 }
 
 // Renew exchanges a client's renewal secret and head for a fresh token and
@@ -300,6 +353,10 @@ func (s *Service) Renew(req RenewRequest, ip netip.Addr) (*Grant, error) {
 		return nil, ErrRateLimited
 	}
 	rec, ren, err := s.clients.renew(req.Client, req.Head, req.Renewal, now)
+	if errors.Is(err, ErrPendingApproval) {
+		s.count(err)
+		return nil, err // its own pair: not a failure to count against the IP
+	}
 	if err != nil {
 		s.count(err)
 		s.ipLim.fail(ipk, now)
@@ -314,7 +371,7 @@ func (s *Service) Renew(req RenewRequest, ip netip.Addr) (*Grant, error) {
 		}
 		return nil, err
 	}
-	return s.grant(rec, ren, now)
+	return s.grant(&loginResult{rec: rec, ren: ren}, now)
 }
 
 func (s *Service) alarmClone(err error, now time.Time) {
@@ -325,7 +382,8 @@ func (s *Service) alarmClone(err error, now time.Time) {
 	}
 }
 
-func (s *Service) grant(rec *Record, ren Renewal, now time.Time) (*Grant, error) {
+func (s *Service) grant(res *loginResult, now time.Time) (*Grant, error) {
+	rec, ren := res.rec, res.ren
 	// The record is on disk before anyone is let in (§11.7); if it cannot
 	// be, the chain steps back and the login is refused.
 	if s.cfg.Log != nil {
@@ -335,15 +393,26 @@ func (s *Service) grant(rec *Record, ren Renewal, now time.Time) (*Grant, error)
 			return nil, fmt.Errorf("%w: %v", ErrBusy, err)
 		}
 	}
+	kind := map[RecordKind]EventKind{KindEnroll: EventEnrolled, KindLogin: EventLogin, KindRenew: EventRenewed}[rec.Kind]
+	s.cfg.Events(Event{Kind: kind, Address: rec.Address, Client: rec.Client, Record: rec, At: now,
+		Detail: rec.Kind.String() + " of client " + rec.Client.String()})
+	g := &Grant{Address: rec.Address, Client: rec.Client, Head: rec.Hash(), Renewal: ren, Enrolled: rec.Kind == KindEnroll}
+	switch {
+	case res.pending:
+		s.cfg.Events(Event{Kind: EventPending, Address: rec.Address, Client: rec.Client, Record: rec, At: now,
+			Detail: "client " + rec.Client.String() + " logged in with the wallet and waits for an enrolled client's approval"})
+		g.Pending = true
+		return g, nil
+	case res.override:
+		s.cfg.Events(Event{Kind: EventOverride, Address: rec.Address, Client: rec.Client, Record: rec, At: now,
+			Detail: fmt.Sprintf("the wallet's override let client %s in without an enrolled client's approval and revoked the %d other clients of the address", rec.Client, res.revoked)})
+	}
 	tok, exp, err := s.tokens.Issue(rec.Address, rec.Client, now)
 	if err != nil {
 		return nil, err
 	}
-	kind := map[RecordKind]EventKind{KindEnroll: EventEnrolled, KindLogin: EventLogin, KindRenew: EventRenewed}[rec.Kind]
-	s.cfg.Events(Event{Kind: kind, Address: rec.Address, Client: rec.Client, Record: rec, At: now,
-		Detail: rec.Kind.String() + " of client " + rec.Client.String()})
-	return &Grant{Address: rec.Address, Client: rec.Client, AccessToken: tok, Expires: exp,
-		Head: rec.Hash(), Renewal: ren, Enrolled: rec.Kind == KindEnroll}, nil
+	g.AccessToken, g.Expires = tok, exp
+	return g, nil
 }
 
 // countLog counts, in the login log's open batch, a refusal that is not

@@ -35,6 +35,8 @@ session used elsewhere is refused as a clone.`,
 	var yes bool
 	cmd.Flags().StringVar(&approve, "approve", "", "log in the browser that shows this device `CODE` (it has no wallet): show what the hub knows of it, ask, then sign the approval")
 	cmd.Flags().BoolVar(&yes, "yes", false, "with --approve: approve without asking (for scripts)")
+	var override bool
+	cmd.Flags().BoolVar(&override, "override", false, "under your approval policy, when you lost every enrolled machine: let this one in with the wallet alone, revoking all your others (a loud, audited alarm)")
 	cmd.RunE = func(_ *cobra.Command, _ []string) error {
 		if yes && approve == "" {
 			return usageError{errors.New("--yes goes with --approve CODE")}
@@ -51,9 +53,22 @@ session used elsewhere is refused as a clone.`,
 		if err != nil {
 			return err
 		}
-		_, s, err := sessionLogin(ctx, c, key)
+		var resources []string
+		if override {
+			resources = []string{auth.OverrideResource}
+		}
+		_, s, err := sessionLoginWith(ctx, c, key, resources)
 		if err != nil {
 			return err
+		}
+		if s.Pending {
+			if hf.jsonOut {
+				e.printJSON(struct {
+					Hub, Address, Client string
+					Pending              bool
+				}{c.Base(), s.Address, s.Client, true})
+			}
+			return pendingError(s)
 		}
 		if hf.jsonOut {
 			return e.printJSON(struct {
@@ -212,8 +227,13 @@ func newClientsCmd(e *env) *cobra.Command {
 			fmt.Fprintln(w, "CLIENT\tENROLLED\tLAST SEEN\tLOGINS\tCLONE ATTEMPTS\tSTATE")
 			for _, ci := range l {
 				state := "live"
-				if ci.Revoked != "" {
+				switch {
+				case ci.Revoked != "":
 					state = "revoked " + ci.Revoked
+				case ci.Pending:
+					state = "pending approval"
+				case ci.Override != "":
+					state = "live (let in by the wallet's override " + ci.Override + ")"
 				}
 				if ci.Current {
 					state += " (this machine)"
@@ -240,6 +260,6 @@ func newClientsCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(list, revoke)
+	cmd.AddCommand(list, revoke, newClientsApproveCmd(e, hf), newClientsPolicyCmd(e, hf))
 	return cmd
 }

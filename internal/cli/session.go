@@ -118,6 +118,13 @@ func (s *sessionFile) fresh(now time.Time) bool {
 // sessionLogin logs key in to the hub behind c, continuing the saved
 // client's chain when it is this address's, and saves the session.
 func sessionLogin(ctx context.Context, c *api.Client, key *keys.PrivateKey) (*sessionFile, *api.Session, error) {
+	return sessionLoginWith(ctx, c, key, nil)
+}
+
+// sessionLoginWith is sessionLogin with resources in the sign-in message
+// (auth.OverrideResource). A pending session (no token) is saved too: its
+// head and renewal are what the approved client renews with.
+func sessionLoginWith(ctx context.Context, c *api.Client, key *keys.PrivateKey, resources []string) (*sessionFile, *api.Session, error) {
 	hub := c.Base()
 	unlock, err := lockSession(hub)
 	if err != nil {
@@ -140,7 +147,7 @@ func sessionLogin(ctx context.Context, c *api.Client, key *keys.PrivateKey) (*se
 		}
 		head = auth.Head{}
 	}
-	a, err := c.Login(ctx, key.Address(), key.SignText, cid, head)
+	a, err := c.LoginWith(ctx, key.Address(), key.SignText, cid, head, resources)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -195,6 +202,9 @@ func (sc *sessionCreds) Token(ctx context.Context, c *api.Client) (string, error
 		return "", err
 	}
 	sc.stale = false
+	if a.Pending {
+		return "", pendingError(a)
+	}
 	if a.Enrolled {
 		fmt.Fprintf(sc.e.stderr, "camchain: logged in to %s as %s: this machine is enrolled as a new client (%s), which the audit log shows\n", hub, a.Address, a.Client)
 	}
@@ -219,6 +229,9 @@ func (sc *sessionCreds) renew(ctx context.Context, c *api.Client) (string, error
 	}
 	a, err := c.Renew(ctx, &api.Session{Client: s.Client, Head: s.Head, Renewal: s.Renewal})
 	if err != nil {
+		if api.CodeOf(err) == api.ErrPendingApproval {
+			return "", pendingError(&api.Session{Client: s.Client, Address: s.Address})
+		}
 		if api.CodeOf(err) == api.ErrForbidden {
 			return "", fmt.Errorf("the hub refused to renew this machine's session: %w (if this machine's ~/.camchain was copied, the copy is in use: revoke this client and log in again)", err)
 		}
@@ -227,4 +240,9 @@ func (sc *sessionCreds) renew(ctx context.Context, c *api.Client) (string, error
 	s.keep(a)
 	sc.stale = false
 	return s.AccessToken, saveSession(s)
+}
+
+// pendingError says what a machine pending approval must do.
+func pendingError(a *api.Session) error {
+	return fmt.Errorf("pending approval: this machine is enrolled as client %s of %s but gets no access until one of your enrolled machines approves it: there, run camchain clients approve %s (if you lost every enrolled machine: camchain login --override, which revokes all the others and raises an alarm)", a.Client, a.Address, a.Client)
 }

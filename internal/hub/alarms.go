@@ -49,10 +49,12 @@ const (
 
 // alarmEntry is one alarm as it waits for the ledger.
 type alarmEntry struct {
-	Camera string     `json:"camera,omitempty"`
-	Kind   audit.Kind `json:"kind"`
-	Detail string     `json:"detail"`
-	At     int64      `json:"at"`
+	Camera string `json:"camera,omitempty"`
+	// Subject is the principal a hub alarm concerns (a client's address).
+	Subject string     `json:"subject,omitempty"`
+	Kind    audit.Kind `json:"kind"`
+	Detail  string     `json:"detail"`
+	At      int64      `json:"at"`
 	// Nonce is drawn when the alarm is logged, so filing it again after a
 	// crash reuses it: a copy that already landed comes back as `replay`.
 	Nonce uint64 `json:"nonce"`
@@ -189,15 +191,23 @@ func (l *alarmLog) reset() error {
 // A resend identical to a recent entry (the camera repeats alarms it saw no
 // acknowledgement for) is not logged twice.
 func (l *alarmLog) Append(cam keys.Address, kind audit.Kind, detail string, at time.Time) error {
+	return l.AppendAbout(cam, keys.Address{}, kind, detail, at)
+}
+
+// AppendAbout is Append for an alarm about subject (a principal).
+func (l *alarmLog) AppendAbout(cam, subject keys.Address, kind audit.Kind, detail string, at time.Time) error {
 	e := alarmEntry{Kind: kind, Detail: detail, At: at.Unix()}
 	if cam != (keys.Address{}) {
 		e.Camera = cam.Hex()
+	}
+	if subject != (keys.Address{}) {
+		e.Subject = subject.Hex()
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := max(0, len(l.entries)-alarmDedupWindow); i < len(l.entries); i++ {
 		p := l.entries[i]
-		if p.Camera == e.Camera && p.Kind == e.Kind && p.Detail == e.Detail && p.At == e.At {
+		if p.Camera == e.Camera && p.Subject == e.Subject && p.Kind == e.Kind && p.Detail == e.Detail && p.At == e.At {
 			return nil
 		}
 	}
@@ -241,7 +251,7 @@ func (l *alarmLog) next() (alarmEntry, int, bool) {
 	first := l.entries[l.committed]
 	n := 1
 	for i := l.committed + 1; i < len(l.entries) && n < maxAlarmBatch; i++ {
-		if e := l.entries[i]; e.Camera != first.Camera || e.Kind != first.Kind {
+		if e := l.entries[i]; e.Camera != first.Camera || e.Subject != first.Subject || e.Kind != first.Kind {
 			break
 		}
 		n++

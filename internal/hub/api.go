@@ -71,6 +71,7 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/auth/session", session, h.authSession},
 		{"GET", "/auth/clients", session, h.authClients},
 		{"POST", "/auth/clients/{client}/revoke", session, h.authRevokeClient},
+		{"POST", "/auth/clients/{client}/approve", session, h.authApproveClient},
 		{"GET", "/auth/logins/{record}", session, h.loginRecord},
 		{"POST", "/auth/logout", public, h.authLogout},
 		{"POST", "/auth/ticket", session, h.authTicket},

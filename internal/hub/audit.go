@@ -49,6 +49,16 @@ func (h *Hub) recordAlarm(cam keys.Address, kind audit.Kind, detail string, at t
 	return h.alarms.Append(cam, kind, detail, at)
 }
 
+// recordAlarmAbout is recordAlarm for a hub alarm about a principal (a
+// client's address), which the ledger indexes under it as the subject.
+func (h *Hub) recordAlarmAbout(subject keys.Address, kind audit.Kind, detail string, at time.Time) error {
+	h.cfg.Logger.Warn("ALARM", "subject", subject.Hex(), "kind", kind, "detail", detail)
+	if !kind.IsAlarm() {
+		return fmt.Errorf("%s is not a security alarm", kind)
+	}
+	return h.alarms.AppendAbout(keys.Address{}, subject, kind, detail, at)
+}
+
 // recordAudit queues an ordinary hub-signed audit event for the ledger. It
 // never blocks a caller: the queue is bounded and an overflow is logged.
 // Security alarms never take this path.
@@ -129,13 +139,18 @@ func (h *Hub) alarmLoop(ctx context.Context) {
 // logged, so a copy that already landed (before a crash) is `replay`:
 // filed, and reported as replayed.
 func (h *Hub) fileAlarm(ctx context.Context, e alarmEntry) (replayed bool, err error) {
-	var cam keys.Address
+	var cam, subject keys.Address
 	if e.Camera != "" {
 		if cam, err = keys.ParseAddress(e.Camera); err != nil {
 			return false, fmt.Errorf("alarm log entry: %w", err)
 		}
 	}
-	err = h.submitAudit(ctx, auditEvent{camera: cam, kind: e.Kind, detail: e.Detail, at: time.Unix(e.At, 0), nonce: e.Nonce})
+	if e.Subject != "" {
+		if subject, err = keys.ParseAddress(e.Subject); err != nil {
+			return false, fmt.Errorf("alarm log entry: %w", err)
+		}
+	}
+	err = h.submitAudit(ctx, auditEvent{camera: cam, subject: subject, kind: e.Kind, detail: e.Detail, at: time.Unix(e.At, 0), nonce: e.Nonce})
 	var ref *ledger.Refusal
 	if errors.As(err, &ref) && ref.Code == ledger.CodeReplay {
 		return true, nil

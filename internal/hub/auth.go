@@ -37,6 +37,10 @@ func (h *Hub) startAuth() error {
 		ClientsPath: filepath.Join(dir, "clients.json"),
 		Events:      h.authEvent,
 		Log:         logins,
+		Policy: func(a keys.Address) (bool, error) {
+			p, err := h.node.App.LoginPolicy(a)
+			return p.RequiresApproval(), err
+		},
 	})
 	if err != nil {
 		logins.Shutdown()
@@ -52,11 +56,22 @@ func (h *Hub) startAuth() error {
 // refusal is also a record of the login log, whose batches reach the
 // ledger every LoginInterval (logins.go).
 func (h *Hub) authEvent(e auth.Event) {
+	alarm := func(kind audit.Kind) {
+		if err := h.recordAlarmAbout(e.Address, kind, e.Detail, e.At); err != nil {
+			h.cfg.Logger.Error("alarm not persisted", "kind", kind, "err", err)
+		}
+	}
 	switch e.Kind {
 	case auth.EventEnrolled:
 		h.recordAudit(keys.Address{}, e.Address, audit.ClientEnrolled, e.Detail, e.At)
 	case auth.EventClone:
-		h.recordAudit(keys.Address{}, e.Address, audit.ClientClone, e.Detail, e.At)
+		alarm(audit.ClientClone) // a security alarm: the alarm log, never dropped (SPEC §4.2)
+	case auth.EventPending:
+		h.recordAudit(keys.Address{}, e.Address, audit.ClientPending, e.Detail, e.At)
+	case auth.EventApproved:
+		h.recordAudit(keys.Address{}, e.Address, audit.ClientApproved, e.Detail, e.At)
+	case auth.EventOverride:
+		alarm(audit.LoginOverride)
 	default:
 		h.cfg.Logger.Info("auth", "event", e.Kind, "address", e.Address.Hex(), "client", e.Client.String())
 	}
@@ -77,6 +92,10 @@ var authErrors = []struct {
 	{auth.ErrDeviceUnknown, api.ErrNotFound},
 	{auth.ErrDeviceExpired, api.ErrNotFound},
 	{auth.ErrDeviceUsed, api.ErrConflict},
+	{auth.ErrPendingApproval, api.ErrPendingApproval},
+	{auth.ErrSelfApproval, api.ErrForbidden},
+	{auth.ErrNotApprover, api.ErrForbidden},
+	{auth.ErrNotPending, api.ErrConflict},
 }
 
 func authError(err error) error {
@@ -180,9 +199,12 @@ func parseClientHead(client, head string) (auth.ClientID, auth.Head, error) {
 }
 
 func sessionView(g *auth.Grant) api.Session {
-	return api.Session{AccessToken: g.AccessToken, TokenType: "Bearer", Expires: g.Expires.UTC().Format(time.RFC3339),
-		Address: g.Address.Hex(), Client: g.Client.String(), Head: g.Head.String(), Renewal: g.Renewal.String(),
-		Enrolled: g.Enrolled}
+	s := api.Session{Address: g.Address.Hex(), Client: g.Client.String(), Head: g.Head.String(), Renewal: g.Renewal.String(),
+		Enrolled: g.Enrolled, Pending: g.Pending}
+	if !g.Pending {
+		s.AccessToken, s.TokenType, s.Expires = g.AccessToken, "Bearer", g.Expires.UTC().Format(time.RFC3339)
+	}
+	return s
 }
 
 func (h *Hub) authSession(r *http.Request) (any, error) {
@@ -194,9 +216,13 @@ func (h *Hub) authClients(r *http.Request) (any, error) {
 	s := sessionOf(r)
 	out := api.List[api.ClientInfo]{Items: []api.ClientInfo{}}
 	for _, c := range h.auth.Clients().List(s.Address) {
-		out.Items = append(out.Items, api.ClientInfo{Client: c.ID.String(), Enrolled: rfc3339(c.Enrolled),
+		info := api.ClientInfo{Client: c.ID.String(), Enrolled: rfc3339(c.Enrolled),
 			LastSeen: rfc3339(c.LastSeen), Logins: c.Logins, Revoked: rfc3339(c.Revoked), Clones: c.Clones,
-			Current: c.ID == s.Client})
+			Current: c.ID == s.Client, Pending: c.Pending, Approved: rfc3339(c.Approved), Override: rfc3339(c.Override)}
+		if c.Approved != 0 {
+			info.By = c.ApprovedBy.String()
+		}
+		out.Items = append(out.Items, info)
 	}
 	return out, nil
 }
@@ -218,4 +244,25 @@ func (h *Hub) authRevokeClient(r *http.Request) (any, error) {
 	}
 	h.sockets.closeClient(cid, wsForbidden, "client revoked")
 	return api.RevokedClient{Client: cid.String(), Revoked: true}, nil
+}
+
+// authApproveClient lets a pending client of the caller's address in, on
+// the word of the caller's own enrolled client (docs/SPEC.md §11.11); the
+// hub files a hub/client-approved audit event.
+func (h *Hub) authApproveClient(r *http.Request) (any, error) {
+	s := sessionOf(r)
+	if err := decodeJSONBody(r, &api.Empty{}); err != nil {
+		return nil, err
+	}
+	cid, err := auth.ParseClientID(r.PathValue("client"))
+	if err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+	}
+	if err := h.auth.ApproveClient(s, cid); err != nil {
+		if errors.Is(err, auth.ErrUnknownClient) {
+			return nil, api.Errorf(api.ErrNotFound, "%v", err)
+		}
+		return nil, authError(err)
+	}
+	return api.ApprovedClient{Client: cid.String(), Approved: true}, nil
 }

@@ -46,8 +46,9 @@ var authzCases = map[string]authzCase{
 	"POST /api/v1/auth/clients/{client}/revoke": {"POST", "/api/v1/auth/clients/" + strings.Repeat("ab", 16) + "/revoke", "{}", true, true},
 	// Anyone logged in may ask; another address's record is 404 whether it
 	// exists or not (TestLoginRecordsOnTheLedger).
-	"GET /api/v1/auth/logins/{record}": {"GET", "/api/v1/auth/logins/0x" + strings.Repeat("ab", 32), "", true, true},
-	"POST /api/v1/auth/ticket":         {"POST", "/api/v1/auth/ticket", "{}", true, true},
+	"GET /api/v1/auth/logins/{record}":           {"GET", "/api/v1/auth/logins/0x" + strings.Repeat("ab", 32), "", true, true},
+	"POST /api/v1/auth/ticket":                   {"POST", "/api/v1/auth/ticket", "{}", true, true},
+	"POST /api/v1/auth/clients/{client}/approve": {"POST", "/api/v1/auth/clients/" + strings.Repeat("ab", 16) + "/approve", "{}", true, true},
 	// Public: status, the login endpoints, link information for pairing,
 	// submission of signed transactions.
 	"GET /api/v1/status":      {"GET", "/api/v1/status", "", true, true},

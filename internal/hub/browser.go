@@ -93,8 +93,8 @@ func clearedCookie() *http.Cookie {
 // the body has no token).
 func grantAnswer(g *auth.Grant, cookie bool) (api.Session, *http.Cookie) {
 	v := sessionView(g)
-	if !cookie {
-		return v, nil
+	if !cookie || g.Pending {
+		return v, nil // a pending client has no token to put in a cookie
 	}
 	v.AccessToken, v.TokenType = "", "Cookie"
 	return v, sessionCookie(g.AccessToken, g.Expires)

@@ -296,6 +296,7 @@ var wireTypes = map[string]reflect.Type{
 	"DeviceApproved":       reflect.TypeFor[api.DeviceApproved](),
 	"DeviceTokenRequest":   reflect.TypeFor[api.DeviceTokenRequest](),
 	"DeviceToken":          reflect.TypeFor[api.DeviceToken](),
+	"ApprovedClient":       reflect.TypeFor[api.ApprovedClient](),
 }
 
 // schemaNameOf is the component name of a struct type in wireTypes.

@@ -10,7 +10,7 @@ import (
 	"github.com/camchain/camchain/internal/tx"
 )
 
-// The login transactions (docs/SPEC.md §11.7–§11.8): a hub's batches of
+// The login transactions (docs/SPEC.md §11.7, §11.11): a hub's batches of
 // login records, and an owner's login policy.
 
 // MaxLoginBatchSize caps the records one LoginBatch may commit: the hub

@@ -77,7 +77,7 @@ func TestLoginBatchRules(t *testing.T) {
 }
 
 // The login policy: set by the account itself, which must own a camera;
-// a viewer (who owns nothing) and anyone else are refused (§11.8).
+// a viewer (who owns nothing) and anyone else are refused (§11.11).
 func TestLoginPolicyRules(t *testing.T) {
 	h := newHarness(t)
 	owner, viewer := h.key(), h.key()

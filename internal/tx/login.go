@@ -26,7 +26,7 @@ type LoginBatch struct {
 }
 
 // LoginPolicy is the rule an owner sets for logins to its own address
-// (docs/SPEC.md §11.8). With Approval = ApprovalRequired, a new client of
+// (docs/SPEC.md §11.11). With Approval = ApprovalRequired, a new client of
 // Account gets access only once an enrolled client approves it (or the
 // owner's wallet-signed override, which is loudly audited).
 type LoginPolicy struct {

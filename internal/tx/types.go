@@ -23,7 +23,7 @@ const (
 	TypeCheckpoint Type = "Checkpoint"
 	TypeAudit      Type = "Audit"
 	// TypeLoginBatch and TypeLoginPolicy are the login transactions
-	// (login.go, docs/SPEC.md §11.7–§11.8).
+	// (login.go, docs/SPEC.md §11.7, §11.11).
 	TypeLoginBatch  Type = "LoginBatch"
 	TypeLoginPolicy Type = "LoginPolicy"
 )
