@@ -48,6 +48,12 @@ function header(): HTMLElement {
   );
 }
 
+/** loading shows a view's title while it loads, keeping the pending notice
+ * for the view itself. */
+function loading(title: string) {
+  mount(root, header(), h("main", { id: "main", tabindex: "-1", "aria-busy": "true" }, h("h1", null, title), h("p", { class: "step" }, "Loading…")));
+}
+
 function page(title: string, ...body: (Node | string | null | false | undefined)[]) {
   const f = flash;
   flash = null;
@@ -155,7 +161,7 @@ function camCard(c: Cam): HTMLElement {
     h(
       "a",
       { href: `#/camera/${c.dev.camera}`, class: "cam-link", "aria-label": `Camera ${c.dev.camera}, ${st?.online ? "online" : "offline"}, you are its ${c.role}` },
-      h("div", { class: "thumb", "aria-hidden": "true" }, h("span", null, st?.online ? "●" : "○")),
+      h("div", { class: `thumb ${st?.recording ? "live" : ""}`, "aria-hidden": "true" }, h("span", { class: "dot" }), h("span", null, st?.recording ? "Recording" : st?.online ? "Online" : "Offline")),
       h("div", { class: "cam-head" }, h("strong", { class: "mono" }, short(c.dev.camera, 5)), h("span", { class: "role" }, c.role)),
     ),
     h(
@@ -172,7 +178,7 @@ function camCard(c: Cam): HTMLElement {
 let layout: "grid" | "list" = (localStorage.getItem("camchain.layout") as "grid" | "list") || "grid";
 
 async function viewCameras() {
-  page("Cameras", h("p", { class: "step" }, "Loading…"));
+  loading("Cameras");
   const cams = await myCameras();
   const toggle = h(
     "div",
@@ -206,15 +212,18 @@ async function submitted(what: string, p: Promise<TxResult>): Promise<boolean> {
 }
 
 async function viewCamera(cam: string) {
-  page("Camera", h("p", { class: "step" }, "Loading…"));
+  loading("Camera");
   const me = session()!.address;
   const [dev, st] = await Promise.all([get<Device>(`/devices/${cam}`), get<CameraStatus>(`/devices/${cam}/status`).catch(() => undefined)]);
   const owner = sameAddress(dev.owner, me);
+  if (!owner && !dev.grants.some((g) => g.active && sameAddress(g.viewer, me))) {
+    return page(`Camera ${short(cam, 4)}`, notice("error", "No access: you are not this camera's owner and hold no live grant on it (the owner may have revoked it, or it ended)."), h("p", null, h("a", { href: "#/cameras" }, "← All cameras")));
+  }
   const c: Cam = { dev, role: owner ? "owner" : "viewer", status: st };
   const sections: HTMLElement[] = [
     h("section", { class: "card" }, h("h2", null, "Status"), h("p", { class: "mono wrap" }, dev.camera), h("div", { class: "badges" }, badge(!!st?.online, "online", "offline"), badge(!!st?.recording, "recording", "not recording", "rec")), camStatusRows(c)),
   ];
-  if (owner) sections.push(sharing(dev), settings(dev));
+  if (owner) sections.push(sharing(dev), settings(dev, st?.retention_seconds));
   else sections.push(h("section", { class: "card" }, h("h2", null, "Your access"), ...dev.grants.map((g) => h("p", null, `Viewer until ${g.valid_until ? fmtTime(g.valid_until) : "revoked"}; recordings from ${g.history_from ? fmtTime(g.history_from) : "the start"}.`))));
   page(`Camera ${short(cam, 4)}`, h("p", null, h("a", { href: "#/cameras" }, "← All cameras")), ...sections);
 }
@@ -227,9 +236,8 @@ function sharing(dev: Device): HTMLElement {
   const form = h(
     "form",
     { class: "stack", "aria-label": "Grant a viewer" },
-    h("label", { for: "grant-viewer" }, "Viewer's address"),
-    viewer,
-    h("div", { class: "row" }, h("div", null, h("label", { for: "grant-until" }, "Until (empty: until revoked)"), until), h("div", null, h("label", { for: "grant-from" }, "Recordings from (empty: all)"), from)),
+    h("div", { class: "field" }, h("label", { for: "grant-viewer" }, "Viewer's address"), viewer),
+    h("div", { class: "row" }, h("div", { class: "field" }, h("label", { for: "grant-until" }, "Until (empty: until revoked)"), until), h("div", { class: "field" }, h("label", { for: "grant-from" }, "Recordings from (empty: all)"), from)),
     h("button", { type: "submit", class: "primary" }, "Sign and grant"),
   );
   form.addEventListener("submit", async (ev) => {
@@ -294,17 +302,24 @@ const PERIODS: [number, string][] = [
   [86400, "1 day"],
 ];
 
-function settings(dev: Device): HTMLElement {
+function settings(dev: Device, retention?: number): HTMLElement {
   const me = session()!.address;
   const sel = h("select", { id: "period", name: "period" }, ...PERIODS.map(([s, l]) => h("option", { value: s, selected: s === dev.checkpoint_period_seconds }, l)));
   if (!PERIODS.some(([s]) => s === dev.checkpoint_period_seconds)) sel.prepend(h("option", { value: dev.checkpoint_period_seconds, selected: true }, fmtDuration(dev.checkpoint_period_seconds)));
-  const form = h("form", { class: "stack", "aria-label": "Settings" }, h("label", { for: "period" }, "Integrity checkpoint every"), sel, h("button", { type: "submit", class: "primary" }, "Sign and save"));
+  const form = h("form", { class: "stack", "aria-label": "Settings" }, h("div", { class: "field" }, h("label", { for: "period" }, "Integrity checkpoint every"), sel), h("button", { type: "submit", class: "primary" }, "Sign and save"));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     await submitted("Checkpoint period", signAndSubmit(hub!, me, "SetPolicy", { camera: dev.camera, epoch: BigInt(dev.epoch), checkpointPeriod: BigInt(sel.value) }));
     viewCamera(dev.camera);
   });
-  return h("section", { class: "card" }, h("h2", null, "Settings"), form, h("p", { class: "fine" }, "The camera commits a Merkle root of its recordings to the ledger at the end of each period."));
+  return h(
+    "section",
+    { class: "card" },
+    h("h2", null, "Settings"),
+    form,
+    h("p", { class: "fine" }, "The camera commits a Merkle root of its recordings to the ledger at the end of each period; your wallet signs the change."),
+    retention !== undefined && h("p", { class: "fine" }, `Recordings are kept ${fmtDuration(retention)} on this hub (its --retention setting).`),
+  );
 }
 
 // ---------- pairing ----------
@@ -325,7 +340,7 @@ function viewPair() {
     }
   });
   const btn = h("button", { type: "submit", class: "primary" }, "Pair this camera");
-  const form = h("form", { class: "stack", "aria-label": "Pair a camera" }, h("label", { for: "code" }, "Pairing code shown by the camera"), ta, info, btn, status);
+  const form = h("form", { class: "stack", "aria-label": "Pair a camera" }, h("div", { class: "field" }, h("label", { for: "code" }, "Pairing code shown by the camera"), ta), info, btn, status);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
@@ -341,7 +356,7 @@ function viewPair() {
       go(`#/camera/${r.camera}`);
     } catch (e) {
       status.textContent = "";
-      const msg = e instanceof CoSignatureError ? `Refused: ${e.message}. Nothing was submitted; the camera is not paired.` : errText(e);
+      const msg = e instanceof CoSignatureError ? `Refused: ${e.message}. Nothing was submitted; the camera is not paired (it now shows a new code).` : errText(e);
       mount(info, notice("error", msg));
       btn.disabled = false;
     }

@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"context"
+	"encoding/hex"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/testutil/interop"
+	cwallet "github.com/camchain/camchain/internal/wallet"
+)
+
+var updateScreenshots = flag.Bool("update-screenshots", false, "copy TestWebUI's screenshots to docs/screenshots")
+
+// TestWebUI runs the web UI's browser test (ui/test/webui.test.mjs:
+// playwright-core driving Debian's Chromium, wallets injected as EIP-1193
+// providers that enforce MetaMask's checks) against a real hub, a camera
+// the owner paired with the CLI, and an unowned camera the test pairs from
+// the page. Afterwards it checks on the ledger what the page did. The
+// screenshots are kept in the test's output directory (logged), and
+// copied to docs/screenshots with -update-screenshots.
+func TestWebUI(t *testing.T) {
+	root, err := interop.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui := filepath.Join(root, "ui")
+	if _, err := os.Stat(filepath.Join(ui, "node_modules", "playwright-core", "package.json")); err != nil {
+		t.Fatalf("the UI test dependencies are not installed (%v): run `npm ci --prefix ui` (or `make deps`)", err)
+	}
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		if chromium, err = exec.LookPath("chromium"); err != nil {
+			t.Fatalf("Chromium is not installed (%v): apt-get install chromium (.ci/run does)", err)
+		}
+	}
+	h := initHub(t)
+	h.run(t)
+	a1 := runAgent(t, filepath.Join(t.TempDir(), "cam1"))
+	a2 := runAgent(t, filepath.Join(t.TempDir(), "cam2"))
+	w := newWallet(t)
+	cam1 := pair(t, h, a1, w)
+	pairingCode(t, a2.data) // the unowned camera shows its code
+	ownerKey, err := cwallet.NewKeystore(w.dir, cwallet.LightScrypt).Load("e2e passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewerKey, err := keys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexKey := func(k *keys.PrivateKey) string { return "0x" + hex.EncodeToString(crypto.FromECDSA(k.ECDSA())) }
+	shots := os.Getenv("CAMCHAIN_TEST_OUTPUT")
+	if shots == "" {
+		shots = filepath.Join(os.TempDir(), "camchain-webui-screenshots")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "test/webui.test.mjs")
+	cmd.Dir = ui
+	cmd.Env = append(os.Environ(), "HUB_URL="+h.url(), "OWNER_KEY="+hexKey(ownerKey), "VIEWER_KEY="+hexKey(viewerKey),
+		"CAMERA_1="+cam1, "CAMERA_2_DATA="+a2.data, "SHOTS="+shots, "CHROMIUM="+chromium)
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test test/webui.test.mjs:\n%s", out)
+	if err != nil {
+		t.Fatalf("the browser test failed: %v", err)
+	}
+	t.Logf("screenshots in %s", shots)
+
+	// What the page did, read back from the ledger through the API.
+	c := h.client(t)
+	d, err := c.Device(ctx, cam1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.CheckpointPeriod != 600 {
+		t.Errorf("camera 1's checkpoint period is %d s on the ledger, want the 600 s set in the page", d.CheckpointPeriod)
+	}
+	for _, g := range d.Grants {
+		if strings.EqualFold(g.Viewer, viewerKey.Address().Hex()) && g.Active {
+			t.Errorf("the viewer's grant is still active after the revoke in the page: %+v", g)
+		}
+	}
+	devs, err := c.DevicesOf(ctx, ownerKey.Address().Hex())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != 2 {
+		t.Errorf("the owner has %d cameras on the ledger, want 2 (one paired in the page)", len(devs))
+	}
+	if *updateScreenshots {
+		dst := filepath.Join(root, "docs", "screenshots")
+		os.MkdirAll(dst, 0o755)
+		es, _ := os.ReadDir(shots)
+		for _, e := range es {
+			b, err := os.ReadFile(filepath.Join(shots, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,269 @@
+// webui.test.mjs: camchain's web UI in Debian's Chromium, driven by
+// playwright-core, against a real hub and real cameras that
+// test/e2e TestWebUI starts (it passes them in the environment):
+//
+//   HUB_URL        the hub's origin
+//   OWNER_KEY      the owner's private key (the owner paired CAMERA_1 with the CLI)
+//   VIEWER_KEY     a second wallet
+//   CAMERA_1       the owner's camera, recording
+//   CAMERA_2_DATA  the data directory of an unowned camera (its pairing-code.txt)
+//   SHOTS          where to write the screenshots
+//   CHROMIUM       the browser (default /usr/bin/chromium)
+//
+// Wallets are injected EIP-1193 providers backed by ethers that enforce
+// MetaMask's checks (provider.mjs).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { chromium } from "playwright-core";
+import { injectWallet, makeWallet } from "./provider.mjs";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set (test/e2e TestWebUI runs this file)`);
+  return v;
+};
+const HUB = env("HUB_URL");
+const CAM1 = env("CAMERA_1");
+const SHOTS = env("SHOTS");
+const CAM2_DATA = env("CAMERA_2_DATA");
+
+let browser;
+const owner = makeWallet(env("OWNER_KEY"));
+const viewer = makeWallet(env("VIEWER_KEY"));
+const requests = []; // every request any page made, to check none left the origin
+
+before(async () => {
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function newPage(wallet, opts = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, ...opts });
+  if (wallet) await injectWallet(context, wallet);
+  const page = await context.newPage();
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  return { context, page };
+}
+
+const ready = (page) => page.waitForSelector("body[data-ready='1']");
+/** outcome waits for the page's success notice containing text, and
+ * fails with the page's error notice if that comes instead. */
+async function outcome(page, text, timeout = 60000) {
+  const any = page.locator(".notice.ok, .notice.error").filter({ hasText: /./ });
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    for (const el of await any.all()) {
+      const t = await el.innerText();
+      if ((await el.getAttribute("class")).includes("error")) assert.fail(`the page reports: ${t}`);
+      if (t.includes(text)) return t;
+    }
+    await page.waitForTimeout(100);
+  }
+  assert.fail(`no notice "${text}" within ${timeout} ms`);
+}
+const shot = (page, name) => page.screenshot({ path: join(SHOTS, name + ".png"), fullPage: true });
+
+/** Signs in with the keyboard only: Tab to the button, Enter. */
+async function keyboardLogin(page) {
+  await page.goto(HUB + "/");
+  await ready(page);
+  const btn = page.getByRole("button", { name: "Sign in with your wallet" });
+  await btn.waitFor();
+  for (let i = 0; i < 12 && !(await btn.evaluate((b) => b === document.activeElement)); i++) await page.keyboard.press("Tab");
+  assert.ok(await btn.evaluate((b) => b === document.activeElement), "the sign-in button is reachable with Tab");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Cameras" }).waitFor();
+}
+
+const cameraCards = (page) => page.locator("ul.cams > li");
+
+async function currentCode() {
+  return readFileSync(join(CAM2_DATA, "pairing-code.txt"), "utf8").trim();
+}
+
+let ownerPage, viewerPage;
+
+test("the page loads with nothing from another origin, under the strict CSP", async () => {
+  const { page } = await newPage(owner);
+  const res = await page.goto(HUB + "/");
+  assert.match(res.headers()["content-security-policy"], /default-src 'none'; script-src 'self'/);
+  await ready(page);
+  await page.getByRole("button", { name: "Sign in with your wallet" }).waitFor();
+  await shot(page, "login-desktop");
+  ownerPage = page;
+});
+
+test("MetaMask's rules hold in the test wallet: typed data bound to the ledger's chainId is refused", async () => {
+  const page = ownerPage;
+  const err = await page.evaluate(async () => {
+    const [a] = await window.ethereum.request({ method: "eth_requestAccounts" });
+    const td = {
+      types: { EIP712Domain: [{ name: "name", type: "string" }, { name: "version", type: "string" }, { name: "chainId", type: "uint256" }], Revoke: [{ name: "camera", type: "address" }] },
+      primaryType: "Revoke",
+      domain: { name: "camchain", version: "1", chainId: 4242 },
+      message: { camera: a },
+    };
+    try {
+      await window.ethereum.request({ method: "eth_signTypedData_v4", params: [a, JSON.stringify(td)] });
+      return "";
+    } catch (e) {
+      return e.message;
+    }
+  });
+  assert.match(err, /Provided chainId "4242" must match the active chainId "1"/);
+});
+
+test("the owner signs in with the wallet (keyboard only) and sees the paired camera with its status", async () => {
+  const page = ownerPage;
+  await keyboardLogin(page);
+  const signIn = owner.state.log.find((l) => l.method === "personal_sign");
+  assert.ok(signIn?.siwe, "the sign-in message parses as Sign-In with Ethereum (the siwe package)");
+  assert.match(signIn.text, new RegExp(`^${new URL(HUB).host} wants you to sign in with your Ethereum account:\\n${owner.state.address}\\n`));
+  const card = cameraCards(page).filter({ hasText: CAM1.slice(0, 7) });
+  await card.waitFor();
+  await card.getByText("online", { exact: true }).waitFor({ timeout: 20000 });
+  const text = await card.innerText();
+  assert.match(text, /Chain head\s*#\d+/);
+  assert.match(text, /Retention/);
+});
+
+test("a tampered co-signature is refused and nothing is paired; the genuine one pairs the camera", async () => {
+  const page = ownerPage;
+  await page.getByRole("link", { name: "Pair" }).click();
+  // A hub (or anything between) that alters the camera's answer.
+  await page.route("**/api/v1/pairings/relay", async (route) => {
+    const resp = await route.fetch();
+    const j = await resp.json();
+    const b = j.camera_sig;
+    j.camera_sig = b.slice(0, 10) + (b[10] === "0" ? "1" : "0") + b.slice(11);
+    await route.fulfill({ response: resp, json: j });
+  });
+  const code1 = await currentCode();
+  await page.getByLabel("Pairing code shown by the camera").fill(code1);
+  await page.getByRole("button", { name: "Pair this camera" }).click();
+  await page.getByText(/Refused: the camera's co-signature does not verify/).waitFor({ timeout: 30000 });
+  await shot(page, "pair-refused-desktop");
+  await page.unroute("**/api/v1/pairings/relay");
+  const cam2 = await page.evaluate(() => document.querySelector("#code").value);
+  assert.ok(cam2.startsWith("CCPAIR1:"));
+  // The code was spent; the camera shows a new one.
+  let code2 = code1;
+  for (let i = 0; i < 100 && code2 === code1; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    code2 = await currentCode();
+  }
+  assert.notEqual(code2, code1, "the camera shows a new code");
+  await page.getByLabel("Pairing code shown by the camera").fill(code2);
+  await page.getByRole("button", { name: "Pair this camera" }).click();
+  await outcome(page, "is yours", 60000);
+  const typed = owner.state.log.filter((l) => l.method === "eth_signTypedData_v4" && l.primaryType === "Imprint");
+  assert.equal(typed.length, 2);
+  assert.equal(typed[0].domain.chainId, undefined, "the imprint is signed in the v2 domain (no chainId)");
+  await page.getByRole("link", { name: "Cameras", exact: true }).click();
+  await page.getByRole("heading", { name: "Cameras" }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll("ul.cams > li").length === 2);
+});
+
+const VIEWER_UNTIL = new Date(Date.now() + 7 * 86400e3);
+const VIEWER_FROM = new Date(Date.now() - 3600e3);
+const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+
+test("the owner grants the second wallet a viewer's access with an expiry and history-from, signed as typed data", async () => {
+  const page = ownerPage;
+  await page.goto(`${HUB}/#/camera/${CAM1}`);
+  await page.getByRole("heading", { name: "Sharing" }).waitFor();
+  await page.getByLabel("Viewer's address").fill(viewer.state.address.toLowerCase());
+  await page.getByLabel("Until (empty: until revoked)").fill(local(VIEWER_UNTIL));
+  await page.getByLabel("Recordings from (empty: all)").fill(local(VIEWER_FROM));
+  await page.getByRole("button", { name: "Sign and grant" }).click();
+  await outcome(page, "Grant: on the ledger", 30000);
+  const g = owner.state.log.filter((l) => l.primaryType === "Grant").pop();
+  assert.equal(g.message.viewer, viewer.state.address);
+  assert.equal(g.message.validUntil, String(Math.floor(new Date(local(VIEWER_UNTIL)).getTime() / 60e3) * 60));
+  assert.ok("salt" in g.domain && !("chainId" in g.domain));
+  await page.getByRole("cell", { name: "active" }).waitFor();
+  await shot(page, "camera-desktop");
+});
+
+test("the viewer, in a second browser context, sees only the granted camera", async () => {
+  const { page } = await newPage(viewer);
+  viewerPage = page;
+  await keyboardLogin(page);
+  await cameraCards(page).first().waitFor();
+  assert.equal(await cameraCards(page).count(), 1);
+  const text = await cameraCards(page).first().innerText();
+  assert.match(text, new RegExp(CAM1.slice(2, 7)));
+  assert.match(text, /viewer/i);
+});
+
+test("settings: the checkpoint period lands on the ledger", async () => {
+  const page = ownerPage;
+  await page.goto(`${HUB}/#/camera/${CAM1}`);
+  await page.getByLabel("Integrity checkpoint every").selectOption({ label: "10 minutes" });
+  await page.getByRole("button", { name: "Sign and save" }).click();
+  await outcome(page, "Checkpoint period: on the ledger", 30000);
+  assert.equal(await page.getByLabel("Integrity checkpoint every").inputValue(), "600");
+});
+
+test("revoke: the viewer loses access on its next request", async () => {
+  const page = ownerPage;
+  await page.goto(`${HUB}/#/camera/${CAM1}`);
+  await page.getByRole("button", { name: `Revoke ${viewer.state.address}` }).click();
+  await outcome(page, "Revoke: on the ledger", 30000);
+  await viewerPage.goto(`${HUB}/#/camera/${CAM1}`);
+  await viewerPage.getByText("No access:").waitFor();
+  assert.equal(await viewerPage.locator(".facts").count(), 0, "nothing of the camera's status is shown");
+  await viewerPage.goto(`${HUB}/#/cameras`);
+  await viewerPage.getByText("No cameras yet.").waitFor();
+});
+
+test("the audit log lists the grant and the revoke, and filters", async () => {
+  const page = ownerPage;
+  await page.goto(`${HUB}/#/audit`);
+  await page.getByLabel("Scope").selectOption(CAM1);
+  await page.getByLabel("Kind contains").fill("grant");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.getByRole("cell", { name: "grant", exact: true }).first().waitFor();
+  const kinds = await page.locator("tbody td:nth-child(2)").allInnerTexts();
+  assert.ok(kinds.length > 0 && kinds.every((k) => k.includes("grant")), `filtered kinds ${kinds}`);
+  await shot(page, "audit-desktop");
+});
+
+test("the enrolled clients are listed; this browser is one", async () => {
+  const page = ownerPage;
+  await page.getByRole("link", { name: "Devices" }).click();
+  await page.getByText("this browser").waitFor();
+});
+
+test("phone width (360 px), light and dark", async () => {
+  for (const scheme of ["light", "dark"]) {
+    const { page } = await newPage(owner, { viewport: { width: 360, height: 780 }, colorScheme: scheme, isMobile: true, hasTouch: true });
+    await page.goto(HUB + "/");
+    await ready(page);
+    await page.getByRole("button", { name: "Sign in with your wallet" }).click();
+    await cameraCards(page).first().waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling at 360 px (${overflow} px over)`);
+    await shot(page, `cameras-phone-${scheme}`);
+    if (scheme === "light") {
+      await page.goto(`${HUB}/#/camera/${CAM1}`);
+      await page.getByRole("heading", { name: "Settings" }).waitFor();
+      await shot(page, "camera-phone-light");
+    }
+  }
+  await ownerPage.goto(HUB + "/#/cameras");
+  await cameraCards(ownerPage).first().waitFor();
+  await shot(ownerPage, "cameras-desktop");
+});
+
+test("no request left the hub's origin", () => {
+  const origin = new URL(HUB).origin;
+  const elsewhere = requests.filter((u) => !u.startsWith(origin + "/"));
+  assert.deepEqual(elsewhere, []);
+  assert.ok(requests.length > 10);
+});
