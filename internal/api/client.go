@@ -239,6 +239,13 @@ func (c *Client) DevicesOf(ctx context.Context, owner string) ([]Device, error) 
 	return l.Items, c.do(ctx, http.MethodGet, "/owners/"+url.PathEscape(owner)+"/devices", nil, nil, &l)
 }
 
+// ViewerDevices returns the cameras of this hub that viewer may watch (a
+// live grant).
+func (c *Client) ViewerDevices(ctx context.Context, viewer string) ([]Device, error) {
+	var l List[Device]
+	return l.Items, c.do(ctx, http.MethodGet, "/viewers/"+url.PathEscape(viewer)+"/devices", nil, nil, &l)
+}
+
 // Checkpoints lists a camera's checkpoints (epoch < 0: the current epoch).
 func (c *Client) Checkpoints(ctx context.Context, camera string, epoch int64, from uint64, limit int) (List[Checkpoint], error) {
 	q := pageQuery(epoch, from, limit)

@@ -41,6 +41,9 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("CAMCHAIN_HOME", filepath.Join(env.WorkDir, "home"))
+			// No script reaches a hub it did not start (wallet restore asks
+			// the default hub what the wallet owns): port 1 refuses.
+			env.Setenv("CAMCHAIN_HUB", "http://127.0.0.1:1")
 			// The evidence vector bundle (docs/SPEC.md §10.6), made by a real
 			// hub, for the evidence scripts.
 			b, err := os.ReadFile(filepath.Join("..", "evidence", "testdata", "bundle-v1.cbor"))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -25,8 +26,9 @@ func newWalletCmd(e *env) *cobra.Command {
 standard Ethereum key m/44'/60'/0'/0/0, so the same words and passphrase give
 the same address in ethers or a hardware wallet that takes a BIP-39 passphrase
 (Ledger, Trezor). MetaMask and most software wallets import words without a
-passphrase, which gives another account: import the keystore file from the
-keystore directory into them instead (its password is your passphrase).
+passphrase, which gives another, empty account: give them the keystore file
+instead (camchain wallet export; its password is your passphrase).
+Losing either the words or the passphrase locks the account forever.
 
 The key is kept in the keystore directory, encrypted with your passphrase
 (Web3 Secret Storage v3, scrypt). The recovery words are never stored.
@@ -39,6 +41,7 @@ For scripts, --passphrase-file and --mnemonic-file replace the prompts.`,
 	cmd.AddCommand(
 		newWalletNewCmd(e, f),
 		newWalletRestoreCmd(e, f),
+		newWalletExportCmd(e, f),
 		newWalletAddressCmd(e, f),
 		newWalletSignMessageCmd(e, f),
 	)
@@ -124,13 +127,16 @@ not even camchain, can recover it.
 }
 
 func newWalletRestoreCmd(e *env, f *keystoreFlags) *cobra.Command {
-	return &cobra.Command{
+	var hf *hubFlags
+	cmd := &cobra.Command{
 		Use:   "restore",
 		Short: "Restore a wallet from its 24 recovery words and passphrase",
 		Long: `Restore a wallet from its 24 recovery words and its passphrase, and save the
 key in the keystore directory. The words are checked before anything is
-written. A different passphrase gives a different (empty) account, so check
-that the printed address is the one you expect.`,
+written, but a passphrase cannot be: a mistyped one silently gives a
+different, empty account. So restore prints the address and asks the hub
+(--hub, default CAMCHAIN_HUB or the local hub) what it owns there, logging in
+with the restored key, and says plainly when it owns nothing.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			store, err := f.keystore()
@@ -165,9 +171,82 @@ that the printed address is the one you expect.`,
 			fmt.Fprintln(e.stdout, k.Address().Hex())
 			fmt.Fprintf(e.stderr, "Encrypted key saved to %s\n"+
 				"If this is not the address you expect, the words or the passphrase differ from the original.\n", path)
+			e.signer = k
+			e.reportHoldings(hf, k)
 			return nil
 		},
 	}
+	hf = addHubFlags(cmd)
+	return cmd
+}
+
+// exportWarning is what `wallet export` says about the file it wrote.
+const exportWarning = `WARNING: %s holds your account's key, encrypted with your passphrase.
+Anyone who has it and learns or
+guesses your passphrase controls your cameras. Import it, then delete it; never
+send it anywhere.
+  MetaMask: account menu -> Add account or hardware wallet -> Import account ->
+  type "JSON File", choose this file, password: your camchain passphrase.
+  Other software wallets: "import keystore / JSON file".
+  Hardware wallets (Ledger, Trezor) take your 24 words plus the passphrase
+  instead, and do not need this file.
+`
+
+func newWalletExportCmd(e *env, f *keystoreFlags) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "export -o FILE",
+		Short: "Write the wallet's key file (v3 keystore JSON) for MetaMask and other software wallets",
+		Long: `Write the wallet's key as a Web3 Secret Storage v3 JSON file (mode 0600),
+which MetaMask ("Import account" -> "JSON File") and most software wallets
+import, with your passphrase as its password. Those wallets cannot take a
+BIP-39 passphrase, so the 24 words alone would give them another, empty
+account; this file gives them this account. The passphrase is checked first,
+so the password you will type there is known to work. (For a passphrase
+with non-ASCII characters the file is sealed afresh under the passphrase as a
+keyboard types it, NFC, since those wallets do not normalise it.) FILE must
+not exist.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return usageError{errors.New("export needs -o FILE (the key file is never written to the terminal)")}
+			}
+			store, err := f.keystore()
+			if err != nil {
+				return err
+			}
+			addr, err := store.Address()
+			if err != nil {
+				return err
+			}
+			pass, err := e.readPassphrase(*f, fmt.Sprintf("Passphrase for %s: ", addr.Hex()), false, nil)
+			if err != nil {
+				return err
+			}
+			data, err := store.Export(pass)
+			if err != nil {
+				return err
+			}
+			fh, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return fmt.Errorf("export: %w (the file must not exist yet)", err)
+			}
+			if _, err := fh.Write(data); err != nil {
+				fh.Close()
+				os.Remove(out)
+				return fmt.Errorf("export: %w", err)
+			}
+			if err := errors.Join(fh.Sync(), fh.Close()); err != nil {
+				os.Remove(out)
+				return fmt.Errorf("export: %w", err)
+			}
+			fmt.Fprintf(e.stdout, "%s\n", addr.Hex())
+			fmt.Fprintf(e.stderr, exportWarning, out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write the key file to `FILE` (mode 0600; must not exist)")
+	return cmd
 }
 
 func newWalletAddressCmd(e *env, f *keystoreFlags) *cobra.Command {

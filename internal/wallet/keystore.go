@@ -241,6 +241,66 @@ func (ks *Keystore) keyFiles() ([]string, error) {
 	return names, nil
 }
 
+// Export returns the v3 JSON that other software wallets (MetaMask's
+// "Import account → JSON file") open with passphrase as typed (docs/SPEC.md
+// §1.2). It first checks that passphrase opens this keystore. For an ASCII
+// passphrase it is the key file itself. Otherwise the key is sealed afresh,
+// at the keystore's scrypt cost, under NFC(passphrase): the form keyboards
+// type and browsers submit, which those wallets use as bytes without
+// normalising, where camchain's own file uses NFKD.
+func (ks *Keystore) Export(passphrase string) ([]byte, error) {
+	k, err := ks.Load(passphrase)
+	if err != nil {
+		return nil, err
+	}
+	_, data, err := ks.readKeyFile()
+	if err != nil {
+		return nil, err
+	}
+	if isASCII(passphrase) {
+		return data, nil
+	}
+	id, err := uuid.NewRandom()
+	if err != nil {
+		return nil, fmt.Errorf("key id: %w", err)
+	}
+	p, err := fileScrypt(data)
+	if err != nil {
+		return nil, err
+	}
+	blob, err := keystore.EncryptKey(&keystore.Key{Id: id, Address: k.Address(), PrivateKey: k.ECDSA()}, norm.NFC.String(passphrase), p.N, p.P)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt key: %w", err)
+	}
+	return blob, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// fileScrypt reads the scrypt cost a key file was sealed with.
+func fileScrypt(data []byte) (ScryptParams, error) {
+	var f struct {
+		Crypto struct {
+			KDF       string `json:"kdf"`
+			KDFParams struct {
+				N int `json:"n"`
+				P int `json:"p"`
+			} `json:"kdfparams"`
+		} `json:"crypto"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil || f.Crypto.KDF != "scrypt" || f.Crypto.KDFParams.N < 2 || f.Crypto.KDFParams.P < 1 {
+		return ScryptParams{}, errors.New("key file: not an scrypt v3 keystore")
+	}
+	return ScryptParams{N: f.Crypto.KDFParams.N, P: f.Crypto.KDFParams.P}, nil
+}
+
 // readKeyFile returns the path and contents of the directory's only key file.
 func (ks *Keystore) readKeyFile() (string, []byte, error) {
 	names, err := ks.keyFiles()

@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -322,5 +324,38 @@ func TestPasswordForms(t *testing.T) {
 	want := []string{"cafe\u0301", "caf\u00e9"}
 	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("passwordForms = %+q, want %+q", got, want)
+	}
+}
+
+// Export of an ASCII passphrase's keystore is the key file itself; a wrong
+// passphrase exports nothing; a non-ASCII one is sealed afresh under NFC,
+// which camchain's own Load still opens.
+func TestExport(t *testing.T) {
+	k, err := keys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pass := range []string{"plain ascii", "cafe\u0301 na\u00efve"} {
+		ks := NewKeystore(t.TempDir(), LightScrypt)
+		path, err := ks.Save(k, pass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, _ := os.ReadFile(path)
+		got, err := ks.Export(pass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ascii := pass == "plain ascii"; ascii != bytes.Equal(got, file) {
+			t.Errorf("%q: export equals the key file: %v", pass, !ascii)
+		}
+		other := NewKeystore(t.TempDir(), LightScrypt)
+		os.WriteFile(filepath.Join(other.Dir, "UTC--exported"), got, 0o600)
+		if back, err := other.Load(norm.NFC.String(pass)); err != nil || !back.Equal(k) {
+			t.Errorf("%q: the export does not open with the passphrase as typed: %v", pass, err)
+		}
+		if _, err := ks.Export(pass + "!"); !errors.Is(err, ErrWrongPassphrase) {
+			t.Errorf("%q: export with a wrong passphrase: %v", pass, err)
+		}
 	}
 }
