@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 )
 
+// TempPrefix starts the name of every temporary file Write leaves behind
+// when a crash stops it before the rename: ".tmp-<name>-<random>".
+const TempPrefix = ".tmp-"
+
 // Write writes data to path: a temporary file in the same directory,
 // fsync, rename over path, fsync of the directory.
 func Write(path string, data []byte, perm os.FileMode) error {
@@ -23,7 +27,7 @@ func Create(path string, data []byte, perm os.FileMode) error {
 
 func write(path string, data []byte, perm os.FileMode, exclusive bool) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	f, err := os.CreateTemp(dir, TempPrefix+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}

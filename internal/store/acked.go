@@ -5,6 +5,7 @@ import (
 
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 // Acked returns the acknowledgement pointer: the hub holds every record
@@ -48,7 +49,7 @@ func (c *Chain) SetAcked(h feedchain.Head) error {
 	case acked == h:
 		return nil
 	}
-	if err := atomicfile.Write(c.statePath(ackedName), encodeAcked(h), fileMode); err != nil {
+	if err := atomicfile.Write(c.statePath(layout.AckedName), layout.EncodeAcked(h), fileMode); err != nil {
 		return fmt.Errorf("store: %s: save acknowledgement: %w", c.id, err)
 	}
 	c.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 func TestSetAcked(t *testing.T) {
@@ -56,8 +57,8 @@ func TestSetAcked(t *testing.T) {
 	}
 
 	s.Close()
-	p := filepath.Join(chainDir(dir, cam), ackedName)
-	if b, _ := os.ReadFile(p); string(b) != string(encodeAcked(h2)) || !strings.HasPrefix(string(b), "camchain-acked 1\n2 ") {
+	p := filepath.Join(chainDir(dir, cam), layout.AckedName)
+	if b, _ := os.ReadFile(p); string(b) != string(layout.EncodeAcked(h2)) || !strings.HasPrefix(string(b), "camchain-acked 1\n2 ") {
 		t.Fatalf("acked file %q", b)
 	}
 	s = openStore(t, dir, Options{})
@@ -71,35 +72,9 @@ func TestSetAcked(t *testing.T) {
 	s.Close()
 
 	// An acknowledgement the chain does not hold is damage, not a crash.
-	os.WriteFile(p, encodeAcked(feedchain.Head{Valid: true, Seq: 9, Hash: h2.Hash}), 0o644)
+	os.WriteFile(p, layout.EncodeAcked(feedchain.Head{Valid: true, Seq: 9, Hash: h2.Hash}), 0o644)
 	s = openStore(t, dir, Options{})
 	if _, err := s.Chain(cam.addr(), cam.epoch); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("acked beyond the head: %v", err)
-	}
-}
-
-func TestStateFileFormats(t *testing.T) {
-	h := feedchain.Head{Valid: true, Seq: 12, Hash: feedchain.Hash{0xab, 0xcd}}
-	if got, err := decodeAcked(encodeAcked(h)); err != nil || got != h {
-		t.Fatalf("acked round trip: %v %v", got, err)
-	}
-	if n, err := decodePruned(encodePruned(77)); err != nil || n != 77 {
-		t.Fatalf("pruned round trip: %v %v", n, err)
-	}
-	hash := strings.Repeat("ab", 32)
-	for _, bad := range []string{
-		"", "camchain-acked 2\n12 " + hash + "\n", "camchain-acked 1\n12 " + hash,
-		"camchain-acked 1\n012 " + hash + "\n", "camchain-acked 1\n12  " + hash + "\n",
-		"camchain-acked 1\n12 " + strings.ToUpper(hash) + "\n", "camchain-acked 1\n12 " + hash[2:] + "\n",
-		"camchain-acked 1\n-1 " + hash + "\n", "camchain-acked 1\n12 " + hash + "\nx",
-	} {
-		if _, err := decodeAcked([]byte(bad)); err == nil {
-			t.Errorf("decodeAcked accepted %q", bad)
-		}
-	}
-	for _, bad := range []string{"", "camchain-pruned 2\n1\n", "camchain-pruned 1\n1", "camchain-pruned 1\n+1\n", "camchain-pruned 1\n01\n"} {
-		if _, err := decodePruned([]byte(bad)); err == nil {
-			t.Errorf("decodePruned accepted %q", bad)
-		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 // BenchmarkAppend stores 1 MiB segments with their records, fsyncs
@@ -39,13 +40,13 @@ func BenchmarkOpen(b *testing.B) {
 	s := openStore(b, dir, Options{})
 	mustChain(b, s, cam)
 	s.Close()
-	log := logHeader()
+	log := layout.LogHeader()
 	for i := range n {
 		data := segment(uint64(i), 1)
-		log = append(log, encodeEntry(cam.next(b, data).Marshal())...)
-		os.WriteFile(filepath.Join(chainDir(dir, cam), segDirName, segName(uint64(i))), data, 0o644)
+		log = append(log, layout.AppendEntry(nil, cam.next(b, data).Marshal())...)
+		os.WriteFile(filepath.Join(chainDir(dir, cam), layout.SegDirName, layout.SegName(uint64(i))), data, 0o644)
 	}
-	os.WriteFile(filepath.Join(chainDir(dir, cam), logName), log, 0o644)
+	os.WriteFile(filepath.Join(chainDir(dir, cam), layout.LogName), log, 0o644)
 	b.ResetTimer()
 	for range b.N {
 		s, err := Open(dir, Options{})

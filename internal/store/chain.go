@@ -1,10 +1,8 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 // meta is what a Chain keeps in memory per record: enough to list, to
@@ -62,9 +61,11 @@ type Chain struct {
 	closed     bool
 }
 
-func (c *Chain) logPath() string              { return filepath.Join(c.dir, logName) }
-func (c *Chain) segDir() string               { return filepath.Join(c.dir, segDirName) }
-func (c *Chain) segPath(seq uint64) string    { return filepath.Join(c.dir, segDirName, segName(seq)) }
+func (c *Chain) logPath() string { return filepath.Join(c.dir, layout.LogName) }
+func (c *Chain) segDir() string  { return filepath.Join(c.dir, layout.SegDirName) }
+func (c *Chain) segPath(seq uint64) string {
+	return filepath.Join(c.dir, layout.SegDirName, layout.SegName(seq))
+}
 func (c *Chain) statePath(name string) string { return filepath.Join(c.dir, name) }
 
 // openChain loads a chain from disk, creating it if create is set.
@@ -105,7 +106,7 @@ func (c *Chain) create() error {
 			return err
 		}
 	}
-	return atomicfile.Write(c.logPath(), logHeader(), fileMode)
+	return atomicfile.Write(c.logPath(), layout.LogHeader(), fileMode)
 }
 
 // load reads the log (dropping a torn tail), the state files and the
@@ -123,7 +124,7 @@ func (c *Chain) load() error {
 	c.logSize = scan.end
 	if scan.bad != "" {
 		trailing := fi.Size() - scan.end
-		if trailing > maxEntrySize {
+		if trailing > layout.MaxEntrySize {
 			return &CorruptError{Path: c.logPath(), Offset: scan.end, Reason: fmt.Sprintf(
 				"%s, %d bytes before the end of the file: more than one entry, so not a torn tail from a crash; refusing to truncate (move the file aside to investigate)",
 				scan.bad, trailing)}
@@ -154,7 +155,7 @@ func removeTemps(dir string) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
+		if strings.HasPrefix(e.Name(), layout.TmpPrefix) {
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("store: %w", err)
 			}
@@ -166,26 +167,26 @@ func removeTemps(dir string) error {
 // loadState reads acked and pruned and checks them against the log.
 func (c *Chain) loadState() error {
 	head := c.headLocked()
-	if b, err := os.ReadFile(c.statePath(ackedName)); err == nil {
-		h, err := decodeAcked(b)
+	if b, err := os.ReadFile(c.statePath(layout.AckedName)); err == nil {
+		h, err := layout.DecodeAcked(b)
 		if err != nil {
-			return &CorruptError{Path: c.statePath(ackedName), Offset: -1, Reason: err.Error()}
+			return &CorruptError{Path: c.statePath(layout.AckedName), Offset: -1, Reason: err.Error()}
 		}
 		if h.Seq >= uint64(len(c.metas)) || c.metas[h.Seq].hash != h.Hash {
-			return &CorruptError{Path: c.statePath(ackedName), Offset: -1, Reason: fmt.Sprintf(
+			return &CorruptError{Path: c.statePath(layout.AckedName), Offset: -1, Reason: fmt.Sprintf(
 				"acknowledged %s is not in the chain (head %s)", h, head)}
 		}
 		c.acked = h
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("store: %w", err)
 	}
-	if b, err := os.ReadFile(c.statePath(prunedName)); err == nil {
-		n, err := decodePruned(b)
+	if b, err := os.ReadFile(c.statePath(layout.PrunedName)); err == nil {
+		n, err := layout.DecodePruned(b)
 		if err != nil {
-			return &CorruptError{Path: c.statePath(prunedName), Offset: -1, Reason: err.Error()}
+			return &CorruptError{Path: c.statePath(layout.PrunedName), Offset: -1, Reason: err.Error()}
 		}
 		if n > uint64(len(c.metas)) {
-			return &CorruptError{Path: c.statePath(prunedName), Offset: -1, Reason: fmt.Sprintf(
+			return &CorruptError{Path: c.statePath(layout.PrunedName), Offset: -1, Reason: fmt.Sprintf(
 				"says segments below %d were pruned, but the chain has %d records", n, len(c.metas))}
 		}
 		c.pruneBelow = n
@@ -216,12 +217,12 @@ func (c *Chain) scanSegments() error {
 	var removed []string
 	for _, e := range entries {
 		name := e.Name()
-		seq, ok := ParseSegName(name)
+		seq, ok := layout.ParseSegName(name)
 		switch {
 		case ok && seq < n && seq >= c.pruneBelow:
 			present[seq] = true
 			continue
-		case ok, strings.HasPrefix(name, ".tmp-"):
+		case ok, strings.HasPrefix(name, layout.TmpPrefix):
 			// Beyond the head: written before a crash stopped its record.
 			// Below the mark: a prune was interrupted. Temp: a torn write.
 		default:
@@ -358,13 +359,9 @@ func (c *Chain) Record(seq uint64) (*feedchain.Record, error) {
 	bad := func(why string) error {
 		return &CorruptError{Path: c.logPath(), Offset: m.off, Reason: fmt.Sprintf("record %d %s since the log was opened", seq, why)}
 	}
-	l := binary.BigEndian.Uint32(buf)
-	if int64(l)+entryOverhead != int64(len(buf)) {
-		return nil, bad("changed length")
-	}
-	rec := buf[4 : 4+l]
-	if crc32.Checksum(rec, castagnoli) != binary.BigEndian.Uint32(buf[4+l:]) {
-		return nil, bad("fails its CRC")
+	rec, err := layout.DecodeEntry(buf)
+	if err != nil {
+		return nil, bad(fmt.Sprintf("changed (%v)", err))
 	}
 	r, err := feedchain.Parse(rec)
 	if err != nil || r.Hash() != m.hash {
@@ -449,7 +446,7 @@ func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 	if err := atomicfile.Write(seg, data, fileMode); err != nil {
 		return fmt.Errorf("store: append to %s: write segment %d: %w", c.id, r.Seq, err)
 	}
-	entry := encodeEntry(r.Marshal())
+	entry := layout.AppendEntry(nil, r.Marshal())
 	_, err := c.f.Write(entry)
 	if err == nil {
 		err = c.f.Sync()

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 func chainDir(dir string, cam *camera) string {
@@ -28,11 +29,11 @@ func threeRecords(t *testing.T) (dir string, cam *camera, recs []*feedchain.Reco
 	s := openStore(t, dir, Options{})
 	recs, segs = appendN(t, mustChain(t, s, cam), cam, 3, 700)
 	s.Close()
-	log, err := os.ReadFile(filepath.Join(chainDir(dir, cam), logName))
+	log, err := os.ReadFile(filepath.Join(chainDir(dir, cam), layout.LogName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lastOff = len(log) - len(encodeEntry(recs[2].Marshal()))
+	lastOff = len(log) - len(layout.AppendEntry(nil, recs[2].Marshal()))
 	return
 }
 
@@ -40,7 +41,7 @@ func threeRecords(t *testing.T) (dir string, cam *camera, recs []*feedchain.Reco
 // it) leaves exactly the first two records, and appending goes on.
 func TestTornTailAtEveryOffset(t *testing.T) {
 	dir, cam, recs, segs, log, lastOff := threeRecords(t)
-	logPath := filepath.Join(chainDir(dir, cam), logName)
+	logPath := filepath.Join(chainDir(dir, cam), layout.LogName)
 	for cut := lastOff; cut < len(log); cut++ {
 		if err := os.WriteFile(logPath, log[:cut], 0o644); err != nil {
 			t.Fatal(err)
@@ -64,7 +65,7 @@ func TestTornTailAtEveryOffset(t *testing.T) {
 			t.Fatalf("cut at %d: logged a torn tail: %v\n%s", cut, torn, lb.String())
 		}
 		// Segment 2's file, written before the record, is now a stray.
-		if _, err := os.Stat(filepath.Join(chainDir(dir, cam), "seg", segName(2))); err == nil {
+		if _, err := os.Stat(filepath.Join(chainDir(dir, cam), "seg", layout.SegName(2))); err == nil {
 			t.Fatalf("cut at %d: segment 2 kept without its record", cut)
 		}
 		if err := c.Append(recs[2], segs[2]); err != nil {
@@ -96,8 +97,8 @@ func TestTailRecordThatFailsVerification(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir, cam, recs, _, log, lastOff := threeRecords(t)
-			bad := append(log[:lastOff:lastOff], encodeEntry(mutate(recs[2].Marshal()))...)
-			os.WriteFile(filepath.Join(chainDir(dir, cam), logName), bad, 0o644)
+			bad := append(log[:lastOff:lastOff], layout.AppendEntry(nil, mutate(recs[2].Marshal()))...)
+			os.WriteFile(filepath.Join(chainDir(dir, cam), layout.LogName), bad, 0o644)
 			var lb logBuffer
 			s := openStore(t, dir, Options{Logger: lb.logger()})
 			c := mustChain(t, s, cam)
@@ -113,11 +114,11 @@ func TestTailRecordThatFailsVerification(t *testing.T) {
 
 func TestGarbageAfterTheLog(t *testing.T) {
 	dir, cam, _, _, log, _ := threeRecords(t)
-	logPath := filepath.Join(chainDir(dir, cam), logName)
+	logPath := filepath.Join(chainDir(dir, cam), layout.LogName)
 	lenPrefix := binary.BigEndian.AppendUint32(nil, 200) // a plausible length
 	for _, g := range [][]byte{
 		{0}, {0xff, 0xff, 0xff, 0xff}, lenPrefix, append(lenPrefix, make([]byte, 204)...),
-		bytes.Repeat([]byte{0x5a}, 100), make([]byte, maxEntrySize),
+		bytes.Repeat([]byte{0x5a}, 100), make([]byte, layout.MaxEntrySize),
 	} {
 		os.WriteFile(logPath, append(append([]byte(nil), log...), g...), 0o644)
 		s := openStore(t, dir, Options{})
@@ -134,7 +135,7 @@ func TestGarbageAfterTheLog(t *testing.T) {
 
 	// More than one entry's worth of bytes after the damage is not a torn
 	// write: Open refuses and changes nothing.
-	long := append(append([]byte(nil), log...), make([]byte, maxEntrySize+1)...)
+	long := append(append([]byte(nil), log...), make([]byte, layout.MaxEntrySize+1)...)
 	os.WriteFile(logPath, long, 0o644)
 	s := openStore(t, dir, Options{})
 	_, err := s.Chain(cam.addr(), cam.epoch)
@@ -151,14 +152,14 @@ func TestGarbageAfterTheLog(t *testing.T) {
 // crash: Open refuses rather than cut off the good history.
 func TestDamageInsideTheLogIsRefused(t *testing.T) {
 	dir, cam, _, _, log, _ := threeRecords(t)
-	logPath := filepath.Join(chainDir(dir, cam), logName)
+	logPath := filepath.Join(chainDir(dir, cam), layout.LogName)
 	bad := append([]byte(nil), log...)
-	bad[logHeaderSize+40] ^= 0x01
+	bad[layout.LogHeaderSize+40] ^= 0x01
 	os.WriteFile(logPath, bad, 0o644)
 	s := openStore(t, dir, Options{})
 	_, err := s.Chain(cam.addr(), cam.epoch)
 	var ce *CorruptError
-	if !errors.As(err, &ce) || ce.Offset != logHeaderSize || !strings.Contains(err.Error(), "CRC") {
+	if !errors.As(err, &ce) || ce.Offset != layout.LogHeaderSize || !strings.Contains(err.Error(), "CRC") {
 		t.Fatalf("got %v", err)
 	}
 	if b, _ := os.ReadFile(logPath); !bytes.Equal(b, bad) {
@@ -176,8 +177,8 @@ func TestSegmentWithoutRecord(t *testing.T) {
 	appendN(t, c, cam, 2, 300)
 	s.Close()
 	seg := filepath.Join(chainDir(dir, cam), "seg")
-	os.WriteFile(filepath.Join(seg, segName(2)), []byte("half a segment"), 0o644)
-	os.WriteFile(filepath.Join(seg, ".tmp-"+segName(3)+"-123"), []byte("torn"), 0o644)
+	os.WriteFile(filepath.Join(seg, layout.SegName(2)), []byte("half a segment"), 0o644)
+	os.WriteFile(filepath.Join(seg, ".tmp-"+layout.SegName(3)+"-123"), []byte("torn"), 0o644)
 	os.WriteFile(filepath.Join(chainDir(dir, cam), ".tmp-acked-456"), []byte("torn"), 0o644)
 
 	s = openStore(t, dir, Options{})
@@ -302,13 +303,13 @@ func TestPruneInterruptedBeforeDeleting(t *testing.T) {
 	s := openStore(t, dir, Options{})
 	appendN(t, mustChain(t, s, cam), cam, 4, 100)
 	s.Close()
-	os.WriteFile(filepath.Join(chainDir(dir, cam), prunedName), encodePruned(2), 0o644)
+	os.WriteFile(filepath.Join(chainDir(dir, cam), layout.PrunedName), layout.EncodePruned(2), 0o644)
 
 	s = openStore(t, dir, Options{})
 	c := mustChain(t, s, cam)
 	for seq, pruned := range []bool{true, true, false, false} {
 		info, _ := c.Info(uint64(seq))
-		_, statErr := os.Stat(filepath.Join(chainDir(dir, cam), "seg", segName(uint64(seq))))
+		_, statErr := os.Stat(filepath.Join(chainDir(dir, cam), "seg", layout.SegName(uint64(seq))))
 		if info.Pruned != pruned || (statErr == nil) == pruned {
 			t.Fatalf("segment %d: pruned %v, file present %v", seq, info.Pruned, statErr == nil)
 		}
@@ -325,7 +326,7 @@ func TestMissingSegmentIsReported(t *testing.T) {
 	s := openStore(t, dir, Options{})
 	appendN(t, mustChain(t, s, cam), cam, 3, 100)
 	s.Close()
-	os.Remove(filepath.Join(chainDir(dir, cam), "seg", segName(1)))
+	os.Remove(filepath.Join(chainDir(dir, cam), "seg", layout.SegName(1)))
 
 	var lb logBuffer
 	s = openStore(t, dir, Options{Logger: lb.logger()})
@@ -351,7 +352,7 @@ func TestSegmentChangedOnDisk(t *testing.T) {
 	s := openStore(t, dir, Options{})
 	c := mustChain(t, s, cam)
 	appendN(t, c, cam, 1, 100)
-	p := filepath.Join(chainDir(dir, cam), "seg", segName(0))
+	p := filepath.Join(chainDir(dir, cam), "seg", layout.SegName(0))
 	b, _ := os.ReadFile(p)
 	b[0] ^= 1
 	os.WriteFile(p, b, 0o644)
@@ -363,7 +364,7 @@ func TestSegmentChangedOnDisk(t *testing.T) {
 // An entry is u32be length, the record, u32be CRC-32C of the record.
 func TestEntryLayout(t *testing.T) {
 	rec := []byte("abc")
-	e := encodeEntry(rec)
+	e := layout.AppendEntry(nil, rec)
 	want := append([]byte{0, 0, 0, 3, 'a', 'b', 'c'}, binary.BigEndian.AppendUint32(nil, crc32.Checksum(rec, crc32.MakeTable(crc32.Castagnoli)))...)
 	if !bytes.Equal(e, want) {
 		t.Fatalf("entry %x, want %x", e, want)

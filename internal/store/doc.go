@@ -24,18 +24,9 @@
 //
 // # On-disk layout (all formats versioned)
 //
-//	<dir>/FORMAT                              "camchain-store 1\n"
-//	<dir>/LOCK                                flock(2) target, empty
-//	<dir>/<camera>/<epoch>/records.log        the chain (below)
-//	<dir>/<camera>/<epoch>/seg/<seq>.mp4      segment files, seq as %016d
-//	<dir>/<camera>/<epoch>/acked              "camchain-acked 1\n<seq> <record hash hex>\n"
-//	<dir>/<camera>/<epoch>/pruned             "camchain-pruned 1\n<n>\n"
-//
-// <camera> is the camera's address as 40 lowercase hex digits without 0x;
-// <epoch> is decimal. records.log is a 16-byte header — "CCRECLOG",
-// u32be version (1), four zero bytes — followed by one entry per record:
-//
-//	u32be len ‖ record (feedchain Marshal, len bytes) ‖ u32be CRC-32C(record)
+// The layout — FORMAT, LOCK, <camera>/<epoch>/records.log, seg/<seq>.mp4,
+// acked, pruned — has one home, package internal/store/layout, which this
+// store and the read-only verifier (internal/verify) both use.
 //
 // acked holds the agent's acknowledgement pointer: the hub has every record
 // up to and including seq. pruned says retention deleted the segment files

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/fuzz/FuzzOpenLog")
@@ -25,12 +26,12 @@ const (
 // after a valid header.
 func fuzzSeeds(t testing.TB) map[string][]byte {
 	cam := fixedCamera(t, fuzzCameraSeed, fuzzEpoch)
-	valid := logHeader()
+	valid := layout.LogHeader()
 	for i := range 3 {
 		r := cam.next(t, segment(uint64(i), 64))
-		valid = append(valid, encodeEntry(r.Marshal())...)
+		valid = append(valid, layout.AppendEntry(nil, r.Marshal())...)
 	}
-	garbage := append(logHeader(), bytes.Repeat([]byte("\x00\x00\x00\xcaCCRECLOG\xff"), 30)...)
+	garbage := append(layout.LogHeader(), bytes.Repeat([]byte("\x00\x00\x00\xcaCCRECLOG\xff"), 30)...)
 	return map[string][]byte{
 		"valid-3-records": valid,
 		"torn-last-entry": valid[:len(valid)-37],
@@ -69,8 +70,8 @@ func TestFuzzSeeds(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		s := openStore(t, dir, Options{})
-		os.MkdirAll(filepath.Join(chainDir(dir, cam), segDirName), 0o755)
-		os.WriteFile(filepath.Join(chainDir(dir, cam), logName), fuzzSeeds(t)[name], 0o644)
+		os.MkdirAll(filepath.Join(chainDir(dir, cam), layout.SegDirName), 0o755)
+		os.WriteFile(filepath.Join(chainDir(dir, cam), layout.LogName), fuzzSeeds(t)[name], 0o644)
 		got := "damaged"
 		if c, err := s.Chain(cam.addr(), cam.epoch); err == nil {
 			got = fmt.Sprintf("%d records", c.Len())
@@ -94,11 +95,11 @@ func FuzzOpenLog(f *testing.F) {
 	f.Fuzz(func(t *testing.T, log []byte) {
 		dir := fuzzDir(t)
 		cdir := chainDir(dir, cam)
-		logPath := filepath.Join(cdir, logName)
-		if err := os.MkdirAll(filepath.Join(cdir, segDirName), 0o755); err != nil {
+		logPath := filepath.Join(cdir, layout.LogName)
+		if err := os.MkdirAll(filepath.Join(cdir, layout.SegDirName), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(dir, formatName), []byte(FormatLine), 0o644)
+		os.WriteFile(filepath.Join(dir, layout.FormatName), []byte(layout.FormatLine), 0o644)
 		os.WriteFile(logPath, log, 0o644)
 
 		s, err := Open(dir, Options{})
@@ -117,7 +118,7 @@ func FuzzOpenLog(f *testing.F) {
 			return
 		}
 		kept, _ := os.ReadFile(logPath)
-		if !bytes.HasPrefix(log, kept) || len(log)-len(kept) > maxEntrySize {
+		if !bytes.HasPrefix(log, kept) || len(log)-len(kept) > layout.MaxEntrySize {
 			t.Fatalf("Open kept %d of %d bytes, not a prefix within one entry of the end", len(kept), len(log))
 		}
 		var head feedchain.Head

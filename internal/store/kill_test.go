@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 // killChildEnv makes the test binary an appender process for TestKill9.
@@ -129,7 +131,7 @@ func TestKill9(t *testing.T) {
 }
 
 func segFiles(t *testing.T, dir string, cam *camera) []os.DirEntry {
-	es, err := os.ReadDir(filepath.Join(chainDir(dir, cam), segDirName))
+	es, err := os.ReadDir(filepath.Join(chainDir(dir, cam), layout.SegDirName))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,16 +1,14 @@
 package store
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"runtime"
 	"sync"
 
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 // verifyBatch is how many records scanLog collects before checking their
@@ -35,23 +33,16 @@ type pendingRec struct {
 // until the first one that is short, oversize, fails its CRC, does not
 // parse, is not signed by id's camera, or does not follow its predecessor.
 func scanLog(f io.ReaderAt, size int64, id ChainRef) (logScan, error) {
-	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 256<<10)
-	hdr := make([]byte, logHeaderSize)
-	if _, err := io.ReadFull(br, hdr); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return logScan{}, fmt.Errorf("%w: %d bytes is shorter than the records log header", ErrFormat, size)
-		}
-		return logScan{}, err
-	}
-	if err := checkLogHeader(hdr); err != nil {
-		return logScan{}, err
+	r := io.NewSectionReader(f, 0, size)
+	if err := layout.ReadLogHeader(r); err != nil {
+		return logScan{}, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 
-	sc := logScan{end: logHeaderSize}
+	sc := logScan{end: layout.LogHeaderSize}
 	var head feedchain.Head
-	off := int64(logHeaderSize)
+	off := int64(layout.LogHeaderSize)
 	pending := make([]pendingRec, 0, verifyBatch)
-	buf := make([]byte, maxEntrySize)
+	entries := layout.NewEntryReader(r)
 
 	// flush checks the pending signatures and commits the good ones.
 	flush := func() bool {
@@ -75,37 +66,18 @@ func scanLog(f io.ReaderAt, size int64, id ChainRef) (logScan, error) {
 	for {
 		reason := ""
 		var r *feedchain.Record
-		var n uint32
-		_, err := io.ReadFull(br, buf[:4])
+		rec, n, err := entries.Next()
+		var damage *layout.DamageError
 		switch {
 		case errors.Is(err, io.EOF):
 			flush()
 			return sc, nil
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			reason = "torn length prefix"
+		case errors.As(err, &damage):
+			reason = damage.Reason
 		case err != nil:
 			return logScan{}, err
-		}
-		if reason == "" {
-			n = binary.BigEndian.Uint32(buf)
-			if n == 0 || n > feedchain.MaxRecordSize {
-				reason = fmt.Sprintf("entry length %d is outside 1..%d", n, feedchain.MaxRecordSize)
-			}
-		}
-		if reason == "" {
-			got, err := io.ReadFull(br, buf[4:4+n+4])
-			switch {
-			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-				reason = fmt.Sprintf("torn entry: %d of %d bytes", 4+got, 4+n+4)
-			case err != nil:
-				return logScan{}, err
-			}
-		}
-		if reason == "" {
-			rec := buf[4 : 4+n]
-			if crc32.Checksum(rec, castagnoli) != binary.BigEndian.Uint32(buf[4+n:]) {
-				reason = "CRC-32C mismatch"
-			} else if r, err = feedchain.Parse(rec); err != nil {
+		default:
+			if r, err = feedchain.Parse(rec); err != nil {
 				reason = err.Error()
 			} else if err := feedchain.VerifyNext(id.Camera, id.Epoch, head, r); err != nil {
 				reason = err.Error()
@@ -117,7 +89,7 @@ func scanLog(f io.ReaderAt, size int64, id ChainRef) (logScan, error) {
 			}
 			return sc, nil
 		}
-		next := off + int64(n) + entryOverhead
+		next := off + n
 		m := meta{hash: r.Hash(), off: off, start: r.Start, dur: r.Duration, size: r.Size}
 		pending = append(pending, pendingRec{r: r, m: m, next: next})
 		head = feedchain.Head{Valid: true, Seq: r.Seq, Hash: m.hash}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 // PruneResult says what a retention pass deleted.
@@ -183,7 +184,7 @@ func (c *Chain) pruneTo(n uint64) (deleted int, freed int64, err error) {
 	if n <= old {
 		return 0, 0, nil
 	}
-	if err := atomicfile.Write(c.statePath(prunedName), encodePruned(n), fileMode); err != nil {
+	if err := atomicfile.Write(c.statePath(layout.PrunedName), layout.EncodePruned(n), fileMode); err != nil {
 		return 0, 0, fmt.Errorf("store: %s: save pruned mark: %w", c.id, err)
 	}
 	c.mu.Lock()

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 // Options configure a Store. The zero value keeps everything forever.
@@ -46,9 +45,7 @@ func (id ChainRef) String() string {
 }
 
 // dirName is the chain's directory relative to the store.
-func (id ChainRef) dirName() string {
-	return filepath.Join(hex.EncodeToString(id.Camera[:]), strconv.FormatUint(id.Epoch, 10))
-}
+func (id ChainRef) dirName() string { return layout.ChainDir(id.Camera, id.Epoch) }
 
 // Store is a directory of chains. Its methods are safe for concurrent use.
 type Store struct {
@@ -127,7 +124,7 @@ func Open(dir string, opts Options) (_ *Store, err error) {
 }
 
 func lockDir(dir string) (*os.File, error) {
-	p := filepath.Join(dir, lockName)
+	p := filepath.Join(dir, layout.LockName)
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, fileMode)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -145,13 +142,13 @@ func lockDir(dir string) (*os.File, error) {
 // checkFormat reads FORMAT, or writes it into a directory that holds
 // nothing but the lock.
 func (s *Store) checkFormat() error {
-	p := filepath.Join(s.dir, formatName)
+	p := filepath.Join(s.dir, layout.FormatName)
 	b, err := os.ReadFile(p)
 	switch {
-	case err == nil && string(b) == FormatLine:
+	case err == nil && string(b) == layout.FormatLine:
 		return nil
-	case err == nil && strings.HasPrefix(string(b), formatPrefix):
-		return fmt.Errorf("%w: %s says %q; this build reads %q", ErrFormat, p, strings.TrimSpace(string(b)), strings.TrimSpace(FormatLine))
+	case err == nil && strings.HasPrefix(string(b), layout.FormatPrefix):
+		return fmt.Errorf("%w: %s says %q; this build reads %q", ErrFormat, p, strings.TrimSpace(string(b)), strings.TrimSpace(layout.FormatLine))
 	case err == nil:
 		return fmt.Errorf("%w: %s is not a camchain store FORMAT file", ErrFormat, p)
 	case !errors.Is(err, fs.ErrNotExist):
@@ -162,11 +159,11 @@ func (s *Store) checkFormat() error {
 		return fmt.Errorf("store: %w", err)
 	}
 	for _, e := range entries {
-		if e.Name() != lockName && !strings.HasPrefix(e.Name(), ".tmp-"+formatName+"-") {
+		if e.Name() != layout.LockName && !strings.HasPrefix(e.Name(), layout.TmpPrefix+layout.FormatName+"-") {
 			return fmt.Errorf("%w: %s has no FORMAT file but is not empty (it holds %s): not a camchain store, refusing to write into it", ErrFormat, s.dir, e.Name())
 		}
 	}
-	if err := atomicfile.Write(p, []byte(FormatLine), fileMode); err != nil {
+	if err := atomicfile.Write(p, []byte(layout.FormatLine), fileMode); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil
@@ -264,25 +261,20 @@ func (s *Store) Chains() ([]ChainRef, error) {
 	var ids []ChainRef
 	for _, ce := range cams {
 		name := ce.Name()
-		if !ce.IsDir() || len(name) != 40 || strings.ToLower(name) != name {
+		cam, ok := layout.ParseCameraDir(name)
+		if !ce.IsDir() || !ok {
 			continue
 		}
-		raw, err := hex.DecodeString(name)
-		if err != nil {
-			continue
-		}
-		var cam keys.Address
-		copy(cam[:], raw)
 		epochs, err := os.ReadDir(filepath.Join(s.dir, name))
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		for _, ee := range epochs {
-			epoch, err := parseCanonicalUint(ee.Name())
+			epoch, err := layout.ParseCanonicalUint(ee.Name())
 			if err != nil || !ee.IsDir() {
 				continue
 			}
-			if _, err := os.Stat(filepath.Join(s.dir, name, ee.Name(), logName)); err != nil {
+			if _, err := os.Stat(filepath.Join(s.dir, name, ee.Name(), layout.LogName)); err != nil {
 				continue
 			}
 			ids = append(ids, ChainRef{cam, epoch})

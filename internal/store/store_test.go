@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 func TestAppendReopenRoundTrip(t *testing.T) {
@@ -163,7 +164,7 @@ func TestOpenCreatesTheDirectory(t *testing.T) {
 	s := openStore(t, dir, Options{})
 	cam := newCamera(t, 0)
 	appendN(t, mustChain(t, s, cam), cam, 1, 10)
-	if b, err := os.ReadFile(filepath.Join(dir, "FORMAT")); err != nil || string(b) != FormatLine {
+	if b, err := os.ReadFile(filepath.Join(dir, "FORMAT")); err != nil || string(b) != layout.FormatLine {
 		t.Fatalf("FORMAT: %q, %v", b, err)
 	}
 }

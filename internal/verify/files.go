@@ -3,7 +3,6 @@ package verify
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,30 +11,21 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
-	"github.com/camchain/camchain/internal/store"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
-// Names inside a chain directory of a recording store (SPEC §9,
-// internal/store's package documentation).
+// Names inside a chain directory of a recording store: the store
+// layout's (internal/store/layout, SPEC §9).
 const (
-	LogName    = "records.log"
-	SegDirName = "seg"
-	PrunedName = "pruned"
-	segExt     = ".mp4"
-	// tmpPrefix starts the names of the store's temporary files (a write
-	// torn by a crash); they are not clips.
-	tmpPrefix = ".tmp-"
-	// prunedMagic is the first line of the pruned marker.
-	prunedMagic = "camchain-pruned 1\n"
-	// maxPrunedFile bounds what ReadPruned reads.
-	maxPrunedFile = 64
+	LogName    = layout.LogName
+	SegDirName = layout.SegDirName
+	PrunedName = layout.PrunedName
 )
 
 // hashBufSize is the read size when hashing a clip: segments are about
@@ -66,7 +56,7 @@ func ClipAt(path string) Clip {
 
 // ParseSegName returns the sequence number of a store segment file name:
 // exactly 16 decimal digits and ".mp4".
-func ParseSegName(name string) (uint64, bool) { return store.ParseSegName(name) }
+func ParseSegName(name string) (uint64, bool) { return layout.ParseSegName(name) }
 
 // ListClips returns every regular file of dir (not recursing) as a clip,
 // ordered by name, leaving out the store's temporary files.
@@ -77,7 +67,7 @@ func ListClips(dir string) ([]Clip, error) {
 	}
 	var out []Clip
 	for _, e := range entries {
-		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), tmpPrefix) {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), layout.TmpPrefix) {
 			continue
 		}
 		out = append(out, ClipAt(filepath.Join(dir, e.Name())))
@@ -165,15 +155,13 @@ func ReadPruned(chainDir string) (uint64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxPrunedFile+1))
+	b, err := io.ReadAll(io.LimitReader(f, layout.MaxStateFile+1))
 	if err != nil {
 		return 0, err
 	}
-	rest, ok := strings.CutPrefix(string(b), prunedMagic)
-	line, ok2 := strings.CutSuffix(rest, "\n")
-	n, err := strconv.ParseUint(line, 10, 64)
-	if !ok || !ok2 || len(b) > maxPrunedFile || err != nil || strconv.FormatUint(n, 10) != line {
-		return 0, fmt.Errorf("%s: not a pruned marker (%q then a decimal number and a newline)", p, prunedMagic)
+	n, err := layout.DecodePruned(b)
+	if len(b) > layout.MaxStateFile || err != nil {
+		return 0, fmt.Errorf("%s: not a pruned marker (%q then a decimal number and a newline)", p, layout.PrunedMagic)
 	}
 	return n, nil
 }
@@ -181,22 +169,7 @@ func ReadPruned(chainDir string) (uint64, error) {
 // ParseChainDir returns the camera and epoch a chain directory's path names:
 // <…>/<camera: 40 lowercase hex digits>/<epoch: canonical decimal>.
 func ParseChainDir(chainDir string) (keys.Address, uint64, bool) {
-	clean := filepath.Clean(chainDir)
-	epochName, camName := filepath.Base(clean), filepath.Base(filepath.Dir(clean))
-	epoch, err := strconv.ParseUint(epochName, 10, 64)
-	if err != nil || strconv.FormatUint(epoch, 10) != epochName {
-		return keys.Address{}, 0, false
-	}
-	if len(camName) != 40 || strings.ToLower(camName) != camName {
-		return keys.Address{}, 0, false
-	}
-	raw, err := hex.DecodeString(camName)
-	if err != nil {
-		return keys.Address{}, 0, false
-	}
-	var a keys.Address
-	copy(a[:], raw)
-	return a, epoch, true
+	return layout.ParseChainDir(chainDir)
 }
 
 // IsChainDir reports whether dir holds a chain: a records.log or a seg

@@ -1,36 +1,19 @@
 package verify
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
-// The records.log layout of SPEC §9 (internal/store writes it; its
-// constants are unexported there, so they are repeated here and a test
-// reads a log internal/store wrote).
-const (
-	logMagic      = "CCRECLOG"
-	logVersion    = 1
-	logHeaderSize = 16    // magic ‖ u32be version ‖ 4 reserved zero bytes
-	entryOverhead = 4 + 4 // u32be length before the record, u32be CRC-32C after
-)
-
-// castagnoli is CRC-32C, the log's per-entry checksum. It only finds torn
-// or damaged entries; the records' signatures and the checkpoints are what
-// make them trustworthy.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// Errors of ReadLog about the file as a whole.
+// Errors of ReadLog about the file as a whole (the store layout's).
 var (
-	ErrNotLog     = errors.New("not a camchain records log")
-	ErrLogVersion = errors.New("unsupported records log version")
+	ErrNotLog     = layout.ErrNotLog
+	ErrLogVersion = layout.ErrLogVersion
 )
 
 // Log is what ReadLog read: the records of every well-formed entry, in
@@ -75,29 +58,14 @@ func ReadLogFile(path string) (*Log, error) {
 // It checks neither signatures nor links: that is Verify's job, which has to
 // say which record is wrong rather than stop at it.
 func ReadLog(r io.Reader) (*Log, error) {
-	br := bufio.NewReaderSize(r, 256<<10)
-	hdr := make([]byte, logHeaderSize)
-	if n, err := io.ReadFull(br, hdr); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%w: %d bytes is shorter than the %d-byte header", ErrNotLog, n, logHeaderSize)
-		}
+	if err := layout.ReadLogHeader(r); err != nil {
 		return nil, err
 	}
-	if string(hdr[:8]) != logMagic {
-		return nil, fmt.Errorf("%w: no %s header", ErrNotLog, logMagic)
-	}
-	if v := binary.BigEndian.Uint32(hdr[8:]); v != logVersion {
-		return nil, fmt.Errorf("%w: %d (this build reads version %d)", ErrLogVersion, v, logVersion)
-	}
-	if binary.BigEndian.Uint32(hdr[12:]) != 0 {
-		return nil, fmt.Errorf("%w: the header's reserved bytes are not zero", ErrNotLog)
-	}
-
 	l := &Log{}
-	off := int64(logHeaderSize)
-	buf := make([]byte, entryOverhead+feedchain.MaxRecordSize)
+	off := int64(layout.LogHeaderSize)
+	entries := layout.NewEntryReader(r)
 	damaged := func(read int64, format string, a ...any) (*Log, error) {
-		rest, err := io.Copy(io.Discard, br)
+		rest, err := entries.Rest()
 		if err != nil {
 			return nil, err
 		}
@@ -105,50 +73,21 @@ func ReadLog(r io.Reader) (*Log, error) {
 		return l, nil
 	}
 	for {
-		got, err := io.ReadFull(br, buf[:4])
+		rec, n, err := entries.Next()
+		var damage *layout.DamageError
 		switch {
 		case errors.Is(err, io.EOF):
 			return l, nil
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return damaged(int64(got), "torn length prefix: %d of 4 bytes", got)
+		case errors.As(err, &damage):
+			return damaged(damage.Read, "%s", damage.Reason)
 		case err != nil:
 			return nil, err
-		}
-		n := binary.BigEndian.Uint32(buf)
-		if n == 0 || n > feedchain.MaxRecordSize {
-			return damaged(4, "entry length %d is outside 1..%d", n, feedchain.MaxRecordSize)
-		}
-		got, err = io.ReadFull(br, buf[4:4+n+4])
-		switch {
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-			return damaged(4+int64(got), "torn entry: %d of %d bytes", 4+got, 4+n+4)
-		case err != nil:
-			return nil, err
-		}
-		rec := buf[4 : 4+n]
-		if crc32.Checksum(rec, castagnoli) != binary.BigEndian.Uint32(buf[4+n:]) {
-			return damaged(int64(4+n+4), "CRC-32C mismatch")
 		}
 		r, err := feedchain.Parse(rec)
 		if err != nil {
-			return damaged(int64(4+n+4), "entry %d: %v", len(l.Records), err)
+			return damaged(n, "entry %d: %v", len(l.Records), err)
 		}
 		l.Records = append(l.Records, r)
-		off += int64(n) + entryOverhead
+		off += n
 	}
-}
-
-// appendLogHeader and appendLogEntry encode the layout ReadLog reads; the
-// tests and the fuzzer use them to check that ReadLog returns exactly what
-// was written.
-func appendLogHeader(b []byte) []byte {
-	b = append(b, logMagic...)
-	b = binary.BigEndian.AppendUint32(b, logVersion)
-	return binary.BigEndian.AppendUint32(b, 0)
-}
-
-func appendLogEntry(b, rec []byte) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(len(rec)))
-	b = append(b, rec...)
-	return binary.BigEndian.AppendUint32(b, crc32.Checksum(rec, castagnoli))
 }

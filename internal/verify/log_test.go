@@ -14,6 +14,7 @@ import (
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/store"
+	"github.com/camchain/camchain/internal/store/layout"
 )
 
 var writeSeeds = flag.Bool("write-seeds", false, "rewrite testdata/fuzz/FuzzReadRecordsLog from logSeeds")
@@ -46,9 +47,9 @@ func testRecords(t testing.TB, n int) []*feedchain.Record {
 
 // encodeLog is the records.log of recs, per SPEC §9.
 func encodeLog(recs []*feedchain.Record) []byte {
-	b := appendLogHeader(nil)
+	b := layout.LogHeader()
 	for _, r := range recs {
-		b = appendLogEntry(b, r.Marshal())
+		b = layout.AppendEntry(b, r.Marshal())
 	}
 	return b
 }
@@ -57,11 +58,11 @@ func encodeLog(recs []*feedchain.Record) []byte {
 // corruptions of it.
 func logSeeds(t testing.TB) map[string][]byte {
 	good := encodeLog(testRecords(t, 3))
-	entry := (len(good) - logHeaderSize) / 3
+	entry := (len(good) - layout.LogHeaderSize) / 3
 	flip := func(i int) []byte { b := bytes.Clone(good); b[i] ^= 1; return b }
 	return map[string][]byte{
 		"good":               good,
-		"header-only":        good[:logHeaderSize],
+		"header-only":        good[:layout.LogHeaderSize],
 		"short-header":       good[:10],
 		"wrong-magic":        flip(0),
 		"wrong-version":      flip(11),
@@ -69,11 +70,11 @@ func logSeeds(t testing.TB) map[string][]byte {
 		"torn-length":        good[:len(good)-entry+2],
 		"torn-entry":         good[:len(good)-5],
 		"crc-mismatch":       flip(len(good) - 1),
-		"record-bit-flip":    flip(logHeaderSize + entry + 4 + 40),
+		"record-bit-flip":    flip(layout.LogHeaderSize + entry + 4 + 40),
 		"zero-length":        append(bytes.Clone(good), 0, 0, 0, 0),
 		"oversize-length":    append(bytes.Clone(good), 0, 0, 2, 0),
 		"trailing-garbage":   append(bytes.Clone(good), "garbage"...),
-		"bad-version-record": flip(logHeaderSize + 4),
+		"bad-version-record": flip(layout.LogHeaderSize + 4),
 	}
 }
 
@@ -104,7 +105,7 @@ func TestReadLog(t *testing.T) {
 	recs := testRecords(t, 3)
 	seeds := logSeeds(t)
 	good := seeds["good"]
-	entry := int64(len(good)-logHeaderSize) / 3
+	entry := int64(len(good)-layout.LogHeaderSize) / 3
 	tests := []struct {
 		name    string
 		records int
@@ -118,10 +119,10 @@ func TestReadLog(t *testing.T) {
 		{"wrong-magic", 0, ErrNotLog, "", 0},
 		{"wrong-version", 0, ErrLogVersion, "", 0},
 		{"reserved-nonzero", 0, ErrNotLog, "", 0},
-		{"torn-length", 2, nil, "torn length prefix", logHeaderSize + 2*entry},
-		{"torn-entry", 2, nil, "torn entry", logHeaderSize + 2*entry},
-		{"crc-mismatch", 2, nil, "CRC-32C mismatch", logHeaderSize + 2*entry},
-		{"record-bit-flip", 1, nil, "CRC-32C mismatch", logHeaderSize + entry},
+		{"torn-length", 2, nil, "torn length prefix", layout.LogHeaderSize + 2*entry},
+		{"torn-entry", 2, nil, "torn entry", layout.LogHeaderSize + 2*entry},
+		{"crc-mismatch", 2, nil, "CRC-32C mismatch", layout.LogHeaderSize + 2*entry},
+		{"record-bit-flip", 1, nil, "CRC-32C mismatch", layout.LogHeaderSize + entry},
 		{"zero-length", 3, nil, "entry length 0", int64(len(good))},
 		{"oversize-length", 3, nil, "entry length 512", int64(len(good))},
 		{"trailing-garbage", 3, nil, "entry length", int64(len(good))},
@@ -204,7 +205,7 @@ func TestReadLogOfTheStore(t *testing.T) {
 func FuzzReadRecordsLog(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := ReadLog(bytes.NewReader(data))
-		badHeader := len(data) < logHeaderSize || !bytes.Equal(data[:logHeaderSize], appendLogHeader(nil))
+		badHeader := len(data) < layout.LogHeaderSize || !bytes.Equal(data[:layout.LogHeaderSize], layout.LogHeader())
 		if (err != nil) != badHeader {
 			t.Fatalf("err %v for a header that is good: %v", err, !badHeader)
 		}
