@@ -46,6 +46,11 @@ func (h *Hub) recordAlarm(cam keys.Address, kind audit.Kind, detail string, at t
 	if !kind.IsAlarm() {
 		return fmt.Errorf("%s is not a security alarm", kind)
 	}
+	// The integrations' outbox first: an alarm in the alarm log has gone
+	// out (or will, from the outbox) to MQTT and the webhooks.
+	if err := h.integ.Alarm(cam, kind, detail, at); err != nil {
+		h.cfg.Logger.Error("alarm not queued for the integrations", "kind", kind, "err", err)
+	}
 	return h.alarms.Append(cam, kind, detail, at)
 }
 
@@ -64,6 +69,11 @@ func (h *Hub) recordAlarmAbout(subject keys.Address, kind audit.Kind, detail str
 // Security alarms never take this path.
 func (h *Hub) recordAudit(cam, subject keys.Address, kind audit.Kind, detail string, at time.Time) {
 	h.cfg.Logger.Info("audit event", "camera", cam.Hex(), "kind", kind, "detail", detail)
+	if kind.IsAlarm() { // a client clone: an alarm that takes this path
+		if err := h.integ.Alarm(cam, kind, detail, at); err != nil {
+			h.cfg.Logger.Error("alarm not queued for the integrations", "kind", kind, "err", err)
+		}
+	}
 	select {
 	case h.auditQ <- auditEvent{camera: cam, subject: subject, kind: kind, detail: detail, at: at}:
 	default:

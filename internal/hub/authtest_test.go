@@ -26,13 +26,20 @@ func loginToken(t *testing.T, ctx context.Context, c *api.Client, k *keys.Privat
 }
 
 // startTestHub runs a real hub (ledger node, HTTP, link) in a temp dir.
-func startTestHub(t *testing.T) *Hub {
+func startTestHub(t *testing.T) *Hub { return startTestHubWith(t, nil) }
+
+// startTestHubWith is startTestHub with the config changed by set.
+func startTestHubWith(t *testing.T, set func(*Config)) *Hub {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "hub")
 	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
 		t.Fatal(err)
 	}
-	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"})
+	cfg := Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"}
+	if set != nil {
+		set(&cfg)
+	}
+	h, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,10 +37,13 @@ const (
 	// its own record); any other caller gets only whether the camera is
 	// owned and its epoch, which pairing needs — not who owns or watches it.
 	deviceRecord
+	// hubOwner: the caller is the hub's owner (--owner): its operational
+	// status, which no camera's owner or viewer as such may read.
+	hubOwner
 )
 
 func (p policy) String() string {
-	return [...]string{"public", "session", "self", "camera-owner", "camera-viewer", "audit-scope", "device-record"}[p]
+	return [...]string{"public", "session", "self", "camera-owner", "camera-viewer", "audit-scope", "device-record", "hub-owner"}[p]
 }
 
 type ctxKey int
@@ -136,6 +139,10 @@ func (h *Hub) authorize(p policy, r *http.Request) (*http.Request, error) {
 		ctx = context.WithValue(ctx, accessKey, a)
 	case auditScope:
 		if err := h.auditAccess(r, sess.Address); err != nil {
+			return nil, err
+		}
+	case hubOwner:
+		if err := h.hubOwnerAccess(sess.Address); err != nil {
 			return nil, err
 		}
 	}

@@ -88,7 +88,8 @@ type authzHub struct {
 
 func startAuthzHub(t *testing.T, grant func(now uint64) *tx.Grant) *authzHub {
 	t.Helper()
-	h := startTestHub(t)
+	owner := recordsTestKey(t)
+	h := startTestHubWith(t, func(c *Config) { c.Owner = owner.Address() }) // the camera's owner owns the hub too
 	a := &authzHub{h: h, base: "http://" + h.Addr()}
 	a.c, _ = api.NewClient(a.base)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -98,7 +99,7 @@ func startAuthzHub(t *testing.T, grant func(now uint64) *tx.Grant) *authzHub {
 		t.Fatal(err)
 	}
 	a.chainID = st.EVMChainID
-	a.owner, a.viewer, a.stranger, a.cam = recordsTestKey(t), recordsTestKey(t), recordsTestKey(t), recordsTestKey(t)
+	a.owner, a.viewer, a.stranger, a.cam = owner, recordsTestKey(t), recordsTestKey(t), recordsTestKey(t)
 	a.submit(t, &tx.Imprint{Camera: a.cam.Address(), Owner: a.owner.Address(), Hub: h.Address()}, a.owner, a.cam)
 	g := grant(uint64(time.Now().Unix()))
 	g.Camera, g.Viewer = a.cam.Address(), a.viewer.Address()

@@ -14,6 +14,24 @@ import (
 // ended this recently (segments are about 2 s; a few may be in flight).
 const recordingFresh = 30 * time.Second
 
+// lastSegmentEnd is when the chain's newest segment ended.
+func lastSegmentEnd(c *store.Chain) (time.Time, bool) {
+	head := c.Head()
+	if !head.Valid {
+		return time.Time{}, false
+	}
+	si, ok := c.Info(head.Seq)
+	if !ok {
+		return time.Time{}, false
+	}
+	return si.Start.Add(si.Duration), true
+}
+
+// recording: the camera is connected and its newest segment is fresh.
+func recording(online bool, lastEnd time.Time) bool {
+	return online && time.Since(lastEnd) < recordingFresh
+}
+
 // cameraStatus is GET /devices/{camera}/status: link state, the hub's
 // chain head, the ledger's latest checkpoint and policy, the hub's
 // retention and, for the owner, the recent alarms.
@@ -38,10 +56,9 @@ func (h *Hub) cameraStatus(r *http.Request) (any, error) {
 		if head := c.Head(); head.Valid {
 			seq := head.Seq
 			out.HeadSeq, out.HeadHash = &seq, hexHash(head.Hash[:])
-			if si, ok := c.Info(seq); ok {
-				end := si.Start.Add(si.Duration)
+			if end, ok := lastSegmentEnd(c); ok {
 				out.LastSegmentEnd = end.UTC().Format(time.RFC3339)
-				out.Recording = out.Online && time.Since(end) < recordingFresh
+				out.Recording = recording(out.Online, end)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/camchain/camchain/internal/apitls"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/integrations"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 )
@@ -47,8 +48,9 @@ type Config struct {
 	// (docs/SPEC.md §11.7); default DefaultLoginInterval.
 	LoginInterval time.Duration
 	// Owner is the hub's owner, who may read every login record of the
-	// hub (GET /auth/logins/{record}); zero: nobody but each record's
-	// address.
+	// hub (GET /auth/logins/{record}) and the hub's integrations status
+	// (GET /integrations); zero: nobody but each record's address, and
+	// no one the status.
 	Owner  keys.Address
 	Logger *slog.Logger
 	// LedgerAdmitAll: tests only, the ledger's CheckTx admits every
@@ -72,6 +74,19 @@ type Config struct {
 	// BenchNoAuthz: benchmarks only, to measure what authorization costs:
 	// every token check is skipped and the caller is treated as the owner.
 	BenchNoAuthz bool
+
+	// Integrations (internal/integrations, docs/SPEC.md §12): an MQTT
+	// broker, webhook receivers and their shared secret's file (default
+	// <data>/integrations/webhook.secret, made at the first start), and the
+	// loopback address of /metrics.
+	MQTT              integrations.MQTTConfig
+	Webhooks          []string
+	WebhookSecretFile string
+	MetricsAddr       string
+	// Delivery backoff and MQTT state interval; zero: the defaults of
+	// internal/integrations (tests shorten them).
+	IntegrationRetryMin, IntegrationRetryMax time.Duration
+	IntegrationStateInterval                 time.Duration
 }
 
 // Validate fills defaults and checks the configuration.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/camchain/camchain/internal/apitls"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/integrations"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/link"
@@ -45,6 +46,7 @@ type Hub struct {
 	sockets       sockets            // open authenticated WebSockets (wsauth.go)
 	tlsOn         bool               // the API is served over HTTPS
 	tlsFP         apitls.Fingerprint // its certificate's fingerprint
+	integ         *integrations.Service
 }
 
 // Start opens the data directory, unlocks the hub key, starts the ledger
@@ -166,6 +168,7 @@ func (h *Hub) Close() error {
 	linkErr := h.linkSrv.Close()
 	h.stop()
 	h.wg.Wait()
+	linkErr = errors.Join(linkErr, h.integ.Close())
 	storeErr := h.store.Close()
 	authErr := h.auth.Close()
 	return errors.Join(err, linkErr, storeErr, authErr, h.logins.Shutdown(), h.alarms.Close(), h.node.Close())
@@ -181,8 +184,13 @@ func (h *Hub) startLink() error {
 	if err != nil {
 		return err
 	}
+	if err := h.startIntegrations(); err != nil {
+		h.store.Close()
+		return err
+	}
 	h.linkLn, err = net.Listen("tcp", h.cfg.LinkAddr)
 	if err != nil {
+		h.integ.Close()
 		h.store.Close()
 		return fmt.Errorf("camera link address %s: %w (use --link)", h.cfg.LinkAddr, err)
 	}
@@ -190,7 +198,7 @@ func (h *Hub) startLink() error {
 	if h.linkAdvertise == "" {
 		h.linkAdvertise = h.linkLn.Addr().String()
 	}
-	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger, Limits: h.cfg.LinkLimits, Resyncs: hubResyncs{h}}
+	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger, Limits: h.cfg.LinkLimits, Resyncs: hubResyncs{h}, Observer: h.integ.Observer()}
 	go h.linkSrv.Serve(h.linkLn)
 	return nil
 }

@@ -75,6 +75,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				return err
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+			if cfg.MQTT.URL == "" {
+				// The environment keeps a password off the command line
+				// (where ps shows it).
+				cfg.MQTT.URL = os.Getenv("CAMCHAIND_MQTT")
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			h, err := Start(cfg)
@@ -90,6 +95,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				h.Address().Hex(), network, h.BaseURL(), h.LinkAddr(), h.linkID.Pin, cfg.DataDir)
 			if h.tlsOn {
 				printTLSPin(stdout, h)
+			}
+			if a := h.Integrations().MetricsAddr(); a != "" {
+				fmt.Fprintf(stdout, "  metrics: http://%s/metrics\n", a)
 			}
 			select {
 			case <-ctx.Done():
@@ -110,12 +118,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().IntVar(&cfg.LinkLimits.PerSource, "link-max-conns-per-source", link.DefaultMaxConnsPerSource, "most camera link connections from one IP address (raise it for many cameras behind one address)")
 	runCmd.Flags().DurationVar(&cfg.RefusalInterval, "refusal-interval", DefaultRefusalInterval, "write the aggregated refusal records this often")
 	runCmd.Flags().DurationVar(&cfg.LoginInterval, "login-interval", DefaultLoginInterval, "commit the login records' Merkle root to the ledger this often")
-	runCmd.Flags().Var(addressFlag{&cfg.Owner}, "owner", "the hub owner's address, who may read every login record (default: none)")
+	runCmd.Flags().Var(addressFlag{&cfg.Owner}, "owner", "the hub owner's address, who may read every login record and the integrations status (default: none)")
 	runCmd.Flags().BoolVar(&cfg.TLS, "tls", false, "serve the API over HTTPS on 127.0.0.1/::1/localhost too (any other --http address is HTTPS only)")
 	runCmd.Flags().StringVar(&cfg.TLSCertFile, "tls-cert", "", "the API's TLS certificate chain (PEM); default: one the hub generates once and keeps in <data>/keys/api-tls.pem")
 	runCmd.Flags().StringVar(&cfg.TLSKeyFile, "tls-key", "", "the key of --tls-cert (PEM)")
 	runCmd.Flags().StringVar(&cfg.PublicOrigin, "public-origin", "", "the origin users reach the API at, scheme://host[:port] (default: the --http address)")
 	runCmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	runCmd.Flags().StringVar(&cfg.MQTT.URL, "mqtt", "", "MQTT broker mqtt://[user[:password]@]host[:port] or mqtts://… (or $CAMCHAIND_MQTT); states, events and Home Assistant discovery")
+	runCmd.Flags().StringVar(&cfg.MQTT.PasswordFile, "mqtt-password-file", "", "file holding the MQTT password (instead of the URL)")
+	runCmd.Flags().StringVar(&cfg.MQTT.CAFile, "mqtt-ca", "", "PEM CA certificates to trust for mqtts:// (default: the system's)")
+	runCmd.Flags().StringVar(&cfg.MQTT.Prefix, "mqtt-prefix", "camchain", "MQTT topic prefix")
+	runCmd.Flags().StringVar(&cfg.MQTT.DiscoveryPrefix, "mqtt-discovery-prefix", "homeassistant", "Home Assistant MQTT discovery prefix")
+	runCmd.Flags().StringArrayVar(&cfg.Webhooks, "webhook", nil, "POST every alarm and audit event, signed, to this URL (repeatable)")
+	runCmd.Flags().StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", "", "the webhooks' HMAC secret (default <data>/integrations/webhook.secret, made at the first start)")
+	runCmd.Flags().StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this loopback host:port (e.g. 127.0.0.1:9464)")
 
 	root.AddCommand(initCmd, runCmd)
 	if err := root.Execute(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble"
@@ -57,6 +58,8 @@ type Node struct {
 	dbs    *dbTracker
 	client *rpclocal.Local
 	log    *slog.Logger
+	// onCommit is told each submission's time to commit (OnCommit).
+	onCommit atomic.Pointer[func(time.Duration)]
 }
 
 // RandomLedgerChainID returns a fresh "camchain-<n>" chain id with n a random
@@ -260,6 +263,7 @@ var ErrDuplicate = errors.New("transaction already submitted")
 // committed (or ctx ends). A transaction refused by CheckTx returns at once
 // with its code and no height.
 func (n *Node) Submit(ctx context.Context, raw []byte) (Submitted, error) {
+	start := time.Now()
 	h := feedchain.Hash(types.Tx(raw).Hash())
 	ch, cancel := n.App.Await(h)
 	defer cancel()
@@ -279,11 +283,18 @@ func (n *Node) Submit(ctx context.Context, raw []byte) (Submitted, error) {
 	}
 	select {
 	case r := <-ch:
+		if f := n.onCommit.Load(); f != nil {
+			(*f)(time.Since(start))
+		}
 		return Submitted{Hash: h, Code: r.Code, Log: r.Log, Height: r.Height}, nil
 	case <-ctx.Done():
 		return Submitted{Hash: h}, fmt.Errorf("waiting for commit of %x: %w", h[:], ctx.Err())
 	}
 }
+
+// OnCommit sets f to be told, for each transaction Submit saw committed,
+// how long it took from submission to commit (the hub's metrics).
+func (n *Node) OnCommit(f func(time.Duration)) { n.onCommit.Store(&f) }
 
 // ErrTxNotFound: no committed block holds the transaction.
 var ErrTxNotFound = errors.New("transaction not found in a committed block")

@@ -54,6 +54,28 @@ type Resyncs interface {
 	Done(camera keys.Address, epoch uint64)
 }
 
+// Observer is told of sessions, refusals and segments as they happen. Its
+// methods are called on the session's goroutine and must not block.
+type Observer interface {
+	SessionStarted(camera keys.Address)
+	SessionEnded(camera keys.Address)
+	// Refused: the hub refused a session with code; camera is zero when
+	// refused before the camera was known.
+	Refused(camera keys.Address, code RefuseCode)
+	SegmentReceived(camera keys.Address, bytes int)
+	// Acknowledged: record seq is stored and its Ack written, took after
+	// the segment was read.
+	Acknowledged(camera keys.Address, seq uint64, took time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) SessionStarted(keys.Address)                      {}
+func (nopObserver) SessionEnded(keys.Address)                        {}
+func (nopObserver) Refused(keys.Address, RefuseCode)                 {}
+func (nopObserver) SegmentReceived(keys.Address, int)                {}
+func (nopObserver) Acknowledged(keys.Address, uint64, time.Duration) {}
+
 // Server accepts camera connections.
 type Server struct {
 	Identity *Identity
@@ -66,6 +88,9 @@ type Server struct {
 	// Resyncs holds owner-signed resyncs waiting for their camera (nil:
 	// none are ever delivered).
 	Resyncs Resyncs
+	// Observer is told what the link does (metrics, integrations); nil:
+	// nobody.
+	Observer Observer
 
 	acceptor Acceptor
 	mu       sync.Mutex
@@ -76,6 +101,9 @@ type Server struct {
 func (s *Server) Serve(ln net.Listener) error {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Observer == nil {
+		s.Observer = nopObserver{}
 	}
 	s.mu.Lock()
 	s.live = map[keys.Address]net.Conn{}
@@ -98,7 +126,8 @@ func (s *Server) LiveCameras() []keys.Address {
 	return out
 }
 
-func (s *Server) refuse(c *Conn, code RefuseCode, format string, args ...any) {
+func (s *Server) refuse(c *Conn, cam keys.Address, code RefuseCode, format string, args ...any) {
+	s.Observer.Refused(cam, code)
 	reason := fmt.Sprintf(format, args...)
 	if len(reason) > MaxText {
 		reason = reason[:MaxText]
@@ -131,14 +160,14 @@ func (s *Server) session(tc *tls.Conn) {
 	}
 	if err := VerifyHello(exp, h); err != nil {
 		log.Warn("link: hello refused", "camera", h.Camera.Hex(), "err", err)
-		s.refuse(c, RefuseIdentity, "%v", err)
+		s.refuse(c, keys.Address{}, RefuseIdentity, "%v", err)
 		return
 	}
 	cam := h.Camera
 	log = log.With("camera", cam.Hex(), "epoch", h.Epoch)
 	if err := s.Backend.Authorize(cam, h.Epoch, pin); err != nil {
 		log.Warn("link: camera not authorized", "err", err)
-		s.refuse(c, RefuseNotPaired, "%v", err)
+		s.refuse(c, cam, RefuseNotPaired, "%v", err)
 		return
 	}
 	// One live connection per camera: a second one is a clone or a stale
@@ -148,23 +177,25 @@ func (s *Server) session(tc *tls.Conn) {
 		s.mu.Unlock()
 		log.Warn("link: second connection refused while one is live")
 		s.alarm(cam, audit.CloneSuspected, "a second connection for this camera arrived from "+tc.RemoteAddr().String()+" while one is live; refused")
-		s.refuse(c, RefuseBusy, "camera %s already has a live connection", cam.Hex())
+		s.refuse(c, cam, RefuseBusy, "camera %s already has a live connection", cam.Hex())
 		return
 	}
 	s.live[cam] = tc
 	s.mu.Unlock()
+	s.Observer.SessionStarted(cam)
 	defer func() {
 		s.mu.Lock()
 		if s.live[cam] == tc {
 			delete(s.live, cam)
 		}
 		s.mu.Unlock()
+		s.Observer.SessionEnded(cam)
 	}()
 
 	chain, err := s.Backend.Chain(cam, h.Epoch)
 	if err != nil {
 		log.Error("link: open chain", "err", err)
-		s.refuse(c, RefuseInternal, "hub cannot open the chain")
+		s.refuse(c, cam, RefuseInternal, "hub cannot open the chain")
 		return
 	}
 	hs, err := HubHandshake(chain, exp, h)
@@ -180,7 +211,7 @@ func (s *Server) session(tc *tls.Conn) {
 		hs, err = HubResync(chain, exp, h, resync)
 		if err != nil {
 			log.Warn("link: resync refused", "err", err)
-			s.refuse(c, RefuseDiverged, "%v", err)
+			s.refuse(c, cam, RefuseDiverged, "%v", err)
 			return
 		}
 		log.Warn("link: re-keying the chain secret with the owner's resync", "camera_gen", h.Gen)
@@ -189,16 +220,16 @@ func (s *Server) session(tc *tls.Conn) {
 		// copy of it talked to the camera. Only the owner's resync re-keys.
 		log.Warn("link: camera's chain secret is ahead of this hub's", "err", err)
 		s.alarm(cam, audit.ChainDiverged, err.Error())
-		s.refuse(c, RefuseDiverged, "%v", err)
+		s.refuse(c, cam, RefuseDiverged, "%v", err)
 		return
 	case errors.Is(err, ErrSecretState):
 		log.Error("link: chain secret unreadable", "err", err)
-		s.refuse(c, RefuseInternal, "hub cannot read the chain secret")
+		s.refuse(c, cam, RefuseInternal, "hub cannot read the chain secret")
 		return
 	case err != nil:
 		log.Warn("link: chain check failed", "err", err)
 		s.alarm(cam, audit.CloneSuspected, err.Error())
-		s.refuse(c, RefuseFork, "%v", err)
+		s.refuse(c, cam, RefuseFork, "%v", err)
 		return
 	case s.Resyncs != nil:
 		s.Resyncs.Done(cam, h.Epoch)
@@ -207,7 +238,7 @@ func (s *Server) session(tc *tls.Conn) {
 	// has the Welcome it may store it, and the hub must then know it.
 	if err := saveSecret(chain, hs.Store); err != nil {
 		log.Error("link: store chain secret", "err", err)
-		s.refuse(c, RefuseInternal, "hub cannot store the chain secret")
+		s.refuse(c, cam, RefuseInternal, "hub cannot store the chain secret")
 		return
 	}
 	w, err := SignWelcome(s.Key, exp, hs.Secret, hs.AtAcked, chain.Head(), resync)
@@ -235,6 +266,7 @@ type frame struct {
 	typ  byte
 	body []byte
 	err  error
+	at   time.Time // when it was read
 }
 
 // stream processes the camera's messages. A reader goroutine reads (and
@@ -259,7 +291,7 @@ func (s *Server) stream(c *Conn, tc *tls.Conn, cam keys.Address, epoch uint64, c
 			tc.SetReadDeadline(time.Now().Add(IdleTimeout))
 			typ, body, err := c.ReadInto(buf)
 			select {
-			case frames <- frame{typ, body, err}:
+			case frames <- frame{typ, body, err, time.Now()}:
 			case <-done:
 				return
 			}
@@ -302,16 +334,17 @@ func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain 
 	case TypeSegment:
 		rec, data, err := DecodeSegment(f.body)
 		if err != nil {
-			s.refuse(c, RefuseBadRecord, "%v", err)
+			s.refuse(c, cam, RefuseBadRecord, "%v", err)
 			return err
 		}
-		if err := s.accept(c, cam, epoch, chain, rec, data, log); err != nil {
+		s.Observer.SegmentReceived(cam, len(data))
+		if err := s.accept(c, cam, epoch, chain, rec, data, f.at, log); err != nil {
 			return err
 		}
 	case TypeAlarm:
 		var a Alarm
 		if err := Decode(f.body, &a); err != nil {
-			s.refuse(c, RefuseProtocol, "%v", err)
+			s.refuse(c, cam, RefuseProtocol, "%v", err)
 			return err
 		}
 		// Handled before the next frame is read: when the camera sees the
@@ -320,20 +353,20 @@ func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain 
 			return fmt.Errorf("alarm from camera %s not persisted: %w", cam.Hex(), err)
 		}
 	default:
-		s.refuse(c, RefuseProtocol, "unexpected message type %d", f.typ)
+		s.refuse(c, cam, RefuseProtocol, "unexpected message type %d", f.typ)
 		return fmt.Errorf("%w: message type %d", ErrProtocol, f.typ)
 	}
 	return nil
 }
 
-func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerChain, record, data []byte, log *slog.Logger) error {
+func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerChain, record, data []byte, read time.Time, log *slog.Logger) error {
 	r, err := feedchain.Parse(record)
 	if err != nil {
-		s.refuse(c, RefuseBadRecord, "%v", err)
+		s.refuse(c, cam, RefuseBadRecord, "%v", err)
 		return err
 	}
 	if r.Camera != cam || r.Epoch != epoch {
-		s.refuse(c, RefuseBadRecord, "record for camera %s epoch %d on the session of %s epoch %d", r.Camera.Hex(), r.Epoch, cam.Hex(), epoch)
+		s.refuse(c, cam, RefuseBadRecord, "record for camera %s epoch %d on the session of %s epoch %d", r.Camera.Hex(), r.Epoch, cam.Hex(), epoch)
 		return errors.New("record for another camera or epoch")
 	}
 	head := chain.Head()
@@ -343,13 +376,13 @@ func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerCha
 			// A record the hub already holds, sent again after the
 			// handshake told the camera where to resume: a replay.
 			log.Warn("link: replayed record refused", "seq", r.Seq)
-			s.refuse(c, RefuseReplay, "record #%d is already stored; nothing replayed is accepted", r.Seq)
+			s.refuse(c, cam, RefuseReplay, "record #%d is already stored; nothing replayed is accepted", r.Seq)
 			return fmt.Errorf("replayed record #%d", r.Seq)
 		}
 		detail := fmt.Sprintf("fork at record #%d: stored %s, received %s — two records with one sequence number (cloned camera?)", r.Seq, mine.Short(), r.Hash().Short())
 		log.Warn("link: fork", "seq", r.Seq)
 		s.alarm(cam, audit.CloneSuspected, detail)
-		s.refuse(c, RefuseFork, "%s", detail)
+		s.refuse(c, cam, RefuseFork, "%s", detail)
 		return errors.New(detail)
 	}
 	// The ack signs the record's hash, known already: sign it while the
@@ -363,14 +396,18 @@ func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerCha
 	if err := chain.Append(r, data); err != nil {
 		<-signed
 		log.Warn("link: record refused", "seq", r.Seq, "err", err)
-		s.refuse(c, RefuseBadRecord, "record #%d: %v", r.Seq, err)
+		s.refuse(c, cam, RefuseBadRecord, "record #%d: %v", r.Seq, err)
 		return err
 	}
 	ack := <-signed
 	if ack.err != nil {
 		return ack.err
 	}
-	return c.Write(TypeAck, &Ack{Seq: ack.Seq, Head: ack.Head, Sig: ack.Sig})
+	if err := c.Write(TypeAck, &Ack{Seq: ack.Seq, Head: ack.Head, Sig: ack.Sig}); err != nil {
+		return err
+	}
+	s.Observer.Acknowledged(cam, r.Seq, time.Since(read))
+	return nil
 }
 
 // signedAck is an acknowledgement signed ahead of its sending.

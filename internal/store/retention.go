@@ -192,6 +192,8 @@ func (c *Chain) pruneTo(n uint64) (deleted int, freed int64, err error) {
 	c.bytes -= freed
 	c.mu.Unlock()
 	c.s.total.Add(-freed)
+	c.s.deleted.Add(int64(len(files)))
+	c.s.deletedBytes.Add(freed)
 
 	var errs []error
 	for _, seq := range files {

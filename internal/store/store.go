@@ -60,6 +60,8 @@ type Store struct {
 
 	pruneMu sync.Mutex   // one retention pass at a time, store-wide
 	total   atomic.Int64 // segment bytes of the loaded chains
+	// deleted and deletedBytes count what retention deleted since Open.
+	deleted, deletedBytes atomic.Int64
 }
 
 // chainSlot lets one goroutine load a chain while others wait for it
@@ -251,6 +253,10 @@ func compareID(a, b ChainRef) int {
 	}
 	return 0
 }
+
+// Deleted is what retention deleted since Open: segment files and their
+// bytes.
+func (s *Store) Deleted() (segments, bytes int64) { return s.deleted.Load(), s.deletedBytes.Load() }
 
 // Chains lists the chains in the store, ordered by camera and epoch.
 func (s *Store) Chains() ([]ChainRef, error) {
