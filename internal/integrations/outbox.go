@@ -29,6 +29,9 @@ type Outbox struct {
 	bytes   int64   // their payload bytes
 	sinks   map[string]*sinkCursor
 	closed  bool
+	// the bound: MaxOutboxEvents and MaxOutboxBytes
+	maxEvents int
+	maxBytes  int64
 }
 
 type sinkCursor struct {
@@ -50,7 +53,7 @@ func OpenOutbox(dir string, sinks []string, log *slog.Logger) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	o := &Outbox{dir: dir, log: log, sinks: map[string]*sinkCursor{}}
+	o := &Outbox{dir: dir, log: log, sinks: map[string]*sinkCursor{}, maxEvents: MaxOutboxEvents, maxBytes: MaxOutboxBytes}
 	b, err := os.ReadFile(o.logPath())
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -205,13 +208,13 @@ func (o *Outbox) makeRoom(n int64) error {
 		low = min(low, c.next)
 	}
 	drop := int(low - o.first) // taken by every sink
-	over := len(o.entries)+1 > MaxOutboxEvents || o.bytes+n > MaxOutboxBytes
+	over := len(o.entries)+1 > o.maxEvents || o.bytes+n > o.maxBytes
 	if !over && (drop == 0 || o.size < outboxCompactAt) {
 		return nil
 	}
 	if over {
 		var freed int64
-		for drop < len(o.entries) && (len(o.entries)-drop+1 > MaxOutboxEvents*9/10 || o.bytes-freed+n > MaxOutboxBytes*9/10) {
+		for drop < len(o.entries) && (len(o.entries)-drop+1 > o.maxEvents*9/10 || o.bytes-freed+n > o.maxBytes*9/10) {
 			freed += int64(len(o.entries[drop].payload))
 			drop++
 		}
