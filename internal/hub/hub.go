@@ -184,13 +184,8 @@ func (h *Hub) startLink() error {
 	if err != nil {
 		return err
 	}
-	if err := h.startIntegrations(); err != nil {
-		h.store.Close()
-		return err
-	}
 	h.linkLn, err = net.Listen("tcp", h.cfg.LinkAddr)
 	if err != nil {
-		h.integ.Close()
 		h.store.Close()
 		return fmt.Errorf("camera link address %s: %w (use --link)", h.cfg.LinkAddr, err)
 	}
@@ -198,7 +193,15 @@ func (h *Hub) startLink() error {
 	if h.linkAdvertise == "" {
 		h.linkAdvertise = h.linkLn.Addr().String()
 	}
-	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger, Limits: h.cfg.LinkLimits, Resyncs: hubResyncs{h}, Observer: h.integ.Observer()}
+	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger, Limits: h.cfg.LinkLimits, Resyncs: hubResyncs{h}}
+	// The integrations read the store and the link's live cameras, and
+	// observe the link from its first session.
+	if err := h.startIntegrations(); err != nil {
+		h.linkLn.Close()
+		h.store.Close()
+		return err
+	}
+	h.linkSrv.Observer = h.integ.Observer()
 	go h.linkSrv.Serve(h.linkLn)
 	return nil
 }
