@@ -70,7 +70,8 @@ func TestWebUI(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "test/webui.test.mjs")
 	cmd.Dir = ui
 	cmd.Env = append(os.Environ(), "HUB_URL="+h.url(), "OWNER_KEY="+hexKey(ownerKey), "VIEWER_KEY="+hexKey(viewerKey),
-		"CAMERA_1="+cam1, "CAMERA_2_DATA="+a2.data, "SHOTS="+shots, "CHROMIUM="+chromium)
+		"CAMERA_1="+cam1, "CAMERA_2_DATA="+a2.data, "SHOTS="+shots, "CHROMIUM="+chromium,
+		"CAMCHAIN="+bin("camchain"), "OWNER_KEYSTORE="+w.dir, "OWNER_PASSFILE="+w.pass)
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test test/webui.test.mjs:\n%s", out)
 	if err != nil {

@@ -1,5 +1,5 @@
-// api.ts: the hub's API as the logged-in user: every call carries the
-// access token, renews it shortly before it expires (or once on a 401),
+// api.ts: the hub's API as the logged-in user: every call rides on the
+// session cookie, renews it shortly before it expires (or once on a 401),
 // and reports a lost session to the app.
 import { HttpError, rawCall, renew, type Session } from "./session";
 
@@ -22,11 +22,11 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   try {
     const s = await fresh();
     try {
-      return await rawCall<T>(method, path, body, s.token);
+      return await rawCall<T>(method, path, body);
     } catch (e) {
       if (!(e instanceof HttpError) || e.status !== 401) throw e;
       current = await renew(s.address);
-      return await rawCall<T>(method, path, body, current.token);
+      return await rawCall<T>(method, path, body);
     }
   } catch (e) {
     if (e instanceof HttpError && e.status === 401) {

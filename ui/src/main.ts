@@ -7,7 +7,7 @@ import { parseAddress, sameAddress, short } from "./bytes";
 import { fmtDuration, fmtTime, h, mount, notice } from "./dom";
 import { nowSec, signAndSubmit } from "./ledger";
 import { CoSignatureError, pair, parseCode, type Code } from "./pairing";
-import { HttpError, lastAddress, loadChain, login, logout, rawCall, renew } from "./session";
+import { deviceLogin, HttpError, lastAddress, loadChain, login, logout, PendingError, rawCall, renew, type Session } from "./session";
 import type { AuditEvent, CameraStatus, ClientInfo, Device, List, Status, TxResult } from "./types";
 import { provider } from "./wallet";
 
@@ -63,44 +63,122 @@ function page(title: string, ...body: (Node | string | null | false | undefined)
 
 // ---------- sign-in ----------
 
+function signedIn(s: Session) {
+  setSession(s);
+  say("ok", s.enrolled ? "This browser is now enrolled as one of your devices (your audit log shows it)." : "Signed in.");
+  go("#/cameras");
+}
+
 function viewLogin(msg?: string) {
   const status = h("p", { class: "step", role: "status", "aria-live": "polite" });
+  const err = h("div");
+  if (msg) mount(err, notice("info", msg));
   const btn = h("button", { type: "button", class: "primary big" }, "Sign in with your wallet");
   btn.addEventListener("click", async () => {
     btn.disabled = true;
     try {
-      const s = await login((t) => (status.textContent = t));
-      setSession(s);
-      say("ok", s.enrolled ? "This browser is now enrolled as one of your devices (your audit log shows it)." : "Signed in.");
-      go("#/cameras");
+      signedIn(await login((t) => (status.textContent = t)));
     } catch (e) {
       status.textContent = "";
+      if (e instanceof PendingError) return viewPending(e);
       mount(err, notice("error", errText(e)));
       btn.disabled = false;
     }
   });
-  const err = h("div");
-  if (msg) mount(err, notice("info", msg));
   page(
     "Sign in",
     h(
+      "div",
+      { class: "signin" },
+      h(
+        "section",
+        { class: "card" },
+        h("h2", null, "With a browser wallet"),
+        h("p", null, "camchain has no passwords. Your wallet signs a one-time sign-in message for this hub (Sign-In with Ethereum); nothing is sent to anyone but this hub."),
+        provider() ? btn : h("p", { class: "notice info", role: "status" }, "No browser wallet found in this browser (MetaMask, Rabby, Coinbase Wallet…). Sign in from another device instead."),
+        status,
+        err,
+      ),
+      deviceCard(),
+    ),
+    hub && h("p", { class: "fine" }, `Hub ${short(hub.hub_address, 4)} · ledger ${hub.chain_id} · block ${hub.height}`),
+  );
+}
+
+/** The device flow (SPEC §11.8): a code that a wallet elsewhere approves. */
+function deviceCard(): HTMLElement {
+  const addr = h("input", { id: "device-address", name: "address", placeholder: "0x… (optional)", autocomplete: "off", spellcheck: "false", class: "mono" });
+  const out = h("div", { "aria-live": "polite" });
+  const btn = h("button", { type: "submit" }, "Get a sign-in code");
+  let ctl: AbortController | null = null;
+  const form = h(
+    "form",
+    { class: "stack", "aria-label": "Sign in from another device" },
+    h("div", { class: "field" }, h("label", { for: "device-address" }, "Your address (only this wallet may approve)"), addr),
+    btn,
+    out,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    let a: string | null = null;
+    try {
+      a = addr.value.trim() ? parseAddress(addr.value) : null;
+    } catch (e) {
+      return mount(out, notice("error", "Address: " + errText(e)));
+    }
+    ctl?.abort();
+    ctl = new AbortController();
+    btn.disabled = true;
+    try {
+      const s = await deviceLogin(
+        a,
+        (code, exp) =>
+          mount(
+            out,
+            h("p", null, "On a computer with your wallet, run:"),
+            h("pre", { class: "cmd" }, `camchain login --approve ${code} --hub ${location.origin}`),
+            h("p", { class: "code", "aria-label": `Code ${code.split("").join(" ")}` }, code),
+            h("p", { class: "fine" }, `Check that it shows this browser before you approve. The code is good until ${exp.toLocaleTimeString()}; this page waits for it.`),
+          ),
+        ctl.signal,
+      );
+      signedIn(s);
+    } catch (e) {
+      btn.disabled = false;
+      if (e instanceof PendingError) return viewPending(e);
+      mount(out, notice("error", errText(e)));
+    }
+  });
+  return h("section", { class: "card" }, h("h2", null, "From another device"), h("p", null, "No wallet in this browser? Get a code here and approve it with your wallet elsewhere (the camchain command)."), form);
+}
+
+function viewPending(p: PendingError) {
+  const status = h("div", { "aria-live": "polite" });
+  const again = h("button", { type: "button", class: "primary" }, "Check again");
+  again.addEventListener("click", async () => {
+    try {
+      signedIn(await renew(p.address));
+    } catch (e) {
+      mount(status, notice(e instanceof PendingError ? "info" : "error", e instanceof PendingError ? "Not approved yet." : errText(e)));
+    }
+  });
+  page(
+    "Waiting for approval",
+    h(
       "section",
       { class: "card narrow" },
-      h("p", null, "camchain has no passwords. Your wallet signs a one-time sign-in message for this hub (Sign-In with Ethereum); nothing is sent to anyone but this hub."),
-      provider()
-        ? btn
-        : h("p", { class: "notice info", role: "status" }, "No browser wallet found. Install one (MetaMask, Rabby, Coinbase Wallet…), or use the camchain command: camchain login --hub " + location.origin),
+      h("p", null, "Your account requires that a new browser be approved by one of your devices already signed in. On one of them, open Devices and approve this client, or run:"),
+      h("pre", { class: "cmd" }, `camchain clients approve ${p.client}`),
+      again,
       status,
-      err,
-      hub && h("p", { class: "fine" }, `Hub ${short(hub.hub_address, 4)} · ledger ${hub.chain_id} · block ${hub.height}`),
     ),
   );
 }
 
 async function doLogout() {
   const s = session();
-  if (s) logout(s.address);
   setSession(null);
+  if (s) await logout(s.address);
   go("#/login");
 }
 
@@ -375,6 +453,7 @@ function viewPair() {
 // ---------- audit ----------
 
 async function viewAudit() {
+  loading("Audit log");
   const q = new URLSearchParams(location.hash.split("?")[1] ?? "");
   const me = session()!.address;
   const owned = await get<List<Device>>(`/owners/${me}/devices`);
@@ -429,19 +508,36 @@ async function viewAudit() {
 // ---------- clients ----------
 
 async function viewClients() {
+  loading("Your devices");
   const list = await get<List<ClientInfo>>("/auth/clients");
   const rows = list.items.map((c) =>
     h(
       "tr",
       null,
-      h("td", { class: "mono" }, c.client.slice(0, 8) + "…", c.current && h("span", { class: "badge on" }, "this browser")),
+      h("td", { class: "mono" }, c.client.slice(0, 8) + "…", c.current && h("span", { class: "badge on" }, "this browser"), c.pending && !c.revoked && h("span", { class: "badge alarm" }, "pending approval")),
       h("td", null, fmtTime(c.enrolled)),
       h("td", null, fmtTime(c.last_seen)),
       h("td", null, String(c.logins)),
       h("td", null, c.clone_attempts ? h("span", { class: "alarm" }, String(c.clone_attempts)) : "0"),
       h(
         "td",
-        null,
+        { class: "actions" },
+        c.pending &&
+          !c.revoked &&
+          h("button", {
+            type: "button",
+            class: "primary small",
+            "aria-label": `Approve client ${c.client.slice(0, 8)}`,
+            onclick: async () => {
+              try {
+                await post(`/auth/clients/${c.client}/approve`, {});
+                say("ok", `Client ${c.client.slice(0, 8)}… approved: it can now sign in.`);
+              } catch (e) {
+                say("error", errText(e));
+              }
+              viewClients();
+            },
+          }, "Approve"),
         c.revoked
           ? "revoked " + fmtTime(c.revoked)
           : h("button", {
@@ -517,8 +613,14 @@ async function start() {
   if (last && loadChain(last)?.renewal) {
     try {
       setSession(await renew(last));
-    } catch {
-      /* log in with the wallet */
+    } catch (e) {
+      if (e instanceof PendingError) {
+        window.addEventListener("hashchange", route);
+        viewPending(e);
+        document.body.dataset.ready = "1";
+        return;
+      }
+      /* otherwise: log in with the wallet */
     }
   }
   window.addEventListener("hashchange", route);

@@ -45,6 +45,8 @@ export interface ClientInfo {
   revoked?: string;
   clone_attempts: number;
   current: boolean;
+  pending?: boolean;
+  approved?: string;
 }
 export interface AuditEvent {
   seq: number;

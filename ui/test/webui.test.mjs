@@ -9,11 +9,15 @@
 //   CAMERA_2_DATA  the data directory of an unowned camera (its pairing-code.txt)
 //   SHOTS          where to write the screenshots
 //   CHROMIUM       the browser (default /usr/bin/chromium)
+//   CAMCHAIN       the camchain CLI, and OWNER_KEYSTORE, OWNER_PASSFILE the
+//                  owner's wallet for it (the device flow's approver)
 //
 // Wallets are injected EIP-1193 providers backed by ethers that enforce
 // MetaMask's checks (provider.mjs).
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
@@ -228,16 +232,44 @@ test("the audit log lists the grant and the revoke, and filters", async () => {
   await page.getByLabel("Scope").selectOption(CAM1);
   await page.getByLabel("Kind contains").fill("grant");
   await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForFunction(() => {
+    const kinds = [...document.querySelectorAll("tbody td:nth-child(2)")].map((td) => td.textContent);
+    return !document.querySelector("main[aria-busy]") && kinds.length > 0 && kinds.every((k) => k.includes("grant"));
+  });
   await page.getByRole("cell", { name: "grant", exact: true }).first().waitFor();
   const kinds = await page.locator("tbody td:nth-child(2)").allInnerTexts();
   assert.ok(kinds.length > 0 && kinds.every((k) => k.includes("grant")), `filtered kinds ${kinds}`);
   await shot(page, "audit-desktop");
 });
 
+test("the session is an HttpOnly cookie: script in the page cannot read it", async () => {
+  const cookies = await ownerPage.context().cookies();
+  const c = cookies.find((c) => c.name === "__Host-camchain-session");
+  assert.ok(c, "the hub set the session cookie");
+  assert.ok(c.httpOnly && c.secure && c.sameSite === "Strict", JSON.stringify(c));
+  assert.equal(await ownerPage.evaluate(() => document.cookie.includes("camchain-session")), false);
+});
+
+test("the device flow: a browser without a wallet is signed in by the owner's CLI", async () => {
+  const { page } = await newPage(null);
+  await page.goto(HUB + "/");
+  await ready(page);
+  await page.getByText("No browser wallet found").waitFor();
+  await page.getByRole("button", { name: "Get a sign-in code" }).click();
+  const code = (await page.locator("p.code").innerText()).trim();
+  assert.match(code, /^[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}$/);
+  await shot(page, "device-code-desktop");
+  const { stdout } = await promisify(execFile)(env("CAMCHAIN"), ["login", "--approve", code, "--hub", HUB, "--yes", "--keystore", env("OWNER_KEYSTORE"), "--passphrase-file", env("OWNER_PASSFILE")]);
+  assert.match(stdout, /approved/);
+  await page.getByRole("heading", { name: "Cameras" }).waitFor({ timeout: 15000 });
+  await page.waitForFunction(() => document.querySelectorAll("ul.cams > li").length === 2);
+});
+
 test("the enrolled clients are listed; this browser is one", async () => {
   const page = ownerPage;
   await page.getByRole("link", { name: "Devices" }).click();
   await page.getByText("this browser").waitFor();
+  assert.ok((await page.locator("tbody tr").count()) >= 3, "the CLI, this browser and the device-flow browser");
 });
 
 test("phone width (360 px), light and dark", async () => {
