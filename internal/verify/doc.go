@@ -43,6 +43,18 @@
 // can delete files can also move it; pruned means "gone, and the store
 // says retention did it", never "verified".
 //
+// # Reading the code
+//
+// One idea per file, in the order Verify runs them: records.go checks
+// each record on its own (signature, camera, epoch, position);
+// checkpoints.go each checkpoint (the listed transaction, the camera's
+// signature, the succession rule); anchor.go works out, per sequence
+// number, the record hash the checkpoints commit and which checkpoint
+// proves each record; verdicts.go judges every record from that, and
+// clips.go every clip file (and, for a whole directory, every record
+// without one). log.go and files.go read the store's files, report.go
+// is what comes out.
+//
 // Verify is a pure function of its Input. Reading a records.log (ReadLog),
 // listing a segment directory and hashing files (HashClips) are separate,
 // read-only helpers: verification never repairs, locks or writes anything,

@@ -142,3 +142,11 @@ func (r *Report) Counts() map[Status]int {
 func ClipStatuses() []Status {
 	return []Status{Verified, Pending, Pruned, Modified, Truncated, Inserted, Missing, OutOfOrder, Forged, Failed, Unreadable}
 }
+
+// lastSeq renders the last sequence number of a chain of n records.
+func lastSeq(n uint64) string {
+	if n == 0 {
+		return "none (no records)"
+	}
+	return fmt.Sprint(n - 1)
+}
