@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -49,6 +50,13 @@ func benchLogin(ctx context.Context, o *options) ([]Row, error) {
 	defer h.Close()
 	base := "http://" + h.Addr()
 
+	// Each simulated client keeps its connection, as a real client on its
+	// own machine does: without this the %d goroutines would share Go's
+	// default pool of 2 idle connections per host, and most requests would
+	// pay a TCP connect and close that no real client pays.
+	tr := http.DefaultTransport.(*http.Transport)
+	defer func(n int) { tr.MaxIdleConnsPerHost = n }(tr.MaxIdleConnsPerHost)
+	tr.MaxIdleConnsPerHost = loginClients
 	o.Progress.Printf("   %d clients: nonce, sign, login, one authorized read, for %s", loginClients, loginDuration)
 	var (
 		mu    sync.Mutex
