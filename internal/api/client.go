@@ -94,6 +94,9 @@ func (c *Client) PinnedURL() string {
 	return c.Base() + "#" + pinFragment + c.pin.String()
 }
 
+// Pin is the hub certificate's fingerprint the client pins (zero: none).
+func (c *Client) Pin() apitls.Fingerprint { return c.pin }
+
 // WithTLSPin makes the client accept exactly the hub certificate whose
 // SHA-256 fingerprint is pin (docs/SPEC.md §11.10), and refuse any other
 // with an *apitls.PinError, whoever signed it.

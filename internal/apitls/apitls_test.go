@@ -52,3 +52,20 @@ func TestLoadOrCreateKeepsTheCertificate(t *testing.T) {
 		t.Error("fingerprint is not SHA-256 of the DER")
 	}
 }
+
+// FuzzParseFingerprint: an accepted fingerprint prints as 64 lower-case
+// hex digits that parse back to it.
+func FuzzParseFingerprint(f *testing.F) {
+	f.Add(strings.Repeat("ab", 32))
+	f.Add("sha256:" + strings.TrimSuffix(strings.Repeat("AB:", 32), ":"))
+	f.Fuzz(func(t *testing.T, s string) {
+		fp, err := ParseFingerprint(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseFingerprint(fp.String())
+		if err != nil || again != fp || fp.IsZero() || len(fp.String()) != 64 {
+			t.Fatalf("%q -> %s -> %s %v", s, fp, again, err)
+		}
+	})
+}

@@ -83,7 +83,8 @@ func (k *hubCerts) set(hub string, fp apitls.Fingerprint) error {
 const probeTimeout = 10 * time.Second
 
 // pinTLS makes c accept only the hub certificate pinned for its URL: the
-// one --hub-fingerprint names (checked against the hub, then remembered),
+// one --hub-fingerprint (or the URL's #sha256= fragment) names (checked
+// against the hub, then remembered),
 // else the one remembered. With neither, a certificate that the system's
 // authorities vouch for is used as is; any other is refused, unless tofu
 // (the first login) shows it to the user and they accept it.
@@ -103,6 +104,9 @@ func (h *hubFlags) pinTLS(c *api.Client) error {
 			return usageError{fmt.Errorf("--hub-fingerprint: %w", err)}
 		}
 		flag = fp
+	}
+	if flag.IsZero() {
+		flag = c.Pin() // a pin in the URL's fragment counts as the flag
 	}
 	known, err := loadHubCerts()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -135,6 +136,9 @@ func Start(cfg Config) (*Hub, error) {
 		// not cut off.
 		WriteTimeout: evidenceTimeout + 30*time.Second,
 		IdleTimeout:  2 * time.Minute,
+		// TLS handshake failures (a client that refused the pin, a port
+		// scan) go to the hub's log at debug level, not to stderr.
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	go func() { h.done <- h.srv.Serve(h.ln) }()
 	cfg.Logger.Info("hub ready", "hub", key.Address().Hex(), "api", h.BaseURL(), "chain", node.App.EVMChainID())

@@ -143,9 +143,17 @@ type hubProc struct {
 	// reader is whom the test reads the hub as: the wallet that paired
 	// last (reads need a login, and the ledger decides what it sees).
 	reader *api.KeyCredentials
+	// tlsPin, once set, is the fingerprint of the API's certificate: the
+	// hub serves HTTPS and url carries the pin (docs/SPEC.md §11.10).
+	tlsPin string
 }
 
-func (h *hubProc) url() string { return "http://" + h.http }
+func (h *hubProc) url() string {
+	if h.tlsPin != "" {
+		return "https://" + h.http + "#sha256=" + h.tlsPin
+	}
+	return "http://" + h.http
+}
 
 func initHub(t *testing.T) *hubProc {
 	t.Helper()
