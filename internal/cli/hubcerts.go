@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
@@ -164,20 +163,9 @@ var errCertNotTrusted = errors.New("the hub's TLS certificate was not trusted; n
 // SSH client's). Without a terminal it refuses: a script passes
 // --hub-fingerprint.
 func (e *env) confirmHubCert(hub string, fp apitls.Fingerprint) error {
-	f, ok := e.stdin.(*os.File)
-	if _, term := e.terminal(); !ok || !term {
-		return usageError{fmt.Errorf("the hub at %s presents a TLS certificate that no authority vouches for, SHA-256 fingerprint %s, "+
-			"and standard input is not a terminal to confirm it: pass --hub-fingerprint with the fingerprint camchaind printed at start; nothing was sent", hub, fp)}
-	}
-	fmt.Fprintf(e.stderr, "The hub at %s presents a TLS certificate that no authority vouches for.\nIts SHA-256 fingerprint:\n\n  %s\n\n"+
-		"Compare it with the fingerprint camchaind printed at start (or its QR code).\nTrust this certificate and remember it for this hub? [y/N] ", hub, fp)
-	answer, err := readLine(f, maxAnswer)
-	if err != nil {
-		return fmt.Errorf("read from terminal: %w", err)
-	}
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
-		return nil
-	}
-	return errCertNotTrusted
+	return e.askYesNo(fmt.Sprintf("The hub at %s presents a TLS certificate that no authority vouches for.\nIts SHA-256 fingerprint:\n\n  %s\n\n"+
+		"Compare it with the fingerprint camchaind printed at start (or its QR code).\nTrust this certificate and remember it for this hub? [y/N] ", hub, fp),
+		usageError{fmt.Errorf("the hub at %s presents a TLS certificate that no authority vouches for, SHA-256 fingerprint %s, "+
+			"and standard input is not a terminal to confirm it: pass --hub-fingerprint with the fingerprint camchaind printed at start; nothing was sent", hub, fp)},
+		errCertNotTrusted)
 }

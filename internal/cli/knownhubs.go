@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -88,50 +87,12 @@ func (k *knownHubs) checkHub(url string, got knownHub, want knownHub) (first boo
 // errNotConfirmed: the owner did not confirm a hub met for the first time.
 var errNotConfirmed = errors.New("the hub's identity was not confirmed; nothing was signed")
 
-// maxAnswer bounds a yes/no answer read from the terminal.
-const maxAnswer = 64
-
 // confirmHub asks the owner, on a terminal, to confirm the identity of a
 // hub met for the first time (printed just before). Without a terminal it
 // refuses: a script says what it trusts with --yes or the pins.
 func (e *env) confirmHub(url string) error {
-	f, ok := e.stdin.(*os.File)
-	if _, term := e.terminal(); !ok || !term {
-		return usageError{fmt.Errorf("first contact with hub %s and standard input is not a terminal, so its identity cannot be confirmed: "+
-			"pass --hub-address, --chain-id and --hub-pin (from the hub's console), or --yes to trust what it shows; nothing was signed", url)}
-	}
-	fmt.Fprintf(e.stderr, "First contact with this hub. Check the address, chain and pin above against the hub's console (camchaind prints them at start).\nTrust this hub and pair the camera with it? [y/N] ")
-	answer, err := readLine(f, maxAnswer)
-	if err != nil {
-		return fmt.Errorf("read from terminal: %w", err)
-	}
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
-		return nil
-	}
-	return errNotConfirmed
-}
-
-// readLine reads one line byte by byte, so nothing after it is buffered
-// away from the next reader of the terminal (the passphrase prompt).
-func readLine(r io.Reader, limit int) (string, error) {
-	var b []byte
-	one := make([]byte, 1)
-	for len(b) <= limit {
-		n, err := r.Read(one)
-		if n == 1 {
-			if one[0] == '\n' {
-				return string(b), nil
-			}
-			b = append(b, one[0])
-			continue
-		}
-		if err == io.EOF && len(b) > 0 {
-			return string(b), nil
-		}
-		if err != nil {
-			return "", err
-		}
-	}
-	return "", fmt.Errorf("answer longer than %d bytes", limit)
+	return e.askYesNo("First contact with this hub. Check the address, chain and pin above against the hub's console (camchaind prints them at start).\nTrust this hub and pair the camera with it? [y/N] ",
+		usageError{fmt.Errorf("first contact with hub %s and standard input is not a terminal, so its identity cannot be confirmed: "+
+			"pass --hub-address, --chain-id and --hub-pin (from the hub's console), or --yes to trust what it shows; nothing was signed", url)},
+		errNotConfirmed)
 }

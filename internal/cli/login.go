@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -147,20 +146,9 @@ var errNotApproved = errors.New("not approved; nothing was signed")
 
 // confirmApproval asks on a terminal; without one it refuses (--yes).
 func (e *env) confirmApproval(addr string) error {
-	f, ok := e.stdin.(*os.File)
-	if _, term := e.terminal(); !ok || !term {
-		return usageError{errors.New("standard input is not a terminal to confirm the approval: pass --yes if a script has checked the device; nothing was signed")}
-	}
-	fmt.Fprintf(e.stderr, "Log that browser in as %s? [y/N] ", addr)
-	answer, err := readLine(f, maxAnswer)
-	if err != nil {
-		return fmt.Errorf("read from terminal: %w", err)
-	}
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
-		return nil
-	}
-	return errNotApproved
+	return e.askYesNo(fmt.Sprintf("Log that browser in as %s? [y/N] ", addr),
+		usageError{errors.New("standard input is not a terminal to confirm the approval: pass --yes if a script has checked the device; nothing was signed")},
+		errNotApproved)
 }
 
 func newLogoutCmd(e *env) *cobra.Command {
