@@ -70,6 +70,14 @@ camchain is running.
   camera      $camera: recording the sample clip into $RUN_DIR/camera, uploading to the hub over the link ($LINK)
   logs        $RUN_DIR/hub.log, $RUN_DIR/camera.log
 
+The web UI: open $HUB/ in a browser, then sign in either way:
+  - with a browser wallet (MetaMask, Rabby…): import the demo wallet's key file
+    $(ls "$RUN_DIR"/wallet/UTC--* 2>/dev/null | head -n 1)
+    (MetaMask: Add account → Import account → JSON file; its password is in $RUN_DIR/wallet.passphrase),
+    then click "Sign in with your wallet";
+  - without one: click "Get a sign-in code" and approve the code the page shows with
+    CAMCHAIN_HOME=$RUN_DIR/home $BIN/camchain login --approve XXXX-XXXX --hub $HUB ${WALLET[*]}
+
 Every read of the hub needs a login (the demo wallet is logged in above). In another terminal:
   export CAMCHAIN_HOME=$RUN_DIR/home                      # where this demo keeps its login session
   $BIN/camchain login ${WALLET[*]} --hub $HUB   # log in again (the token renews itself; this re-signs)

@@ -58,6 +58,7 @@ func groups() []group {
 		{"checkpoint.build", "checkpoint root over a period of 1,000,000 records, beside SHA-256 over the same record hashes", benchCheckpointBuild},
 		{"verify.throughput", "camchain verify over 200 1 MiB segment files of one chain (read-only log, SHA-256 of every clip, signatures, Merkle checkpoints), beside SHA-256 of the same files on every core", benchVerify},
 		{"auth", "wallet logins per second and p99 with 100 concurrent clients, beside PBKDF2-SHA256 600k password logins; an authorized recordings read beside the same read with authorization off", benchLogin},
+		{"ui", "the web UI's first load in Chromium from a hub on loopback: bytes transferred (compressed) and time to interactive, beside the HTML page alone", benchUIFirstLoad},
 		{"evidence", "evidence bundle of 30 clips of 1 MiB under 2 checkpoints: overhead per clip beside the clip, verify time beside SHA-256 of the clips", benchEvidence},
 	}
 }

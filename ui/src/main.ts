@@ -626,6 +626,7 @@ async function start() {
   window.addEventListener("hashchange", route);
   await route();
   document.body.dataset.ready = "1";
+  performance.mark("camchain-interactive"); // tools/bench: time to interactive
 }
 
 start();
