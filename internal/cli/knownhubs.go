@@ -16,15 +16,15 @@ import (
 // contact (or as given on the command line): the ledger address it signs
 // with, the TLS key of its camera link, and its ledger's chain id.
 type knownHub struct {
-	HubAddress string `json:"hub_address"`
-	LinkTLSPin string `json:"link_tls_pin"`
-	ChainID    string `json:"chain_id"`
+	HubAddress    string `json:"hub_address"`
+	LinkTLSPin    string `json:"link_tls_pin"`
+	LedgerChainID string `json:"chain_id"` // the CometBFT chain id, camchain-<n>
 }
 
 // complete reports whether every part of the identity is given, so the
 // owner has said exactly what to trust.
 func (h knownHub) complete() bool {
-	return h.HubAddress != "" && h.LinkTLSPin != "" && h.ChainID != ""
+	return h.HubAddress != "" && h.LinkTLSPin != "" && h.LedgerChainID != ""
 }
 
 // knownHubs is known_hubs.json beside the keystore directory (default
@@ -72,7 +72,7 @@ func (k *knownHubs) checkHub(url string, got knownHub, want knownHub) (first boo
 	for _, c := range []struct{ what, got, flag, pinned string }{
 		{"address", got.HubAddress, want.HubAddress, pinned.HubAddress},
 		{"camera-link TLS pin", got.LinkTLSPin, want.LinkTLSPin, pinned.LinkTLSPin},
-		{"chain id", got.ChainID, want.ChainID, pinned.ChainID},
+		{"chain id", got.LedgerChainID, want.LedgerChainID, pinned.LedgerChainID},
 	} {
 		switch {
 		case c.flag != "" && !strings.EqualFold(c.flag, c.got):

@@ -32,7 +32,7 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 	var want knownHub
 	cmd.Flags().StringVar(&want.HubAddress, "hub-address", "", "the hub's ledger `ADDRESS` you expect (its owner's records, its console); pairing aborts before signing if the hub is another")
 	cmd.Flags().StringVar(&want.LinkTLSPin, "hub-pin", "", "the SHA-256 `PIN` of the hub's camera-link TLS key you expect")
-	cmd.Flags().StringVar(&want.ChainID, "chain-id", "", "the hub's ledger chain `ID` you expect (camchain-<n>)")
+	cmd.Flags().StringVar(&want.LedgerChainID, "chain-id", "", "the hub's ledger chain `ID` you expect (camchain-<n>)")
 	var yes bool
 	cmd.Flags().BoolVar(&yes, "yes", false, "at first contact with a hub, trust the identity it shows without asking (for scripts; giving --hub-address, --chain-id and --hub-pin is safer)")
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
@@ -81,12 +81,12 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 		if err != nil {
 			return err
 		}
-		got := knownHub{HubAddress: hubAddr.Hex(), LinkTLSPin: hubPin.String(), ChainID: st.LedgerChainID}
+		got := knownHub{HubAddress: hubAddr.Hex(), LinkTLSPin: hubPin.String(), LedgerChainID: st.LedgerChainID}
 		first, err := known.checkHub(c.Base(), got, want)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "hub %s: address %s, chain %s, camera-link TLS pin %s\n", c.Base(), got.HubAddress, got.ChainID, got.LinkTLSPin)
+		fmt.Fprintf(e.stderr, "hub %s: address %s, chain %s, camera-link TLS pin %s\n", c.Base(), got.HubAddress, got.LedgerChainID, got.LinkTLSPin)
 		if first && !want.complete() && !yes {
 			// Nothing vouches for this identity yet but the owner: ask.
 			if err := e.confirmHub(c.Base()); err != nil {
