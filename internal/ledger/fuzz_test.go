@@ -101,7 +101,7 @@ func fuzzSeeds(h *harness, k fuzzKeys) []fuzzSeed {
 		{"ok-audit", h.sign(&tx.Audit{Hub: k.hub.Address(), Camera: cam, Kind: "hub/login", Actor: k.owner.Address(),
 			Detail: "wallet login", At: fuzzT0, Nonce: 19, Expiry: e}, k.hub), CodeOK},
 		{"encoding-trailing-byte", mutate(func(b []byte) []byte { return append(b, 0) }), CodeEncoding},
-		{"version-2", mutate(func(b []byte) []byte { b[1] = 2; return b }), CodeVersion},
+		{"version-3", mutate(func(b []byte) []byte { b[1] = 3; return b }), CodeVersion}, // 1 and 2 are the two EIP-712 domains (SPEC §2.3)
 		{"unknown-type", mutate(func(b []byte) []byte { return bytes.Replace(b, []byte("Reset"), []byte("Rezet"), 1) }), CodeUnknownType},
 		{"wrong-chain", h.signFor(1, &tx.Reset{Camera: cam, Nonce: 20, Expiry: e}, k.cam), CodeWrongChain},
 		{"bad-signature-v", mutate(func(b []byte) []byte { b[len(b)-1] = 7; return b }), CodeBadSignature},
