@@ -80,11 +80,13 @@ type clientsFile struct {
 // Clients is the hub's registry of enrolled clients and the heads of their
 // login chains. Changes are kept in memory at once and written to Path
 // (mode 0600) within FlushInterval by a goroutine that Start runs and
-// Close stops after a last write: a hub killed mid-interval forgets at most
-// that interval's head advances, and the clients concerned log in again
-// with the wallet.
+// Close stops after a last write. Head advances a crash in between forgets
+// are in the login log, which the Service replays on start (replay);
+// revocations and approvals, which the log does not hold, are written
+// before they return.
 type Clients struct {
-	path string
+	path    string
+	flushMu sync.Mutex // serializes Flush
 
 	mu    sync.RWMutex
 	m     map[ClientID]*client
@@ -150,18 +152,26 @@ func (c *Clients) Flush() error {
 	if c.path == "" {
 		return nil
 	}
+	// One write at a time, each of a snapshot taken after the previous
+	// write: a later state is never overwritten by an earlier one.
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
 	c.mu.Lock()
 	if !c.dirty {
 		c.mu.Unlock()
 		return nil
 	}
-	f := clientsFile{Version: clientsVersion}
+	// Copy under the lock, encode outside it: logins do not wait for the
+	// JSON encoding of the whole registry.
+	f := clientsFile{Version: clientsVersion, Clients: make([]*client, 0, len(c.m))}
 	for _, cl := range c.m {
-		f.Clients = append(f.Clients, cl)
+		cp := *cl
+		cp.Past = slices.Clone(cl.Past)
+		f.Clients = append(f.Clients, &cp)
 	}
-	data, err := json.Marshal(f)
 	c.dirty = false
 	c.mu.Unlock()
+	data, err := json.Marshal(f)
 	if err == nil {
 		err = atomicfile.Write(c.path, data, 0o600)
 	}
@@ -334,6 +344,14 @@ func (c *Clients) approve(addr keys.Address, by, target ClientID, now time.Time)
 	return nil
 }
 
+// approveAndFlush is approve, written before it returns.
+func (c *Clients) approveAndFlush(addr keys.Address, by, target ClientID, now time.Time) error {
+	if err := c.approve(addr, by, target, now); err != nil {
+		return err
+	}
+	return c.Flush()
+}
+
 // renew advances client cid's chain on its renewal secret and head. A pair
 // (head, secret) the client held before is a copy's (CloneError); any other
 // pair is ErrRenewalInvalid.
@@ -405,16 +423,52 @@ func (c *Clients) List(addr keys.Address) []ClientInfo {
 
 // Revoke ends addr's client cid: its tokens are refused from the next
 // request on and it can neither renew nor log in again.
+//
+// The registry is written before Revoke returns: a revocation is never
+// among what a crash forgets.
 func (c *Clients) Revoke(addr keys.Address, cid ClientID, now time.Time) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	cl, ok := c.m[cid]
 	if !ok || cl.Info.Address != addr {
+		c.mu.Unlock()
 		return fmt.Errorf("%w: %s has no client %s", ErrUnknownClient, addr.Hex(), cid)
 	}
 	if cl.Info.Revoked == 0 {
 		cl.Info.Revoked = uint64(now.Unix())
 		c.dirty = true
 	}
-	return nil
+	c.mu.Unlock()
+	return c.Flush()
+}
+
+// replay applies a login-log record the registry may have missed (a
+// crash within FlushInterval of the login): a new client's enrollment, or
+// the next link of a known client's chain. Anything else — a record the
+// registry already has, one of a revoked client, one that does not follow
+// the client's head — changes nothing. A client enrolled by replay under
+// the approval policy (pending) is pending again: the record does not say
+// whether it was approved.
+func (c *Clients) replay(rec *Record, pending bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl, ok := c.m[rec.Client]
+	if !ok {
+		if rec.Kind != KindEnroll {
+			return
+		}
+		cl = &client{Info: ClientInfo{ID: rec.Client, Address: rec.Address, Enrolled: rec.Time, Pending: pending}}
+		c.m[rec.Client] = cl
+	} else {
+		if rec.Kind == KindEnroll || cl.Info.Revoked != 0 || cl.Info.Address != rec.Address || cl.Cur.Head != rec.Prev {
+			return
+		}
+		cl.Past = append(cl.Past, cl.Cur)
+		if len(cl.Past) > pastHeads {
+			cl.Past = cl.Past[len(cl.Past)-pastHeads:]
+		}
+	}
+	cl.Cur = link{Head: rec.Hash(), Renewal: rec.Renewal}
+	cl.Info.Head, cl.Info.LastSeen = cl.Cur.Head, rec.Time
+	cl.Info.Logins++
+	c.dirty = true
 }

@@ -453,6 +453,42 @@ func (l *LoginLog) Prove(h Head) (*Proof, error) {
 	return p, nil
 }
 
+// Records calls fn with every login-chain record of the log (not the
+// refusals), oldest first, stopping at fn's first error.
+func (l *LoginLog) Records(fn func(*Record) error) error {
+	l.mu.Lock()
+	type span struct {
+		seq uint64
+		pos []entryPos
+	}
+	var spans []span
+	for _, b := range l.batches {
+		spans = append(spans, span{b.seq, slices.Clone(b.pos)})
+	}
+	l.mu.Unlock()
+	for _, sp := range spans {
+		data, err := os.ReadFile(l.path(sp.seq))
+		if err != nil {
+			return fmt.Errorf("login log: %w", err)
+		}
+		for _, p := range sp.pos {
+			if p.off+int64(p.n) > int64(len(data)) {
+				return fmt.Errorf("login log: batch %d is shorter than its index", sp.seq)
+			}
+			e, err := DecodeEntry(data[p.off : p.off+int64(p.n)])
+			if err != nil {
+				return fmt.Errorf("login log: batch %d: %w", sp.seq, err)
+			}
+			if e.Record != nil {
+				if err := fn(e.Record); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // Shutdown syncs and closes the open batch's file (the batch stays open:
 // the next start continues it).
 func (l *LoginLog) Shutdown() error {

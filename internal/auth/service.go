@@ -177,6 +177,24 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The login log holds every head advance, fsynced before it was
+	// answered; the registry is written within FlushInterval. Replaying
+	// the log recovers what a crash in between forgot.
+	if cfg.Log != nil {
+		err := cfg.Log.Records(func(r *Record) error {
+			pending := false
+			if r.Kind == KindEnroll && cfg.Policy != nil {
+				if pending, err = cfg.Policy(r.Address); err != nil {
+					return err
+				}
+			}
+			clients.replay(r, pending)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("replay the login log: %w", err)
+		}
+	}
 	return &Service{
 		cfg: cfg, origin: origin, nonces: nonces, clients: clients,
 		tokens:   &Tokens{Keys: ring, Issuer: cfg.Issuer.Hex(), Audience: origin.String(), TTL: cfg.TokenTTL},
@@ -332,7 +350,7 @@ func (s *Service) gate(addr keys.Address, resources []string) (gate, error) {
 // cannot approve itself, nor can a pending one approve another.
 func (s *Service) ApproveClient(by Session, target ClientID) error {
 	now := s.cfg.Now()
-	if err := s.clients.approve(by.Address, by.Client, target, now); err != nil {
+	if err := s.clients.approveAndFlush(by.Address, by.Client, target, now); err != nil {
 		return err
 	}
 	s.cfg.Events(Event{Kind: EventApproved, Address: by.Address, Client: target, At: now,
@@ -404,6 +422,10 @@ func (s *Service) grant(res *loginResult, now time.Time) (*Grant, error) {
 		g.Pending = true
 		return g, nil
 	case res.override:
+		// The revocations are written before the client is let in.
+		if err := s.clients.Flush(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBusy, err)
+		}
 		s.cfg.Events(Event{Kind: EventOverride, Address: rec.Address, Client: rec.Client, Record: rec, At: now,
 			Detail: fmt.Sprintf("the wallet's override let client %s in without an enrolled client's approval and revoked the %d other clients of the address", rec.Client, res.revoked)})
 	}
