@@ -75,7 +75,7 @@ type Config struct {
 	// every token check is skipped and the caller is treated as the owner.
 	BenchNoAuthz bool
 
-	// Integrations (internal/integrations, docs/SPEC.md §12): an MQTT
+	// Integrations (internal/integrations, docs/SPEC.md §13): an MQTT
 	// broker, webhook receivers and their shared secret's file (default
 	// <data>/integrations/webhook.secret, made at the first start), and the
 	// loopback address of /metrics.

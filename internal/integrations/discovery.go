@@ -7,7 +7,7 @@ import (
 	"github.com/camchain/camchain/internal/keys"
 )
 
-// Home Assistant MQTT discovery (docs/SPEC.md §12.2): each camera is a
+// Home Assistant MQTT discovery (docs/SPEC.md §13.2): each camera is a
 // device with these entities, all reading the camera's JSON state topic
 // and available while the hub's status topic says "online". Home
 // Assistant needs no configuration: it picks the retained config messages

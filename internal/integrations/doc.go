@@ -1,5 +1,5 @@
 // Package integrations carries the hub's states and events to where people
-// already look (docs/SPEC.md §12):
+// already look (docs/SPEC.md §13):
 //
 //   - MQTT (paho): per-camera state as retained topics, every alarm and
 //     audit event as it happens, availability by last will, and Home

@@ -26,7 +26,7 @@ const (
 )
 
 // Event is one alarm or audit event as sinks receive it: the JSON body of a
-// webhook and of the MQTT alarm/audit topics (docs/SPEC.md §12.1).
+// webhook and of the MQTT alarm/audit topics (docs/SPEC.md §13.1).
 type Event struct {
 	// ID is stable: the same event always has the same id, so receivers
 	// drop duplicates by it. "alarm-<32 hex>" (AlarmID) or "audit-<seq>".

@@ -2,7 +2,7 @@ package integrations
 
 import "time"
 
-// Caps of the outbox and of what goes out (docs/SPEC.md §12).
+// Caps of the outbox and of what goes out (docs/SPEC.md §13).
 const (
 	// MaxEventBytes caps one event's JSON: a detail is at most
 	// tx.MaxDetailBytes, and the rest is addresses and times.

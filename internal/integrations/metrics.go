@@ -12,7 +12,7 @@ import (
 	"github.com/camchain/camchain/internal/link"
 )
 
-// metrics are the hub's Prometheus metrics (docs/SPEC.md §12.5). Names
+// metrics are the hub's Prometheus metrics (docs/SPEC.md §13.5). Names
 // follow the Prometheus conventions: camchain_ prefix, base units
 // (seconds, bytes), _total on counters.
 type metrics struct {

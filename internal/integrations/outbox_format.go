@@ -10,7 +10,7 @@ import (
 	"strconv"
 )
 
-// The outbox log's layout (docs/SPEC.md §12.4):
+// The outbox log's layout (docs/SPEC.md §13.4):
 //
 //	"camchain-hub-outbox 1 <first>\n"   first: the index of its first entry
 //	then entries, each

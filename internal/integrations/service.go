@@ -114,7 +114,7 @@ func (c *Config) Validate() error {
 }
 
 // CheckLoopback refuses a metrics address that is not on loopback:
-// /metrics has no authentication (docs/SPEC.md §12.5).
+// /metrics has no authentication (docs/SPEC.md §13.5).
 func CheckLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

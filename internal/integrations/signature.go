@@ -14,7 +14,7 @@ import (
 	"github.com/camchain/camchain/internal/keys"
 )
 
-// Webhook signatures (docs/SPEC.md §12.3). Each request carries
+// Webhook signatures (docs/SPEC.md §13.3). Each request carries
 //
 //	Camchain-Event:          the event id
 //	Camchain-Timestamp:      Unix seconds when this attempt was signed

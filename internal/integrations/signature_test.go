@@ -16,7 +16,7 @@ import (
 
 // webhookVector is testdata/webhook_vector.json: the inputs of one
 // signed webhook and what another implementation must compute from them
-// (docs/SPEC.md §12.3).
+// (docs/SPEC.md §13.3).
 type webhookVector struct {
 	PrivateKey  string `json:"private_key"`
 	HubAddress  string `json:"hub_address"`

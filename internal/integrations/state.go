@@ -7,7 +7,7 @@ import (
 )
 
 // cameraState is a camera's retained state, <base>/camera/<camera>/state
-// (docs/SPEC.md §12.2).
+// (docs/SPEC.md §13.2).
 type cameraState struct {
 	Camera    string `json:"camera"`
 	Epoch     uint64 `json:"epoch"`

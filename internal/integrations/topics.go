@@ -6,7 +6,7 @@ import (
 	"github.com/camchain/camchain/internal/keys"
 )
 
-// The MQTT topic tree (docs/SPEC.md §12.2); <hub> and <camera> are
+// The MQTT topic tree (docs/SPEC.md §13.2); <hub> and <camera> are
 // lowercase 0x addresses:
 //
 //	<prefix>/<hub>/status                    "online" / "offline" (retained; "offline" is the last will)
