@@ -16,6 +16,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // Broker is an MQTT broker on a fixed loopback address, which can be
@@ -28,6 +29,10 @@ type Broker struct {
 
 	mu  sync.Mutex
 	srv *mqtt.Server
+	// rec is subscribed inside the broker to every topic from the moment
+	// it starts: it misses nothing published while the broker is up, even
+	// right after a restart, before any client could subscribe.
+	rec *Subscriber
 }
 
 // Start starts a broker on a free loopback port that admits user/pass only.
@@ -38,7 +43,7 @@ func Start(user, pass string, tlsCfg *tls.Config) (*Broker, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	b := &Broker{Addr: addr, User: user, Pass: pass, TLS: tlsCfg}
+	b := &Broker{Addr: addr, User: user, Pass: pass, TLS: tlsCfg, rec: &Subscriber{}}
 	return b, b.Restart()
 }
 
@@ -68,7 +73,7 @@ func (b *Broker) Restart() error {
 }
 
 func (b *Broker) newServer() (*mqtt.Server, error) {
-	srv := mqtt.New(&mqtt.Options{Logger: slog.New(slog.DiscardHandler)})
+	srv := mqtt.New(&mqtt.Options{Logger: slog.New(slog.DiscardHandler), InlineClient: true})
 	if err := srv.AddHook(new(auth.Hook), &auth.Options{Ledger: &auth.Ledger{
 		Auth: auth.AuthRules{{Username: auth.RString(b.User), Password: auth.RString(b.Pass), Allow: true}},
 	}}); err != nil {
@@ -76,6 +81,11 @@ func (b *Broker) newServer() (*mqtt.Server, error) {
 	}
 	l := listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.Addr, TLSConfig: b.TLS})
 	if err := srv.AddListener(l); err != nil {
+		return nil, err
+	}
+	if err := srv.Subscribe("#", 1, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+		b.rec.add(Message{Topic: pk.TopicName, Payload: string(pk.Payload), Retained: pk.FixedHeader.Retain, At: time.Now()})
+	}); err != nil {
 		return nil, err
 	}
 	return srv, nil
@@ -137,15 +147,23 @@ func (b *Broker) Subscribe(filter string, tlsCfg *tls.Config) (*Subscriber, erro
 		return nil, fmt.Errorf("mqtttest: connect: %v", t.Error())
 	}
 	t := s.c.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) {
-		s.mu.Lock()
-		s.msgs = append(s.msgs, Message{Topic: m.Topic(), Payload: string(m.Payload()), Retained: m.Retained(), At: time.Now()})
-		s.mu.Unlock()
+		s.add(Message{Topic: m.Topic(), Payload: string(m.Payload()), Retained: m.Retained(), At: time.Now()})
 	})
 	if !t.WaitTimeout(10*time.Second) || t.Error() != nil {
 		s.c.Disconnect(0)
 		return nil, fmt.Errorf("mqtttest: subscribe: %v", t.Error())
 	}
 	return s, nil
+}
+
+// Recorded is everything published to the broker while it was up, in
+// order, across restarts (the broker's own subscription to "#").
+func (b *Broker) Recorded() *Subscriber { return b.rec }
+
+func (s *Subscriber) add(m Message) {
+	s.mu.Lock()
+	s.msgs = append(s.msgs, m)
+	s.mu.Unlock()
 }
 
 // Messages returns what was received so far.
@@ -186,4 +204,8 @@ func (s *Subscriber) Count() int {
 }
 
 // Close disconnects.
-func (s *Subscriber) Close() { s.c.Disconnect(100) }
+func (s *Subscriber) Close() {
+	if s.c != nil {
+		s.c.Disconnect(100)
+	}
+}
