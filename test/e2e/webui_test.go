@@ -49,6 +49,10 @@ func TestWebUI(t *testing.T) {
 	w := newWallet(t)
 	cam1 := pair(t, h, a1, w)
 	pairingCode(t, a2.data) // the unowned camera shows its code
+	// A checkpoint a minute, so that the page has something to export.
+	if code, _, errs := camchain(append([]string{"policy", "--camera", cam1, "--period", "1m", "--hub", h.url()}, w.flags()...)...); code != 0 {
+		t.Fatalf("policy: %s", errs)
+	}
 	ownerKey, err := cwallet.NewKeystore(w.dir, cwallet.LightScrypt).Load("e2e passphrase")
 	if err != nil {
 		t.Fatal(err)
@@ -65,13 +69,14 @@ func TestWebUI(t *testing.T) {
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	bundle := filepath.Join(t.TempDir(), "evidence.cbor")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "test/webui.test.mjs")
 	cmd.Dir = ui
 	cmd.Env = append(os.Environ(), "HUB_URL="+h.url(), "OWNER_KEY="+hexKey(ownerKey), "VIEWER_KEY="+hexKey(viewerKey),
 		"CAMERA_1="+cam1, "CAMERA_2_DATA="+a2.data, "SHOTS="+shots, "CHROMIUM="+chromium,
-		"CAMCHAIN="+bin("camchain"), "OWNER_KEYSTORE="+w.dir, "OWNER_PASSFILE="+w.pass)
+		"CAMCHAIN="+bin("camchain"), "OWNER_KEYSTORE="+w.dir, "OWNER_PASSFILE="+w.pass, "EVIDENCE_OUT="+bundle)
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test test/webui.test.mjs:\n%s", out)
 	if err != nil {
@@ -85,9 +90,6 @@ func TestWebUI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.CheckpointPeriod != 600 {
-		t.Errorf("camera 1's checkpoint period is %d s on the ledger, want the 600 s set in the page", d.CheckpointPeriod)
-	}
 	for _, g := range d.Grants {
 		if strings.EqualFold(g.Viewer, viewerKey.Address().Hex()) && g.Active {
 			t.Errorf("the viewer's grant is still active after the revoke in the page: %+v", g)
@@ -98,7 +100,17 @@ func TestWebUI(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(devs) != 2 {
-		t.Errorf("the owner has %d cameras on the ledger, want 2 (one paired in the page)", len(devs))
+		t.Fatalf("the owner has %d cameras on the ledger, want 2 (one paired in the page)", len(devs))
+	}
+	for _, d := range devs {
+		if d.Camera != cam1 && d.CheckpointPeriod != 600 {
+			t.Errorf("camera 2's checkpoint period is %d s on the ledger, want the 600 s set in the page", d.CheckpointPeriod)
+		}
+	}
+	// The bundle the page downloaded verifies offline against the
+	// ledger's genesis.
+	if code, out, errs := camchain("evidence", "verify", bundle, "--genesis", filepath.Join(h.data, "ledger", "config", "genesis.json")); code != 0 || !strings.Contains(out, "VERIFIED") {
+		t.Errorf("evidence verify of the page's download: exit %d\n%s%s", code, out, errs)
 	}
 	if *updateScreenshots {
 		dst := filepath.Join(root, "docs", "screenshots")

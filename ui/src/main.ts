@@ -301,6 +301,7 @@ async function viewCamera(cam: string) {
   const sections: HTMLElement[] = [
     h("section", { class: "card" }, h("h2", null, "Status"), h("p", { class: "mono wrap" }, dev.camera), h("div", { class: "badges" }, badge(!!st?.online, "online", "offline"), badge(!!st?.recording, "recording", "not recording", "rec")), camStatusRows(c)),
   ];
+  sections.push(exportCard(dev, st));
   if (owner) sections.push(sharing(dev), settings(dev, st?.retention_seconds));
   else sections.push(h("section", { class: "card" }, h("h2", null, "Your access"), ...dev.grants.map((g) => h("p", null, `Viewer until ${g.valid_until ? fmtTime(g.valid_until) : "revoked"}; recordings from ${g.history_from ? fmtTime(g.history_from) : "the start"}.`))));
   page(`Camera ${short(cam, 4)}`, h("p", null, h("a", { href: "#/cameras" }, "← All cameras")), ...sections);
@@ -371,6 +372,53 @@ function sharing(dev: Device): HTMLElement {
     h("p", { class: "fine" }, "Your wallet shows exactly what you sign (EIP-712): the camera, the viewer and the dates."),
   );
 }
+
+/** exportCard downloads an evidence bundle (SPEC §10) of a time range:
+ * clips, records, proofs and the ledger's signed headers, which anyone can
+ * check offline with `camchain evidence verify`. */
+function exportCard(dev: Device, st?: CameraStatus): HTMLElement {
+  const end = st?.last_checkpoint ? new Date(st.last_checkpoint.period_end) : new Date();
+  const from = h("input", { id: "ev-from", name: "from", type: "datetime-local", required: true, value: localInput(new Date(end.getTime() - 3600e3)) });
+  const to = h("input", { id: "ev-to", name: "to", type: "datetime-local", required: true, value: localInput(end) });
+  const out = h("div", { "aria-live": "polite" });
+  const btn = h("button", { type: "submit" }, "Download evidence bundle");
+  const form = h(
+    "form",
+    { class: "stack", "aria-label": "Export evidence" },
+    h("div", { class: "row" }, h("div", { class: "field" }, h("label", { for: "ev-from" }, "Recordings from"), from), h("div", { class: "field" }, h("label", { for: "ev-to" }, "Until"), to)),
+    btn,
+    out,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new Date(from.value), t = new Date(to.value);
+    if (!(f < t)) return mount(out, notice("error", "The start must be before the end."));
+    btn.disabled = true;
+    mount(out, h("p", { class: "step" }, "Building the bundle…"));
+    try {
+      const q = new URLSearchParams({ from: f.toISOString(), to: t.toISOString() });
+      const res = await fetch(`/api/v1/devices/${dev.camera}/evidence?${q}`, { headers: { "X-Camchain-CSRF": "1" }, credentials: "same-origin", cache: "no-store" });
+      if (!res.ok) {
+        const j = await res.json().catch(() => undefined);
+        throw new Error(j?.error?.message ?? `HTTP ${res.status}`);
+      }
+      const blob = await res.blob();
+      const name = `camchain-evidence-${dev.camera.slice(0, 10)}-${f.toISOString().replace(/[:.]/g, "").slice(0, 15)}.cbor`;
+      const a = h("a", { href: URL.createObjectURL(blob), download: name });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+      mount(out, notice("ok", `Downloaded ${name} (${Math.round(blob.size / 1024)} KB). Anyone can check it offline: camchain evidence verify ${name} --genesis genesis.json`));
+    } catch (e) {
+      mount(out, notice("error", "Export failed: " + errText(e)));
+    }
+    btn.disabled = false;
+  });
+  return h("section", { class: "card" }, h("h2", null, "Export evidence"), h("p", { class: "fine" }, "Only recordings under a checkpoint on the ledger can be exported; the bundle proves them without this hub."), form);
+}
+
+const localInput = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
 
 const PERIODS: [number, string][] = [
   [60, "1 minute"],

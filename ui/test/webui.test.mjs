@@ -9,6 +9,7 @@
 //   CAMERA_2_DATA  the data directory of an unowned camera (its pairing-code.txt)
 //   SHOTS          where to write the screenshots
 //   CHROMIUM       the browser (default /usr/bin/chromium)
+//   EVIDENCE_OUT   where to save the evidence bundle the page downloads
 //   CAMCHAIN       the camchain CLI, and OWNER_KEYSTORE, OWNER_PASSFILE the
 //                  owner's wallet for it (the device flow's approver)
 //
@@ -90,7 +91,7 @@ async function currentCode() {
   return readFileSync(join(CAM2_DATA, "pairing-code.txt"), "utf8").trim();
 }
 
-let ownerPage, viewerPage;
+let ownerPage, viewerPage, cam2;
 
 test("the page loads with nothing from another origin, under the strict CSP", async () => {
   const { page } = await newPage(owner);
@@ -153,8 +154,8 @@ test("a tampered co-signature is refused and nothing is paired; the genuine one 
   await page.getByText(/Refused: the camera's co-signature does not verify/).waitFor({ timeout: 30000 });
   await shot(page, "pair-refused-desktop");
   await page.unroute("**/api/v1/pairings/relay");
-  const cam2 = await page.evaluate(() => document.querySelector("#code").value);
-  assert.ok(cam2.startsWith("CCPAIR1:"));
+  const pasted = await page.evaluate(() => document.querySelector("#code").value);
+  assert.ok(pasted.startsWith("CCPAIR1:"));
   // The code was spent; the camera shows a new one.
   let code2 = code1;
   for (let i = 0; i < 100 && code2 === code1; i++) {
@@ -165,6 +166,8 @@ test("a tampered co-signature is refused and nothing is paired; the genuine one 
   await page.getByLabel("Pairing code shown by the camera").fill(code2);
   await page.getByRole("button", { name: "Pair this camera" }).click();
   await outcome(page, "is yours", 60000);
+  cam2 = decodeURIComponent(page.url().split("#/camera/")[1]);
+  assert.match(cam2, /^0x[0-9a-fA-F]{40}$/);
   const typed = owner.state.log.filter((l) => l.method === "eth_signTypedData_v4" && l.primaryType === "Imprint");
   assert.equal(typed.length, 2);
   assert.equal(typed[0].domain.chainId, undefined, "the imprint is signed in the v2 domain (no chainId)");
@@ -207,7 +210,7 @@ test("the viewer, in a second browser context, sees only the granted camera", as
 
 test("settings: the checkpoint period lands on the ledger", async () => {
   const page = ownerPage;
-  await page.goto(`${HUB}/#/camera/${CAM1}`);
+  await page.goto(`${HUB}/#/camera/${cam2}`);
   await page.getByLabel("Integrity checkpoint every").selectOption({ label: "10 minutes" });
   await page.getByRole("button", { name: "Sign and save" }).click();
   await outcome(page, "Checkpoint period: on the ledger", 30000);
@@ -291,6 +294,25 @@ test("phone width (360 px), light and dark", async () => {
   await ownerPage.goto(HUB + "/#/cameras");
   await cameraCards(ownerPage).first().waitFor();
   await shot(ownerPage, "cameras-desktop");
+});
+
+test("export: an evidence bundle of the checkpointed recordings downloads", async () => {
+  const page = ownerPage;
+  // The test set camera 1's period to a minute before it began: wait for
+  // its first checkpoint on the ledger.
+  const deadline = Date.now() + 120000;
+  for (;;) {
+    await page.goto(`${HUB}/#/camera/${CAM1}?t=${Date.now()}`);
+    await page.getByRole("heading", { name: "Export evidence" }).waitFor();
+    const facts = await page.locator(".facts").first().innerText();
+    if (!/Last checkpoint\s*none yet/.test(facts)) break;
+    assert.ok(Date.now() < deadline, "no checkpoint within 2 minutes");
+    await page.waitForTimeout(3000);
+  }
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download evidence bundle" }).click()]);
+  await outcome(page, "Downloaded", 30000);
+  await download.saveAs(env("EVIDENCE_OUT"));
+  assert.match(download.suggestedFilename(), /^camchain-evidence-0x[0-9a-fA-F]{8}-.*\.cbor$/);
 });
 
 test("no request left the hub's origin", () => {
