@@ -72,6 +72,9 @@ func (h *Hub) authEvent(e auth.Event) {
 		h.recordAudit(keys.Address{}, e.Address, audit.ClientApproved, e.Detail, e.At)
 	case auth.EventOverride:
 		alarm(audit.LoginOverride)
+		// The override revoked every other client of the address: their
+		// open sockets end now.
+		h.sockets.closeAddressExcept(e.Address, e.Client, wsForbidden, "client revoked by a wallet override")
 	default:
 		h.cfg.Logger.Info("auth", "event", e.Kind, "address", e.Address.Hex(), "client", e.Client.String())
 	}

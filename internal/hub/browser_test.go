@@ -15,6 +15,7 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/auth"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/tx"
 )
 
 // browserHub is a hub and a browser's view of it: plain requests with the
@@ -300,5 +301,51 @@ func TestWebSocketTicketAndCookie(t *testing.T) {
 	}
 	if _, v, code := wsAuth(t, url, b.base, `{"type":"auth","ticket":"`+tk2+`"}`, ""); code != wsUnauthenticated {
 		t.Errorf("a revoked client's unused ticket: %v %d", v, code)
+	}
+}
+
+// TestWalletOverrideClosesOtherClientsSockets: under the approval policy
+// the wallet-signed override revokes every other client of the address,
+// and their open WebSockets end at once; another address's socket stays
+// open.
+func TestWalletOverrideClosesOtherClientsSockets(t *testing.T) {
+	a := startAuthzHub(t, func(now uint64) *tx.Grant { return &tx.Grant{ValidUntil: now + 3600} })
+	b := &browserHub{h: a.h, base: a.base}
+	url := wsServer(t, a.h)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	open := func(key *keys.PrivateKey) *websocket.Conn {
+		t.Helper()
+		tok := loginToken(t, ctx, a.c, key)
+		resp, v := b.do(t, req{method: "POST", path: "/api/v1/auth/ticket", body: "{}", hdr: map[string]string{"Authorization": "Bearer " + tok}})
+		if resp.StatusCode != 200 {
+			t.Fatalf("ticket: %d %v", resp.StatusCode, v)
+		}
+		conn, hello, code := wsAuth(t, url, b.base, `{"type":"auth","ticket":"`+v["ticket"].(string)+`"}`, "")
+		if code != 0 || hello["address"] != key.Address().Hex() {
+			t.Fatalf("socket: %v %d", hello, code)
+		}
+		return conn
+	}
+	s1, s2, s3 := open(a.owner), open(a.owner), open(a.viewer)
+	sp, _ := tx.Sign(a.chainID, &tx.LoginPolicy{Account: a.owner.Address(), Approval: tx.ApprovalRequired, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, a.owner)
+	raw, _ := sp.Encode()
+	if _, err := a.c.Submit(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+	over, _ := auth.NewClientID()
+	if _, err := a.c.LoginWith(ctx, a.owner.Address(), a.owner.SignText, over, auth.Head{}, []string{auth.OverrideResource}); err != nil {
+		t.Fatalf("override: %v", err)
+	}
+	for i, s := range []*websocket.Conn{s1, s2} {
+		if _, _, err := s.Read(ctx); websocket.CloseStatus(err) != wsForbidden {
+			t.Errorf("socket %d of an overridden client: %v, want close %d", i+1, err, wsForbidden)
+		}
+	}
+	if err := s3.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := s3.Read(ctx); err != nil || string(msg) != "ping" {
+		t.Errorf("another address's socket: %q %v", msg, err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/keys"
 )
 
 // WebSockets (docs/SPEC.md §11.9). A browser cannot put a token in a
@@ -67,7 +68,7 @@ func (h *Hub) acceptWS(w http.ResponseWriter, r *http.Request) (*websocket.Conn,
 		c.CloseNow()
 		return nil, auth.Session{}, err
 	}
-	h.sockets.add(sess.Client, c)
+	h.sockets.add(sess, c)
 	return c, sess, nil
 }
 
@@ -108,37 +109,63 @@ func (h *Hub) wsAuthenticate(r *http.Request, c *websocket.Conn) (auth.Session, 
 // client). Handlers remove a socket when they finish with it.
 type sockets struct {
 	mu sync.Mutex
-	m  map[auth.ClientID]map[*websocket.Conn]struct{}
+	m  map[auth.ClientID]*clientSockets
 }
 
-func (s *sockets) add(cid auth.ClientID, c *websocket.Conn) {
+type clientSockets struct {
+	addr  keys.Address
+	conns map[*websocket.Conn]struct{}
+}
+
+func (s *sockets) add(sess auth.Session, c *websocket.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
-		s.m = map[auth.ClientID]map[*websocket.Conn]struct{}{}
+		s.m = map[auth.ClientID]*clientSockets{}
 	}
-	if s.m[cid] == nil {
-		s.m[cid] = map[*websocket.Conn]struct{}{}
+	cs := s.m[sess.Client]
+	if cs == nil {
+		cs = &clientSockets{addr: sess.Address, conns: map[*websocket.Conn]struct{}{}}
+		s.m[sess.Client] = cs
 	}
-	s.m[cid][c] = struct{}{}
+	cs.conns[c] = struct{}{}
 }
 
 func (s *sockets) remove(cid auth.ClientID, c *websocket.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.m[cid], c)
-	if len(s.m[cid]) == 0 {
-		delete(s.m, cid)
+	if cs := s.m[cid]; cs != nil {
+		delete(cs.conns, c)
+		if len(cs.conns) == 0 {
+			delete(s.m, cid)
+		}
 	}
 }
 
 // closeClient closes every socket of cid with reason.
 func (s *sockets) closeClient(cid auth.ClientID, code websocket.StatusCode, reason string) {
+	s.closeWhere(func(c auth.ClientID, _ keys.Address) bool { return c == cid }, code, reason)
+}
+
+// closeAddressExcept closes the sockets of every client of addr but keep
+// (a wallet override revoked them all).
+func (s *sockets) closeAddressExcept(addr keys.Address, keep auth.ClientID, code websocket.StatusCode, reason string) {
+	s.closeWhere(func(c auth.ClientID, a keys.Address) bool { return a == addr && c != keep }, code, reason)
+}
+
+func (s *sockets) closeWhere(match func(auth.ClientID, keys.Address) bool, code websocket.StatusCode, reason string) {
+	var conns []*websocket.Conn
 	s.mu.Lock()
-	conns := s.m[cid]
-	delete(s.m, cid)
+	for cid, cs := range s.m {
+		if match(cid, cs.addr) {
+			for c := range cs.conns {
+				conns = append(conns, c)
+			}
+			delete(s.m, cid)
+		}
+	}
 	s.mu.Unlock()
-	for c := range conns {
+	for _, c := range conns {
 		go c.Close(code, reason)
 	}
 }
