@@ -10,10 +10,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/pairing"
 	"github.com/camchain/camchain/internal/testutil/interop"
 )
 
@@ -164,5 +169,36 @@ func TestHandler(t *testing.T) {
 	}
 	if _, err := newHandler(fstest.MapFS{"d/app.js": {Data: []byte("x")}}, "d"); err == nil {
 		t.Fatal("a build without index.html was accepted")
+	}
+}
+
+// TestUIAgainstVectors runs ui/test/unit.test.mjs: the page's EIP-712
+// digests, wallet JSON and transaction bytes against the ledger's domain-v2
+// vectors, its signature recovery and normalisation, its reading of a
+// pairing code made here, and its decoders against malformed input.
+func TestUIAgainstVectors(t *testing.T) {
+	root, err := interop.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui := filepath.Join(root, "ui")
+	if _, err := os.Stat(filepath.Join(ui, "node_modules", "esbuild", "package.json")); err != nil {
+		t.Fatalf("the UI toolchain is not installed (%v): run `npm ci --prefix ui` (or `make deps`)", err)
+	}
+	cam, err := keys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := pairing.NewCode(cam.Address(), "192.0.2.7:4433", link.Pin{9, 9, 9}, 3, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", "--test", "test/unit.test.mjs")
+	cmd.Dir = ui
+	cmd.Env = append(os.Environ(), "PAIRING_CODE="+code.String(), "PAIRING_CAMERA="+cam.Address().Hex(),
+		"PAIRING_ADDR="+code.Addr, "PAIRING_EPOCH="+strconv.FormatUint(code.Epoch, 10), "PAIRING_EXPIRY="+strconv.FormatInt(code.Expiry, 10))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test test/unit.test.mjs: %v\n%s", err, out)
 	}
 }
