@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,5 +81,61 @@ func TestSourceRecordsTheTestCameraSample(t *testing.T) {
 		if a.Clock == b.Clock && step != 0 || step < -100*time.Millisecond || step > 100*time.Millisecond {
 			t.Errorf("segments %d and %d: start steps by %v (clocks %v, %v)", i, i+1, step, a.Clock, b.Clock)
 		}
+	}
+}
+
+// --rtsp-transport udp: RTP over UDP from a camera that offers UDP ports.
+func TestSourceOverUDP(t *testing.T) {
+	s := &testcam.Server{Addr: "127.0.0.1:0", UDPRTP: "127.0.0.1:18642", UDPRTCP: "127.0.0.1:18643"}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c := &collector{n: 2, cancel: cancel}
+	var states []string
+	var mu sync.Mutex
+	src := &Source{URL: "rtsp://" + s.Address() + testcam.SamplePath, Transport: UDP, Target: time.Second,
+		OnState: func(st string) { mu.Lock(); states = append(states, st); mu.Unlock() }}
+	if err := src.Run(ctx, c.emit); err != context.Canceled {
+		t.Fatalf("Run: %v (states %v)", err, states)
+	}
+	if len(c.segs) < 2 || c.segs[1].Frames != 50 {
+		t.Fatalf("%d segments", len(c.segs))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(states) < 2 || states[0] != "connecting" || states[1] != "recording" {
+		t.Fatalf("states %v", states)
+	}
+}
+
+// A source the camera refuses keeps retrying, with backoff, until ctx ends.
+func TestSourceRetriesACameraThatRefuses(t *testing.T) {
+	cam := startCam(t, "admin", "right")
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	var mu sync.Mutex
+	var states []string
+	src := &Source{URL: "rtsp://admin:wrong@" + cam.Address() + testcam.SamplePath, MinBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond,
+		OnState: func(st string) { mu.Lock(); states = append(states, st); mu.Unlock() }}
+	err := src.Run(ctx, func(media.Segment) error { t.Error("a segment from a refused connection"); return nil })
+	if err != context.DeadlineExceeded {
+		t.Fatalf("Run: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	retries := 0
+	for _, s := range states {
+		if strings.HasPrefix(s, "retrying") {
+			retries++
+			if !strings.Contains(s, "401") || strings.Contains(s, "wrong") {
+				t.Errorf("state %q", s)
+			}
+		}
+	}
+	if retries < 4 || retries > 12 {
+		t.Fatalf("%d retries in 2.5 s with 100-400 ms backoff: %v", retries, states)
 	}
 }

@@ -59,6 +59,8 @@ func groups() []group {
 		{"verify.throughput", "camchain verify over 200 1 MiB segment files of one chain (read-only log, SHA-256 of every clip, signatures, Merkle checkpoints), beside SHA-256 of the same files on every core", benchVerify},
 		{"auth", "wallet logins per second and p99 with 100 concurrent clients, beside PBKDF2-SHA256 600k password logins; an authorized recordings read beside the same read with authorization off", benchLogin},
 		{"ui", "the web UI's first load in Chromium from a hub on loopback: bytes transferred (compressed) and time to interactive, beside the HTML page alone", benchUIFirstLoad},
+		{"ingest.pipeline", "RTP in (1080p H.264 at 8 Mbit/s) → segment → SHA-256 → sign → store (write + fsync), beside SHA-256 + write + fsync of the same segments", benchIngestPipeline},
+		{"ingest.agent_rtsp", "the real agent recording a real 4 Mbit/s 1080p RTSP main stream and a sub stream from ffmpeg through camchain-testcam, paired with a real hub: CPU beside ffmpeg reading the same streams, RSS beside a hello world", benchIngestAgent},
 		{"evidence", "evidence bundle of 30 clips of 1 MiB under 2 checkpoints: overhead per clip beside the clip, verify time beside SHA-256 of the clips", benchEvidence},
 	}
 }

@@ -51,3 +51,12 @@ ffmpeg $common \
 	-bsf:v h264_mp4toannexb -f h264 "$out_bframes"
 
 ls -l "$out_sample" "$out_bframes"
+
+# Two tiny H.265 clips (tests only): 160x96, 25 fps, an IRAP every 25 frames,
+# B-frames; closed GOPs (an IDR every second) and open GOPs (an IDR first,
+# then CRA pictures with leading RASL pictures).
+x265="log-level=error:keyint=25:min-keyint=25:scenecut=0:crf=38:frame-threads=1:pools=1"
+ffmpeg $common -f lavfi -i testsrc2=size=160x96:rate=25 -t 2 -pix_fmt yuv420p -c:v libx265 -preset ultrafast \
+	-x265-params "$x265:open-gop=0:bframes=2" -f hevc "$here/h265-closed.h265"
+ffmpeg $common -f lavfi -i testsrc2=size=160x96:rate=25 -t 3 -pix_fmt yuv420p -c:v libx265 -preset ultrafast \
+	-x265-params "$x265:open-gop=1:bframes=4:b-adapt=2" -f hevc "$here/h265-open.h265"
