@@ -147,3 +147,27 @@ func (f *fixture) head(cid ClientID) Head {
 	f.t.Fatalf("no client %s", cid)
 	return Head{}
 }
+
+// The device flow is a wallet login too: under the approval policy the
+// browser it logs in waits for an enrolled client's approval.
+func TestDeviceFlowUnderApprovalPolicy(t *testing.T) {
+	f, strict := policyFixture(t)
+	first := f.enroll()
+	strict.Store(true)
+	dc, cid := f.deviceStart(keys.Address{})
+	msg, sig := f.approval(dc.Code, f.key)
+	if _, err := f.svc.DeviceApprove(dc.Code, msg, sig, testIP); err != nil {
+		t.Fatal(err)
+	}
+	g, err := f.svc.DevicePoll(dc.Request, dc.Secret, testIP)
+	if err != nil || !g.Pending || g.AccessToken != "" {
+		t.Fatalf("device session under the policy: %+v, %v", g, err)
+	}
+	if err := f.svc.ApproveClient(Session{Address: f.key.Address(), Client: first.Client}, cid); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.svc.Renew(RenewRequest{Client: cid, Head: g.Head, Renewal: g.Renewal}, testIP)
+	if err != nil || r.AccessToken == "" {
+		t.Fatalf("device client after approval: %+v, %v", r, err)
+	}
+}

@@ -204,6 +204,13 @@ func (c *Clients) advance(cl *client, kind RecordKind, msg [32]byte, now time.Ti
 	}
 	rec := &Record{Kind: kind, Address: cl.Info.Address, Client: cl.Info.ID, Prev: cl.Cur.Head,
 		Time: uint64(now.Unix()), Message: msg, Renewal: RenewalCommitment(ren)}
+	c.extend(cl, rec)
+	return rec, ren, nil
+}
+
+// extend makes rec cl's newest link, keeping the superseded one among its
+// past heads; the caller holds mu.
+func (c *Clients) extend(cl *client, rec *Record) {
 	if !cl.Cur.Head.IsZero() {
 		cl.Past = append(cl.Past, cl.Cur)
 		if len(cl.Past) > pastHeads {
@@ -214,7 +221,6 @@ func (c *Clients) advance(cl *client, kind RecordKind, msg [32]byte, now time.Ti
 	cl.Info.Head, cl.Info.LastSeen = cl.Cur.Head, rec.Time
 	cl.Info.Logins++
 	c.dirty = true
-	return rec, ren, nil
 }
 
 // undo steps back the advance that made rec, if it is still the client's
@@ -458,17 +464,8 @@ func (c *Clients) replay(rec *Record, pending bool) {
 		}
 		cl = &client{Info: ClientInfo{ID: rec.Client, Address: rec.Address, Enrolled: rec.Time, Pending: pending}}
 		c.m[rec.Client] = cl
-	} else {
-		if rec.Kind == KindEnroll || cl.Info.Revoked != 0 || cl.Info.Address != rec.Address || cl.Cur.Head != rec.Prev {
-			return
-		}
-		cl.Past = append(cl.Past, cl.Cur)
-		if len(cl.Past) > pastHeads {
-			cl.Past = cl.Past[len(cl.Past)-pastHeads:]
-		}
+	} else if rec.Kind == KindEnroll || cl.Info.Revoked != 0 || cl.Info.Address != rec.Address || cl.Cur.Head != rec.Prev {
+		return
 	}
-	cl.Cur = link{Head: rec.Hash(), Renewal: rec.Renewal}
-	cl.Info.Head, cl.Info.LastSeen = cl.Cur.Head, rec.Time
-	cl.Info.Logins++
-	c.dirty = true
+	c.extend(cl, rec)
 }

@@ -31,26 +31,29 @@ func vectorRefusal() *RefusalRecord {
 	return r
 }
 
+// proofCase is one proof of the vectors with the outcome it must have.
+type proofCase struct {
+	Name    string   `json:"name"`
+	Entry   string   `json:"entry"`
+	Index   uint64   `json:"index"`
+	Path    []string `json:"path"`
+	BatchTx string   `json:"batch_tx"`
+	Expect  string   `json:"expect"` // ok | refused
+}
+
 type loginLogVectors struct {
-	Comment     string   `json:"comment"`
-	HubKey      string   `json:"hub_private_key"` // test key only
-	ChainID     uint64   `json:"chain_id"`
-	Refusal     string   `json:"refusal_record"`
-	RefusalHash string   `json:"refusal_hash"`
-	Entries     []string `json:"entries"` // the batch's entries, in order
-	LeafHashes  []string `json:"entry_hashes"`
-	Root        string   `json:"root"`
-	BatchTx     string   `json:"batch_tx"`
-	Index       uint64   `json:"index"`
-	Path        []string `json:"path"`
-	Cases       []struct {
-		Name    string   `json:"name"`
-		Entry   string   `json:"entry"`
-		Index   uint64   `json:"index"`
-		Path    []string `json:"path"`
-		BatchTx string   `json:"batch_tx"`
-		Expect  string   `json:"expect"` // ok | refused
-	} `json:"cases"`
+	Comment     string      `json:"comment"`
+	HubKey      string      `json:"hub_private_key"` // test key only
+	ChainID     uint64      `json:"chain_id"`
+	Refusal     string      `json:"refusal_record"`
+	RefusalHash string      `json:"refusal_hash"`
+	Entries     []string    `json:"entries"` // the batch's entries, in order
+	LeafHashes  []string    `json:"entry_hashes"`
+	Root        string      `json:"root"`
+	BatchTx     string      `json:"batch_tx"`
+	Index       uint64      `json:"index"`
+	Path        []string    `json:"path"`
+	Cases       []proofCase `json:"cases"`
 }
 
 func vectorHubKey(t testing.TB) *keys.PrivateKey {
@@ -111,14 +114,7 @@ func TestLoginLogVectors(t *testing.T) {
 			v.LeafHashes = append(v.LeafHashes, hx(hashes[i][:]))
 		}
 		add := func(name string, entry []byte, index uint64, p []feedchain.Hash, btx []byte, expect string) {
-			v.Cases = append(v.Cases, struct {
-				Name    string   `json:"name"`
-				Entry   string   `json:"entry"`
-				Index   uint64   `json:"index"`
-				Path    []string `json:"path"`
-				BatchTx string   `json:"batch_tx"`
-				Expect  string   `json:"expect"`
-			}{name, hx(entry), index, hxs(p), hx(btx), expect})
+			v.Cases = append(v.Cases, proofCase{name, hx(entry), index, hxs(p), hx(btx), expect})
 		}
 		flip := func(b []byte, i int) []byte { c := bytes.Clone(b); c[i] ^= 1; return c }
 		ent := ref.Encode()
@@ -209,14 +205,7 @@ func caseProof(t testing.TB, entry string, index uint64, path []string, batchTx 
 }
 
 // writeProofSeeds writes the vector cases as FuzzVerifyLoginProof seeds.
-func writeProofSeeds(t testing.TB, cases []struct {
-	Name    string   `json:"name"`
-	Entry   string   `json:"entry"`
-	Index   uint64   `json:"index"`
-	Path    []string `json:"path"`
-	BatchTx string   `json:"batch_tx"`
-	Expect  string   `json:"expect"`
-}) {
+func writeProofSeeds(t testing.TB, cases []proofCase) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzVerifyLoginProof")
 	os.MkdirAll(dir, 0o755)
 	for i, c := range cases {

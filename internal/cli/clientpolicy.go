@@ -1,19 +1,40 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/tx"
 )
 
 // The approval policy's commands (docs/SPEC.md §11.11): approve a pending
 // client, and set the policy on the ledger.
 
+// newClientActionCmd is cmd run as one call on the client id it takes,
+// reporting done (a format with the id) when the hub agrees.
+func newClientActionCmd(e *env, hf *hubFlags, cmd *cobra.Command, call func(*api.Client, context.Context, string) error, done string) *cobra.Command {
+	cmd.Args = exactArgs(1)
+	cmd.RunE = func(_ *cobra.Command, args []string) error {
+		c, ctx, cancel, err := hf.client()
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		if err := call(c, ctx, args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, done, args[0])
+		return nil
+	}
+	return cmd
+}
+
 func newClientsApproveCmd(e *env, hf *hubFlags) *cobra.Command {
-	return &cobra.Command{
+	return newClientActionCmd(e, hf, &cobra.Command{
 		Use:   "approve CLIENT",
 		Short: "Approve a new machine of yours that waits for approval (under the approval policy)",
 		Long: `Under your login policy (camchain clients policy --approval required), a new
@@ -21,20 +42,7 @@ machine that logs in with your wallet waits, without access, until one of
 your already-enrolled machines approves it. Run this on an enrolled
 machine with the client id the new machine printed. The hub records the
 approval on the ledger's audit log. A machine cannot approve itself.`,
-		Args: exactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			c, ctx, cancel, err := hf.client()
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			if err := c.ApproveClient(ctx, args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "client %s approved; it gets access at its next renewal or login\n", args[0])
-			return nil
-		},
-	}
+	}, (*api.Client).ApproveClient, "client %s approved; it gets access at its next renewal or login\n")
 }
 
 func newClientsPolicyCmd(e *env, hf *hubFlags) *cobra.Command {

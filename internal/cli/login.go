@@ -231,23 +231,10 @@ func newClientsCmd(e *env) *cobra.Command {
 			return w.Flush()
 		},
 	}
-	revoke := &cobra.Command{
+	revoke := newClientActionCmd(e, hf, &cobra.Command{
 		Use:   "revoke CLIENT",
 		Short: "Revoke a client: its tokens stop working on the next request",
-		Args:  exactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			c, ctx, cancel, err := hf.client()
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			if err := c.RevokeClient(ctx, args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "client %s revoked\n", args[0])
-			return nil
-		},
-	}
+	}, (*api.Client).RevokeClient, "client %s revoked\n")
 	cmd.AddCommand(list, revoke, newClientsApproveCmd(e, hf), newClientsPolicyCmd(e, hf))
 	return cmd
 }

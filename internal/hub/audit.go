@@ -202,6 +202,12 @@ func (h *Hub) submitAudit(ctx context.Context, e auditEvent) error {
 	m := &tx.Audit{Hub: h.key.Address(), Camera: cam, Kind: kind, Actor: e.subject,
 		Detail: truncateUTF8(e.detail, tx.MaxDetailBytes), At: uint64(min(at, time.Now().Unix())),
 		Nonce: nonce, Expiry: tx.ExpiryIn(tx.DefaultTTL)}
+	return h.submitOwn(ctx, m)
+}
+
+// submitOwn signs m with the hub's key, submits it and waits for its
+// block. A ledger refusal is returned as a *ledger.Refusal.
+func (h *Hub) submitOwn(ctx context.Context, m tx.Msg) error {
 	signed, err := tx.Sign(h.node.App.EVMChainID(), m, h.key)
 	if err != nil {
 		return err

@@ -230,14 +230,23 @@ func (h *Hub) authClients(r *http.Request) (any, error) {
 	return out, nil
 }
 
-func (h *Hub) authRevokeClient(r *http.Request) (any, error) {
-	s := sessionOf(r)
+// clientAction reads a POST /auth/clients/{client}/… request: an empty
+// body and the client named in the path.
+func clientAction(r *http.Request) (auth.Session, auth.ClientID, error) {
 	if err := decodeJSONBody(r, &api.Empty{}); err != nil {
-		return nil, err
+		return auth.Session{}, auth.ClientID{}, err
 	}
 	cid, err := auth.ParseClientID(r.PathValue("client"))
 	if err != nil {
-		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+		return auth.Session{}, cid, api.Errorf(api.ErrBadRequest, "%v", err)
+	}
+	return sessionOf(r), cid, nil
+}
+
+func (h *Hub) authRevokeClient(r *http.Request) (any, error) {
+	s, cid, err := clientAction(r)
+	if err != nil {
+		return nil, err
 	}
 	if err := h.auth.Clients().Revoke(s.Address, cid, time.Now()); err != nil {
 		if errors.Is(err, auth.ErrUnknownClient) {
@@ -253,13 +262,9 @@ func (h *Hub) authRevokeClient(r *http.Request) (any, error) {
 // the word of the caller's own enrolled client (docs/SPEC.md §11.11); the
 // hub files a hub/client-approved audit event.
 func (h *Hub) authApproveClient(r *http.Request) (any, error) {
-	s := sessionOf(r)
-	if err := decodeJSONBody(r, &api.Empty{}); err != nil {
-		return nil, err
-	}
-	cid, err := auth.ParseClientID(r.PathValue("client"))
+	s, cid, err := clientAction(r)
 	if err != nil {
-		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
+		return nil, err
 	}
 	if err := h.auth.ApproveClient(s, cid); err != nil {
 		if errors.Is(err, auth.ErrUnknownClient) {

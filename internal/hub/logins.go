@@ -59,35 +59,22 @@ func (h *Hub) fileLoginBatches(ctx context.Context) {
 func (h *Hub) fileLoginBatch(ctx context.Context, b *auth.Batch) error {
 	m := &tx.LoginBatch{Hub: h.key.Address(), Seq: b.Seq, PeriodStart: b.Start, PeriodEnd: b.End, Size: b.Size,
 		Root: b.Root, Unverified: b.Unverified, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}
-	signed, err := tx.Sign(h.node.App.EVMChainID(), m, h.key)
-	if err != nil {
+	err := h.submitOwn(ctx, m)
+	var ref *ledger.Refusal
+	if !errors.As(err, &ref) || ref.Code != ledger.CodeConflict {
 		return err
 	}
-	raw, err := signed.Encode()
-	if err != nil {
+	// Committed already (filed before a crash)? Then it must be this very
+	// batch: a hub's log and its ledger record never disagree.
+	got, lerr := h.node.App.LoginBatch(h.key.Address(), b.Seq)
+	if lerr != nil || got == nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, submitTimeout)
-	defer cancel()
-	res, err := h.node.Submit(ctx, raw)
-	if err != nil {
-		return err
+	if got.Msg.Root != b.Root || got.Msg.Size != b.Size {
+		return fmt.Errorf("the ledger's login batch %d (size %d, root %x) is not this hub's log (size %d, root %x)",
+			b.Seq, got.Msg.Size, got.Msg.Root, b.Size, b.Root)
 	}
-	if res.Code == ledger.CodeOK {
-		return nil
-	}
-	if res.Code == ledger.CodeConflict {
-		// Committed already (filed before a crash)? Then it must be this
-		// very batch: a hub's log and its ledger record never disagree.
-		if got, err := h.node.App.LoginBatch(h.key.Address(), b.Seq); err == nil && got != nil {
-			if got.Msg.Root != b.Root || got.Msg.Size != b.Size {
-				return fmt.Errorf("the ledger's login batch %d (size %d, root %x) is not this hub's log (size %d, root %x)",
-					b.Seq, got.Msg.Size, got.Msg.Root, b.Size, b.Root)
-			}
-			return nil
-		}
-	}
-	return &ledger.Refusal{Code: res.Code, Reason: res.Log}
+	return nil
 }
 
 // loginRecord returns a login record with its inclusion proof against the
