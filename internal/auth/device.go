@@ -218,7 +218,7 @@ func (s *Service) DeviceStart(st DeviceStart) (*DeviceCode, error) {
 	return &DeviceCode{Request: id, Code: code, Secret: secret, Expires: exp, Interval: DevicePollInterval}, nil
 }
 
-// pending returns the live, unapproved request of code. The caller holds
+// pendingDevice returns the live, unapproved request of code. The caller holds
 // s.devices.mu.
 func (s *Service) pendingDevice(code string, now time.Time) (*deviceReq, error) {
 	c, err := ParseDeviceCode(code)

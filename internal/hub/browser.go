@@ -40,7 +40,10 @@ func (h *Hub) browserGuard(next http.Handler) http.Handler {
 		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("X-Frame-Options", "DENY")
-		if h.tlsOn {
+		// HSTS binds the whole host, every port, for a year: only for the
+		// user's own certificate (a generated one is self-signed, and
+		// browsers ignore HSTS over a certificate they do not trust).
+		if h.tlsOn && h.cfg.TLSCertFile != "" {
 			hd.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		if r.Method == http.MethodOptions {
