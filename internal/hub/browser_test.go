@@ -278,6 +278,27 @@ func TestWebSocketTicketAndCookie(t *testing.T) {
 			t.Errorf("%s: %v close %d, want %d", name, v, code, wsUnauthenticated)
 		}
 	}
+	// An expired ticket: one whose session ended a second ago expires with
+	// it (a ticket never outlives its session).
+	sess, err := b.h.auth.Authenticate(ck.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Expires = time.Now().Add(-time.Second)
+	stale, _, err := b.h.auth.Ticket(sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxE, cancelE := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelE()
+	ce, _, err := websocket.Dial(ctxE, url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {b.base}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce.Write(ctxE, websocket.MessageText, []byte(`{"type":"auth","ticket":"`+stale+`"}`))
+	if _, _, err := ce.Read(ctxE); websocket.CloseStatus(err) != wsUnauthenticated || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("an expired ticket: %v, want close %d naming the expiry", err, wsUnauthenticated)
+	}
 	// A page on another origin (whose socket the browser would send the
 	// cookie with, same-site) is refused at the handshake.
 	if _, v, code := wsAuth(t, url, "http://127.0.0.1:1", `{"type":"auth","cookie":true}`, ck.Value); code != http.StatusForbidden {
