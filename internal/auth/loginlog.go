@@ -48,6 +48,12 @@ const (
 	// DefaultMaxBatch caps the entries of one batch (the ledger's
 	// MaxLoginBatchSize); past it, an interval's entries are counted only.
 	DefaultMaxBatch = 1 << 20
+	// DefaultMaxRefusals caps the refusal records of one batch: a flood of
+	// signed junk from fresh keys (each refusal needs only a nonce and a
+	// key anyone can make) is recorded up to this many per interval and
+	// counted beyond, so it cannot grow the hub's log and memory faster
+	// than this; logins are recorded up to DefaultMaxBatch.
+	DefaultMaxRefusals = 1 << 14
 )
 
 // ErrNotBatched: the entry is in the open batch, whose root is not yet
@@ -81,6 +87,7 @@ type batch struct {
 	seq        uint64
 	start, end uint64 // end is 0 while open
 	unverified uint64
+	refusals   int // refusal records among the entries
 	hashes     []feedchain.Hash
 	pos        []entryPos
 	root       feedchain.Hash // once closed
@@ -95,8 +102,9 @@ type entryLoc struct {
 
 // LoginLog is the hub's log of login records. Safe for concurrent use.
 type LoginLog struct {
-	dir      string
-	maxBatch int
+	dir         string
+	maxBatch    int
+	maxRefusals int
 
 	syncMu sync.Mutex // held by the fsync; taken before mu
 	synced uint64     // appends covered by an fsync
@@ -122,7 +130,7 @@ func OpenLoginLog(dir string, now uint64) (*LoginLog, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("login log: %w", err)
 	}
-	l := &LoginLog{dir: dir, maxBatch: DefaultMaxBatch, index: map[Head]entryLoc{}}
+	l := &LoginLog{dir: dir, maxBatch: DefaultMaxBatch, maxRefusals: DefaultMaxRefusals, index: map[Head]entryLoc{}}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("login log: %w", err)
@@ -202,6 +210,9 @@ func (l *LoginLog) load(seq uint64) (*batch, int64, error) {
 				return nil, 0, fmt.Errorf("login log %s at %d: %w", p, off, err)
 			}
 			l.add(b, e.Hash(), entryPos{off: int64(off + 3), n: uint16(len(payload))})
+			if e.Refusal != nil {
+				b.refusals++
+			}
 		case tag == tagClose && len(payload) == 16:
 			b.end = binary.BigEndian.Uint64(payload)
 			b.unverified = binary.BigEndian.Uint64(payload[8:])
@@ -300,7 +311,7 @@ func (l *LoginLog) Append(e *Entry) error {
 		return errors.New("login log: shut down")
 	}
 	cur := l.batches[len(l.batches)-1]
-	if len(cur.hashes) >= l.maxBatch {
+	if len(cur.hashes) >= l.maxBatch || e.Refusal != nil && cur.refusals >= l.maxRefusals {
 		cur.unverified++
 		l.mu.Unlock()
 		return nil
@@ -314,6 +325,9 @@ func (l *LoginLog) Append(e *Entry) error {
 		return fmt.Errorf("login log: %w", err)
 	}
 	l.add(cur, h, entryPos{off: l.size + 3, n: uint16(len(payload))})
+	if e.Refusal != nil {
+		cur.refusals++
+	}
 	l.size += int64(len(fr))
 	l.writes++
 	mine := l.writes

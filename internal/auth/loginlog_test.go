@@ -260,3 +260,29 @@ func TestLoginLogConcurrentAppends(t *testing.T) {
 		}
 	}
 }
+
+// Past the per-interval cap, refusal records are only counted, while
+// logins are still recorded: a flood of signed junk cannot crowd out, or
+// grow the log faster than the cap.
+func TestLoginLogRefusalCap(t *testing.T) {
+	l := mustOpenLog(t, t.TempDir(), 1764648000)
+	l.maxRefusals = 3
+	for i := range 10 {
+		if err := l.Append(testRefusal(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Append(testRecord(1)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := l.Close(1764648060)
+	if b.Size != 4 || b.Unverified != 7 {
+		t.Fatalf("batch %+v: want 3 refusals and the login recorded, 7 counted", b)
+	}
+	if _, err := l.Prove(testRecord(1).Hash()); err != nil {
+		t.Fatalf("the login after the cap: %v", err)
+	}
+	if _, err := l.Prove(testRefusal(5).Hash()); !errors.Is(err, ErrNoEntry) {
+		t.Fatalf("a refusal past the cap is recorded: %v", err)
+	}
+}
