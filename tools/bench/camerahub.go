@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -27,6 +28,10 @@ import (
 const (
 	camerasPinsEnv  = "CAMCHAIN_BENCH_CAMERAS_PINS"  // file: "ADDRESS PIN" per line
 	camerasStoreEnv = "CAMCHAIN_BENCH_CAMERAS_STORE" // the store's directory
+	// camerasIntegEnv, if set, runs the hub's integrations too (metrics
+	// and camera states from the link observer, hub.mqtt); with a broker
+	// URL as its value, MQTT as well.
+	camerasIntegEnv = "CAMCHAIN_BENCH_CAMERAS_INTEGRATIONS"
 )
 
 func camerasHub(ln net.Listener, hubKey *keys.PrivateKey, hubID *link.Identity, stdin io.Reader, stdout io.Writer) error {
@@ -50,6 +55,10 @@ func camerasHub(ln net.Listener, hubKey *keys.PrivateKey, hubID *link.Identity, 
 	// one that serves many cameras behind one address.
 	limit := len(pins) + 16
 	srv := &link.Server{Identity: hubID, Key: hubKey, Backend: backend, Limits: link.ConnLimits{Total: limit, PerSource: limit}}
+	integ, err := startBenchIntegrations(srv, st, hubKey, pins)
+	if err != nil {
+		return err
+	}
 	var served sync.WaitGroup
 	served.Add(1)
 	var serveErr error
@@ -71,6 +80,9 @@ func camerasHub(ln net.Listener, hubKey *keys.PrivateKey, hubID *link.Identity, 
 		case "done":
 			err := srv.Close()
 			served.Wait()
+			if integ != nil {
+				err = errors.Join(err, integ.Close())
+			}
 			if a := backend.alarmList(); len(a) > 0 {
 				err = fmt.Errorf("hub alarms: %q", a)
 			}

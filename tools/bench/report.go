@@ -35,6 +35,9 @@ func AtMost(v float64) *Target { return &Target{Op: "<=", Limit: v} }
 // RatioAtLeast is the target "value / baseline >= v".
 func RatioAtLeast(v float64) *Target { return &Target{Op: ">=", Limit: v, OnRatio: true} }
 
+// RatioAtMost is the target "value / baseline <= v".
+func RatioAtMost(v float64) *Target { return &Target{Op: "<=", Limit: v, OnRatio: true} }
+
 // Met reports whether v meets the target.
 func (t *Target) Met(v float64) bool {
 	switch t.Op {
