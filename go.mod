@@ -119,5 +119,5 @@ require (
 	google.golang.org/grpc v1.70.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/yaml.v3 v3.0.1
-	rsc.io/qr v0.2.0 // indirect
+	rsc.io/qr v0.2.0
 )

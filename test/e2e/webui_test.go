@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"encoding/hex"
 	"flag"
 	"os"
@@ -12,8 +13,11 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	"rsc.io/qr"
 
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/pairing"
 	"github.com/camchain/camchain/internal/testutil/interop"
 	cwallet "github.com/camchain/camchain/internal/wallet"
 )
@@ -70,13 +74,23 @@ func TestWebUI(t *testing.T) {
 		t.Fatal(err)
 	}
 	bundle := filepath.Join(t.TempDir(), "evidence.cbor")
+	// A QR code on a fake webcam, for the page's scanner: a well-formed
+	// pairing code of a camera that is not on this network.
+	qrCam, _ := keys.Generate()
+	qrCode, err := pairing.NewCode(qrCam.Address(), "192.0.2.1:4433", link.Pin{7}, 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	qrVideo := filepath.Join(t.TempDir(), "qr.y4m")
+	writeQRVideo(t, qrVideo, qrCode.String())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "test/webui.test.mjs")
 	cmd.Dir = ui
 	cmd.Env = append(os.Environ(), "HUB_URL="+h.url(), "OWNER_KEY="+hexKey(ownerKey), "VIEWER_KEY="+hexKey(viewerKey),
 		"CAMERA_1="+cam1, "CAMERA_2_DATA="+a2.data, "SHOTS="+shots, "CHROMIUM="+chromium,
-		"CAMCHAIN="+bin("camchain"), "OWNER_KEYSTORE="+w.dir, "OWNER_PASSFILE="+w.pass, "EVIDENCE_OUT="+bundle)
+		"CAMCHAIN="+bin("camchain"), "OWNER_KEYSTORE="+w.dir, "OWNER_PASSFILE="+w.pass, "EVIDENCE_OUT="+bundle,
+		"QR_VIDEO="+qrVideo, "QR_CODE="+qrCode.String(), "QR_CAMERA="+qrCam.Address().Hex())
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test test/webui.test.mjs:\n%s", out)
 	if err != nil {
@@ -125,5 +139,51 @@ func TestWebUI(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// writeQRVideo writes a Y4M video (what Chromium's fake webcam plays) of
+// text as a QR code, black on white, 8 pixels a module.
+func writeQRVideo(t *testing.T, path, text string) {
+	t.Helper()
+	code, err := qr.Encode(text, qr.L)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const w, h, scale = 640, 480, 6
+	side := (code.Size + 8) * scale
+	if side > h {
+		t.Fatalf("QR code of %d modules does not fit %d px", code.Size, h)
+	}
+	y := make([]byte, w*h)
+	for i := range y {
+		y[i] = 235
+	}
+	x0, y0 := (w-side)/2+4*scale, (h-side)/2+4*scale
+	for my := 0; my < code.Size; my++ {
+		for mx := 0; mx < code.Size; mx++ {
+			if !code.Black(mx, my) {
+				continue
+			}
+			for dy := 0; dy < scale; dy++ {
+				for dx := 0; dx < scale; dx++ {
+					y[(y0+my*scale+dy)*w+x0+mx*scale+dx] = 16
+				}
+			}
+		}
+	}
+	chroma := make([]byte, w*h/2) // U and V planes of 4:2:0, neutral
+	for i := range chroma {
+		chroma[i] = 128
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\n", w, h)
+	for range 10 {
+		b.WriteString("FRAME\n")
+		b.Write(y)
+		b.Write(chroma)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -466,7 +466,49 @@ function viewPair() {
     }
   });
   const btn = h("button", { type: "submit", class: "primary" }, "Pair this camera");
-  const form = h("form", { class: "stack", "aria-label": "Pair a camera" }, h("div", { class: "field" }, h("label", { for: "code" }, "Pairing code shown by the camera"), ta), info, btn, status);
+  const video = h("video", { class: "scan", hidden: true, "aria-label": "Camera preview for the QR code" });
+  const scanBtn = h("button", { type: "button" }, "Scan the QR code");
+  let scanning: { stop(): void } | null = null;
+  scanBtn.addEventListener("click", async () => {
+    if (scanning) {
+      scanning.stop();
+      scanning = null;
+      video.hidden = true;
+      scanBtn.textContent = "Scan the QR code";
+      return;
+    }
+    try {
+      const { scan } = await import("./qrscan");
+      video.hidden = false;
+      scanBtn.textContent = "Stop scanning";
+      mount(info, h("p", { class: "fine" }, "Hold the camera's QR code in front of this device's camera…"));
+      scanning = await scan(
+        video,
+        (t) => t.trim().toUpperCase().startsWith("CCPAIR1:"),
+        (t) => {
+          scanning = null;
+          video.hidden = true;
+          scanBtn.textContent = "Scan the QR code";
+          ta.value = t.trim();
+          ta.dispatchEvent(new Event("input"));
+        },
+      );
+    } catch (e) {
+      video.hidden = true;
+      scanBtn.textContent = "Scan the QR code";
+      mount(info, notice("error", `Cannot scan: ${errText(e)}. Paste the code instead.`));
+    }
+  });
+  const form = h(
+    "form",
+    { class: "stack", "aria-label": "Pair a camera" },
+    h("div", { class: "field" }, h("label", { for: "code" }, "Pairing code shown by the camera"), ta),
+    h("div", { class: "row-buttons" }, scanBtn),
+    video,
+    info,
+    btn,
+    status,
+  );
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {

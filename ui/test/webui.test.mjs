@@ -315,6 +315,31 @@ test("export: an evidence bundle of the checkpointed recordings downloads", asyn
   assert.match(download.suggestedFilename(), /^camchain-evidence-0x[0-9a-fA-F]{8}-.*\.cbor$/);
 });
 
+test("pairing: the code is read from its QR code with the device's camera", async () => {
+  // Chromium's fake webcam plays the test's video of a QR code.
+  const camBrowser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${env("QR_VIDEO")}`],
+  });
+  try {
+    const context = await camBrowser.newContext({ viewport: { width: 390, height: 844 }, permissions: ["camera"] });
+    await injectWallet(context, owner);
+    const page = await context.newPage();
+    page.on("request", (r) => requests.push(r.url()));
+    await page.goto(HUB + "/");
+    await ready(page);
+    await page.getByRole("button", { name: "Sign in with your wallet" }).click();
+    await page.getByRole("heading", { name: "Cameras" }).waitFor();
+    await page.getByRole("link", { name: "Pair" }).click();
+    await page.getByRole("button", { name: "Scan the QR code" }).click();
+    await page.waitForFunction((code) => document.querySelector("#code").value === code, env("QR_CODE"), { timeout: 20000 });
+    await page.getByText(`Camera ${env("QR_CAMERA")} at 192.0.2.1:4433`).waitFor();
+    assert.equal(await page.locator("video.scan").isHidden(), true, "the camera stops once the code is read");
+  } finally {
+    await camBrowser.close();
+  }
+});
+
 test("no request left the hub's origin", () => {
   const origin = new URL(HUB).origin;
   const elsewhere = requests.filter((u) => !u.startsWith(origin + "/"));
