@@ -113,7 +113,8 @@ type LoginLog struct {
 	f       *os.File // the open batch's file
 	size    int64
 	writes  uint64   // appends so far
-	batches []*batch // by seq, from 0; the last is open
+	base    uint64   // the seq of batches[0]: those before were pruned
+	batches []*batch // by seq, from base; the last is open
 	index   map[Head]entryLoc
 	// tree caches the tree of the batch last proven from.
 	treeSeq uint64
@@ -145,8 +146,11 @@ func OpenLoginLog(dir string, now uint64) (*LoginLog, error) {
 	var good int64
 	for i, name := range names {
 		seq, _ := strconv.ParseUint(strings.TrimSuffix(name, ".log"), 16, 64)
-		if seq != uint64(i) {
-			return nil, fmt.Errorf("login log %s: batch %d missing", dir, i)
+		if i == 0 {
+			l.base = seq // the batches before it were pruned (Prune)
+		}
+		if want := l.base + uint64(i); seq != want {
+			return nil, fmt.Errorf("login log %s: batch %d missing", dir, want)
 		}
 		b, n, err := l.load(seq)
 		if err != nil {
@@ -407,6 +411,7 @@ func (l *LoginLog) Closed(from uint64) []*Batch {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []*Batch
+	from = max(from, l.base) - l.base
 	for _, b := range l.batches[min(from, uint64(len(l.batches))):] {
 		if b.closed() {
 			out = append(out, b.info())
@@ -434,7 +439,7 @@ func (l *LoginLog) Prove(h Head) (*Proof, error) {
 	if !ok {
 		return nil, ErrNoEntry
 	}
-	b := l.batches[loc.seq]
+	b := l.batches[loc.seq-l.base]
 	pos := b.pos[loc.index]
 	raw := make([]byte, pos.n)
 	f, err := os.Open(l.path(b.seq))
@@ -501,6 +506,39 @@ func (l *LoginLog) Records(fn func(*Record) error) error {
 		}
 	}
 	return nil
+}
+
+// Prune deletes the oldest batches that ended before before (Unix
+// seconds) and are below committed (the ledger's next batch number: their
+// roots are on the ledger), oldest first; their records are no longer
+// provable by this hub. It returns how many it deleted. The open batch is
+// never pruned.
+func (l *LoginLog) Prune(before, committed uint64) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for len(l.batches) > 1 {
+		b := l.batches[0]
+		if !b.closed() || b.end >= before || b.seq >= committed {
+			break
+		}
+		if err := os.Remove(l.path(b.seq)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return n, fmt.Errorf("login log: %w", err)
+		}
+		for _, h := range b.hashes {
+			if loc, ok := l.index[Head(h)]; ok && loc.seq == b.seq {
+				delete(l.index, Head(h))
+			}
+		}
+		if l.tree != nil && l.treeSeq == b.seq {
+			l.tree = nil
+		}
+		l.batches[0] = nil
+		l.batches = l.batches[1:]
+		l.base++
+		n++
+	}
+	return n, nil
 }
 
 // Shutdown syncs and closes the open batch's file (the batch stays open:

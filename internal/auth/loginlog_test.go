@@ -223,7 +223,8 @@ func TestLoginLogCrashSafety(t *testing.T) {
 	}
 	data[60] ^= 1
 	os.WriteFile(p, data, 0o600)
-	os.Remove(p)
+	// A batch missing between two others (the oldest ones go by Prune).
+	os.Remove(filepath.Join(dir, "0000000000000001.log"))
 	if _, err := OpenLoginLog(dir, 1764650000); err == nil {
 		t.Fatal("opened a log with a batch missing")
 	}
@@ -284,5 +285,56 @@ func TestLoginLogRefusalCap(t *testing.T) {
 	}
 	if _, err := l.Prove(testRefusal(5).Hash()); !errors.Is(err, ErrNoEntry) {
 		t.Fatalf("a refusal past the cap is recorded: %v", err)
+	}
+}
+
+// Prune drops the oldest committed batches past the retention, and only
+// those; the log reopens from the first batch it kept.
+func TestLoginLogPrune(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpenLog(t, dir, 1000)
+	for i := range 3 {
+		if err := l.Append(testRecord(i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Close(uint64(1100 + 100*i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Batches 0..2 end at 1100, 1200, 1300. Only batch 0 is committed: a
+	// batch not yet on the ledger is kept whatever its age.
+	if n, err := l.Prune(5000, 1); err != nil || n != 1 {
+		t.Fatalf("prune: %d, %v; want 1", n, err)
+	}
+	if n, _ := l.Prune(1250, 3); n != 1 {
+		t.Fatalf("prune before 1250: %d, want 1 (batch 1)", n)
+	}
+	if _, err := l.Prove(testRecord(0).Hash()); !errors.Is(err, ErrNoEntry) {
+		t.Fatalf("a pruned record: %v", err)
+	}
+	if _, err := l.Prove(testRecord(2).Hash()); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Closed(0); len(got) != 1 || got[0].Seq != 2 {
+		t.Fatalf("Closed(0) after the prune: %+v", got)
+	}
+	l.Shutdown()
+	l = mustOpenLog(t, dir, 9999)
+	p, err := l.Prove(testRecord(2).Hash())
+	if err != nil || p.Batch.Seq != 2 {
+		t.Fatalf("after reopening a pruned log: %+v, %v", p, err)
+	}
+	if err := l.Append(testRecord(3)); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := l.Close(1400); b.Seq != 3 {
+		t.Fatalf("next batch %+v", b)
+	}
+	// Never the open batch.
+	if n, _ := l.Prune(1<<40, 1<<40); n != 2 {
+		t.Fatalf("prune everything: %d, want the 2 closed batches", n)
+	}
+	if err := l.Append(testRecord(4)); err != nil {
+		t.Fatalf("append after pruning all closed batches: %v", err)
 	}
 }

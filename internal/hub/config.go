@@ -47,6 +47,10 @@ type Config struct {
 	// LoginInterval is how often the login records' root is committed
 	// (docs/SPEC.md §11.7); default DefaultLoginInterval.
 	LoginInterval time.Duration
+	// LoginRetention is how long the hub keeps login records once their
+	// batch is on the ledger (provable by GET /auth/logins/{record});
+	// default DefaultLoginRetention.
+	LoginRetention time.Duration
 	// Owner is the hub's owner, who may read every login record of the
 	// hub (GET /auth/logins/{record}) and the hub's integrations status
 	// (GET /integrations); zero: nobody but each record's address, and
@@ -136,6 +140,12 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginInterval < time.Second {
 		return fmt.Errorf("--login-interval %s: at least 1s", c.LoginInterval)
+	}
+	if c.LoginRetention == 0 {
+		c.LoginRetention = DefaultLoginRetention
+	}
+	if c.LoginRetention < c.LoginInterval {
+		return fmt.Errorf("--login-retention %s: at least the login interval %s", c.LoginRetention, c.LoginInterval)
 	}
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention

@@ -19,6 +19,11 @@ import (
 // interval that had any, however many logins, refusals or attackers.
 const DefaultLoginInterval = time.Minute
 
+// DefaultLoginRetention is how long the hub keeps the login records of
+// batches already on the ledger: a year of logins stays provable, and the
+// log's disk and memory (about 120 and 110 bytes a record) stop growing.
+const DefaultLoginRetention = 365 * 24 * time.Hour
+
 // loginLoop closes the login log's batch every LoginInterval and files the
 // closed batches the ledger does not have yet, in order. A batch that
 // fails is filed again at the next tick; nothing waits for it.
@@ -53,6 +58,13 @@ func (h *Hub) fileLoginBatches(ctx context.Context) {
 			h.cfg.Logger.Error("login batch not yet on the ledger; retrying next interval", "seq", b.Seq, "err", err)
 			return
 		}
+		head.Batches = b.Seq + 1
+	}
+	before := time.Now().Add(-h.cfg.LoginRetention).Unix()
+	if n, err := h.logins.Prune(uint64(max(before, 0)), head.Batches); err != nil {
+		h.cfg.Logger.Error("login log: pruning", "err", err)
+	} else if n > 0 {
+		h.cfg.Logger.Info("login log: pruned batches past the retention", "batches", n, "retention", h.cfg.LoginRetention)
 	}
 }
 

@@ -227,3 +227,47 @@ func TestLoginRecordsOnTheLedger(t *testing.T) {
 		t.Fatalf("batches hold %d records and %d unverified refusals; want ≥ %d and ≥ %d", size, unverified, verified+3, bad)
 	}
 }
+
+// Past the login retention a committed batch's records are gone from the
+// hub (the ledger keeps the root); within it they are provable.
+func TestLoginRecordsRetention(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "hub")
+	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0", LoginInterval: time.Second, LoginRetention: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, _ := api.NewClient("http://" + h.Addr())
+	k := recordsTestKey(t)
+	cid, _ := auth.NewClientID()
+	first, err := c.Login(ctx, k.Address(), k.SignText, cid, auth.Head{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := auth.ParseHead(first.Head)
+	seen := false
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		// Keep logging in, so a fresh token always reads the first record.
+		s, err := c.Login(ctx, k.Address(), k.SignText, cid, head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, _ = auth.ParseHead(s.Head)
+		cl, _ := api.NewClient("http://" + h.Addr())
+		_, err = cl.WithCredentials(api.StaticToken(s.AccessToken)).LoginRecord(ctx, "0x"+first.Head)
+		switch {
+		case err == nil:
+			seen = true
+		case seen && api.CodeOf(err) == api.ErrNotFound:
+			return // provable, then pruned
+		case api.CodeOf(err) != api.ErrConflict:
+			t.Fatalf("login record: %v", err)
+		}
+	}
+	t.Fatalf("the first login record was never pruned (seen provable: %v)", seen)
+}

@@ -118,6 +118,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().IntVar(&cfg.LinkLimits.PerSource, "link-max-conns-per-source", link.DefaultMaxConnsPerSource, "most camera link connections from one IP address (raise it for many cameras behind one address)")
 	runCmd.Flags().DurationVar(&cfg.RefusalInterval, "refusal-interval", DefaultRefusalInterval, "write the aggregated refusal records this often")
 	runCmd.Flags().DurationVar(&cfg.LoginInterval, "login-interval", DefaultLoginInterval, "commit the login records' Merkle root to the ledger this often")
+	runCmd.Flags().DurationVar(&cfg.LoginRetention, "login-retention", DefaultLoginRetention, "keep login records (provable against the ledger) this long after their batch is committed")
 	runCmd.Flags().Var(addressFlag{&cfg.Owner}, "owner", "the hub owner's address, who may read every login record and the integrations status (default: none)")
 	runCmd.Flags().BoolVar(&cfg.TLS, "tls", false, "serve the API over HTTPS on 127.0.0.1/::1/localhost too (any other --http address is HTTPS only)")
 	runCmd.Flags().StringVar(&cfg.TLSCertFile, "tls-cert", "", "the API's TLS certificate chain (PEM); default: one the hub generates once and keeps in <data>/keys/api-tls.pem")
