@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -82,9 +83,9 @@ func (h *Hub) wsAuthenticate(r *http.Request, c *websocket.Conn) (auth.Session, 
 		}
 		return auth.Session{}, wsUnauthenticated, fmt.Errorf("auth message: %w", err)
 	}
-	var m api.WSAuth
-	if typ != websocket.MessageText || json.Unmarshal(data, &m) != nil || m.Type != "auth" || (m.Ticket == "") == !m.Cookie {
-		return auth.Session{}, wsUnauthenticated, errors.New(`the first message must be {"type":"auth","ticket":"…"} or {"type":"auth","cookie":true}`)
+	m, err := parseWSAuth(typ, data)
+	if err != nil {
+		return auth.Session{}, wsUnauthenticated, err
 	}
 	if m.Cookie {
 		ck, err := r.Cookie(SessionCookie)
@@ -102,6 +103,25 @@ func (h *Hub) wsAuthenticate(r *http.Request, c *websocket.Conn) (auth.Session, 
 		return auth.Session{}, wsUnauthenticated, err
 	}
 	return s, 0, nil
+}
+
+// errWSAuth: the first message is not an auth message.
+var errWSAuth = errors.New(`the first message must be {"type":"auth","ticket":"…"} or {"type":"auth","cookie":true}`)
+
+// parseWSAuth decodes a socket's first message: text, one JSON object of
+// the WSAuth fields only, type "auth", and exactly one of ticket and cookie.
+// The read limit (wsAuthMaxBytes) bounds it before it is decoded.
+func parseWSAuth(typ websocket.MessageType, data []byte) (api.WSAuth, error) {
+	var m api.WSAuth
+	if typ != websocket.MessageText || len(data) > wsAuthMaxBytes {
+		return m, errWSAuth
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil || dec.More() || m.Type != "auth" || (m.Ticket == "") == !m.Cookie {
+		return api.WSAuth{}, errWSAuth
+	}
+	return m, nil
 }
 
 // sockets are the open authenticated WebSockets by client, so that a
