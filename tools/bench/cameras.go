@@ -94,26 +94,11 @@ func runCamerasBench(ctx context.Context, o *options, start, step, maxCams int, 
 	defer os.RemoveAll(tmp)
 
 	o.Progress.Printf("   making %d camera identities", maxCams)
-	cams := make([]*simCamera, maxCams)
-	for i := range cams {
-		c := &simCamera{alarms: &countAlarms{}, notify: make(chan struct{}, 1)}
-		if c.key, err = keys.Generate(); err != nil {
-			return nil, err
-		}
-		if c.id, err = link.NewIdentity(); err != nil {
-			return nil, err
-		}
-		c.chain = &feedchaintest.Chain{Camera: c.key.Address(), DropSegments: true}
-		cams[i] = c
+	cams, err := newSimCameras(maxCams)
+	if err != nil {
+		return nil, err
 	}
-	pool := make([][]byte, camPool)
-	poolHash := make([]feedchain.Hash, camPool)
-	rng := rand.NewChaCha8([32]byte{3})
-	for i := range pool {
-		pool[i] = make([]byte, camSegmentBytes)
-		rng.Read(pool[i])
-		poolHash[i] = feedchain.SegmentHash(pool[i])
-	}
+	pool, poolHash := segmentPool(3)
 	// The baseline: how many cameras' worth of segment files the disk
 	// takes, written and fsynced one file per segment by many writers at
 	// once, with nothing else (no TLS, no hashing, no record log).
@@ -240,6 +225,39 @@ func runCamerasBench(ctx context.Context, o *options, start, step, maxCams int, 
 			fmt.Sprintf("at %d cameras: segment made on the camera to its acknowledgement checked by the camera, %d segments; p50 %.1f ms, max %.1f ms; the budget is the keep-up criterion (one segment period)",
 				best.n, best.segments, ms(best.p50), ms(best.max))),
 	}, nil
+}
+
+// newSimCameras makes n simulated cameras: keys, TLS identities, empty
+// chains in memory.
+func newSimCameras(n int) ([]*simCamera, error) {
+	cams := make([]*simCamera, n)
+	for i := range cams {
+		c := &simCamera{alarms: &countAlarms{}, notify: make(chan struct{}, 1)}
+		var err error
+		if c.key, err = keys.Generate(); err != nil {
+			return nil, err
+		}
+		if c.id, err = link.NewIdentity(); err != nil {
+			return nil, err
+		}
+		c.chain = &feedchaintest.Chain{Camera: c.key.Address(), DropSegments: true}
+		cams[i] = c
+	}
+	return cams, nil
+}
+
+// segmentPool is camPool random segments (from seed) and their hashes,
+// which the simulated cameras send in turn.
+func segmentPool(seed byte) ([][]byte, []feedchain.Hash) {
+	pool := make([][]byte, camPool)
+	poolHash := make([]feedchain.Hash, camPool)
+	rng := rand.NewChaCha8([32]byte{seed})
+	for i := range pool {
+		pool[i] = make([]byte, camSegmentBytes)
+		rng.Read(pool[i])
+		poolHash[i] = feedchain.SegmentHash(pool[i])
+	}
+	return pool, poolHash
 }
 
 // diskStreams writes the pool's segments as new files, each fsynced, from

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/feedchain"
-	"github.com/camchain/camchain/internal/feedchain/feedchaintest"
 	"github.com/camchain/camchain/internal/integrations"
 	"github.com/camchain/camchain/internal/integrations/mqtttest"
 	"github.com/camchain/camchain/internal/keys"
@@ -36,14 +34,7 @@ func benchMQTT(ctx context.Context, o *options) ([]Row, error) {
 		return nil, err
 	}
 	defer broker.Stop()
-	pool := make([][]byte, camPool)
-	poolHash := make([]feedchain.Hash, camPool)
-	rng := rand.NewChaCha8([32]byte{4})
-	for i := range pool {
-		pool[i] = make([]byte, camSegmentBytes)
-		rng.Read(pool[i])
-		poolHash[i] = feedchain.SegmentHash(pool[i])
-	}
+	pool, poolHash := segmentPool(4)
 	type run struct {
 		mqtt      bool
 		r         camStepResult
@@ -100,17 +91,9 @@ func mqttRun(ctx context.Context, o *options, broker *mqtttest.Broker, withMQTT 
 		return camStepResult{}, 0, err
 	}
 	defer os.RemoveAll(tmp)
-	cams := make([]*simCamera, mqttCameras)
-	for i := range cams {
-		c := &simCamera{alarms: &countAlarms{}, notify: make(chan struct{}, 1)}
-		if c.key, err = keys.Generate(); err != nil {
-			return camStepResult{}, 0, err
-		}
-		if c.id, err = link.NewIdentity(); err != nil {
-			return camStepResult{}, 0, err
-		}
-		c.chain = &feedchaintest.Chain{Camera: c.key.Address(), DropSegments: true}
-		cams[i] = c
+	cams, err := newSimCameras(mqttCameras)
+	if err != nil {
+		return camStepResult{}, 0, err
 	}
 	pinsPath, storeDir := filepath.Join(tmp, "pins"), filepath.Join(tmp, "store")
 	if err := writePins(pinsPath, cams); err != nil {
