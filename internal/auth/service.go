@@ -422,12 +422,14 @@ func (s *Service) grant(res *loginResult, now time.Time) (*Grant, error) {
 		g.Pending = true
 		return g, nil
 	case res.override:
-		// The revocations are written before the client is let in.
+		// The alarm first: whatever happens next, the override (in effect
+		// in memory from here on) is never silent. Then the revocations
+		// are written before the client is let in.
+		s.cfg.Events(Event{Kind: EventOverride, Address: rec.Address, Client: rec.Client, Record: rec, At: now,
+			Detail: fmt.Sprintf("the wallet's override let client %s in without an enrolled client's approval and revoked the %d other clients of the address", rec.Client, res.revoked)})
 		if err := s.clients.Flush(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBusy, err)
 		}
-		s.cfg.Events(Event{Kind: EventOverride, Address: rec.Address, Client: rec.Client, Record: rec, At: now,
-			Detail: fmt.Sprintf("the wallet's override let client %s in without an enrolled client's approval and revoked the %d other clients of the address", rec.Client, res.revoked)})
 	}
 	tok, exp, err := s.tokens.Issue(rec.Address, rec.Client, now)
 	if err != nil {
