@@ -529,6 +529,27 @@ func TestIntegrations(t *testing.T) {
 		json.Unmarshal([]byte(m.Payload), &st)
 		return st["online"] == false && st["head_seq"] == float64(segs-1) && st["alarms"] == float64(2) && st["integrity_alarm"] == true
 	})
+	// The camera is reset (the duckling's death): it is no longer this
+	// hub's, and Home Assistant is told to forget it (empty retained
+	// configs) and its retained state goes.
+	n0 := broker.Recorded().Count()
+	rs := &tx.Reset{Camera: cam.key.Address()}
+	setNonce(rs)
+	srs, _ := tx.Sign(h.node.App.EVMChainID(), rs, cam.key)
+	raw, _ = srs.Encode()
+	if res, err := h.node.Submit(ctx, raw); err != nil || res.Code != 0 {
+		t.Fatalf("reset: %v %v", res, err)
+	}
+	node := "camchain_" + strings.ToLower(cam.key.Address().Hex()[2:])
+	waitUntil(t, 10*time.Second, "the reset camera's discovery and state removed", func() bool {
+		cleared := map[string]bool{}
+		for _, m := range broker.Recorded().Messages()[n0:] {
+			if m.Payload == "" && m.Retained {
+				cleared[m.Topic] = true
+			}
+		}
+		return cleared["homeassistant/binary_sensor/"+node+"/integrity_alarm/config"] && cleared["homeassistant/sensor/"+node+"/alarms/config"] && cleared[camBase+"/state"]
+	})
 	if strings.Contains(logs.String(), brokerPass) || strings.Contains(logs.String(), "tok3n") {
 		t.Error("the hub's log holds a credential")
 	}

@@ -314,6 +314,31 @@ func (m *mqttSink) publishStates(force bool) error {
 		}
 		done = append(done, sent{ci.Camera, ps})
 	}
+	// A camera no longer bound here (reset, released, moved to another
+	// hub): its entities and state are removed (an empty retained message
+	// deletes a retained one, and a discovery config).
+	current := map[keys.Address]bool{}
+	for _, d := range done {
+		current[d.cam] = true
+	}
+	var gone []keys.Address
+	for cam, prev := range m.last {
+		if current[cam] {
+			continue
+		}
+		gone = append(gone, cam)
+		d, err := m.t.discovery(cam, m.s.cfg.Version)
+		if err != nil {
+			return err
+		}
+		for topic := range d {
+			pub(topic, nil)
+		}
+		pub(m.t.cameraState(cam), nil)
+		for name := range prev.fields {
+			pub(m.t.field(cam, name), nil)
+		}
+	}
 	var errs error
 	for _, t := range toks {
 		errs = errors.Join(errs, wait(t))
@@ -323,6 +348,9 @@ func (m *mqttSink) publishStates(force bool) error {
 	}
 	for _, d := range done {
 		m.last[d.cam] = d.ps
+	}
+	for _, cam := range gone {
+		delete(m.last, cam)
 	}
 	return nil
 }
