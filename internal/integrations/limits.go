@@ -35,9 +35,12 @@ const (
 	ageRefresh = time.Minute
 	// IntegrityHold: the "integrity alarm" binary sensor stays on this
 	// long after a camera's last integrity alarm.
-	IntegrityHold  = 24 * time.Hour
-	webhookTimeout = 10 * time.Second
-	mqttTimeout    = 10 * time.Second
+	IntegrityHold = 24 * time.Hour
+	// mqttMaxReconnect caps the broker reconnect backoff: a broker back
+	// after an outage is found within this long.
+	mqttMaxReconnect = 30 * time.Second
+	webhookTimeout   = 10 * time.Second
+	mqttTimeout      = 10 * time.Second
 	// WebhookMaxSkew is how far a receiver should let Camchain-Timestamp
 	// be from its clock (VerifyWebhook).
 	WebhookMaxSkew = 5 * time.Minute

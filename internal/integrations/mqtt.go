@@ -131,7 +131,7 @@ func startMQTT(ctx context.Context, s *Service) (*mqttSink, error) {
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(s.cfg.RetryMin).
-		SetMaxReconnectInterval(max(s.cfg.RetryMax, s.cfg.RetryMin)).
+		SetMaxReconnectInterval(max(min(s.cfg.RetryMax, mqttMaxReconnect), s.cfg.RetryMin)).
 		SetConnectTimeout(mqttTimeout).
 		SetKeepAlive(30 * time.Second).
 		SetOrderMatters(false).
