@@ -25,8 +25,13 @@ func TestHTTPSHubOffLoopback(t *testing.T) {
 	h.http = l.Addr().String()
 	l.Close()
 	h.run(t)
-	out := h.output()
 	base := "https://" + h.http
+	// "ready" may come before the rest of the start-up banner.
+	var out string
+	waitFor(t, 10*time.Second, "camchaind's TLS banner", func() bool {
+		out = h.output()
+		return strings.Contains(out, "log in and pin it with:") && strings.Contains(out, "--hub-fingerprint")
+	})
 	m := regexp.MustCompile(`SHA-256 fingerprint ([0-9a-f]{64})`).FindStringSubmatch(out)
 	if m == nil || !strings.Contains(out, "API:   "+base+"/api/v1/status") ||
 		!strings.Contains(out, "camchain login --hub "+base+" --hub-fingerprint "+m[1]) || !strings.ContainsAny(out, "▀▄█") {
