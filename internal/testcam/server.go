@@ -134,17 +134,23 @@ func (s *Server) streamFor(path string) *gortsplib.ServerStream {
 	return nil
 }
 
-// OnDescribe serves the path's stream description.
-func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	if !s.authorized(ctx.Conn, ctx.Request) {
+// serve answers a reader's DESCRIBE or SETUP: the path's stream, to a
+// reader with the credentials.
+func (s *Server) serve(c *gortsplib.ServerConn, req *base.Request, path string) (*base.Response, *gortsplib.ServerStream, error) {
+	if !s.authorized(c, req) {
 		r, err := unauthorized()
 		return r, nil, err
 	}
-	st := s.streamFor(ctx.Path)
+	st := s.streamFor(path)
 	if st == nil {
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
 	}
 	return &base.Response{StatusCode: base.StatusOK}, st, nil
+}
+
+// OnDescribe serves the path's stream description.
+func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	return s.serve(ctx.Conn, ctx.Request, ctx.Path)
 }
 
 // OnAnnounce takes a publisher for any path but the sample's; a new
@@ -177,15 +183,7 @@ func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 	if ctx.Session.State() == gortsplib.ServerSessionStatePreRecord {
 		return &base.Response{StatusCode: base.StatusOK}, nil, nil
 	}
-	if !s.authorized(ctx.Conn, ctx.Request) {
-		r, err := unauthorized()
-		return r, nil, err
-	}
-	st := s.streamFor(ctx.Path)
-	if st == nil {
-		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
-	}
-	return &base.Response{StatusCode: base.StatusOK}, st, nil
+	return s.serve(ctx.Conn, ctx.Request, ctx.Path)
 }
 
 // OnPlay lets a set-up reader play.

@@ -63,37 +63,14 @@ func benchAgentFootprint(ctx context.Context, o *options) ([]Row, error) {
 	clipBits := float64(len(media.SampleH264())) * 8 / sampleClipDuration.Seconds()
 
 	// The Go floor: a hello world, asleep.
-	hello := filepath.Join(tmp, "hello")
-	if err := buildHello(ctx, tmp, hello, nil); err != nil {
-		return nil, err
-	}
-	hp, err := startProc(ctx, "hello", "ready", hello)
-	if err != nil {
-		return nil, err
-	}
-	time.Sleep(time.Second)
-	helloRSS, err := vmRSS(hp.cmd.Process.Pid)
-	hp.stop()
+	helloRSS, err := measureHelloRSS(ctx, tmp)
 	if err != nil {
 		return nil, err
 	}
 
 	// A hub, and the agent paired with it.
-	hubData, agentData := filepath.Join(tmp, "hub"), filepath.Join(tmp, "agent")
-	if out, err := exec.CommandContext(ctx, filepath.Join(bins, "camchaind"), "init", "--data", hubData).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("camchaind init: %w\n%s", err, out)
-	}
-	httpPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	linkPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	httpAddr := "127.0.0.1:" + strconv.Itoa(httpPort)
-	hub, err := startProc(ctx, "camchaind", "ready", filepath.Join(bins, "camchaind"), "run", "--data", hubData,
-		"--http", httpAddr, "--link", "127.0.0.1:"+strconv.Itoa(linkPort), "--log-level", "warn")
+	agentData := filepath.Join(tmp, "agent")
+	hub, httpAddr, err := startHubProc(ctx, bins, tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +109,42 @@ func benchAgentFootprint(ctx context.Context, o *options) ([]Row, error) {
 				"baseline: the same agent with the clip unpadded (%.0f kbit/s, its first boot; %s)",
 				agentMeasure, int(agentMeasure/(2*time.Second)), how, agentBitrate/clipBits, clipBits/1e3, clipBits/1e3, slow.upload)),
 	}, nil
+}
+
+// measureHelloRSS is the RSS of a hello-world Go program asleep: Go's floor.
+func measureHelloRSS(ctx context.Context, tmp string) (float64, error) {
+	hello := filepath.Join(tmp, "hello")
+	if err := buildHello(ctx, tmp, hello, nil); err != nil {
+		return 0, err
+	}
+	hp, err := startProc(ctx, "hello", "ready", hello)
+	if err != nil {
+		return 0, err
+	}
+	defer hp.stop()
+	time.Sleep(time.Second)
+	return vmRSS(hp.cmd.Process.Pid)
+}
+
+// startHubProc initialises and runs a camchaind under tmp/hub on free
+// loopback ports; it returns the running hub and its API address.
+func startHubProc(ctx context.Context, bins, tmp string) (*proc, string, error) {
+	hubData := filepath.Join(tmp, "hub")
+	if out, err := exec.CommandContext(ctx, filepath.Join(bins, "camchaind"), "init", "--data", hubData).CombinedOutput(); err != nil {
+		return nil, "", fmt.Errorf("camchaind init: %w\n%s", err, out)
+	}
+	httpPort, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	linkPort, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	httpAddr := "127.0.0.1:" + strconv.Itoa(httpPort)
+	hub, err := startProc(ctx, "camchaind", "ready", filepath.Join(bins, "camchaind"), "run", "--data", hubData,
+		"--http", httpAddr, "--link", "127.0.0.1:"+strconv.Itoa(linkPort), "--log-level", "warn")
+	return hub, httpAddr, err
 }
 
 // phaseResult is what one agent run measured.

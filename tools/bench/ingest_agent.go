@@ -44,17 +44,7 @@ func benchIngestAgent(ctx context.Context, o *options) ([]Row, error) {
 		return nil, err
 	}
 
-	hello := filepath.Join(tmp, "hello")
-	if err := buildHello(ctx, tmp, hello, nil); err != nil {
-		return nil, err
-	}
-	hp, err := startProc(ctx, "hello", "ready", hello)
-	if err != nil {
-		return nil, err
-	}
-	time.Sleep(time.Second)
-	helloRSS, err := vmRSS(hp.cmd.Process.Pid)
-	hp.stop()
+	helloRSS, err := measureHelloRSS(ctx, tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -78,21 +68,8 @@ func benchIngestAgent(ctx context.Context, o *options) ([]Row, error) {
 		defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	}
 
-	hubData, agentData := filepath.Join(tmp, "hub"), filepath.Join(tmp, "agent")
-	if out, err := exec.CommandContext(ctx, filepath.Join(bins, "camchaind"), "init", "--data", hubData).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("camchaind init: %w\n%s", err, out)
-	}
-	httpPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	linkPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	httpAddr := "127.0.0.1:" + strconv.Itoa(httpPort)
-	hub, err := startProc(ctx, "camchaind", "ready", filepath.Join(bins, "camchaind"), "run", "--data", hubData,
-		"--http", httpAddr, "--link", "127.0.0.1:"+strconv.Itoa(linkPort), "--log-level", "warn")
+	agentData := filepath.Join(tmp, "agent")
+	hub, httpAddr, err := startHubProc(ctx, bins, tmp)
 	if err != nil {
 		return nil, err
 	}
