@@ -56,6 +56,9 @@ func (h *Hub) cameraStatus(r *http.Request) (any, error) {
 		if head := c.Head(); head.Valid {
 			seq := head.Seq
 			out.HeadSeq, out.HeadHash = &seq, hexHash(head.Hash[:])
+			if rec, err := c.Record(seq); err == nil {
+				out.Codec = rec.Codec
+			}
 			if end, ok := lastSegmentEnd(c); ok {
 				out.LastSegmentEnd = end.UTC().Format(time.RFC3339)
 				out.Recording = recording(out.Online, end)

@@ -224,6 +224,7 @@ function camStatusRows(c: Cam): HTMLElement {
     { class: "facts" },
     row("Chain head", st.head_seq !== undefined ? h("span", { title: st.head_hash ?? "" }, `#${st.head_seq} ${short(st.head_hash ?? "", 4)}`) : "no recordings yet"),
     row("Last segment", fmtTime(st.last_segment_end)),
+    st.codec !== undefined && row("Codec", h("code", null, st.codec)),
     row("Last checkpoint", st.last_checkpoint ? `${fmtTime(st.last_checkpoint.period_end)} (block ${st.last_checkpoint.height})` : "none yet"),
     row("Checkpoints every", fmtDuration(st.checkpoint_period_seconds)),
     row("Retention", fmtDuration(st.retention_seconds)),

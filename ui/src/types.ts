@@ -32,6 +32,7 @@ export interface CameraStatus {
   head_seq?: number;
   head_hash?: string;
   last_segment_end?: string;
+  codec?: string;
   retention_seconds: number;
   checkpoint_period_seconds: number;
   last_checkpoint?: { index: number; period_end: string; height: number; tree_size: number; tx_hash: string };

@@ -135,6 +135,7 @@ test("the owner signs in with the wallet (keyboard only) and sees the paired cam
   const text = await card.innerText();
   assert.match(text, /Chain head\s*#\d+/);
   assert.match(text, /Retention/);
+  assert.match(text, /Codec\s*avc1\./, "the codec of the camera-signed record");
 });
 
 test("a tampered co-signature is refused and nothing is paired; the genuine one pairs the camera", async () => {
