@@ -9,10 +9,11 @@ import (
 	"github.com/camchain/camchain/internal/link"
 )
 
-// Link states a camera's "link" field takes on the hub's side.
+// Link states a camera's "link" field takes on the hub's side: the link's
+// own state names (one vocabulary with the agent's), or a refusal.
 const (
-	LinkConnected    = "connected"
-	LinkDisconnected = "disconnected" // no session (never connected since the hub started, or ended)
+	LinkConnected    = string(link.StateConnected)
+	LinkDisconnected = string(link.StateDisconnected) // no session (never connected since the hub started, or ended)
 	// LinkRefusedPrefix + a link.RefuseCode: the last session was refused.
 	LinkRefusedPrefix = "refused:"
 )
