@@ -173,39 +173,9 @@ func agentPhase(ctx context.Context, o *options, bins, data string, padBitrate f
 		return r, fmt.Errorf("%w\nagent output:\n%s", err, a.output())
 	}
 
-	// Sample RSS every agentSample into *peak until stopped.
-	var mu sync.Mutex
-	peak := &r.bootRSS
-	var sampleErr error
-	samplerDone := make(chan struct{})
-	stopSampler := make(chan struct{})
-	go func() {
-		defer close(samplerDone)
-		t := time.NewTicker(agentSample)
-		defer t.Stop()
-		for {
-			rss, err := vmRSS(pid)
-			mu.Lock()
-			if err != nil {
-				sampleErr = err
-			}
-			*peak = max(*peak, rss)
-			mu.Unlock()
-			select {
-			case <-t.C:
-			case <-stopSampler:
-				return
-			}
-		}
-	}()
-	defer func() {
-		select {
-		case <-stopSampler:
-		default:
-			close(stopSampler)
-		}
-		<-samplerDone
-	}()
+	// RSS from exec to the end of the warm-up, then over the measurement.
+	rss := sampleRSS(pid)
+	defer rss.end()
 
 	if setup != nil {
 		if err := setup(); err != nil {
@@ -225,9 +195,7 @@ func agentPhase(ctx context.Context, o *options, bins, data string, padBitrate f
 	case <-ctx.Done():
 		return r, ctx.Err()
 	}
-	mu.Lock()
-	peak = &r.rss
-	mu.Unlock()
+	r.bootRSS = rss.restart()
 	s0, err := agentStatusOf(agentBin, data)
 	if err != nil {
 		return fail(err)
@@ -243,10 +211,8 @@ func agentPhase(ctx context.Context, o *options, bins, data string, padBitrate f
 		return fail(err)
 	}
 	wall := time.Since(t0)
-	close(stopSampler)
-	<-samplerDone
-	if sampleErr != nil {
-		return fail(sampleErr)
+	if r.rss, err = rss.end(); err != nil {
+		return fail(err)
 	}
 	if s0.CPUNanos <= 0 || s1.CPUNanos <= s0.CPUNanos {
 		return fail(fmt.Errorf("agent CPU time %d ns, then %d ns", s0.CPUNanos, s1.CPUNanos))
@@ -318,6 +284,57 @@ func seqOf(h string) int64 {
 }
 
 // vmRSS returns the process's resident set in MB (10^6 bytes).
+// rssSampler samples a process's RSS every agentSample and keeps the peak.
+type rssSampler struct {
+	mu   sync.Mutex
+	peak float64 // MB, since the start or the last restart
+	err  error   // the first sample that failed
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func sampleRSS(pid int) *rssSampler {
+	s := &rssSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(agentSample)
+		defer t.Stop()
+		for {
+			rss, err := vmRSS(pid)
+			s.mu.Lock()
+			if err != nil && s.err == nil {
+				s.err = err
+			}
+			s.peak = max(s.peak, rss)
+			s.mu.Unlock()
+			select {
+			case <-t.C:
+			case <-s.stop:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// restart returns the peak so far and starts a new one.
+func (s *rssSampler) restart() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.peak
+	s.peak = 0
+	return p
+}
+
+// end stops sampling (once; later calls only report) and returns the peak
+// since the last restart and the first sampling error.
+func (s *rssSampler) end() (float64, error) {
+	s.once.Do(func() { close(s.stop) })
+	<-s.done
+	return s.peak, s.err
+}
+
 func vmRSS(pid int) (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -83,34 +82,8 @@ func benchIngestAgent(ctx context.Context, o *options) ([]Row, error) {
 	}
 	defer a.stop()
 	fail := func(err error) ([]Row, error) { return nil, fmt.Errorf("%w\nagent output:\n%s", err, a.output()) }
-	var mu sync.Mutex
-	var peak float64
-	stopSampler, samplerDone := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(samplerDone)
-		t := time.NewTicker(agentSample)
-		defer t.Stop()
-		for {
-			if rss, err := vmRSS(a.cmd.Process.Pid); err == nil {
-				mu.Lock()
-				peak = max(peak, rss)
-				mu.Unlock()
-			}
-			select {
-			case <-t.C:
-			case <-stopSampler:
-				return
-			}
-		}
-	}()
-	defer func() {
-		select {
-		case <-stopSampler:
-		default:
-			close(stopSampler)
-		}
-		<-samplerDone
-	}()
+	rss := sampleRSS(a.cmd.Process.Pid) // from exec to the end of the window
+	defer rss.end()
 	if err := pairAgent(ctx, bins, tmp, agentData, httpAddr); err != nil {
 		return fail(err)
 	}
@@ -169,8 +142,10 @@ func benchIngestAgent(ctx context.Context, o *options) ([]Row, error) {
 		r1 += d
 	}
 	wall := time.Since(t0)
-	close(stopSampler)
-	<-samplerDone
+	peak, err := rss.end()
+	if err != nil {
+		return fail(err)
+	}
 	cpu := float64(s1.CPUNanos-s0.CPUNanos) / float64(wall) * 100
 	readerCPU := float64(r1-r0) / float64(wall) * 100
 	made, acked := seqOf(s1.Head)-seqOf(s0.Head), seqOf(s1.Acked)-seqOf(s0.Acked)
