@@ -7,14 +7,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/camchain/camchain/internal/keys"
-	"github.com/camchain/camchain/internal/testutil/interop"
 )
 
 // TestBrowserSessionResistsCrossSiteAttacks runs ui/test/session.test.mjs in
@@ -25,20 +23,7 @@ import (
 // fetch and a form post, and to read its session. Every attempt fails; the
 // same revoke from the hub's own page works.
 func TestBrowserSessionResistsCrossSiteAttacks(t *testing.T) {
-	root, err := interop.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ui := filepath.Join(root, "ui")
-	if _, err := os.Stat(filepath.Join(ui, "node_modules", "playwright-core", "package.json")); err != nil {
-		t.Fatalf("the UI test dependencies are not installed (%v): run `npm ci --prefix ui` (or `make deps`)", err)
-	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		if chromium, err = exec.LookPath("chromium"); err != nil {
-			t.Fatalf("Chromium is not installed (%v): apt-get install chromium (.ci/run does)", err)
-		}
-	}
+	ui, chromium := browserTestDeps(t)
 	h := initHub(t)
 	h.run(t)
 	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -32,20 +32,7 @@ var updateScreenshots = flag.Bool("update-screenshots", false, "copy TestWebUI's
 // screenshots are kept in the test's output directory (logged), and
 // copied to docs/screenshots with -update-screenshots.
 func TestWebUI(t *testing.T) {
-	root, err := interop.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ui := filepath.Join(root, "ui")
-	if _, err := os.Stat(filepath.Join(ui, "node_modules", "playwright-core", "package.json")); err != nil {
-		t.Fatalf("the UI test dependencies are not installed (%v): run `npm ci --prefix ui` (or `make deps`)", err)
-	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		if chromium, err = exec.LookPath("chromium"); err != nil {
-			t.Fatalf("Chromium is not installed (%v): apt-get install chromium (.ci/run does)", err)
-		}
-	}
+	ui, chromium := browserTestDeps(t)
 	h := initHub(t)
 	h.run(t)
 	a1 := runAgent(t, filepath.Join(t.TempDir(), "cam1"))
@@ -127,9 +114,14 @@ func TestWebUI(t *testing.T) {
 		t.Errorf("evidence verify of the page's download: exit %d\n%s%s", code, out, errs)
 	}
 	if *updateScreenshots {
-		dst := filepath.Join(root, "docs", "screenshots")
-		os.MkdirAll(dst, 0o755)
-		es, _ := os.ReadDir(shots)
+		dst := filepath.Join(filepath.Dir(ui), "docs", "screenshots")
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		es, err := os.ReadDir(shots)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, e := range es {
 			b, err := os.ReadFile(filepath.Join(shots, e.Name()))
 			if err != nil {
@@ -140,6 +132,27 @@ func TestWebUI(t *testing.T) {
 			}
 		}
 	}
+}
+
+// browserTestDeps returns the UI's source directory and the Chromium to
+// drive, and fails the test, saying what to install, when either is missing.
+func browserTestDeps(t *testing.T) (ui, chromium string) {
+	t.Helper()
+	root, err := interop.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui = filepath.Join(root, "ui")
+	if _, err := os.Stat(filepath.Join(ui, "node_modules", "playwright-core", "package.json")); err != nil {
+		t.Fatalf("the UI test dependencies are not installed (%v): run `npm ci --prefix ui` (or `make deps`)", err)
+	}
+	chromium = os.Getenv("CHROMIUM")
+	if chromium == "" {
+		if chromium, err = exec.LookPath("chromium"); err != nil {
+			t.Fatalf("Chromium is not installed (%v): apt-get install chromium (.ci/run does)", err)
+		}
+	}
+	return ui, chromium
 }
 
 // writeQRVideo writes a Y4M video (what Chromium's fake webcam plays) of
