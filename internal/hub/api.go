@@ -156,15 +156,7 @@ func addrParam(r *http.Request, name string) (keys.Address, error) {
 }
 
 func addrQuery(r *http.Request, name string) (keys.Address, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return keys.Address{}, nil
-	}
-	a, err := keys.ParseAddress(v)
-	if err != nil {
-		return a, api.Errorf(api.ErrBadRequest, "%s: %v", name, err)
-	}
-	return a, nil
+	return optionalAddress(name, r.URL.Query().Get(name))
 }
 
 func uintQuery(r *http.Request, name string, def uint64) (uint64, error) {

@@ -37,6 +37,8 @@ func (h *Hub) deviceStart(r *http.Request) (any, error) {
 		Expires: dc.Expires.UTC().Format(time.RFC3339), Interval: uint64(dc.Interval / time.Second)}, nil
 }
 
+// optionalAddress parses an address that may be absent (the zero address);
+// a malformed one is a bad request naming the field.
 func optionalAddress(name, v string) (keys.Address, error) {
 	if v == "" {
 		return keys.Address{}, nil
