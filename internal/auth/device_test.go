@@ -253,7 +253,10 @@ func TestTickets(t *testing.T) {
 	if _, err := f.svc.RedeemTicket(tk); !errors.Is(err, ErrTicketReused) {
 		t.Errorf("a ticket reused: %v, want %v", err, ErrTicketReused)
 	}
-	tk2, _, _ := f.svc.Ticket(sess)
+	tk2, _, err := f.svc.Ticket(sess)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.clk.add(TicketTTL)
 	if _, err := f.svc.RedeemTicket(tk2); !errors.Is(err, ErrTicketExpired) {
 		t.Errorf("an expired ticket: %v, want %v", err, ErrTicketExpired)
@@ -264,7 +267,10 @@ func TestTickets(t *testing.T) {
 	if _, err := f.svc.RedeemTicket("x"); !errors.Is(err, ErrTicketUnknown) {
 		t.Errorf("garbage: %v", err)
 	}
-	tk3, _, _ := f.svc.Ticket(sess)
+	tk3, _, err := f.svc.Ticket(sess)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := f.svc.Clients().Revoke(sess.Address, sess.Client, f.clk.now()); err != nil {
 		t.Fatal(err)
 	}

@@ -215,16 +215,31 @@ func TestLoginLogCrashSafety(t *testing.T) {
 	l.Shutdown()
 	// A damaged closed batch: refuse to open.
 	p := filepath.Join(dir, "0000000000000000.log")
-	data, _ := os.ReadFile(p)
-	data[60] ^= 1
-	os.WriteFile(p, data, 0o600)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := func() {
+		t.Helper()
+		data[60] ^= 1
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flip()
 	if _, err := OpenLoginLog(dir, 1764650000); err == nil {
 		t.Fatal("opened a log whose closed batch is damaged")
 	}
-	data[60] ^= 1
-	os.WriteFile(p, data, 0o600)
+	flip() // repaired: what follows fails for the missing batch alone
+	if l, err := OpenLoginLog(dir, 1764650000); err != nil {
+		t.Fatalf("the repaired log does not open: %v", err)
+	} else {
+		l.Shutdown()
+	}
 	// A batch missing between two others (the oldest ones go by Prune).
-	os.Remove(filepath.Join(dir, "0000000000000001.log"))
+	if err := os.Remove(filepath.Join(dir, "0000000000000001.log")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := OpenLoginLog(dir, 1764650000); err == nil {
 		t.Fatal("opened a log with a batch missing")
 	}
