@@ -166,7 +166,7 @@ func cmdFileCount(ts *testscript.TestScript, neg bool, args []string) {
 func TestWalletExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	passFile := filepath.Join(dir, "pass")
-	os.WriteFile(passFile, []byte("correct horse battery staple\n"), 0o600)
+	writeTestFile(t, passFile, "correct horse battery staple\n")
 	ks := filepath.Join(dir, "ks")
 	tests := []struct {
 		name string

@@ -32,7 +32,7 @@ func TestWalletExportOpensInAnotherWallet(t *testing.T) {
 			t.Fatal(err)
 		}
 		passFile := filepath.Join(dir, "pass")
-		os.WriteFile(passFile, []byte(pass+"\n"), 0o600)
+		writeTestFile(t, passFile, pass+"\n")
 		out := filepath.Join(dir, "metamask.json")
 		r := runCLI("wallet", "export", "-o", out, "--keystore", ks, "--passphrase-file", passFile).must(t, 0, "WARNING: "+out+" holds your account's key")
 		if strings.TrimSpace(r.stdout) != k.Address().Hex() || !strings.Contains(r.stderr, "MetaMask") {
@@ -42,7 +42,10 @@ func TestWalletExportOpensInAnotherWallet(t *testing.T) {
 		if err != nil || st.Mode().Perm() != 0o600 {
 			t.Fatalf("exported file: %v %v", st, err)
 		}
-		blob, _ := os.ReadFile(out)
+		blob, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var dec struct{ Address string }
 		interop.Ethers(t, map[string]string{"op": "decryptKeystore", "json": string(blob), "password": pass}, &dec)
 		if dec.Address != k.Address().Hex() {
@@ -52,7 +55,7 @@ func TestWalletExportOpensInAnotherWallet(t *testing.T) {
 		runCLI("wallet", "export", "-o", out, "--keystore", ks, "--passphrase-file", passFile).must(t, 1, "must not exist")
 		runCLI("wallet", "export", "--keystore", ks, "--passphrase-file", passFile).must(t, 2, "-o FILE")
 		wrong := filepath.Join(dir, "wrong")
-		os.WriteFile(wrong, []byte(pass+"x\n"), 0o600)
+		writeTestFile(t, wrong, pass+"x\n")
 		other := filepath.Join(dir, "other.json")
 		runCLI("wallet", "export", "-o", other, "--keystore", ks, "--passphrase-file", wrong).must(t, 1, "passphrase")
 		if _, err := os.Stat(other); err == nil {
@@ -80,10 +83,10 @@ func TestWalletRestoreSaysWhatItOwns(t *testing.T) {
 	}
 	imprint(t, url, h, testWallet{key: k})
 	wordsFile := filepath.Join(dir, "words")
-	os.WriteFile(wordsFile, []byte(words+"\n"), 0o600)
+	writeTestFile(t, wordsFile, words+"\n")
 	restore := func(name, pass, hubURL string) result {
 		pf := filepath.Join(dir, name+".pass")
-		os.WriteFile(pf, []byte(pass+"\n"), 0o600)
+		writeTestFile(t, pf, pass+"\n")
 		return runCLI("wallet", "restore", "--light-kdf", "--keystore", filepath.Join(dir, name), "--mnemonic-file", wordsFile,
 			"--passphrase-file", pf, "--hub", hubURL)
 	}
@@ -96,4 +99,12 @@ func TestWalletRestoreSaysWhatItOwns(t *testing.T) {
 		t.Errorf("restore with a mistyped passphrase: %q / %q", r.stdout, r.stderr)
 	}
 	restore("nohub", pass, "http://127.0.0.1:1").must(t, 0, "Could not ask the hub at http://127.0.0.1:1")
+}
+
+// writeTestFile writes a secret input file (mode 0600) or fails the test.
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

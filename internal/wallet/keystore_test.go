@@ -341,7 +341,10 @@ func TestExport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		file, _ := os.ReadFile(path)
+		file, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
 		got, err := ks.Export(pass)
 		if err != nil {
 			t.Fatal(err)
@@ -350,7 +353,9 @@ func TestExport(t *testing.T) {
 			t.Errorf("%q: export equals the key file: %v", pass, !ascii)
 		}
 		other := NewKeystore(t.TempDir(), LightScrypt)
-		os.WriteFile(filepath.Join(other.Dir, "UTC--exported"), got, 0o600)
+		if err := os.WriteFile(filepath.Join(other.Dir, "UTC--exported"), got, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		if back, err := other.Load(norm.NFC.String(pass)); err != nil || !back.Equal(k) {
 			t.Errorf("%q: the export does not open with the passphrase as typed: %v", pass, err)
 		}
