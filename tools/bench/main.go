@@ -12,8 +12,9 @@
 //
 //	go run ./tools/bench [-only REGEXP] [-out bench/latest.json] [-list] [-cpuprofile FILE]
 //
-// With -only, the report files are written only if -out is given too, so
-// a partial run does not replace the published table. The exit status is 1
+// With -only, the report files are written only if -out is given too, and
+// the README's table never: a partial run does not replace the published
+// table. The exit status is 1
 // if a group failed or a figure missed its target (the files are still
 // written in the second case: the figures are valid, just not good enough).
 package main
@@ -178,7 +179,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *out != "" {
-		if err := writeReport(rep, *out); err != nil {
+		if err := writeReport(rep, *out, *only == ""); err != nil {
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
 		}
@@ -200,7 +201,9 @@ func mdPath(jsonPath string) string {
 	return strings.TrimSuffix(jsonPath, filepath.Ext(jsonPath)) + ".md"
 }
 
-func writeReport(rep *Report, path string) error {
+// writeReport writes the JSON and Markdown reports and, for a full run
+// (readme), the README's table.
+func writeReport(rep *Report, path string, readme bool) error {
 	js, err := rep.JSON()
 	if err != nil {
 		return err
@@ -214,6 +217,9 @@ func writeReport(rep *Report, path string) error {
 	md := mdPath(path)
 	if err := atomicfile.Write(md, []byte(rep.Markdown()), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", md, err)
+	}
+	if !readme {
+		return nil
 	}
 	return updateReadme("README.md", rep.Markdown())
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -224,5 +226,31 @@ func TestSpliceBetween(t *testing.T) {
 	}
 	if _, ok := spliceBetween("no markers", readmeStart, readmeEnd, "x"); ok {
 		t.Fatal("spliced without markers")
+	}
+}
+
+// A partial run's report files are written, but the README's table is the
+// last full run's: only a full run replaces it.
+func TestPartialRunLeavesTheReadme(t *testing.T) {
+	t.Chdir(t.TempDir())
+	const readme = "intro\n<!-- bench:start -->\nthe full run's table\n<!-- bench:end -->\n"
+	if err := os.WriteFile("README.md", []byte(readme), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := &Report{}
+	if err := writeReport(rep, filepath.Join("bench", "partial.json"), false); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile("README.md"); err != nil || string(b) != readme {
+		t.Fatalf("a partial run changed the README (%v):\n%s", err, b)
+	}
+	if _, err := os.Stat(filepath.Join("bench", "partial.md")); err != nil {
+		t.Fatalf("the partial run's own report: %v", err)
+	}
+	if err := writeReport(rep, filepath.Join("bench", "full.json"), true); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile("README.md"); err != nil || string(b) == readme {
+		t.Fatalf("a full run left the README's table (%v):\n%s", err, b)
 	}
 }
