@@ -10,12 +10,15 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -102,6 +105,12 @@ type mqttSink struct {
 
 	// published state (owned by the state loop)
 	last map[keys.Address]publishedState
+	// stale are cameras announced before the hub last stopped that it has
+	// not published since (loaded from announcedFile): if one is no longer
+	// bound here, its entities are removed like any camera that leaves.
+	stale map[keys.Address]bool
+	// saved is the announced set as announcedFile last recorded it.
+	saved string
 }
 
 type publishedState struct {
@@ -122,6 +131,10 @@ func startMQTT(ctx context.Context, s *Service) (*mqttSink, error) {
 		up: make(chan struct{}), onConn: make(chan struct{}, 1), haUp: make(chan struct{}, 1),
 		last: map[keys.Address]publishedState{},
 	}
+	if m.stale, err = loadAnnounced(s.announcedPath()); err != nil {
+		return nil, err
+	}
+	m.saved = announcedKey(m.stale)
 	hub := strings.ToLower(s.cfg.Key.Address().Hex())
 	o := paho.NewClientOptions().
 		AddBroker(addr).
@@ -322,10 +335,7 @@ func (m *mqttSink) publishStates(force bool) error {
 		current[d.cam] = true
 	}
 	var gone []keys.Address
-	for cam, prev := range m.last {
-		if current[cam] {
-			continue
-		}
+	remove := func(cam keys.Address, fields map[string]string) error {
 		gone = append(gone, cam)
 		d, err := m.t.discovery(cam, m.s.cfg.Version)
 		if err != nil {
@@ -335,8 +345,24 @@ func (m *mqttSink) publishStates(force bool) error {
 			pub(topic, nil)
 		}
 		pub(m.t.cameraState(cam), nil)
-		for name := range prev.fields {
+		for name := range fields {
 			pub(m.t.field(cam, name), nil)
+		}
+		return nil
+	}
+	for cam, prev := range m.last {
+		if !current[cam] {
+			if err := remove(cam, prev.fields); err != nil {
+				return err
+			}
+		}
+	}
+	// One that left while the hub was stopped: every field it can have.
+	for cam := range m.stale {
+		if _, ok := m.last[cam]; !ok && !current[cam] {
+			if err := remove(cam, cameraState{}.fields()); err != nil {
+				return err
+			}
 		}
 	}
 	var errs error
@@ -352,6 +378,61 @@ func (m *mqttSink) publishStates(force bool) error {
 	for _, cam := range gone {
 		delete(m.last, cam)
 	}
+	clear(m.stale) // each one now published or removed
+	return m.saveAnnounced()
+}
+
+// announcedFile (in the integrations directory) lists the cameras whose
+// Home Assistant entities this hub has announced, so that one which leaves
+// while the hub is stopped is removed at the next start.
+const announcedFile = "mqtt-announced.json"
+
+func (s *Service) announcedPath() string { return filepath.Join(s.cfg.Dir, announcedFile) }
+
+func loadAnnounced(path string) (map[keys.Address]bool, error) {
+	out := map[keys.Address]bool{}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return nil, fmt.Errorf("%s: %w (delete the file to start afresh: cameras that left while the hub was stopped then keep their Home Assistant entities)", path, err)
+	}
+	for _, a := range list {
+		cam, err := keys.ParseAddress(a)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out[cam] = true
+	}
+	return out, nil
+}
+
+// announcedKey is the set in a canonical form: a JSON array of the
+// sorted addresses (hex needs no escaping).
+func announcedKey[V any](set map[keys.Address]V) string {
+	list := make([]string, 0, len(set))
+	for cam := range set {
+		list = append(list, `"`+cam.Hex()+`"`)
+	}
+	slices.Sort(list)
+	return "[" + strings.Join(list, ",") + "]"
+}
+
+// saveAnnounced records the cameras published now, when that changed.
+func (m *mqttSink) saveAnnounced() error {
+	k := announcedKey(m.last)
+	if k == m.saved {
+		return nil
+	}
+	if err := atomicfile.Write(m.s.announcedPath(), []byte(k+"\n"), 0o600); err != nil {
+		return err
+	}
+	m.saved = k
 	return nil
 }
 
