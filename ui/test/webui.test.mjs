@@ -341,6 +341,38 @@ test("pairing: the code is read from its QR code with the device's camera", asyn
   }
 });
 
+test("the approval policy: a new browser waits until the owner approves it under Devices", async () => {
+  const cli = (...args) => promisify(execFile)(env("CAMCHAIN"), [...args, "--hub", HUB, "--keystore", env("OWNER_KEYSTORE"), "--passphrase-file", env("OWNER_PASSFILE")]);
+  assert.match((await cli("clients", "policy", "--approval", "required")).stdout, /LoginPolicy committed/);
+  try {
+    const { page } = await newPage(owner);
+    await page.goto(HUB + "/");
+    await ready(page);
+    await page.getByRole("button", { name: "Sign in with your wallet" }).click();
+    await page.getByRole("heading", { name: "Waiting for approval" }).waitFor();
+    const cmd = (await page.locator("pre.cmd").innerText()).trim();
+    const client = cmd.match(/^camchain clients approve (\S+)$/)?.[1];
+    assert.ok(client, `the page names its client: ${cmd}`);
+    // Not yet: asking again is still refused, and nothing of the cameras shows.
+    await page.getByRole("button", { name: "Check again" }).click();
+    await page.getByText("Not approved yet.").waitFor();
+    assert.equal(await cameraCards(page).count(), 0);
+    await shot(page, "approval-pending-desktop");
+
+    await ownerPage.goto(HUB + "/#/cameras");
+    await ownerPage.getByRole("link", { name: "Devices" }).click();
+    await ownerPage.getByText("pending approval").waitFor();
+    await ownerPage.getByRole("button", { name: `Approve client ${client.slice(0, 8)}` }).click();
+    await outcome(ownerPage, "approved: it can now sign in", 30000);
+
+    await page.getByRole("button", { name: "Check again" }).click();
+    await page.getByRole("heading", { name: "Cameras" }).waitFor({ timeout: 15000 });
+    await cameraCards(page).first().waitFor();
+  } finally {
+    await cli("clients", "policy", "--approval", "wallet");
+  }
+});
+
 test("no request left the hub's origin", () => {
   const origin = new URL(HUB).origin;
   const elsewhere = requests.filter((u) => !u.startsWith(origin + "/"));
