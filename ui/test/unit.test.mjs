@@ -12,7 +12,13 @@
 //   - pairing codes: parseCode reads Go's code, and refuses every one-symbol
 //     change it cannot read as a code (never throwing anything but an Error);
 //   - CBOR: non-minimal integers, trailing bytes, indefinite lengths and
-//     truncation are refused.
+//     truncation are refused;
+//   - feed-chain records (SPEC §6.1): both layouts parse, hash and recover
+//     to their camera as internal/feedchain's vectors and the independent
+//     noble vectors say, and every encoding Go refuses is refused;
+//   - the viewer chain (SPEC §15): the vector session verifies, each
+//     corruption a proxy could make is named by the same break Go names,
+//     every refused link is refused, and a broken session stays broken.
 import assert from "node:assert/strict";
 import { readFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,7 +34,7 @@ const dir = mkdtempSync(join(tmpdir(), "camchain-ui-unit-"));
 const entry = join(dir, "entry.ts");
 writeFileSync(
   entry,
-  ["eip712", "tx", "sig", "cbor", "bytes", "pairing"].map((m) => `export * from ${JSON.stringify(join(here, "..", "src", m))};`).join("\n"),
+  ["eip712", "tx", "sig", "cbor", "bytes", "pairing", "feedchain", "viewchain"].map((m) => `export * from ${JSON.stringify(join(here, "..", "src", m))};`).join("\n"),
 );
 const out = join(dir, "ui.mjs");
 // The page modules touch window only in wallet.ts/api.ts, which pairing.ts
@@ -134,4 +140,118 @@ test("CBOR: only the canonical encoding of one item is read", () => {
     "empty": new Uint8Array(0),
   };
   for (const [name, b] of Object.entries(bad)) assert.throws(() => ui.decode(b), Error, name);
+});
+
+const feedV2 = JSON.parse(readFileSync(join(root, "internal", "feedchain", "testdata", "vectors_v2.json"), "utf8"));
+const feedNoble = JSON.parse(readFileSync(join(root, "internal", "feedchain", "testdata", "noble_vectors.json"), "utf8"));
+const viewV = JSON.parse(readFileSync(join(root, "internal", "viewchain", "testdata", "vectors.json"), "utf8"));
+const bytesOf = (h) => ui.fromHex(h.startsWith("0x") ? h : "0x" + h);
+
+test("records v2: parse, body, hash and signer are Go's; segments match their records", () => {
+  const camera = new Wallet(feedV2.camera_private_key).address;
+  feedV2.records_hex.forEach((h, i) => {
+    const r = ui.parseRecord(bytesOf(h));
+    assert.equal(ui.bytesToHex(r.body), feedV2.bodies_hex[i]);
+    assert.equal(ui.bytesToHex(r.hash), feedV2.record_hashes[i].replace(/^0x/, ""));
+    assert.equal(ui.signerOf(r.hash, r.sig), camera);
+    ui.verifyRecordSignature(r);
+    assert.equal(ui.segmentMismatch(r, bytesOf(feedV2.segments_hex[i])), null);
+    const flipped = bytesOf(feedV2.segments_hex[i]);
+    if (flipped.length > 0) {
+      flipped[0] ^= 1;
+      assert.match(ui.segmentMismatch(r, flipped), /SHA-256/);
+    }
+  });
+  assert.deepEqual(new Set(feedV2.records_hex.map((h) => ui.parseRecord(bytesOf(h)).stream)), new Set(["main", "sub"]));
+});
+
+test("records v2: every encoding Go refuses is refused", () => {
+  for (const bad of feedV2.invalid) assert.throws(() => ui.parseRecord(bytesOf(bad.hex)), Error, bad.why);
+});
+
+test("records v1: the independent noble vectors parse, hash and recover to their camera", () => {
+  for (const cam of feedNoble.cameras) {
+    for (const rec of cam.records) {
+      const r = ui.parseRecord(bytesOf(rec.record));
+      assert.equal(r.version, 1);
+      assert.equal(ui.bytesToHex(r.body), rec.body);
+      assert.equal(ui.bytesToHex(r.hash), rec.hash);
+      assert.equal(ui.signerOf(r.hash, r.sig).toLowerCase(), ("0x" + cam.address.replace(/^0x/, "")).toLowerCase());
+      assert.equal(r.seq, BigInt(rec.seq));
+      assert.equal(r.size, BigInt(rec.segment_size));
+    }
+  }
+});
+
+test("signatures: high s, v out of range and a flipped record are refused", () => {
+  const r = ui.parseRecord(bytesOf(feedV2.records_hex[0]));
+  const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+  const s = BigInt("0x" + ui.bytesToHex(r.sig.subarray(32, 64)));
+  const high = r.sig.slice();
+  high.set(ui.fromHex("0x" + (n - s).toString(16).padStart(64, "0")), 32);
+  high[64] = high[64] === 27 ? 28 : 27;
+  assert.throws(() => ui.signerOf(r.hash, high), /high s/);
+  const v = r.sig.slice();
+  v[64] = 1;
+  assert.throws(() => ui.signerOf(r.hash, v));
+  const other = ui.parseRecord(bytesOf(feedV2.records_hex[0]));
+  other.hash[0] ^= 1; // the camera did not sign this hash
+  assert.throws(() => ui.verifyRecordSignature(other), /signed by/);
+});
+
+function playVector(frames, wantEnd = true) {
+  const camera = new Wallet(viewV.camera_private_key).address;
+  const v = new ui.Verifier(viewV.hub, camera, bytesOf(viewV.nonce), "main");
+  const checked = [];
+  for (const f of frames) {
+    const c = v.frame(bytesOf(f));
+    if (c) checked.push(c);
+  }
+  v.finish(wantEnd);
+  return { v, checked };
+}
+
+test("viewer chain: the vector session verifies in the page as in Go", () => {
+  const { v, checked } = playVector(viewV.frames_hex);
+  assert.ok(v.isEnded);
+  assert.equal(checked.length, viewV.Links.filter((l) => l.kind === "segment").length);
+  viewV.Links.filter((l) => l.kind === "segment").forEach((l, i) => {
+    assert.equal(ui.bytesToHex(checked[i].link.hash), l.hash);
+    assert.equal(ui.bytesToHex(checked[i].record.hash), l.record_hash);
+  });
+});
+
+for (const c of viewV.corruptions) {
+  test(`viewer chain: ${c.name} → ${c.expect_break}, and it stays broken`, () => {
+    const camera = new Wallet(viewV.camera_private_key).address;
+    const v = new ui.Verifier(viewV.hub, camera, bytesOf(viewV.nonce), "main");
+    let err;
+    try {
+      for (const f of c.frames_hex) v.frame(bytesOf(f));
+      v.finish(true);
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof ui.BreakError, `no break for ${c.name}: ${err}`);
+    assert.equal(err.brk, c.expect_break, err.message);
+    assert.throws(() => v.finish(false), (e) => e === err, "a broken session fails the same way afterwards");
+  });
+}
+
+test("viewer chain: a session for another nonce, camera or stream is refused", () => {
+  const camera = new Wallet(viewV.camera_private_key).address;
+  const first = bytesOf(viewV.frames_hex[0]);
+  const other = new Uint8Array(16).fill(0x33);
+  assert.throws(() => new ui.Verifier(viewV.hub, camera, other, "main").frame(first), (e) => e.brk === "foreign");
+  assert.throws(() => new ui.Verifier(viewV.hub, viewV.hub, bytesOf(viewV.nonce), "main").frame(first), (e) => e.brk === "foreign");
+  assert.throws(() => new ui.Verifier(viewV.hub, camera, bytesOf(viewV.nonce), "sub").frame(first), (e) => e.brk === "wrong-stream");
+  assert.throws(() => new ui.Verifier(camera, camera, bytesOf(viewV.nonce), "main").frame(first), (e) => e.brk === "forged");
+});
+
+test("viewer chain: every link Go refuses is refused, and frames are bounded", () => {
+  for (const bad of viewV.links_parse_must_refuse) assert.throws(() => ui.parseLink(bytesOf(bad.link_hex)), Error, bad.why);
+  assert.throws(() => ui.decodeFrame(new Uint8Array(0)), /frame of 0 bytes/);
+  assert.throws(() => ui.decodeFrame(Uint8Array.of(3, 0, 0)), /unknown frame type/);
+  assert.throws(() => ui.decodeFrame(Uint8Array.of(1, 0xff, 0xff)), /record of 65535 bytes/);
+  assert.throws(() => ui.decodeFrame(Uint8Array.of(2, 1, 2)), /end frame/);
 });
