@@ -232,6 +232,9 @@ func (j *verifyJob) load(ctx context.Context, c *api.Client, chainID uint64) err
 			return err
 		}
 		in.PrunedBelow = p
+		if in.PruneStatement, err = verify.ReadPruneStatement(j.dir); err != nil {
+			return err
+		}
 	}
 	if j.complete {
 		clips, err := verify.ListClips(filepath.Join(j.dir, verify.SegDirName))

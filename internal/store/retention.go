@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/retention"
 	"github.com/camchain/camchain/internal/store/layout"
 )
 
@@ -65,6 +67,7 @@ func (c *Chain) Reserve(n int64) error {
 type cursor struct {
 	c         *Chain
 	at, bound uint64 // next seq to prune; first seq to keep
+	aged      uint64 // at after the age rule, before the byte budget
 }
 
 // prune plans a retention pass for target (whose protected seqs start at
@@ -103,7 +106,10 @@ func (s *Store) prune(target *Chain, bound uint64, extra int64) (PruneResult, er
 		cu.c.mu.RLock()
 		for ; cu.at < cu.bound; cu.at++ {
 			m := &cu.c.metas[cu.at]
-			if !m.missing && !time.Unix(0, m.start).Add(m.dur).Before(cutoff) {
+			// A file already missing (lost outside camchain) is passed
+			// only once it is old enough too: the age rule never sweeps a
+			// young loss under the mark (or the camera's statement).
+			if !time.Unix(0, m.start).Add(m.dur).Before(cutoff) {
 				break
 			}
 			if !m.missing {
@@ -111,6 +117,9 @@ func (s *Store) prune(target *Chain, bound uint64, extra int64) (PruneResult, er
 			}
 		}
 		cu.c.mu.RUnlock()
+	}
+	for i := range curs {
+		curs[i].aged = curs[i].at
 	}
 	if s.opts.MaxBytes > 0 {
 		need := s.total.Load() + extra - s.opts.MaxBytes - planned
@@ -133,7 +142,11 @@ func (s *Store) prune(target *Chain, bound uint64, extra int64) (PruneResult, er
 	var res PruneResult
 	var errs []error
 	for _, cu := range curs {
-		n, freed, err := cu.c.pruneTo(cu.at)
+		why := pruneWhy{retention.ReasonBytes, uint64(s.opts.MaxBytes)}
+		if cu.at == cu.aged {
+			why = pruneWhy{retention.ReasonAge, uint64(s.opts.MaxAge)}
+		}
+		n, freed, err := cu.c.pruneTo(cu.at, why)
 		res.Deleted += n
 		res.Freed += freed
 		errs = append(errs, err)
@@ -167,12 +180,24 @@ func pickOldest(curs []cursor) (int, bool) {
 	return best, best >= 0
 }
 
+// pruneWhy is a retention pass's reason for one chain, for its signed
+// prune statement.
+type pruneWhy struct {
+	reason retention.Reason
+	limit  uint64
+}
+
 // pruneTo deletes the segments below seq n: it records the new mark
-// first, so a crash mid-way leaves files that Open deletes rather than
-// gaps that look like loss.
-func (c *Chain) pruneTo(n uint64) (deleted int, freed int64, err error) {
+// first — the camera's signed statement, then the marker — so a crash
+// mid-way leaves files that Open deletes rather than gaps that look like
+// loss.
+func (c *Chain) pruneTo(n uint64, why pruneWhy) (deleted int, freed int64, err error) {
 	c.mu.RLock()
 	old := c.pruneBelow
+	var last feedchain.Hash
+	if n > old {
+		last = c.metas[n-1].hash
+	}
 	var files []uint64
 	for seq := old; seq < n; seq++ {
 		if m := &c.metas[seq]; !m.missing {
@@ -183,6 +208,16 @@ func (c *Chain) pruneTo(n uint64) (deleted int, freed int64, err error) {
 	c.mu.RUnlock()
 	if n <= old {
 		return 0, 0, nil
+	}
+	if k := c.s.opts.Signer; k != nil && k.Address() == c.id.Camera {
+		st := &retention.Statement{Camera: c.id.Camera, Epoch: c.id.Epoch, Below: n, Last: last,
+			At: c.s.opts.Clock().UnixNano(), Reason: why.reason, Limit: why.limit}
+		if err := st.Sign(k); err != nil {
+			return 0, 0, fmt.Errorf("store: %s: prune statement: %w (nothing deleted)", c.id, err)
+		}
+		if err := atomicfile.Write(c.statePath(layout.PruneStatementName), st.Marshal(), fileMode); err != nil {
+			return 0, 0, fmt.Errorf("store: %s: save prune statement: %w (nothing deleted)", c.id, err)
+		}
 	}
 	if err := atomicfile.Write(c.statePath(layout.PrunedName), layout.EncodePruned(n), fileMode); err != nil {
 		return 0, 0, fmt.Errorf("store: %s: save pruned mark: %w", c.id, err)

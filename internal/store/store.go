@@ -32,6 +32,14 @@ type Options struct {
 	// Logger receives what Open repairs and what retention deletes; nil
 	// discards.
 	Logger *slog.Logger
+	// Signer, when set, is the camera's key (the agent's store, the card):
+	// every retention pass over a chain of that camera first writes the
+	// camera's signed prune statement (internal/retention, SPEC §14.1)
+	// beside the pruned marker, so a verifier can tell retention from a
+	// deletion by whoever holds the card. The key must not live in the
+	// store's directory. Chains of other cameras (the hub's store) get only
+	// the unsigned marker.
+	Signer keys.Signer
 }
 
 // ChainRef names one chain: a camera in one binding epoch.

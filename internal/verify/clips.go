@@ -11,8 +11,9 @@ import (
 
 // judgeClips gives every clip file its verdict, then, for a complete
 // directory, every record without one.
-func judgeClips(in Input, recs []record, cps []*ckpt) []Result {
+func judgeClips(in Input, recs []record, cps []*ckpt, allowed *pruneAllowance) []Result {
 	j := newClipJudge(in, recs, cps)
+	j.allowed = allowed
 	for i := range in.Clips {
 		j.out = append(j.out, j.judge(&in.Clips[i]))
 	}
@@ -38,7 +39,9 @@ type clipJudge struct {
 	accounted []bool
 	// named: seqs beyond the records whose file a valid checkpoint covers.
 	named map[uint64]bool
-	out   []Result
+	// allowed is what the camera's signed prune statement allows; nil: nothing.
+	allowed *pruneAllowance
+	out     []Result
 }
 
 func newClipJudge(in Input, recs []record, cps []*ckpt) *clipJudge {
@@ -149,8 +152,11 @@ func (j *clipJudge) recordsWithoutClips() {
 		switch {
 		case rec.status == Forged || rec.status == Failed:
 			r.Detail += "; and its clip file is gone"
+		case j.allowed.covers(i):
+			r.Status, r.Detail = Pruned, "deleted by retention, as "+j.allowed.by+" says"
 		case i < j.in.PrunedBelow:
-			r.Status, r.Detail = Pruned, "deleted by retention, as the store's pruned marker says (the marker is not signed)"
+			r.Status, r.Detail = PrunedEarly, fmt.Sprintf("no clip file, and the store's unsigned pruned marker claims retention deleted the files below seq %d, but %s: deleted outside retention",
+				j.in.PrunedBelow, j.allowed.describe())
 		case rec.status == Verified:
 			r.Status, r.Detail = Missing, "no clip file: deleted; its record is committed by "+rec.cite.String()
 		default:

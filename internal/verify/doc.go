@@ -37,11 +37,15 @@
 // clip is verified only when its bytes are its record's and a verified
 // checkpoint (or the hash chain below one) proves the record. Everything
 // else — including a record no checkpoint covers yet (pending) — makes
-// Report.OK false. Files the store's pruned marker says retention deleted
-// are reported as pruned and do not make the report fail: deleting old
-// video is what retention is for. The marker is not signed, so anyone who
-// can delete files can also move it; pruned means "gone, and the store
-// says retention did it", never "verified".
+// Report.OK false. A record without a file is pruned — which does not
+// make the report fail: deleting old video is what retention is for — only
+// when something an attacker cannot forge allows it: on a camera's card
+// the camera's signed prune statement (internal/retention, SPEC §14.1),
+// checked in pruning.go. The store's pruned marker is not signed, so anyone
+// who can delete files can also move it: a file gone below the marker but
+// not below a valid statement is pruned-early, and one gone above both is
+// missing; both fail. Pruned means "gone, and the camera says retention
+// did it", never "verified".
 //
 // # Reading the code
 //

@@ -17,6 +17,7 @@ import (
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/retention"
 	"github.com/camchain/camchain/internal/store/layout"
 )
 
@@ -208,4 +209,28 @@ func FindChains(root string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// ReadPruneStatement reads a chain's prune-statement file: the camera's
+// signed prune statement (SPEC §14.1), nil if there is none. It reads at
+// most one byte more than a statement, so a huge file is refused before
+// it is read; Verify parses and checks what it returns.
+func ReadPruneStatement(chainDir string) ([]byte, error) {
+	p := filepath.Join(chainDir, layout.PruneStatementName)
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, retention.StatementSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
 }

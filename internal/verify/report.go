@@ -28,9 +28,16 @@ const (
 	// the clip was deleted. Also a sequence number a checkpoint covers for
 	// which not even the record is here.
 	Missing Status = "missing"
-	// Pruned: a record's clip file is gone and the store's pruned marker
-	// says retention deleted it. Does not fail the report.
+	// Pruned: a record's clip file is gone and something an attacker
+	// cannot forge says retention deleted it: on a camera's card, the
+	// camera's signed prune statement (SPEC §14.1). Does not fail the
+	// report.
 	Pruned Status = "pruned"
+	// PrunedEarly: a record's clip file is gone and the store's unsigned
+	// pruned marker claims retention deleted it, but nothing the camera
+	// signed allows it: deleted outside retention, the marker moved over
+	// it (or the statement that allowed it replaced). Fails the report.
+	PrunedEarly Status = "pruned-early"
 	// OutOfOrder: the file under seq N's name holds the segment of another
 	// record M (clips swapped or renamed).
 	OutOfOrder Status = "out-of-order"
@@ -140,7 +147,7 @@ func (r *Report) Counts() map[Status]int {
 // ClipStatuses lists the clip and record verdicts in the order reports
 // print them.
 func ClipStatuses() []Status {
-	return []Status{Verified, Pending, Pruned, Modified, Truncated, Inserted, Missing, OutOfOrder, Forged, Failed, Unreadable}
+	return []Status{Verified, Pending, Pruned, PrunedEarly, Modified, Truncated, Inserted, Missing, OutOfOrder, Forged, Failed, Unreadable}
 }
 
 // lastSeq renders the last sequence number of a chain of n records.

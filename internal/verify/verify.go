@@ -28,9 +28,17 @@ type Input struct {
 	// records without a clip are then reported (Missing, or Pruned below
 	// PrunedBelow). Without it only the given clips are reported.
 	Complete bool
-	// PrunedBelow is the store's pruned marker (ReadPruned): retention
-	// deleted the segment files of every seq below it.
+	// PrunedBelow is the store's pruned marker (ReadPruned): the store
+	// claims retention deleted the segment files of every seq below it.
+	// The marker is not signed: on its own it makes a gone file
+	// PrunedEarly, never Pruned.
 	PrunedBelow uint64
+	// PruneStatement is the chain's prune-statement file as read
+	// (ReadPruneStatement; nil if there is none): the camera's signed word
+	// that retention deleted the files below its mark (SPEC §14.1). A gone
+	// file below a valid statement is Pruned. One that does not verify is
+	// reported as a problem and allows nothing.
+	PruneStatement []byte
 	// Checkpoints are the epoch's checkpoints as the ledger lists them.
 	Checkpoints []Checkpoint
 }
@@ -61,7 +69,11 @@ func Verify(in Input) *Report {
 		rep.Checkpoints = append(rep.Checkpoints, c.res)
 	}
 	judgeRecords(recs, cps, anc)
-	rep.Clips = judgeClips(in, recs, cps)
+	allowed, problem := checkPruneStatement(in)
+	if problem != "" {
+		rep.Problems = append(rep.Problems, problem)
+	}
+	rep.Clips = judgeClips(in, recs, cps, allowed)
 	rep.Gaps = FindGaps(in.Records)
 	return rep
 }

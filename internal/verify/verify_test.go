@@ -16,6 +16,7 @@ import (
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/retention"
 	"github.com/camchain/camchain/internal/tx"
 	"github.com/camchain/camchain/internal/verify"
 	"github.com/camchain/camchain/internal/verify/verifytest"
@@ -67,6 +68,44 @@ func (f *fixture) copyChain(t *testing.T) string {
 	return dst
 }
 
+// pruneStatementRaw is the statement the camera's store writes when it
+// prunes the fixture below n, an hour after its last record, unsigned.
+func (f *fixture) pruneStatementRaw(t *testing.T, n uint64, why retention.Reason) *retention.Statement {
+	t.Helper()
+	last := f.chain.Records[len(f.chain.Records)-1]
+	at := last.StartTime().Add(last.Duration + time.Hour)
+	limit := uint64(time.Hour)
+	if why == retention.ReasonBytes {
+		limit = 2 << 30
+	}
+	return &retention.Statement{Camera: f.chain.Key.Address(), Epoch: f.chain.Epoch, Below: n, Last: f.chain.Records[n-1].Hash(),
+		At: at.UnixNano(), Reason: why, Limit: limit}
+}
+
+// pruneStatement is pruneStatementRaw signed by k.
+func (f *fixture) pruneStatement(t *testing.T, k *keys.PrivateKey, n uint64, why retention.Reason) []byte {
+	t.Helper()
+	st := f.pruneStatementRaw(t, n, why)
+	if err := st.Sign(k); err != nil {
+		t.Fatal(err)
+	}
+	return st.Marshal()
+}
+
+// prune does to a chain directory what retention does (or an attacker
+// imitating it): the statement (when not nil), the unsigned marker at n,
+// and the files below n deleted.
+func prune(t *testing.T, dir string, n uint64, statement []byte) {
+	t.Helper()
+	if statement != nil {
+		writeFile(t, filepath.Join(dir, "prune-statement"), statement)
+	}
+	writeFile(t, filepath.Join(dir, verify.PrunedName), []byte("camchain-pruned 1\n"+itoa(n)+"\n"))
+	for s := range n {
+		remove(t, segPath(dir, s))
+	}
+}
+
 func segPath(dir string, seq uint64) string {
 	return filepath.Join(dir, verify.SegDirName, segName(seq))
 }
@@ -95,12 +134,16 @@ func verifyDir(t *testing.T, dir string, cps []verify.Checkpoint) *verify.Report
 	if err != nil {
 		t.Fatal(err)
 	}
+	st, err := verify.ReadPruneStatement(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cam, epoch, ok := verify.ParseChainDir(dir)
 	if !ok {
 		t.Fatalf("%s does not name a chain", dir)
 	}
 	return verify.Verify(verify.Input{Camera: cam, Epoch: epoch, EVMChainID: chainID, Records: l.Records, LogDamage: l.Damage,
-		Clips: clips, Complete: true, PrunedBelow: pruned, Checkpoints: cps})
+		Clips: clips, Complete: true, PrunedBelow: pruned, PruneStatement: st, Checkpoints: cps})
 }
 
 // want describes the expected report: every result's status by key (the
@@ -112,6 +155,7 @@ type want struct {
 	checkpoints []verify.Status
 	ok          bool
 	inRun       []uint64 // seqs reported within another seq's run of missing ones
+	problems    string   // a substring of the problems; none when empty
 }
 
 func key(r verify.Result) string {
@@ -161,6 +205,9 @@ func check(t *testing.T, rep *verify.Report, w want) {
 		if c.Status != w.checkpoints[i] {
 			t.Errorf("checkpoint #%d: %s (%s), want %s", i, c.Status, c.Detail, w.checkpoints[i])
 		}
+	}
+	if probs := strings.Join(rep.Problems, "; "); w.problems != "" && !strings.Contains(probs, w.problems) {
+		t.Errorf("problems %q, want %q", probs, w.problems)
 	}
 	if rep.OK() != w.ok {
 		t.Errorf("OK() = %v, want %v; problems %v", rep.OK(), w.ok, rep.Problems)
@@ -434,14 +481,100 @@ func TestTamperClasses(t *testing.T) {
 				details: map[string]string{"5": "missing from the list"}, checkpoints: both(verify.Failed)},
 		},
 		{
-			name: "pruned by retention",
+			name: "pruned by retention: the camera's signed statement",
 			tamper: func(t *testing.T, dir string) {
-				writeFile(t, filepath.Join(dir, verify.PrunedName), []byte("camchain-pruned 1\n3\n"))
-				for s := range uint64(3) {
-					remove(t, segPath(dir, s))
-				}
+				prune(t, dir, 3, f.pruneStatement(t, cam, 3, retention.ReasonBytes))
 			},
-			want: want{statuses: statuses(verify.Pruned, 0, 1, 2), checkpoints: okCps, ok: true},
+			want: want{statuses: statuses(verify.Pruned, 0, 1, 2), details: map[string]string{"0": "signed prune statement (seqs below 3"},
+				checkpoints: okCps, ok: true},
+		},
+		{
+			// The attack of issue 14: delete the oldest clips of a card
+			// and move the unsigned marker over them.
+			name: "clips deleted and the marker moved, no statement",
+			tamper: func(t *testing.T, dir string) {
+				prune(t, dir, 2, nil)
+			},
+			want: want{statuses: statuses(verify.PrunedEarly, 0, 1), details: map[string]string{"0": "no prune statement signed by the camera"},
+				checkpoints: okCps},
+		},
+		{
+			name: "the marker moved beyond the camera's statement",
+			tamper: func(t *testing.T, dir string) {
+				prune(t, dir, 5, f.pruneStatement(t, cam, 3, retention.ReasonBytes))
+			},
+			want: want{statuses: merge(statuses(verify.Pruned, 0, 1, 2), statuses(verify.PrunedEarly, 3, 4)),
+				details: map[string]string{"3": "allows only the seqs below 3"}, checkpoints: okCps},
+		},
+		{
+			name: "clips deleted under the marker, not moved",
+			tamper: func(t *testing.T, dir string) {
+				prune(t, dir, 2, f.pruneStatement(t, cam, 2, retention.ReasonBytes))
+				remove(t, segPath(dir, 2))
+				remove(t, segPath(dir, 3))
+			},
+			want: want{statuses: merge(statuses(verify.Pruned, 0, 1), statuses(verify.Missing, 2, 3)), checkpoints: okCps},
+		},
+		{
+			name: "a statement signed by another key",
+			tamper: func(t *testing.T, dir string) {
+				st := f.pruneStatementRaw(t, 3, retention.ReasonBytes)
+				st.Sig, _ = mustKey(t).SignDigest(st.Digest())
+				prune(t, dir, 3, st.Marshal())
+			},
+			want: want{statuses: statuses(verify.PrunedEarly, 0, 1, 2), details: map[string]string{"0": "does not verify"},
+				problems: "not signed by its camera", checkpoints: okCps},
+		},
+		{
+			name: "another camera's statement",
+			tamper: func(t *testing.T, dir string) {
+				k := mustKey(t)
+				st := f.pruneStatementRaw(t, 3, retention.ReasonBytes)
+				st.Camera = k.Address()
+				if err := st.Sign(k); err != nil {
+					t.Fatal(err)
+				}
+				prune(t, dir, 3, st.Marshal())
+			},
+			want: want{statuses: statuses(verify.PrunedEarly, 0, 1, 2), problems: "camera is", checkpoints: okCps},
+		},
+		{
+			name: "a statement of another chain of the camera (last hash)",
+			tamper: func(t *testing.T, dir string) {
+				st := f.pruneStatementRaw(t, 3, retention.ReasonBytes)
+				st.Last = f.chain.Records[5].Hash()
+				if err := st.Sign(cam); err != nil {
+					t.Fatal(err)
+				}
+				prune(t, dir, 3, st.Marshal())
+			},
+			want: want{statuses: statuses(verify.PrunedEarly, 0, 1, 2), problems: "last is", checkpoints: okCps},
+		},
+		{
+			name: "an age statement for segments not old enough",
+			tamper: func(t *testing.T, dir string) {
+				st := f.pruneStatementRaw(t, 3, retention.ReasonAge)
+				st.Limit = uint64(24 * time.Hour) // At is 1 h after the records
+				if err := st.Sign(cam); err != nil {
+					t.Fatal(err)
+				}
+				prune(t, dir, 3, st.Marshal())
+			},
+			want: want{statuses: statuses(verify.PrunedEarly, 0, 1, 2), problems: "age is", checkpoints: okCps},
+		},
+		{
+			name: "a legitimate age statement",
+			tamper: func(t *testing.T, dir string) {
+				prune(t, dir, 3, f.pruneStatement(t, cam, 3, retention.ReasonAge))
+			},
+			want: want{statuses: statuses(verify.Pruned, 0, 1, 2), details: map[string]string{"2": "older than the retention"}, checkpoints: okCps, ok: true},
+		},
+		{
+			name: "a statement truncated by a byte",
+			tamper: func(t *testing.T, dir string) {
+				prune(t, dir, 3, f.pruneStatement(t, cam, 3, retention.ReasonBytes)[:retention.StatementSize-1])
+			},
+			want: want{statuses: statuses(verify.PrunedEarly, 0, 1, 2), problems: "malformed prune statement", checkpoints: okCps},
 		},
 		{
 			name: "log cut short",

@@ -11,6 +11,7 @@
 //	<dir>/<camera>/<epoch>/seg/<seq>.mp4      segment files, seq as %016d
 //	<dir>/<camera>/<epoch>/acked              "camchain-acked 1\n<seq> <record hash hex>\n"
 //	<dir>/<camera>/<epoch>/pruned             "camchain-pruned 1\n<n>\n"
+//	<dir>/<camera>/<epoch>/prune-statement    the camera's signed prune statement (SPEC §14.1), on a card
 //
 // <camera> is the camera's address as 40 lowercase hex digits without 0x;
 // <epoch> is canonical decimal. records.log is a 16-byte header —
@@ -50,7 +51,11 @@ const (
 	SegDirName = "seg"
 	AckedName  = "acked"
 	PrunedName = "pruned"
-	SegExt     = ".mp4"
+	// PruneStatementName holds the camera's signed prune statement
+	// (SPEC §14.1, internal/retention): exactly its bytes, no framing; the
+	// statement's first byte is its version.
+	PruneStatementName = "prune-statement"
+	SegExt             = ".mp4"
 	// TmpPrefix starts the names of temporary files (atomicfile's): a
 	// write a crash stopped before its rename. They are never data.
 	TmpPrefix = atomicfile.TempPrefix

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/store"
+	"github.com/camchain/camchain/internal/verify/verifytest"
+)
+
+// TestVerifyCardPrunesAgainstARealHub is issue 14's attack, tried from
+// outside with `camchain verify`: a card whose ring buffer legitimately
+// pruned its oldest clips (the camera's store, signing with the camera's
+// key) verifies, exit 0, those clips `pruned`; a copy of the card with its
+// two oldest remaining clips deleted and the unsigned marker moved over
+// them fails, exit 1, naming them `pruned-early`; deleting them without
+// moving the marker makes them `missing`; deleting the camera's statement
+// as well leaves nothing that allows any deletion.
+func TestVerifyCardPrunesAgainstARealHub(t *testing.T) {
+	h, url := startHub(t)
+	owner := newTestWallet(t, "owner")
+	cam := imprint(t, url, h, owner)
+	cliLogin(t, url, owner.key)
+	c, _ := api.NewClient(url)
+	ctx := context.Background()
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := verifytest.NewChain(cam, 0)
+	if err := chain.AppendSample(8, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	now := uint64(time.Now().Unix())
+	m, err := chain.CheckpointMsg(0, 7, now-3600, now-3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := verifytest.SignTx(st.EVMChainID, m, cam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Submit(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+
+	// The card: the camera's store, with the camera's key as its signer
+	// and a budget that holds seqs 3–7. Everything is acknowledged, so the
+	// ring buffer deletes 0–2 to make room.
+	var keep int64
+	for _, s := range chain.Segments[3:] {
+		keep += int64(len(s))
+	}
+	card := filepath.Join(t.TempDir(), "store")
+	sd, err := store.Open(card, store.Options{MaxBytes: keep, Signer: cam})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := sd.Chain(cam.Address(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range chain.Records {
+		if err := ch.Append(r, chain.Segments[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ch.SetAcked(feedchain.HeadOf(chain.Records[7])); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Reserve(0); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := ch.Info(2); !info.Pruned {
+		t.Fatal("the ring buffer did not prune seq 2")
+	}
+	if info, _ := ch.Info(3); info.Pruned {
+		t.Fatal("the ring buffer pruned seq 3")
+	}
+	if err := sd.Close(); err != nil {
+		t.Fatal(err)
+	}
+	chainDir := verifytest.ChainDir(card, cam.Address(), 0)
+
+	r := runCLI("verify", card, "--hub", url).must(t, 0, "")
+	for _, want := range []string{"· pruned       seq 0 ", "· pruned       seq 2 ", "signed prune statement (seqs below 3",
+		"8 clip(s): 5 verified, 3 pruned — everything checked is verified"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the legitimately pruned card: output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	copyCard := func() string {
+		t.Helper()
+		dst := verifytest.ChainDir(filepath.Join(t.TempDir(), "copy"), cam.Address(), 0)
+		if err := os.CopyFS(dst, os.DirFS(chainDir)); err != nil {
+			t.Fatal(err)
+		}
+		return dst
+	}
+	del := func(dir string, seqs ...int) {
+		t.Helper()
+		for _, s := range seqs {
+			if err := os.Remove(filepath.Join(dir, "seg", fmt.Sprintf("%016d.mp4", s))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	moveMarker := func(dir string, n int) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "pruned"), fmt.Appendf(nil, "camchain-pruned 1\n%d\n", n), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The attack: the two oldest remaining clips deleted minutes after
+	// recording, the marker moved over them.
+	moved := copyCard()
+	del(moved, 3, 4)
+	moveMarker(moved, 5)
+	r = runCLI("verify", moved, "--hub", url).must(t, 1, "not everything checked is verified")
+	for _, want := range []string{"· pruned       seq 2 ", "✗ pruned-early seq 3 ", "✗ pruned-early seq 4 ",
+		"allows only the seqs below 3", "3 verified, 3 pruned, 2 pruned-early"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("deleted and the marker moved: output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	// Deleted, the marker left alone: missing.
+	left := copyCard()
+	del(left, 3, 4)
+	r = runCLI("verify", left, "--hub", url).must(t, 1, "not everything checked is verified")
+	if !strings.Contains(r.stdout, "✗ missing      seq 3 ") || !strings.Contains(r.stdout, "3 verified, 3 pruned, 2 missing") {
+		t.Errorf("deleted, marker not moved:\n%s", r.stdout)
+	}
+
+	// The camera's statement deleted too: nothing allows any deletion.
+	bare := copyCard()
+	del(bare, 3, 4)
+	moveMarker(bare, 5)
+	if err := os.Remove(filepath.Join(bare, "prune-statement")); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI("verify", bare, "--hub", url).must(t, 1, "not everything checked is verified")
+	if !strings.Contains(r.stdout, "✗ pruned-early seq 0 ") || !strings.Contains(r.stdout, "3 verified, 5 pruned-early") ||
+		!strings.Contains(r.stdout, "no prune statement signed by the camera") {
+		t.Errorf("statement deleted:\n%s", r.stdout)
+	}
+}

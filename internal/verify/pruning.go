@@ -1,0 +1,54 @@
+package verify
+
+import (
+	"fmt"
+
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/retention"
+)
+
+// pruneAllowance is what a valid prune statement allows: the files of
+// every seq below below are gone by retention.
+type pruneAllowance struct {
+	below uint64
+	by    string // the statement, rendered for details
+	// none says why nothing is allowed, for a PrunedEarly detail.
+	none string
+}
+
+// covers reports whether seq's file is allowed to be gone.
+func (a *pruneAllowance) covers(seq uint64) bool { return a != nil && seq < a.below }
+
+// describe says what allows how much, for a PrunedEarly detail.
+func (a *pruneAllowance) describe() string {
+	switch {
+	case a == nil:
+		return "there is no prune statement signed by the camera"
+	case a.below == 0:
+		return a.none
+	}
+	return fmt.Sprintf("%s allows only the seqs below %d", a.by, a.below)
+}
+
+// checkPruneStatement verifies in's prune statement, if any, against the
+// records: what it allows, and a problem when there is one that does not
+// verify.
+func checkPruneStatement(in Input) (*pruneAllowance, string) {
+	if in.PruneStatement == nil {
+		return nil, ""
+	}
+	st, err := retention.ParseStatement(in.PruneStatement)
+	if err != nil {
+		return &pruneAllowance{none: "its prune statement is unreadable"},
+			fmt.Sprintf("prune statement: %v: it allows no deletion", err)
+	}
+	var last *feedchain.Record
+	if st.Below-1 < uint64(len(in.Records)) {
+		last = in.Records[st.Below-1]
+	}
+	if err := retention.VerifyStatement(st, in.Camera, in.Epoch, last); err != nil {
+		return &pruneAllowance{none: "its prune statement does not verify"},
+			fmt.Sprintf("prune statement (claiming seqs below %d): %v: it allows no deletion", st.Below, err)
+	}
+	return &pruneAllowance{below: st.Below, by: st.String()}, ""
+}
