@@ -96,6 +96,7 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/devices/{camera}/recordings", cameraViewer, h.recordings},
 		{"GET", "/devices/{camera}/records", cameraViewer, h.records},
 		{"GET", "/devices/{camera}/evidence", cameraViewer, h.evidence},
+		{"GET", "/devices/{camera}/play", socketViewer, h.play},
 		{"GET", "/integrations", hubOwner, h.integrations},
 	}
 }
@@ -120,6 +121,10 @@ func (h *Hub) wrap(rt route) http.HandlerFunc {
 		if c, ok := out.(withCookie); ok {
 			http.SetCookie(w, c.cookie)
 			out = c.body
+		}
+		if s, ok := out.(socketBody); ok {
+			s.serve(w, r)
+			return
 		}
 		if s, ok := out.(streamBody); ok {
 			s.send(w, h.cfg.Logger)

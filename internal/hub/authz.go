@@ -40,10 +40,15 @@ const (
 	// hubOwner: the caller is the hub's owner (--owner): its operational
 	// status, which no camera's owner or viewer as such may read.
 	hubOwner
+	// socketViewer: cameraViewer for a WebSocket (playback). A handshake
+	// with a token is authorized as cameraViewer; one without authenticates
+	// in its first message with a ticket (§11.9) and is then authorized the
+	// same way, and re-checked while it streams.
+	socketViewer
 )
 
 func (p policy) String() string {
-	return [...]string{"public", "session", "self", "camera-owner", "camera-viewer", "audit-scope", "device-record", "hub-owner"}[p]
+	return [...]string{"public", "session", "self", "camera-owner", "camera-viewer", "audit-scope", "device-record", "hub-owner", "socket-viewer"}[p]
 }
 
 type ctxKey int
@@ -105,6 +110,12 @@ func (h *Hub) authorize(p policy, r *http.Request) (*http.Request, error) {
 		if c, err := r.Cookie(SessionCookie); err == nil {
 			tok, viaCookie = c.Value, true
 		}
+	}
+	if p == socketViewer {
+		if bearer(r) == "" && isWebSocket(r) {
+			return r, nil // authenticates in its first message, ticket or cookie (servePlay)
+		}
+		p = cameraViewer
 	}
 	if viaCookie && !safeMethod(r.Method) {
 		if err := csrfChecked(r); err != nil {
@@ -225,7 +236,7 @@ func (h *Hub) auditAccess(r *http.Request, addr keys.Address) error {
 // measures its cost only: the device is looked up as authorize would, and
 // the caller is treated as the owner.
 func (h *Hub) benchAuthorize(p policy, r *http.Request) (*http.Request, error) {
-	if p != cameraOwner && p != cameraViewer && p != deviceRecord {
+	if p != cameraOwner && p != cameraViewer && p != deviceRecord && p != socketViewer {
 		return r, nil
 	}
 	d, err := h.ledgerDevice(r)

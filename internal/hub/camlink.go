@@ -10,8 +10,10 @@ import (
 
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/store"
 )
 
 // pairingRecord is <data>/pairings/<camera>-<epoch>.json: the TLS key a
@@ -84,7 +86,25 @@ func (b linkBackend) Authorize(cam keys.Address, epoch uint64, pin link.Pin) err
 }
 
 func (b linkBackend) Chain(cam keys.Address, epoch uint64) (link.ServerChain, error) {
-	return b.h.store.Chain(cam, epoch)
+	c, err := b.h.store.Chain(cam, epoch)
+	if err != nil {
+		return nil, err
+	}
+	return notifyingChain{c, func() { b.h.appends.notify(cam) }}, nil
+}
+
+// notifyingChain wakes the camera's playback sessions after each append.
+type notifyingChain struct {
+	*store.Chain
+	appended func()
+}
+
+func (c notifyingChain) Append(r *feedchain.Record, data []byte) error {
+	if err := c.Chain.Append(r, data); err != nil {
+		return err
+	}
+	c.appended()
+	return nil
 }
 
 // Alarm persists a link alarm (a camera's, or the hub's clone suspicion)

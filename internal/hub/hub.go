@@ -48,6 +48,7 @@ type Hub struct {
 	tlsOn         bool               // the API is served over HTTPS
 	tlsFP         apitls.Fingerprint // its certificate's fingerprint
 	integ         *integrations.Service
+	appends       appendSignal // wakes playback sessions (playback.go)
 }
 
 // Start opens the data directory, unlocks the hub key, starts the ledger

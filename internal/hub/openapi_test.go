@@ -288,6 +288,8 @@ var wireTypes = map[string]reflect.Type{
 	"Ticket":               reflect.TypeFor[api.Ticket](),
 	"WSAuth":               reflect.TypeFor[api.WSAuth](),
 	"WSAuthenticated":      reflect.TypeFor[api.WSAuthenticated](),
+	"PlayStart":            reflect.TypeFor[api.PlayStart](),
+	"PlayCodec":            reflect.TypeFor[api.PlayCodec](),
 	"LoggedOut":            reflect.TypeFor[api.LoggedOut](),
 	"DeviceStartRequest":   reflect.TypeFor[api.DeviceStartRequest](),
 	"DeviceCode":           reflect.TypeFor[api.DeviceCode](),
