@@ -88,5 +88,6 @@ func commands(e *env) []*cobra.Command {
 		newLogoutCmd(e),
 		newClientsCmd(e),
 		newLoginsCmd(e),
+		newWatchCmd(e),
 	}
 }
