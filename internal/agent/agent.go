@@ -51,8 +51,9 @@ type Config struct {
 	MaxBytes int64
 	MaxAge   time.Duration
 	Source   Source
-	// SubSource, if set, is the camera's sub stream: recorded into the
-	// same chain as records of stream feedchain.StreamSub.
+	// SubSource, if set, is the camera's sub stream: recorded into its own
+	// chain (records of stream feedchain.StreamSub, with their own
+	// sequence, acknowledgements and link session; SPEC §6.5).
 	SubSource Source
 	// SourceName and SubSourceName describe the sources in the status
 	// (an RTSP URL redacted: never a password).
@@ -137,13 +138,17 @@ type Agent struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	resetMu    sync.Mutex // one reset at a time
-	recordMu   sync.Mutex // one record appended at a time (main and sub streams)
-	mu         sync.Mutex
-	started    bool
-	closed     bool
-	state      *State
-	chain      *store.Chain
+	resetMu  sync.Mutex // one reset at a time
+	recordMu sync.Mutex // one record appended at a time (main and sub streams)
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	state    *State
+	chain    *store.Chain // the main stream's chain of the current epoch
+	// subChain is the sub stream's chain of the current epoch: opened when
+	// there is a sub source or the card holds one already (its records
+	// still go to the hub); nil otherwise.
+	subChain   *store.Chain
 	code       *pairing.Code
 	usedSecret *[20]byte // the last code's secret, to name its reuse
 
@@ -155,9 +160,11 @@ type Agent struct {
 	confirm       *linkRun // the imprint confirmation, while a pairing is pending
 	ctl           net.Listener
 	linkState     string
+	subLinkState  string            // the sub stream's session
 	recording     string            // "recording", or why not
 	sourceStates  map[string]string // each stream's source, in its words (ingest.Source.OnState)
-	notify        chan struct{}
+	notify        chan struct{}     // a main-stream record was stored
+	subNotify     chan struct{}     // a sub-stream record was stored
 	pairAddr      string
 }
 
@@ -201,7 +208,7 @@ func Open(cfg Config) (*Agent, error) {
 	if err := checkOrWriteFormat(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, notify: make(chan struct{}, 1), recording: "starting"}
+	a := &Agent{cfg: cfg, log: cfg.Logger, notify: make(chan struct{}, 1), subNotify: make(chan struct{}, 1), recording: "starting"}
 	var err error
 	if a.key = cfg.Signer; a.key == nil {
 		if a.key, err = loadOrCreateKey(cfg.DataDir); err != nil {
@@ -227,11 +234,42 @@ func Open(cfg Config) (*Agent, error) {
 		}
 		return nil, err
 	}
-	if a.chain, err = a.store.Chain(a.key.Address(), a.state.Epoch); err != nil {
+	if err = a.openChainsLocked(a.state.Epoch); err != nil {
 		a.store.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// openChainsLocked opens the chains of epoch: the main stream's, and the
+// sub stream's when there is a sub source or the card already holds it.
+func (a *Agent) openChainsLocked(epoch uint64) error {
+	c, err := a.store.Chain(a.key.Address(), epoch)
+	if err != nil {
+		return err
+	}
+	subRef := store.ChainRef{Camera: a.key.Address(), Epoch: epoch, Stream: feedchain.StreamSub}
+	var sub *store.Chain
+	if a.cfg.SubSource != nil {
+		sub, err = a.store.StreamChain(subRef)
+	} else if sub, err = a.store.LookupStream(subRef); errors.Is(err, store.ErrNotFound) {
+		sub, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	a.chain, a.subChain = c, sub
+	return nil
+}
+
+// chainOf returns the current chain of stream (nil: none).
+func (a *Agent) chainOf(stream feedchain.Stream) *store.Chain {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if stream == feedchain.StreamSub {
+		return a.subChain
+	}
+	return a.chain
 }
 
 // privateKeys narrows the data directory and the keys directory to 0700
@@ -311,12 +349,15 @@ func loadOrCreateKey(dir string) (*keys.PrivateKey, error) {
 // Address returns the camera's ledger identity.
 func (a *Agent) Address() keys.Address { return a.key.Address() }
 
-// Chain returns the chain of the current epoch.
+// Chain returns the main stream's chain of the current epoch.
 func (a *Agent) Chain() *store.Chain {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.chain
 }
+
+// SubChain returns the sub stream's chain of the current epoch, or nil.
+func (a *Agent) SubChain() *store.Chain { return a.chainOf(feedchain.StreamSub) }
 
 // Alarms returns every alarm raised.
 func (a *Agent) Alarms() []link.Alarm { return a.alarms.All() }
@@ -331,9 +372,14 @@ type Status struct {
 	Recording string `json:"recording"`
 	Head      string `json:"head"`
 	Acked     string `json:"acked"`
-	Code      string `json:"pairing_code,omitempty"`
-	PairAddr  string `json:"pairing_address,omitempty"`
-	Alarms    int    `json:"alarms"`
+	// SubHead, SubAcked and SubLink are the sub stream's chain and
+	// session, when the camera has one.
+	SubHead  string `json:"sub_head,omitempty"`
+	SubAcked string `json:"sub_acked,omitempty"`
+	SubLink  string `json:"sub_link,omitempty"`
+	Code     string `json:"pairing_code,omitempty"`
+	PairAddr string `json:"pairing_address,omitempty"`
+	Alarms   int    `json:"alarms"`
 	// Pending counts co-signed imprints not yet seen committed.
 	Pending int `json:"pending_imprints,omitempty"`
 	// CPUNanos is the process's user+system CPU time so far (rusage).
@@ -366,6 +412,12 @@ func (a *Agent) Status() Status {
 		Source: a.cfg.SourceName, SubSource: a.cfg.SubSourceName}
 	if len(a.sourceStates) > 0 {
 		s.Sources = maps.Clone(a.sourceStates)
+	}
+	if a.subChain != nil {
+		s.SubHead, s.SubAcked, s.SubLink = a.subChain.Head().String(), a.subChain.Acked().String(), a.subLinkState
+		if s.SubLink == "" {
+			s.SubLink = "not connected"
+		}
 	}
 	if a.state.Paired != nil {
 		s.Hub = a.state.Paired.Hub
@@ -515,13 +567,15 @@ func (a *Agent) closePairingLocked() {
 	a.pairAddr = ""
 }
 
-// record turns one segment of a stream into the next record of the chain.
+// record turns one segment of a stream into the next record of that
+// stream's chain.
 func (a *Agent) record(stream feedchain.Stream, seg media.Segment) error {
 	a.recordMu.Lock()
 	defer a.recordMu.Unlock()
-	a.mu.Lock()
-	chain := a.chain
-	a.mu.Unlock()
+	chain := a.chainOf(stream)
+	if chain == nil {
+		return fmt.Errorf("no chain open for the %s stream", stream)
+	}
 	if err := chain.Reserve(int64(len(seg.Data))); err != nil {
 		if errors.Is(err, store.ErrFull) {
 			a.mu.Lock()
@@ -552,16 +606,20 @@ func (a *Agent) record(stream feedchain.Stream, seg media.Segment) error {
 		return err
 	}
 	if err := chain.Append(r, seg.Data); err != nil {
-		return fmt.Errorf("store segment #%d: %w", r.Seq, err)
+		return fmt.Errorf("store %s segment #%d: %w", stream, r.Seq, err)
 	}
 	a.mu.Lock()
 	if a.recording != "recording" {
-		a.log.Info("recording", "epoch", r.Epoch, "from_seq", r.Seq)
+		a.log.Info("recording", "epoch", r.Epoch, "stream", stream.String(), "from_seq", r.Seq)
 	}
 	a.recording = "recording"
 	a.mu.Unlock()
+	n := a.notify
+	if stream == feedchain.StreamSub {
+		n = a.subNotify
+	}
 	select {
-	case a.notify <- struct{}{}:
+	case n <- struct{}{}:
 	default:
 	}
 	return nil
@@ -607,6 +665,25 @@ func (a *Agent) startLinkLocked() {
 		}}
 	chain := a.chain
 	run.goRun(func() { c.Run(ctx) })
+	if a.subChain != nil {
+		// The sub stream's chain has its own session: its own proof of the
+		// chain, acknowledgements and backfill. Alarms travel on main's.
+		sc := *c
+		sc.Stream, sc.Chain, sc.Notify = feedchain.StreamSub, a.subChain, a.subNotify
+		sc.Alarms = link.NoDelivery(a.alarms)
+		sc.OnState = func(s link.State, err error) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if a.link != run {
+				return
+			}
+			a.subLinkState = string(s)
+			if err != nil {
+				a.subLinkState += ": " + err.Error()
+			}
+		}
+		run.goRun(func() { sc.Run(ctx) })
+	}
 	run.goRun(func() { a.pruneLoop(ctx) })
 	run.goRun(func() { a.checkpointLoop(ctx, p, chain) })
 }
@@ -616,7 +693,7 @@ func (a *Agent) startLinkLocked() {
 func (a *Agent) detachLinkLocked() *linkRun {
 	l := a.link
 	a.link = nil
-	a.linkState = ""
+	a.linkState, a.subLinkState = "", ""
 	if l != nil {
 		l.cancel()
 	}
@@ -633,14 +710,19 @@ func (a *Agent) pruneLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			a.mu.Lock()
-			c := a.chain
+			chains := []*store.Chain{a.chain, a.subChain}
 			a.mu.Unlock()
-			protect := uint64(0)
-			if ack := c.Acked(); ack.Valid {
-				protect = ack.Seq + 1
-			}
-			if _, err := c.Prune(protect); err != nil {
-				a.log.Warn("retention", "err", err)
+			for _, c := range chains {
+				if c == nil {
+					continue
+				}
+				protect := uint64(0)
+				if ack := c.Acked(); ack.Valid {
+					protect = ack.Seq + 1
+				}
+				if _, err := c.Prune(protect); err != nil {
+					a.log.Warn("retention", "stream", c.ID().Stream.String(), "err", err)
+				}
 			}
 		}
 	}

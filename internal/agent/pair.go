@@ -18,6 +18,7 @@ import (
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/pairing"
+	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
 )
 
@@ -322,16 +323,19 @@ func (a *Agent) signReset(chainID, epoch uint64) ([]byte, error) {
 // switchEpochLocked abandons the current chain (its unsent segments become
 // prunable: they belonged to the previous owner) and starts a new one.
 func (a *Agent) switchEpochLocked(epoch uint64) error {
-	if h := a.chain.Head(); h.Valid {
-		if err := a.chain.SetAcked(h); err != nil {
-			a.log.Warn("abandon previous chain", "err", err)
+	for _, c := range []*store.Chain{a.chain, a.subChain} {
+		if c == nil {
+			continue
+		}
+		if h := c.Head(); h.Valid {
+			if err := c.SetAcked(h); err != nil {
+				a.log.Warn("abandon previous chain", "stream", c.ID().Stream.String(), "err", err)
+			}
 		}
 	}
-	c, err := a.store.Chain(a.key.Address(), epoch)
-	if err != nil {
+	if err := a.openChainsLocked(epoch); err != nil {
 		return err
 	}
-	a.chain = c
 	a.state.Epoch = epoch
 	return nil
 }

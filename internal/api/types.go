@@ -157,7 +157,13 @@ type Recording struct {
 	Duration float64 `json:"duration_seconds"`
 	Size     uint64  `json:"size"`
 	Hash     string  `json:"record_hash"`
-	Pruned   bool    `json:"pruned,omitempty"` // the segment file was removed by retention
+	// Stream is the record's stream ("main" or "sub"); Clock where its
+	// start time comes from: "rtcp" (the camera's sender reports),
+	// "arrival" (the recording machine's clock) or "unknown" (a version 1
+	// record). SPEC §6.1, §6.5.
+	Stream string `json:"stream"`
+	Clock  string `json:"clock"`
+	Pruned bool   `json:"pruned,omitempty"` // the segment file was removed by retention
 	// Integrity is "verified" (a ledger checkpoint covers it and its root
 	// matches the hub's records), "pending" (not checkpointed yet) or
 	// "failed" (a covering checkpoint does not match, or the file is lost).
@@ -169,7 +175,8 @@ type Recording struct {
 type Recordings struct {
 	Camera string      `json:"camera"`
 	Epoch  uint64      `json:"epoch"`
-	Live   bool        `json:"live"` // the camera is connected now
+	Stream string      `json:"stream"` // the chain listed: "main" or "sub" (?stream=)
+	Live   bool        `json:"live"`   // the camera's session for this stream is connected now
 	Head   *uint64     `json:"head_seq,omitempty"`
 	Items  []Recording `json:"items"`
 	Next   string      `json:"next,omitempty"`
@@ -182,6 +189,7 @@ type Recordings struct {
 type RecordList struct {
 	Camera string   `json:"camera"`
 	Epoch  uint64   `json:"epoch"`
+	Stream string   `json:"stream"` // the chain listed: "main" or "sub" (?stream=)
 	Items  []string `json:"items"`
 	Next   string   `json:"next,omitempty"` // the `from` of the next page, when there is one
 }

@@ -89,5 +89,6 @@ func commands(e *env) []*cobra.Command {
 		newClientsCmd(e),
 		newLoginsCmd(e),
 		newWatchCmd(e),
+		newRecordingsCmd(e),
 	}
 }

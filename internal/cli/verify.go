@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/verify"
 )
@@ -140,6 +141,7 @@ func isEvidenceBundle(p string) bool {
 type verifyJob struct {
 	camera   keys.Address
 	epoch    uint64
+	stream   feedchain.Stream // the chain's stream (its directory says; main otherwise)
 	hasEpoch bool
 	dir      string // the chain directory, "" for clips outside one
 	complete bool   // the whole segment directory is checked
@@ -206,7 +208,7 @@ func (j *verifyJob) load(ctx context.Context, c *api.Client, chainID uint64) err
 		}
 		j.epoch, j.hasEpoch = d.Epoch, true
 	}
-	in := verify.Input{Camera: j.camera, Epoch: j.epoch, EVMChainID: chainID, Complete: j.complete}
+	in := verify.Input{Camera: j.camera, Epoch: j.epoch, Stream: j.stream, EVMChainID: chainID, Complete: j.complete}
 	logPath := ""
 	if j.dir != "" {
 		if p := filepath.Join(j.dir, verify.LogName); fileExists(p) {
@@ -220,7 +222,7 @@ func (j *verifyJob) load(ctx context.Context, c *api.Client, chainID uint64) err
 		}
 		in.Records, in.LogDamage, j.recordsFrom = l.Records, l.Damage, logPath
 	} else {
-		recs, err := hubRecords(ctx, c, j.camera, j.epoch)
+		recs, err := hubRecords(ctx, c, j.camera, j.epoch, j.stream)
 		if err != nil {
 			return fmt.Errorf("records of camera %s epoch %d from the hub: %w", j.camera.Hex(), j.epoch, err)
 		}
@@ -248,7 +250,7 @@ func (j *verifyJob) load(ctx context.Context, c *api.Client, chainID uint64) err
 	for _, p := range slices.Sorted(maps.Keys(j.clips)) {
 		in.Clips = append(in.Clips, j.clips[p])
 	}
-	cps, err := hubCheckpoints(ctx, c, j.camera, j.epoch)
+	cps, err := hubCheckpoints(ctx, c, j.camera, j.epoch, j.stream)
 	if err != nil {
 		return fmt.Errorf("checkpoints of camera %s epoch %d from the hub's ledger: %w", j.camera.Hex(), j.epoch, err)
 	}

@@ -22,8 +22,8 @@ func findVerifyJobs(paths []string, cam *keys.Address, epoch int64) ([]*verifyJo
 			return j, nil
 		}
 		j := &verifyJob{dir: dir, complete: complete, clips: map[string]verify.Clip{}}
-		if a, ep, ok := verify.ParseChainDir(dir); ok {
-			j.camera, j.epoch, j.hasEpoch = a, ep, true
+		if a, ep, st, ok := verify.ParseChainDir(dir); ok {
+			j.camera, j.epoch, j.stream, j.hasEpoch = a, ep, st, true
 			if cam != nil && *cam != a {
 				return nil, usageError{fmt.Errorf("%s is the chain of camera %s, not --camera %s", dir, a.Hex(), cam.Hex())}
 			}
@@ -75,7 +75,7 @@ func findVerifyJobs(paths []string, cam *keys.Address, epoch int64) ([]*verifyJo
 			}
 			found := 0
 			for _, d := range dirs {
-				a, ep, _ := verify.ParseChainDir(d)
+				a, ep, _, _ := verify.ParseChainDir(d)
 				if (cam != nil && *cam != a) || (epoch >= 0 && uint64(epoch) != ep) {
 					continue
 				}

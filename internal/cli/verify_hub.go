@@ -23,11 +23,11 @@ const (
 // hubRecords fetches every record the hub stores for the chain. Nothing is
 // taken on trust: Verify checks every record's signature and link and the
 // tree they make against the checkpoints.
-func hubRecords(ctx context.Context, c *api.Client, cam keys.Address, epoch uint64) ([]*feedchain.Record, error) {
+func hubRecords(ctx context.Context, c *api.Client, cam keys.Address, epoch uint64, stream feedchain.Stream) ([]*feedchain.Record, error) {
 	var out []*feedchain.Record
 	from := uint64(0)
 	for {
-		l, err := c.Records(ctx, cam.Hex(), int64(epoch), from, verifyRecordsPage)
+		l, err := c.StreamRecords(ctx, cam.Hex(), stream.String(), int64(epoch), from, verifyRecordsPage)
 		if err != nil {
 			return nil, err
 		}
@@ -55,11 +55,11 @@ func hubRecords(ctx context.Context, c *api.Client, cam keys.Address, epoch uint
 
 // hubCheckpoints lists the chain's checkpoints on the ledger and fetches
 // each one's transaction bytes, which carry everything Verify trusts.
-func hubCheckpoints(ctx context.Context, c *api.Client, cam keys.Address, epoch uint64) ([]verify.Checkpoint, error) {
+func hubCheckpoints(ctx context.Context, c *api.Client, cam keys.Address, epoch uint64, stream feedchain.Stream) ([]verify.Checkpoint, error) {
 	var out []verify.Checkpoint
 	from := uint64(0)
 	for {
-		l, err := c.Checkpoints(ctx, cam.Hex(), int64(epoch), from, verifyCheckpointsPage)
+		l, err := c.StreamCheckpoints(ctx, cam.Hex(), stream.String(), int64(epoch), from, verifyCheckpointsPage)
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/camchain/camchain/internal/feedchain"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,7 +23,11 @@ func (e *env) printVerify(hub string, jobs []*verifyJob, ok bool) {
 		if j.dir != "" {
 			where = j.dir
 		}
-		fmt.Fprintf(w, "camera %s epoch %d: %s\n", r.Camera, r.Epoch, where)
+		if r.Stream != "" && r.Stream != feedchain.StreamMain.String() {
+			fmt.Fprintf(w, "camera %s epoch %d, %s stream: %s\n", r.Camera, r.Epoch, r.Stream, where)
+		} else {
+			fmt.Fprintf(w, "camera %s epoch %d: %s\n", r.Camera, r.Epoch, where)
+		}
 		fmt.Fprintf(w, "  %s from %s; %s from the ledger at %s\n", plural(r.Records, "record"), j.recordsFrom, plural(len(r.Checkpoints), "checkpoint"), hub)
 		for _, c := range r.Clips {
 			seq := "-"

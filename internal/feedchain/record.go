@@ -40,6 +40,19 @@ const (
 	StreamSub  Stream = 1 // its sub stream (low resolution, for grids and phones)
 )
 
+// Streams lists the known streams, main first.
+func Streams() []Stream { return []Stream{StreamMain, StreamSub} }
+
+// ParseStream reads a stream's name ("main", "sub"), as String writes it.
+func ParseStream(name string) (Stream, error) {
+	for _, s := range Streams() {
+		if name == s.String() {
+			return s, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown stream %q: want main or sub", name)
+}
+
 func (s Stream) String() string {
 	switch s {
 	case StreamMain:

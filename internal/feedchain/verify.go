@@ -13,7 +13,7 @@ var ErrBadSignature = errors.New("record not signed by its camera")
 // LinkError says how a record fails to follow its predecessor.
 type LinkError struct {
 	Seq      uint64 // the offending record's sequence number
-	Field    string // "camera", "epoch", "seq" or "prev"
+	Field    string // "camera", "epoch", "seq", "prev" or "stream"
 	Expected string
 	Got      string
 }
@@ -88,6 +88,16 @@ func VerifyNext(camera keys.Address, epoch uint64, head Head, r *Record) error {
 	}
 	if r.Prev != wantPrev {
 		return &LinkError{Seq: r.Seq, Field: "prev", Expected: wantPrev.Short(), Got: r.Prev.Short()}
+	}
+	return nil
+}
+
+// VerifyStream checks that r belongs to the chain of stream: each of a
+// camera's streams is its own chain (SPEC §6.5), so a record of one stream
+// never extends another's.
+func VerifyStream(stream Stream, r *Record) error {
+	if r.Stream != stream {
+		return &LinkError{Seq: r.Seq, Field: "stream", Expected: stream.String(), Got: r.Stream.String()}
 	}
 	return nil
 }

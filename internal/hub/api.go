@@ -192,10 +192,11 @@ func limitQueryOf(r *http.Request, def, most uint64) (int, error) {
 // devicePage is the camera named in the path and the paging query of the
 // per-camera lists: epoch (default the camera's current one), from, limit.
 type devicePage struct {
-	dev   *ledger.Device
-	epoch uint64
-	from  uint64
-	limit int
+	dev    *ledger.Device
+	epoch  uint64
+	stream feedchain.Stream // ?stream= (streams.go)
+	from   uint64
+	limit  int
 }
 
 func (h *Hub) devicePageQuery(r *http.Request, defLimit, maxLimit uint64) (*devicePage, error) {
@@ -208,6 +209,9 @@ func (h *Hub) devicePageQuery(r *http.Request, defLimit, maxLimit uint64) (*devi
 		return nil, err
 	}
 	if p.from, err = uintQuery(r, "from", 0); err != nil {
+		return nil, err
+	}
+	if p.stream, err = streamQuery(r); err != nil {
 		return nil, err
 	}
 	if p.limit, err = limitQueryOf(r, defLimit, maxLimit); err != nil {
@@ -352,7 +356,7 @@ func (h *Hub) checkpoints(r *http.Request) (any, error) {
 		return nil, err
 	}
 	d, epoch, from, limit := p.dev, p.epoch, p.from, p.limit
-	recs, err := h.node.App.Checkpoints(d.Camera, epoch, from, limit+1)
+	recs, err := h.checkpointsOf(d.Camera, epoch, p.stream, from, limit+1)
 	if err != nil {
 		return nil, err
 	}

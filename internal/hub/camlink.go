@@ -85,15 +85,16 @@ func (b linkBackend) Authorize(cam keys.Address, epoch uint64, pin link.Pin) err
 	return nil
 }
 
-func (b linkBackend) Chain(cam keys.Address, epoch uint64) (link.ServerChain, error) {
-	c, err := b.h.store.Chain(cam, epoch)
+func (b linkBackend) Chain(cam keys.Address, epoch uint64, stream feedchain.Stream) (link.ServerChain, error) {
+	c, err := b.h.store.StreamChain(store.ChainRef{Camera: cam, Epoch: epoch, Stream: stream})
 	if err != nil {
 		return nil, err
 	}
 	return notifyingChain{c, func() { b.h.appends.notify(cam) }}, nil
 }
 
-// notifyingChain wakes the camera's playback sessions after each append.
+// notifyingChain wakes the camera's playback sessions after each append
+// (of any of its streams).
 type notifyingChain struct {
 	*store.Chain
 	appended func()

@@ -58,7 +58,7 @@ type integrityIndex []ckVerdict
 
 func (h *Hub) integrityIndex(c *store.Chain) (integrityIndex, error) {
 	id := c.ID()
-	recs, err := h.node.App.Checkpoints(id.Camera, id.Epoch, 0, 1<<20)
+	recs, err := h.checkpointsOf(id.Camera, id.Epoch, id.Stream, 0, 1<<20)
 	if err != nil {
 		return nil, err
 	}

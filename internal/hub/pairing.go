@@ -156,13 +156,9 @@ func (h *Hub) recordings(r *http.Request) (any, error) {
 		return nil, err
 	}
 	d, epoch, from, limit := p.dev, p.epoch, p.from, p.limit
-	out := api.Recordings{Camera: d.Camera.Hex(), Epoch: epoch, Items: []api.Recording{}}
-	for _, c := range h.linkSrv.LiveCameras() {
-		if c == d.Camera {
-			out.Live = true
-		}
-	}
-	c, err := h.store.Lookup(d.Camera, epoch)
+	out := api.Recordings{Camera: d.Camera.Hex(), Epoch: epoch, Stream: p.stream.String(), Items: []api.Recording{},
+		Live: h.linkSrv.Live(d.Camera, p.stream)}
+	c, err := h.store.LookupStream(p.ref())
 	if errors.Is(err, store.ErrNotFound) {
 		return out, nil // nothing recorded in that epoch
 	}
@@ -194,6 +190,7 @@ func (h *Hub) recordings(r *http.Request) (any, error) {
 		}
 		rec := api.Recording{Seq: si.Seq, Start: si.Start.UTC().Format(time.RFC3339Nano),
 			Duration: si.Duration.Seconds(), Size: si.Size, Hash: hexHash(si.Hash[:]), Pruned: si.Pruned || si.Missing,
+			Stream: si.Stream.String(), Clock: si.Clock.String(),
 			Integrity: state}
 		if ck != nil {
 			rec.CheckpointHeight = ck.Height

@@ -36,7 +36,8 @@ const (
 	// playWriteIdle cuts off a viewer that does not take a frame in time.
 	playWriteIdle = 30 * time.Second
 	// seekBack bounds how far before the seek point a session looks for a
-	// record of the asked stream (the streams interleave in one chain).
+	// record of the asked stream (in a main chain an older agent wrote,
+	// sub records may interleave).
 	seekBack = 256
 )
 
@@ -225,7 +226,10 @@ func (ps *playSession) run(ctx context.Context) (websocket.StatusCode, string) {
 		}
 		wake := h.appends.wait(d.Camera)
 		if chain == nil {
-			c, err := h.store.Lookup(d.Camera, d.Epoch)
+			// Each stream is its own chain (SPEC §6.5); a main chain an
+			// older agent wrote may still interleave sub records, which
+			// the stream filter below skips.
+			c, err := h.store.LookupStream(store.ChainRef{Camera: d.Camera, Epoch: d.Epoch, Stream: ps.req.stream})
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return websocket.StatusInternalError, "internal error"
 			}

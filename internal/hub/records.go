@@ -30,8 +30,8 @@ func (h *Hub) records(r *http.Request) (any, error) {
 		return nil, err
 	}
 	d, epoch, from, limit := p.dev, p.epoch, p.from, uint64(p.limit)
-	out := api.RecordList{Camera: d.Camera.Hex(), Epoch: epoch, Items: []string{}}
-	c, err := h.store.Lookup(d.Camera, epoch)
+	out := api.RecordList{Camera: d.Camera.Hex(), Epoch: epoch, Stream: p.stream.String(), Items: []string{}}
+	c, err := h.store.LookupStream(p.ref())
 	if errors.Is(err, store.ErrNotFound) {
 		return out, nil // nothing recorded in that epoch
 	}

@@ -35,6 +35,16 @@ type Alarms interface {
 	Sent(n int)
 }
 
+// NoDelivery wraps a camera's alarms for a session that raises alarms but
+// leaves their delivery to another session of the same camera.
+func NoDelivery(a Alarms) Alarms { return noDelivery{a} }
+
+type noDelivery struct{ a Alarms }
+
+func (n noDelivery) Raise(kind audit.Alarm, detail string) { n.a.Raise(kind, detail) }
+func (noDelivery) Pending() []Alarm                        { return nil }
+func (noDelivery) Sent(int)                                {}
+
 // Client is the camera's side of the link: it connects to its one paired
 // hub, proves the chain, streams unacknowledged records in order and checks
 // every acknowledgement. It never connects to any other hub.
@@ -50,8 +60,14 @@ type Client struct {
 	// no resync is accepted.
 	Owner   keys.Address
 	ChainID uint64
-	Chain   CameraChain
-	Alarms  Alarms
+	// Stream is the stream whose chain Chain is: each stream of a camera
+	// has its own chain and its own session (SPEC §7).
+	Stream feedchain.Stream
+	Chain  CameraChain
+	// Alarms is where the session raises the alarms it finds and takes the
+	// camera's pending ones from; one session per camera should deliver
+	// them (the main stream's): give the others NoDelivery(alarms).
+	Alarms Alarms
 	// Notify receives a value whenever the camera records a new segment.
 	Notify <-chan struct{}
 	// Window is how many records may await acknowledgement (default 8).
@@ -160,7 +176,7 @@ func (c *Client) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hello, err := SignHello(c.Key, exp, c.Epoch, st.Gen, st.Secret, c.Chain, acked)
+	hello, err := SignHello(c.Key, exp, c.Epoch, c.Stream, st.Gen, st.Secret, c.Chain, acked)
 	if err != nil {
 		return err
 	}
@@ -201,7 +217,7 @@ func (c *Client) session(ctx context.Context) error {
 		}
 	}
 	tc.SetDeadline(time.Time{})
-	c.Logger.Info("link: connected", "hub", c.Hub.Hex(), "hub_head", hubHead.String(), "camera_head", c.Chain.Head().String())
+	c.Logger.Info("link: connected", "stream", c.Stream.String(), "hub", c.Hub.Hex(), "hub_head", hubHead.String(), "camera_head", c.Chain.Head().String())
 	c.state(StateConnected, nil)
 	return c.stream(ctx, conn, tc, hubHead)
 }

@@ -25,9 +25,9 @@ func (e *DivergenceError) Error() string { return "chains diverged: " + e.Reason
 // SignHello builds and signs the camera's Hello, proving under the chain
 // secret of generation gen the secret itself and the acknowledged record
 // (with none, record #0 of own, if it has one).
-func SignHello(k keys.Signer, exporter []byte, epoch, gen uint64, secret Secret, own ChainView, acked feedchain.Head) (Hello, error) {
+func SignHello(k keys.Signer, exporter []byte, epoch uint64, stream feedchain.Stream, gen uint64, secret Secret, own ChainView, acked feedchain.Head) (Hello, error) {
 	last := own.Head()
-	h := Hello{Version: ProtocolVersion, Camera: k.Address(), Epoch: epoch, Gen: gen,
+	h := Hello{Version: ProtocolVersion, Camera: k.Address(), Epoch: epoch, Stream: stream, Gen: gen,
 		Acked: WireSeq{Valid: acked.Valid, Seq: acked.Seq}, Last: WireSeq{Valid: last.Valid, Seq: last.Seq},
 		SecretProof: ChainProof("camera", exporter, secret, feedchain.Hash{})}
 	switch {
@@ -52,7 +52,10 @@ func SignHello(k keys.Signer, exporter []byte, epoch, gen uint64, secret Secret,
 // this session.
 func VerifyHello(exporter []byte, h Hello) error {
 	if h.Version != ProtocolVersion {
-		return fmt.Errorf("%w: protocol version %d, this hub speaks %d", ErrProtocol, h.Version, ProtocolVersion)
+		return fmt.Errorf("%w: protocol version %d, this hub speaks %d (upgrade camchain-agent to this hub's release)", ErrProtocol, h.Version, ProtocolVersion)
+	}
+	if h.Stream != feedchain.StreamMain && h.Stream != feedchain.StreamSub {
+		return fmt.Errorf("%w: unknown stream %d", ErrProtocol, h.Stream)
 	}
 	d, err := HelloDigest(exporter, h)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 	"github.com/camchain/camchain/internal/link/linktest"
@@ -15,7 +16,7 @@ import (
 type noBackend struct{}
 
 func (noBackend) Authorize(keys.Address, uint64, link.Pin) error { return link.ErrIdentity }
-func (noBackend) Chain(keys.Address, uint64) (link.ServerChain, error) {
+func (noBackend) Chain(keys.Address, uint64, feedchain.Stream) (link.ServerChain, error) {
 	return nil, link.ErrIdentity
 }
 func (noBackend) Alarm(keys.Address, audit.Kind, string, time.Time) error { return nil }

@@ -117,7 +117,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func (r *rig) hubChain() *memChain {
-	c, _ := r.backend.Chain(r.camKey.Address(), 0)
+	c, _ := r.backend.Chain(r.camKey.Address(), 0, feedchain.StreamMain)
 	return c.(*memChain)
 }
 
@@ -197,7 +197,7 @@ func TestImpostorHubWithStolenKeysIsRefused(t *testing.T) {
 		}
 		return false
 	})
-	if h := impBackend.chains[r.camKey.Address()]; h != nil && h.Head().Valid {
+	if h := impBackend.chains[memKey{r.camKey.Address(), feedchain.StreamMain}]; h != nil && h.Head().Valid {
 		t.Fatalf("impostor received records: %v", h.Head())
 	}
 	if ackedSeq(r.chain) != 4 {
@@ -375,7 +375,7 @@ func (r *rig) tryRaw(t *testing.T, chain *memChain) (*Conn, *tls.Conn, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _ := SignHello(r.camKey, exp, 0, st.Gen, st.Secret, chain, chain.Acked())
+	h, _ := SignHello(r.camKey, exp, 0, feedchain.StreamMain, st.Gen, st.Secret, chain, chain.Acked())
 	c := NewConn(tc)
 	if err := c.Write(TypeHello, &h); err != nil {
 		t.Fatal(err)
@@ -579,4 +579,84 @@ func TestUnpairedCameraIsRefused(t *testing.T) {
 		s, _ := last.Load().(string)
 		return strings.Contains(s, "not-paired")
 	})
+}
+
+// Each stream of a camera is its own chain on its own session: the main
+// and the sub stream's sessions are live at once (neither is "busy"), each
+// chain is acknowledged and backfilled on its own, and the hub keeps them
+// apart.
+func TestStreamsAreSeparateChainsWithTheirOwnSessions(t *testing.T) {
+	r := newRig(t)
+	r.serve(r.hubKey, r.hubID, r.backend)
+	sub := &memChain{Camera: r.camKey.Address(), Stream: feedchain.StreamSub}
+	r.record(3)
+	for range 5 {
+		sub.AddNext(t, r.camKey)
+	}
+	r.run(r.client(r.addr, r.chain, r.alarms))
+	sc := r.client(r.addr, sub, r.alarms)
+	sc.Stream, sc.Alarms = feedchain.StreamSub, NoDelivery(r.alarms)
+	stopSub := r.run(sc)
+	waitFor(t, "both chains acknowledged", func() bool { return ackedSeq(r.chain) == 2 && ackedSeq(sub) == 4 })
+	hubSub, _ := r.backend.Chain(r.camKey.Address(), 0, feedchain.StreamSub)
+	if h := hubSub.Head(); h != sub.Head() {
+		t.Fatalf("hub's sub chain head %v, camera's %v", h, sub.Head())
+	}
+	if h := r.hubChain().Head(); h != r.chain.Head() {
+		t.Fatalf("hub's main chain head %v, camera's %v", h, r.chain.Head())
+	}
+	// The sub stream's session goes away; its records wait on the camera
+	// and are backfilled when it is back, while main goes on.
+	stopSub()
+	for range 4 {
+		sub.AddNext(t, r.camKey)
+	}
+	r.record(2)
+	waitFor(t, "main acknowledged alone", func() bool { return ackedSeq(r.chain) == 4 })
+	if ackedSeq(sub) != 4 {
+		t.Fatalf("sub acknowledged to %d with no session", ackedSeq(sub))
+	}
+	sc2 := r.client(r.addr, sub, r.alarms)
+	sc2.Stream, sc2.Alarms = feedchain.StreamSub, NoDelivery(r.alarms)
+	r.run(sc2)
+	waitFor(t, "sub backfilled", func() bool { return ackedSeq(sub) == 8 })
+	if len(r.alarms.kinds()) != 0 || len(r.backend.alarmList()) != 0 {
+		t.Fatalf("alarms: %v %v", r.alarms.kinds(), r.backend.alarmList())
+	}
+}
+
+// A record of one stream is refused on another stream's session, as an
+// attacker holding the camera's key but replaying its sub records into
+// the main chain would try: the hub's main chain takes none of them.
+func TestARecordOfAnotherStreamIsRefused(t *testing.T) {
+	r := newRig(t)
+	r.serve(r.hubKey, r.hubID, r.backend)
+	// The camera's "main" chain here is made of sub-stream records.
+	r.chain = &memChain{Camera: r.camKey.Address(), Stream: feedchain.StreamSub}
+	r.record(2)
+	c := r.client(r.addr, r.chain, r.alarms) // Stream: main
+	var mu sync.Mutex
+	var refused []string
+	c.OnState = func(_ State, err error) {
+		var ref *RefusedError
+		if errors.As(err, &ref) {
+			mu.Lock()
+			refused = append(refused, string(ref.Code)+": "+ref.Reason)
+			mu.Unlock()
+		}
+	}
+	r.run(c)
+	waitFor(t, "a refusal", func() bool { mu.Lock(); defer mu.Unlock(); return len(refused) > 0 })
+	mu.Lock()
+	got := refused[0]
+	mu.Unlock()
+	if !strings.HasPrefix(got, string(RefuseBadRecord)+": ") || !strings.Contains(got, "stream is sub, expected main") {
+		t.Fatalf("refusal %q, want bad-record naming the stream", got)
+	}
+	if h := r.hubChain().Head(); h.Valid {
+		t.Fatalf("the hub's main chain took a sub-stream record: head %v", h)
+	}
+	if ackedSeq(r.chain) != -1 {
+		t.Fatalf("camera saw an acknowledgement: %d", ackedSeq(r.chain))
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/feedchain/feedchaintest"
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -48,7 +49,7 @@ func (a *memAlarms) kinds() []string {
 type memBackend struct {
 	mu     sync.Mutex
 	pins   map[keys.Address]Pin
-	chains map[keys.Address]*memChain
+	chains map[memKey]*memChain
 	alarms []string
 	epoch  uint64
 	// alarmErr, when set, is what Alarm returns: the hub cannot persist.
@@ -56,7 +57,13 @@ type memBackend struct {
 }
 
 func newBackend() *memBackend {
-	return &memBackend{pins: map[keys.Address]Pin{}, chains: map[keys.Address]*memChain{}}
+	return &memBackend{pins: map[keys.Address]Pin{}, chains: map[memKey]*memChain{}}
+}
+
+// memKey names one of the backend's chains.
+type memKey struct {
+	cam    keys.Address
+	stream feedchain.Stream
 }
 
 func (b *memBackend) Authorize(cam keys.Address, epoch uint64, pin Pin) error {
@@ -72,13 +79,13 @@ func (b *memBackend) Authorize(cam keys.Address, epoch uint64, pin Pin) error {
 	return nil
 }
 
-func (b *memBackend) Chain(cam keys.Address, epoch uint64) (ServerChain, error) {
+func (b *memBackend) Chain(cam keys.Address, epoch uint64, stream feedchain.Stream) (ServerChain, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c, ok := b.chains[cam]
+	c, ok := b.chains[memKey{cam, stream}]
 	if !ok {
-		c = &memChain{Camera: cam, Epoch: epoch}
-		b.chains[cam] = c
+		c = &memChain{Camera: cam, Epoch: epoch, Stream: stream}
+		b.chains[memKey{cam, stream}] = c
 	}
 	return c, nil
 }

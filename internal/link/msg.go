@@ -17,8 +17,10 @@ import (
 )
 
 // ProtocolVersion is the link protocol version in Hello and Welcome:
-// version 2 adds the chain secret (SPEC §7.1).
-const ProtocolVersion = 2
+// version 2 adds the chain secret (SPEC §7.1); version 3 the stream in the
+// Hello, as each of a camera's streams is its own chain with its own
+// session (SPEC §6.5, §7).
+const ProtocolVersion = 3
 
 // Limits.
 const (
@@ -83,6 +85,7 @@ type Hello struct {
 	Version     uint64
 	Camera      keys.Address
 	Epoch       uint64
+	Stream      feedchain.Stream // the chain this session carries: 0 main, 1 sub
 	Acked       WireSeq
 	Last        WireSeq
 	Gen         uint64         // the generation of the camera's chain secret

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -67,7 +68,7 @@ func TestRestoredHubNeedsTheOwnersResync(t *testing.T) {
 	waitFor(t, "the restored hub refused as stale", func() bool { return hasAlarm(backup, "hub/chain-divergence: ") })
 	stop()
 	stillStale := backup.copyOf()
-	hc, _ := backup.Chain(r.camKey.Address(), 0)
+	hc, _ := backup.Chain(r.camKey.Address(), 0, feedchain.StreamMain)
 	for _, bad := range []struct {
 		name   string
 		resync []byte

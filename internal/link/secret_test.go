@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/camchain/camchain/internal/feedchain"
 )
 
 // copyBackend is a copy of a hub's disk: pins, every chain with its
@@ -47,7 +49,7 @@ func TestStaleHubCopyWithEveryPublicRecordIsRefusedByTheCamera(t *testing.T) {
 	stop()
 	real.Close()
 	// Every public record: the hub's whole chain as /records serves it.
-	rebuilt := stale.chains[r.camKey.Address()]
+	rebuilt := stale.chains[memKey{r.camKey.Address(), feedchain.StreamMain}]
 	for seq := uint64(3); seq <= 4; seq++ {
 		rec := mustRec(t, r.hubChain(), seq)
 		seg, _ := r.hubChain().Segment(seq)
@@ -156,7 +158,7 @@ func TestLiveHubCopyDivergesAtTheNextContact(t *testing.T) {
 	r.record(1)
 	stop = r.run(r.client(r.addr, r.chain, r.alarms))
 	waitFor(t, "the copy receives the new record", func() bool {
-		c, _ := copied.Chain(r.camKey.Address(), 0)
+		c, _ := copied.Chain(r.camKey.Address(), 0, feedchain.StreamMain)
 		return c.Head().Valid && c.Head().Seq == 3
 	})
 	stop()

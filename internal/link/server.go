@@ -34,8 +34,9 @@ type Backend interface {
 	// TLS key, may connect: it must be imprinted and bound to this hub on
 	// the ledger, with the key pinned at pairing.
 	Authorize(camera keys.Address, epoch uint64, pin Pin) error
-	// Chain opens the camera's chain for the epoch.
-	Chain(camera keys.Address, epoch uint64) (ServerChain, error)
+	// Chain opens the chain of the camera's stream in the epoch (each
+	// stream is its own chain, SPEC §6.5).
+	Chain(camera keys.Address, epoch uint64, stream feedchain.Stream) (ServerChain, error)
 	// Alarm reports an event for the audit log (chain divergence, clone
 	// suspicion, alarms the camera sends).
 	// It returns once the alarm is persisted (an error if it could not
@@ -94,7 +95,13 @@ type Server struct {
 
 	acceptor Acceptor
 	mu       sync.Mutex
-	live     map[keys.Address]net.Conn
+	live     map[liveKey]net.Conn
+}
+
+// liveKey is one chain's session: one per camera and stream.
+type liveKey struct {
+	cam    keys.Address
+	stream feedchain.Stream
 }
 
 // Serve accepts connections on ln until Close.
@@ -106,7 +113,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.Observer = nopObserver{}
 	}
 	s.mu.Lock()
-	s.live = map[keys.Address]net.Conn{}
+	s.live = map[liveKey]net.Conn{}
 	s.mu.Unlock()
 	cfg := ServerConfig(s.Identity)
 	return s.acceptor.Serve(ln, s.Limits, func(c net.Conn) { s.session(tls.Server(c, cfg)) })
@@ -115,15 +122,27 @@ func (s *Server) Serve(ln net.Listener) error {
 // Close stops accepting and ends every session, waiting for them.
 func (s *Server) Close() error { return s.acceptor.Close() }
 
-// LiveCameras returns the cameras connected now.
+// LiveCameras returns the cameras connected now (with any stream).
 func (s *Server) LiveCameras() []keys.Address {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]keys.Address, 0, len(s.live))
-	for a := range s.live {
-		out = append(out, a)
+	seen := map[keys.Address]bool{}
+	for k := range s.live {
+		if !seen[k.cam] {
+			seen[k.cam] = true
+			out = append(out, k.cam)
+		}
 	}
 	return out
+}
+
+// Live reports whether the camera's stream has a session now.
+func (s *Server) Live(camera keys.Address, stream feedchain.Stream) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.live[liveKey{camera, stream}]
+	return ok
 }
 
 func (s *Server) refuse(c *Conn, cam keys.Address, code RefuseCode, format string, args ...any) {
@@ -156,6 +175,9 @@ func (s *Server) session(tc *tls.Conn) {
 	var h Hello
 	if err := c.Expect(TypeHello, &h); err != nil {
 		log.Info("link: bad hello", "err", err)
+		if errors.Is(err, ErrProtocol) {
+			s.refuse(c, keys.Address{}, RefuseProtocol, "not a version %d Hello (an older camchain-agent? upgrade it to this hub's release): %v", ProtocolVersion, err)
+		}
 		return
 	}
 	if err := VerifyHello(exp, h); err != nil {
@@ -164,35 +186,36 @@ func (s *Server) session(tc *tls.Conn) {
 		return
 	}
 	cam := h.Camera
-	log = log.With("camera", cam.Hex(), "epoch", h.Epoch)
+	key := liveKey{cam, h.Stream}
+	log = log.With("camera", cam.Hex(), "epoch", h.Epoch, "stream", h.Stream.String())
 	if err := s.Backend.Authorize(cam, h.Epoch, pin); err != nil {
 		log.Warn("link: camera not authorized", "err", err)
 		s.refuse(c, cam, RefuseNotPaired, "%v", err)
 		return
 	}
-	// One live connection per camera: a second one is a clone or a stale
-	// session; the first stays.
+	// One live connection per camera and stream: a second one is a clone
+	// or a stale session; the first stays.
 	s.mu.Lock()
-	if _, busy := s.live[cam]; busy {
+	if _, busy := s.live[key]; busy {
 		s.mu.Unlock()
 		log.Warn("link: second connection refused while one is live")
-		s.alarm(cam, audit.CloneSuspected, "a second connection for this camera arrived from "+tc.RemoteAddr().String()+" while one is live; refused")
-		s.refuse(c, cam, RefuseBusy, "camera %s already has a live connection", cam.Hex())
+		s.alarm(cam, audit.CloneSuspected, "a second connection for this camera's "+h.Stream.String()+" stream arrived from "+tc.RemoteAddr().String()+" while one is live; refused")
+		s.refuse(c, cam, RefuseBusy, "camera %s already has a live connection for its %s stream", cam.Hex(), h.Stream)
 		return
 	}
-	s.live[cam] = tc
+	s.live[key] = tc
 	s.mu.Unlock()
 	s.Observer.SessionStarted(cam)
 	defer func() {
 		s.mu.Lock()
-		if s.live[cam] == tc {
-			delete(s.live, cam)
+		if s.live[key] == tc {
+			delete(s.live, key)
 		}
 		s.mu.Unlock()
 		s.Observer.SessionEnded(cam)
 	}()
 
-	chain, err := s.Backend.Chain(cam, h.Epoch)
+	chain, err := s.Backend.Chain(cam, h.Epoch, h.Stream)
 	if err != nil {
 		log.Error("link: open chain", "err", err)
 		s.refuse(c, cam, RefuseInternal, "hub cannot open the chain")
@@ -252,7 +275,7 @@ func (s *Server) session(tc *tls.Conn) {
 	tc.SetDeadline(time.Time{})
 	c.AllowSegments() // the camera proved who it is and that it holds the chain
 	log.Info("link: camera connected", "hub_head", chain.Head().String(), "camera_last", h.Last.Seq)
-	if err := s.stream(c, tc, cam, h.Epoch, chain, log); err != nil {
+	if err := s.stream(c, tc, sessionID{cam, h.Epoch, h.Stream}, chain, log); err != nil {
 		log.Info("link: session ended", "err", err)
 	}
 }
@@ -272,7 +295,14 @@ type frame struct {
 // stream processes the camera's messages. A reader goroutine reads (and
 // decrypts) the next frame while this one is verified and stored, so the
 // two use both cores.
-func (s *Server) stream(c *Conn, tc *tls.Conn, cam keys.Address, epoch uint64, chain ServerChain, log *slog.Logger) error {
+// sessionID is the chain a session carries.
+type sessionID struct {
+	cam    keys.Address
+	epoch  uint64
+	stream feedchain.Stream
+}
+
+func (s *Server) stream(c *Conn, tc *tls.Conn, id sessionID, chain ServerChain, log *slog.Logger) error {
 	frames := make(chan frame, 1)
 	done := make(chan struct{})
 	defer close(done)
@@ -301,7 +331,7 @@ func (s *Server) stream(c *Conn, tc *tls.Conn, cam keys.Address, epoch uint64, c
 		}
 	}()
 	for f := range frames {
-		if err := s.handle(c, f, cam, epoch, chain, log); err != nil {
+		if err := s.handle(c, f, id, chain, log); err != nil {
 			return err
 		}
 		bufs <- f.body[:0]
@@ -317,7 +347,8 @@ func (s *Server) alarm(cam keys.Address, kind audit.Kind, detail string) {
 }
 
 // handle processes one frame of the session.
-func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain ServerChain, log *slog.Logger) error {
+func (s *Server) handle(c *Conn, f frame, id sessionID, chain ServerChain, log *slog.Logger) error {
+	cam := id.cam
 	if f.err != nil {
 		return f.err
 	}
@@ -338,7 +369,7 @@ func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain 
 			return err
 		}
 		s.Observer.SegmentReceived(cam, len(data))
-		if err := s.accept(c, cam, epoch, chain, rec, data, f.at, log); err != nil {
+		if err := s.accept(c, id, chain, rec, data, f.at, log); err != nil {
 			return err
 		}
 	case TypeAlarm:
@@ -359,7 +390,8 @@ func (s *Server) handle(c *Conn, f frame, cam keys.Address, epoch uint64, chain 
 	return nil
 }
 
-func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerChain, record, data []byte, read time.Time, log *slog.Logger) error {
+func (s *Server) accept(c *Conn, id sessionID, chain ServerChain, record, data []byte, read time.Time, log *slog.Logger) error {
+	cam, epoch := id.cam, id.epoch
 	r, err := feedchain.Parse(record)
 	if err != nil {
 		s.refuse(c, cam, RefuseBadRecord, "%v", err)
@@ -368,6 +400,10 @@ func (s *Server) accept(c *Conn, cam keys.Address, epoch uint64, chain ServerCha
 	if r.Camera != cam || r.Epoch != epoch {
 		s.refuse(c, cam, RefuseBadRecord, "record for camera %s epoch %d on the session of %s epoch %d", r.Camera.Hex(), r.Epoch, cam.Hex(), epoch)
 		return errors.New("record for another camera or epoch")
+	}
+	if err := feedchain.VerifyStream(id.stream, r); err != nil {
+		s.refuse(c, cam, RefuseBadRecord, "record #%d on the %s stream's session: %v", r.Seq, id.stream, err)
+		return err
 	}
 	head := chain.Head()
 	if head.Valid && r.Seq <= head.Seq {

@@ -24,7 +24,13 @@ type meta struct {
 	start   int64 // Unix nanoseconds
 	dur     time.Duration
 	size    uint64
+	stream  feedchain.Stream
+	clock   feedchain.ClockSource
 	missing bool // file absent at or above the pruned mark: lost
+}
+
+func metaOf(r *feedchain.Record, hash feedchain.Hash, off int64) meta {
+	return meta{hash: hash, off: off, start: r.Start, dur: r.Duration, size: r.Size, stream: r.Stream, clock: r.Clock}
 }
 
 // SegmentInfo describes one record and its segment file.
@@ -34,8 +40,13 @@ type SegmentInfo struct {
 	Duration time.Duration
 	Size     uint64
 	Hash     feedchain.Hash // the record's hash (Record.Hash), not the segment's SHA-256
-	Pruned   bool           // retention deleted the file
-	Missing  bool           // the file is gone though retention did not delete it
+	// Stream and Clock are the record's (SPEC §6.1): the stream it is of
+	// (in a main chain written before each stream had its own chain, sub
+	// records may be interleaved) and where its start time comes from.
+	Stream  feedchain.Stream
+	Clock   feedchain.ClockSource
+	Pruned  bool // retention deleted the file
+	Missing bool // the file is gone though retention did not delete it
 }
 
 // Chain is one camera's chain in one epoch: its records and segments.
@@ -71,7 +82,7 @@ func (c *Chain) statePath(name string) string { return filepath.Join(c.dir, name
 // openChain loads a chain from disk, creating it if create is set.
 func openChain(s *Store, id ChainRef, create bool) (*Chain, error) {
 	c := &Chain{s: s, id: id, dir: filepath.Join(s.dir, id.dirName()),
-		log: s.log.With("camera", id.Camera.Hex(), "epoch", id.Epoch)}
+		log: s.log.With("camera", id.Camera.Hex(), "epoch", id.Epoch, "stream", id.Stream.String())}
 	if _, err := os.Stat(c.logPath()); errors.Is(err, fs.ErrNotExist) {
 		if !create {
 			return nil, fmt.Errorf("%w: no chain for %s", ErrNotFound, id)
@@ -253,7 +264,7 @@ func (c *Chain) scanSegments() error {
 	return nil
 }
 
-// ID returns the chain's camera and epoch.
+// ID returns the chain's camera, epoch and stream.
 func (c *Chain) ID() ChainRef { return c.id }
 
 // Head returns the last record's seq and hash; the zero Head when empty.
@@ -308,7 +319,7 @@ func (c *Chain) Info(seq uint64) (SegmentInfo, bool) {
 func (c *Chain) infoLocked(seq uint64) SegmentInfo {
 	m := &c.metas[seq]
 	return SegmentInfo{Seq: seq, Start: time.Unix(0, m.start).UTC(), Duration: m.dur, Size: m.size,
-		Hash: m.hash, Pruned: seq < c.pruneBelow, Missing: m.missing && seq >= c.pruneBelow}
+		Hash: m.hash, Stream: m.stream, Clock: m.clock, Pruned: seq < c.pruneBelow, Missing: m.missing && seq >= c.pruneBelow}
 }
 
 // Range calls fn for the records with from <= seq < to (to is capped at
@@ -436,6 +447,9 @@ func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 	if err := feedchain.VerifyNext(c.id.Camera, c.id.Epoch, head, r); err != nil {
 		return fmt.Errorf("store: append to %s: %w", c.id, err)
 	}
+	if err := feedchain.VerifyStream(c.id.Stream, r); err != nil {
+		return fmt.Errorf("store: append to %s: %w", c.id, err)
+	}
 	if err := feedchain.VerifySegment(r, data); err != nil {
 		return fmt.Errorf("store: append to %s: %w", c.id, err)
 	}
@@ -457,7 +471,7 @@ func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 	}
 
 	c.mu.Lock()
-	c.metas = append(c.metas, meta{hash: hash, off: off, start: r.Start, dur: r.Duration, size: r.Size})
+	c.metas = append(c.metas, metaOf(r, hash, off))
 	c.logSize = off + int64(len(entry))
 	c.bytes += int64(r.Size)
 	c.mu.Unlock()

@@ -24,6 +24,8 @@ type camera struct {
 	epoch uint64
 	head  feedchain.Head
 	every time.Duration // segment duration and spacing
+	// stream, when not main, makes version 2 records of that stream.
+	stream feedchain.Stream
 }
 
 // newCamera makes a camera with a fresh key from crypto/rand.
@@ -62,6 +64,9 @@ func (cam *camera) unsigned(data []byte) *feedchain.Record {
 	r := &feedchain.Record{Camera: cam.addr(), Epoch: cam.epoch, Seq: seq, Segment: feedchain.SegmentHash(data),
 		Start: t0.Add(time.Duration(seq) * cam.every).UnixNano(), Duration: cam.every,
 		Size: uint64(len(data)), Codec: "avc1.4d401e"}
+	if cam.stream != feedchain.StreamMain {
+		r.Version, r.Stream, r.Clock = feedchain.Version2, cam.stream, feedchain.ClockRTCP
+	}
 	if cam.head.Valid {
 		r.Prev = cam.head.Hash
 	}

@@ -29,6 +29,18 @@ type pendingRec struct {
 	next int64 // offset just past this entry
 }
 
+// verifyLoadedStream is the stream rule for a log being read: a sub
+// stream's chain holds only its stream's records; the main chain may also
+// hold sub-stream records, interleaved, as agents wrote them before each
+// stream had its own chain (SPEC §6.5), and those stores stay readable.
+// Appends take only the chain's own stream (feedchain.VerifyStream).
+func verifyLoadedStream(stream feedchain.Stream, r *feedchain.Record) error {
+	if stream == feedchain.StreamMain {
+		return nil
+	}
+	return feedchain.VerifyStream(stream, r)
+}
+
 // scanLog reads records.log: the header (an error if wrong), then entries
 // until the first one that is short, oversize, fails its CRC, does not
 // parse, is not signed by id's camera, or does not follow its predecessor.
@@ -81,6 +93,8 @@ func scanLog(f io.ReaderAt, size int64, id ChainRef) (logScan, error) {
 				reason = err.Error()
 			} else if err := feedchain.VerifyNext(id.Camera, id.Epoch, head, r); err != nil {
 				reason = err.Error()
+			} else if err := verifyLoadedStream(id.Stream, r); err != nil {
+				reason = err.Error()
 			}
 		}
 		if reason != "" {
@@ -90,7 +104,7 @@ func scanLog(f io.ReaderAt, size int64, id ChainRef) (logScan, error) {
 			return sc, nil
 		}
 		next := off + n
-		m := meta{hash: r.Hash(), off: off, start: r.Start, dur: r.Duration, size: r.Size}
+		m := metaOf(r, r.Hash(), off)
 		pending = append(pending, pendingRec{r: r, m: m, next: next})
 		head = feedchain.Head{Valid: true, Seq: r.Seq, Hash: m.hash}
 		off = next

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/store/layout"
 )
@@ -42,18 +43,29 @@ type Options struct {
 	Signer keys.Signer
 }
 
-// ChainRef names one chain: a camera in one binding epoch.
+// ChainRef names one chain: one stream of a camera in one binding epoch.
+// Each of a camera's streams is its own chain (SPEC §6.5): its own records,
+// sequence numbers, hash links, acknowledgements and checkpoints. The zero
+// Stream is the main stream, the one chain every store held before the sub
+// stream had its own.
 type ChainRef struct {
 	Camera keys.Address
 	Epoch  uint64
+	Stream feedchain.Stream
 }
 
+// Main is the main stream's chain of camera in epoch.
+func Main(camera keys.Address, epoch uint64) ChainRef { return ChainRef{Camera: camera, Epoch: epoch} }
+
 func (id ChainRef) String() string {
-	return fmt.Sprintf("camera %s epoch %d", id.Camera.Hex(), id.Epoch)
+	if id.Stream == feedchain.StreamMain {
+		return fmt.Sprintf("camera %s epoch %d", id.Camera.Hex(), id.Epoch)
+	}
+	return fmt.Sprintf("camera %s epoch %d %s stream", id.Camera.Hex(), id.Epoch, id.Stream)
 }
 
 // dirName is the chain's directory relative to the store.
-func (id ChainRef) dirName() string { return layout.ChainDir(id.Camera, id.Epoch) }
+func (id ChainRef) dirName() string { return layout.ChainDir(id.Camera, id.Epoch, id.Stream) }
 
 // Store is a directory of chains. Its methods are safe for concurrent use.
 type Store struct {
@@ -125,7 +137,7 @@ func Open(dir string, opts Options) (_ *Store, err error) {
 			return nil, err
 		}
 		for _, id := range ids {
-			if _, err := s.Lookup(id.Camera, id.Epoch); err != nil {
+			if _, err := s.LookupStream(id); err != nil {
 				return nil, err
 			}
 		}
@@ -186,16 +198,44 @@ func (s *Store) Dir() string { return s.dir }
 // so far; all of them when MaxBytes is set).
 func (s *Store) Stored() int64 { return s.total.Load() }
 
-// Chain opens the chain of camera in epoch, creating it if needed. Chains
-// are cached: every call for one ID returns the same *Chain.
+// Chain opens the main stream's chain of camera in epoch, creating it if
+// needed (StreamChain with Main(camera, epoch)).
 func (s *Store) Chain(camera keys.Address, epoch uint64) (*Chain, error) {
-	return s.get(ChainRef{camera, epoch}, true)
+	return s.StreamChain(Main(camera, epoch))
 }
 
-// Lookup opens an existing chain; ErrNotFound if there is none. Readers
-// use it so that a request for an unknown camera creates nothing.
+// Lookup opens the main stream's existing chain; ErrNotFound if there is
+// none (LookupStream with Main(camera, epoch)).
 func (s *Store) Lookup(camera keys.Address, epoch uint64) (*Chain, error) {
-	return s.get(ChainRef{camera, epoch}, false)
+	return s.LookupStream(Main(camera, epoch))
+}
+
+// StreamChain opens the chain id names — a camera's stream in an epoch —
+// creating it if needed. Chains are cached: every call for one ID returns
+// the same *Chain.
+func (s *Store) StreamChain(id ChainRef) (*Chain, error) {
+	if err := checkStream(id.Stream); err != nil {
+		return nil, err
+	}
+	return s.get(id, true)
+}
+
+// LookupStream opens an existing chain; ErrNotFound if there is none.
+// Readers use it so that a request for an unknown camera creates nothing.
+func (s *Store) LookupStream(id ChainRef) (*Chain, error) {
+	if err := checkStream(id.Stream); err != nil {
+		return nil, err
+	}
+	return s.get(id, false)
+}
+
+func checkStream(st feedchain.Stream) error {
+	for _, known := range feedchain.Streams() {
+		if st == known {
+			return nil
+		}
+	}
+	return fmt.Errorf("store: %w: unknown stream %d", ErrNotFound, st)
 }
 
 func (s *Store) get(id ChainRef, create bool) (*Chain, error) {
@@ -230,7 +270,8 @@ func (s *Store) get(id ChainRef, create bool) (*Chain, error) {
 	}
 }
 
-// loaded returns the chains opened so far, ordered by camera and epoch.
+// loaded returns the chains opened so far, ordered by camera, epoch and
+// stream.
 func (s *Store) loaded() []*Chain {
 	s.mu.Lock()
 	slots := make([]*chainSlot, 0, len(s.chains))
@@ -258,6 +299,10 @@ func compareID(a, b ChainRef) int {
 		return -1
 	case a.Epoch > b.Epoch:
 		return 1
+	case a.Stream < b.Stream:
+		return -1
+	case a.Stream > b.Stream:
+		return 1
 	}
 	return 0
 }
@@ -266,7 +311,8 @@ func compareID(a, b ChainRef) int {
 // bytes.
 func (s *Store) Deleted() (segments, bytes int64) { return s.deleted.Load(), s.deletedBytes.Load() }
 
-// Chains lists the chains in the store, ordered by camera and epoch.
+// Chains lists the chains in the store (every stream's), ordered by
+// camera, epoch and stream.
 func (s *Store) Chains() ([]ChainRef, error) {
 	cams, err := os.ReadDir(s.dir)
 	if err != nil {
@@ -284,14 +330,14 @@ func (s *Store) Chains() ([]ChainRef, error) {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		for _, ee := range epochs {
-			epoch, err := layout.ParseCanonicalUint(ee.Name())
-			if err != nil || !ee.IsDir() {
+			epoch, stream, ok := layout.ParseEpochDir(ee.Name())
+			if !ok || !ee.IsDir() {
 				continue
 			}
 			if _, err := os.Stat(filepath.Join(s.dir, name, ee.Name(), layout.LogName)); err != nil {
 				continue
 			}
-			ids = append(ids, ChainRef{cam, epoch})
+			ids = append(ids, ChainRef{Camera: cam, Epoch: epoch, Stream: stream})
 		}
 	}
 	slices.SortFunc(ids, compareID)

@@ -99,7 +99,7 @@ func TestAppendReopenRoundTrip(t *testing.T) {
 
 	s = openStore(t, dir, Options{})
 	ids, err := s.Chains()
-	if err != nil || len(ids) != 1 || ids[0] != (ChainRef{cam.addr(), 3}) {
+	if err != nil || len(ids) != 1 || ids[0] != (ChainRef{Camera: cam.addr(), Epoch: 3}) {
 		t.Fatalf("Chains() = %v, %v", ids, err)
 	}
 	c = mustChain(t, s, cam)

@@ -167,9 +167,10 @@ func ReadPruned(chainDir string) (uint64, error) {
 	return n, nil
 }
 
-// ParseChainDir returns the camera and epoch a chain directory's path names:
-// <…>/<camera: 40 lowercase hex digits>/<epoch: canonical decimal>.
-func ParseChainDir(chainDir string) (keys.Address, uint64, bool) {
+// ParseChainDir returns the camera, epoch and stream a chain directory's
+// path names: <…>/<camera: 40 lowercase hex digits>/<epoch: canonical
+// decimal>, with ".sub" for the sub stream's chain (SPEC §9).
+func ParseChainDir(chainDir string) (keys.Address, uint64, feedchain.Stream, bool) {
 	return layout.ParseChainDir(chainDir)
 }
 
@@ -185,7 +186,7 @@ func IsChainDir(dir string) bool {
 }
 
 // FindChains lists the chain directories of a store root,
-// <root>/<camera>/<epoch>/, ordered by path.
+// <root>/<camera>/<epoch>/ and <root>/<camera>/<epoch>.sub/, ordered by path.
 func FindChains(root string) ([]string, error) {
 	cams, err := os.ReadDir(root)
 	if err != nil {
@@ -202,7 +203,7 @@ func FindChains(root string) ([]string, error) {
 		}
 		for _, e := range epochs {
 			dir := filepath.Join(root, c.Name(), e.Name())
-			if _, _, ok := ParseChainDir(dir); ok && e.IsDir() && IsChainDir(dir) {
+			if _, _, _, ok := ParseChainDir(dir); ok && e.IsDir() && IsChainDir(dir) {
 				out = append(out, dir)
 			}
 		}

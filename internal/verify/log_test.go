@@ -193,7 +193,7 @@ func TestReadLogOfTheStore(t *testing.T) {
 	if err != nil || l.Damage != nil || len(l.Records) != len(recs) {
 		t.Fatalf("ReadLogFile: %v, damage %v, %d records", err, l.Damage, len(l.Records))
 	}
-	cam, epoch, ok := ParseChainDir(chainDir)
+	cam, epoch, _, ok := ParseChainDir(chainDir)
 	if !ok || cam != recs[0].Camera || epoch != 1 {
 		t.Fatalf("ChainID(%s) = %s, %d, %v", chainDir, cam.Hex(), epoch, ok)
 	}

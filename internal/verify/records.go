@@ -36,6 +36,8 @@ func checkRecords(in Input) []record {
 			rec.bad = fmt.Sprintf("record names camera %s, not this camera %s", r.Camera.Hex(), in.Camera.Hex())
 		case r.Epoch != in.Epoch:
 			rec.bad = fmt.Sprintf("record names epoch %d, not %d", r.Epoch, in.Epoch)
+		case in.Stream != feedchain.StreamMain && r.Stream != in.Stream:
+			rec.bad = fmt.Sprintf("record is of the %s stream, not of this chain's %s stream", r.Stream, in.Stream)
 		case r.Seq != uint64(i):
 			rec.bad = fmt.Sprintf("entry %d of the log holds a record with seq %d", i, r.Seq)
 		default:

@@ -106,6 +106,7 @@ type CheckpointResult struct {
 type Report struct {
 	Camera      string             `json:"camera"` // EIP-55
 	Epoch       uint64             `json:"epoch"`
+	Stream      string             `json:"stream"`  // "main" or "sub": the chain's stream
 	Records     int                `json:"records"` // records given (read from the log or the hub)
 	Clips       []Result           `json:"clips"`   // by seq, then path; files without a seq last
 	Checkpoints []CheckpointResult `json:"checkpoints"`

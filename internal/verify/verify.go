@@ -11,6 +11,11 @@ import (
 type Input struct {
 	Camera keys.Address
 	Epoch  uint64
+	// Stream is the chain's stream: each of a camera's streams is its own
+	// chain with its own checkpoints (SPEC §6.5). A sub stream's records
+	// and checkpoints must all be the sub stream's; the main chain may hold
+	// sub-stream records interleaved, as agents wrote them before.
+	Stream feedchain.Stream
 	// EVMChainID, when not 0, is the ledger's EIP-712 chain id: a checkpoint
 	// transaction signed for another ledger is refused.
 	EVMChainID uint64
@@ -57,7 +62,7 @@ type Checkpoint struct {
 // returns a verdict on every clip (see the package documentation). It is a
 // pure function of in; it does not touch the file system.
 func Verify(in Input) *Report {
-	rep := &Report{Camera: in.Camera.Hex(), Epoch: in.Epoch, Records: len(in.Records),
+	rep := &Report{Camera: in.Camera.Hex(), Epoch: in.Epoch, Stream: in.Stream.String(), Records: len(in.Records),
 		Clips: []Result{}, Checkpoints: []CheckpointResult{}}
 	if in.LogDamage != nil {
 		rep.Problems = append(rep.Problems, "records.log "+in.LogDamage.String())

@@ -138,7 +138,7 @@ func verifyDir(t *testing.T, dir string, cps []verify.Checkpoint) *verify.Report
 	if err != nil {
 		t.Fatal(err)
 	}
-	cam, epoch, ok := verify.ParseChainDir(dir)
+	cam, epoch, _, ok := verify.ParseChainDir(dir)
 	if !ok {
 		t.Fatalf("%s does not name a chain", dir)
 	}

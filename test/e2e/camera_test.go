@@ -52,7 +52,18 @@ func compareAcrossReset(t *testing.T, h *hubProc, a *agentProc, camera string, m
 	}
 }
 
+// compareStream is compareStores for one stream's chain.
+func compareStream(t *testing.T, hubData, agentData, camera string, epoch uint64, stream feedchain.Stream) (hub, cam feedchain.Head) {
+	t.Helper()
+	return compareStreamChains(t, hubData, agentData, camera, store.ChainRef{Epoch: epoch, Stream: stream}, true)
+}
+
 func compareChains(t *testing.T, hubData, agentData, camera string, epoch uint64, checkAcked bool) (hub, cam feedchain.Head) {
+	t.Helper()
+	return compareStreamChains(t, hubData, agentData, camera, store.ChainRef{Epoch: epoch}, checkAcked)
+}
+
+func compareStreamChains(t *testing.T, hubData, agentData, camera string, ref store.ChainRef, checkAcked bool) (hub, cam feedchain.Head) {
 	t.Helper()
 	cAddr, err := keys.ParseAddress(camera)
 	if err != nil {
@@ -68,11 +79,12 @@ func compareChains(t *testing.T, hubData, agentData, camera string, epoch uint64
 		t.Fatal(err)
 	}
 	defer as.Close()
-	hc, err := hs.Chain(cAddr, epoch)
+	ref.Camera = cAddr
+	hc, err := hs.StreamChain(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ac, err := as.Chain(cAddr, epoch)
+	ac, err := as.StreamChain(ref)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -287,6 +287,10 @@ type agentStatus struct {
 	Head      string `json:"head"`
 	Acked     string `json:"acked"`
 	Alarms    int    `json:"alarms"`
+	// The sub stream's own chain and session, when there is one.
+	SubHead  string `json:"sub_head"`
+	SubAcked string `json:"sub_acked"`
+	SubLink  string `json:"sub_link"`
 	// The recording sources (passwords redacted) and their states.
 	Source    string            `json:"source"`
 	SubSource string            `json:"sub_source"`

@@ -145,6 +145,13 @@ type storedChain struct {
 
 func readChain(t *testing.T, agentData, camera string) storedChain {
 	t.Helper()
+	return readStream(t, agentData, camera, feedchain.StreamMain)
+}
+
+// readStream is readChain of one stream's chain: every record must be of
+// that stream.
+func readStream(t *testing.T, agentData, camera string, stream feedchain.Stream) storedChain {
+	t.Helper()
 	addr, err := keys.ParseAddress(camera)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +161,7 @@ func readChain(t *testing.T, agentData, camera string) storedChain {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ch, err := st.Chain(addr, 0)
+	ch, err := st.LookupStream(store.ChainRef{Camera: addr, Epoch: 0, Stream: stream})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +179,9 @@ func readChain(t *testing.T, agentData, camera string) storedChain {
 		}
 		if err := feedchain.VerifyNext(addr, 0, prev, r); err != nil {
 			t.Fatal(err)
+		}
+		if err := feedchain.VerifyStream(stream, r); err != nil {
+			t.Fatalf("%s stream's chain: %v", stream, err)
 		}
 		prev = feedchain.HeadOf(r)
 		data, err := ch.Segment(s)
@@ -276,7 +286,10 @@ func TestRTSPCameraMainAndSubWithAudioAndAnOutage(t *testing.T) {
 	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--source", "rtsp://admin:${E2E_CAM_PASS}@"+cam.addr+"/main",
 		"--sub-source", subURL, "--segment", "1s", "--camera-max-backoff", "1s", "--camera-timeout", "3s")
 	camera := pair(t, h, a, newWallet(t))
-	waitFor(t, 40*time.Second, "main and sub segments acknowledged", func() bool { return seqOf(a.status(t).Acked) >= 8 })
+	waitFor(t, 40*time.Second, "main and sub segments acknowledged", func() bool {
+		st := a.status(t)
+		return seqOf(st.Acked) >= 8 && seqOf(st.SubAcked) >= 2
+	})
 
 	// The camera dies; 3 s later it is back.
 	mainPub.kill()
@@ -299,9 +312,9 @@ func TestRTSPCameraMainAndSubWithAudioAndAnOutage(t *testing.T) {
 	}
 
 	// camchain verify shows the outage as a gap of the main stream, and
-	// nothing as tampered with.
+	// nothing as tampered with, in either stream's chain: the store holds
+	// two chains, <camera>/0 and <camera>/0.sub.
 	code, out, errs := camchain("verify", "--hub", h.url(), filepath.Join(a.data, "store"))
-	h.stop()
 	if !strings.Contains(out, "gap: main stream") {
 		t.Errorf("verify shows no gap (exit %d):\n%s%s", code, out, errs)
 	}
@@ -310,17 +323,56 @@ func TestRTSPCameraMainAndSubWithAudioAndAnOutage(t *testing.T) {
 			t.Errorf("verify finds %s:\n%s", bad, out)
 		}
 	}
-	// The hub holds the camera's records and segments, byte for byte.
+	camDir := filepath.Join(a.data, "store", strings.ToLower(strings.TrimPrefix(camera, "0x")))
+	for _, d := range []string{"0", "0.sub"} {
+		if _, err := os.Stat(filepath.Join(camDir, d, "records.log")); err != nil {
+			t.Errorf("the camera's store has no chain %s: %v", d, err)
+		}
+	}
+	// Tampering with one sub-stream segment on the card is caught in the
+	// sub stream's chain, and the main stream's chain still verifies.
+	tampered := filepath.Join(camDir, "0.sub", "seg", "0000000000000001.mp4")
+	seg, err := os.ReadFile(tampered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg[len(seg)/2] ^= 0x01
+	if err := os.WriteFile(tampered, seg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = camchain("verify", "--hub", h.url(), filepath.Join(camDir, "0.sub"))
+	if code != 1 || countLines(out, "✗ "+string(verify.Modified)+" ") != 1 || !strings.Contains(out, "✗ modified     seq 1      seg/0000000000000001.mp4") ||
+		!strings.Contains(out, "epoch 0, sub stream: ") {
+		t.Errorf("verify of the tampered sub stream: exit %d:\n%s%s", code, out, errs)
+	}
+	code, out, errs = camchain("verify", "--hub", h.url(), filepath.Join(camDir, "0"))
+	if strings.Contains(out, " "+string(verify.Modified)+" ") || !strings.Contains(out, "0000000000000001.mp4") {
+		t.Errorf("the main stream's chain is reported modified after a sub segment was: exit %d:\n%s%s", code, out, errs)
+	}
+	seg[len(seg)/2] ^= 0x01
+	if err := os.WriteFile(tampered, seg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.stop()
+
+	// The hub holds each stream's records and segments, byte for byte.
 	hubH, _ := compareStores(t, h.data, a.data, camera, 0)
 	if !hubH.Valid || hubH.Seq < uint64(before) {
 		t.Fatalf("hub holds %v", hubH)
 	}
+	if hubSub, _ := compareStream(t, h.data, a.data, camera, 0, feedchain.StreamSub); !hubSub.Valid || hubSub.Seq < 2 {
+		t.Fatalf("hub holds %v of the sub stream", hubSub)
+	}
 
 	sc := readChain(t, a.data, camera)
 	nMain := checkStream(t, sc, streamCheck{stream: feedchain.StreamMain, video: "h264", audio: "aac", codecParts: "avc1.", exactCount: true})
-	nSub := checkStream(t, sc, streamCheck{stream: feedchain.StreamSub, video: "hevc", audio: "opus", codecParts: "hvc1.1."})
+	nSub := checkStream(t, readStream(t, a.data, camera, feedchain.StreamSub),
+		streamCheck{stream: feedchain.StreamSub, video: "hevc", audio: "opus", codecParts: "hvc1.1."})
 	if nMain < 8 || nSub < 2 {
 		t.Fatalf("%d main and %d sub segments", nMain, nSub)
+	}
+	if n := len(sc.recs); n != nMain {
+		t.Fatalf("the main stream's chain holds %d records, %d of them main", n, nMain)
 	}
 	gaps := verify.FindGaps(sc.recs)
 	if len(gaps) != 1 || gaps[0].Stream != "main" || gaps[0].Length < 2*time.Second || gaps[0].Length > 15*time.Second {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/feedchain/feedchaintest"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
@@ -77,7 +78,10 @@ func (b *benchBackend) Authorize(cam keys.Address, epoch uint64, pin link.Pin) e
 	return nil
 }
 
-func (b *benchBackend) Chain(cam keys.Address, epoch uint64) (link.ServerChain, error) {
+func (b *benchBackend) Chain(cam keys.Address, epoch uint64, stream feedchain.Stream) (link.ServerChain, error) {
+	if stream != feedchain.StreamMain {
+		return nil, fmt.Errorf("the bench's cameras have no %s stream", stream)
+	}
 	return b.chain(cam, epoch)
 }
 

@@ -131,7 +131,7 @@ func verifyChainDir(ctx context.Context, dir string, cps []verify.Checkpoint, n 
 	if err != nil {
 		return nil, err
 	}
-	cam, epoch, _ := verify.ParseChainDir(dir)
+	cam, epoch, _, _ := verify.ParseChainDir(dir)
 	rep := verify.Verify(verify.Input{Camera: cam, Epoch: epoch, EVMChainID: verifyEVMChainID, Records: l.Records, LogDamage: l.Damage,
 		Clips: clips, Complete: true, PrunedBelow: pruned, Checkpoints: cps})
 	if c := rep.Counts(); !rep.OK() || c[verify.Verified] != n {

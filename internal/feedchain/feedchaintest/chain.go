@@ -30,6 +30,9 @@ const Codec = "avc1.4d401e"
 type Chain struct {
 	Camera keys.Address
 	Epoch  uint64
+	// Stream is the chain's stream; records of the sub stream are made in
+	// record version 2 (the main stream's in version 1, as before).
+	Stream feedchain.Stream
 	// SkipSegmentHash makes Append check a segment's size but not its
 	// SHA-256 (the store checks both; a benchmark measures the hash apart).
 	SkipSegmentHash bool
@@ -66,6 +69,9 @@ func (c *Chain) AddHashed(k *keys.PrivateKey, data []byte, h feedchain.Hash, sta
 	r := &feedchain.Record{Camera: c.Camera, Epoch: c.Epoch, Seq: uint64(len(c.recs)),
 		Segment: h, Start: start.UnixNano(), Duration: dur,
 		Size: uint64(len(data)), Codec: Codec}
+	if c.Stream != feedchain.StreamMain {
+		r.Version, r.Stream, r.Clock = feedchain.Version2, c.Stream, feedchain.ClockArrival
+	}
 	if n := len(c.recs); n > 0 {
 		r.Prev = c.recs[n-1].Hash()
 	}
@@ -261,6 +267,9 @@ func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 		return err
 	}
 	if err := feedchain.VerifyNext(c.Camera, c.Epoch, c.Head(), r); err != nil {
+		return err
+	}
+	if err := feedchain.VerifyStream(c.Stream, r); err != nil {
 		return err
 	}
 	if uint64(len(data)) != r.Size {

@@ -12,9 +12,13 @@
 //	<dir>/<camera>/<epoch>/acked              "camchain-acked 1\n<seq> <record hash hex>\n"
 //	<dir>/<camera>/<epoch>/pruned             "camchain-pruned 1\n<n>\n"
 //	<dir>/<camera>/<epoch>/prune-statement    the camera's signed prune statement (SPEC §14.1), on a card
+//	<dir>/<camera>/<epoch>.sub/…              the sub stream's chain, same files
 //
 // <camera> is the camera's address as 40 lowercase hex digits without 0x;
-// <epoch> is canonical decimal. records.log is a 16-byte header —
+// <epoch> is canonical decimal. Each of a camera's streams has its own
+// chain (docs/SPEC.md §6.5): the main stream's directory is the epoch
+// alone (what every store held before streams had chains of their own),
+// another stream's is the epoch, a dot and the stream's name. records.log is a 16-byte header —
 // "CCRECLOG", u32be version (1), four zero bytes — followed by entries
 //
 //	u32be len ‖ record (feedchain Marshal, len bytes) ‖ u32be CRC-32C(record)
@@ -285,9 +289,40 @@ func ParseCanonicalUint(s string) (uint64, error) {
 }
 
 // ChainDir is a chain's directory relative to the store:
-// <camera hex>/<epoch>.
-func ChainDir(camera keys.Address, epoch uint64) string {
-	return filepath.Join(hex.EncodeToString(camera[:]), strconv.FormatUint(epoch, 10))
+// <camera hex>/<epoch> for the main stream, <camera hex>/<epoch>.<stream>
+// for another (EpochDir).
+func ChainDir(camera keys.Address, epoch uint64, stream feedchain.Stream) string {
+	return filepath.Join(hex.EncodeToString(camera[:]), EpochDir(epoch, stream))
+}
+
+// EpochDir is the last element of a chain's directory: the epoch in
+// canonical decimal, then, for a stream other than main, "." and its name
+// ("3", "3.sub").
+func EpochDir(epoch uint64, stream feedchain.Stream) string {
+	e := strconv.FormatUint(epoch, 10)
+	if stream == feedchain.StreamMain {
+		return e
+	}
+	return e + "." + stream.String()
+}
+
+// ParseEpochDir is the inverse of EpochDir: it accepts only what EpochDir
+// writes for a known stream.
+func ParseEpochDir(name string) (epoch uint64, stream feedchain.Stream, ok bool) {
+	num, suffix, dotted := strings.Cut(name, ".")
+	epoch, err := ParseCanonicalUint(num)
+	if err != nil {
+		return 0, 0, false
+	}
+	if !dotted {
+		return epoch, feedchain.StreamMain, true
+	}
+	for _, s := range feedchain.Streams() {
+		if s != feedchain.StreamMain && suffix == s.String() {
+			return epoch, s, true
+		}
+	}
+	return 0, 0, false
 }
 
 // ParseCameraDir returns the camera a store's camera directory name
@@ -303,14 +338,17 @@ func ParseCameraDir(name string) (keys.Address, bool) {
 	return a, true
 }
 
-// ParseChainDir returns the camera and epoch a chain directory's path
-// names: <…>/<camera: 40 lowercase hex digits>/<epoch: canonical decimal>.
-func ParseChainDir(chainDir string) (keys.Address, uint64, bool) {
+// ParseChainDir returns the camera, epoch and stream a chain directory's
+// path names: <…>/<camera: 40 lowercase hex digits>/<EpochDir>.
+func ParseChainDir(chainDir string) (keys.Address, uint64, feedchain.Stream, bool) {
 	clean := filepath.Clean(chainDir)
-	epoch, err := ParseCanonicalUint(filepath.Base(clean))
-	if err != nil {
-		return keys.Address{}, 0, false
+	epoch, stream, ok := ParseEpochDir(filepath.Base(clean))
+	if !ok {
+		return keys.Address{}, 0, 0, false
 	}
 	cam, ok := ParseCameraDir(filepath.Base(filepath.Dir(clean)))
-	return cam, epoch, ok
+	if !ok {
+		return keys.Address{}, 0, 0, false
+	}
+	return cam, epoch, stream, true
 }

@@ -46,12 +46,24 @@ func TestNames(t *testing.T) {
 		}
 	}
 	cam := keys.Address{0xab, 0x01}
-	dir := ChainDir(cam, 7)
-	if got, epoch, ok := ParseChainDir("/store/" + dir); !ok || got != cam || epoch != 7 || dir != "ab01000000000000000000000000000000000000/7" {
-		t.Fatalf("ChainDir %q parsed to %v %d %v", dir, got, epoch, ok)
+	for _, c := range []struct {
+		stream feedchain.Stream
+		want   string
+	}{
+		{feedchain.StreamMain, "ab01000000000000000000000000000000000000/7"},
+		{feedchain.StreamSub, "ab01000000000000000000000000000000000000/7.sub"},
+	} {
+		dir := ChainDir(cam, 7, c.stream)
+		if got, epoch, stream, ok := ParseChainDir("/store/" + dir); !ok || got != cam || epoch != 7 || stream != c.stream || dir != c.want {
+			t.Fatalf("ChainDir %q parsed to %v %d %v %v", dir, got, epoch, stream, ok)
+		}
 	}
-	for _, bad := range []string{"AB01000000000000000000000000000000000000/7", "ab01000000000000000000000000000000000000/07", "ab0100/7", "ab01000000000000000000000000000000000000/x"} {
-		if _, _, ok := ParseChainDir(bad); ok {
+	for _, bad := range []string{"AB01000000000000000000000000000000000000/7", "ab01000000000000000000000000000000000000/07",
+		"ab0100/7", "ab01000000000000000000000000000000000000/x", "ab01000000000000000000000000000000000000/7.main",
+		"ab01000000000000000000000000000000000000/7.", "ab01000000000000000000000000000000000000/7.SUB",
+		"ab01000000000000000000000000000000000000/7.sub.sub", "ab01000000000000000000000000000000000000/07.sub",
+		"ab01000000000000000000000000000000000000/7.stream-2"} {
+		if _, _, _, ok := ParseChainDir(bad); ok {
 			t.Errorf("ParseChainDir accepted %q", bad)
 		}
 	}
@@ -64,6 +76,7 @@ func FuzzDecoders(f *testing.F) {
 	f.Add(EncodePruned(9))
 	f.Add([]byte(SegName(5)))
 	f.Add([]byte("ab01000000000000000000000000000000000000/7"))
+	f.Add([]byte("ab01000000000000000000000000000000000000/7.sub"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if h, err := DecodeAcked(b); err == nil && !bytes.Equal(EncodeAcked(h), b) {
 			t.Fatalf("acked %q decoded to %v, which encodes as %q", b, h, EncodeAcked(h))
@@ -74,8 +87,8 @@ func FuzzDecoders(f *testing.F) {
 		if seq, ok := ParseSegName(string(b)); ok && SegName(seq) != string(b) {
 			t.Fatalf("segment name %q parsed to %d", b, seq)
 		}
-		if cam, epoch, ok := ParseChainDir(string(b)); ok && !strings.HasSuffix(filepath.Clean(string(b)), ChainDir(cam, epoch)) {
-			t.Fatalf("chain dir %q parsed to %v/%d", b, cam, epoch)
+		if cam, epoch, stream, ok := ParseChainDir(string(b)); ok && !strings.HasSuffix(filepath.Clean(string(b)), ChainDir(cam, epoch, stream)) {
+			t.Fatalf("chain dir %q parsed to %v/%d/%v", b, cam, epoch, stream)
 		}
 	})
 }
