@@ -46,11 +46,17 @@ func TestScripts(t *testing.T) {
 			env.Setenv("CAMCHAIN_HUB", "http://127.0.0.1:1")
 			// The evidence vector bundle (docs/SPEC.md §10.6), made by a real
 			// hub, for the evidence scripts.
-			b, err := os.ReadFile(filepath.Join("..", "evidence", "testdata", "bundle-v1.cbor"))
-			if err != nil {
-				return err
+			// bundle-v2.cbor is it with witness cosignatures (§16).
+			for _, name := range []string{"bundle-v1.cbor", "bundle-v2.cbor"} {
+				b, err := os.ReadFile(filepath.Join("..", "evidence", "testdata", name))
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(filepath.Join(env.WorkDir, name), b, 0o644); err != nil {
+					return err
+				}
 			}
-			return os.WriteFile(filepath.Join(env.WorkDir, "bundle-v1.cbor"), b, 0o644)
+			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"capture":       cmdCapture,

@@ -15,6 +15,7 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/evidence"
+	"github.com/camchain/camchain/internal/witness"
 )
 
 func newEvidenceCmd(e *env) *cobra.Command {
@@ -158,6 +159,11 @@ validator set, which you pin: --validators-hash HASH, or --genesis with the
 ledger's genesis file (a hub keeps it in <data>/ledger/config/genesis.json).
 Obtain either from a source you trust, not from whoever sent the bundle.
 
+Witness cosignatures in the bundle (docs/SPEC.md §16) are always checked;
+--witness VKEY names a witness you trust, and then every checkpoint must be
+cosigned by one you trust: that proves someone outside the owner's control
+saw the history by the time it signed.
+
 A bundle's blocks are signed by the validator set it carries, which anyone
 could have made on a private chain of their own: without a pin nothing ties
 them to the real ledger. --no-pin checks everything else and says so.
@@ -174,7 +180,11 @@ does not verify; 2 for a bad command line (no pin and no --no-pin included).`,
 		if err != nil {
 			return err
 		}
-		return e.verifyBundleFile(args[0], pinned, jsonOut)
+		ws, err := pf.trusted()
+		if err != nil {
+			return err
+		}
+		return e.verifyBundleFile(args[0], pinned, ws, jsonOut)
 	}
 	return cmd
 }
@@ -188,12 +198,27 @@ var errNotPinned = errors.New("NOT PINNED: the bundle is self-consistent, but no
 type pinFlags struct {
 	hash, genesis string
 	none          bool
+	witnesses     []string
 }
 
 func (p *pinFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&p.hash, "validators-hash", "", "the ledger's validator-set `HASH` (hex), obtained out of band")
 	cmd.Flags().StringVar(&p.genesis, "genesis", "", "pin the validator set of the ledger's genesis `FILE`, obtained out of band")
 	cmd.Flags().BoolVar(&p.none, "no-pin", false, "verify without a pin: proves only that the bundle is self-consistent (exit status 3)")
+	cmd.Flags().StringArrayVar(&p.witnesses, "witness", nil, "trust this witness `VKEY` (name+id+key, docs/SPEC.md §16.3): every checkpoint must carry its cosignature, or another trusted one's (repeatable)")
+}
+
+// trusted parses the --witness keys.
+func (p *pinFlags) trusted() ([]witness.Key, error) {
+	var out []witness.Key
+	for _, s := range p.witnesses {
+		k, err := witness.ParseKey(s)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--witness %q: %w", s, err)}
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }
 
 // resolve returns the pinned validator-set hash, or nil with --no-pin.
@@ -229,12 +254,12 @@ func btoi(b bool) int {
 
 // verifyBundleFile verifies one evidence bundle offline, against pinned
 // (nil: self-consistency only, and errNotPinned when that holds).
-func (e *env) verifyBundleFile(p string, pinned []byte, jsonOut bool) error {
+func (e *env) verifyBundleFile(p string, pinned []byte, ws []witness.Key, jsonOut bool) error {
 	data, err := readBundle(p)
 	if err != nil {
 		return err
 	}
-	rep, err := evidence.VerifyBytes(data, evidence.Options{PinnedValidatorsHash: pinned, Now: time.Now()})
+	rep, err := evidence.VerifyBytes(data, evidence.Options{PinnedValidatorsHash: pinned, Now: time.Now(), Witnesses: ws})
 	if jsonOut {
 		res := verifyResult{OK: err == nil && rep.Pinned, SelfConsistent: err == nil, File: p, Bytes: len(data), Kind: evidence.KindOf(err), Report: rep}
 		switch {

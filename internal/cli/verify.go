@@ -19,6 +19,7 @@ import (
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/verify"
+	"github.com/camchain/camchain/internal/witness"
 )
 
 // camchain verify, one job per file: verify.go the command and what a
@@ -91,15 +92,19 @@ command line, 3 when all verified but a bundle was checked with --no-pin.`,
 			}
 		}
 		var pinned []byte
+		var ws []witness.Key
 		if len(bundles) > 0 {
 			var err error
 			if pinned, err = pf.resolve(); err != nil {
 				return err
 			}
+			if ws, err = pf.trusted(); err != nil {
+				return err
+			}
 		}
 		bundlesOK, unpinned := true, false
 		for _, p := range bundles {
-			switch err := e.verifyBundleFile(p, pinned, hf.jsonOut); {
+			switch err := e.verifyBundleFile(p, pinned, ws, hf.jsonOut); {
 			case errors.Is(err, errNotPinned):
 				unpinned = true
 			case err != nil:

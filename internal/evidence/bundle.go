@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -17,9 +18,16 @@ import (
 // Label and Version open every bundle: the first two items of its CBOR
 // array, so a reader can tell a bundle (and its version) before decoding
 // the rest.
+//
+// Version 1 bundles carry the ledger's proofs alone; version 2 adds, to
+// each checkpoint, witness cosignatures and RFC 3161 timestamps (SPEC
+// §10.2, §16). Encode writes version 1 when no checkpoint carries either
+// (so a bundle has one encoding, and readers of version 1 read it), and
+// Decode reads both.
 const (
-	Label   = "camchain-evidence"
-	Version = 1
+	Label     = "camchain-evidence"
+	Version   = 2
+	VersionV1 = 1
 )
 
 // HashSize is the size of every hash in a bundle (SHA-256).
@@ -73,6 +81,80 @@ type Checkpoint struct {
 	// Results are the results of every transaction of block H, in block
 	// order: the fields CometBFT hashes into LastResultsHash.
 	Results Results
+
+	// Cosignatures are witnesses' tlog-cosignatures of the checkpoint's
+	// tree (SPEC §16.3), in the order the hub got them (version 2).
+	Cosignatures []Cosignature `cbor:"-"`
+	// Timestamps are RFC 3161 TimeStampTokens (DER) over the checkpoint
+	// (SPEC §16.5) (version 2).
+	Timestamps [][]byte `cbor:"-"`
+}
+
+// Cosignature is one witness's C2SP tlog-cosignature/v1 of a checkpoint's
+// tree: the witness's key name and Ed25519 public key, its time (Unix
+// seconds) and its signature over "cosignature/v1\ntime <Time>\n" and the
+// checkpoint body (witness.Body of the bundle's origin and the
+// checkpoint's tree size and root).
+type Cosignature struct {
+	_         struct{} `cbor:",toarray"`
+	Name      string
+	Key       []byte // 32 bytes
+	Time      uint64
+	Signature []byte // 64 bytes
+}
+
+// checkpointV2 is a checkpoint on the wire in a version 2 bundle: the
+// version 1 items, then the cosignatures and the timestamps.
+type checkpointV2 struct {
+	_              struct{} `cbor:",toarray"`
+	Tx             []byte
+	TxProof        TxProof
+	Header         []byte
+	Validators     []Validator
+	NextHeader     []byte
+	NextValidators []Validator
+	Results        Results
+	Cosignatures   []Cosignature
+	Timestamps     [][]byte
+}
+
+func (c *Checkpoint) v2() checkpointV2 {
+	return checkpointV2{Tx: c.Tx, TxProof: c.TxProof, Header: c.Header, Validators: c.Validators,
+		NextHeader: c.NextHeader, NextValidators: c.NextValidators, Results: c.Results,
+		Cosignatures: orEmpty(c.Cosignatures), Timestamps: orEmpty(c.Timestamps)}
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// version is the version Encode writes: 2 if any checkpoint carries a
+// cosignature or a timestamp, else 1.
+func (b *Bundle) version() uint64 {
+	for i := range b.Checkpoints {
+		if len(b.Checkpoints[i].Cosignatures) > 0 || len(b.Checkpoints[i].Timestamps) > 0 {
+			return Version
+		}
+	}
+	return VersionV1
+}
+
+// wire is the bundle's wire form at its version.
+func (b *Bundle) wire() any {
+	v := b.version()
+	if v == VersionV1 {
+		return wireBundle{Label: Label, Version: v, LedgerChainID: b.LedgerChainID,
+			Camera: b.Camera[:], Epoch: b.Epoch, Checkpoints: b.Checkpoints, Clips: b.Clips}
+	}
+	cks := make([]checkpointV2, len(b.Checkpoints))
+	for i := range b.Checkpoints {
+		cks[i] = b.Checkpoints[i].v2()
+	}
+	return wireBundleV2{Label: Label, Version: v, LedgerChainID: b.LedgerChainID,
+		Camera: b.Camera[:], Epoch: b.Epoch, Checkpoints: cks, Clips: b.Clips}
 }
 
 // TxProof is CometBFT's Merkle proof of a transaction in a block's data
@@ -134,6 +216,18 @@ type wireBundle struct {
 	Clips         []Clip
 }
 
+// wireBundleV2 is a version 2 bundle on the wire.
+type wireBundleV2 struct {
+	_             struct{} `cbor:",toarray"`
+	Label         string
+	Version       uint64
+	LedgerChainID string
+	Camera        []byte
+	Epoch         uint64
+	Checkpoints   []checkpointV2
+	Clips         []Clip
+}
+
 // encMode is the canonical encoder; Decode (decode.go) accepts exactly
 // its output.
 var encMode = func() cbor.UserBufferEncMode {
@@ -161,8 +255,7 @@ func (b *Bundle) encode(sizeHint int) ([]byte, error) {
 		}
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, min(sizeHint, MaxBundleBytes)))
-	err := encMode.MarshalToBuffer(wireBundle{Label: Label, Version: Version, LedgerChainID: b.LedgerChainID,
-		Camera: b.Camera[:], Epoch: b.Epoch, Checkpoints: b.Checkpoints, Clips: b.Clips}, buf)
+	err := encMode.MarshalToBuffer(b.wire(), buf)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: encode: %w", err)
 	}
@@ -241,6 +334,25 @@ func (c *Checkpoint) check() error {
 	for i, r := range c.Results.All() {
 		if n := len(r.Data); n > MaxResultDataBytes {
 			return fmt.Errorf("result %d: %d bytes of data, over the %d-byte limit", i, n, MaxResultDataBytes)
+		}
+	}
+	if len(c.Cosignatures) > MaxCosignatures {
+		return fmt.Errorf("%d cosignatures, over the limit of %d", len(c.Cosignatures), MaxCosignatures)
+	}
+	for i, cs := range c.Cosignatures {
+		switch {
+		case len(cs.Name) == 0 || len(cs.Name) > MaxWitnessNameBytes || !utf8.ValidString(cs.Name):
+			return fmt.Errorf("cosignature %d: the witness name must be 1..%d bytes of UTF-8", i, MaxWitnessNameBytes)
+		case len(cs.Key) != ed25519.PublicKeySize || len(cs.Signature) != ed25519.SignatureSize:
+			return fmt.Errorf("cosignature %d: want a %d-byte key and a %d-byte signature", i, ed25519.PublicKeySize, ed25519.SignatureSize)
+		}
+	}
+	if len(c.Timestamps) > MaxTimestamps {
+		return fmt.Errorf("%d timestamps, over the limit of %d", len(c.Timestamps), MaxTimestamps)
+	}
+	for i, t := range c.Timestamps {
+		if len(t) == 0 || len(t) > MaxTimestampBytes {
+			return fmt.Errorf("timestamp %d: %d bytes, want 1..%d", i, len(t), MaxTimestampBytes)
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"math"
@@ -36,17 +37,20 @@ func Decode(data []byte) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: no version after the label: %v", ErrMalformed, err)
 	}
-	if v != Version {
-		return nil, fmt.Errorf("%w: %d (this code reads version %d)", ErrVersion, v, Version)
+	if v != Version && v != VersionV1 {
+		return nil, fmt.Errorf("%w: %d (this code reads versions %d and %d)", ErrVersion, v, VersionV1, Version)
 	}
 	if n != 7 {
 		return nil, fmt.Errorf("%w: a bundle is an array of 7, this one of %d", ErrMalformed, n)
 	}
 	// From here on the bundle's byte fields are slices of one private copy.
 	d.b = append([]byte(nil), data...)
-	b, err := d.bundle()
+	b, err := d.bundle(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if b.version() != v {
+		return nil, fmt.Errorf("%w: a version %d bundle with no cosignature and no timestamp: such a bundle is written as version %d", ErrMalformed, v, VersionV1)
 	}
 	if d.off != len(d.b) {
 		return nil, fmt.Errorf("%w: %d bytes after the bundle", ErrMalformed, len(d.b)-d.off)
@@ -65,6 +69,8 @@ const (
 	minValidatorBytes                = 1 + 2 + 2 + MinPubKeyBytes + 1 // array head, key type, key, power
 	minResultBytes                   = 5                              // array head and four one-byte items
 	minAuntBytes                     = 2 + HashSize                   // bstr head, hash
+	minCosignatureBytes              = 1 + 2 + 2 + 32 + 1 + 2 + 64    // array head, name, key, time, signature
+	minTimestampBytes                = 2                              // bstr head and a byte
 	minCheckpointBytes, minClipBytes = 1, 1                           // bounded by their count limits
 )
 
@@ -210,7 +216,7 @@ func (d *decoder) textBytes(max int) ([]byte, error) {
 }
 
 // bundle reads the rest of a bundle after its label and version.
-func (d *decoder) bundle() (*Bundle, error) {
+func (d *decoder) bundle(version uint64) (*Bundle, error) {
 	var b Bundle
 	var err error
 	if b.LedgerChainID, err = d.text(MaxLedgerChainIDBytes); err != nil {
@@ -230,7 +236,7 @@ func (d *decoder) bundle() (*Bundle, error) {
 	}
 	b.Checkpoints = make([]Checkpoint, n)
 	for i := range b.Checkpoints {
-		if err := d.checkpoint(&b.Checkpoints[i]); err != nil {
+		if err := d.checkpoint(&b.Checkpoints[i], version); err != nil {
 			return nil, fmt.Errorf("checkpoint %d: %w", i, err)
 		}
 	}
@@ -246,8 +252,12 @@ func (d *decoder) bundle() (*Bundle, error) {
 	return &b, nil
 }
 
-func (d *decoder) checkpoint(c *Checkpoint) error {
-	if err := d.tuple(7); err != nil {
+func (d *decoder) checkpoint(c *Checkpoint, version uint64) error {
+	items := uint64(7)
+	if version == Version {
+		items = 9
+	}
+	if err := d.tuple(items); err != nil {
 		return err
 	}
 	var err error
@@ -272,7 +282,52 @@ func (d *decoder) checkpoint(c *Checkpoint) error {
 	if c.Results, err = d.results(); err != nil {
 		return fmt.Errorf("results: %w", err)
 	}
+	if version == VersionV1 {
+		return nil
+	}
+	if c.Cosignatures, err = d.cosignatures(); err != nil {
+		return fmt.Errorf("cosignatures: %w", err)
+	}
+	n, err := d.list(MaxTimestamps, minTimestampBytes)
+	if err != nil {
+		return fmt.Errorf("timestamps: %w", err)
+	}
+	if n > 0 {
+		c.Timestamps = make([][]byte, n)
+	}
+	for i := range c.Timestamps {
+		if c.Timestamps[i], err = d.bytes(MaxTimestampBytes); err != nil || len(c.Timestamps[i]) == 0 {
+			return fmt.Errorf("timestamp %d: want 1..%d bytes (%v)", i, MaxTimestampBytes, err)
+		}
+	}
 	return nil
+}
+
+func (d *decoder) cosignatures() ([]Cosignature, error) {
+	n, err := d.list(MaxCosignatures, minCosignatureBytes)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	cs := make([]Cosignature, n)
+	for i := range cs {
+		c := &cs[i]
+		if err := d.tuple(4); err != nil {
+			return nil, fmt.Errorf("cosignature %d: %w", i, err)
+		}
+		if c.Name, err = d.text(MaxWitnessNameBytes); err != nil || c.Name == "" {
+			return nil, fmt.Errorf("cosignature %d: witness name: want 1..%d bytes (%v)", i, MaxWitnessNameBytes, err)
+		}
+		if c.Key, err = d.bytes(ed25519.PublicKeySize); err != nil || len(c.Key) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("cosignature %d: key: want %d bytes (%v)", i, ed25519.PublicKeySize, err)
+		}
+		if c.Time, err = d.uint(); err != nil {
+			return nil, fmt.Errorf("cosignature %d: time: %w", i, err)
+		}
+		if c.Signature, err = d.bytes(ed25519.SignatureSize); err != nil || len(c.Signature) != ed25519.SignatureSize {
+			return nil, fmt.Errorf("cosignature %d: signature: want %d bytes (%v)", i, ed25519.SignatureSize, err)
+		}
+	}
+	return cs, nil
 }
 
 func (d *decoder) txProof(p *TxProof) error {

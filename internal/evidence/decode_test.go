@@ -43,7 +43,7 @@ func minimalResults(n int) Results {
 }
 
 func hostileWire(cks []Checkpoint, clips []Clip) []byte {
-	out, err := encMode.Marshal(wireBundle{Label: Label, Version: Version, LedgerChainID: "camchain-1",
+	out, err := encMode.Marshal(wireBundle{Label: Label, Version: VersionV1, LedgerChainID: "camchain-1",
 		Camera: make([]byte, 20), Epoch: 1, Checkpoints: cks, Clips: clips})
 	if err != nil {
 		panic(err)

@@ -12,7 +12,12 @@
 //     block H holding it and of block H+1 (whose commit of H finalises H and
 //     whose LastResultsHash covers H's results), the validator sets of both
 //     blocks, and the results of block H's transactions (to show the
-//     ledger applied the checkpoint: result code 0).
+//     ledger applied the checkpoint: result code 0);
+//   - (version 2) witnesses' cosignatures of each checkpoint's tree
+//     (docs/SPEC.md §16, internal/witness), which Verify checks over the
+//     tree the camera signed and, under the witness keys the verifier
+//     trusts (Options.Witnesses), reports as proof that someone outside
+//     the owner's control saw that history by then.
 //
 // Verify is a pure function over a bundle and the caller's options (a
 // pinned validator-set hash, the current time). It checks every link of

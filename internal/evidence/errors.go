@@ -34,6 +34,16 @@ var (
 	// ErrResults: the transaction results do not match the next header, or
 	// the ledger did not apply the checkpoint (result code not 0).
 	ErrResults = errors.New("transaction result invalid")
+	// ErrCosignature: a witness cosignature in the bundle is not a valid
+	// one of the checkpoint's tree (altered, of another tree, from the
+	// future, or twice by one witness).
+	ErrCosignature = errors.New("witness cosignature invalid")
+	// ErrNotWitnessed: the verifier trusts witnesses and none of them
+	// cosigned a checkpoint.
+	ErrNotWitnessed = errors.New("checkpoint not cosigned by a trusted witness")
+	// ErrTimestamp: an RFC 3161 timestamp in the bundle is not a valid one
+	// of the checkpoint.
+	ErrTimestamp = errors.New("timestamp invalid")
 	// ErrRecord: a clip's record is malformed, of another camera or epoch,
 	// or not signed by the camera.
 	ErrRecord = errors.New("record invalid")
@@ -101,6 +111,9 @@ var kinds = []struct {
 	{ErrNotPinned, "not_pinned"},
 	{ErrCommit, "commit"},
 	{ErrResults, "results"},
+	{ErrCosignature, "cosignature"},
+	{ErrNotWitnessed, "not_witnessed"},
+	{ErrTimestamp, "timestamp"},
 	{ErrRecord, "record"},
 	{ErrSegment, "segment"},
 	{ErrInclusion, "inclusion"},

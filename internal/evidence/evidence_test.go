@@ -517,7 +517,8 @@ func TestDecodeStrict(t *testing.T) {
 	}{
 		{"empty", nil, evidence.ErrNotBundle},
 		{"a transaction", f.cam.Records[0].Marshal(), evidence.ErrNotBundle},
-		{"version 2", withVersion(2), evidence.ErrVersion},
+		{"version 3", withVersion(3), evidence.ErrVersion},
+		{"version 2 without cosignatures or timestamps", withVersion(2), evidence.ErrMalformed},
 		{"trailing byte", append(bytes.Clone(f.bundle), 0), evidence.ErrMalformed},
 		{"truncated", f.bundle[:len(f.bundle)-1], evidence.ErrMalformed},
 		{"no clips", mutateRaw(t, f.bundle, func(b *evidence.Bundle) { b.Clips = nil }), evidence.ErrMalformed},

@@ -72,6 +72,19 @@ const (
 	MaxDecodeAllocRatio = 2.5
 	MaxDecodeAllocFixed = 2 << 20
 
+	// MaxCosignatures caps the witness cosignatures of one checkpoint.
+	MaxCosignatures = 16
+
+	// MaxWitnessNameBytes caps a witness's key name (witness.MaxNameBytes).
+	MaxWitnessNameBytes = 256
+
+	// MaxTimestamps caps the RFC 3161 timestamp tokens of one checkpoint.
+	MaxTimestamps = 8
+
+	// MaxTimestampBytes caps one timestamp token (DER): a token with its
+	// TSA's certificate chain is a few KiB.
+	MaxTimestampBytes = 16 << 10
+
 	// MaxClockSkew is how far in the future of Options.Now a block time may
 	// lie before Verify refuses it.
 	MaxClockSkew = 10 * time.Minute

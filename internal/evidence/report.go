@@ -20,6 +20,11 @@ type Report struct {
 	Pinned      bool             `json:"pinned"`
 	Checkpoints []CheckpointFact `json:"checkpoints"`
 	Clips       []ClipFact       `json:"clips"`
+	// Origin is the name of the camera's log in this epoch, the first line
+	// of every checkpoint witnesses cosign (SPEC §16.1).
+	Origin string `json:"origin"`
+	// TrustedWitnesses are the witness keys the verifier trusted.
+	TrustedWitnesses []string `json:"trusted_witnesses,omitempty"`
 	// Missing are the records between the first and the last clip that
 	// the bundle leaves out.
 	Missing []SeqRange `json:"missing,omitempty"`
@@ -50,6 +55,20 @@ type CheckpointFact struct {
 	// check.
 	Linked     bool   `json:"linked"`
 	NotChecked string `json:"not_checked,omitempty"`
+	// Witnesses are the valid cosignatures of this checkpoint's tree.
+	Witnesses []WitnessFact `json:"witnesses,omitempty"`
+}
+
+// WitnessFact is one verified witness cosignature: at Time (the witness's
+// clock) the witness had seen this tree, consistent with every earlier
+// tree of the camera's log it saw.
+type WitnessFact struct {
+	Name string `json:"name"`
+	Key  string `json:"key"` // its verifier key (SPEC §16.3)
+	Time string `json:"time"`
+	// Trusted: the key is one the verifier trusts. An untrusted one proves
+	// nothing to a stranger: anyone can make a witness key.
+	Trusted bool `json:"trusted"`
 }
 
 // ClipFact is one verified clip.
@@ -69,6 +88,20 @@ type ClipFact struct {
 type SeqRange struct {
 	First uint64 `json:"first"`
 	Last  uint64 `json:"last"`
+}
+
+// witnessed counts the checkpoints cosigned by a trusted witness.
+func (r *Report) witnessed() int {
+	n := 0
+	for _, c := range r.Checkpoints {
+		for _, w := range c.Witnesses {
+			if w.Trusted {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 func missing(clips []ClipFact) []SeqRange {
@@ -112,6 +145,16 @@ func (r *Report) String() string {
 		fmt.Fprintf(&s, "own and make such a bundle. Obtain the ledger's genesis file or validator-set hash from a\n")
 		fmt.Fprintf(&s, "source you trust and verify again with --genesis or --validators-hash.\n")
 	}
+	switch n := r.witnessed(); {
+	case n == len(r.Checkpoints):
+		fmt.Fprintf(&s, "  - Each checkpoint's tree was cosigned by a witness you trust (listed below): someone\n")
+		fmt.Fprintf(&s, "    outside the owner's control saw this history by the time it signed, as a prefix of\n")
+		fmt.Fprintf(&s, "    everything it saw of log %s.\n", r.Origin)
+	case len(r.TrustedWitnesses) == 0:
+		fmt.Fprintf(&s, "\nNOT WITNESSED — no trusted witness was given (--witness), so nothing proves that\n")
+		fmt.Fprintf(&s, "anyone outside the owner's control saw this history when it was made: an owner who runs the\n")
+		fmt.Fprintf(&s, "ledger's only validator could have made it later. Cosignatures in the bundle are listed below.\n")
+	}
 	fmt.Fprintf(&s, "\nIt does not prove that the camera's clock was right (times are the camera's), nor\n")
 	fmt.Fprintf(&s, "anything about records not in the bundle.\n")
 	if len(r.Missing) > 0 {
@@ -137,6 +180,16 @@ func (r *Report) String() string {
 			fmt.Fprintf(&s, "      extends checkpoint [%d] (consistency proof verified)\n", i-1)
 		default:
 			fmt.Fprintf(&s, "      not proven: %s\n", c.NotChecked)
+		}
+		for _, w := range c.Witnesses {
+			trust := "a witness you trust"
+			if !w.Trusted {
+				trust = "NOT a witness you trust"
+			}
+			fmt.Fprintf(&s, "      cosigned by witness %s at %s (%s; key %s)\n", w.Name, w.Time, trust, w.Key)
+		}
+		if len(c.Witnesses) == 0 {
+			fmt.Fprintf(&s, "      no witness cosignature\n")
 		}
 	}
 	fmt.Fprintf(&s, "\nClips:\n")

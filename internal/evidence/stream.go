@@ -20,7 +20,8 @@ func (b *Bundle) WriteTo(w io.Writer, segment func(seq uint64) ([]byte, error)) 
 	// A CBOR array's canonical encoding is its head followed by its items'
 	// canonical encodings, so the bundle can be written item by item.
 	head := appendHead(nil, majorArray, 7)
-	for _, v := range []any{Label, uint64(Version), b.LedgerChainID, b.Camera[:], b.Epoch} {
+	v2 := b.version() == Version
+	for _, v := range []any{Label, b.version(), b.LedgerChainID, b.Camera[:], b.Epoch} {
 		enc, err := encMode.Marshal(v)
 		if err != nil {
 			return cw.n, fmt.Errorf("evidence: encode: %w", err)
@@ -32,7 +33,11 @@ func (b *Bundle) WriteTo(w io.Writer, segment func(seq uint64) ([]byte, error)) 
 		return cw.n, err
 	}
 	for i := range b.Checkpoints {
-		if err := cw.marshal(&b.Checkpoints[i]); err != nil {
+		var v any = &b.Checkpoints[i]
+		if v2 {
+			v = b.Checkpoints[i].v2()
+		}
+		if err := cw.marshal(v); err != nil {
 			return cw.n, err
 		}
 	}

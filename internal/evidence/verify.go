@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cometbft/cometbft/types"
@@ -12,6 +13,7 @@ import (
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/tx"
+	"github.com/camchain/camchain/internal/witness"
 )
 
 // Options are what Verify takes besides the bundle.
@@ -25,6 +27,11 @@ type Options struct {
 	// Now is the verifier's clock: blocks dated more than MaxClockSkew after
 	// it are refused. The zero time skips the check.
 	Now time.Time
+	// Witnesses are the witness keys the verifier trusts (SPEC §16.3). With
+	// any, every checkpoint must carry a valid cosignature by at least one
+	// of them (else ErrNotWitnessed). Cosignatures by other keys are
+	// checked all the same and reported as not trusted.
+	Witnesses []witness.Key
 }
 
 // Verify checks everything a bundle claims, offline, and reports what it
@@ -66,7 +73,11 @@ func Verify(b *Bundle, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	rep := &Report{LedgerChainID: b.LedgerChainID, Camera: b.Camera.Hex(), Epoch: b.Epoch, Pinned: len(opts.PinnedValidatorsHash) > 0}
+	rep := &Report{LedgerChainID: b.LedgerChainID, Camera: b.Camera.Hex(), Epoch: b.Epoch, Pinned: len(opts.PinnedValidatorsHash) > 0,
+		Origin: witness.Origin(b.LedgerChainID, b.Camera, b.Epoch)}
+	for _, k := range opts.Witnesses {
+		rep.TrustedWitnesses = append(rep.TrustedWitnesses, k.String())
+	}
 	cks := make([]*tx.Checkpoint, len(b.Checkpoints))
 	for i := range b.Checkpoints {
 		m, fact, err := verifyCheckpoint(b, i, chainNum, opts)
@@ -84,6 +95,9 @@ func Verify(b *Bundle, opts Options) (*Report, error) {
 			return nil, &CheckpointError{Index: i, Height: fact.Height, Kind: ErrSuccession, Reason: err.Error(), Err: err}
 		}
 		fact.Linked, fact.NotChecked = s.Linked, s.NotChecked
+		if fact.Witnesses, err = verifyWitnesses(b, i, m, opts); err != nil {
+			return nil, err
+		}
 		cks[i] = m
 		rep.Checkpoints = append(rep.Checkpoints, fact)
 		if !containsString(rep.ValidatorsHashes, fact.ValidatorsHash) {
@@ -253,6 +267,59 @@ func verifyCheckpoint(b *Bundle, i int, chainNum uint64, opts Options) (*tx.Chec
 		AppHashAfter: fmt.Sprintf("%X", []byte(next.AppHash)),
 	}
 	return m, fact, nil
+}
+
+// verifyWitnesses checks checkpoint i's cosignatures over the tree the
+// camera signed (SPEC §16.3) and, when the verifier trusts witnesses, that
+// one of them cosigned.
+func verifyWitnesses(b *Bundle, i int, m *tx.Checkpoint, opts Options) ([]WitnessFact, error) {
+	c := &b.Checkpoints[i]
+	height := int64(0)
+	if sh, err := decodeSignedHeader(c.Header); err == nil {
+		height = sh.Height
+	}
+	fail := func(kind error, format string, a ...any) ([]WitnessFact, error) {
+		return nil, &CheckpointError{Index: i, Height: height, Kind: kind, Reason: fmt.Sprintf(format, a...)}
+	}
+	if len(c.Timestamps) > 0 {
+		return fail(ErrTimestamp, "the checkpoint carries %d RFC 3161 timestamp(s), which this verifier cannot check yet", len(c.Timestamps))
+	}
+	body := witness.Body(witness.Origin(b.LedgerChainID, b.Camera, b.Epoch), m.TreeSize, m.Root)
+	var facts []WitnessFact
+	trusted := false
+	for j, cs := range c.Cosignatures {
+		w := witness.Cosignature{Witness: witness.Key{Name: cs.Name, Public: cs.Key}, Time: cs.Time}
+		copy(w.Signature[:], cs.Signature)
+		for _, f := range facts {
+			if f.Key == w.Witness.String() {
+				return fail(ErrCosignature, "cosignature %d: witness %s cosigned twice", j, cs.Name)
+			}
+		}
+		if err := w.Verify(body); err != nil {
+			return fail(ErrCosignature, "cosignature %d by witness %s (key %s) does not verify over this checkpoint's tree (size %d, root %x)",
+				j, cs.Name, w.Witness, m.TreeSize, m.Root[:])
+		}
+		if !opts.Now.IsZero() && cs.Time > uint64(opts.Now.Add(MaxClockSkew).Unix()) {
+			return fail(ErrCosignature, "cosignature %d by witness %s is dated %s, after the verifier's clock (%s)", j, cs.Name,
+				unixRFC3339(cs.Time), opts.Now.UTC().Format(time.RFC3339))
+		}
+		f := WitnessFact{Name: cs.Name, Key: w.Witness.String(), Time: unixRFC3339(cs.Time)}
+		for _, k := range opts.Witnesses {
+			if k.Equal(w.Witness) {
+				f.Trusted, trusted = true, true
+			}
+		}
+		facts = append(facts, f)
+	}
+	if len(opts.Witnesses) > 0 && !trusted {
+		names := make([]string, len(opts.Witnesses))
+		for j, k := range opts.Witnesses {
+			names[j] = k.Name
+		}
+		return fail(ErrNotWitnessed, "no witness you trust (%s) cosigned this checkpoint (tree size %d): that someone outside the owner's control saw this history is not proven",
+			strings.Join(names, ", "), m.TreeSize)
+	}
+	return facts, nil
 }
 
 func verifyClip(b *Bundle, i int, cks []*tx.Checkpoint) (ClipFact, error) {
