@@ -230,6 +230,12 @@ func (c *Client) Device(ctx context.Context, camera string) (*Device, error) {
 	return &d, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera), nil, nil, &d)
 }
 
+// CameraStatus returns a camera's state now (GET /devices/{camera}/status).
+func (c *Client) CameraStatus(ctx context.Context, camera string) (*CameraStatus, error) {
+	var s CameraStatus
+	return &s, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/status", nil, nil, &s)
+}
+
 // Grants returns a camera's grants.
 func (c *Client) Grants(ctx context.Context, camera string) ([]Grant, error) {
 	var l List[Grant]

@@ -207,7 +207,7 @@ type CameraStatus struct {
 	HeadHash         string        `json:"head_hash,omitempty"` // the hub's chain head (record hash)
 	LastSegmentEnd   string        `json:"last_segment_end,omitempty"`
 	Codec            string        `json:"codec,omitempty"`   // of the latest segment, RFC 6381 (video, then audio)
-	RetentionSeconds uint64        `json:"retention_seconds"` // how long this hub keeps recordings
+	RetentionSeconds uint64        `json:"retention_seconds"` // how long this hub keeps the camera's recordings: the ledger policy, else --retention
 	CheckpointPeriod uint64        `json:"checkpoint_period_seconds"`
 	LastCheckpoint   *Checkpoint   `json:"last_checkpoint,omitempty"`
 	Alarms           *AlarmSummary `json:"alarms,omitempty"` // the owner only

@@ -48,6 +48,9 @@ const (
 	// LoginPolicy: an owner set the login policy of its address
 	// (docs/SPEC.md §11.11).
 	LoginPolicy Kind = "login-policy"
+	// Retention: an owner set the retention policy of the hub's copy of a
+	// camera's recordings (docs/SPEC.md §14.2).
+	Retention Kind = "retention"
 )
 
 // Kinds a hub files.

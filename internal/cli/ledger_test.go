@@ -178,6 +178,15 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 		t.Fatalf("period = %d, want 3600", d.CheckpointPeriod)
 	}
 
+	// Retention of the hub's copy: the owner's, on the ledger.
+	runCLI(args(owner, "retention", "--camera", camHex, "--days", "0")...).must(t, 2, "from 1 to 3650")
+	runCLI(args(owner, "retention", "--camera", camHex)...).must(t, 2, "--days is required")
+	runCLI(args(stranger, "retention", "--camera", camHex, "--days", "7")...).must(t, 1, "unauthorized")
+	runCLI(args(owner, "retention", "--camera", camHex, "--days", "7")...).must(t, 0, "")
+	if p, err := h.Node().App.RetentionNow(cam.Address(), 0); err != nil || p == nil || p.Days != 7 {
+		t.Fatalf("retention on the ledger after camchain retention: %+v, %v", p, err)
+	}
+
 	// A wrong passphrase signs nothing.
 	bad := owner
 	bad.passFile = stranger.passFile
@@ -196,7 +205,7 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 		}
 		kinds = append(kinds, e.Kind)
 	}
-	if strings.Join(kinds, ",") != "policy,revoke,grant,imprint" {
+	if strings.Join(kinds, ",") != "retention,policy,revoke,grant,imprint" {
 		t.Fatalf("audit kinds = %v", kinds)
 	}
 	r = runCLI("audit", "--camera", camHex, "--hub", url).must(t, 0, "")

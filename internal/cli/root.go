@@ -79,6 +79,7 @@ func commands(e *env) []*cobra.Command {
 		newTransferCmd(e),
 		newReleaseCmd(e),
 		newPolicyCmd(e),
+		newRetentionCmd(e),
 		newAuditCmd(e),
 		newPairCmd(e),
 		newResyncCmd(e),

@@ -33,7 +33,13 @@ type Config struct {
 	P2PListen      string        // CometBFT peer address; default loopback, any port
 	LinkAddr       string        // camera link listen address; default DefaultLinkAddr
 	LinkAdvertise  string        // link address given to cameras at pairing; default the bound address
-	Retention      time.Duration // keep recordings this long; default 30 days
+	Retention      time.Duration // keep recordings this long unless the owner's ledger policy says otherwise; default 30 days
+	// RetentionInterval is how often the hub's retention pass runs
+	// (retention.go); default DefaultRetentionInterval.
+	RetentionInterval time.Duration
+	// Held, when set, keeps a segment whatever its age and policy: the one
+	// place a legal hold plugs into retention (nil: nothing is held).
+	Held HeldFunc
 	// LinkLimits bounds connections to the camera link, in total and per
 	// source address (defaults link.DefaultMaxConns, DefaultMaxConnsPerSource).
 	LinkLimits link.ConnLimits
@@ -146,6 +152,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginRetention < c.LoginInterval {
 		return fmt.Errorf("--login-retention %s: at least the login interval %s", c.LoginRetention, c.LoginInterval)
+	}
+	if c.RetentionInterval == 0 {
+		c.RetentionInterval = DefaultRetentionInterval
 	}
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention

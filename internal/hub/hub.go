@@ -122,10 +122,11 @@ func Start(cfg Config) (*Hub, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
-	h.wg.Add(3)
+	h.wg.Add(4)
 	go h.auditLoop(ctx)
 	go h.alarmLoop(ctx)
 	go h.loginLoop(ctx)
+	go h.retentionLoop(ctx)
 	h.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -266,6 +266,8 @@ func cameraOf(m tx.Msg) (keys.Address, uint64) {
 		return m.Camera, m.Epoch
 	case *tx.SetPolicy:
 		return m.Camera, m.Epoch
+	case *tx.Retention:
+		return m.Camera, m.Epoch
 	}
 	panic(fmt.Sprintf("cameraOf: %T is not an owner action", m))
 }
@@ -337,6 +339,12 @@ func execOwnerAction(j *txn, msg tx.Msg, signer keys.Address, blk blockCtx) (*Re
 		d.CheckpointPeriod = p
 		j.putDevice(d)
 		ev.Detail = fmt.Sprintf("checkpoint period %ds", p)
+	case *tx.Retention:
+		detail, r, err := execRetention(j, d, m, blk)
+		if r != nil || err != nil {
+			return r, err
+		}
+		ev.Detail = detail
 	}
 	// The owner's own event comes first in the log.
 	j.events = append([]Event{ev}, j.events...)
@@ -358,6 +366,8 @@ func kindOf(t tx.Type) audit.Kind {
 		return audit.Revoke
 	case tx.TypeSetPolicy:
 		return audit.Policy
+	case tx.TypeRetention:
+		return audit.Retention
 	}
 	panic(fmt.Sprintf("kindOf: %s is not an owner action", t))
 }

@@ -255,3 +255,46 @@ func (s *Store) unacked() int64 {
 	}
 	return total
 }
+
+// PruneOlder applies an age rule to this chain alone (the hub's retention,
+// whose age is each camera's own ledger policy): it deletes segment files,
+// oldest first, while the segment ended more than maxAge before now, its
+// seq is below protectFrom, and held does not keep it (nil: nothing is
+// held). It stops at the first segment it may not delete, so the pruned
+// mark stays a prefix.
+func (c *Chain) PruneOlder(now time.Time, maxAge time.Duration, protectFrom uint64, held func(SegmentInfo) bool) (PruneResult, error) {
+	if maxAge <= 0 {
+		return PruneResult{}, fmt.Errorf("store: %s: prune older than %v: want a positive age", c.id, maxAge)
+	}
+	c.s.pruneMu.Lock()
+	defer c.s.pruneMu.Unlock()
+	cutoff := now.Add(-maxAge)
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return PruneResult{}, ErrClosed
+	}
+	at, bound := c.pruneBelow, min(protectFrom, uint64(len(c.metas)))
+	var infos []SegmentInfo
+	for ; at < bound; at++ {
+		m := &c.metas[at]
+		if !time.Unix(0, m.start).Add(m.dur).Before(cutoff) {
+			break
+		}
+		if held != nil {
+			infos = append(infos, c.infoLocked(at))
+		}
+	}
+	c.mu.RUnlock()
+	if held != nil {
+		// held runs without the chain's lock: it may call the chain.
+		for _, si := range infos {
+			if held(si) {
+				at = si.Seq
+				break
+			}
+		}
+	}
+	n, freed, err := c.pruneTo(at, pruneWhy{retention.ReasonAge, uint64(maxAge)})
+	return PruneResult{Deleted: n, Freed: freed, Stored: c.s.total.Load()}, err
+}

@@ -40,6 +40,7 @@ func sampleMsgs(cam, owner, hub keys.Address) []Msg {
 		&Audit{Hub: hub, Camera: cam, Kind: "hub/login", Actor: owner, Detail: "wallet login from 127.0.0.1", At: 1700000000, Nonce: 10, Expiry: 2000000000},
 		&LoginBatch{Hub: hub, Seq: 7, PeriodStart: 1700000000, PeriodEnd: 1700000060, Size: 3, Root: root, Unverified: 250, Nonce: 11, Expiry: 2000000000},
 		&LoginPolicy{Account: owner, Approval: ApprovalRequired, Nonce: 12, Expiry: 2000000000},
+		&Retention{Camera: cam, Epoch: 3, Days: 14, Nonce: 13, Expiry: 2000000000},
 	}
 }
 

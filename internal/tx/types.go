@@ -286,6 +286,8 @@ func newMsg(t Type) Msg {
 		return new(LoginBatch)
 	case TypeLoginPolicy:
 		return new(LoginPolicy)
+	case TypeRetention:
+		return new(Retention)
 	}
 	return nil
 }
@@ -293,7 +295,7 @@ func newMsg(t Type) Msg {
 // AllTypes lists every message type, in the order of docs/SPEC.md.
 func AllTypes() []Type {
 	return []Type{TypeImprint, TypeReset, TypeRelease, TypeTransfer, TypeBindHub,
-		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy}
+		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy, TypeRetention}
 }
 
 // SignerCount is how many signatures a message of type t carries.
@@ -327,6 +329,8 @@ func CameraOf(m Msg) keys.Address {
 	case *Checkpoint:
 		return m.Camera
 	case *Audit:
+		return m.Camera
+	case *Retention:
 		return m.Camera
 	}
 	return keys.Address{}

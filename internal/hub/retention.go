@@ -1,0 +1,115 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/store"
+)
+
+// DefaultRetentionInterval is how often the hub applies retention.
+const DefaultRetentionInterval = 10 * time.Minute
+
+// HeldFunc reports whether a segment of camera's chain in epoch must be
+// kept whatever its age: a legal hold. It runs during a retention pass and
+// must be quick; it must not call the store's Prune.
+type HeldFunc func(camera keys.Address, epoch uint64, seg store.SegmentInfo) bool
+
+// retentionLoop runs a retention pass at start and every
+// RetentionInterval until ctx ends.
+func (h *Hub) retentionLoop(ctx context.Context) {
+	defer h.wg.Done()
+	t := time.NewTicker(h.cfg.RetentionInterval)
+	defer t.Stop()
+	for {
+		if _, err := h.retentionPass(time.Now()); err != nil {
+			h.cfg.Logger.Error("retention pass", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// retentionFor is the age after which the hub may delete the segments of
+// camera's chain in epoch: the owner's ledger policy (SPEC §14.2), else the
+// hub's --retention.
+func (h *Hub) retentionFor(camera keys.Address, epoch uint64) (time.Duration, error) {
+	p, err := h.node.App.RetentionNow(camera, epoch)
+	if err != nil {
+		return 0, err
+	}
+	if p == nil {
+		return h.cfg.Retention, nil
+	}
+	return time.Duration(p.Days) * 24 * time.Hour, nil
+}
+
+// checkpointedBelow is the first seq of the chain that no committed
+// checkpoint covers: the hub never deletes a segment at or above it, since
+// a pending checkpoint still needs it. A sub stream's chain is not
+// checkpointed yet (checkpointsOf): nothing of it is deleted.
+func (h *Hub) checkpointedBelow(ref store.ChainRef) (uint64, error) {
+	if ref.Stream != feedchain.StreamMain {
+		return 0, nil
+	}
+	cp, err := h.node.App.LastCheckpoint(ref.Camera, ref.Epoch)
+	if err != nil || cp == nil {
+		return 0, err
+	}
+	return cp.Msg.LastSeq + 1, nil
+}
+
+// retentionPass applies every chain's retention once, as of now: segments
+// older than the camera's policy, covered by a committed checkpoint and
+// not held, oldest first (SPEC §14.2).
+func (h *Hub) retentionPass(now time.Time) (store.PruneResult, error) {
+	refs, err := h.store.Chains()
+	if err != nil {
+		return store.PruneResult{}, err
+	}
+	var total store.PruneResult
+	var errs []error
+	for _, ref := range refs {
+		age, err := h.retentionFor(ref.Camera, ref.Epoch)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: retention policy: %w", ref, err))
+			continue
+		}
+		protect, err := h.checkpointedBelow(ref)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: checkpoints: %w", ref, err))
+			continue
+		}
+		if protect == 0 {
+			continue // nothing checkpointed: nothing may go
+		}
+		c, err := h.store.LookupStream(ref)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var held func(store.SegmentInfo) bool
+		if h.cfg.Held != nil {
+			cam, epoch := ref.Camera, ref.Epoch
+			held = func(si store.SegmentInfo) bool { return h.cfg.Held(cam, epoch, si) }
+		}
+		res, err := c.PruneOlder(now, age, protect, held)
+		total.Deleted += res.Deleted
+		total.Freed += res.Freed
+		total.Stored = res.Stored
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return total, errors.Join(errs...)
+}
