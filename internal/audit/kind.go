@@ -93,6 +93,10 @@ const (
 	// (docs/SPEC.md §11.11). A security alarm: it is also what a thief
 	// holding the words would do.
 	LoginOverride Kind = "hub/login-override"
+	// WitnessFork: a witness refused the consistency proof of a camera's
+	// checkpoint: it saw another tree of the camera's log (docs/SPEC.md
+	// §16.2). Two histories of the chain exist. A security alarm.
+	WitnessFork Kind = "hub/witness-fork"
 )
 
 // Alarm is the name of an alarm a camera raises, as it travels on the
@@ -176,7 +180,7 @@ func (k Kind) ValidFiled() error {
 // never aggregated or dropped (docs/SPEC.md §4.1). Every camera alarm is
 // one, and so are the hub's own clone suspicions (of a camera, of a client).
 func (k Kind) IsAlarm() bool {
-	return k.Source() == SourceCamera || k == CloneSuspected || k == ChainDiverged || k == UnboundAlarm || k == ClientClone || k == LoginOverride
+	return k.Source() == SourceCamera || k == CloneSuspected || k == ChainDiverged || k == UnboundAlarm || k == ClientClone || k == LoginOverride || k == WitnessFork
 }
 
 func isName(s string) bool {

@@ -24,6 +24,7 @@ func TestKindNamespaces(t *testing.T) {
 		{ClientPending, SourceHub, true, false},
 		{ClientApproved, SourceHub, true, false},
 		{LoginOverride, SourceHub, true, true},
+		{WitnessFork, SourceHub, true, true},
 		{LoginPolicy, SourceLedger, false, false},
 		{ChainDivergence.Kind(), SourceCamera, true, true},
 		{Alarm("transfer").Kind(), SourceCamera, true, true},

@@ -17,6 +17,7 @@ import (
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
+	"github.com/camchain/camchain/internal/witness"
 )
 
 // Records is one camera's chain in one epoch as the hub stores it
@@ -73,6 +74,10 @@ type Request struct {
 	// it is stored: Bundle.WriteTo reads the segments one at a time as it
 	// writes the bundle.
 	SegmentsLater bool
+	// Cosignatures, if set, gives the witness cosignatures kept for a
+	// checkpoint's tree (origin, size, root: docs/SPEC.md §16); they go into
+	// the bundle, which is then version 2.
+	Cosignatures func(origin string, size uint64, root feedchain.Hash) []witness.Cosignature
 }
 
 // Why Build cannot make a bundle.
@@ -231,6 +236,14 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 			c, err := buildCheckpoint(ctx, l, tree, cps[j])
 			if err != nil {
 				return nil, err
+			}
+			if req.Cosignatures != nil {
+				m := &cps[j].Msg
+				for _, cs := range req.Cosignatures(witness.Origin(b.LedgerChainID, req.Camera, req.Epoch), m.TreeSize, m.Root) {
+					if len(c.Cosignatures) < MaxCosignatures {
+						c.Cosignatures = append(c.Cosignatures, Cosignature{Name: cs.Witness.Name, Key: cs.Witness.Public, Time: cs.Time, Signature: cs.Signature[:]})
+					}
+				}
 			}
 			ci = uint64(len(b.Checkpoints))
 			b.Checkpoints = append(b.Checkpoints, *c)

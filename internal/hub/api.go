@@ -96,6 +96,7 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/devices/{camera}/recordings", cameraViewer, h.recordings},
 		{"GET", "/devices/{camera}/records", cameraViewer, h.records},
 		{"GET", "/devices/{camera}/evidence", cameraViewer, h.evidence},
+		{"GET", "/devices/{camera}/witness", cameraOwner, h.witnessInfo},
 		{"GET", "/devices/{camera}/play", socketViewer, h.play},
 		{"GET", "/integrations", hubOwner, h.integrations},
 	}

@@ -97,6 +97,12 @@ type Config struct {
 	// internal/integrations (tests shorten them).
 	IntegrationRetryMin, IntegrationRetryMax time.Duration
 	IntegrationStateInterval                 time.Duration
+
+	// Witnesses are the tlog witnesses the hub publishes each camera's
+	// checkpoints to (docs/SPEC.md §16); WitnessInterval is how often it
+	// looks for new ones (default DefaultWitnessInterval).
+	Witnesses       []WitnessTarget
+	WitnessInterval time.Duration
 }
 
 // Validate fills defaults and checks the configuration.
@@ -137,6 +143,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RefusalInterval == 0 {
 		c.RefusalInterval = DefaultRefusalInterval
+	}
+	if c.WitnessInterval == 0 {
+		c.WitnessInterval = DefaultWitnessInterval
 	}
 	if c.RefusalInterval < time.Second {
 		return fmt.Errorf("--refusal-interval %s: at least 1s", c.RefusalInterval)

@@ -40,6 +40,7 @@ type Hub struct {
 	refusals      *refusals
 	wg            sync.WaitGroup // the audit and alarm loops
 	evidenceSlots chan struct{}  // one per evidence bundle being served (Config.MaxEvidenceRequests)
+	witnesses     *witnesses     // the witness publisher's keys, store and clients
 	stop          context.CancelFunc
 	auth          *auth.Service
 	logins        *auth.LoginLog
@@ -113,7 +114,15 @@ func Start(cfg Config) (*Hub, error) {
 		ln.Close()
 		return nil, err
 	}
+	if err := h.startWitnesses(); err != nil {
+		h.auth.Close()
+		h.alarms.Close()
+		node.Close()
+		ln.Close()
+		return nil, err
+	}
 	if err := h.startLink(); err != nil {
+		h.witnesses.store.Close()
 		h.auth.Close()
 		h.alarms.Close()
 		node.Close()
@@ -122,11 +131,12 @@ func Start(cfg Config) (*Hub, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
-	h.wg.Add(4)
+	h.wg.Add(5)
 	go h.auditLoop(ctx)
 	go h.alarmLoop(ctx)
 	go h.loginLoop(ctx)
 	go h.retentionLoop(ctx)
+	go h.witnessLoop(ctx)
 	h.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -177,7 +187,7 @@ func (h *Hub) Close() error {
 	linkErr = errors.Join(linkErr, h.integ.Close())
 	storeErr := h.store.Close()
 	authErr := h.auth.Close()
-	return errors.Join(err, linkErr, storeErr, authErr, h.logins.Shutdown(), h.alarms.Close(), h.node.Close())
+	return errors.Join(err, linkErr, storeErr, authErr, h.logins.Shutdown(), h.alarms.Close(), h.witnesses.store.Close(), h.node.Close())
 }
 
 // startLink opens the recording store and starts the camera link server.

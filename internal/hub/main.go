@@ -131,6 +131,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().StringVar(&cfg.MQTT.Prefix, "mqtt-prefix", "camchain", "MQTT topic prefix")
 	runCmd.Flags().StringVar(&cfg.MQTT.DiscoveryPrefix, "mqtt-discovery-prefix", "homeassistant", "Home Assistant MQTT discovery prefix")
 	runCmd.Flags().StringArrayVar(&cfg.Webhooks, "webhook", nil, "POST every alarm and audit event, signed, to this URL (repeatable)")
+	runCmd.Flags().Var(witnessFlag{&cfg.Witnesses}, "witness", "publish every camera's checkpoints to this tlog witness: `URL,VKEY` (its submission URL and verifier key; repeatable; docs/SPEC.md §16)")
 	runCmd.Flags().StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", "", "the webhooks' HMAC secret (default <data>/integrations/webhook.secret, made at the first start)")
 	runCmd.Flags().StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this loopback host:port (e.g. 127.0.0.1:9464)")
 
@@ -206,3 +207,28 @@ func (f addressFlag) Set(s string) error {
 }
 
 func (addressFlag) Type() string { return "address" }
+
+// witnessFlag is the repeatable --witness URL,VKEY.
+type witnessFlag struct{ ts *[]WitnessTarget }
+
+func (f witnessFlag) String() string {
+	if f.ts == nil {
+		return ""
+	}
+	var out []string
+	for _, t := range *f.ts {
+		out = append(out, t.URL+","+t.Key.String())
+	}
+	return strings.Join(out, " ")
+}
+
+func (f witnessFlag) Set(s string) error {
+	t, err := ParseWitnessTarget(s)
+	if err != nil {
+		return err
+	}
+	*f.ts = append(*f.ts, t)
+	return nil
+}
+
+func (witnessFlag) Type() string { return "URL,VKEY" }

@@ -1,0 +1,147 @@
+package evidence_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/checkpoint"
+	"github.com/camchain/camchain/internal/evidence"
+	"github.com/camchain/camchain/internal/evidence/evidencetest"
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/hub"
+	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/testutil/litewitness"
+	"github.com/camchain/camchain/internal/witness"
+)
+
+// TestHubPublishesToWitness: a real hub configured with a real witness
+// (torchwood's litewitness) publishes each committed checkpoint to it, in
+// order, with consistency proofs; its bundles then carry the cosignatures
+// and verify under that witness. A second camera whose log the witness
+// saw with another tree of the same size (a fork) raises the hub's
+// witness-fork alarm on the ledger, and its bundles stay unwitnessed.
+func TestHubPublishesToWitness(t *testing.T) {
+	ctx := context.Background()
+	lw := litewitness.Start(t, "witness.example/hub")
+	key := witness.Key{Name: lw.Name, Public: lw.Public}
+	dir := filepath.Join(t.TempDir(), "hub")
+	h, err := evidencetest.StartHubConfig(hub.Config{DataDir: dir,
+		Witnesses: []hub.WitnessTarget{{URL: lw.URL, Key: key}}, WitnessInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	pin, err := evidencetest.PinnedValidatorsHash(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chainID := h.Node().LedgerChainID()
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+
+	cam, err := evidencetest.NewCamera(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := witness.Origin(chainID, cam.Key.Address(), 0)
+	vkey, err := h.WitnessLogKey(origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw.AddLog(t, origin, vkey)
+
+	// The forked camera: the witness first sees another tree of 3 records
+	// for its log, signed with the hub's own log key (a copy of the hub, or
+	// a rewritten history).
+	forked, err := evidencetest.NewCamera(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forkOrigin := witness.Origin(chainID, forked.Key.Address(), 0)
+	fvkey, _ := h.WitnessLogKey(forkOrigin)
+	lw.AddLog(t, forkOrigin, fvkey)
+	secret, err := os.ReadFile(filepath.Join(dir, "witness", "log.secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk, err := witness.NewLogKeys(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := checkpoint.NewTree()
+	for i := 0; i < 3; i++ {
+		var leaf feedchain.Hash
+		rand.Read(leaf[:])
+		other.Append(leaf)
+	}
+	client := &witness.Client{Key: key, URL: lw.URL}
+	if _, err := witness.Publish(ctx, client, lk, forkOrigin, other, 3, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, step := range []func() error{
+		func() error { return cam.Record(2, t0, 2*time.Second, 100) },
+		func() error { return cam.Checkpoint(ctx) },
+		func() error { return cam.Record(3, t0.Add(4*time.Second), 2*time.Second, 100) },
+		func() error { return cam.Checkpoint(ctx) },
+		func() error { return forked.Record(3, t0, 2*time.Second, 100) },
+		func() error { return forked.Checkpoint(ctx) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	opts := evidence.Options{PinnedValidatorsHash: pin, Now: time.Now().Add(time.Minute), Witnesses: []witness.Key{key}}
+	var rep *evidence.Report
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		data, err := cam.Export(ctx, t0, t0.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep, err = evidence.VerifyBytes(data, opts); err == nil {
+			break
+		}
+		if !errors.Is(err, evidence.ErrNotWitnessed) || time.Now().After(deadline) {
+			t.Fatalf("the hub's bundle: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(rep.Checkpoints) != 2 || rep.Checkpoints[1].TreeSize != 5 || !rep.Checkpoints[1].Witnesses[0].Trusted {
+		t.Fatalf("report: %+v", rep.Checkpoints)
+	}
+
+	// The fork: an alarm on the ledger, naming the witness and the sizes.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		evs, err := h.Node().App.Events(ledger.EventFilter{Camera: forked.Key.Address(), Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range evs {
+			found = found || e.Kind == audit.WitnessFork && strings.Contains(e.Detail, lw.Name) && strings.Contains(e.Detail, "from size 3 to 3")
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no witness-fork alarm for the forked camera; events: %+v", evs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	data, err := forked.Export(ctx, t0, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := evidence.VerifyBytes(data, opts); !errors.Is(err, evidence.ErrNotWitnessed) {
+		t.Fatalf("the forked camera's bundle under the witness: %v, want not_witnessed", err)
+	}
+}
