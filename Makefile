@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin
 RUN_DIR ?= .camchain-run
 
-.PHONY: all build run test bench fuzz deps clean ui
+.PHONY: all build run test bench fuzz deps clean ui release
 
 all: build
 
@@ -46,6 +46,18 @@ test: deps
 	$(GO) vet ./...
 	$(GO) build -o $(BIN)/testreport ./tools/testreport
 	set -o pipefail; $(GO) test -json -count=1 -timeout 15m ./... | $(BIN)/testreport
+	cd tools/release && $(GO) vet ./...
+	set -o pipefail; cd tools/release && $(GO) test -json -count=1 -timeout 15m ./... | ../../$(BIN)/testreport
+
+# Release artifacts (tools/release, its own module): static binaries for
+# linux amd64, arm64, armv7 and the agent also for mipsle softfloat; the
+# hub's and the agent's .deb; the hub's multi-arch OCI image (a tarball,
+# no Docker engine), compose.yaml and a Home Assistant add-on; an SPDX SBOM
+# per binary and SHA256SUMS; then every artifact is checked. make test
+# builds and installs a subset (amd64, arm64, mipsle agent) instead.
+DIST ?= dist
+release:
+	cd tools/release && $(GO) run . -repo ../.. -out $(abspath $(DIST)) $(if $(VERSION),-version $(VERSION))
 
 # Benchmarks: prints the table of every figure the issues ask for and
 # writes bench/latest.json.
@@ -62,4 +74,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf $(BIN) $(RUN_DIR)
+	rm -rf $(BIN) $(RUN_DIR) $(DIST)

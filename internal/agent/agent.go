@@ -19,6 +19,7 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/dataformat"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
@@ -303,19 +304,15 @@ func narrowMode(p string, want os.FileMode, log *slog.Logger) error {
 	return os.Chmod(p, fi.Mode().Perm()&want)
 }
 
+// checkOrWriteFormat marks a new data directory with this build's
+// format, migrates an older one and refuses one of another kind or
+// written by a newer release.
 func checkOrWriteFormat(dir string) error {
-	p := filepath.Join(dir, "FORMAT")
-	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return atomicfile.Write(p, []byte(FormatLine), 0o600)
+	_, err := dataformat.Open(dir, Format, migrations)
+	if errors.Is(err, dataformat.ErrNoFormat) {
+		return dataformat.Write(dir, Format)
 	}
-	if err != nil {
-		return err
-	}
-	if string(b) != FormatLine {
-		return fmt.Errorf("%s has data format %q; this agent reads %q", dir, strings.TrimSpace(string(b)), strings.TrimSpace(FormatLine))
-	}
-	return nil
+	return err
 }
 
 func loadOrCreateKey(dir string) (*keys.PrivateKey, error) {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/camchain/camchain/internal/version"
 )
 
 // DefaultDataDir is $CAMCHAIN_HOME/agent (CAMCHAIN_HOME defaults to
@@ -33,6 +35,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root := &cobra.Command{
 		Use:           "camchain-agent",
 		Short:         "camchain-agent: records, chains, signs and ships a camera's video to its hub",
+		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -9,12 +9,18 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/dataformat"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 )
 
-// FormatLine is the content of <data>/FORMAT.
-const FormatLine = "camchain-agent-data 1\n"
+// Format is the agent data directory's kind and version (<data>/FORMAT,
+// docs/SPEC.md §18); migrations lists the steps from older versions (none
+// yet: version 1 is the first).
+var (
+	Format     = dataformat.Format{Name: "camchain-agent-data", Version: 1}
+	migrations []dataformat.Migration
+)
 
 // Pairing is what the camera pinned when it imprinted.
 type Pairing struct {

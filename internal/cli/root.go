@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/version"
 )
 
 // Exit codes. Scripts may rely on them.
@@ -42,6 +43,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := &cobra.Command{
 		Use:           "camchain",
 		Short:         "camchain: wallet, sharing and verification for camchain cameras",
+		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

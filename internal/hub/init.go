@@ -9,14 +9,20 @@ import (
 	"strings"
 
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/dataformat"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/tx"
 	"github.com/camchain/camchain/internal/wallet"
 )
 
-// FormatLine is the content of <DataDir>/FORMAT for this version.
-const FormatLine = "camchain-hub-data 1\n"
+// Format is the hub data directory's kind and version (<DataDir>/FORMAT,
+// docs/SPEC.md §18); migrations lists the steps from older versions (none
+// yet: version 1 is the first).
+var (
+	Format     = dataformat.Format{Name: "camchain-hub-data", Version: 1}
+	migrations []dataformat.Migration
+)
 
 // hubScrypt seals the hub key. The key must unlock unattended at every
 // start, within the start-to-ready budget, so it uses N = 2^15 (32 MiB,
@@ -82,7 +88,7 @@ func Init(cfg Config, ledgerChainID string) (res InitResult, err error) {
 		return res, err
 	}
 	// FORMAT last: its presence means the directory is complete.
-	if err := atomicfile.Write(cfg.formatFile(), []byte(FormatLine), 0o600); err != nil {
+	if err := dataformat.Write(cfg.DataDir, Format); err != nil {
 		return res, err
 	}
 	return InitResult{DataDir: cfg.DataDir, HubAddress: key.Address(), LedgerChainID: ledgerChainID}, nil
@@ -101,20 +107,14 @@ func cleanup(dir string, created bool) {
 	}
 }
 
-// checkFormat refuses a data directory that is missing, half-made or of
-// another format version.
+// checkFormat refuses a data directory that is missing, half-made, of
+// another kind or written by a newer release, and migrates an older one.
 func checkFormat(cfg *Config) error {
-	b, err := os.ReadFile(cfg.formatFile())
-	if errors.Is(err, os.ErrNotExist) {
+	_, err := dataformat.Open(cfg.DataDir, Format, migrations)
+	if errors.Is(err, dataformat.ErrNoFormat) {
 		return fmt.Errorf("%s is not a hub data directory (no FORMAT file): run `camchaind init --data %s` first", cfg.DataDir, cfg.DataDir)
 	}
-	if err != nil {
-		return err
-	}
-	if string(b) != FormatLine {
-		return fmt.Errorf("%s has data format %q; this camchaind reads %q", cfg.DataDir, strings.TrimSpace(string(b)), strings.TrimSpace(FormatLine))
-	}
-	return nil
+	return err
 }
 
 // readPassphrase reads a passphrase file, dropping one trailing newline.

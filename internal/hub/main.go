@@ -17,6 +17,7 @@ import (
 	"github.com/camchain/camchain/internal/home"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/version"
 )
 
 // DefaultDataDir is $CAMCHAIN_HOME/hub (CAMCHAIN_HOME defaults to
@@ -29,10 +30,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		cfg           Config
 		logLevel      string
 		ledgerChainID string
+		initIfNew     bool
 	)
 	root := &cobra.Command{
 		Use:           "camchaind",
 		Short:         "camchaind: the camchain hub (ledger node and API)",
+		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -80,6 +83,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				// (where ps shows it).
 				cfg.MQTT.URL = os.Getenv("CAMCHAIND_MQTT")
 			}
+			if initIfNew {
+				if err := initIfNoHub(cfg, stdout); err != nil {
+					return err
+				}
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			h, err := Start(cfg)
@@ -96,6 +104,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			if h.tlsOn {
 				printTLSPin(stdout, h)
 			}
+			printFirstSteps(stdout, h)
 			if a := h.Integrations().MetricsAddr(); a != "" {
 				fmt.Fprintf(stdout, "  metrics: http://%s/metrics\n", a)
 			}
@@ -112,7 +121,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().StringVar(&cfg.PassphraseFile, "passphrase-file", os.Getenv("CAMCHAIND_PASSPHRASE_FILE"), "hub key passphrase file (default <data>/keys/hub.passphrase)")
 	runCmd.Flags().StringVar(&cfg.P2PListen, "p2p", "", "ledger peer listen address (default tcp://127.0.0.1:0)")
 	runCmd.Flags().StringVar(&cfg.LinkAddr, "link", DefaultLinkAddr, "camera link listen address host:port")
-	runCmd.Flags().StringVar(&cfg.LinkAdvertise, "link-advertise", "", "camera link address told to cameras at pairing (default: the bound address)")
+	runCmd.Flags().StringVar(&cfg.LinkAdvertise, "link-advertise", os.Getenv("CAMCHAIND_LINK_ADVERTISE"), "camera link address told to cameras at pairing (or $CAMCHAIND_LINK_ADVERTISE; default: the bound address)")
 	runCmd.Flags().DurationVar(&cfg.Retention, "retention", DefaultRetention, "keep recordings this long, for cameras whose owner set no retention policy on the ledger (camchain retention)")
 	runCmd.Flags().IntVar(&cfg.LinkLimits.Total, "link-max-conns", link.DefaultMaxConns, "most camera link connections served at once")
 	runCmd.Flags().IntVar(&cfg.LinkLimits.PerSource, "link-max-conns-per-source", link.DefaultMaxConnsPerSource, "most camera link connections from one IP address (raise it for many cameras behind one address)")
@@ -123,7 +132,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().BoolVar(&cfg.TLS, "tls", false, "serve the API over HTTPS on 127.0.0.1/::1/localhost too (any other --http address is HTTPS only)")
 	runCmd.Flags().StringVar(&cfg.TLSCertFile, "tls-cert", "", "the API's TLS certificate chain (PEM); default: one the hub generates once and keeps in <data>/keys/api-tls.pem")
 	runCmd.Flags().StringVar(&cfg.TLSKeyFile, "tls-key", "", "the key of --tls-cert (PEM)")
-	runCmd.Flags().StringVar(&cfg.PublicOrigin, "public-origin", "", "the origin users reach the API at, scheme://host[:port] (default: the --http address)")
+	runCmd.Flags().StringVar(&cfg.PublicOrigin, "public-origin", os.Getenv("CAMCHAIND_PUBLIC_ORIGIN"), "the origin users reach the API at, scheme://host[:port] (or $CAMCHAIND_PUBLIC_ORIGIN; default: the --http address)")
+	runCmd.Flags().BoolVar(&initIfNew, "init", false, "if --data holds no hub yet, make one first (as `camchaind init` would); what the packages' service runs")
 	runCmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	runCmd.Flags().StringVar(&cfg.MQTT.URL, "mqtt", "", "MQTT broker mqtt://[user[:password]@]host[:port] or mqtts://… (or $CAMCHAIND_MQTT); states, events and Home Assistant discovery")
 	runCmd.Flags().StringVar(&cfg.MQTT.PasswordFile, "mqtt-password-file", "", "file holding the MQTT password (instead of the URL)")

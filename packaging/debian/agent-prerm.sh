@@ -1,0 +1,7 @@
+#!/bin/sh
+# Stop camchain-agent before its files go (remove) or are replaced (upgrade).
+set -e
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+	systemctl stop camchain-agent.service || true
+fi
+exit 0
