@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -260,6 +261,17 @@ func (j *verifyJob) load(ctx context.Context, c *api.Client, chainID uint64) err
 		return fmt.Errorf("checkpoints of camera %s epoch %d from the hub's ledger: %w", j.camera.Hex(), j.epoch, err)
 	}
 	in.Checkpoints = cps
+	if in.Stream == feedchain.StreamMain {
+		// The hub's retention policy is the main stream's (a sub chain is
+		// not checkpointed, so never deleted by it).
+		pol, err := hubRetentionPolicy(ctx, c, j.camera, j.epoch)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "camchain: the owner's retention policy could not be read (%v): only the camera's prune statement allows a deletion\n", err)
+		} else {
+			in.Policy, in.PolicyKnown = pol, true
+		}
+	}
+	in.Now = time.Now()
 	j.input = in
 	return nil
 }

@@ -8,9 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"errors"
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/retention"
 	"github.com/camchain/camchain/internal/verify"
 )
 
@@ -123,4 +126,67 @@ func parseTxHash(s string) (feedchain.Hash, error) {
 	}
 	copy(h[:], b)
 	return h, nil
+}
+
+// hubRetentionPolicy gathers the owner's retention policy history of the
+// chain from the camera's audit events (kind retention, oldest first),
+// each checked against its transaction's bytes: hash, strict decoding,
+// camera and epoch, signed by the owner the event names
+// (retention.PolicyChangeOf). Block times are the hub's word, as for
+// checkpoints.
+func hubRetentionPolicy(ctx context.Context, c *api.Client, cam keys.Address, epoch uint64) ([]retention.PolicyChange, error) {
+	var evs []api.Event
+	before := uint64(0)
+	for range 100 { // at most 100 pages of events
+		l, err := c.Audit(ctx, api.AuditQuery{Camera: cam.Hex(), Before: before, Limit: 100})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range l.Items {
+			if e.Kind == string(audit.Retention) {
+				evs = append(evs, e)
+			}
+		}
+		if len(l.Items) == 0 || l.Next == "" {
+			break
+		}
+		next, err := strconv.ParseUint(l.Next, 10, 64)
+		if err != nil || (before != 0 && next >= before) {
+			return nil, fmt.Errorf("the hub's audit paging is inconsistent (next %q before %d)", l.Next, before)
+		}
+		before = next
+	}
+	var out []retention.PolicyChange
+	for i := len(evs) - 1; i >= 0; i-- { // newest first → oldest first
+		e := evs[i]
+		h, err := parseTxHash(e.TxHash)
+		if err != nil {
+			return nil, fmt.Errorf("retention event %d: %w", e.Seq, err)
+		}
+		res, err := lookupCommittedTx(ctx, c, e.TxHash)
+		if err != nil {
+			return nil, fmt.Errorf("retention event %d: transaction %s: %w", e.Seq, e.TxHash, err)
+		}
+		raw, err := hex.DecodeString(strings.TrimPrefix(res.Tx, "0x"))
+		if err != nil || res.Code != 0 {
+			return nil, fmt.Errorf("retention event %d: the hub sent transaction %s malformed or not applied", e.Seq, e.TxHash)
+		}
+		owner, err := keys.ParseAddress(e.Owner)
+		if err != nil {
+			return nil, fmt.Errorf("retention event %d: owner %q: %w", e.Seq, e.Owner, err)
+		}
+		at, err := time.Parse(time.RFC3339, e.Time)
+		if err != nil {
+			return nil, fmt.Errorf("retention event %d: time %q: %w", e.Seq, e.Time, err)
+		}
+		p, err := retention.PolicyChangeOf(raw, h, cam, epoch, owner, at)
+		if errors.Is(err, retention.ErrOtherChain) {
+			continue // another epoch's policy
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -11,7 +11,9 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/store"
+	"github.com/camchain/camchain/internal/tx"
 	"github.com/camchain/camchain/internal/verify/verifytest"
 )
 
@@ -152,5 +154,90 @@ func TestVerifyCardPrunesAgainstARealHub(t *testing.T) {
 	if !strings.Contains(r.stdout, "✗ pruned-early seq 0 ") || !strings.Contains(r.stdout, "3 verified, 5 pruned-early") ||
 		!strings.Contains(r.stdout, "no prune statement signed by the camera") {
 		t.Errorf("statement deleted:\n%s", r.stdout)
+	}
+}
+
+// TestVerifyHubCopyAgainstTheLedgerPolicy: on the hub's copy a clip counts
+// as pruned only when the owner's retention policy on the ledger allowed
+// its deletion by its age. Ten-day-old clips gone under the hub's unsigned
+// marker are pruned-early while the 30-day default applies; once the owner
+// signs 7 days they are pruned; the hub's own pass (the store's
+// PruneOlder, as internal/hub calls it) leaves a copy that verifies.
+func TestVerifyHubCopyAgainstTheLedgerPolicy(t *testing.T) {
+	h, url := startHub(t)
+	owner := newTestWallet(t, "owner")
+	cam := imprint(t, url, h, owner)
+	cliLogin(t, url, owner.key)
+	c, _ := api.NewClient(url)
+	ctx := context.Background()
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit := func(m tx.Msg, k *keys.PrivateKey) {
+		t.Helper()
+		raw, err := verifytest.SignTx(st.EVMChainID, m, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Submit(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chain := verifytest.NewChain(cam, 0)
+	if err := chain.AppendSample(6, time.Now().Add(-10*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	hc, err := h.Store().Chain(cam.Address(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range chain.Records {
+		if err := hc.Append(r, chain.Segments[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := uint64(time.Now().Unix())
+	m, err := chain.CheckpointMsg(0, 5, now-3600, now-3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit(m, cam)
+
+	// A copy of the hub's chain with its three oldest clips deleted and the
+	// marker moved, under the 30-day default: pruned-early.
+	hubChain := verifytest.ChainDir(h.Store().Dir(), cam.Address(), 0)
+	cp := verifytest.ChainDir(filepath.Join(t.TempDir(), "copy"), cam.Address(), 0)
+	if err := os.CopyFS(cp, os.DirFS(hubChain)); err != nil {
+		t.Fatal(err)
+	}
+	for s := range 3 {
+		if err := os.Remove(filepath.Join(cp, "seg", fmt.Sprintf("%016d.mp4", s))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(cp, "pruned"), []byte("camchain-pruned 1\n3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI("verify", cp, "--hub", url).must(t, 1, "not everything checked is verified")
+	if !strings.Contains(r.stdout, "✗ pruned-early seq 0 ") || !strings.Contains(r.stdout, "3 verified, 3 pruned-early") {
+		t.Errorf("ten-day-old clips gone under the 30-day default:\n%s", r.stdout)
+	}
+
+	// The owner keeps 7 days: the same deletion is retention now.
+	submit(&tx.Retention{Camera: cam.Address(), Days: 7, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner.key)
+	r = runCLI("verify", cp, "--hub", url).must(t, 0, "")
+	if !strings.Contains(r.stdout, "· pruned       seq 2 ") || !strings.Contains(r.stdout, "owner's retention policy on the ledger (now 7 days") {
+		t.Errorf("under the owner's 7-day policy:\n%s", r.stdout)
+	}
+
+	// The hub's own pass over its copy: everything checkpointed and older
+	// than 7 days goes, and the hub's copy verifies.
+	if res, err := hc.PruneOlder(time.Now(), 7*24*time.Hour, 6, nil); err != nil || res.Deleted != 6 {
+		t.Fatalf("the hub's pass: %+v, %v", res, err)
+	}
+	r = runCLI("verify", h.Store().Dir(), "--hub", url).must(t, 0, "")
+	if !strings.Contains(r.stdout, "6 clip(s): 6 pruned") {
+		t.Errorf("the hub's pruned copy:\n%s", r.stdout)
 	}
 }

@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"fmt"
+	"github.com/camchain/camchain/internal/retention"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -22,8 +23,9 @@ const DefaultHTTPAddr = "127.0.0.1:8080"
 // DefaultLinkAddr is where cameras connect (TLS 1.3, pinned).
 const DefaultLinkAddr = "127.0.0.1:8443"
 
-// DefaultRetention is how long the hub keeps recordings.
-const DefaultRetention = 30 * 24 * time.Hour
+// DefaultRetention is how long the hub keeps recordings when the owner
+// set no policy: the default a verifier assumes (retention.DefaultHubRetention).
+const DefaultRetention = retention.DefaultHubRetention
 
 // Config configures a Hub. Zero fields take the defaults in Validate.
 type Config struct {

@@ -154,6 +154,8 @@ func (j *clipJudge) recordsWithoutClips() {
 			r.Detail += "; and its clip file is gone"
 		case j.allowed.covers(i):
 			r.Status, r.Detail = Pruned, "deleted by retention, as "+j.allowed.by+" says"
+		case i < j.in.PrunedBelow && j.policyAllows(rec):
+			r.Status, r.Detail = Pruned, j.policyDetail(rec)
 		case i < j.in.PrunedBelow:
 			r.Status, r.Detail = PrunedEarly, fmt.Sprintf("no clip file, and the store's unsigned pruned marker claims retention deleted the files below seq %d, but %s: deleted outside retention",
 				j.in.PrunedBelow, j.allowed.describe())

@@ -41,7 +41,8 @@
 // make the report fail: deleting old video is what retention is for — only
 // when something an attacker cannot forge allows it: on a camera's card
 // the camera's signed prune statement (internal/retention, SPEC §14.1),
-// checked in pruning.go. The store's pruned marker is not signed, so anyone
+// checked in pruning.go, or the owner's retention policy on the
+// ledger with the segment's age (Input.Policy, SPEC §14.2). The store's pruned marker is not signed, so anyone
 // who can delete files can also move it: a file gone below the marker but
 // not below a valid statement is pruned-early, and one gone above both is
 // missing; both fail. Pruned means "gone, and the camera says retention

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/retention"
@@ -51,4 +52,26 @@ func checkPruneStatement(in Input) (*pruneAllowance, string) {
 			fmt.Sprintf("prune statement (claiming seqs below %d): %v: it allows no deletion", st.Below, err)
 	}
 	return &pruneAllowance{below: st.Below, by: st.String()}, ""
+}
+
+// policyAllows reports whether the owner's retention policy allowed the
+// deletion of rec's file by in.Now: the hub's rule (SPEC §14.2), which
+// deletes only what a committed checkpoint covers, so the record must be
+// verified.
+func (j *clipJudge) policyAllows(rec *record) bool {
+	if !j.in.PolicyKnown || rec.status != Verified {
+		return false
+	}
+	return retention.Allowed(j.in.Policy, rec.r.StartTime().Add(rec.r.Duration), j.in.Now)
+}
+
+// policyDetail says what allowed rec's deletion under the policy.
+func (j *clipJudge) policyDetail(rec *record) string {
+	end := rec.r.StartTime().Add(rec.r.Duration)
+	what := fmt.Sprintf("the hub's %d-day default (no retention policy of the owner on the ledger)", int(retention.DefaultHubRetention.Hours()/24))
+	if n := len(j.in.Policy); n > 0 {
+		p := j.in.Policy[n-1]
+		what = fmt.Sprintf("the owner's retention policy on the ledger (now %d days, since %s)", p.Days, p.From.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("deleted by retention: it ended %s and %s allowed its deletion by %s", end.UTC().Format(time.RFC3339), what, j.in.Now.UTC().Format(time.RFC3339))
 }

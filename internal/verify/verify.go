@@ -5,6 +5,7 @@ import (
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/retention"
 )
 
 // Input is everything Verify looks at, gathered by the caller.
@@ -44,6 +45,15 @@ type Input struct {
 	// file below a valid statement is Pruned. One that does not verify is
 	// reported as a problem and allows nothing.
 	PruneStatement []byte
+	// Policy is the owner's retention policy history for the hub's copy
+	// (retention.PolicyChangeOf each, in order) when PolicyKnown, and Now
+	// the moment of verification: a file gone below the marker whose record
+	// a verified checkpoint proves and whose age the policy allowed by Now
+	// is Pruned too (SPEC §14.2). Without PolicyKnown only the camera's
+	// statement allows a deletion.
+	Policy      []retention.PolicyChange
+	PolicyKnown bool
+	Now         time.Time
 	// Checkpoints are the epoch's checkpoints as the ledger lists them.
 	Checkpoints []Checkpoint
 }
