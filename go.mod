@@ -18,6 +18,8 @@ require (
 require (
 	filippo.io/torchwood v0.6.1
 	github.com/coder/websocket v1.8.15
+	github.com/digitorus/pkcs7 v0.0.0-20230713084857-e76b763bdc49
+	github.com/digitorus/timestamp v0.0.0-20231217203849-220c5c2851b7
 	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/mochi-mqtt/server/v2 v2.7.9
 )

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -162,7 +163,9 @@ Obtain either from a source you trust, not from whoever sent the bundle.
 Witness cosignatures in the bundle (docs/SPEC.md §16) are always checked;
 --witness VKEY names a witness you trust, and then every checkpoint must be
 cosigned by one you trust: that proves someone outside the owner's control
-saw the history by the time it signed.
+saw the history by the time it signed. RFC 3161 timestamps are always
+checked too; --tsa-cert FILE names a TSA you trust (its certificate or its
+CA, PEM), and then every checkpoint must carry a timestamp by one.
 
 A bundle's blocks are signed by the validator set it carries, which anyone
 could have made on a private chain of their own: without a pin nothing ties
@@ -184,7 +187,11 @@ does not verify; 2 for a bad command line (no pin and no --no-pin included).`,
 		if err != nil {
 			return err
 		}
-		return e.verifyBundleFile(args[0], pinned, ws, jsonOut)
+		roots, err := pf.tsaRoots()
+		if err != nil {
+			return err
+		}
+		return e.verifyBundleFile(args[0], evidence.Options{PinnedValidatorsHash: pinned, Witnesses: ws, TSARoots: roots}, jsonOut)
 	}
 	return cmd
 }
@@ -199,13 +206,33 @@ type pinFlags struct {
 	hash, genesis string
 	none          bool
 	witnesses     []string
+	tsaCerts      []string
 }
 
 func (p *pinFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&p.hash, "validators-hash", "", "the ledger's validator-set `HASH` (hex), obtained out of band")
 	cmd.Flags().StringVar(&p.genesis, "genesis", "", "pin the validator set of the ledger's genesis `FILE`, obtained out of band")
 	cmd.Flags().BoolVar(&p.none, "no-pin", false, "verify without a pin: proves only that the bundle is self-consistent (exit status 3)")
+	cmd.Flags().StringArrayVar(&p.tsaCerts, "tsa-cert", nil, "trust the Time-Stamping Authority whose certificate (or CA) is in this PEM `FILE`: every checkpoint must carry an RFC 3161 timestamp by it, or another trusted one (repeatable)")
 	cmd.Flags().StringArrayVar(&p.witnesses, "witness", nil, "trust this witness `VKEY` (name+id+key, docs/SPEC.md §16.3): every checkpoint must carry its cosignature, or another trusted one's (repeatable)")
+}
+
+// tsaRoots reads the --tsa-cert files (nil for none).
+func (p *pinFlags) tsaRoots() (*x509.CertPool, error) {
+	if len(p.tsaCerts) == 0 {
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	for _, f := range p.tsaCerts {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, usageError{fmt.Errorf("--tsa-cert %s: no PEM certificate in it", f)}
+		}
+	}
+	return pool, nil
 }
 
 // trusted parses the --witness keys.
@@ -254,12 +281,13 @@ func btoi(b bool) int {
 
 // verifyBundleFile verifies one evidence bundle offline, against pinned
 // (nil: self-consistency only, and errNotPinned when that holds).
-func (e *env) verifyBundleFile(p string, pinned []byte, ws []witness.Key, jsonOut bool) error {
+func (e *env) verifyBundleFile(p string, opts evidence.Options, jsonOut bool) error {
 	data, err := readBundle(p)
 	if err != nil {
 		return err
 	}
-	rep, err := evidence.VerifyBytes(data, evidence.Options{PinnedValidatorsHash: pinned, Now: time.Now(), Witnesses: ws})
+	opts.Now = time.Now()
+	rep, err := evidence.VerifyBytes(data, opts)
 	if jsonOut {
 		res := verifyResult{OK: err == nil && rep.Pinned, SelfConsistent: err == nil, File: p, Bytes: len(data), Kind: evidence.KindOf(err), Report: rep}
 		switch {

@@ -17,10 +17,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/evidence"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/verify"
-	"github.com/camchain/camchain/internal/witness"
 )
 
 // camchain verify, one job per file: verify.go the command and what a
@@ -92,20 +92,22 @@ command line, 3 when all verified but a bundle was checked with --no-pin.`,
 				clips = append(clips, p)
 			}
 		}
-		var pinned []byte
-		var ws []witness.Key
+		var opts evidence.Options
 		if len(bundles) > 0 {
 			var err error
-			if pinned, err = pf.resolve(); err != nil {
+			if opts.PinnedValidatorsHash, err = pf.resolve(); err != nil {
 				return err
 			}
-			if ws, err = pf.trusted(); err != nil {
+			if opts.Witnesses, err = pf.trusted(); err != nil {
+				return err
+			}
+			if opts.TSARoots, err = pf.tsaRoots(); err != nil {
 				return err
 			}
 		}
 		bundlesOK, unpinned := true, false
 		for _, p := range bundles {
-			switch err := e.verifyBundleFile(p, pinned, ws, hf.jsonOut); {
+			switch err := e.verifyBundleFile(p, opts, hf.jsonOut); {
 			case errors.Is(err, errNotPinned):
 				unpinned = true
 			case err != nil:

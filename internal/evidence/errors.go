@@ -42,8 +42,12 @@ var (
 	// cosigned a checkpoint.
 	ErrNotWitnessed = errors.New("checkpoint not cosigned by a trusted witness")
 	// ErrTimestamp: an RFC 3161 timestamp in the bundle is not a valid one
-	// of the checkpoint.
+	// of the checkpoint (malformed, altered, of another message, from the
+	// future).
 	ErrTimestamp = errors.New("timestamp invalid")
+	// ErrNotTimestamped: the verifier trusts TSAs and no timestamp of a
+	// checkpoint is by one of them.
+	ErrNotTimestamped = errors.New("checkpoint not timestamped by a trusted TSA")
 	// ErrRecord: a clip's record is malformed, of another camera or epoch,
 	// or not signed by the camera.
 	ErrRecord = errors.New("record invalid")
@@ -114,6 +118,7 @@ var kinds = []struct {
 	{ErrCosignature, "cosignature"},
 	{ErrNotWitnessed, "not_witnessed"},
 	{ErrTimestamp, "timestamp"},
+	{ErrNotTimestamped, "not_timestamped"},
 	{ErrRecord, "record"},
 	{ErrSegment, "segment"},
 	{ErrInclusion, "inclusion"},

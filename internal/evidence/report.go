@@ -57,6 +57,18 @@ type CheckpointFact struct {
 	NotChecked string `json:"not_checked,omitempty"`
 	// Witnesses are the valid cosignatures of this checkpoint's tree.
 	Witnesses []WitnessFact `json:"witnesses,omitempty"`
+	// Timestamps are the valid RFC 3161 timestamps of its tree.
+	Timestamps []TimestampFact `json:"timestamps,omitempty"`
+}
+
+// TimestampFact is one verified RFC 3161 timestamp: at Time (the TSA's
+// clock) this tree of the camera's log existed, by the word of Signer.
+type TimestampFact struct {
+	Time   string `json:"time"`
+	Signer string `json:"signer"` // the TSA certificate's subject
+	Serial string `json:"serial"`
+	// Trusted: the signer chains to a TSA certificate the verifier trusts.
+	Trusted bool `json:"trusted"`
 }
 
 // WitnessFact is one verified witness cosignature: at Time (the witness's
@@ -190,6 +202,13 @@ func (r *Report) String() string {
 		}
 		if len(c.Witnesses) == 0 {
 			fmt.Fprintf(&s, "      no witness cosignature\n")
+		}
+		for _, ts := range c.Timestamps {
+			trust := "a TSA you trust"
+			if !ts.Trusted {
+				trust = "NOT a TSA you trust"
+			}
+			fmt.Fprintf(&s, "      timestamped at %s by %s (%s; serial %s)\n", ts.Time, ts.Signer, trust, ts.Serial)
 		}
 	}
 	fmt.Fprintf(&s, "\nClips:\n")

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/tsa"
 	"github.com/camchain/camchain/internal/tx"
 	"github.com/camchain/camchain/internal/witness"
 )
@@ -32,6 +34,12 @@ type Options struct {
 	// of them (else ErrNotWitnessed). Cosignatures by other keys are
 	// checked all the same and reported as not trusted.
 	Witnesses []witness.Key
+	// TSARoots are the Time-Stamping Authority certificates the verifier
+	// trusts (SPEC §16.5). With them, every checkpoint must carry an RFC
+	// 3161 timestamp whose signer chains to one (else ErrNotTimestamped).
+	// Timestamps by others are checked all the same and reported as not
+	// trusted.
+	TSARoots *x509.CertPool
 }
 
 // Verify checks everything a bundle claims, offline, and reports what it
@@ -95,7 +103,7 @@ func Verify(b *Bundle, opts Options) (*Report, error) {
 			return nil, &CheckpointError{Index: i, Height: fact.Height, Kind: ErrSuccession, Reason: err.Error(), Err: err}
 		}
 		fact.Linked, fact.NotChecked = s.Linked, s.NotChecked
-		if fact.Witnesses, err = verifyWitnesses(b, i, m, opts); err != nil {
+		if fact.Witnesses, fact.Timestamps, err = verifyWitnesses(b, i, m, opts); err != nil {
 			return nil, err
 		}
 		cks[i] = m
@@ -272,17 +280,14 @@ func verifyCheckpoint(b *Bundle, i int, chainNum uint64, opts Options) (*tx.Chec
 // verifyWitnesses checks checkpoint i's cosignatures over the tree the
 // camera signed (SPEC §16.3) and, when the verifier trusts witnesses, that
 // one of them cosigned.
-func verifyWitnesses(b *Bundle, i int, m *tx.Checkpoint, opts Options) ([]WitnessFact, error) {
+func verifyWitnesses(b *Bundle, i int, m *tx.Checkpoint, opts Options) ([]WitnessFact, []TimestampFact, error) {
 	c := &b.Checkpoints[i]
 	height := int64(0)
 	if sh, err := decodeSignedHeader(c.Header); err == nil {
 		height = sh.Height
 	}
-	fail := func(kind error, format string, a ...any) ([]WitnessFact, error) {
-		return nil, &CheckpointError{Index: i, Height: height, Kind: kind, Reason: fmt.Sprintf(format, a...)}
-	}
-	if len(c.Timestamps) > 0 {
-		return fail(ErrTimestamp, "the checkpoint carries %d RFC 3161 timestamp(s), which this verifier cannot check yet", len(c.Timestamps))
+	fail := func(kind error, format string, a ...any) ([]WitnessFact, []TimestampFact, error) {
+		return nil, nil, &CheckpointError{Index: i, Height: height, Kind: kind, Reason: fmt.Sprintf(format, a...)}
 	}
 	body := witness.Body(witness.Origin(b.LedgerChainID, b.Camera, b.Epoch), m.TreeSize, m.Root)
 	var facts []WitnessFact
@@ -319,7 +324,27 @@ func verifyWitnesses(b *Bundle, i int, m *tx.Checkpoint, opts Options) ([]Witnes
 		return fail(ErrNotWitnessed, "no witness you trust (%s) cosigned this checkpoint (tree size %d): that someone outside the owner's control saw this history is not proven",
 			strings.Join(names, ", "), m.TreeSize)
 	}
-	return facts, nil
+	var stamps []TimestampFact
+	stamped := false
+	for j, der := range c.Timestamps {
+		tok, err := tsa.Verify(der, body, opts.TSARoots)
+		if errors.Is(err, tsa.ErrUntrusted) {
+			tok, err = tsa.Verify(der, body, nil) // valid, by a TSA the verifier does not trust
+		}
+		if err != nil {
+			return fail(ErrTimestamp, "timestamp %d: %v", j, err)
+		}
+		if !opts.Now.IsZero() && tok.Time.After(opts.Now.Add(MaxClockSkew)) {
+			return fail(ErrTimestamp, "timestamp %d by %s is dated %s, after the verifier's clock (%s)", j, tok.Signer,
+				tok.Time.Format(time.RFC3339), opts.Now.UTC().Format(time.RFC3339))
+		}
+		stamped = stamped || tok.Trusted
+		stamps = append(stamps, TimestampFact{Time: tok.Time.Format(time.RFC3339Nano), Signer: tok.Signer, Serial: tok.Serial.String(), Trusted: tok.Trusted})
+	}
+	if opts.TSARoots != nil && !stamped {
+		return fail(ErrNotTimestamped, "no RFC 3161 timestamp of this checkpoint (tree size %d) by a TSA you trust: when its history existed is not proven by a TSA", m.TreeSize)
+	}
+	return facts, stamps, nil
 }
 
 func verifyClip(b *Bundle, i int, cks []*tx.Checkpoint) (ClipFact, error) {

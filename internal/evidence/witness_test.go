@@ -187,7 +187,7 @@ func TestWitnessedBundle(t *testing.T) {
 		}, trusted, evidence.ErrCosignature, 0, "cosigned twice"},
 		{"trusting another key of that name", func(*evidence.Bundle) {}, evidence.Options{PinnedValidatorsHash: v.pin, Now: now, Witnesses: []witness.Key{other}}, evidence.ErrNotWitnessed, 0, "not proven"},
 		{"verifier's clock before the cosignature", func(*evidence.Bundle) {}, evidence.Options{PinnedValidatorsHash: v.pin, Now: now.Add(-time.Hour), Witnesses: []witness.Key{v.key}}, evidence.ErrCosignature, 0, "after the verifier's clock"},
-		{"a timestamp this verifier cannot check", func(b *evidence.Bundle) { b.Checkpoints[0].Timestamps = [][]byte{{0x30, 0}} }, trusted, evidence.ErrTimestamp, 0, "cannot check"},
+		{"a timestamp that is not a token", func(b *evidence.Bundle) { b.Checkpoints[0].Timestamps = [][]byte{{0x30, 0}} }, trusted, evidence.ErrTimestamp, 0, "timestamp 0: tsa: timestamp token invalid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := mutate(t, v.signed, tc.edit)
