@@ -78,6 +78,9 @@ type Request struct {
 	// checkpoint's tree (origin, size, root: docs/SPEC.md §16); they go into
 	// the bundle, which is then version 2.
 	Cosignatures func(origin string, size uint64, root feedchain.Hash) []witness.Cosignature
+	// Timestamps, if set, gives the RFC 3161 tokens kept for a checkpoint's
+	// tree (SPEC §16.5); they go into the bundle (version 2).
+	Timestamps func(origin string, size uint64, root feedchain.Hash) [][]byte
 }
 
 // Why Build cannot make a bundle.
@@ -236,6 +239,14 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 			c, err := buildCheckpoint(ctx, l, tree, cps[j])
 			if err != nil {
 				return nil, err
+			}
+			if req.Timestamps != nil {
+				m := &cps[j].Msg
+				for _, tok := range req.Timestamps(witness.Origin(b.LedgerChainID, req.Camera, req.Epoch), m.TreeSize, m.Root) {
+					if len(c.Timestamps) < MaxTimestamps && len(tok) <= MaxTimestampBytes {
+						c.Timestamps = append(c.Timestamps, tok)
+					}
+				}
 			}
 			if req.Cosignatures != nil {
 				m := &cps[j].Msg

@@ -18,22 +18,25 @@ import (
 	"github.com/camchain/camchain/internal/hub"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/testutil/litewitness"
+	"github.com/camchain/camchain/internal/testutil/openssltsa"
 	"github.com/camchain/camchain/internal/witness"
 )
 
 // TestHubPublishesToWitness: a real hub configured with a real witness
-// (torchwood's litewitness) publishes each committed checkpoint to it, in
-// order, with consistency proofs; its bundles then carry the cosignatures
-// and verify under that witness. A second camera whose log the witness
+// (torchwood's litewitness) and a real TSA (OpenSSL's ts -reply) publishes
+// each committed checkpoint to the witness, in order, with consistency
+// proofs, and has the TSA timestamp it; its bundles then carry the
+// cosignatures and tokens and verify under that witness and TSA. A second camera whose log the witness
 // saw with another tree of the same size (a fork) raises the hub's
 // witness-fork alarm on the ledger, and its bundles stay unwitnessed.
 func TestHubPublishesToWitness(t *testing.T) {
 	ctx := context.Background()
 	lw := litewitness.Start(t, "witness.example/hub")
+	ts := openssltsa.Start(t)
 	key := witness.Key{Name: lw.Name, Public: lw.Public}
 	dir := filepath.Join(t.TempDir(), "hub")
 	h, err := evidencetest.StartHubConfig(hub.Config{DataDir: dir,
-		Witnesses: []hub.WitnessTarget{{URL: lw.URL, Key: key}}, WitnessInterval: 100 * time.Millisecond})
+		Witnesses: []hub.WitnessTarget{{URL: lw.URL, Key: key}}, TSAs: []string{ts.URL}, WitnessInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +101,7 @@ func TestHubPublishesToWitness(t *testing.T) {
 		}
 	}
 
-	opts := evidence.Options{PinnedValidatorsHash: pin, Now: time.Now().Add(time.Minute), Witnesses: []witness.Key{key}}
+	opts := evidence.Options{PinnedValidatorsHash: pin, Now: time.Now().Add(time.Minute), Witnesses: []witness.Key{key}, TSARoots: ts.Roots}
 	var rep *evidence.Report
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -109,12 +112,12 @@ func TestHubPublishesToWitness(t *testing.T) {
 		if rep, err = evidence.VerifyBytes(data, opts); err == nil {
 			break
 		}
-		if !errors.Is(err, evidence.ErrNotWitnessed) || time.Now().After(deadline) {
+		if !errors.Is(err, evidence.ErrNotWitnessed) && !errors.Is(err, evidence.ErrNotTimestamped) || time.Now().After(deadline) {
 			t.Fatalf("the hub's bundle: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if len(rep.Checkpoints) != 2 || rep.Checkpoints[1].TreeSize != 5 || !rep.Checkpoints[1].Witnesses[0].Trusted {
+	if len(rep.Checkpoints) != 2 || rep.Checkpoints[1].TreeSize != 5 || !rep.Checkpoints[1].Witnesses[0].Trusted || !rep.Checkpoints[1].Timestamps[0].Trusted {
 		t.Fatalf("report: %+v", rep.Checkpoints)
 	}
 

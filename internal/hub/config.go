@@ -105,6 +105,9 @@ type Config struct {
 	// looks for new ones (default DefaultWitnessInterval).
 	Witnesses       []WitnessTarget
 	WitnessInterval time.Duration
+	// TSAs are the RFC 3161 Time-Stamping Authorities (their URLs) that
+	// timestamp each camera's checkpoints (docs/SPEC.md §16.5).
+	TSAs []string
 }
 
 // Validate fills defaults and checks the configuration.

@@ -122,7 +122,7 @@ func (h *Hub) evidence(r *http.Request) (_ any, err error) {
 	ctx, cancel := context.WithTimeout(r.Context(), evidenceTimeout)
 	defer cancel()
 	b, err := evidence.Build(ctx, c, ledgerSource{h.node}, evidence.Request{Camera: d.Camera, Epoch: epoch, From: from, To: to, SegmentsLater: true,
-		Cosignatures: h.witnessCosignatures})
+		Cosignatures: h.witnessCosignatures, Timestamps: h.checkpointTimestamps})
 	switch {
 	case err == nil:
 	case errors.Is(err, evidence.ErrNoClips):

@@ -141,6 +141,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().StringVar(&cfg.MQTT.Prefix, "mqtt-prefix", "camchain", "MQTT topic prefix")
 	runCmd.Flags().StringVar(&cfg.MQTT.DiscoveryPrefix, "mqtt-discovery-prefix", "homeassistant", "Home Assistant MQTT discovery prefix")
 	runCmd.Flags().StringArrayVar(&cfg.Webhooks, "webhook", nil, "POST every alarm and audit event, signed, to this URL (repeatable)")
+	runCmd.Flags().StringArrayVar(&cfg.TSAs, "tsa", nil, "have this RFC 3161 Time-Stamping Authority `URL` timestamp every camera's checkpoints (repeatable; docs/SPEC.md §16.5)")
 	runCmd.Flags().Var(witnessFlag{&cfg.Witnesses}, "witness", "publish every camera's checkpoints to this tlog witness: `URL,VKEY` (its submission URL and verifier key; repeatable; docs/SPEC.md §16)")
 	runCmd.Flags().StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", "", "the webhooks' HMAC secret (default <data>/integrations/webhook.secret, made at the first start)")
 	runCmd.Flags().StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this loopback host:port (e.g. 127.0.0.1:9464)")

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,7 +17,9 @@ import (
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/store"
+	"github.com/camchain/camchain/internal/tsa"
 	"github.com/camchain/camchain/internal/witness"
 )
 
@@ -111,7 +114,7 @@ func (h *Hub) WitnessLogKey(origin string) (string, error) {
 // witnessLoop publishes until ctx ends.
 func (h *Hub) witnessLoop(ctx context.Context) {
 	defer h.wg.Done()
-	if len(h.witnesses.clients) == 0 {
+	if len(h.witnesses.clients) == 0 && len(h.cfg.TSAs) == 0 {
 		return
 	}
 	t := time.NewTicker(h.cfg.WitnessInterval)
@@ -149,6 +152,18 @@ func (h *Hub) publishWitnessed(ctx context.Context) {
 		}
 		origin := witness.Origin(h.node.LedgerChainID(), ref.Camera, ref.Epoch)
 		var tree *checkpoint.Tree
+		// matches: the hub's own records give the checkpoint's root (else
+		// integrity reports it, and there is nothing to witness or stamp).
+		matches := func(cp ledger.CheckpointRecord) bool {
+			if tree == nil || tree.Size() < cp.Msg.TreeSize {
+				if tree = checkpoint.NewTree(); tree.ExtendTo(c, cp.Msg.TreeSize) != nil {
+					return false
+				}
+			}
+			root, err := tree.RootAt(cp.Msg.TreeSize)
+			return err == nil && root == cp.Msg.Root
+		}
+		h.timestampCheckpoints(ctx, origin, cps, matches)
 		for _, wc := range h.witnesses.clients {
 			last, err := h.witnesses.store.Last(origin, wc.Key)
 			if err != nil {
@@ -160,14 +175,8 @@ func (h *Hub) publishWitnessed(ctx context.Context) {
 				if m.TreeSize <= last {
 					continue
 				}
-				if tree == nil || tree.Size() < m.TreeSize {
-					// A tree of the hub's own records, up to what it has.
-					if tree = checkpoint.NewTree(); tree.ExtendTo(c, m.TreeSize) != nil {
-						break
-					}
-				}
-				if root, err := tree.RootAt(m.TreeSize); err != nil || root != m.Root {
-					break // records differ from the checkpoint: integrity reports it, nothing to witness
+				if !matches(cp) {
+					break
 				}
 				cs, err := witness.Publish(ctx, wc, h.witnesses.keys, origin, tree, m.TreeSize, last)
 				if err != nil {
@@ -249,4 +258,70 @@ func (h *Hub) witnessInfo(r *http.Request) (any, error) {
 		out.Witnesses = append(out.Witnesses, witnessStatus{Name: c.Key.Name, Key: c.Key.String(), URL: c.URL, CosignedSize: n})
 	}
 	return out, nil
+}
+
+// Timestamps (docs/SPEC.md §16.5): each committed checkpoint's body is
+// timestamped by each configured TSA once; the token is kept as one file,
+// written atomically:
+//
+//	<data>/witness/timestamps/<origin, '/' as '_'>-<tree size>-<TSA id>.tst
+//
+// where the TSA id is the first 8 bytes of SHA-256 of its URL, in hex.
+
+func (c *Config) timestampDir() string { return filepath.Join(c.witnessDir(), "timestamps") }
+
+func timestampFile(dir, origin string, size uint64, tsaURL string) string {
+	id := sha256.Sum256([]byte(tsaURL))
+	return filepath.Join(dir, fmt.Sprintf("%s-%d-%x.tst", strings.ReplaceAll(origin, "/", "_"), size, id[:8]))
+}
+
+// timestampCheckpoints asks each TSA for a token of every checkpoint of
+// the chain it has none for. It stops at a TSA's first failure (retried at
+// the next pass).
+func (h *Hub) timestampCheckpoints(ctx context.Context, origin string, cps []ledger.CheckpointRecord, matches func(ledger.CheckpointRecord) bool) {
+	dir := h.cfg.timestampDir()
+	for _, u := range h.cfg.TSAs {
+		c := &tsa.Client{URL: u}
+		for _, cp := range cps {
+			p := timestampFile(dir, origin, cp.Msg.TreeSize, u)
+			if _, err := os.Stat(p); err == nil || ctx.Err() != nil {
+				continue
+			}
+			if !matches(cp) {
+				break
+			}
+			tok, err := c.Timestamp(ctx, witness.Body(origin, cp.Msg.TreeSize, feedchain.Hash(cp.Msg.Root)))
+			if err != nil {
+				h.cfg.Logger.Warn("timestamp: not granted; will retry", "tsa", u, "origin", origin, "err", err)
+				break
+			}
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				h.cfg.Logger.Error("timestamp: keep token", "err", err)
+				return
+			}
+			if err := atomicfile.Create(p, tok, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
+				h.cfg.Logger.Error("timestamp: keep token", "file", p, "err", err)
+				return
+			}
+		}
+	}
+}
+
+// checkpointTimestamps are the kept tokens of a checkpoint's tree that
+// verify over it, for evidence bundles.
+func (h *Hub) checkpointTimestamps(origin string, size uint64, root feedchain.Hash) [][]byte {
+	var out [][]byte
+	body := witness.Body(origin, size, root)
+	for _, u := range h.cfg.TSAs {
+		tok, err := os.ReadFile(timestampFile(h.cfg.timestampDir(), origin, size, u))
+		if err != nil {
+			continue
+		}
+		if _, err := tsa.Verify(tok, body, nil); err != nil {
+			h.cfg.Logger.Warn("timestamp: a kept token does not verify; left out", "tsa", u, "origin", origin, "size", size, "err", err)
+			continue
+		}
+		out = append(out, tok)
+	}
+	return out
 }

@@ -20,6 +20,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
@@ -75,9 +76,9 @@ func Verify(der []byte, body string, roots *x509.CertPool) (*Token, error) {
 	if len(der) == 0 || len(der) > MaxTokenBytes {
 		return nil, fmt.Errorf("%w: %d bytes, want 1..%d", ErrToken, len(der), MaxTokenBytes)
 	}
-	ts, err := timestamp.Parse(der)
+	ts, p7, err := parse(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrToken, err)
+		return nil, err
 	}
 	if len(ts.Certificates) == 0 {
 		return nil, fmt.Errorf("%w: the token carries no TSA certificate (request it with certReq)", ErrToken)
@@ -85,10 +86,6 @@ func Verify(der []byte, body string, roots *x509.CertPool) (*Token, error) {
 	want := Imprint(body)
 	if ts.HashAlgorithm != crypto.SHA256 || subtle.ConstantTimeCompare(ts.HashedMessage, want[:]) != 1 {
 		return nil, fmt.Errorf("%w: it timestamps %s %x, this checkpoint is SHA-256 %x", ErrImprint, ts.HashAlgorithm, ts.HashedMessage, want[:])
-	}
-	p7, err := pkcs7.Parse(der)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrToken, err)
 	}
 	signer := p7.GetOnlySigner()
 	if signer == nil {
@@ -108,6 +105,30 @@ func Verify(der []byte, body string, roots *x509.CertPool) (*Token, error) {
 	}
 	tok.Trusted = true
 	return tok, nil
+}
+
+// parse reads a token with the libraries, but only one that is a single
+// DER SEQUENCE with nothing after it: their BER reader panics on some
+// malformed inputs (FuzzVerify found one), so it never sees anything else,
+// and a panic in them is still turned into ErrToken, never a crash.
+func parse(der []byte) (ts *timestamp.Timestamp, p7 *pkcs7.PKCS7, err error) {
+	var raw asn1.RawValue
+	rest, err := asn1.Unmarshal(der, &raw)
+	if err != nil || len(rest) != 0 || raw.Class != asn1.ClassUniversal || raw.Tag != asn1.TagSequence || !raw.IsCompound {
+		return nil, nil, fmt.Errorf("%w: not one DER SEQUENCE", ErrToken)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			ts, p7, err = nil, nil, fmt.Errorf("%w: the token's structure is malformed", ErrToken)
+		}
+	}()
+	if ts, err = timestamp.Parse(der); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrToken, err)
+	}
+	if p7, err = pkcs7.Parse(der); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrToken, err)
+	}
+	return ts, p7, nil
 }
 
 // Client asks one TSA (RFC 3161 over HTTP, RFC 3161 §3.4).
