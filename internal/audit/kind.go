@@ -97,6 +97,10 @@ const (
 	// checkpoint: it saw another tree of the camera's log (docs/SPEC.md
 	// §16.2). Two histories of the chain exist. A security alarm.
 	WitnessFork Kind = "hub/witness-fork"
+	// EvidenceExport: the hub served an evidence bundle in full (chain of
+	// custody, docs/SPEC.md §10.4): the event's subject is who exported
+	// it, its detail the bundle's SHA-256, size and records.
+	EvidenceExport Kind = "hub/evidence-export"
 )
 
 // Alarm is the name of an alarm a camera raises, as it travels on the

@@ -25,6 +25,7 @@ func TestKindNamespaces(t *testing.T) {
 		{ClientApproved, SourceHub, true, false},
 		{LoginOverride, SourceHub, true, true},
 		{WitnessFork, SourceHub, true, true},
+		{EvidenceExport, SourceHub, true, false},
 		{LoginPolicy, SourceLedger, false, false},
 		{ChainDivergence.Kind(), SourceCamera, true, true},
 		{Alarm("transfer").Kind(), SourceCamera, true, true},

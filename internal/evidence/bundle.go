@@ -142,6 +142,10 @@ func (b *Bundle) version() uint64 {
 	return VersionV1
 }
 
+// Version is the version Encode writes for this bundle (1, or 2 when a
+// checkpoint carries a cosignature or a timestamp).
+func (b *Bundle) Version() uint64 { return b.version() }
+
 // wire is the bundle's wire form at its version.
 func (b *Bundle) wire() any {
 	v := b.version()

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/evidence"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -140,9 +142,19 @@ func (h *Hub) evidence(r *http.Request) (_ any, err error) {
 		return nil, err
 	}
 	name := fmt.Sprintf("evidence-%s-%d-%s.cbor", strings.ToLower(d.Camera.Hex()[2:10]), epoch, from.UTC().Format("20060102T150405Z"))
+	who := sessionOf(r).Address
 	write := func(w io.Writer) error {
-		_, err := b.WriteTo(w, c.Segment)
-		return err
+		hw := sha256.New()
+		n, err := b.WriteTo(io.MultiWriter(w, hw), c.Segment)
+		if err != nil {
+			return err
+		}
+		// Chain of custody: who took which bundle, and when (the block's
+		// time); the hash names the exact bytes.
+		first, last := b.Clips[0].LeafIndex, b.Clips[len(b.Clips)-1].LeafIndex
+		h.recordAudit(d.Camera, who, audit.EvidenceExport, fmt.Sprintf("bundle sha256 %x, %d bytes, epoch %d, records #%d-#%d (%d clips), version %d",
+			hw.Sum(nil), n, epoch, first, last, len(b.Clips), b.Version()), time.Now())
+		return nil
 	}
 	return streamBody{contentType: "application/cbor", filename: name, write: write, done: release}, nil
 }
