@@ -55,6 +55,9 @@ commits one at the end of each period.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the bundle to `FILE`")
 	cmd.Flags().Int64Var(&epoch, "epoch", -1, "binding epoch (default: the camera's current one)")
 	cmd.Flags().StringVar(&pin, "validators-hash", "", "verify against this pinned validator-set `HASH` (hex) before writing")
+	var trust pinFlags
+	cmd.Flags().StringArrayVar(&trust.witnesses, "witness", nil, "require each checkpoint to be cosigned by this witness `VKEY` before writing (repeatable; docs/SPEC.md §16.3)")
+	cmd.Flags().StringArrayVar(&trust.tsaCerts, "tsa-cert", nil, "require each checkpoint to be timestamped by the TSA of this PEM `FILE` before writing (repeatable; §16.5)")
 	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
 	cmd.RunE = func(_ *cobra.Command, _ []string) error {
 		cam, err := parseAddrFlag("camera", camera)
@@ -79,6 +82,14 @@ commits one at the end of each period.`,
 		if err != nil {
 			return err
 		}
+		ws, err := trust.trusted()
+		if err != nil {
+			return err
+		}
+		roots, err := trust.tsaRoots()
+		if err != nil {
+			return err
+		}
 		if !force {
 			if _, err := os.Stat(out); err == nil {
 				return usageError{fmt.Errorf("%s exists; pass --force to replace it", out)}
@@ -93,7 +104,7 @@ commits one at the end of each period.`,
 		if err != nil {
 			return err
 		}
-		rep, err := evidence.VerifyBytes(data, evidence.Options{PinnedValidatorsHash: pinned, Now: time.Now()})
+		rep, err := evidence.VerifyBytes(data, evidence.Options{PinnedValidatorsHash: pinned, Now: time.Now(), Witnesses: ws, TSARoots: roots})
 		if err != nil {
 			return fmt.Errorf("the hub sent a bundle that does not verify, so nothing was written: %w", err)
 		}
