@@ -93,6 +93,11 @@ const (
 	// (docs/SPEC.md §11.11). A security alarm: it is also what a thief
 	// holding the words would do.
 	LoginOverride Kind = "hub/login-override"
+	// EmergencyPrune: the hub's disk was nearly full and it deleted a
+	// camera's oldest recordings outside the owner's retention policy
+	// (docs/SPEC.md §14.3). An alarm: persisted before the files go, never
+	// dropped, and `camchain verify` names what it deleted by it.
+	EmergencyPrune Kind = "hub/emergency-prune"
 	// WitnessFork: a witness refused the consistency proof of a camera's
 	// checkpoint: it saw another tree of the camera's log (docs/SPEC.md
 	// §16.2). Two histories of the chain exist. A security alarm.
@@ -184,7 +189,7 @@ func (k Kind) ValidFiled() error {
 // never aggregated or dropped (docs/SPEC.md §4.1). Every camera alarm is
 // one, and so are the hub's own clone suspicions (of a camera, of a client).
 func (k Kind) IsAlarm() bool {
-	return k.Source() == SourceCamera || k == CloneSuspected || k == ChainDiverged || k == UnboundAlarm || k == ClientClone || k == LoginOverride || k == WitnessFork
+	return k.Source() == SourceCamera || k == CloneSuspected || k == ChainDiverged || k == UnboundAlarm || k == ClientClone || k == LoginOverride || k == WitnessFork || k == EmergencyPrune
 }
 
 func isName(s string) bool {

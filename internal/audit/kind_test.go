@@ -27,6 +27,8 @@ func TestKindNamespaces(t *testing.T) {
 		{WitnessFork, SourceHub, true, true},
 		{EvidenceExport, SourceHub, true, false},
 		{LoginPolicy, SourceLedger, false, false},
+		{Retention, SourceLedger, false, false},
+		{EmergencyPrune, SourceHub, true, true},
 		{ChainDivergence.Kind(), SourceCamera, true, true},
 		{Alarm("transfer").Kind(), SourceCamera, true, true},
 		{"hub/", SourceHub, false, false},

@@ -266,11 +266,11 @@ func (j *verifyJob) load(ctx context.Context, c *api.Client, chainID uint64) err
 	if in.Stream == feedchain.StreamMain {
 		// The hub's retention policy is the main stream's (a sub chain is
 		// not checkpointed, so never deleted by it).
-		pol, err := hubRetentionPolicy(ctx, c, j.camera, j.epoch)
+		pol, ems, err := hubRetentionPolicy(ctx, c, j.camera, j.epoch)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "camchain: the owner's retention policy could not be read (%v): only the camera's prune statement allows a deletion\n", err)
 		} else {
-			in.Policy, in.PolicyKnown = pol, true
+			in.Policy, in.PolicyKnown, in.Emergencies = pol, true, ems
 		}
 	}
 	in.Now = time.Now()

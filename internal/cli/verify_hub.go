@@ -134,17 +134,26 @@ func parseTxHash(s string) (feedchain.Hash, error) {
 // camera and epoch, signed by the owner the event names
 // (retention.PolicyChangeOf). Block times are the hub's word, as for
 // checkpoints.
-func hubRetentionPolicy(ctx context.Context, c *api.Client, cam keys.Address, epoch uint64) ([]retention.PolicyChange, error) {
+func hubRetentionPolicy(ctx context.Context, c *api.Client, cam keys.Address, epoch uint64) ([]retention.PolicyChange, []retention.Emergency, error) {
 	var evs []api.Event
+	var ems []retention.Emergency
 	before := uint64(0)
 	for range 100 { // at most 100 pages of events
 		l, err := c.Audit(ctx, api.AuditQuery{Camera: cam.Hex(), Before: before, Limit: 100})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, e := range l.Items {
-			if e.Kind == string(audit.Retention) {
+			switch e.Kind {
+			case string(audit.Retention):
 				evs = append(evs, e)
+			case string(audit.EmergencyPrune):
+				em, err := retention.ParseEmergency(e.Detail)
+				if err != nil {
+					return nil, nil, fmt.Errorf("audit event %d: %w", e.Seq, err)
+				}
+				em.Event, em.At = e.Seq, e.Time
+				ems = append(ems, em)
 			}
 		}
 		if len(l.Items) == 0 || l.Next == "" {
@@ -152,7 +161,7 @@ func hubRetentionPolicy(ctx context.Context, c *api.Client, cam keys.Address, ep
 		}
 		next, err := strconv.ParseUint(l.Next, 10, 64)
 		if err != nil || (before != 0 && next >= before) {
-			return nil, fmt.Errorf("the hub's audit paging is inconsistent (next %q before %d)", l.Next, before)
+			return nil, nil, fmt.Errorf("the hub's audit paging is inconsistent (next %q before %d)", l.Next, before)
 		}
 		before = next
 	}
@@ -161,32 +170,32 @@ func hubRetentionPolicy(ctx context.Context, c *api.Client, cam keys.Address, ep
 		e := evs[i]
 		h, err := parseTxHash(e.TxHash)
 		if err != nil {
-			return nil, fmt.Errorf("retention event %d: %w", e.Seq, err)
+			return nil, nil, fmt.Errorf("retention event %d: %w", e.Seq, err)
 		}
 		res, err := lookupCommittedTx(ctx, c, e.TxHash)
 		if err != nil {
-			return nil, fmt.Errorf("retention event %d: transaction %s: %w", e.Seq, e.TxHash, err)
+			return nil, nil, fmt.Errorf("retention event %d: transaction %s: %w", e.Seq, e.TxHash, err)
 		}
 		raw, err := hex.DecodeString(strings.TrimPrefix(res.Tx, "0x"))
 		if err != nil || res.Code != 0 {
-			return nil, fmt.Errorf("retention event %d: the hub sent transaction %s malformed or not applied", e.Seq, e.TxHash)
+			return nil, nil, fmt.Errorf("retention event %d: the hub sent transaction %s malformed or not applied", e.Seq, e.TxHash)
 		}
 		owner, err := keys.ParseAddress(e.Owner)
 		if err != nil {
-			return nil, fmt.Errorf("retention event %d: owner %q: %w", e.Seq, e.Owner, err)
+			return nil, nil, fmt.Errorf("retention event %d: owner %q: %w", e.Seq, e.Owner, err)
 		}
 		at, err := time.Parse(time.RFC3339, e.Time)
 		if err != nil {
-			return nil, fmt.Errorf("retention event %d: time %q: %w", e.Seq, e.Time, err)
+			return nil, nil, fmt.Errorf("retention event %d: time %q: %w", e.Seq, e.Time, err)
 		}
 		p, err := retention.PolicyChangeOf(raw, h, cam, epoch, owner, at)
 		if errors.Is(err, retention.ErrOtherChain) {
 			continue // another epoch's policy
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return out, ems, nil
 }

@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/hub"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
@@ -239,5 +241,119 @@ func TestVerifyHubCopyAgainstTheLedgerPolicy(t *testing.T) {
 	r = runCLI("verify", h.Store().Dir(), "--hub", url).must(t, 0, "")
 	if !strings.Contains(r.stdout, "6 clip(s): 6 pruned") {
 		t.Errorf("the hub's pruned copy:\n%s", r.stdout)
+	}
+}
+
+// TestHubEmergencyDeletionIsItsOwnVerdict: a real hub whose disk reports
+// nearly full deletes its oldest checkpointed recordings, files a
+// hub/emergency-prune alarm on the ledger naming exactly which seqs, and
+// `camchain verify` reports those clips emergency-deleted (exit 1), never
+// pruned; uncheckpointed clips stay.
+func TestHubEmergencyDeletionIsItsOwnVerdict(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "hub")
+	if _, err := hub.Init(hub.Config{DataDir: dir}, ""); err != nil {
+		t.Fatal(err)
+	}
+	var full atomic.Bool
+	var freeAfter atomic.Int64
+	h, err := hub.Start(hub.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0",
+		RetentionInterval: 100 * time.Millisecond, MinFree: 1 << 20,
+		DiskFree: func(string) (uint64, uint64, error) {
+			if full.Load() {
+				return uint64(freeAfter.Load()), 1 << 30, nil
+			}
+			return 1 << 29, 1 << 30, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	url := "http://" + h.Addr()
+	owner := newTestWallet(t, "owner")
+	cam := imprint(t, url, h, owner)
+	cliLogin(t, url, owner.key)
+	c, _ := api.NewClient(url)
+	ctx := context.Background()
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := verifytest.NewChain(cam, 0)
+	if err := chain.AppendSample(6, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	hc, err := h.Store().Chain(cam.Address(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range chain.Records {
+		if err := hc.Append(r, chain.Segments[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := uint64(time.Now().Unix())
+	m, err := chain.CheckpointMsg(0, 3, now-3600, now-3000) // 4 and 5 pending
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := verifytest.SignTx(st.EVMChainID, m, cam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Submit(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+
+	// The disk lacks just over two segments' bytes: seqs 0 and 1 and 2 go.
+	need := int64(len(chain.Segments[0]) + len(chain.Segments[1]) + 1)
+	freeAfter.Store(1<<20 - need)
+	full.Store(true)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		si, _ := hc.Info(2)
+		if si.Pruned {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no emergency deletion within 20 s of the disk filling")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	full.Store(false)
+	for s := uint64(3); s < 6; s++ {
+		if si, _ := hc.Info(s); si.Pruned {
+			t.Fatalf("seq %d deleted: beyond what was needed, or not checkpointed", s)
+		}
+	}
+	// The alarm reaches the ledger.
+	c.WithCredentials(&api.KeyCredentials{Key: owner.key})
+	var detail string
+	for deadline = time.Now().Add(20 * time.Second); detail == ""; {
+		evs, err := c.Audit(ctx, api.AuditQuery{Camera: cam.Address().Hex(), Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs.Items {
+			if e.Kind == "hub/emergency-prune" {
+				detail = e.Detail
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no hub/emergency-prune event on the ledger")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.HasPrefix(detail, "epoch 0 stream main: seqs 0-2 deleted") {
+		t.Fatalf("emergency event detail %q", detail)
+	}
+	r := runCLI("verify", h.Store().Dir(), "--hub", url).must(t, 1, "not everything checked is verified")
+	for _, want := range []string{"✗ emergency-deleted seq 0 ", "✗ emergency-deleted seq 2 ", "disk nearly full", "seqs 0–2",
+		"3 emergency-deleted"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("verify after the emergency lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "· pruned") {
+		t.Errorf("an emergency deletion reported as pruning:\n%s", r.stdout)
 	}
 }

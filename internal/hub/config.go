@@ -42,6 +42,12 @@ type Config struct {
 	// Held, when set, keeps a segment whatever its age and policy: the one
 	// place a legal hold plugs into retention (nil: nothing is held).
 	Held HeldFunc
+	// MinFree is the free space (bytes) on the recordings' file system
+	// below which the hub deletes its oldest checkpointed recordings
+	// whatever their policy, loudly (emergency.go); default DefaultMinFree.
+	MinFree int64
+	// DiskFree measures that free space; default statfs(2). Tests inject one.
+	DiskFree DiskFreeFunc
 	// LinkLimits bounds connections to the camera link, in total and per
 	// source address (defaults link.DefaultMaxConns, DefaultMaxConnsPerSource).
 	LinkLimits link.ConnLimits
@@ -166,6 +172,12 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginRetention < c.LoginInterval {
 		return fmt.Errorf("--login-retention %s: at least the login interval %s", c.LoginRetention, c.LoginInterval)
+	}
+	if c.MinFree == 0 {
+		c.MinFree = DefaultMinFree
+	}
+	if c.DiskFree == nil {
+		c.DiskFree = statfsFree
 	}
 	if c.RetentionInterval == 0 {
 		c.RetentionInterval = DefaultRetentionInterval

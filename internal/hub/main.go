@@ -122,6 +122,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().StringVar(&cfg.P2PListen, "p2p", "", "ledger peer listen address (default tcp://127.0.0.1:0)")
 	runCmd.Flags().StringVar(&cfg.LinkAddr, "link", DefaultLinkAddr, "camera link listen address host:port")
 	runCmd.Flags().StringVar(&cfg.LinkAdvertise, "link-advertise", os.Getenv("CAMCHAIND_LINK_ADVERTISE"), "camera link address told to cameras at pairing (or $CAMCHAIND_LINK_ADVERTISE; default: the bound address)")
+	runCmd.Flags().Int64Var(&cfg.MinFree, "min-free", DefaultMinFree, "free bytes on the recordings' disk below which the oldest checkpointed recordings are deleted whatever the retention policy, each deletion a hub/emergency-prune alarm")
 	runCmd.Flags().DurationVar(&cfg.Retention, "retention", DefaultRetention, "keep recordings this long, for cameras whose owner set no retention policy on the ledger (camchain retention)")
 	runCmd.Flags().IntVar(&cfg.LinkLimits.Total, "link-max-conns", link.DefaultMaxConns, "most camera link connections served at once")
 	runCmd.Flags().IntVar(&cfg.LinkLimits.PerSource, "link-max-conns-per-source", link.DefaultMaxConnsPerSource, "most camera link connections from one IP address (raise it for many cameras behind one address)")

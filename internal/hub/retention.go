@@ -29,6 +29,9 @@ func (h *Hub) retentionLoop(ctx context.Context) {
 		if _, err := h.retentionPass(time.Now()); err != nil {
 			h.cfg.Logger.Error("retention pass", "err", err)
 		}
+		if _, err := h.emergencyPass(time.Now()); err != nil {
+			h.cfg.Logger.Error("emergency deletion", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -156,6 +156,10 @@ func (j *clipJudge) recordsWithoutClips() {
 			r.Status, r.Detail = Pruned, "deleted by retention, as "+j.allowed.by+" says"
 		case i < j.in.PrunedBelow && j.policyAllows(rec):
 			r.Status, r.Detail = Pruned, j.policyDetail(rec)
+		case i < j.in.PrunedBelow && j.emergency(i) != nil:
+			e := j.emergency(i)
+			r.Status, r.Detail = EmergencyDeleted, fmt.Sprintf("deleted by the hub in an emergency (its disk nearly full), outside the owner's retention policy: its audit event #%d (%s) says seqs %d–%d",
+				e.Event, e.At, e.From, e.Below-1)
 		case i < j.in.PrunedBelow:
 			r.Status, r.Detail = PrunedEarly, fmt.Sprintf("no clip file, and the store's unsigned pruned marker claims retention deleted the files below seq %d, but %s: deleted outside retention",
 				j.in.PrunedBelow, j.allowed.describe())

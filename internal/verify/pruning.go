@@ -75,3 +75,13 @@ func (j *clipJudge) policyDetail(rec *record) string {
 	}
 	return fmt.Sprintf("deleted by retention: it ended %s and %s allowed its deletion by %s", end.UTC().Format(time.RFC3339), what, j.in.Now.UTC().Format(time.RFC3339))
 }
+
+// emergency returns the hub's emergency-prune event that covers seq, if any.
+func (j *clipJudge) emergency(seq uint64) *retention.Emergency {
+	for i := range j.in.Emergencies {
+		if e := &j.in.Emergencies[i]; e.Covers(j.in.Epoch, j.in.Stream, seq) {
+			return e
+		}
+	}
+	return nil
+}

@@ -38,6 +38,11 @@ const (
 	// signed allows it: deleted outside retention, the marker moved over
 	// it (or the statement that allowed it replaced). Fails the report.
 	PrunedEarly Status = "pruned-early"
+	// EmergencyDeleted: a record's clip file is gone, nothing the camera
+	// or the owner signed allows it, and the hub's own hub/emergency-prune
+	// event on the ledger says it deleted it because its disk was nearly
+	// full (SPEC §14.3). Never ordinary pruning: it fails the report.
+	EmergencyDeleted Status = "emergency-deleted"
 	// OutOfOrder: the file under seq N's name holds the segment of another
 	// record M (clips swapped or renamed).
 	OutOfOrder Status = "out-of-order"
@@ -148,7 +153,7 @@ func (r *Report) Counts() map[Status]int {
 // ClipStatuses lists the clip and record verdicts in the order reports
 // print them.
 func ClipStatuses() []Status {
-	return []Status{Verified, Pending, Pruned, PrunedEarly, Modified, Truncated, Inserted, Missing, OutOfOrder, Forged, Failed, Unreadable}
+	return []Status{Verified, Pending, Pruned, PrunedEarly, EmergencyDeleted, Modified, Truncated, Inserted, Missing, OutOfOrder, Forged, Failed, Unreadable}
 }
 
 // lastSeq renders the last sequence number of a chain of n records.

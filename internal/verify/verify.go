@@ -54,6 +54,10 @@ type Input struct {
 	Policy      []retention.PolicyChange
 	PolicyKnown bool
 	Now         time.Time
+	// Emergencies are the hub's hub/emergency-prune events of the camera
+	// (retention.ParseEmergency): a file gone below the marker that
+	// nothing else allows and one of them covers is EmergencyDeleted.
+	Emergencies []retention.Emergency
 	// Checkpoints are the epoch's checkpoints as the ledger lists them.
 	Checkpoints []Checkpoint
 }
