@@ -13,9 +13,11 @@ import (
 
 	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/ethereum/go-ethereum/trie"
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/stateproof"
 	"github.com/camchain/camchain/internal/tx"
 )
 
@@ -74,8 +76,11 @@ type App struct {
 	appHash  []byte
 	waitMu   sync.Mutex
 	waiters  map[feedchain.Hash][]chan TxResult
-	inflight []TxResult // results of the block being finalized
-	nextHash []byte     // app hash after the block being finalized
+	inflight []TxResult      // results of the block being finalized
+	nextHash []byte          // app hash after the block being finalized
+	tree     *trie.Trie      // the committed state trie (read under mu; replaced in Commit)
+	root     stateproof.Hash // its root
+	work     *trie.Trie      // the trie of the block being finalized
 	heightCh chan struct{}
 }
 
@@ -102,6 +107,9 @@ func NewApp(cfg Config) (*App, error) {
 		a.height = be64u(b)
 	}
 	if a.appHash, err = a.st.committed(keyMetaAppHash); err != nil {
+		return nil, err
+	}
+	if err := a.openState(); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -150,12 +158,20 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 		}
 		a.st.set(hubKey(addr), []byte{})
 	}
-	ch, _ := a.st.changesHash()
-	appHash := nextAppHash(nil, ch)
-	if err := a.st.commit(0, appHash); err != nil {
+	work := a.tree.Copy()
+	if err := applyChanges(work, a.st.pending); err != nil {
 		return nil, err
 	}
-	a.height, a.appHash = 0, appHash
+	root, nodes := trieWrites(work)
+	appHash := stateproof.AppHash(root)
+	if err := a.st.commit(0, appHash, root, nodes, map[string][]byte{string(keyMetaStateVersion): be64(stateVersion2)}); err != nil {
+		return nil, err
+	}
+	tree, err := openTrie(a.cfg.DB, root)
+	if err != nil {
+		return nil, err
+	}
+	a.height, a.appHash, a.tree, a.root = 0, appHash, tree, root
 	return &abci.InitChainResponse{AppHash: appHash}, nil
 }
 
@@ -215,10 +231,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		res[i] = r
 		a.inflight = append(a.inflight, TxResult{Hash: blk.txHash, Height: blk.height, Code: r.Code, Log: r.Log})
 	}
-	a.nextHash = a.appHash
-	if ch, changed := a.st.changesHash(); changed {
-		a.nextHash = nextAppHash(a.appHash, ch)
+	// The app hash commits to the whole state after the block (§3.4). Only
+	// Commit writes the trie; queries keep reading a.tree meanwhile.
+	a.work = a.tree.Copy()
+	if err := applyChanges(a.work, a.st.pending); err != nil {
+		return nil, fmt.Errorf("height %d: %w", req.Height, err)
 	}
+	a.nextHash = stateproof.AppHash(stateproof.Hash(a.work.Hash()))
 	return &abci.FinalizeBlockResponse{TxResults: res, AppHash: a.nextHash}, nil
 }
 
@@ -293,11 +312,22 @@ func (a *App) pruneNonces(now uint64) error {
 // Commit persists the finalized block's state in one synced write, then
 // wakes whoever waits for its transactions.
 func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
+	if a.work == nil {
+		return nil, errors.New("ledger: Commit without FinalizeBlock")
+	}
 	a.mu.Lock()
 	height := a.height + 1
-	err := a.st.commit(height, a.nextHash)
+	root, nodes := trieWrites(a.work)
+	a.work = nil
+	err := a.st.commit(height, a.nextHash, root, nodes, nil)
+	var tree *trie.Trie
 	if err == nil {
-		a.height, a.appHash = height, a.nextHash
+		// A node that no longer reads back as the root just written means
+		// the disk is failing: halt (the error stops CometBFT).
+		tree, err = openTrie(a.cfg.DB, root)
+	}
+	if err == nil {
+		a.height, a.appHash, a.tree, a.root = height, a.nextHash, tree, root
 	}
 	// The mempool's recheck, which follows, rebuilds the check state from
 	// the new committed state.

@@ -26,6 +26,7 @@ import (
 	"github.com/cometbft/cometbft/proxy"
 	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	sm "github.com/cometbft/cometbft/state"
 	"github.com/cometbft/cometbft/types"
 	cmttime "github.com/cometbft/cometbft/types/time"
 
@@ -171,6 +172,10 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		appDB.Close()
 		return nil, err
 	}
+	if err := checkConsensusAppHash(dbs, c.DBDir(), app); err != nil {
+		appDB.Close()
+		return nil, err
+	}
 	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
 	if err != nil {
 		appDB.Close()
@@ -192,6 +197,28 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return nil, fmt.Errorf("start ledger node: %w", err)
 	}
 	return &Node{App: app, node: n, appDB: appDB, dbs: dbs, client: rpclocal.New(n), log: cfg.Logger}, nil
+}
+
+// checkConsensusAppHash compares the application's last committed app hash
+// with the one CometBFT's own state recorded for the same height, before
+// CometBFT starts (whose handshake would panic on a mismatch): a state
+// rewritten on disk together with its root and app hash is caught here,
+// against the app hash the validators signed.
+func checkConsensusAppHash(dbs *dbTracker, dir string, app *App) error {
+	db, err := dbs.open("state", dir)
+	if err != nil {
+		return fmt.Errorf("open consensus state: %w", err)
+	}
+	defer db.Close()
+	st, err := sm.NewStore(db, sm.StoreOptions{}).Load()
+	if err != nil {
+		return fmt.Errorf("load consensus state: %w", err)
+	}
+	height, appHash := app.height, app.AppHash()
+	if st.LastBlockHeight == int64(height) && st.LastBlockHeight > 0 && !equalBytes(st.AppHash, appHash) {
+		return fmt.Errorf("%w: at height %d the application's app hash is %X, the consensus state recorded %X", ErrStateTampered, height, appHash, []byte(st.AppHash))
+	}
+	return nil
 }
 
 // Close stops consensus and closes every database, the application's last.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/stateproof"
 )
 
 // The query methods read committed state only and are safe to call
@@ -168,4 +169,56 @@ func (a *App) NonceTx(signer keys.Address, nonce uint64) (feedchain.Hash, bool, 
 	var h feedchain.Hash
 	copy(h[:], b[8:])
 	return h, true, nil
+}
+
+// StateProof returns the committed entry at key with its proof against the
+// committed trie root (docs/SPEC.md §3.4). The proof's Height is the last
+// committed height: the header of the block after it carries the app hash
+// the proof checks against.
+func (a *App) StateProof(key []byte) (*stateproof.Proof, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	v, err := a.st.committed(key)
+	if err != nil {
+		return nil, err
+	}
+	if !authenticated(key) {
+		return nil, fmt.Errorf("ledger: %q is not a state entry", key)
+	}
+	return proveKey(a.tree, a.height, a.root, key, v)
+}
+
+// DeviceProof returns the camera's record (nil if the ledger has never seen
+// it) with the proof of it, or of its absence, in the committed state.
+func (a *App) DeviceProof(c keys.Address) (*Device, *stateproof.Proof, error) {
+	p, err := a.StateProof(deviceKey(c))
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := VerifyDeviceProof(stateproof.AppHash(p.Root), c, p)
+	return d, p, err
+}
+
+// VerifyDeviceProof checks a proof of camera c's ledger record against
+// appHash, the app hash of a header the caller has verified (height
+// p.Height+1), and returns the record it proves: nil when it proves that
+// the ledger holds no record of c.
+func VerifyDeviceProof(appHash []byte, c keys.Address, p *stateproof.Proof) (*Device, error) {
+	if p == nil || !bytes.Equal(p.Key, deviceKey(c)) {
+		return nil, fmt.Errorf("%w: the proof is not of camera %s's record", stateproof.ErrMalformed, c.Hex())
+	}
+	if err := stateproof.Verify(appHash, p); err != nil {
+		return nil, err
+	}
+	if p.Absent {
+		return nil, nil
+	}
+	var d Device
+	if err := decodeValue(p.Value, &d); err != nil {
+		return nil, err
+	}
+	if d.Camera != c {
+		return nil, fmt.Errorf("%w: the record proven is of camera %s", stateproof.ErrValue, d.Camera.Hex())
+	}
+	return &d, nil
 }

@@ -2,17 +2,12 @@ package ledger
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
-	"sort"
 
-	"github.com/camchain/camchain/internal/feedchain"
 	dbm "github.com/cometbft/cometbft-db"
-)
 
-// appHashLabel domain-separates the application hash (docs/SPEC.md §3.4).
-const appHashLabel = "camchain/v1/apphash"
+	"github.com/camchain/camchain/internal/stateproof"
+)
 
 // store is the application state: committed key/values in a database, plus
 // the writes of the block being finalized, which reach the database only in
@@ -51,54 +46,32 @@ func (s *store) get(k []byte) ([]byte, error) {
 func (s *store) set(k, v []byte) { s.pending[string(k)] = change{val: v} }
 func (s *store) del(k []byte)    { s.pending[string(k)] = change{del: true} }
 
-// changesHash hashes the pending changes in key order:
-// SHA-256 over, per change, u32 len(key) ‖ key ‖ op (0 delete, 1 set) ‖
-// [u32 len(value) ‖ value]. It returns false when nothing changed.
-func (s *store) changesHash() (feedchain.Hash, bool) {
-	if len(s.pending) == 0 {
-		return feedchain.Hash{}, false
-	}
-	ks := make([]string, 0, len(s.pending))
-	for k := range s.pending {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	h := sha256.New()
-	var n [4]byte
-	for _, k := range ks {
-		c := s.pending[k]
-		binary.BigEndian.PutUint32(n[:], uint32(len(k)))
-		h.Write(n[:])
-		h.Write([]byte(k))
-		if c.del {
-			h.Write([]byte{0})
-			continue
-		}
-		h.Write([]byte{1})
-		binary.BigEndian.PutUint32(n[:], uint32(len(c.val)))
-		h.Write(n[:])
-		h.Write(c.val)
-	}
-	var out feedchain.Hash
-	h.Sum(out[:0])
-	return out, true
-}
-
-// nextAppHash chains the block's changes onto the previous app hash:
-// SHA-256(appHashLabel ‖ prev ‖ changesHash).
-func nextAppHash(prev []byte, changes feedchain.Hash) []byte {
-	h := sha256.New()
-	h.Write([]byte(appHashLabel))
-	h.Write(prev)
-	h.Write(changes[:])
-	return h.Sum(nil)
-}
-
-// commit writes the pending changes, the height and the app hash in one
-// synced batch, so a crash leaves either the whole block or none of it.
-func (s *store) commit(height uint64, appHash []byte) error {
+// commit writes the pending changes, the trie nodes that commit to them
+// (path → node, nil to delete), the height, the trie root and the app hash
+// in one synced batch, so a crash leaves either the whole block or none of
+// it. extra holds further metadata of the same batch.
+func (s *store) commit(height uint64, appHash []byte, root stateproof.Hash, nodes map[string][]byte, extra map[string][]byte) error {
 	b := s.db.NewBatch()
 	defer b.Close()
+	for path, blob := range nodes {
+		var err error
+		if blob == nil {
+			err = b.Delete(trieNodeKey([]byte(path)))
+		} else {
+			err = b.Set(trieNodeKey([]byte(path)), blob)
+		}
+		if err != nil {
+			return fmt.Errorf("state batch: %w", err)
+		}
+	}
+	for k, v := range extra {
+		if err := b.Set([]byte(k), v); err != nil {
+			return fmt.Errorf("state batch: %w", err)
+		}
+	}
+	if err := b.Set(keyMetaStateRoot, root[:]); err != nil {
+		return fmt.Errorf("state batch: %w", err)
+	}
 	for k, c := range s.pending {
 		var err error
 		if c.del {

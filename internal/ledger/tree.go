@@ -1,0 +1,311 @@
+package ledger
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"sort"
+
+	dbm "github.com/cometbft/cometbft-db"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/trie"
+	"github.com/ethereum/go-ethereum/triedb/database"
+
+	"github.com/camchain/camchain/internal/stateproof"
+)
+
+// The authenticated state (docs/SPEC.md §3.4). Every state entry — every
+// key the transactions write, whatever its table — is a leaf of a Merkle
+// Patricia trie at path stateproof.TrieKey(key) holding
+// stateproof.LeafValue(value); the app hash is stateproof.AppHash(root).
+// The flat key/value entries stay the source of reads and scans; the trie
+// is what the app hash, the start-up check and the proofs stand on.
+//
+// Trie nodes are stored by their path (prefixTrie ‖ nibbles), the latest
+// version only, in the application database beside the entries they
+// commit to, and written in the same synced batch. Every node read is
+// checked against the hash its parent holds, so a node changed on disk is
+// caught when it is read.
+
+// prefixTrie holds the trie's nodes: mpt/<path nibbles> → node RLP.
+var prefixTrie = []byte("mpt/")
+
+// keyMetaStateRoot is the trie root after the last committed block, and
+// keyMetaStateVersion the state format: absent for the v1 change-chain
+// ledgers, stateVersion2 for the authenticated state.
+var (
+	keyMetaStateRoot    = []byte("meta/stateroot")
+	keyMetaStateVersion = []byte("meta/statever")
+	// keyMetaMigrated is the height at which a v1 ledger was converted:
+	// its app hash stays the v1 one until the next block commits.
+	keyMetaMigrated = []byte("meta/migrated")
+)
+
+const stateVersion2 = 2
+
+// ErrStateTampered means the stored state does not match the root it was
+// committed with: it was changed on disk, or the disk is failing. A
+// validator that sees it stops rather than serve or sign wrong answers.
+var ErrStateTampered = errors.New("ledger state does not match its committed root (changed on disk or corrupt): " +
+	"stop this node; restore its ledger directory from a backup, or reset it and let it catch up from its peers")
+
+// authenticated reports whether a database key is a state entry covered by
+// the trie: everything but the trie's own nodes and the commit metadata.
+func authenticated(k []byte) bool {
+	if bytes.HasPrefix(k, prefixTrie) {
+		return false
+	}
+	switch string(k) {
+	case string(keyMetaHeight), string(keyMetaAppHash), string(keyMetaStateRoot),
+		string(keyMetaStateVersion), string(keyMetaMigrated):
+		return false
+	}
+	return true
+}
+
+func trieNodeKey(path []byte) []byte { return cat(prefixTrie, path) }
+
+// nodeDB serves the trie's nodes from the application database.
+type nodeDB struct{ db dbm.DB }
+
+var _ database.NodeDatabase = nodeDB{}
+
+func (n nodeDB) NodeReader(common.Hash) (database.NodeReader, error) { return n, nil }
+
+// Node returns the node at path after checking that it hashes to the hash
+// its parent (or the committed root) names.
+func (n nodeDB) Node(_ common.Hash, path []byte, hash common.Hash) ([]byte, error) {
+	blob, err := n.db.Get(trieNodeKey(path))
+	if err != nil {
+		return nil, fmt.Errorf("state trie read: %w", err)
+	}
+	if blob == nil {
+		return nil, fmt.Errorf("%w: trie node at path %x is missing", ErrStateTampered, path)
+	}
+	if crypto.Keccak256Hash(blob) != hash {
+		return nil, fmt.Errorf("%w: trie node at path %x does not hash to %x", ErrStateTampered, path, hash)
+	}
+	return blob, nil
+}
+
+// openTrie opens the committed trie at root.
+func openTrie(db dbm.DB, root stateproof.Hash) (*trie.Trie, error) {
+	t, err := trie.New(trie.StateTrieID(common.Hash(root)), nodeDB{db})
+	if err != nil {
+		if errors.Is(err, ErrStateTampered) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", ErrStateTampered, err)
+	}
+	return t, nil
+}
+
+// applyChanges writes a block's staged changes into t.
+func applyChanges(t *trie.Trie, pending map[string]change) error {
+	for k, c := range pending {
+		path := stateproof.TrieKey([]byte(k))
+		var err error
+		if c.del {
+			err = t.Delete(path[:])
+		} else {
+			err = t.Update(path[:], stateproof.LeafValue(c.val))
+		}
+		if err != nil {
+			return fmt.Errorf("state trie: %w", err)
+		}
+	}
+	return nil
+}
+
+// trieWrites returns the database writes that persist t's changes since
+// it was opened: path → node, nil for a node that no longer exists. t is
+// unusable afterwards.
+func trieWrites(t *trie.Trie) (stateproof.Hash, map[string][]byte) {
+	root, set := t.Commit(false)
+	out := map[string][]byte{}
+	if set != nil {
+		for path, n := range set.Nodes {
+			if n.IsDeleted() {
+				out[path] = nil
+			} else {
+				out[path] = n.Blob
+			}
+		}
+	}
+	return stateproof.Hash(root), out
+}
+
+// recomputeRoot rebuilds the trie root from the flat state entries alone,
+// ignoring the stored nodes: what the start-up check compares with the
+// committed root. If write is set it also returns every node of the
+// rebuilt trie, path → blob (the migration of a v1 ledger).
+func recomputeRoot(db dbm.DB, write bool) (stateproof.Hash, map[string][]byte, error) {
+	type leaf struct {
+		path stateproof.Hash
+		val  []byte
+	}
+	var leaves []leaf
+	it, err := db.Iterator(nil, nil)
+	if err != nil {
+		return stateproof.Hash{}, nil, fmt.Errorf("state scan: %w", err)
+	}
+	for ; it.Valid(); it.Next() {
+		if !authenticated(it.Key()) {
+			continue
+		}
+		leaves = append(leaves, leaf{stateproof.TrieKey(it.Key()), stateproof.LeafValue(it.Value())})
+	}
+	err = it.Error()
+	it.Close()
+	if err != nil {
+		return stateproof.Hash{}, nil, fmt.Errorf("state scan: %w", err)
+	}
+	sort.Slice(leaves, func(i, j int) bool { return bytes.Compare(leaves[i].path[:], leaves[j].path[:]) < 0 })
+	var nodes map[string][]byte
+	var onNode trie.OnTrieNode
+	if write {
+		nodes = map[string][]byte{}
+		onNode = func(path []byte, _ common.Hash, blob []byte) { nodes[string(path)] = common.CopyBytes(blob) }
+	}
+	st := trie.NewStackTrie(onNode)
+	for _, l := range leaves {
+		if err := st.Update(l.path[:], l.val); err != nil {
+			return stateproof.Hash{}, nil, fmt.Errorf("state trie: %w", err)
+		}
+	}
+	return stateproof.Hash(st.Hash()), nodes, nil
+}
+
+// proveKey returns the proof of key's entry in the committed trie t.
+func proveKey(t *trie.Trie, height uint64, root stateproof.Hash, key, value []byte) (*stateproof.Proof, error) {
+	w := &proofNodes{}
+	path := stateproof.TrieKey(key)
+	if err := t.Copy().Prove(path[:], w); err != nil {
+		return nil, fmt.Errorf("state proof: %w", err)
+	}
+	return &stateproof.Proof{Height: height, Key: append([]byte(nil), key...), Value: value, Absent: value == nil,
+		Root: root, Nodes: w.nodes}, nil
+}
+
+// proofNodes collects the nodes trie.Prove writes, in order, root first.
+type proofNodes struct{ nodes [][]byte }
+
+func (p *proofNodes) Put(_, v []byte) error {
+	p.nodes = append(p.nodes, common.CopyBytes(v))
+	return nil
+}
+func (p *proofNodes) Delete([]byte) error { return errors.New("proofNodes: delete") }
+
+// openState opens the state trie at start-up and checks the stored state
+// against it: the entries are re-hashed from scratch into a root, which
+// must equal the committed root, and that root's app hash must be the one
+// Info reports (CometBFT, in its handshake, then compares that with the app
+// hash its own block store recorded). A mismatch is ErrStateTampered and
+// the node does not start. A v1 ledger (change-chain app hash) is converted
+// here, once (docs/SPEC.md §3.4).
+func (a *App) openState() error {
+	db := a.cfg.DB
+	chain, err := a.st.committed(keyMetaChain)
+	if err != nil {
+		return err
+	}
+	if chain == nil {
+		// A fresh database: InitChain creates the state.
+		a.tree = trie.NewEmpty(nodeDB{db})
+		return nil
+	}
+	ver, err := a.st.committed(keyMetaStateVersion)
+	if err != nil {
+		return err
+	}
+	switch {
+	case ver == nil:
+		if err := a.migrateV1(); err != nil {
+			return err
+		}
+	case len(ver) != 8:
+		return fmt.Errorf("%w: state version entry is %d bytes", ErrStateTampered, len(ver))
+	case be64u(ver) != stateVersion2:
+		return fmt.Errorf("ledger state format %d is not one this camchaind reads (%d): run the camchaind that wrote it, or a newer one", be64u(ver), stateVersion2)
+	}
+	stored, err := a.st.committed(keyMetaStateRoot)
+	if err != nil {
+		return err
+	}
+	if len(stored) != 32 {
+		return fmt.Errorf("%w: the committed root entry is %d bytes", ErrStateTampered, len(stored))
+	}
+	root := stateproof.Hash(stored)
+	got, _, err := recomputeRoot(db, false)
+	if err != nil {
+		return err
+	}
+	if got != root {
+		return fmt.Errorf("%w: at height %d the stored entries hash to root %x, the commit recorded %x", ErrStateTampered, a.height, got, root)
+	}
+	migrated, err := a.st.committed(keyMetaMigrated)
+	if err != nil {
+		return err
+	}
+	if (migrated == nil || be64u(migrated) != a.height) && !equalBytes(stateproof.AppHash(root), a.appHash) {
+		return fmt.Errorf("%w: at height %d the app hash entry %x is not that of the committed root %x", ErrStateTampered, a.height, a.appHash, root)
+	}
+	if a.tree, err = openTrie(db, root); err != nil {
+		return err
+	}
+	if stateproof.Hash(a.tree.Hash()) != root {
+		return fmt.Errorf("%w: the stored trie's root is not the committed root %x", ErrStateTampered, root)
+	}
+	// Read every stored node once: each read checks the node's hash, so a
+	// node changed or lost on disk stops the start rather than a later block.
+	it, err := a.tree.NodeIterator(nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrStateTampered, err)
+	}
+	for it.Next(true) {
+	}
+	if err := it.Error(); err != nil {
+		if errors.Is(err, ErrStateTampered) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", ErrStateTampered, err)
+	}
+	a.root = root
+	return nil
+}
+
+// migrateV1 converts a v1 ledger, whose app hash chained each block's
+// changes, to the authenticated state: it builds the trie over the stored
+// entries and writes it with the state version in one synced batch. The
+// app hash Info reports stays the v1 one (CometBFT's block store holds it)
+// until the next block, whose app hash is the v2 one. A v1 ledger is a
+// single-validator one (v1 had no networks), so no other validator has to
+// convert at the same height.
+func (a *App) migrateV1() error {
+	root, nodes, err := recomputeRoot(a.cfg.DB, true)
+	if err != nil {
+		return err
+	}
+	b := a.cfg.DB.NewBatch()
+	defer b.Close()
+	for path, blob := range nodes {
+		if err := b.Set(trieNodeKey([]byte(path)), blob); err != nil {
+			return fmt.Errorf("state batch: %w", err)
+		}
+	}
+	for k, v := range map[string][]byte{string(keyMetaStateRoot): root[:],
+		string(keyMetaStateVersion): be64(stateVersion2), string(keyMetaMigrated): be64(a.height)} {
+		if err := b.Set([]byte(k), v); err != nil {
+			return fmt.Errorf("state batch: %w", err)
+		}
+	}
+	if err := b.WriteSync(); err != nil {
+		return fmt.Errorf("state migration commit: %w", err)
+	}
+	a.log.Info("ledger state converted to the authenticated state (v2)", "height", a.height, "root", fmt.Sprintf("%x", root))
+	return nil
+}
+
+func equalBytes(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
