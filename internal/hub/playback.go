@@ -303,8 +303,7 @@ func (ps *playSession) seek(c *store.Chain) uint64 {
 		return si.Start.After(at)
 	}))
 	for back := 0; i > 0 && back < seekBack; back++ {
-		rec, err := c.Record(i - 1)
-		if err == nil && rec.Stream == ps.req.stream {
+		if si, ok := c.Info(i - 1); ok && si.Stream == ps.req.stream {
 			return i - 1
 		}
 		i--

@@ -63,6 +63,7 @@ func groups() []group {
 		{"ingest.pipeline", "RTP in (1080p H.264 at 8 Mbit/s) → segment → SHA-256 → sign → store (write + fsync), beside SHA-256 + write + fsync of the same segments", benchIngestPipeline},
 		{"ingest.agent_rtsp", "the real agent recording a real 4 Mbit/s 1080p RTSP main stream and a sub stream from ffmpeg through camchain-testcam, paired with a real hub: CPU beside ffmpeg reading the same streams, RSS beside a hello world", benchIngestAgent},
 		{"hub.mqtt", "100 cameras streaming to a hub with MQTT integrations: messages per second at the broker, and the hub's CPU beside the same run without MQTT", benchMQTT},
+		{"playback.seek", "recorded playback: time to the first segment of a seek into a 24-hour timeline through the hub's playback socket, beside the store's own seek and read", benchPlaybackSeek},
 		{"evidence", "evidence bundle of 30 clips of 1 MiB under 2 checkpoints: overhead per clip beside the clip, verify time beside SHA-256 of the clips", benchEvidence},
 	}
 }
