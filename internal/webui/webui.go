@@ -20,10 +20,11 @@ import (
 var dist embed.FS
 
 // CSP is the Content-Security-Policy of every UI response: scripts, styles,
-// images and connections from the hub's own origin only; no inline script
+// images and connections from the hub's own origin only (media also from
+// blob: URLs, the player's MediaSource); no inline script
 // or style, no eval, no plugins, no framing, no form posts, no <base>.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"connect-src 'self'; media-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // asset is one built file, held plain and gzipped.
 type asset struct {

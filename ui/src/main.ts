@@ -10,6 +10,7 @@ import { CoSignatureError, pair, parseCode, type Code } from "./pairing";
 import { deviceLogin, HttpError, lastAddress, loadChain, login, logout, PendingError, rawCall, renew, type Session } from "./session";
 import type { AuditEvent, CameraStatus, ClientInfo, Device, List, Status, TxResult } from "./types";
 import { provider } from "./wallet";
+import { play, type Player, type PlayerState } from "./player";
 
 const root = document.getElementById("app")!;
 let hub: Status | null = null;
@@ -302,6 +303,7 @@ async function viewCamera(cam: string) {
   const sections: HTMLElement[] = [
     h("section", { class: "card" }, h("h2", null, "Status"), h("p", { class: "mono wrap" }, dev.camera), h("div", { class: "badges" }, badge(!!st?.online, "online", "offline"), badge(!!st?.recording, "recording", "not recording", "rec")), camStatusRows(c)),
   ];
+  if (dev.hub) sections.push(watchCard(dev, dev.hub, st));
   sections.push(exportCard(dev, st));
   if (owner) sections.push(sharing(dev), settings(dev, st?.retention_seconds));
   else sections.push(h("section", { class: "card" }, h("h2", null, "Your access"), ...dev.grants.map((g) => h("p", null, `Viewer until ${g.valid_until ? fmtTime(g.valid_until) : "revoked"}; recordings from ${g.history_from ? fmtTime(g.history_from) : "the start"}.`))));
@@ -371,6 +373,93 @@ function sharing(dev: Device): HTMLElement {
     h("h3", null, "Grant a viewer"),
     form,
     h("p", { class: "fine" }, "Your wallet shows exactly what you sign (EIP-712): the camera, the viewer and the dates."),
+  );
+}
+
+// ---------- the verified player ----------
+
+const players = new Set<Player>();
+function stopPlayers() {
+  for (const p of players) p.stop();
+  players.clear();
+}
+
+/** describe says what the player's state means to the person watching. */
+function describe(s: PlayerState): { cls: string; text: string } {
+  switch (s.kind) {
+    case "connecting":
+      return { cls: "info", text: "Connecting…" };
+    case "verified":
+      return {
+        cls: "ok",
+        text: `Verified: ${s.segments} segment${s.segments === 1 ? "" : "s"} checked in this page against the camera's signature and the hub's session chain; now record #${s.seq} from ${s.start.toLocaleTimeString()}${s.skipped ? ` (${s.skipped} not forwarded: the other stream or deleted)` : ""}.`,
+      };
+    case "unsupported":
+      return { cls: "error", text: `This browser cannot decode ${s.video} (${s.codec}): nothing is shown rather than a black box. Download the recording (Export evidence) and play it in VLC or ffplay, or use a browser with ${s.video} support.` };
+    case "broken":
+      return { cls: "error", text: `Broken: playback stopped. ${s.message}` };
+    case "ended":
+      return { cls: "info", text: `End of the range: ${s.segments} segment${s.segments === 1 ? "" : "s"}, all verified.` };
+    case "closed":
+      return { cls: s.code === 4403 || s.code === 4401 ? "error" : "info", text: `The hub closed the stream (${s.code}): ${s.reason}` };
+  }
+}
+
+/** watchCard plays the camera live or from a time, verifying every segment
+ * in the page before it reaches the video element. */
+function watchCard(dev: Device, hubAddr: string, st?: CameraStatus): HTMLElement {
+  const video = h("video", { class: "live", muted: true, playsinline: true, controls: true, "aria-label": "Camera video" }) as HTMLVideoElement;
+  video.muted = true;
+  const status = h("p", { class: "play-state", role: "status", "aria-live": "polite" }, "Not playing.");
+  const streamSel = h("select", { id: "play-stream", name: "stream" }, h("option", { value: "main" }, "Main (full resolution)"), h("option", { value: "sub" }, "Sub (low resolution)"));
+  const from = h("input", { id: "play-from", name: "from", type: "datetime-local" });
+  const to = h("input", { id: "play-to", name: "to", type: "datetime-local" });
+  let cur: Player | null = null;
+  const start = (recorded: boolean) => {
+    if (cur) {
+      cur.stop();
+      players.delete(cur);
+    }
+    const f = recorded && from.value ? new Date(from.value) : undefined;
+    const t = recorded && to.value ? new Date(to.value) : undefined;
+    if (recorded && !f) {
+      mount(status, "Choose where to start.");
+      return;
+    }
+    cur = play({
+      camera: dev.camera,
+      hub: hubAddr,
+      stream: streamSel.value === "sub" ? "sub" : "main",
+      from: f,
+      to: t,
+      video,
+      onState: (s) => {
+        const d = describe(s);
+        status.className = `play-state ${d.cls}`;
+        status.dataset.state = s.kind;
+        if (s.kind === "verified") {
+          status.dataset.first = String(s.first.getTime());
+          status.dataset.segments = String(s.segments);
+        }
+        mount(status, d.text);
+      },
+    });
+    players.add(cur);
+  };
+  const liveBtn = h("button", { type: "button", class: "primary", onclick: () => start(false) }, "Watch live");
+  const recBtn = h("button", { type: "button", onclick: () => start(true) }, "Play recording");
+  const stopBtn = h("button", { type: "button", class: "ghost", onclick: () => { if (cur) { cur.stop(); players.delete(cur); cur = null; mount(status, "Stopped."); } } }, "Stop");
+  return h(
+    "section",
+    { class: "card" },
+    h("h2", null, "Watch"),
+    video,
+    status,
+    h("div", { class: "row" }, h("div", { class: "field" }, h("label", { for: "play-stream" }, "Stream"), streamSel)),
+    h("div", { class: "row" }, liveBtn, stopBtn),
+    h("div", { class: "row" }, h("div", { class: "field" }, h("label", { for: "play-from" }, "Recording from"), from), h("div", { class: "field" }, h("label", { for: "play-to" }, "Until (empty: on to live)"), to)),
+    recBtn,
+    h("p", { class: "fine" }, `Every segment is checked here before it plays: signed by camera ${short(dev.camera, 4)}, in its chain, bytes as signed, forwarded in order by hub ${short(hubAddr, 4)}.${st?.codec ? ` Codec ${st.codec}.` : ""}`),
   );
 }
 
@@ -669,6 +758,7 @@ function go(hash: string) {
 
 async function route() {
   const hash = location.hash || "#/cameras";
+  stopPlayers();
   if (!session()) {
     if (hash !== "#/login") history.replaceState(null, "", "#/login");
     return viewLogin();

@@ -114,6 +114,8 @@ export interface Checked {
   record: Record;
   /** records of the chain the hub did not forward between the previous delivered one and this one */
   skipped: bigint;
+  /** the segment's bytes, verified against the record */
+  data: Uint8Array;
 }
 
 /** Verifier checks one session as it arrives; after a break every later call fails the same way. */
@@ -214,7 +216,7 @@ export class Verifier {
     if (bad) throw this.fail("altered", r.seq, `segment ${r.seq}: ${bad}`);
     this.accept(l);
     this.last = { seq: r.seq, hash: r.hash };
-    return { link: l, record: r, skipped };
+    return { link: l, record: r, skipped, data };
   }
 
   /** end checks the hub's signed end of the session. */

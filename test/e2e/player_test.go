@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"context"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/camchain/camchain/internal/keys"
+	cwallet "github.com/camchain/camchain/internal/wallet"
+)
+
+// TestVerifiedPlayer runs the verified player's browser test
+// (ui/test/player.test.mjs: playwright-core driving Debian's Chromium)
+// against a real hub and a real camera recording the built-in sample: live
+// view plays and shows verified, a recorded range plays to its signed end
+// and seeks, a viewer granted with history-from gets nothing earlier, a
+// segment altered on the hub's disk shows broken and stops playback, and a
+// revoke closes the viewer's live view within 2 s.
+func TestVerifiedPlayer(t *testing.T) {
+	ui, chromium := browserTestDeps(t)
+	h := initHub(t)
+	h.run(t)
+	a := runAgent(t, filepath.Join(t.TempDir(), "cam"))
+	w := newWallet(t)
+	cam := pair(t, h, a, w)
+	ownerKey, err := cwallet.NewKeystore(w.dir, cwallet.LightScrypt).Load("e2e passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewerKey, err := keys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Some recordings first, so that history-from leaves some out.
+	waitFor(t, 60*time.Second, "six segments on the hub", func() bool { return hubHead(t, h, cam) >= 5 })
+	historyFrom := time.Now().UTC().Truncate(time.Second)
+	if code, out, errs := camchain(append([]string{"grant", "--camera", cam, "--viewer", viewerKey.Address().Hex(),
+		"--history-from", historyFrom.Format(time.RFC3339), "--hub", h.url()}, w.flags()...)...); code != 0 {
+		t.Fatalf("grant: exit %d: %s%s", code, out, errs)
+	}
+	waitFor(t, 30*time.Second, "segments after history-from", func() bool { return hubHead(t, h, cam) >= 9 })
+
+	segDir := hubSegmentDir(t, h, cam)
+	shots := os.Getenv("CAMCHAIN_TEST_OUTPUT")
+	if shots == "" {
+		shots = filepath.Join(os.TempDir(), "camchain-player-screenshots")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hexKey := func(k *keys.PrivateKey) string { return "0x" + hex.EncodeToString(crypto.FromECDSA(k.ECDSA())) }
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "test/player.test.mjs")
+	cmd.Dir = ui
+	cmd.Env = append(os.Environ(), "HUB_URL="+h.url(), "OWNER_KEY="+hexKey(ownerKey), "VIEWER_KEY="+hexKey(viewerKey),
+		"CAMERA="+cam, "HISTORY_FROM="+historyFrom.Format(time.RFC3339), "SEGMENTS_DIR="+segDir, "SHOTS="+shots,
+		"CHROMIUM="+chromium, "CAMCHAIN="+bin("camchain"), "OWNER_KEYSTORE="+w.dir, "OWNER_PASSFILE="+w.pass)
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test test/player.test.mjs:\n%s", out)
+	if err != nil {
+		t.Fatalf("the browser test failed: %v", err)
+	}
+	t.Logf("screenshots in %s", shots)
+}
+
+// hubSegmentDir is the directory of the hub's segment files of the
+// camera's main stream: the seg directory under the hub's recordings that
+// holds the most segment files of that camera.
+func hubSegmentDir(t *testing.T, h *hubProc, cam string) string {
+	t.Helper()
+	camDir := strings.ToLower(strings.TrimPrefix(cam, "0x"))
+	best, most := "", 0
+	root := filepath.Join(h.data, "recordings")
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() || d.Name() != "seg" || !strings.Contains(p, camDir) {
+			return nil
+		}
+		m, err := filepath.Glob(filepath.Join(p, "*.mp4"))
+		if err != nil {
+			return err
+		}
+		if len(m) > most {
+			best, most = p, len(m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if best == "" {
+		t.Fatalf("no segment directory of camera %s under %s", cam, root)
+	}
+	return best
+}

@@ -1,0 +1,234 @@
+// player.ts: the verified player. One pipeline, no player library fetching
+// on its own: the hub's playback socket (SPEC §15.5) → this page's
+// Verifier (viewchain.ts: the hub's session chain, the camera's signature on
+// every record, the record chain, the bytes against the record) → (the
+// end-to-end encryption issue adds decryption here) → a SourceBuffer of
+// MediaSource, or of ManagedMediaSource where MediaSource is missing (iPhone
+// Safari, iOS 17.1+), as go2rtc's player does. Nothing reaches the video
+// element before it verified; on a break the player stops and says what
+// broke.
+import { bytesToHex, randomBytes } from "./bytes";
+import { Stream } from "./feedchain";
+import { BreakError, Verifier } from "./viewchain";
+
+export type PlayerState =
+  | { kind: "connecting" }
+  | { kind: "verified"; segments: number; skipped: bigint; seq: bigint; start: Date; first: Date; codec: string }
+  | { kind: "unsupported"; codec: string; video: string }
+  | { kind: "broken"; brk: string; message: string }
+  | { kind: "ended"; segments: number }
+  | { kind: "closed"; code: number; reason: string };
+
+export interface PlayOptions {
+  camera: string; // the camera the user paired or was granted (from the ledger)
+  hub: string; // the camera's hub on the ledger: the only key the session chain may be signed with
+  stream: Stream;
+  from?: Date; // recorded playback from the key frame at or before this time; none: live
+  to?: Date;
+  video: HTMLVideoElement;
+  onState: (s: PlayerState) => void;
+}
+
+export interface Player {
+  stop(): void;
+  /** seekTo moves playback to a wall-clock time inside what is buffered. */
+  seekTo(t: Date): boolean;
+}
+
+type MSCtor = typeof MediaSource;
+
+/** mediaSourceClass is MediaSource, or ManagedMediaSource where only that exists. */
+export function mediaSourceClass(): { MS: MSCtor; managed: boolean } | null {
+  const w = window as unknown as { ManagedMediaSource?: MSCtor; MediaSource?: MSCtor };
+  if (w.MediaSource) return { MS: w.MediaSource, managed: false };
+  if (w.ManagedMediaSource) return { MS: w.ManagedMediaSource, managed: true };
+  return null;
+}
+
+const KEEP_SECONDS = 60; // live: how much is kept behind the play position
+
+export function play(o: PlayOptions): Player {
+  const nonce = randomBytes(16);
+  const q = new URLSearchParams({ stream: o.stream, nonce: bytesToHex(nonce) });
+  if (o.from) q.set("from", o.from.toISOString());
+  if (o.to) q.set("to", o.to.toISOString());
+  const live = !o.from;
+  const verifier = new Verifier(o.hub, o.camera, nonce, o.stream);
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/devices/${o.camera}/play?${q}`;
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+
+  let stopped = false;
+  let ms: MediaSource | null = null;
+  let sb: SourceBuffer | null = null;
+  let mime = "";
+  let codec = "";
+  const queue: Uint8Array[] = [];
+  let segments = 0;
+  let skipped = 0n;
+  // wall clock ↔ media time, from the first segment appended
+  let anchor: { wall: number; media: number } | null = null;
+  let firstStartWall = 0;
+
+  const state = (s: PlayerState) => {
+    if (!stopped || s.kind === "broken" || s.kind === "closed" || s.kind === "ended") o.onState(s);
+  };
+  const halt = () => {
+    stopped = true;
+    queue.length = 0;
+    o.video.pause();
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
+  };
+  const broken = (e: unknown) => {
+    const brk = e instanceof BreakError ? e.brk : "player";
+    const message = e instanceof Error ? e.message : String(e);
+    halt();
+    o.onState({ kind: "broken", brk, message });
+  };
+
+  const pump = () => {
+    if (stopped || !sb || sb.updating || queue.length === 0) return;
+    try {
+      trim();
+      if (sb.updating) return;
+      sb.appendBuffer(queue.shift()! as BufferSource);
+    } catch (e) {
+      broken(e);
+    }
+  };
+  const trim = () => {
+    if (!live || !sb || sb.buffered.length === 0) return;
+    const start = sb.buffered.start(0);
+    const cut = o.video.currentTime - KEEP_SECONDS;
+    if (cut > start + 10) sb.remove(start, cut);
+  };
+
+  const openSource = (): Promise<void> => {
+    const got = mediaSourceClass();
+    if (!got) return Promise.reject(new Error("this browser has no Media Source Extensions: use the download instead"));
+    ms = new got.MS();
+    if (got.managed) {
+      o.video.disableRemotePlayback = true;
+      (o.video as HTMLVideoElement & { srcObject: unknown }).srcObject = ms;
+    } else {
+      o.video.src = URL.createObjectURL(ms);
+    }
+    return new Promise((resolve) => ms!.addEventListener("sourceopen", () => resolve(), { once: true }));
+  };
+
+  const onCodec = async (m: { codec: string; mime: string; video: string }) => {
+    const got = mediaSourceClass();
+    if (!got || !got.MS.isTypeSupported(m.mime)) {
+      halt();
+      o.onState({ kind: "unsupported", codec: m.codec, video: m.video });
+      return;
+    }
+    codec = m.codec;
+    if (sb && m.mime !== mime) {
+      sb.changeType(m.mime);
+      mime = m.mime;
+      return;
+    }
+    mime = m.mime;
+    if (!ms) await openSource();
+    if (stopped) return;
+    sb = ms!.addSourceBuffer(mime);
+    sb.mode = "segments";
+    sb.addEventListener("updateend", () => {
+      if (!anchor && sb!.buffered.length > 0) {
+        anchor = { wall: firstStartWall, media: sb!.buffered.start(0) };
+        o.video.currentTime = anchor.media;
+        o.video.play().catch(() => undefined); // muted autoplay; a user gesture otherwise
+      }
+      pump();
+    });
+    sb.addEventListener("error", () => broken(new Error("the browser could not decode a verified segment")));
+    pump();
+  };
+
+  // Playback jumps over a gap (a camera outage) to the next buffered range.
+  o.video.addEventListener("waiting", () => {
+    const b = o.video.buffered;
+    for (let i = 0; i < b.length; i++) {
+      if (b.start(i) > o.video.currentTime) {
+        o.video.currentTime = b.start(i);
+        return;
+      }
+    }
+  });
+
+  let pending: Promise<void> = Promise.resolve();
+  ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "auth", cookie: true })));
+  ws.addEventListener("message", (ev) => {
+    if (stopped) return;
+    if (typeof ev.data === "string") {
+      let m: { type?: string; nonce?: string; hub?: string; codec?: string; mime?: string; video?: string };
+      try {
+        m = JSON.parse(ev.data);
+      } catch {
+        return broken(new Error("the hub sent a text message that is not JSON"));
+      }
+      if (m.type === "start") {
+        // The session chain is checked against the ledger's hub and our nonce whatever this says;
+        // a hub naming another key or nonce is already wrong.
+        if (m.nonce !== bytesToHex(nonce) || (m.hub ?? "").toLowerCase() !== o.hub.toLowerCase()) return broken(new Error("the hub's session names another nonce or hub key than this page's"));
+        state({ kind: "connecting" });
+      } else if (m.type === "codec" && m.codec && m.mime) {
+        pending = pending.then(() => onCodec(m as { codec: string; mime: string; video: string })).catch(broken);
+      }
+      return;
+    }
+    const frame = new Uint8Array(ev.data as ArrayBuffer);
+    pending = pending
+      .then(() => {
+        if (stopped) return;
+        const c = verifier.frame(frame);
+        if (!c) {
+          state({ kind: "ended", segments });
+          return;
+        }
+        segments++;
+        skipped += c.skipped;
+        const start = Number(c.record.start / 1_000_000n);
+        if (segments === 1) firstStartWall = start;
+        queue.push(c.data.slice());
+        pump();
+        state({ kind: "verified", segments, skipped, seq: c.record.seq, start: new Date(start), first: new Date(firstStartWall), codec });
+      })
+      .catch(broken);
+  });
+  ws.addEventListener("close", (ev) => {
+    pending = pending.then(() => {
+      if (stopped) return;
+      if (ev.code === 1000) {
+        try {
+          verifier.finish(!!o.to);
+        } catch (e) {
+          return broken(e);
+        }
+        stopped = true;
+        if (ms && ms.readyState === "open" && !sb?.updating && queue.length === 0) ms.endOfStream();
+        o.onState({ kind: "ended", segments });
+        return;
+      }
+      stopped = true;
+      o.onState({ kind: "closed", code: ev.code, reason: ev.reason || "the connection to the hub closed" });
+    });
+  });
+
+  return {
+    stop: halt,
+    seekTo(t: Date): boolean {
+      if (!anchor) return false;
+      const target = anchor.media + (t.getTime() - anchor.wall) / 1000;
+      const b = o.video.buffered;
+      for (let i = 0; i < b.length; i++) {
+        if (target >= b.start(i) && target <= b.end(i)) {
+          o.video.currentTime = target;
+          return true;
+        }
+      }
+      return false;
+    },
+  };
+}

@@ -1,0 +1,164 @@
+// player.test.mjs: the verified player in Debian's Chromium (playwright-core)
+// against a real hub and a real camera that test/e2e TestVerifiedPlayer
+// starts and passes in the environment:
+//
+//   HUB_URL        the hub's origin
+//   OWNER_KEY      the owner's private key; VIEWER_KEY a viewer's, granted
+//                  with history from HISTORY_FROM (RFC 3339)
+//   CAMERA         the camera, recording the built-in sample
+//   SEGMENTS_DIR   the hub's segment files of the camera (the test alters one)
+//   CAMCHAIN, OWNER_KEYSTORE, OWNER_PASSFILE: the CLI and the owner's wallet
+//   SHOTS          where to write screenshots; CHROMIUM the browser
+//
+// Every segment the page plays went through its own verifier first
+// (ui/src/viewchain.ts); these tests look at what a person sees.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { after, before, test } from "node:test";
+import { chromium } from "playwright-core";
+import { injectWallet, makeWallet } from "./provider.mjs";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set (test/e2e TestVerifiedPlayer runs this file)`);
+  return v;
+};
+const HUB = env("HUB_URL");
+const CAM = env("CAMERA");
+const owner = makeWallet(env("OWNER_KEY"));
+const viewer = makeWallet(env("VIEWER_KEY"));
+const HISTORY_FROM = new Date(env("HISTORY_FROM"));
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
+  });
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function signedIn(wallet) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await injectWallet(context, wallet);
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(HUB + "/");
+  await page.waitForSelector("body[data-ready='1']");
+  await page.getByRole("button", { name: "Sign in with your wallet" }).click();
+  await page.getByRole("heading", { name: "Cameras" }).waitFor();
+  await page.goto(`${HUB}/#/camera/${CAM}`);
+  await page.getByRole("heading", { name: "Watch" }).waitFor();
+  return page;
+}
+
+const state = (page) => page.locator(".play-state").getAttribute("data-state");
+async function waitState(page, want, timeout = 30000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const s = await state(page);
+    if (s === want) return;
+    if (s === "broken" && want !== "broken") assert.fail(`the player broke: ${await page.locator(".play-state").innerText()}`);
+    assert.ok(Date.now() < deadline, `player state ${s}, not ${want}, after ${timeout} ms: ${await page.locator(".play-state").innerText()}`);
+    await page.waitForTimeout(100);
+  }
+}
+const quality = (page) =>
+  page.evaluate(() => {
+    const v = document.querySelector("video.live");
+    const q = v.getVideoPlaybackQuality();
+    return { t: v.currentTime, frames: q.totalVideoFrames, dropped: q.droppedVideoFrames, paused: v.paused, err: v.error?.message ?? null, end: v.buffered.length ? v.buffered.end(v.buffered.length - 1) : 0 };
+  });
+const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 19);
+const cli = (...args) => promisify(execFile)(env("CAMCHAIN"), [...args, "--hub", HUB, "--keystore", env("OWNER_KEYSTORE"), "--passphrase-file", env("OWNER_PASSFILE")]);
+
+let ownerPage;
+
+test("live view plays, frames decoded and time advancing, and shows verified", async () => {
+  ownerPage = await signedIn(owner);
+  await ownerPage.getByRole("button", { name: "Watch live" }).click();
+  await waitState(ownerPage, "verified");
+  const q0 = await quality(ownerPage);
+  await ownerPage.waitForFunction((t0) => document.querySelector("video.live").currentTime > t0 + 2, q0.t, { timeout: 20000 });
+  const q = await quality(ownerPage);
+  assert.equal(q.err, null);
+  assert.ok(q.frames > 25, `frames decoded: ${q.frames}`);
+  assert.match(await ownerPage.locator(".play-state").innerText(), /^Verified: \d+ segments? checked in this page/);
+  await ownerPage.screenshot({ path: join(env("SHOTS"), "live-desktop.png"), fullPage: true });
+});
+
+test("recorded playback of a range plays to its signed end", async () => {
+  const page = ownerPage;
+  await page.getByRole("button", { name: "Stop" }).click();
+  const to = new Date(Date.now() - 4000);
+  await page.getByLabel("Recording from").fill(local(new Date(to.getTime() - 12000)));
+  await page.getByLabel("Until (empty: on to live)").fill(local(to));
+  await page.getByRole("button", { name: "Play recording" }).click();
+  await waitState(page, "ended", 30000);
+  assert.match(await page.locator(".play-state").innerText(), /End of the range: \d+ segments, all verified/);
+  await page.waitForFunction(() => document.querySelector("video.live").getVideoPlaybackQuality().totalVideoFrames > 25, null, { timeout: 20000 });
+  const q = await quality(page);
+  assert.equal(q.err, null);
+  // Seek back inside what was played: it plays from there.
+  await page.evaluate(() => {
+    const v = document.querySelector("video.live");
+    v.currentTime = v.buffered.start(0) + 1;
+    return v.play();
+  });
+  await page.waitForFunction(() => {
+    const v = document.querySelector("video.live");
+    return !v.seeking && v.currentTime > v.buffered.start(0) + 1.5;
+  }, null, { timeout: 10000 });
+});
+
+test("a viewer granted with history-from gets nothing recorded before it", async () => {
+  const page = await signedIn(viewer);
+  await page.getByLabel("Recording from").fill(local(new Date(HISTORY_FROM.getTime() - 60000)));
+  await page.getByRole("button", { name: "Play recording" }).click();
+  await waitState(page, "verified");
+  const first = Number(await page.locator(".play-state").getAttribute("data-first"));
+  assert.ok(first >= HISTORY_FROM.getTime() - 1, `first segment starts ${new Date(first).toISOString()}, before history-from ${HISTORY_FROM.toISOString()}`);
+  await page.context().close();
+});
+
+test("a segment altered on the hub's disk shows broken, and playback stops", async () => {
+  const page = ownerPage;
+  await page.getByRole("button", { name: "Stop" }).click();
+  const dir = env("SEGMENTS_DIR");
+  const files = readdirSync(dir).filter((n) => n.endsWith(".mp4")).sort();
+  assert.ok(files.length >= 4, `segments on the hub: ${files}`);
+  const victim = join(dir, files[1]);
+  const b = readFileSync(victim);
+  b[b.length - 100] ^= 0x01; // one bit of the media data
+  writeFileSync(victim, b);
+  assert.equal(statSync(victim).size, b.length);
+  await page.getByLabel("Recording from").fill(local(new Date(Date.now() - 3600e3))); // from the first segment
+  await page.getByLabel("Until (empty: on to live)").fill("");
+  await page.getByRole("button", { name: "Play recording" }).click();
+  await waitState(page, "broken", 30000);
+  const text = await page.locator(".play-state").innerText();
+  assert.match(text, /^Broken: playback stopped\. .*altered/);
+  const q1 = await quality(page);
+  assert.ok(q1.paused, "the video is paused on a broken chain");
+  await page.waitForTimeout(3000);
+  const q2 = await quality(page);
+  assert.equal(q2.end, q1.end, "nothing more was appended after the break");
+  await page.screenshot({ path: join(env("SHOTS"), "player-broken-desktop.png"), fullPage: true });
+});
+
+test("after a revoke the viewer's live view closes within 2 s", async () => {
+  const page = await signedIn(viewer);
+  await page.getByRole("button", { name: "Watch live" }).click();
+  await waitState(page, "verified");
+  await cli("revoke", "--camera", CAM, "--viewer", viewer.state.address);
+  const committed = Date.now();
+  await waitState(page, "closed", 10000);
+  const took = Date.now() - committed;
+  assert.ok(took <= 2000, `closed ${took} ms after the revoke committed`);
+  assert.match(await page.locator(".play-state").innerText(), /The hub closed the stream \(4403\)/);
+});
