@@ -22,8 +22,10 @@ import (
 // against a real hub and a real camera recording the built-in sample: live
 // view plays and shows verified, a recorded range plays to its signed end
 // and seeks, a viewer granted with history-from gets nothing earlier, a
-// segment altered on the hub's disk shows broken and stops playback, and a
-// revoke closes the viewer's live view within 2 s.
+// segment altered on the hub's disk shows broken and stops playback, a
+// revoke closes the viewer's live view within 2 s, and a real RTSP camera's
+// H.264 main stream with audio plays while its H.265 sub stream is
+// refused with a message, not a black box.
 func TestVerifiedPlayer(t *testing.T) {
 	ui, chromium := browserTestDeps(t)
 	h := initHub(t)
@@ -31,6 +33,14 @@ func TestVerifiedPlayer(t *testing.T) {
 	a := runAgent(t, filepath.Join(t.TempDir(), "cam"))
 	w := newWallet(t)
 	cam := pair(t, h, a, w)
+	// A second camera over RTSP: H.264 with AAC as its main stream and
+	// H.265 as its sub stream (ffmpeg through the test camera), which
+	// Debian's Chromium cannot decode.
+	tc := runTestcam(t)
+	publish(t, "rtsp://"+tc.addr+"/main", "320x180", h264AAC)
+	publish(t, "rtsp://"+tc.addr+"/sub", "320x180", h265Opus)
+	a2 := runAgent(t, filepath.Join(t.TempDir(), "rtspcam"), "--source", "rtsp://"+tc.addr+"/main", "--sub-source", "rtsp://"+tc.addr+"/sub")
+	cam2 := pair(t, h, a2, w)
 	ownerKey, err := cwallet.NewKeystore(w.dir, cwallet.LightScrypt).Load("e2e passphrase")
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +72,7 @@ func TestVerifiedPlayer(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "test/player.test.mjs")
 	cmd.Dir = ui
 	cmd.Env = append(os.Environ(), "HUB_URL="+h.url(), "OWNER_KEY="+hexKey(ownerKey), "VIEWER_KEY="+hexKey(viewerKey),
-		"CAMERA="+cam, "HISTORY_FROM="+historyFrom.Format(time.RFC3339), "SEGMENTS_DIR="+segDir, "SHOTS="+shots,
+		"CAMERA="+cam, "CAMERA_RTSP="+cam2, "HISTORY_FROM="+historyFrom.Format(time.RFC3339), "SEGMENTS_DIR="+segDir, "SHOTS="+shots,
 		"CHROMIUM="+chromium, "CAMCHAIN="+bin("camchain"), "OWNER_KEYSTORE="+w.dir, "OWNER_PASSFILE="+w.pass)
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test test/player.test.mjs:\n%s", out)

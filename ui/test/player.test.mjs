@@ -6,6 +6,7 @@
 //   OWNER_KEY      the owner's private key; VIEWER_KEY a viewer's, granted
 //                  with history from HISTORY_FROM (RFC 3339)
 //   CAMERA         the camera, recording the built-in sample
+//   CAMERA_RTSP    a camera over RTSP: H.264 + AAC main stream, H.265 + Opus sub
 //   SEGMENTS_DIR   the hub's segment files of the camera (the test alters one)
 //   CAMCHAIN, OWNER_KEYSTORE, OWNER_PASSFILE: the CLI and the owner's wallet
 //   SHOTS          where to write screenshots; CHROMIUM the browser
@@ -43,7 +44,7 @@ after(async () => {
   await browser?.close();
 });
 
-async function signedIn(wallet) {
+async function signedIn(wallet, cam = CAM) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await injectWallet(context, wallet);
   const page = await context.newPage();
@@ -52,7 +53,7 @@ async function signedIn(wallet) {
   await page.waitForSelector("body[data-ready='1']");
   await page.getByRole("button", { name: "Sign in with your wallet" }).click();
   await page.getByRole("heading", { name: "Cameras" }).waitFor();
-  await page.goto(`${HUB}/#/camera/${CAM}`);
+  await page.goto(`${HUB}/#/camera/${cam}`);
   await page.getByRole("heading", { name: "Watch" }).waitFor();
   return page;
 }
@@ -161,4 +162,22 @@ test("after a revoke the viewer's live view closes within 2 s", async () => {
   const took = Date.now() - committed;
   assert.ok(took <= 2000, `closed ${took} ms after the revoke committed`);
   assert.match(await page.locator(".play-state").innerText(), /The hub closed the stream \(4403\)/);
+});
+
+test("an RTSP camera: its H.264 main stream with audio plays; its H.265 sub stream is refused plainly", async () => {
+  const page = await signedIn(owner, env("CAMERA_RTSP"));
+  await page.getByLabel("Stream").selectOption("main");
+  await page.getByRole("button", { name: "Watch live" }).click();
+  await waitState(page, "verified", 40000);
+  await page.waitForFunction(() => document.querySelector("video.live").getVideoPlaybackQuality().totalVideoFrames > 25, null, { timeout: 20000 });
+  assert.match(await page.locator(".play-state").innerText(), /avc1\.[0-9a-f]+,mp4a\.40\.2|Verified/);
+  await page.getByRole("button", { name: "Stop" }).click();
+  const framesBefore = (await quality(page)).frames;
+  await page.getByLabel("Stream").selectOption("sub");
+  await page.getByRole("button", { name: "Watch live" }).click();
+  await waitState(page, "unsupported", 40000);
+  assert.match(await page.locator(".play-state").innerText(), /^This browser cannot decode H\.265 \(hvc1\.[^)]*\): nothing is shown rather than a black box\. Download/);
+  assert.ok((await quality(page)).frames <= framesBefore, "nothing of the H.265 stream was decoded");
+  await page.screenshot({ path: join(env("SHOTS"), "player-h265-desktop.png"), fullPage: true });
+  await page.context().close();
 });
