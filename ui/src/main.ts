@@ -440,6 +440,7 @@ function watchCard(dev: Device, hubAddr: string, st?: CameraStatus): HTMLElement
         if (s.kind === "verified") {
           status.dataset.first = String(s.first.getTime());
           status.dataset.segments = String(s.segments);
+          status.dataset.codec = s.codec;
         }
         mount(status, d.text);
       },
