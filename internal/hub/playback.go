@@ -325,12 +325,17 @@ func (ps *playSession) sendFrom(ctx context.Context, c *store.Chain, next uint64
 		if rec.Stream != ps.req.stream || rec.Start/1e9 < int64(ps.acc.historyFrom) && !ps.acc.owner {
 			continue
 		}
-		data, err := c.Segment(next)
+		data, damage, err := c.SegmentAsStored(next)
 		if errors.Is(err, store.ErrPruned) || errors.Is(err, store.ErrMissing) {
 			continue // the record remains; the viewer sees the seq jump
 		}
 		if err != nil {
 			return next, false, err
+		}
+		if damage != nil {
+			// Forwarded as stored: the viewer's check names it (altered);
+			// skipping it would pass for a deletion.
+			ps.h.cfg.Logger.Warn("playback: forwarding a segment that does not match its record", "camera", rec.Camera.Hex(), "seq", next, "err", damage)
 		}
 		if err := ps.sendSegment(ctx, rec, data); err != nil {
 			return next, false, err

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -423,6 +424,29 @@ func (c *Chain) Segment(seq uint64) ([]byte, error) {
 		return nil, &CorruptError{Path: c.segPath(seq), Offset: -1, Reason: err.Error()}
 	}
 	return data, nil
+}
+
+// SegmentAsStored returns the bytes of segment seq as they are on disk
+// (at most feedchain.MaxSegmentBytes of them) and, in damage, why they do
+// not match the record (nil when they do). Playback forwards them as they
+// are, so that the viewer's own check names the damage instead of the
+// segment vanishing. Otherwise its errors are Segment's.
+func (c *Chain) SegmentAsStored(seq uint64) (data []byte, damage, err error) {
+	data, err = c.Segment(seq)
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Path != c.segPath(seq) {
+		return data, nil, err
+	}
+	f, err := os.Open(ce.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: %w", err)
+	}
+	defer f.Close()
+	data, err = io.ReadAll(io.LimitReader(f, feedchain.MaxSegmentBytes))
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: %w", err)
+	}
+	return data, ce, nil
 }
 
 // Append stores segment data and its record r, which must be signed by

@@ -297,3 +297,36 @@ func TestNoRetentionKeepsEverything(t *testing.T) {
 		t.Fatalf("Reserve without limits: %v", err)
 	}
 }
+
+// A segment file that no longer matches its record: Segment refuses it,
+// SegmentAsStored returns its bytes as they are with the damage, so that
+// playback can forward them and the viewer's check names them.
+func TestSegmentAsStoredReturnsDamagedBytes(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	cam := newCamera(t, 0)
+	c := mustChain(t, s, cam)
+	_, segs := appendN(t, c, cam, 3, 4096)
+	data, damage, err := c.SegmentAsStored(1)
+	if err != nil || damage != nil || !bytes.Equal(data, segs[1]) {
+		t.Fatalf("intact segment: %d bytes, damage %v, err %v", len(data), damage, err)
+	}
+	bad := bytes.Clone(segs[1])
+	bad[100] ^= 1
+	if err := os.WriteFile(c.segPath(1), bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CorruptError
+	if _, err := c.Segment(1); !errors.As(err, &ce) {
+		t.Fatalf("Segment of a damaged file: %v, want a CorruptError", err)
+	}
+	data, damage, err = c.SegmentAsStored(1)
+	if err != nil || !errors.As(damage, &ce) || !bytes.Equal(data, bad) {
+		t.Fatalf("damaged segment: %d bytes (want the damaged %d), damage %v, err %v", len(data), len(bad), damage, err)
+	}
+	if err := os.Remove(c.segPath(2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.SegmentAsStored(2); !errors.Is(err, ErrMissing) {
+		t.Fatalf("a deleted segment: %v, want ErrMissing", err)
+	}
+}

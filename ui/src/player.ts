@@ -58,7 +58,8 @@ export function play(o: PlayOptions): Player {
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
 
-  let stopped = false;
+  let stopped = false; // halted: a break, a stop or the hub closing; nothing more plays
+  let finished = false; // the range ended with its signed end: what is queued still plays
   let ms: MediaSource | null = null;
   let sb: SourceBuffer | null = null;
   let mime = "";
@@ -87,7 +88,11 @@ export function play(o: PlayOptions): Player {
   };
 
   const pump = () => {
-    if (stopped || !sb || sb.updating || queue.length === 0) return;
+    if (stopped || !sb || sb.updating) return;
+    if (queue.length === 0) {
+      if (finished && ms?.readyState === "open") ms.endOfStream();
+      return;
+    }
     try {
       trim();
       if (sb.updating) return;
@@ -135,6 +140,7 @@ export function play(o: PlayOptions): Player {
     sb = ms!.addSourceBuffer(mime);
     sb.mode = "segments";
     sb.addEventListener("updateend", () => {
+      if (stopped) return; // a break or a stop: nothing plays on
       if (!anchor && sb!.buffered.length > 0) {
         anchor = { wall: firstStartWall, media: sb!.buffered.start(0) };
         o.video.currentTime = anchor.media;
@@ -181,7 +187,7 @@ export function play(o: PlayOptions): Player {
     const frame = new Uint8Array(ev.data as ArrayBuffer);
     pending = pending
       .then(() => {
-        if (stopped) return;
+        if (stopped || finished) return;
         const c = verifier.frame(frame);
         if (!c) {
           state({ kind: "ended", segments });
@@ -199,15 +205,15 @@ export function play(o: PlayOptions): Player {
   });
   ws.addEventListener("close", (ev) => {
     pending = pending.then(() => {
-      if (stopped) return;
+      if (stopped || finished) return;
       if (ev.code === 1000) {
         try {
           verifier.finish(!!o.to);
         } catch (e) {
           return broken(e);
         }
-        stopped = true;
-        if (ms && ms.readyState === "open" && !sb?.updating && queue.length === 0) ms.endOfStream();
+        finished = true; // every segment verified: the queued ones still play
+        pump();
         o.onState({ kind: "ended", segments });
         return;
       }
