@@ -40,7 +40,7 @@ export interface Record {
 
 export class MalformedError extends Error {}
 
-const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
+export const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
 export const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 const u64 = (b: Uint8Array, o: number): bigint => new DataView(b.buffer, b.byteOffset + o, 8).getBigUint64(0);
 

@@ -6,7 +6,7 @@
 // signature on its link, the camera's signature on its record, the record's
 // place in the camera's chain, and the bytes against the record.
 import { bytesToHex, checksum, fromHex, utf8ToBytes } from "./bytes";
-import { equalBytes, labelled, MAX_RECORD_SIZE, parseRecord, Record, segmentMismatch, signerOf, Stream } from "./feedchain";
+import { equalBytes, isZero, labelled, MAX_RECORD_SIZE, parseRecord, Record, segmentMismatch, signerOf, Stream } from "./feedchain";
 
 export const LINK_VERSION = 1;
 export const LINK_BODY_SIZE = 1 + 1 + 20 + 16 + 16 + 20 + 8 + 8 + 32 + 32;
@@ -31,7 +31,6 @@ export interface Link {
   hash: Uint8Array;
 }
 
-const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
 const short = (h: Uint8Array): string => bytesToHex(h.subarray(0, 4));
 
 /** parseLink decodes exactly LINK_SIZE bytes strictly; it does not check the signature. */
