@@ -39,15 +39,18 @@ run: build
 
 # The whole suite, within a 20-minute budget on a 2-core machine. Long runs
 # (make fuzz, and any fault or soak run) stay out of it; tests keep only
-# their short forms here. tools/testreport prints each package's result,
-# the output of every failure and, at the end, the ten slowest tests; with
-# pipefail the exit status is go test's (and testreport's) failure.
+# their short forms here. Both modules' tests (the main one and
+# tools/release) go to one tools/testreport, which prints each package's
+# result in go test's format, the output of every failure, the ten slowest
+# tests, and closes on one count ("tests: N passed, N failed, N skipped");
+# the exit status fails if either go test run or testreport does.
 test: deps
 	$(GO) vet ./...
-	$(GO) build -o $(BIN)/testreport ./tools/testreport
-	set -o pipefail; $(GO) test -json -count=1 -timeout 15m ./... | $(BIN)/testreport
 	cd tools/release && $(GO) vet ./...
-	set -o pipefail; cd tools/release && $(GO) test -json -count=1 -timeout 15m ./... | ../../$(BIN)/testreport
+	$(GO) build -o $(BIN)/testreport ./tools/testreport
+	set -o pipefail; { $(GO) test -json -count=1 -timeout 15m ./...; a=$$?; \
+	  (cd tools/release && $(GO) test -json -count=1 -timeout 15m ./...); b=$$?; \
+	  [ $$a = 0 ] && [ $$b = 0 ]; } | $(BIN)/testreport
 
 # Release artifacts (tools/release, its own module): static binaries for
 # linux amd64, arm64, armv7 and the agent also for mipsle softfloat; the

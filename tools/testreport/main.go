@@ -1,5 +1,6 @@
 // Command testreport reads `go test -json` on stdin and prints what a
-// person needs: one line per package as it finishes, the full output of
+// person needs: one line per package as it finishes (in go test's own
+// format, so that tools reading go test's output read it too), the full output of
 // every failed test (and of packages that failed to build or to run), and
 // at the end the ten slowest tests. It exits 1 if anything failed, so that
 // `set -o pipefail; go test -json ./... | testreport` fails when the tests
@@ -83,7 +84,7 @@ func report(r io.Reader, w io.Writer, slowest int) (failed bool, err error) {
 			b.WriteString(e.Output)
 		case "build-fail":
 			failed = true
-			fmt.Fprintf(w, "FAIL %s (build)\n%s", e.ImportPath, text(build[e.ImportPath]))
+			fmt.Fprintf(w, "FAIL\t%s [build failed]\n%s", e.ImportPath, text(build[e.ImportPath]))
 			failures = append(failures, e.ImportPath+" (build)")
 		case "output":
 			b := out[key(e)]
@@ -112,14 +113,14 @@ func report(r io.Reader, w io.Writer, slowest int) (failed bool, err error) {
 					failedIn[e.Package]++
 					times = append(times, testTime{e.Package, e.Test, d})
 				}
-				fmt.Fprintf(w, "--- FAIL %s %s (%s)\n%s", e.Package, e.Test, d.Round(time.Millisecond), indent(text(out[key(e)])))
+				fmt.Fprintf(w, "--- FAIL: %s (%.2fs)\n%s", e.Test, e.Elapsed, indent(text(out[key(e)])))
 			case e.Test != "":
 				if !strings.Contains(e.Test, "/") {
 					times = append(times, testTime{e.Package, e.Test, d})
 				}
 			case e.Action == "fail":
 				failed = true
-				fmt.Fprintf(w, "FAIL %s (%s)\n", e.Package, d.Round(10*time.Millisecond))
+				fmt.Fprintf(w, "FAIL\t%s\t%.3fs\n", e.Package, e.Elapsed)
 				// A package that failed outside its tests (a panic, a
 				// TestMain, a timeout): its own output says why.
 				if e.FailedBuild == "" && failedIn[e.Package] == 0 {
@@ -127,9 +128,9 @@ func report(r io.Reader, w io.Writer, slowest int) (failed bool, err error) {
 					fmt.Fprint(w, indent(text(out[key(e)])))
 				}
 			case e.Action == "skip":
-				fmt.Fprintf(w, "?    %s [no test files]\n", e.Package)
+				fmt.Fprintf(w, "?   \t%s\t[no test files]\n", e.Package)
 			default:
-				fmt.Fprintf(w, "ok   %s (%s)\n", e.Package, d.Round(10*time.Millisecond))
+				fmt.Fprintf(w, "ok  \t%s\t%.3fs\n", e.Package, e.Elapsed)
 			}
 			delete(out, key(e))
 		}

@@ -38,14 +38,14 @@ func TestReportFailures(t *testing.T) {
 		t.Errorf("report says nothing failed:\n%s", got)
 	}
 	for _, want := range []string{
-		"--- FAIL example.com/testreportfixture/bad TestFails",
+		"--- FAIL: TestFails (",
 		"the detail a reader needs",
 		"boom",
-		"FAIL example.com/testreportfixture/broken",
+		"FAIL\texample.com/testreportfixture/broken [",
 		"undefinedThing",
-		"ok   example.com/testreportfixture/good",
+		"ok  \texample.com/testreportfixture/good\t",
 		"the 4 slowest tests:",
-		"FAIL example.com/testreportfixture/bad (",
+		"FAIL\texample.com/testreportfixture/bad\t",
 		"2 failed:",
 	} {
 		if !strings.Contains(got, want) {
@@ -60,7 +60,7 @@ func TestReportFailures(t *testing.T) {
 	if i, j := strings.Index(slow, "TestSlow"), strings.Index(slow, "TestFast"); i < 0 || j < 0 || i > j {
 		t.Errorf("TestSlow is not listed before TestFast:\n%s", slow)
 	}
-	if strings.Contains(got, "TestPasses\n") && strings.Contains(got, "--- FAIL example.com/testreportfixture/bad TestPasses") {
+	if strings.Contains(got, "TestPasses\n") && strings.Contains(got, "--- FAIL: TestPasses ") {
 		t.Errorf("a passing test reported as failed:\n%s", got)
 	}
 }
