@@ -683,6 +683,9 @@ func (a *Agent) startLinkLocked() {
 	}
 	run.goRun(func() { a.pruneLoop(ctx) })
 	run.goRun(func() { a.checkpointLoop(ctx, p, chain) })
+	if sub := a.subChain; sub != nil {
+		run.goRun(func() { a.checkpointLoop(ctx, p, sub) }) // its own series (SubCheckpoint)
+	}
 }
 
 // detachLinkLocked takes the uploader out of the agent; the caller stops

@@ -9,6 +9,7 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/checkpoint"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -105,10 +106,18 @@ func (c *checkpointer) once(ctx context.Context, now time.Time) (int, error) {
 		var first uint64
 		var prevSize uint64
 		var prevEnd uint64
-		if d.Checkpoints.Count > 0 {
-			first = d.Checkpoints.LastSeq + 1
+		count, lastSeq, lastEnd := d.Checkpoints.Count, d.Checkpoints.LastSeq, d.Checkpoints.LastPeriodEnd
+		if c.chain.ID().Stream == feedchain.StreamSub {
+			// The sub stream's chain has its own checkpoints (SPEC §6.3).
+			count, lastSeq, lastEnd = 0, 0, ""
+			if sc := d.SubCheckpoints; sc != nil {
+				count, lastSeq, lastEnd = sc.Count, sc.LastSeq, sc.LastPeriodEnd
+			}
+		}
+		if count > 0 {
+			first = lastSeq + 1
 			prevSize = first
-			if t, err := time.Parse(time.RFC3339, d.Checkpoints.LastPeriodEnd); err == nil {
+			if t, err := time.Parse(time.RFC3339, lastEnd); err == nil {
 				prevEnd = uint64(t.Unix())
 			}
 		}
@@ -161,7 +170,7 @@ func (c *checkpointer) commit(ctx context.Context, now time.Time, epoch, start, 
 	}
 	head, _ := c.chain.HashAt(last)
 	expiry := now.Add(tx.DefaultTTL)
-	m := &tx.Checkpoint{Camera: c.a.key.Address(), Epoch: epoch, PeriodStart: start, PeriodEnd: end,
+	m := &tx.Checkpoint{Stream: c.chain.ID().Stream, Camera: c.a.key.Address(), Epoch: epoch, PeriodStart: start, PeriodEnd: end,
 		FirstSeq: first, LastSeq: last, TreeSize: size, Root: root, ChainHead: head,
 		Consistency: proof, Nonce: tx.NewNonce(), Expiry: uint64(expiry.Unix())}
 	signed, err := tx.Sign(c.evmChainID, m, c.a.key)
@@ -187,7 +196,7 @@ func (c *checkpointer) commit(ctx context.Context, now time.Time, epoch, start, 
 		return err
 	}
 	c.pending = &pendingCheckpoint{raw: raw, first: first, last: last, expiry: expiry}
-	c.a.log.Info("checkpoint submitted", "epoch", epoch, "first_seq", first, "last_seq", last,
+	c.a.log.Info("checkpoint submitted", "stream", m.Stream.String(), "epoch", epoch, "first_seq", first, "last_seq", last,
 		"period_end", time.Unix(int64(end), 0).UTC().Format(time.RFC3339))
 	return nil
 }
@@ -210,7 +219,7 @@ func (c *checkpointer) confirm(ctx context.Context, now time.Time) error {
 	switch {
 	case err == nil && r.Code == 0:
 		c.pending = nil
-		c.a.log.Info("checkpoint confirmed on the ledger", "first_seq", p.first, "last_seq", p.last, "height", r.Height)
+		c.a.log.Info("checkpoint confirmed on the ledger", "stream", c.chain.ID().Stream.String(), "first_seq", p.first, "last_seq", p.last, "height", r.Height)
 		return nil
 	case err == nil:
 		c.pending = nil

@@ -27,6 +27,9 @@ type Device struct {
 	CheckpointPeriod uint64             `json:"checkpoint_period_seconds"`
 	Grants           []Grant            `json:"grants"`
 	Checkpoints      CheckpointsSummary `json:"checkpoints"`
+	// SubCheckpoints summarises the sub stream's chain's own checkpoints
+	// (SPEC §6.3, §6.5), when it has any.
+	SubCheckpoints *CheckpointsSummary `json:"sub_checkpoints,omitempty"`
 }
 
 // CheckpointsSummary summarises the checkpoints of the current epoch.

@@ -314,6 +314,9 @@ func (h *Hub) device(r *http.Request) (any, error) {
 	if a := accessOf(r); a != nil && a.limited {
 		return api.Device{Camera: v.Camera, Owned: v.Owned, Epoch: v.Epoch, CheckpointPeriod: v.CheckpointPeriod, Grants: []api.Grant{}}, nil
 	}
+	if v.SubCheckpoints, err = h.subCheckpointsSummary(d); err != nil {
+		return nil, err
+	}
 	if a := accessOf(r); a != nil && !a.owner {
 		// A viewer sees its own grant, not who else watches.
 		mine := v.Grants[:0]

@@ -35,8 +35,15 @@ func (p *devicePage) ref() store.ChainRef {
 // checkpointsOf returns the ledger's checkpoints of one stream's chain,
 // oldest first, from index from, at most limit.
 func (h *Hub) checkpointsOf(cam keys.Address, epoch uint64, stream feedchain.Stream, from uint64, limit int) ([]ledger.CheckpointRecord, error) {
-	if stream != feedchain.StreamMain {
-		return nil, nil // the sub stream's chain is not checkpointed yet
+	return h.node.App.StreamCheckpoints(cam, epoch, stream, from, limit)
+}
+
+// subCheckpointsSummary is the Device view's summary of the sub stream's
+// checkpoints in the camera's epoch; nil when it has none.
+func (h *Hub) subCheckpointsSummary(d *ledger.Device) (*api.CheckpointsSummary, error) {
+	st, err := h.node.App.StreamHead(d.Camera, d.Epoch, feedchain.StreamSub)
+	if err != nil || st.Checkpoints == 0 {
+		return nil, err
 	}
-	return h.node.App.Checkpoints(cam, epoch, from, limit)
+	return &api.CheckpointsSummary{Count: st.Checkpoints, LastSeq: st.LastSeq, LastPeriodEnd: rfc3339(st.LastPeriodEnd)}, nil
 }

@@ -447,6 +447,9 @@ func execCheckpoint(j *txn, m *tx.Checkpoint, signer keys.Address, blk blockCtx)
 	if m.PeriodStart < m.PeriodEnd && m.PeriodEnd > blk.time+ClockSkew {
 		return refuse(CodeFuture, "period end %s is more than %ds after the block time %s", unixUTC(m.PeriodEnd), ClockSkew, unixUTC(blk.time)), nil
 	}
+	if m.Stream != feedchain.StreamMain {
+		return execStreamCheckpoint(j, m, blk) // another stream's chain (streams.go)
+	}
 	// The succession rule, written once (checkpoint.VerifySuccession): the
 	// ledger knows the epoch's previous checkpoint, so it applies all of it.
 	before, prevTree := checkpoint.First(), uint64(0)

@@ -41,6 +41,8 @@ func sampleMsgs(cam, owner, hub keys.Address) []Msg {
 		&LoginBatch{Hub: hub, Seq: 7, PeriodStart: 1700000000, PeriodEnd: 1700000060, Size: 3, Root: root, Unverified: 250, Nonce: 11, Expiry: 2000000000},
 		&LoginPolicy{Account: owner, Approval: ApprovalRequired, Nonce: 12, Expiry: 2000000000},
 		&Retention{Camera: cam, Epoch: 3, Days: 14, Nonce: 13, Expiry: 2000000000},
+		&Checkpoint{Stream: feedchain.StreamSub, Camera: cam, Epoch: 3, PeriodStart: 1700000000, PeriodEnd: 1700003600, FirstSeq: 40, LastSeq: 79,
+			TreeSize: 80, Root: root, ChainHead: head, Consistency: bytes.Repeat([]byte{0x5c}, 32), Nonce: 14, Expiry: 2000000000},
 	}
 }
 

@@ -21,7 +21,11 @@ const (
 	TypeRevoke     Type = "Revoke"
 	TypeSetPolicy  Type = "SetPolicy"
 	TypeCheckpoint Type = "Checkpoint"
-	TypeAudit      Type = "Audit"
+	// TypeSubCheckpoint is a Checkpoint of the camera's sub stream's chain
+	// (Checkpoint.Stream = feedchain.StreamSub): the same fields, its own
+	// EIP-712 type, so no main-stream checkpoint's signature is one.
+	TypeSubCheckpoint Type = "SubCheckpoint"
+	TypeAudit         Type = "Audit"
 	// TypeLoginBatch and TypeLoginPolicy are the login transactions
 	// (login.go, docs/SPEC.md §11.7, §11.11).
 	TypeLoginBatch  Type = "LoginBatch"
@@ -151,7 +155,13 @@ type SetPolicy struct {
 // first checkpoint of an epoch): the ledger refuses a checkpoint whose tree
 // does not extend the previous one, so history cannot be rewritten.
 type Checkpoint struct {
-	_           struct{} `cbor:",toarray"`
+	_ struct{} `cbor:",toarray"`
+	// Stream is the chain checkpointed: each stream of a camera is its own
+	// chain with its own checkpoints (SPEC §6.3, §6.5). It is not a field
+	// of the encoding: the message type says it (Checkpoint for the main
+	// stream, SubCheckpoint for the sub stream), so a main checkpoint is
+	// encoded and signed exactly as before streams had chains of their own.
+	Stream      feedchain.Stream `cbor:"-"`
 	Camera      keys.Address
 	Epoch       uint64
 	PeriodStart uint64
@@ -184,16 +194,21 @@ type Audit struct {
 	Expiry uint64
 }
 
-func (*Imprint) Type() Type    { return TypeImprint }
-func (*Reset) Type() Type      { return TypeReset }
-func (*Release) Type() Type    { return TypeRelease }
-func (*Transfer) Type() Type   { return TypeTransfer }
-func (*BindHub) Type() Type    { return TypeBindHub }
-func (*Grant) Type() Type      { return TypeGrant }
-func (*Revoke) Type() Type     { return TypeRevoke }
-func (*SetPolicy) Type() Type  { return TypeSetPolicy }
-func (*Checkpoint) Type() Type { return TypeCheckpoint }
-func (*Audit) Type() Type      { return TypeAudit }
+func (*Imprint) Type() Type   { return TypeImprint }
+func (*Reset) Type() Type     { return TypeReset }
+func (*Release) Type() Type   { return TypeRelease }
+func (*Transfer) Type() Type  { return TypeTransfer }
+func (*BindHub) Type() Type   { return TypeBindHub }
+func (*Grant) Type() Type     { return TypeGrant }
+func (*Revoke) Type() Type    { return TypeRevoke }
+func (*SetPolicy) Type() Type { return TypeSetPolicy }
+func (m *Checkpoint) Type() Type {
+	if m.Stream == feedchain.StreamSub {
+		return TypeSubCheckpoint
+	}
+	return TypeCheckpoint
+}
+func (*Audit) Type() Type { return TypeAudit }
 
 func (m *Imprint) Replay() (uint64, uint64)    { return m.Nonce, m.Expiry }
 func (m *Reset) Replay() (uint64, uint64)      { return m.Nonce, m.Expiry }
@@ -280,6 +295,8 @@ func newMsg(t Type) Msg {
 		return new(SetPolicy)
 	case TypeCheckpoint:
 		return new(Checkpoint)
+	case TypeSubCheckpoint:
+		return &Checkpoint{Stream: feedchain.StreamSub}
 	case TypeAudit:
 		return new(Audit)
 	case TypeLoginBatch:
@@ -295,7 +312,7 @@ func newMsg(t Type) Msg {
 // AllTypes lists every message type, in the order of docs/SPEC.md.
 func AllTypes() []Type {
 	return []Type{TypeImprint, TypeReset, TypeRelease, TypeTransfer, TypeBindHub,
-		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy, TypeRetention}
+		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy, TypeRetention, TypeSubCheckpoint}
 }
 
 // SignerCount is how many signatures a message of type t carries.

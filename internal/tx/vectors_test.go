@@ -82,7 +82,7 @@ func buildVectors(t testing.TB, dom Domain) vectorFile {
 		switch m.Type() {
 		case TypeImprint:
 			names = []string{"owner", "camera"}
-		case TypeReset, TypeCheckpoint:
+		case TypeReset, TypeCheckpoint, TypeSubCheckpoint:
 			names = []string{"camera"}
 		case TypeAudit, TypeLoginBatch:
 			names = []string{"hub"}

@@ -77,6 +77,9 @@ func checkCheckpoint(in Input, cp *ckpt, k int, prev *ckpt) {
 	case m.Camera != in.Camera || m.Epoch != in.Epoch:
 		cp.fail("it is for camera %s epoch %d, not camera %s epoch %d", m.Camera.Hex(), m.Epoch, in.Camera.Hex(), in.Epoch)
 		return
+	case m.Stream != in.Stream:
+		cp.fail("it checkpoints the %s stream's chain (a %s), not the %s stream's", m.Stream, m.Type(), in.Stream)
+		return
 	}
 	if err := checkpoint.VerifyFields(m); err != nil {
 		cp.fail("malformed: %v", err)
