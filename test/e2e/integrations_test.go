@@ -28,7 +28,8 @@ import (
 // real camchaind with --mqtt, --webhook and --metrics-addr: its clone
 // alarm is on the MQTT alarm topic within a second of the hub recording
 // it, the signed webhook carries it, /metrics counts the refusal, and no
-// credential is in the hub's output.
+// credential is in the hub's output; killed with -9, the hub's last will
+// marks it offline (retained).
 func TestClonedCameraAlarmReachesMQTTAndWebhooks(t *testing.T) {
 	const pass = "e2e-broker-pass"
 	broker, err := mqtttest.Start("camchain", pass, nil)
@@ -150,7 +151,31 @@ func TestClonedCameraAlarmReachesMQTTAndWebhooks(t *testing.T) {
 	}
 	c.stop()
 	a.stop()
-	h.stop()
+	// The hub dies without a word (kill -9): the broker publishes its last
+	// will, so Home Assistant shows every entity unavailable.
+	if m, ok := sub.Last(base + "/status"); !ok || m.Payload != "online" {
+		t.Fatalf("hub status before the kill: %+v", m)
+	}
+	n0 := sub.Count()
+	h.kill()
+	waitFor(t, 10*time.Second, "the hub's last will (offline, retained) after kill -9", func() bool {
+		msgs := sub.Messages()
+		for _, m := range msgs[min(n0, len(msgs)):] {
+			if m.Topic == base+"/status" && m.Payload == "offline" {
+				return true
+			}
+		}
+		return false
+	})
+	late, err := broker.Subscribe(base+"/status", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	waitFor(t, 5*time.Second, "offline retained for a subscriber that comes later", func() bool {
+		m, ok := late.Last(base + "/status")
+		return ok && m.Retained && m.Payload == "offline"
+	})
 	if out := h.output(); strings.Contains(out, pass) || strings.Contains(out, "hook-token") {
 		t.Errorf("a credential is in the hub's output:\n%s", out)
 	}
