@@ -211,6 +211,7 @@ type CameraStatus struct {
 	LastSegmentEnd   string        `json:"last_segment_end,omitempty"`
 	Codec            string        `json:"codec,omitempty"`   // of the latest segment, RFC 6381 (video, then audio)
 	RetentionSeconds uint64        `json:"retention_seconds"` // how long this hub keeps the camera's recordings: the ledger policy, else --retention
+	RetentionPolicy  bool          `json:"retention_policy"`  // retention_seconds is the owner's ledger policy (else the hub's --retention)
 	CheckpointPeriod uint64        `json:"checkpoint_period_seconds"`
 	LastCheckpoint   *Checkpoint   `json:"last_checkpoint,omitempty"`
 	Alarms           *AlarmSummary `json:"alarms,omitempty"` // the owner only

@@ -40,12 +40,12 @@ func (h *Hub) cameraStatus(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	keep, err := h.retentionFor(d.Camera, d.Epoch)
+	keep, policy, err := h.retentionPolicy(d.Camera, d.Epoch)
 	if err != nil {
 		return nil, err
 	}
 	out := api.CameraStatus{Camera: d.Camera.Hex(), Epoch: d.Epoch, CheckpointPeriod: d.Period(),
-		RetentionSeconds: uint64(keep / time.Second)}
+		RetentionSeconds: uint64(keep / time.Second), RetentionPolicy: policy}
 	for _, c := range h.linkSrv.LiveCameras() {
 		if c == d.Camera {
 			out.Online = true

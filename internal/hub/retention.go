@@ -44,14 +44,21 @@ func (h *Hub) retentionLoop(ctx context.Context) {
 // camera's chain in epoch: the owner's ledger policy (SPEC §14.2), else the
 // hub's --retention.
 func (h *Hub) retentionFor(camera keys.Address, epoch uint64) (time.Duration, error) {
+	keep, _, err := h.retentionPolicy(camera, epoch)
+	return keep, err
+}
+
+// retentionPolicy is retentionFor, and whether the owner's ledger policy
+// (true) or the hub's --retention (false) set it.
+func (h *Hub) retentionPolicy(camera keys.Address, epoch uint64) (time.Duration, bool, error) {
 	p, err := h.node.App.RetentionNow(camera, epoch)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if p == nil {
-		return h.cfg.Retention, nil
+		return h.cfg.Retention, false, nil
 	}
-	return time.Duration(p.Days) * 24 * time.Hour, nil
+	return time.Duration(p.Days) * 24 * time.Hour, true, nil
 }
 
 // checkpointedBelow is the first seq of the chain that no committed

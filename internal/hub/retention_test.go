@@ -115,8 +115,8 @@ func TestHubRetentionFollowsTheLedgerPolicy(t *testing.T) {
 
 	// The hub's default, 30 days: ten-day-old video stays.
 	expect("the 30-day default", 0)
-	if s := cameraStatusOf(t, ctx, c, owner, cam); s.RetentionSeconds != uint64(DefaultRetention/time.Second) {
-		t.Fatalf("status says retention %ds before any policy", s.RetentionSeconds)
+	if s := cameraStatusOf(t, ctx, c, owner, cam); s.RetentionSeconds != uint64(DefaultRetention/time.Second) || s.RetentionPolicy {
+		t.Fatalf("status says retention %ds (ledger policy %v) before any policy", s.RetentionSeconds, s.RetentionPolicy)
 	}
 
 	// A stranger's policy is refused; the owner's 7 days applies.
@@ -127,8 +127,8 @@ func TestHubRetentionFollowsTheLedgerPolicy(t *testing.T) {
 	if err := submit(&tx.Retention{Camera: cam.Address(), Days: 7, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner); err != nil {
 		t.Fatal(err)
 	}
-	if s := cameraStatusOf(t, ctx, c, owner, cam); s.RetentionSeconds != 7*86400 {
-		t.Fatalf("status says retention %ds under a 7-day policy", s.RetentionSeconds)
+	if s := cameraStatusOf(t, ctx, c, owner, cam); s.RetentionSeconds != 7*86400 || !s.RetentionPolicy {
+		t.Fatalf("status says retention %ds (ledger policy %v) under a 7-day policy", s.RetentionSeconds, s.RetentionPolicy)
 	}
 
 	// A legal hold on seq 3 stops the pass there.

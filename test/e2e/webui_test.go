@@ -104,8 +104,18 @@ func TestWebUI(t *testing.T) {
 		t.Fatalf("the owner has %d cameras on the ledger, want 2 (one paired in the page)", len(devs))
 	}
 	for _, d := range devs {
-		if d.Camera != cam1 && d.CheckpointPeriod != 600 {
+		if d.Camera == cam1 {
+			continue
+		}
+		if d.CheckpointPeriod != 600 {
 			t.Errorf("camera 2's checkpoint period is %d s on the ledger, want the 600 s set in the page", d.CheckpointPeriod)
+		}
+		st, err := c.CameraStatus(ctx, d.Camera)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.RetentionPolicy || st.RetentionSeconds != 7*86400 {
+			t.Errorf("camera 2's retention is %d s (ledger policy %v), want the 7-day policy signed in the page", st.RetentionSeconds, st.RetentionPolicy)
 		}
 	}
 	// The bundle the page downloaded verifies offline against the

@@ -45,6 +45,13 @@ export const TYPES = {
     { name: "nonce", type: "uint64" },
     { name: "expiry", type: "uint64" },
   ],
+  Retention: [
+    { name: "camera", type: "address" },
+    { name: "epoch", type: "uint64" },
+    { name: "days", type: "uint64" },
+    { name: "nonce", type: "uint64" },
+    { name: "expiry", type: "uint64" },
+  ],
 } as const satisfies Record<string, readonly Field[]>;
 
 export type MsgType = keyof typeof TYPES;

@@ -305,7 +305,7 @@ async function viewCamera(cam: string) {
   ];
   if (dev.hub) sections.push(watchCard(dev, dev.hub, st));
   sections.push(exportCard(dev, st));
-  if (owner) sections.push(sharing(dev), settings(dev, st?.retention_seconds));
+  if (owner) sections.push(sharing(dev), settings(dev, st));
   else sections.push(h("section", { class: "card" }, h("h2", null, "Your access"), ...dev.grants.map((g) => h("p", null, `Viewer until ${g.valid_until ? fmtTime(g.valid_until) : "revoked"}; recordings from ${g.history_from ? fmtTime(g.history_from) : "the start"}.`))));
   page(`Camera ${short(cam, 4)}`, h("p", null, h("a", { href: "#/cameras" }, "← All cameras")), ...sections);
 }
@@ -519,14 +519,53 @@ const PERIODS: [number, string][] = [
   [86400, "1 day"],
 ];
 
-function settings(dev: Device, retention?: number): HTMLElement {
+/** Bounds of a retention policy in days (internal/tx MinRetentionDays,
+ * MaxRetentionDays); the ledger refuses anything outside. */
+const RETENTION_DAYS = { min: 1, max: 3650 };
+
+function settings(dev: Device, st?: CameraStatus): HTMLElement {
   const me = session()!.address;
   const sel = h("select", { id: "period", name: "period" }, ...PERIODS.map(([s, l]) => h("option", { value: s, selected: s === dev.checkpoint_period_seconds }, l)));
   if (!PERIODS.some(([s]) => s === dev.checkpoint_period_seconds)) sel.prepend(h("option", { value: dev.checkpoint_period_seconds, selected: true }, fmtDuration(dev.checkpoint_period_seconds)));
-  const form = h("form", { class: "stack", "aria-label": "Settings" }, h("div", { class: "field" }, h("label", { for: "period" }, "Integrity checkpoint every"), sel), h("button", { type: "submit", class: "primary" }, "Sign and save"));
+  const form = h("form", { class: "stack", "aria-label": "Checkpoint period" }, h("div", { class: "field" }, h("label", { for: "period" }, "Integrity checkpoint every"), sel), h("button", { type: "submit", class: "primary" }, "Sign and save"));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     await submitted("Checkpoint period", signAndSubmit(hub!, me, "SetPolicy", { camera: dev.camera, epoch: BigInt(dev.epoch), checkpointPeriod: BigInt(sel.value) }));
+    viewCamera(dev.camera);
+  });
+  const keep = st ? st.retention_seconds / 86400 : undefined;
+  const days = h("input", {
+    id: "retention-days",
+    name: "days",
+    type: "number",
+    inputmode: "numeric",
+    required: true,
+    min: RETENTION_DAYS.min,
+    max: RETENTION_DAYS.max,
+    step: 1,
+    value: keep !== undefined && Number.isInteger(keep) ? keep : "",
+    "aria-describedby": "retention-now",
+  });
+  const now = h(
+    "p",
+    { class: "fine", id: "retention-now" },
+    !st ? "The hub did not say how long it keeps this camera's recordings." : st.retention_policy ? `Now ${fmtDuration(st.retention_seconds)}: your signed policy on the ledger.` : `Now ${fmtDuration(st.retention_seconds)}: this hub's default (--retention); you have signed no policy yet.`,
+  );
+  const keepForm = h(
+    "form",
+    { class: "stack", "aria-label": "Retention" },
+    h("div", { class: "field" }, h("label", { for: "retention-days" }, "Keep recordings on the hub (days)"), days),
+    now,
+    h("button", { type: "submit", class: "primary" }, "Sign the retention policy"),
+  );
+  keepForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const n = Number(days.value);
+    if (!Number.isInteger(n) || n < RETENTION_DAYS.min || n > RETENTION_DAYS.max) {
+      say("error", `Retention: a whole number of days from ${RETENTION_DAYS.min} to ${RETENTION_DAYS.max}.`);
+      return viewCamera(dev.camera);
+    }
+    await submitted("Retention", signAndSubmit(hub!, me, "Retention", { camera: dev.camera, epoch: BigInt(dev.epoch), days: BigInt(n) }));
     viewCamera(dev.camera);
   });
   return h(
@@ -535,7 +574,8 @@ function settings(dev: Device, retention?: number): HTMLElement {
     h("h2", null, "Settings"),
     form,
     h("p", { class: "fine" }, "The camera commits a Merkle root of its recordings to the ledger at the end of each period; your wallet signs the change."),
-    retention !== undefined && h("p", { class: "fine" }, `Recordings are kept ${fmtDuration(retention)} on this hub (its --retention setting).`),
+    keepForm,
+    h("p", { class: "fine" }, "The hub deletes recordings older than this, and only those under a checkpoint. The policy is on the ledger, so a verifier can tell an allowed deletion from one made too early (pruned-early)."),
   );
 }
 

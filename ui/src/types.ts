@@ -34,6 +34,7 @@ export interface CameraStatus {
   last_segment_end?: string;
   codec?: string;
   retention_seconds: number;
+  retention_policy: boolean;
   checkpoint_period_seconds: number;
   last_checkpoint?: { index: number; period_end: string; height: number; tree_size: number; tx_hash: string };
   alarms?: { count: number; last_kind?: string; last_time?: string };

@@ -216,6 +216,16 @@ test("settings: the checkpoint period lands on the ledger", async () => {
   await page.getByRole("button", { name: "Sign and save" }).click();
   await outcome(page, "Checkpoint period: on the ledger", 30000);
   assert.equal(await page.getByLabel("Integrity checkpoint every").inputValue(), "600");
+  // Retention: the hub's default until the owner signs a policy.
+  await page.getByText("this hub's default (--retention)").waitFor();
+  await page.getByLabel("Keep recordings on the hub (days)").fill("7");
+  await page.getByRole("button", { name: "Sign the retention policy" }).click();
+  await outcome(page, "Retention: on the ledger", 30000);
+  await page.getByText("Now 7 d: your signed policy on the ledger.").waitFor();
+  const r = owner.state.log.findLast((e) => e.method === "eth_signTypedData_v4");
+  assert.equal(r.primaryType, "Retention");
+  assert.equal(r.message.days, "7");
+  assert.ok("salt" in r.domain && !("chainId" in r.domain));
 });
 
 test("revoke: the viewer loses access on its next request", async () => {
