@@ -82,6 +82,7 @@ type App struct {
 	root     stateproof.Hash // its root
 	work     *trie.Trie      // the trie of the block being finalized
 	heightCh chan struct{}
+	sigs     *sigCache // signers recovered by CheckTx, for the recheck and the block
 }
 
 // NewApp opens the application over cfg.DB, resuming from the last
@@ -95,7 +96,7 @@ func NewApp(cfg Config) (*App, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &App{cfg: cfg, evmChainID: id, log: cfg.Logger, st: newStore(cfg.DB), checkSt: newStore(cfg.DB),
-		waiters: map[feedchain.Hash][]chan TxResult{}, heightCh: make(chan struct{})}
+		waiters: map[feedchain.Hash][]chan TxResult{}, heightCh: make(chan struct{}), sigs: newSigCache(MaxSigCache)}
 	if b, err := a.st.committed(keyMetaChain); err != nil {
 		return nil, err
 	} else if b != nil && string(b) != cfg.LedgerChainID {
@@ -265,7 +266,14 @@ func (a *App) deliver(raw []byte, blk blockCtx) (*abci.ExecTxResult, error) {
 // never reach a block — and are bounded instead by the expiry (tx.MaxTTL,
 // docs/SPEC.md §2.4).
 func (a *App) execute(st *store, raw []byte, blk blockCtx, inBlock bool) (*Refusal, tx.Type, error) {
-	ad, ref, err := admit(st, a.evmChainID, raw, blk.time)
+	var verified *verifiedTx
+	if v, ok := a.sigs.get(blk.txHash); ok {
+		verified = &v
+	}
+	if inBlock {
+		a.sigs.drop(blk.txHash) // executed now: no recheck will ask again
+	}
+	ad, ref, err := admit(st, a.evmChainID, raw, verified, blk.time)
 	if err != nil || ref != nil {
 		return ref, "", err
 	}
@@ -279,6 +287,13 @@ func (a *App) execute(st *store, raw []byte, blk blockCtx, inBlock bool) (*Refus
 			return nil, "", err
 		}
 		j.apply()
+	}
+	switch {
+	case ref == nil && !inBlock && verified == nil:
+		// Admitted to the mempool: its recheck and its block reuse this.
+		a.sigs.put(blk.txHash, verifiedTx{tx: ad.tx, signers: ad.signers})
+	case ref != nil && !inBlock:
+		a.sigs.drop(blk.txHash) // a recheck refused it: it leaves the mempool
 	}
 	if ref == nil || inBlock {
 		nonce, expiry := ad.tx.Msg.Replay()

@@ -27,17 +27,29 @@ type admitted struct {
 // encoding, chain id, signatures, expiry against now, and nonce freshness.
 // It is used by CheckTx (now = wall clock) and FinalizeBlock (now = block
 // time); both read the same rules.
-func admit(r reader, evmChainID uint64, raw []byte, now uint64) (*admitted, *Refusal, error) {
-	t, err := tx.Decode(raw)
-	if err != nil {
-		return nil, decodeRefusal(err), nil
+//
+// verified, when non-nil, is the outcome of an earlier decoding and
+// recovery of the same bytes (the signature cache, sigcache.go): it stands
+// for the first three checks, which depend on the bytes alone.
+func admit(r reader, evmChainID uint64, raw []byte, verified *verifiedTx, now uint64) (*admitted, *Refusal, error) {
+	var t *tx.Tx
+	var signers []keys.Address
+	if verified != nil {
+		t, signers = verified.tx, verified.signers
+	} else {
+		var err error
+		if t, err = tx.Decode(raw); err != nil {
+			return nil, decodeRefusal(err), nil
+		}
 	}
 	if t.EVMChainID != evmChainID {
 		return nil, refuse(CodeWrongChain, "signed for chain id %d, this ledger is %d", t.EVMChainID, evmChainID), nil
 	}
-	signers, err := t.Signers()
-	if err != nil {
-		return nil, refuse(CodeBadSignature, "%s: %v", t.Msg.Type(), err), nil
+	if verified == nil {
+		var err error
+		if signers, err = t.Signers(); err != nil {
+			return nil, refuse(CodeBadSignature, "%s: %v", t.Msg.Type(), err), nil
+		}
 	}
 	nonce, expiry := t.Msg.Replay()
 	if expiry <= now {

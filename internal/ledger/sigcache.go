@@ -1,0 +1,78 @@
+package ledger
+
+import (
+	"sync"
+
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/tx"
+)
+
+// A transaction's signers are recovered when CheckTx admits it, and were
+// recovered again in every recheck after a commit and once more in
+// FinalizeBlock: three secp256k1 recoveries (and three EIP-712 digests)
+// for each transaction that lands, most of a signed transaction's cost
+// (docs/SPEC.md §3, "Signature cache"). The outcome depends on the encoded
+// bytes alone — the chain id and domain are inside them — so it is cached
+// by SHA-256 of those bytes, the hash CometBFT itself names transactions
+// by: a recheck and the block reuse it, and everything else (expiry,
+// nonce, every rule) is still checked against the state each time.
+// Only successful recoveries are cached; a transaction is dropped from the
+// cache once a block has executed it.
+
+// MaxSigCache bounds the cache: the mempool's size (Node sets
+// mempool.size to 50,000), so every admitted transaction can be in it.
+const MaxSigCache = 50_000
+
+type verifiedTx struct {
+	tx      *tx.Tx // decoded; never modified after decoding
+	signers []keys.Address
+}
+
+// sigCache is a bounded map with first-in first-out eviction.
+type sigCache struct {
+	mu    sync.Mutex
+	max   int
+	m     map[feedchain.Hash]verifiedTx
+	order []feedchain.Hash // insertion order, a ring of max entries
+	next  int
+}
+
+func newSigCache(max int) *sigCache {
+	return &sigCache{max: max, m: make(map[feedchain.Hash]verifiedTx, max)}
+}
+
+func (c *sigCache) get(h feedchain.Hash) (verifiedTx, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[h]
+	return v, ok
+}
+
+func (c *sigCache) put(h feedchain.Hash, v verifiedTx) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[h]; ok {
+		return
+	}
+	if len(c.order) < c.max {
+		c.order = append(c.order, h)
+	} else {
+		delete(c.m, c.order[c.next]) // the oldest; a no-op if already dropped
+		c.order[c.next] = h
+		c.next = (c.next + 1) % c.max
+	}
+	c.m[h] = v
+}
+
+func (c *sigCache) drop(h feedchain.Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, h)
+}
+
+func (c *sigCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}

@@ -1,0 +1,93 @@
+package ledger
+
+import (
+	"context"
+	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/camchain/camchain/internal/tx"
+)
+
+func (h *harness) checkTx(raw []byte) uint32 {
+	h.t.Helper()
+	r, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_CHECK})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r.Code
+}
+
+// TestSignatureCache: what CheckTx admitted is recovered once and reused by
+// the block, which then forgets it; only the exact bytes hit the cache, so
+// a signature altered after admission is still refused; and the rules of
+// CheckTx still run on every check (a recheck after a conflicting commit
+// refuses and forgets).
+func TestSignatureCache(t *testing.T) {
+	h := newHarness(t)
+	owner, cam := h.key(), h.key()
+	imprint := h.sign(&tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: h.hubs[0].Address(), Nonce: tx.NewNonce(), Expiry: h.expiry()}, owner, cam)
+	if c := h.checkTx(imprint); c != CodeOK {
+		t.Fatalf("CheckTx: %s", CodeName(c))
+	}
+	if n := h.app.sigs.len(); n != 1 {
+		t.Fatalf("cache holds %d entries after one admission", n)
+	}
+	// The same bytes with the owner's signature (the first of two 65-byte
+	// byte strings at the end) altered: another hash, no cache hit, so the
+	// signer is recovered afresh and is not the owner: refused.
+	forged := append([]byte(nil), imprint...)
+	forged[len(forged)-100] ^= 0x01
+	res := h.block(forged, imprint)
+	if res[0].Code == CodeOK {
+		t.Fatal("a block accepted a signature altered after admission")
+	}
+	if res[1].Code != CodeOK {
+		t.Fatalf("cached imprint in its block: %s %s", CodeName(res[1].Code), res[1].Log)
+	}
+	if d := h.device(cam); d == nil || d.Owner != owner.Address() {
+		t.Fatalf("device after the block: %+v", d)
+	}
+	if n := h.app.sigs.len(); n != 0 {
+		t.Fatalf("cache holds %d entries after the block executed them", n)
+	}
+	// Two imprints of one camera by two owners both pass CheckTx only if
+	// the first is not yet in the check state; here the first is committed,
+	// so the second is refused by the rules although its signatures are good.
+	thief := h.key()
+	second := h.sign(&tx.Imprint{Camera: cam.Address(), Owner: thief.Address(), Hub: h.hubs[0].Address(), Nonce: tx.NewNonce(), Expiry: h.expiry()}, thief, cam)
+	if c := h.checkTx(second); c == CodeOK {
+		t.Fatal("CheckTx admitted an imprint of an owned camera")
+	}
+	if n := h.app.sigs.len(); n != 0 {
+		t.Fatalf("a refused tx stayed in the cache (%d entries)", n)
+	}
+	// Admitted, then a conflicting commit: the recheck refuses and forgets.
+	grant := h.sign(&tx.Grant{Camera: cam.Address(), Epoch: h.device(cam).Epoch, Viewer: h.key().Address(), Nonce: tx.NewNonce(), Expiry: h.expiry()}, owner)
+	if c := h.checkTx(grant); c != CodeOK {
+		t.Fatalf("grant CheckTx: %s", CodeName(c))
+	}
+	h.want(CodeOK, h.sign(&tx.Reset{Camera: cam.Address(), Nonce: tx.NewNonce(), Expiry: h.expiry()}, cam))
+	r, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: grant, Type: abci.CHECK_TX_TYPE_RECHECK})
+	if err != nil || r.Code == CodeOK {
+		t.Fatalf("recheck of a grant for a reset camera: %+v %v", r, err)
+	}
+	if n := h.app.sigs.len(); n != 0 {
+		t.Fatalf("a tx refused by its recheck stayed in the cache (%d entries)", n)
+	}
+}
+
+func TestSigCacheBounded(t *testing.T) {
+	c := newSigCache(3)
+	for i := range 10 {
+		c.put(sha([]byte{byte(i)}), verifiedTx{})
+	}
+	if c.len() != 3 {
+		t.Fatalf("cache of 3 holds %d", c.len())
+	}
+	for i := 7; i < 10; i++ {
+		if _, ok := c.get(sha([]byte{byte(i)})); !ok {
+			t.Fatalf("newest entry %d evicted", i)
+		}
+	}
+}
