@@ -210,6 +210,7 @@ type CameraStatus struct {
 	HeadHash         string        `json:"head_hash,omitempty"` // the hub's chain head (record hash)
 	LastSegmentEnd   string        `json:"last_segment_end,omitempty"`
 	Codec            string        `json:"codec,omitempty"`   // of the latest segment, RFC 6381 (video, then audio)
+	Streams          []string      `json:"streams,omitempty"` // the streams ("main", "sub") this hub holds recordings of in the epoch, each its own chain
 	RetentionSeconds uint64        `json:"retention_seconds"` // how long this hub keeps the camera's recordings: the ledger policy, else --retention
 	RetentionPolicy  bool          `json:"retention_policy"`  // retention_seconds is the owner's ledger policy (else the hub's --retention)
 	CheckpointPeriod uint64        `json:"checkpoint_period_seconds"`

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/store"
 )
@@ -77,6 +78,16 @@ func (h *Hub) cameraStatus(r *http.Request) (any, error) {
 		if len(cks) == 1 && cks[0].Msg.PeriodEnd > historyFrom(r) {
 			v := checkpointView(cks[0])
 			out.LastCheckpoint = &v
+		}
+	}
+	for _, st := range feedchain.Streams() {
+		sc, err := h.store.LookupStream(store.ChainRef{Camera: d.Camera, Epoch: d.Epoch, Stream: st})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return nil, err
+		case sc.Head().Valid:
+			out.Streams = append(out.Streams, st.String())
 		}
 	}
 	if a := accessOf(r); a != nil && a.owner {

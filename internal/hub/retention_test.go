@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -117,6 +118,10 @@ func TestHubRetentionFollowsTheLedgerPolicy(t *testing.T) {
 	expect("the 30-day default", 0)
 	if s := cameraStatusOf(t, ctx, c, owner, cam); s.RetentionSeconds != uint64(DefaultRetention/time.Second) || s.RetentionPolicy {
 		t.Fatalf("status says retention %ds (ledger policy %v) before any policy", s.RetentionSeconds, s.RetentionPolicy)
+	}
+
+	if s := cameraStatusOf(t, ctx, c, owner, cam); !slices.Equal(s.Streams, []string{"main", "sub"}) {
+		t.Errorf("status lists streams %v, want main and sub (both chains hold records)", s.Streams)
 	}
 
 	// A stranger's policy is refused; the owner's 7 days applies.

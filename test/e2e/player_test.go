@@ -23,9 +23,10 @@ import (
 // view plays and shows verified, a recorded range plays to its signed end
 // and seeks, a viewer granted with history-from gets nothing earlier, a
 // segment altered on the hub's disk shows broken and stops playback, a
-// revoke closes the viewer's live view within 2 s, and a real RTSP camera's
+// revoke closes the viewer's live view within 2 s, a real RTSP camera's
 // H.264 main stream with audio plays while its H.265 sub stream is
-// refused with a message, not a black box.
+// refused with a message, not a black box, and the camera grid plays each
+// camera live in a tile, from its sub stream's own chain where it has one.
 func TestVerifiedPlayer(t *testing.T) {
 	ui, chromium := browserTestDeps(t)
 	h := initHub(t)
@@ -41,6 +42,11 @@ func TestVerifiedPlayer(t *testing.T) {
 	publish(t, "rtsp://"+tc.addr+"/sub", "320x180", h265Opus)
 	a2 := runAgent(t, filepath.Join(t.TempDir(), "rtspcam"), "--source", "rtsp://"+tc.addr+"/main", "--sub-source", "rtsp://"+tc.addr+"/sub")
 	cam2 := pair(t, h, a2, w)
+	// A third camera whose sub stream is H.264 (a small one of its own),
+	// for the grid's live sub-stream tile.
+	publish(t, "rtsp://"+tc.addr+"/small", "160x90", h264AAC)
+	a3 := runAgent(t, filepath.Join(t.TempDir(), "subcam"), "--source", "rtsp://"+tc.addr+"/main", "--sub-source", "rtsp://"+tc.addr+"/small")
+	cam3 := pair(t, h, a3, w)
 	ownerKey, err := cwallet.NewKeystore(w.dir, cwallet.LightScrypt).Load("e2e passphrase")
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +78,7 @@ func TestVerifiedPlayer(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "test/player.test.mjs")
 	cmd.Dir = ui
 	cmd.Env = append(os.Environ(), "HUB_URL="+h.url(), "OWNER_KEY="+hexKey(ownerKey), "VIEWER_KEY="+hexKey(viewerKey),
-		"CAMERA="+cam, "CAMERA_RTSP="+cam2, "HISTORY_FROM="+historyFrom.Format(time.RFC3339), "SEGMENTS_DIR="+segDir, "SHOTS="+shots,
+		"CAMERA="+cam, "CAMERA_RTSP="+cam2, "CAMERA_SUB="+cam3, "HISTORY_FROM="+historyFrom.Format(time.RFC3339), "SEGMENTS_DIR="+segDir, "SHOTS="+shots,
 		"CHROMIUM="+chromium, "CAMCHAIN="+bin("camchain"), "OWNER_KEYSTORE="+w.dir, "OWNER_PASSFILE="+w.pass)
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test test/player.test.mjs:\n%s", out)
@@ -94,7 +100,7 @@ func hubSegmentDir(t *testing.T, h *hubProc, cam string) string {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() || d.Name() != "seg" || !strings.Contains(p, camDir) {
+		if !d.IsDir() || d.Name() != "seg" || !strings.Contains(p, camDir) || strings.Contains(p, ".sub") {
 			return nil
 		}
 		m, err := filepath.Glob(filepath.Join(p, "*.mp4"))

@@ -11,6 +11,7 @@ import { deviceLogin, HttpError, lastAddress, loadChain, login, logout, PendingE
 import type { AuditEvent, CameraStatus, ClientInfo, Device, List, Status, TxResult } from "./types";
 import { provider } from "./wallet";
 import { play, type Player, type PlayerState } from "./player";
+import type { Stream } from "./feedchain";
 
 const root = document.getElementById("app")!;
 let hub: Status | null = null;
@@ -233,17 +234,67 @@ function camStatusRows(c: Cam): HTMLElement {
   );
 }
 
+/** tileText says in a few words what a grid tile's player state means. */
+function tileText(s: PlayerState, stream: Stream): { cls: string; text: string } {
+  switch (s.kind) {
+    case "connecting":
+      return { cls: "info", text: "Connecting…" };
+    case "verified":
+      return { cls: "ok", text: `✓ Verified · ${stream} stream` };
+    case "unsupported":
+      return { cls: "error", text: `${s.video}: this browser cannot decode it` };
+    case "broken":
+      return { cls: "error", text: "Broken: stopped" };
+    case "ended":
+      return { cls: "info", text: "Ended" };
+    case "closed":
+      return { cls: s.code === 4403 || s.code === 4401 ? "error" : "info", text: `Closed (${s.code})` };
+  }
+}
+
+/** liveTile plays a camera live in its grid card, from its sub stream
+ * where the hub holds one (it is its own chain, SPEC §6.5), else from its
+ * main stream: every segment verified in this page first, like the camera
+ * page's player. */
+function liveTile(c: Cam, thumb: HTMLElement, link: HTMLElement): void {
+  const stream: Stream = c.status?.streams?.includes("sub") ? "sub" : "main";
+  const video = h("video", { class: "tile", muted: true, playsinline: true, "aria-hidden": "true" }) as HTMLVideoElement;
+  video.muted = true;
+  const label = h("span", { class: "tile-state info", "data-stream": stream, "data-state": "connecting" }, "Connecting…");
+  thumb.classList.add("has-tile");
+  thumb.append(video, label);
+  const base = link.getAttribute("aria-label") ?? "";
+  const p = play({
+    camera: c.dev.camera,
+    hub: c.dev.hub!,
+    stream,
+    video,
+    onState: (s) => {
+      const d = tileText(s, stream);
+      label.className = `tile-state ${d.cls}`;
+      label.dataset.state = s.kind;
+      label.textContent = d.text;
+      label.title = s.kind === "broken" ? s.message : "";
+      link.setAttribute("aria-label", `${base}; live ${stream} stream: ${d.text}`);
+    },
+  });
+  players.add(p);
+}
+
 function camCard(c: Cam): HTMLElement {
   const st = c.status;
+  const thumb = h("div", { class: `thumb ${st?.recording ? "live" : ""}` }, h("span", { class: "thumb-label", "aria-hidden": "true" }, h("span", { class: "dot" }), h("span", null, st?.recording ? "Recording" : st?.online ? "Online" : "Offline")));
+  const link = h(
+    "a",
+    { href: `#/camera/${c.dev.camera}`, class: "cam-link", "aria-label": `Camera ${c.dev.camera}, ${st?.online ? "online" : "offline"}, you are its ${c.role}` },
+    thumb,
+    h("div", { class: "cam-head" }, h("strong", { class: "mono" }, short(c.dev.camera, 5)), h("span", { class: "role" }, c.role)),
+  );
+  if (layout === "grid" && st?.online && c.dev.hub) liveTile(c, thumb, link);
   return h(
     "li",
-    { class: "cam" },
-    h(
-      "a",
-      { href: `#/camera/${c.dev.camera}`, class: "cam-link", "aria-label": `Camera ${c.dev.camera}, ${st?.online ? "online" : "offline"}, you are its ${c.role}` },
-      h("div", { class: `thumb ${st?.recording ? "live" : ""}`, "aria-hidden": "true" }, h("span", { class: "dot" }), h("span", null, st?.recording ? "Recording" : st?.online ? "Online" : "Offline")),
-      h("div", { class: "cam-head" }, h("strong", { class: "mono" }, short(c.dev.camera, 5)), h("span", { class: "role" }, c.role)),
-    ),
+    { class: "cam", "data-camera": c.dev.camera },
+    link,
     h(
       "div",
       { class: "badges" },
@@ -258,6 +309,7 @@ function camCard(c: Cam): HTMLElement {
 let layout: "grid" | "list" = (localStorage.getItem("camchain.layout") as "grid" | "list") || "grid";
 
 async function viewCameras() {
+  stopPlayers(); // the grid's tiles, on a layout change
   loading("Cameras");
   const cams = await myCameras();
   const toggle = h(

@@ -33,6 +33,7 @@ export interface CameraStatus {
   head_hash?: string;
   last_segment_end?: string;
   codec?: string;
+  streams?: ("main" | "sub")[];
   retention_seconds: number;
   retention_policy: boolean;
   checkpoint_period_seconds: number;

@@ -7,6 +7,7 @@
 //                  with history from HISTORY_FROM (RFC 3339)
 //   CAMERA         the camera, recording the built-in sample
 //   CAMERA_RTSP    a camera over RTSP: H.264 + AAC main stream, H.265 + Opus sub
+//   CAMERA_SUB     a camera over RTSP with an H.264 sub stream
 //   SEGMENTS_DIR   the hub's segment files of the camera (the test alters one)
 //   CAMCHAIN, OWNER_KEYSTORE, OWNER_PASSFILE: the CLI and the owner's wallet
 //   SHOTS          where to write screenshots; CHROMIUM the browser
@@ -53,6 +54,7 @@ async function signedIn(wallet, cam = CAM) {
   await page.waitForSelector("body[data-ready='1']");
   await page.getByRole("button", { name: "Sign in with your wallet" }).click();
   await page.getByRole("heading", { name: "Cameras" }).waitFor();
+  if (!cam) return page;
   await page.goto(`${HUB}/#/camera/${cam}`);
   await page.getByRole("heading", { name: "Watch" }).waitFor();
   return page;
@@ -99,6 +101,49 @@ test("live view plays, frames decoded and time advancing, and shows verified", a
   assert.equal(q.err, null);
   assert.match(await ownerPage.locator(".play-state").innerText(), /^Verified: \d+ segments? checked in this page/);
   await ownerPage.screenshot({ path: join(env("SHOTS"), "live-desktop.png"), fullPage: true });
+});
+
+test("the camera grid plays every camera live in a tile, from its sub stream where it has one, verified in the page", async () => {
+  const sockets = [];
+  const page = await signedIn(owner, null);
+  page.on("websocket", (ws) => sockets.push(ws.url()));
+  await page.reload(); // the tiles' sockets, now observed
+  await page.waitForSelector("body[data-ready='1']");
+  const tile = (cam) => page.locator(`li[data-camera="${cam}"] .tile-state`);
+  const tileState = async (cam, want, timeout = 40000) => {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const s = await tile(cam).getAttribute("data-state");
+      if (s === want) return;
+      assert.ok(Date.now() < deadline, `tile of ${cam}: ${s}, not ${want}: ${await tile(cam).innerText()}`);
+      await page.waitForTimeout(200);
+    }
+  };
+  const SUB = env("CAMERA_SUB");
+  await tileState(SUB, "verified");
+  assert.equal(await tile(SUB).getAttribute("data-stream"), "sub");
+  await tileState(CAM, "verified");
+  assert.equal(await tile(CAM).getAttribute("data-stream"), "main", "the built-in sample has no sub stream: its tile plays main");
+  await tileState(env("CAMERA_RTSP"), "unsupported");
+  assert.equal(await tile(env("CAMERA_RTSP")).getAttribute("data-stream"), "sub");
+  assert.match(await tile(env("CAMERA_RTSP")).innerText(), /H\.265: this browser cannot decode it/);
+  // The sub stream's tile decodes frames and its time advances.
+  const q = () => page.evaluate((c) => {
+    const v = document.querySelector(`li[data-camera="${c}"] video.tile`);
+    return { t: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames, w: v.videoWidth };
+  }, SUB);
+  const q0 = await q();
+  await page.waitForFunction((c) => {
+    const v = document.querySelector(`li[data-camera="${c}"] video.tile`);
+    return v.getVideoPlaybackQuality().totalVideoFrames >= 25;
+  }, SUB, { timeout: 30000 });
+  const q1 = await q();
+  assert.ok(q1.t > q0.t || q1.frames > q0.frames, `tile did not advance: ${JSON.stringify([q0, q1])}`);
+  assert.equal(q1.w, 160, "the tile shows the 160x90 sub stream");
+  const subSocket = sockets.find((u) => u.includes(`/devices/${SUB}/play?`));
+  assert.match(subSocket ?? "", /[?&]stream=sub(&|$)/, `the sub tile's socket: ${sockets}`);
+  await page.screenshot({ path: join(env("SHOTS"), "grid-desktop.png"), fullPage: true });
+  await page.context().close();
 });
 
 test("recorded playback of a range plays to its signed end", async () => {
