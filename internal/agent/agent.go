@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -21,6 +22,7 @@ import (
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/dataformat"
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/ingest"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 	"github.com/camchain/camchain/internal/media"
@@ -167,6 +169,16 @@ type Agent struct {
 	notify        chan struct{}     // a main-stream record was stored
 	subNotify     chan struct{}     // a sub-stream record was stored
 	pairAddr      string
+	// parts carries each stream's signed parts (SPEC §7.3) to its link
+	// session; partState is where each stream's open segment stands.
+	parts     [2]chan link.LivePart
+	partState [2]partState
+}
+
+// partState is a stream's open segment as its parts went out.
+type partState struct {
+	last  *feedchain.Part // the last part signed, nil before any
+	burnt *uint64         // a sequence number whose segment was dropped (card full): no more parts of it
 }
 
 // linkRun is a set of goroutines that stop together.
@@ -210,6 +222,9 @@ func Open(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, notify: make(chan struct{}, 1), subNotify: make(chan struct{}, 1), recording: "starting"}
+	for i := range a.parts {
+		a.parts[i] = make(chan link.LivePart, partQueue)
+	}
 	var err error
 	if a.key = cfg.Signer; a.key == nil {
 		if a.key, err = loadOrCreateKey(cfg.DataDir); err != nil {
@@ -469,6 +484,9 @@ func (a *Agent) runSource(ctx context.Context, src Source, stream feedchain.Stre
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		if is, ok := src.(*ingest.Source); ok && is.Parts > 0 {
+			is.OnPart = func(p media.Part) { a.part(stream, p) }
+		}
 		err := src.Run(ctx, func(seg media.Segment) error { return a.record(stream, seg) })
 		if ctx.Err() != nil {
 			err = nil
@@ -575,6 +593,13 @@ func (a *Agent) record(stream feedchain.Stream, seg media.Segment) error {
 	}
 	if err := chain.Reserve(int64(len(seg.Data))); err != nil {
 		if errors.Is(err, store.ErrFull) {
+			// Its parts went out under the next sequence number, which
+			// the next segment takes: no more parts of it.
+			next := uint64(0)
+			if h := chain.Head(); h.Valid {
+				next = h.Seq + 1
+			}
+			a.partState[stream].burnt = &next
 			a.mu.Lock()
 			first := a.recording != "stopped: storage full"
 			a.recording = "stopped: storage full"
@@ -622,6 +647,50 @@ func (a *Agent) record(stream feedchain.Stream, seg media.Segment) error {
 	return nil
 }
 
+// partQueue bounds the parts waiting for a stream's link session: more
+// than a segment's worth are stale for a live viewer.
+const partQueue = 32
+
+// part signs one part of the segment a stream is recording (SPEC §7.3)
+// and offers it to the stream's link session, dropping it when the
+// session is not taking them.
+func (a *Agent) part(stream feedchain.Stream, mp media.Part) {
+	a.recordMu.Lock()
+	defer a.recordMu.Unlock()
+	chain := a.chainOf(stream)
+	if chain == nil || len(mp.Data) == 0 {
+		return
+	}
+	st := &a.partState[stream]
+	head := chain.Head()
+	p := &feedchain.Part{Camera: a.key.Address(), Epoch: chain.ID().Epoch, Stream: stream, Index: uint32(mp.Index),
+		Offset: uint64(mp.Offset), Size: uint32(len(mp.Data)), Data: feedchain.SegmentHash(mp.Data)}
+	if head.Valid {
+		p.Seq, p.Prev = head.Seq+1, head.Hash
+	}
+	if st.burnt != nil && *st.burnt == p.Seq {
+		return
+	}
+	st.burnt = nil
+	if p.Index > 0 {
+		l := st.last
+		if l == nil || l.Seq != p.Seq || l.Epoch != p.Epoch || l.Index+1 != p.Index || l.End() != p.Offset {
+			return // the parts before it did not go out
+		}
+		p.PrevPart = l.Hash()
+	}
+	if err := p.Sign(a.key); err != nil {
+		a.log.Warn("part not signed", "stream", stream.String(), "err", err)
+		st.last = nil
+		return
+	}
+	st.last = p
+	select {
+	case a.parts[stream] <- link.LivePart{Part: p, Data: bytes.Clone(mp.Data)}:
+	default:
+	}
+}
+
 // startLinkLocked starts the uploader to the paired hub, with its
 // retention and checkpoint loops.
 func (a *Agent) startLinkLocked() {
@@ -644,7 +713,7 @@ func (a *Agent) startLinkLocked() {
 	}
 	c := &link.Client{Addr: p.HubLink, Identity: a.tlsID, HubPin: pin, Hub: hub, Key: a.key, Epoch: a.state.Epoch,
 		Owner: owner, ChainID: p.EVMChainID,
-		Chain: a.chain, Alarms: a.alarms, Notify: a.notify, Logger: a.log,
+		Chain: a.chain, Alarms: a.alarms, Notify: a.notify, Parts: a.parts[feedchain.StreamMain], Logger: a.log,
 		MinBackoff: a.cfg.MinBackoff, MaxBackoff: a.cfg.MaxBackoff,
 		OnState: func(s link.State, err error) {
 			a.mu.Lock()
@@ -666,7 +735,7 @@ func (a *Agent) startLinkLocked() {
 		// The sub stream's chain has its own session: its own proof of the
 		// chain, acknowledgements and backfill. Alarms travel on main's.
 		sc := *c
-		sc.Stream, sc.Chain, sc.Notify = feedchain.StreamSub, a.subChain, a.subNotify
+		sc.Stream, sc.Chain, sc.Notify, sc.Parts = feedchain.StreamSub, a.subChain, a.subNotify, a.parts[feedchain.StreamSub]
 		sc.Alarms = link.NoDelivery(a.alarms)
 		sc.OnState = func(s link.State, err error) {
 			a.mu.Lock()

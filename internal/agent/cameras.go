@@ -148,6 +148,9 @@ func (c *CameraConfig) fill(d *CameraConfig) {
 	if c.Segment == 0 {
 		c.Segment = d.Segment
 	}
+	if c.Parts == 0 {
+		c.Parts = d.Parts
+	}
 	if c.ReadTimeout == 0 {
 		c.ReadTimeout = d.ReadTimeout
 	}

@@ -100,6 +100,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	run.Flags().StringVar(&src.SubSource, "sub-source", "", "the camera's sub stream (rtsp://…), recorded as stream \"sub\" of the same chain")
 	run.Flags().StringVar(&src.Transport, "rtsp-transport", "tcp", "RTSP media transport: tcp or udp")
 	run.Flags().DurationVar(&src.Segment, "segment", 2*time.Second, "segment length to aim for (cut at the first IDR after it; at least 1s)")
+	run.Flags().DurationVar(&src.Parts, "parts", 0, "also stream each segment as it is recorded, in parts of this length (e.g. 200ms), for low-latency live view (RTSP sources; 0: off)")
 	run.Flags().DurationVar(&src.ReadTimeout, "camera-timeout", 0, "drop and retry a camera silent this long (default 10s)")
 	run.Flags().DurationVar(&src.MaxBackoff, "camera-max-backoff", 0, "longest wait between reconnects to the camera (default 30s)")
 	run.Flags().StringVar(&camerasFile, "config", "", "a cameras file (YAML): record several cameras in this process, each with its own data directory (see cameras.example.yaml); --data and the source flags are then ignored")

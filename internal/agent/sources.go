@@ -20,7 +20,11 @@ type SourceFlags struct {
 	SubSource string        `yaml:"sub_source"`     // optional rtsp://… of the sub stream
 	Transport string        `yaml:"rtsp_transport"` // tcp (default) or udp
 	Segment   time.Duration `yaml:"segment"`        // segment target, default 2s, at least 1s
-	Speed     float64       `yaml:"-"`              // the sample's speed (tests and demos)
+	// Parts, if set, streams each segment as it is recorded in parts of
+	// about this length, for low-latency live view (RTSP sources only;
+	// SPEC §7.3).
+	Parts time.Duration `yaml:"parts"`
+	Speed float64       `yaml:"-"` // the sample's speed (tests and demos)
 	// ReadTimeout and MaxBackoff tune the camera connection (defaults
 	// 10 s and 30 s).
 	ReadTimeout time.Duration `yaml:"camera_timeout"`
@@ -31,6 +35,9 @@ type SourceFlags struct {
 // the agent's status through setState, once the agent exists.
 func (f *SourceFlags) apply(cfg *Config, log *slog.Logger, setState *func(feedchain.Stream, string)) error {
 	if f.Source == "" || f.Source == SampleSourceName {
+		if f.Parts != 0 {
+			return fmt.Errorf("--parts needs an RTSP --source (the built-in sample is paced segment by segment, not frame by frame)")
+		}
 		if f.SubSource != "" {
 			return fmt.Errorf("--sub-source needs an RTSP --source (the built-in sample has no sub stream)")
 		}
@@ -42,7 +49,7 @@ func (f *SourceFlags) apply(cfg *Config, log *slog.Logger, setState *func(feedch
 		return nil
 	}
 	mk := func(url string, stream feedchain.Stream) (*ingest.Source, error) {
-		s := &ingest.Source{URL: url, Transport: ingest.Transport(f.Transport), Target: f.Segment, Name: stream.String(),
+		s := &ingest.Source{URL: url, Transport: ingest.Transport(f.Transport), Target: f.Segment, Name: stream.String(), Parts: f.Parts,
 			Logger: log, ReadTimeout: f.ReadTimeout, MaxBackoff: f.MaxBackoff,
 			OnState: func(st string) {
 				if *setState != nil {

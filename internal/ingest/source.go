@@ -72,6 +72,15 @@ type Source struct {
 	// OnState, if set, hears "connecting", "recording" and "retrying in
 	// …: <why>" (redacted) as they happen.
 	OnState func(state string)
+	// Parts, if above zero, streams each segment as parts of about this
+	// length as it is recorded (media.Segmenter.Parts, SPEC §7.3) to
+	// OnPart, which is then required.
+	Parts  time.Duration
+	OnPart func(media.Part)
+	// OnFrame, if set, hears each video frame a segment takes: its decode
+	// time (tfdt, 90 kHz) and when it arrived (live-latency benchmarks
+	// match frames by it).
+	OnFrame func(decodeTime uint64, at time.Time)
 
 	mu          sync.Mutex // guards droppedOnce
 	droppedOnce map[string]bool
@@ -108,7 +117,18 @@ func (s *Source) Validate() error {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
+	if s.Parts < 0 || s.Parts > s.Target {
+		return fmt.Errorf("ingest: part length %v outside [0, the segment target %v]", s.Parts, s.Target)
+	}
 	return nil
+}
+
+// onFrame adapts OnFrame for the Segmenter (nil without it).
+func (s *Source) onFrame() func(uint64) {
+	if s.OnFrame == nil {
+		return nil
+	}
+	return func(dt uint64) { s.OnFrame(dt, time.Now()) }
 }
 
 // Redacted is the source's URL without its password.
@@ -217,6 +237,7 @@ func (s *Source) connect(ctx context.Context, log *slog.Logger, emit func(media.
 	var emitErr error
 	lastVideo, accepted := time.Now(), uint64(0)
 	seg := &media.Segmenter{Target: s.Target, Video: tr.codec, Audio: tr.audio, Resume: *timeline,
+		Parts: s.Parts, OnPart: s.OnPart, OnFrame: s.onFrame(),
 		OnSegment: func(sg media.Segment) error {
 			if err := emit(sg); err != nil {
 				emitErr = err

@@ -70,6 +70,11 @@ type Client struct {
 	Alarms Alarms
 	// Notify receives a value whenever the camera records a new segment.
 	Notify <-chan struct{}
+	// Parts, if set, carries the signed parts of the segment being
+	// recorded (SPEC §7.3), sent to a hub that speaks version 4 once every
+	// record before them is sent; others are dropped (a part is a preview
+	// for live viewers, the segment follows).
+	Parts <-chan LivePart
 	// Window is how many records may await acknowledgement (default 8).
 	Window int
 	// MinBackoff and MaxBackoff bound the reconnect delay (default 500 ms
@@ -78,6 +83,15 @@ type Client struct {
 	Logger                 *slog.Logger
 	// OnState, if set, is told of connection changes.
 	OnState func(state State, err error)
+
+	version uint64 // the protocol version to speak; 0: ProtocolVersion
+}
+
+// LivePart is one part of the open segment with its camera-signed
+// statement.
+type LivePart struct {
+	Part *feedchain.Part
+	Data []byte
 }
 
 func (c *Client) defaults() {
@@ -92,6 +106,9 @@ func (c *Client) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.version == 0 {
+		c.version = ProtocolVersion
 	}
 }
 
@@ -176,7 +193,7 @@ func (c *Client) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hello, err := SignHello(c.Key, exp, c.Epoch, c.Stream, st.Gen, st.Secret, c.Chain, acked)
+	hello, err := SignHelloVersion(c.version, c.Key, exp, c.Epoch, c.Stream, st.Gen, st.Secret, c.Chain, acked)
 	if err != nil {
 		return err
 	}
@@ -185,10 +202,20 @@ func (c *Client) session(ctx context.Context) error {
 	}
 	var w Welcome
 	if err := conn.Expect(TypeWelcome, &w); err != nil {
+		var ref *RefusedError
+		if errors.As(err, &ref) && ref.Code == RefuseProtocol && c.version > MinProtocolVersion {
+			// A hub of an earlier release: speak its version from the
+			// next attempt on, without parts.
+			c.Logger.Warn("link: the hub refused protocol version "+fmt.Sprint(c.version)+"; speaking version "+fmt.Sprint(MinProtocolVersion)+", without low-latency parts (upgrade the hub)", "reason", ref.Reason)
+			c.version = MinProtocolVersion
+		}
 		return err
 	}
 	if err := VerifyWelcome(exp, c.Hub, w); err != nil {
 		return err
+	}
+	if w.Version != hello.Version {
+		return fmt.Errorf("%w: the hub answered version %d to a version %d Hello", ErrProtocol, w.Version, hello.Version)
 	}
 	var hubHead feedchain.Head
 	if len(w.Resync) > 0 {
@@ -219,12 +246,12 @@ func (c *Client) session(ctx context.Context) error {
 	tc.SetDeadline(time.Time{})
 	c.Logger.Info("link: connected", "stream", c.Stream.String(), "hub", c.Hub.Hex(), "hub_head", hubHead.String(), "camera_head", c.Chain.Head().String())
 	c.state(StateConnected, nil)
-	return c.stream(ctx, conn, tc, hubHead)
+	return c.stream(ctx, conn, tc, hubHead, w.Version)
 }
 
 // stream sends records after sent in order, keeping at most Window
 // unacknowledged, and checks each Ack against the camera's own record.
-func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead feedchain.Head) error {
+func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead feedchain.Head, version uint64) error {
 	acks := make(chan Ack, c.Window)
 	readErr := make(chan error, 1)
 	go func() {
@@ -248,6 +275,11 @@ func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead f
 	// only then are they marked sent. Unconfirmed ones are sent again next
 	// session (the hub drops identical resends).
 	alarmsOut, alarmsMark := 0, uint64(0)
+	// The part expected next: parts of a segment go out from its part 0
+	// on, without a hole, or not at all.
+	var partSeq uint64
+	var partNext uint32
+	partsOK := version >= PartsVersion
 	for {
 		// Alarms first: they are small and urgent.
 		if p := c.Alarms.Pending(); len(p) > alarmsOut {
@@ -302,6 +334,16 @@ func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead f
 				c.Alarms.Sent(alarmsOut)
 				alarmsOut = 0
 			}
+		case lp := <-c.Parts:
+			p := lp.Part
+			if !partsOK || p.Seq != next || p.Index != 0 && (p.Seq != partSeq || p.Index != partNext) {
+				continue // the hub lacks the records before it, or the parts before it
+			}
+			tc.SetWriteDeadline(time.Now().Add(time.Minute))
+			if err := conn.WritePart(p.Marshal(), lp.Data); err != nil {
+				return err
+			}
+			partSeq, partNext = p.Seq, p.Index+1
 		case <-c.Notify:
 		case <-time.After(5 * time.Second):
 			// Recheck for alarms and records even without a notification.

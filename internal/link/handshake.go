@@ -26,8 +26,14 @@ func (e *DivergenceError) Error() string { return "chains diverged: " + e.Reason
 // secret of generation gen the secret itself and the acknowledged record
 // (with none, record #0 of own, if it has one).
 func SignHello(k keys.Signer, exporter []byte, epoch uint64, stream feedchain.Stream, gen uint64, secret Secret, own ChainView, acked feedchain.Head) (Hello, error) {
+	return SignHelloVersion(ProtocolVersion, k, exporter, epoch, stream, gen, secret, own, acked)
+}
+
+// SignHelloVersion is SignHello speaking protocol version v (a camera
+// falls back to MinProtocolVersion for a hub that refuses its own).
+func SignHelloVersion(v uint64, k keys.Signer, exporter []byte, epoch uint64, stream feedchain.Stream, gen uint64, secret Secret, own ChainView, acked feedchain.Head) (Hello, error) {
 	last := own.Head()
-	h := Hello{Version: ProtocolVersion, Camera: k.Address(), Epoch: epoch, Stream: stream, Gen: gen,
+	h := Hello{Version: v, Camera: k.Address(), Epoch: epoch, Stream: stream, Gen: gen,
 		Acked: WireSeq{Valid: acked.Valid, Seq: acked.Seq}, Last: WireSeq{Valid: last.Valid, Seq: last.Seq},
 		SecretProof: ChainProof("camera", exporter, secret, feedchain.Hash{})}
 	switch {
@@ -51,8 +57,8 @@ func SignHello(k keys.Signer, exporter []byte, epoch uint64, stream feedchain.St
 // VerifyHello checks the Hello's version and that its camera signed it over
 // this session.
 func VerifyHello(exporter []byte, h Hello) error {
-	if h.Version != ProtocolVersion {
-		return fmt.Errorf("%w: protocol version %d, this hub speaks %d (upgrade camchain-agent to this hub's release)", ErrProtocol, h.Version, ProtocolVersion)
+	if h.Version < MinProtocolVersion || h.Version > ProtocolVersion {
+		return fmt.Errorf("%w: protocol version %d, this hub speaks %d to %d (upgrade camchain-agent to this hub's release)", ErrProtocol, h.Version, MinProtocolVersion, ProtocolVersion)
 	}
 	if h.Stream != feedchain.StreamMain && h.Stream != feedchain.StreamSub {
 		return fmt.Errorf("%w: unknown stream %d", ErrProtocol, h.Stream)
@@ -71,7 +77,13 @@ func VerifyHello(exporter []byte, h Hello) error {
 // SignWelcome builds and signs the hub's Welcome; atAcked is the hub's
 // hash at the Hello's acknowledged sequence (zero if there is none).
 func SignWelcome(k keys.Signer, exporter []byte, secret Secret, atAcked feedchain.Hash, head feedchain.Head, resync []byte) (Welcome, error) {
-	w := Welcome{Version: ProtocolVersion, Hub: k.Address(), Head: toWire(head), Resync: resync,
+	return SignWelcomeVersion(ProtocolVersion, k, exporter, secret, atAcked, head, resync)
+}
+
+// SignWelcomeVersion is SignWelcome answering in protocol version v: the
+// Hello's.
+func SignWelcomeVersion(v uint64, k keys.Signer, exporter []byte, secret Secret, atAcked feedchain.Hash, head feedchain.Head, resync []byte) (Welcome, error) {
+	w := Welcome{Version: v, Hub: k.Address(), Head: toWire(head), Resync: resync,
 		AckedProof: ChainProof("hub", exporter, secret, atAcked)}
 	d, err := WelcomeDigest(exporter, w)
 	if err != nil {
@@ -84,7 +96,7 @@ func SignWelcome(k keys.Signer, exporter []byte, secret Secret, atAcked feedchai
 // VerifyWelcome checks that the Welcome comes from the pinned hub over this
 // session.
 func VerifyWelcome(exporter []byte, hub keys.Address, w Welcome) error {
-	if w.Version != ProtocolVersion {
+	if w.Version < MinProtocolVersion || w.Version > ProtocolVersion {
 		return fmt.Errorf("%w: protocol version %d", ErrProtocol, w.Version)
 	}
 	if w.Hub != hub {

@@ -19,8 +19,16 @@ import (
 // ProtocolVersion is the link protocol version in Hello and Welcome:
 // version 2 adds the chain secret (SPEC §7.1); version 3 the stream in the
 // Hello, as each of a camera's streams is its own chain with its own
-// session (SPEC §6.5, §7).
-const ProtocolVersion = 3
+// session (SPEC §6.5, §7); version 4 the Part message (SPEC §7.3), low
+// latency live. The hub answers in the camera's version: a version 3
+// camera is served as before, and gets no Part frames accepted.
+const ProtocolVersion = 4
+
+// MinProtocolVersion is the oldest version a hub of this release serves.
+const MinProtocolVersion = 3
+
+// PartsVersion is the first version that carries Part frames.
+const PartsVersion = 4
 
 // Limits.
 const (
@@ -46,6 +54,7 @@ const (
 	TypeAck     byte = 4 // hub → camera
 	TypeAlarm   byte = 5 // camera → hub
 	TypeRefuse  byte = 6 // either side, before closing
+	TypePart    byte = 7 // camera → hub, version 4: a part of the open segment
 )
 
 // Labels of the signed handshake digests.

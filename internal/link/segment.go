@@ -28,7 +28,16 @@ func bstrHeader(b []byte, n int) []byte {
 }
 
 // WriteSegment sends one Segment frame.
-func (c *Conn) WriteSegment(record, data []byte) error {
+func (c *Conn) WriteSegment(record, data []byte) error { return c.writePair(TypeSegment, record, data) }
+
+// WritePart sends one Part frame: CBOR [bstr statement, bstr data], the
+// Segment frame's layout (SPEC §7.3).
+func (c *Conn) WritePart(statement, data []byte) error { return c.writePair(TypePart, statement, data) }
+
+// DecodePart parses a Part frame body strictly, returning slices of body.
+func DecodePart(body []byte) (statement, data []byte, err error) { return DecodeSegment(body) }
+
+func (c *Conn) writePair(typ byte, record, data []byte) error {
 	if len(data) > MaxSegmentBytes {
 		return fmt.Errorf("%w: segment of %d bytes over the %d limit", ErrProtocol, len(data), MaxSegmentBytes)
 	}
@@ -38,7 +47,7 @@ func (c *Conn) WriteSegment(record, data []byte) error {
 	mid := bstrHeader(nil, len(data))
 	n := len(hdr) - 4 + len(record) + len(mid) + len(data) // type byte onwards
 	binary.BigEndian.PutUint32(hdr[:4], uint32(n))
-	hdr[4] = TypeSegment
+	hdr[4] = typ
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	for _, p := range [][]byte{hdr, record, mid, data} {

@@ -1,6 +1,7 @@
 package link
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -69,6 +70,14 @@ type Observer interface {
 	Acknowledged(camera keys.Address, seq uint64, took time.Duration)
 }
 
+// PartSink takes the parts of a camera's open segment as they arrive,
+// checked: signed by the camera, following the chain's head and the part
+// before them. Called on the session's goroutine: it must not block. The
+// data is the sink's to keep.
+type PartSink interface {
+	Part(camera keys.Address, p *feedchain.Part, data []byte)
+}
+
 type nopObserver struct{}
 
 func (nopObserver) SessionStarted(keys.Address)                      {}
@@ -92,6 +101,9 @@ type Server struct {
 	// Observer is told what the link does (metrics, integrations); nil:
 	// nobody.
 	Observer Observer
+	// Parts receives the parts (SPEC §7.3) the hub checked, for live
+	// viewers; nil: parts are checked and dropped.
+	Parts PartSink
 
 	acceptor Acceptor
 	mu       sync.Mutex
@@ -264,7 +276,9 @@ func (s *Server) session(tc *tls.Conn) {
 		s.refuse(c, cam, RefuseInternal, "hub cannot store the chain secret")
 		return
 	}
-	w, err := SignWelcome(s.Key, exp, hs.Secret, hs.AtAcked, chain.Head(), resync)
+	// Answered in the camera's version: a version 3 camera is served as
+	// before (SPEC §7.3).
+	w, err := SignWelcomeVersion(h.Version, s.Key, exp, hs.Secret, hs.AtAcked, chain.Head(), resync)
 	if err != nil {
 		log.Error("link: sign welcome", "err", err)
 		return
@@ -275,7 +289,7 @@ func (s *Server) session(tc *tls.Conn) {
 	tc.SetDeadline(time.Time{})
 	c.AllowSegments() // the camera proved who it is and that it holds the chain
 	log.Info("link: camera connected", "hub_head", chain.Head().String(), "camera_last", h.Last.Seq)
-	if err := s.stream(c, tc, sessionID{cam, h.Epoch, h.Stream}, chain, log); err != nil {
+	if err := s.stream(c, tc, &sessionID{cam: cam, epoch: h.Epoch, stream: h.Stream, version: h.Version}, chain, log); err != nil {
 		log.Info("link: session ended", "err", err)
 	}
 }
@@ -297,12 +311,17 @@ type frame struct {
 // two use both cores.
 // sessionID is the chain a session carries.
 type sessionID struct {
-	cam    keys.Address
-	epoch  uint64
-	stream feedchain.Stream
+	cam     keys.Address
+	epoch   uint64
+	stream  feedchain.Stream
+	version uint64 // the protocol version the camera speaks
+	// The open segment's last accepted part (nil: none), and a record
+	// whose parts are dropped after one failed (partsOff).
+	part     *feedchain.Part
+	partsOff *uint64
 }
 
-func (s *Server) stream(c *Conn, tc *tls.Conn, id sessionID, chain ServerChain, log *slog.Logger) error {
+func (s *Server) stream(c *Conn, tc *tls.Conn, id *sessionID, chain ServerChain, log *slog.Logger) error {
 	frames := make(chan frame, 1)
 	done := make(chan struct{})
 	defer close(done)
@@ -347,7 +366,7 @@ func (s *Server) alarm(cam keys.Address, kind audit.Kind, detail string) {
 }
 
 // handle processes one frame of the session.
-func (s *Server) handle(c *Conn, f frame, id sessionID, chain ServerChain, log *slog.Logger) error {
+func (s *Server) handle(c *Conn, f frame, id *sessionID, chain ServerChain, log *slog.Logger) error {
 	cam := id.cam
 	if f.err != nil {
 		return f.err
@@ -372,6 +391,17 @@ func (s *Server) handle(c *Conn, f frame, id sessionID, chain ServerChain, log *
 		if err := s.accept(c, id, chain, rec, data, f.at, log); err != nil {
 			return err
 		}
+	case TypePart:
+		if id.version < PartsVersion {
+			s.refuse(c, cam, RefuseProtocol, "a Part frame in a version %d session (parts need version %d)", id.version, PartsVersion)
+			return fmt.Errorf("%w: Part frame in a version %d session", ErrProtocol, id.version)
+		}
+		st, data, err := DecodePart(f.body)
+		if err != nil {
+			s.refuse(c, cam, RefuseProtocol, "%v", err)
+			return err
+		}
+		s.part(id, chain, st, data, log)
 	case TypeAlarm:
 		var a Alarm
 		if err := Decode(f.body, &a); err != nil {
@@ -390,7 +420,7 @@ func (s *Server) handle(c *Conn, f frame, id sessionID, chain ServerChain, log *
 	return nil
 }
 
-func (s *Server) accept(c *Conn, id sessionID, chain ServerChain, record, data []byte, read time.Time, log *slog.Logger) error {
+func (s *Server) accept(c *Conn, id *sessionID, chain ServerChain, record, data []byte, read time.Time, log *slog.Logger) error {
 	cam, epoch := id.cam, id.epoch
 	r, err := feedchain.Parse(record)
 	if err != nil {
@@ -444,6 +474,46 @@ func (s *Server) accept(c *Conn, id sessionID, chain ServerChain, record, data [
 	}
 	s.Observer.Acknowledged(cam, r.Seq, time.Since(read))
 	return nil
+}
+
+// part checks one part of the open segment and hands it to the sink. A
+// part that fails is dropped with the rest of its segment's parts, and
+// the session goes on: parts are a preview, the segment's record (which
+// binds them) follows on this session anyway.
+func (s *Server) part(id *sessionID, chain ServerChain, statement, data []byte, log *slog.Logger) {
+	p, err := feedchain.ParsePart(statement)
+	if err == nil {
+		err = feedchain.VerifyPart(p)
+	}
+	if err == nil && id.partsOff != nil && *id.partsOff == p.Seq {
+		return
+	}
+	var prev *feedchain.Part
+	if err == nil && p.Index > 0 {
+		prev = id.part
+		if prev == nil || prev.Seq != p.Seq {
+			err = fmt.Errorf("part %d of record %d without part %d before it", p.Index, p.Seq, p.Index-1)
+		}
+	}
+	if err == nil {
+		err = feedchain.VerifyPartNext(id.cam, id.epoch, id.stream, chain.Head(), prev, p)
+	}
+	if err == nil {
+		err = feedchain.VerifyPartData(p, data)
+	}
+	if err != nil {
+		log.Warn("link: part dropped, and the rest of its segment's", "err", err)
+		id.part = nil
+		if p != nil {
+			seq := p.Seq
+			id.partsOff = &seq
+		}
+		return
+	}
+	id.part = p
+	if s.Parts != nil {
+		s.Parts.Part(id.cam, p, bytes.Clone(data))
+	}
 }
 
 // signedAck is an acknowledgement signed ahead of its sending.

@@ -52,6 +52,27 @@ type Segment struct {
 	Width, Height int
 }
 
+// Part is one fragment of the segment being collected, emitted as soon as
+// it is complete (Segmenter.Parts), before the segment closes. A
+// segment's parts, in order, are its file: part 0 is the init section and
+// the first fragment, the others one fragment (moof, mdat) each, and
+// their concatenation is Segment.Data byte for byte.
+type Part struct {
+	// Index is the part's number in its segment, from 0.
+	Index int
+	// Offset is where Data starts in the segment's file.
+	Offset int
+	// Data is the part's bytes; Data[:InitLen] is the init section.
+	Data    []byte
+	InitLen int // 0 but for part 0
+	// Last: the segment closes with this part (OnSegment follows).
+	Last bool
+	// BaseTime is the video decode time (tfdt, 90 kHz) of the part's
+	// first frame, Frames its number of video frames.
+	BaseTime uint64
+	Frames   int
+}
+
 // sample is one buffered access unit.
 type sample struct {
 	pts, dts int64
@@ -71,6 +92,17 @@ type pending struct {
 	craLeading bool
 	samples    []sample
 	size       int // sum of payload lengths
+
+	// With parts (Segmenter.Parts): the init section, written with the
+	// first part; the fragments emitted so far, of samples[:emitted], with
+	// audioFrames audio frames; their total length; and the video decode
+	// time of the first sample.
+	init        []byte
+	parts       [][]byte
+	emitted     int
+	audioFrames int
+	partBytes   int
+	baseTime    uint64
 }
 
 // initSection marshals the init section for the segment's tracks.
@@ -88,34 +120,74 @@ func initSection(v *videoParams, a *audioParams) ([]byte, error) {
 
 // marshal builds the segment. nextDTS is the DTS of the frame after the last
 // sample and endPTS the PTS where the segment ends; audio, if any, starts at
-// decode time audioBase.
+// decode time audioBase. With parts (Segmenter.Parts), the fragments already
+// emitted come first and the rest of the samples form the last one.
 func (p *pending) marshal(seq uint32, baseTime uint64, nextDTS, endPTS int64, ap *audioParams, audio []audioSample, audioBase uint64) (Segment, error) {
-	if ap != nil && len(audio) == 0 {
+	if ap != nil && len(audio) == 0 && p.init == nil {
 		ap = nil // an audio track with no samples in this segment: leave it out
 	}
-	init, err := initSection(p.params, ap)
+	init := p.init
+	if init == nil {
+		var err error
+		if init, err = initSection(p.params, ap); err != nil {
+			return Segment{}, err
+		}
+	}
+	frag, err := p.fragment(seq, baseTime, p.samples[p.emitted:], nextDTS, ap, audio, audioBase)
 	if err != nil {
 		return Segment{}, err
 	}
-	samples := make([]*fmp4.Sample, len(p.samples))
-	for i, s := range p.samples {
+	buf := make([]byte, 0, len(init)+p.partBytes+len(frag))
+	buf = append(buf, init...)
+	for _, f := range p.parts {
+		buf = append(buf, f...)
+	}
+	buf = append(buf, frag...)
+	seg := Segment{
+		Data:       buf,
+		InitLen:    len(init),
+		Start:      p.start,
+		Clock:      p.clock,
+		Duration:   ticksToDuration(endPTS - p.keyPTS),
+		BaseTime:   p.baseTime,
+		Frames:     len(p.samples),
+		Codec:      p.params.codec,
+		VideoCodec: p.params.codec,
+		Width:      p.params.width,
+		Height:     p.params.height,
+	}
+	if ap != nil {
+		seg.AudioFrames = p.audioFrames + len(audio)
+		seg.AudioCodec = ap.codec
+		seg.Codec += "," + ap.codec
+	}
+	return seg, nil
+}
+
+// fragment marshals one fragment (moof, mdat) of samples, the video track
+// starting at decode time baseTime; nextDTS is the DTS of the frame after
+// the last sample (its duration).
+func (p *pending) fragment(seq uint32, baseTime uint64, samples []sample, nextDTS int64, ap *audioParams, audio []audioSample, audioBase uint64) ([]byte, error) {
+	vs := make([]*fmp4.Sample, len(samples))
+	size := 0
+	for i, s := range samples {
 		next := nextDTS
-		if i+1 < len(p.samples) {
-			next = p.samples[i+1].dts
+		if i+1 < len(samples) {
+			next = samples[i+1].dts
 		}
-		samples[i] = &fmp4.Sample{
+		vs[i] = &fmp4.Sample{
 			Duration:        clampU32(next - s.dts),
 			PTSOffset:       clampI32(s.pts - s.dts),
 			IsNonSyncSample: !s.key,
 			Payload:         s.payload,
 		}
+		size += len(s.payload)
 	}
 	part := fmp4.Part{
 		SequenceNumber: seq,
-		Tracks:         []*fmp4.PartTrack{{ID: 1, BaseTime: baseTime, Samples: samples}},
+		Tracks:         []*fmp4.PartTrack{{ID: 1, BaseTime: baseTime, Samples: vs}},
 	}
-	size := p.size
-	if ap != nil {
+	if ap != nil && len(audio) > 0 {
 		as := make([]*fmp4.Sample, len(audio))
 		for i, a := range audio {
 			d := ap.nominal(a.payload)
@@ -132,30 +204,11 @@ func (p *pending) marshal(seq uint32, baseTime uint64, nextDTS, endPTS int64, ap
 		part.Tracks = append(part.Tracks, &fmp4.PartTrack{ID: 2, BaseTime: audioBase, Samples: as})
 	}
 	var buf seekablebuffer.Buffer
-	buf.Grow(len(init) + size + 128 + 16*len(samples) + 16*len(audio))
-	buf.Write(init) //nolint:errcheck // cannot fail
+	buf.Grow(size + 128 + 16*len(vs) + 16*len(audio))
 	if err := part.Marshal(&buf); err != nil {
-		return Segment{}, fmt.Errorf("media: marshal fragment: %w", err)
+		return nil, fmt.Errorf("media: marshal fragment: %w", err)
 	}
-	seg := Segment{
-		Data:       buf.Bytes(),
-		InitLen:    len(init),
-		Start:      p.start,
-		Clock:      p.clock,
-		Duration:   ticksToDuration(endPTS - p.keyPTS),
-		BaseTime:   baseTime,
-		Frames:     len(p.samples),
-		Codec:      p.params.codec,
-		VideoCodec: p.params.codec,
-		Width:      p.params.width,
-		Height:     p.params.height,
-	}
-	if ap != nil {
-		seg.AudioFrames = len(audio)
-		seg.AudioCodec = ap.codec
-		seg.Codec += "," + ap.codec
-	}
-	return seg, nil
+	return buf.Bytes(), nil
 }
 
 // ticksToDuration converts 90 kHz ticks without overflowing for any int64.

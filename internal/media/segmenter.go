@@ -108,8 +108,25 @@ type Segmenter struct {
 	// returns is returned by the call that finished the segment; the
 	// segment is not offered again.
 	OnSegment func(Segment) error
+	// Parts, if above zero, is the target duration of a part: the
+	// segment's frames are emitted to OnPart as fragments of about this
+	// length (judged by decode time) as they arrive, each once the frame
+	// after it has come, and the segment's file is their concatenation
+	// (an init section, then one fragment per part). With parts, an audio
+	// track given in Audio is declared in every segment's init section,
+	// whether or not audio arrives. Zero: one fragment per segment, no
+	// parts.
+	Parts time.Duration
+	// OnPart receives each part; it must not keep Data past the next
+	// call into the Segmenter and must not fail the segment (a part is a
+	// preview; the segment follows). Required with Parts.
+	OnPart func(Part)
+	// OnFrame, if set, hears the decode time (tfdt, 90 kHz) of each video
+	// frame as a segment takes it.
+	OnFrame func(decodeTime uint64)
 
 	target     int64 // Target in ticks
+	partTicks  int64 // Parts in ticks
 	maxTicks   int64 // MaxSegmentDuration in ticks
 	audio      *audioParams
 	epoch      time.Time
@@ -154,6 +171,10 @@ func (s *Segmenter) Initialize() error {
 		s.Clock = time.Now
 	}
 	s.target = durationToTicks(s.Target)
+	if s.Parts < 0 || s.Parts > 0 && s.OnPart == nil {
+		return fmt.Errorf("media: Segmenter.Parts %v needs an OnPart", s.Parts)
+	}
+	s.partTicks = durationToTicks(s.Parts)
 	s.maxTicks = durationToTicks(MaxSegmentDuration)
 	s.timeline = s.Resume
 	s.reset()
@@ -342,6 +363,11 @@ func (s *Segmenter) WriteVideo(pts int64, ntp time.Time, au [][]byte) error {
 			errs = append(errs, s.close(dts, pts))
 		}
 	}
+	if c := s.cur; c != nil && s.partTicks > 0 && c.emitted < len(c.samples) && dts-c.samples[c.emitted].dts >= s.partTicks {
+		if err := s.emitPart(dts); err != nil {
+			return errors.Join(append(errs, s.drop(err))...)
+		}
+	}
 
 	if s.cur == nil { // key is true here
 		if !ntp.IsZero() && s.clock != feedchain.ClockRTCP {
@@ -365,6 +391,9 @@ func (s *Segmenter) WriteVideo(pts int64, ntp time.Time, au [][]byte) error {
 	s.cur.samples = append(s.cur.samples, sample{pts: pts, dts: dts, key: key, payload: payload})
 	s.cur.size += len(payload)
 	s.accepted++
+	if s.OnFrame != nil {
+		s.OnFrame(uint64(dts - s.origin))
+	}
 	return errors.Join(errs...)
 }
 
@@ -447,13 +476,61 @@ func (s *Segmenter) close(nextDTS, nextPTS int64) error {
 	s.cur = nil
 	s.timeline.Seq++
 	audio, audioBase := s.takeAudio(p, nextPTS)
-	seg, err := p.marshal(s.timeline.Seq, uint64(p.samples[0].dts-s.origin), nextDTS, nextPTS, s.audio, audio, audioBase)
+	if s.partTicks > 0 && p.init == nil {
+		init, err := initSection(p.params, s.audio)
+		if err != nil {
+			return err
+		}
+		p.init = init
+	}
+	p.baseTime = uint64(p.samples[0].dts - s.origin)
+	seg, err := p.marshal(s.timeline.Seq, uint64(p.samples[p.emitted].dts-s.origin), nextDTS, nextPTS, s.audio, audio, audioBase)
 	if err != nil {
 		return err
 	}
 	s.timeline.Next = uint64(nextDTS - s.origin)
 	s.timeline.WallEnd = seg.Start.Add(seg.Duration)
+	if s.partTicks > 0 {
+		off := len(p.init) + p.partBytes
+		part := Part{Index: len(p.parts), Offset: off, Data: seg.Data[off:], Last: true,
+			BaseTime: uint64(p.samples[p.emitted].dts - s.origin), Frames: len(p.samples) - p.emitted}
+		if part.Index == 0 {
+			part.Offset, part.Data, part.InitLen = 0, seg.Data, len(p.init)
+		}
+		s.OnPart(part)
+	}
 	return s.OnSegment(seg)
+}
+
+// emitPart emits the frames of the current segment not yet in a part as
+// its next part; nextDTS is the decode time of the frame after them.
+func (s *Segmenter) emitPart(nextDTS int64) error {
+	p := s.cur
+	if p.init == nil {
+		init, err := initSection(p.params, s.audio)
+		if err != nil {
+			return err
+		}
+		p.init = init
+	}
+	audio, audioBase := s.takeAudio(p, nextDTS)
+	s.timeline.Seq++
+	base := uint64(p.samples[p.emitted].dts - s.origin)
+	frag, err := p.fragment(s.timeline.Seq, base, p.samples[p.emitted:], nextDTS, s.audio, audio, audioBase)
+	if err != nil {
+		return err
+	}
+	part := Part{Index: len(p.parts), Offset: len(p.init) + p.partBytes, Data: frag, BaseTime: base, Frames: len(p.samples) - p.emitted}
+	if part.Index == 0 {
+		part.Offset, part.InitLen = 0, len(p.init)
+		part.Data = append(slices.Clip(p.init), frag...)
+	}
+	p.parts = append(p.parts, frag)
+	p.partBytes += len(frag)
+	p.emitted = len(p.samples)
+	p.audioFrames += len(audio)
+	s.OnPart(part)
+	return nil
 }
 
 // takeAudio removes from the buffer the audio frames that belong to the
