@@ -12,10 +12,12 @@ import (
 )
 
 // EvidenceQuery selects the recordings of an evidence bundle: those whose
-// start time is in [From, To), in Epoch (< 0: the camera's current epoch).
+// start time is in [From, To), in Epoch (< 0: the camera's current epoch),
+// on the chain of Stream ("main" or "sub"; empty: main).
 type EvidenceQuery struct {
 	From, To time.Time
 	Epoch    int64
+	Stream   string
 }
 
 // Evidence downloads the evidence bundle (docs/SPEC.md §10) of a camera's
@@ -25,6 +27,9 @@ func (c *Client) Evidence(ctx context.Context, camera string, eq EvidenceQuery, 
 	q := url.Values{"from": {eq.From.UTC().Format(time.RFC3339Nano)}, "to": {eq.To.UTC().Format(time.RFC3339Nano)}}
 	if eq.Epoch >= 0 {
 		q.Set("epoch", strconv.FormatInt(eq.Epoch, 10))
+	}
+	if eq.Stream != "" {
+		q.Set("stream", eq.Stream)
 	}
 	u, err := c.url("/devices/" + url.PathEscape(camera) + "/evidence")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/evidence"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/witness"
 )
 
@@ -35,7 +36,7 @@ to the hub or the ledger.`,
 }
 
 func newEvidenceExportCmd(e *env) *cobra.Command {
-	var camera, from, to, out, pin string
+	var camera, from, to, out, pin, stream string
 	var epoch int64
 	var force bool
 	cmd := &cobra.Command{
@@ -45,7 +46,9 @@ func newEvidenceExportCmd(e *env) *cobra.Command {
 [--from, --to) (RFC 3339 times), verify it, and only then write it to FILE
 (atomically; an existing FILE is kept unless --force). Every recording in the
 range must be covered by a checkpoint already on the ledger: the camera
-commits one at the end of each period.`,
+commits one at the end of each period. Each of a camera's streams is its own
+chain with its own checkpoints (docs/SPEC.md §6.5): --stream sub bundles the
+sub stream's recordings.`,
 		Args: noArgs,
 	}
 	hf := addHubFlags(cmd)
@@ -54,6 +57,7 @@ commits one at the end of each period.`,
 	cmd.Flags().StringVar(&to, "to", "", "end of the range (exclusive), RFC 3339")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the bundle to `FILE`")
 	cmd.Flags().Int64Var(&epoch, "epoch", -1, "binding epoch (default: the camera's current one)")
+	cmd.Flags().StringVar(&stream, "stream", "main", "which chain to bundle: main or sub")
 	cmd.Flags().StringVar(&pin, "validators-hash", "", "verify against this pinned validator-set `HASH` (hex) before writing")
 	var trust pinFlags
 	cmd.Flags().StringArrayVar(&trust.witnesses, "witness", nil, "require each checkpoint to be cosigned by this witness `VKEY` before writing (repeatable; docs/SPEC.md §16.3)")
@@ -78,6 +82,9 @@ commits one at the end of each period.`,
 		if out == "" {
 			return usageError{errors.New("-o FILE is required")}
 		}
+		if _, err := feedchain.ParseStream(stream); err != nil {
+			return usageError{fmt.Errorf("--stream: %w", err)}
+		}
 		pinned, err := parsePin(pin)
 		if err != nil {
 			return err
@@ -100,13 +107,16 @@ commits one at the end of each period.`,
 			return err
 		}
 		defer cancel()
-		data, err := c.Evidence(ctx, cam.Hex(), api.EvidenceQuery{From: t1, To: t2, Epoch: epoch}, evidence.MaxBundleBytes)
+		data, err := c.Evidence(ctx, cam.Hex(), api.EvidenceQuery{From: t1, To: t2, Epoch: epoch, Stream: stream}, evidence.MaxBundleBytes)
 		if err != nil {
 			return err
 		}
 		rep, err := evidence.VerifyBytes(data, evidence.Options{PinnedValidatorsHash: pinned, Now: time.Now(), Witnesses: ws, TSARoots: roots})
 		if err != nil {
 			return fmt.Errorf("the hub sent a bundle that does not verify, so nothing was written: %w", err)
+		}
+		if rep.Stream != stream {
+			return fmt.Errorf("asked for the %s stream's recordings, the hub sent a bundle of the %s stream's; nothing was written", stream, rep.Stream)
 		}
 		write := atomicfile.Create
 		if force {
@@ -122,8 +132,8 @@ commits one at the end of each period.`,
 			return e.printJSON(verifyResult{OK: true, File: out, Bytes: len(data), Report: rep})
 		}
 		first, last := rep.Clips[0], rep.Clips[len(rep.Clips)-1]
-		fmt.Fprintf(e.stdout, "wrote %s (%d bytes): %d clip(s) of camera %s, epoch %d, records #%d–#%d (%s to %s), under %d checkpoint(s) at block(s) %s of %s\n",
-			out, len(data), len(rep.Clips), rep.Camera, rep.Epoch, first.Seq, last.Seq, first.Start, last.Start,
+		fmt.Fprintf(e.stdout, "wrote %s (%d bytes): %d clip(s) of camera %s, epoch %d, %s stream, records #%d–#%d (%s to %s), under %d checkpoint(s) at block(s) %s of %s\n",
+			out, len(data), len(rep.Clips), rep.Camera, rep.Epoch, rep.Stream, first.Seq, last.Seq, first.Start, last.Start,
 			len(rep.Checkpoints), heights(rep), rep.LedgerChainID)
 		if rep.Pinned {
 			fmt.Fprintf(e.stdout, "verified against the pinned validator set %s\n", strings.Join(rep.ValidatorsHashes, ", "))

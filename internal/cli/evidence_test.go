@@ -74,6 +74,22 @@ func TestEvidenceExportAndVerify(t *testing.T) {
 		t.Fatal("a refused export wrote its file")
 	}
 	runCLI(export("--from", "yesterday", "--to", at(time.Minute), "-o", other)...).must(t, 2, "--from")
+	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", other, "--stream", "thumbnail")...).must(t, 2, "--stream")
+
+	// The sub stream: its own chain, its own checkpoints, its own bundle.
+	sub := cam.Sub()
+	if err := sub.Record(3, t0, 2*time.Second, 200); err != nil {
+		t.Fatal(err)
+	}
+	subFile := filepath.Join(t.TempDir(), "sub.cbor")
+	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", subFile, "--stream", "sub")...).must(t, 1, "not yet covered")
+	if err := sub.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", subFile, "--stream", "sub", "--validators-hash", pin)...).must(t, 0, "")
+	if !strings.Contains(r.stdout, "3 clip(s) of camera") || !strings.Contains(r.stdout, "sub stream") {
+		t.Fatalf("sub stream export output:\n%s", r.stdout)
+	}
 
 	// Verify, offline.
 	h.Close()
@@ -89,6 +105,10 @@ func TestEvidenceExportAndVerify(t *testing.T) {
 	r = runCLI("evidence", "verify", file, "--genesis", filepath.Join(dir, "ledger", "config", "genesis.json")).must(t, 0, "")
 	if !strings.Contains(r.stdout, "VERIFIED: 4 clip(s)") || !strings.Contains(r.stdout, "the one you pinned") {
 		t.Fatalf("verify --genesis output:\n%s", r.stdout)
+	}
+	r = runCLI("evidence", "verify", subFile, "--validators-hash", pin).must(t, 0, "")
+	if !strings.Contains(r.stdout, "VERIFIED: 3 clip(s) of camera "+camHex+", epoch 0, sub stream") {
+		t.Fatalf("verify of the sub stream's bundle:\n%s", r.stdout)
 	}
 	runCLI("evidence", "verify", file, "--no-pin", "--validators-hash", pin).must(t, 2, "exclude one another")
 	r = runCLI("evidence", "verify", file, "--validators-hash", pin).must(t, 0, "")

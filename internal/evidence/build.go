@@ -48,9 +48,9 @@ type LedgerTx struct {
 type Ledger interface {
 	// LedgerChainID is the CometBFT chain id.
 	LedgerChainID() string
-	// Checkpoints lists the camera's committed checkpoints in the epoch,
-	// oldest first.
-	Checkpoints(camera keys.Address, epoch uint64) ([]LedgerCheckpoint, error)
+	// Checkpoints lists the committed checkpoints of the camera's stream
+	// in the epoch, oldest first (each stream is its own series: SPEC §6.5).
+	Checkpoints(camera keys.Address, epoch uint64, stream feedchain.Stream) ([]LedgerCheckpoint, error)
 	// Tx looks a committed transaction up with its inclusion proof.
 	Tx(ctx context.Context, hash feedchain.Hash) (*LedgerTx, error)
 	// WaitForHeight returns once block height is committed.
@@ -64,11 +64,13 @@ type Ledger interface {
 	Results(ctx context.Context, height int64) ([]*abci.ExecTxResult, error)
 }
 
-// Request selects the clips of a bundle: the records of camera in epoch
-// whose start time is in [From, To).
+// Request selects the clips of a bundle: the records of camera in epoch,
+// on the chain of Stream (the zero value: main), whose start time is in
+// [From, To). Records must be that stream's chain.
 type Request struct {
 	Camera   keys.Address
 	Epoch    uint64
+	Stream   feedchain.Stream
 	From, To time.Time
 	// SegmentsLater leaves each clip's Segment nil, having checked only that
 	// it is stored: Bundle.WriteTo reads the segments one at a time as it
@@ -188,7 +190,7 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 		}
 	}
 	if len(seqs) == 0 {
-		return nil, fmt.Errorf("%w: camera %s, epoch %d, %s to %s", ErrNoClips, req.Camera.Hex(), req.Epoch,
+		return nil, fmt.Errorf("%w: camera %s, epoch %d, %s stream, %s to %s", ErrNoClips, req.Camera.Hex(), req.Epoch, req.Stream,
 			req.From.UTC().Format(time.RFC3339), req.To.UTC().Format(time.RFC3339))
 	}
 	var gone []uint64
@@ -202,7 +204,7 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 	}
 
 	// The covering checkpoints.
-	cps, err := l.Checkpoints(req.Camera, req.Epoch)
+	cps, err := l.Checkpoints(req.Camera, req.Epoch, req.Stream)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: list checkpoints: %w", err)
 	}
@@ -231,6 +233,7 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 	}
 
 	b := &Bundle{LedgerChainID: l.LedgerChainID(), Camera: req.Camera, Epoch: req.Epoch}
+	origin := witness.StreamOrigin(b.LedgerChainID, req.Camera, req.Epoch, req.Stream)
 	bundled := map[int]uint64{} // cps index → bundle checkpoint index
 	for i, s := range seqs {
 		j := cover[i]
@@ -242,7 +245,7 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 			}
 			if req.Timestamps != nil {
 				m := &cps[j].Msg
-				for _, tok := range req.Timestamps(witness.Origin(b.LedgerChainID, req.Camera, req.Epoch), m.TreeSize, m.Root) {
+				for _, tok := range req.Timestamps(origin, m.TreeSize, m.Root) {
 					if len(c.Timestamps) < MaxTimestamps && len(tok) <= MaxTimestampBytes {
 						c.Timestamps = append(c.Timestamps, tok)
 					}
@@ -250,7 +253,7 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 			}
 			if req.Cosignatures != nil {
 				m := &cps[j].Msg
-				for _, cs := range req.Cosignatures(witness.Origin(b.LedgerChainID, req.Camera, req.Epoch), m.TreeSize, m.Root) {
+				for _, cs := range req.Cosignatures(origin, m.TreeSize, m.Root) {
 					if len(c.Cosignatures) < MaxCosignatures {
 						c.Cosignatures = append(c.Cosignatures, Cosignature{Name: cs.Witness.Name, Key: cs.Witness.Public, Time: cs.Time, Signature: cs.Signature[:]})
 					}
@@ -263,6 +266,9 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 		r, err := recs.Record(s)
 		if err != nil {
 			return nil, fmt.Errorf("evidence: record #%d: %w", s, err)
+		}
+		if r.Stream != req.Stream {
+			return nil, fmt.Errorf("evidence: record #%d is of the %s stream, the bundle is of the %s stream's chain", s, r.Stream, req.Stream)
 		}
 		var seg []byte
 		if !req.SegmentsLater {

@@ -429,7 +429,7 @@ type nodeLedger struct {
 }
 
 func (l nodeLedger) LedgerChainID() string { return l.n.LedgerChainID() }
-func (l nodeLedger) Checkpoints(keys.Address, uint64) ([]evidence.LedgerCheckpoint, error) {
+func (l nodeLedger) Checkpoints(keys.Address, uint64, feedchain.Stream) ([]evidence.LedgerCheckpoint, error) {
 	return l.extra, nil
 }
 func (l nodeLedger) Tx(ctx context.Context, h feedchain.Hash) (*evidence.LedgerTx, error) {

@@ -58,6 +58,14 @@ func TestHubPublishesToWitness(t *testing.T) {
 		t.Fatal(err)
 	}
 	lw.AddLog(t, origin, vkey)
+	// Its sub stream is a log of its own (SPEC §16.1).
+	sub := cam.Sub()
+	subOrigin := witness.StreamOrigin(chainID, cam.Key.Address(), 0, feedchain.StreamSub)
+	svkey, err := h.WitnessLogKey(subOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw.AddLog(t, subOrigin, svkey)
 
 	// The forked camera: the witness first sees another tree of 3 records
 	// for its log, signed with the hub's own log key (a copy of the hub, or
@@ -93,6 +101,8 @@ func TestHubPublishesToWitness(t *testing.T) {
 		func() error { return cam.Checkpoint(ctx) },
 		func() error { return cam.Record(3, t0.Add(4*time.Second), 2*time.Second, 100) },
 		func() error { return cam.Checkpoint(ctx) },
+		func() error { return sub.Record(2, t0, 2*time.Second, 50) },
+		func() error { return sub.Checkpoint(ctx) },
 		func() error { return forked.Record(3, t0, 2*time.Second, 100) },
 		func() error { return forked.Checkpoint(ctx) },
 	} {
@@ -102,27 +112,35 @@ func TestHubPublishesToWitness(t *testing.T) {
 	}
 
 	opts := evidence.Options{PinnedValidatorsHash: pin, Now: time.Now().Add(time.Minute), Witnesses: []witness.Key{key}, TSARoots: ts.Roots}
-	var rep *evidence.Report
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		data, err := cam.Export(ctx, t0, t0.Add(time.Minute))
-		if err != nil {
-			t.Fatal(err)
+	witnessed := func(c *evidencetest.Camera) *evidence.Report {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			data, err := c.Export(ctx, t0, t0.Add(time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := evidence.VerifyBytes(data, opts)
+			if err == nil {
+				return rep
+			}
+			if !errors.Is(err, evidence.ErrNotWitnessed) && !errors.Is(err, evidence.ErrNotTimestamped) || time.Now().After(deadline) {
+				t.Fatalf("the hub's %s stream bundle: %v", c.Stream, err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		if rep, err = evidence.VerifyBytes(data, opts); err == nil {
-			break
-		}
-		if !errors.Is(err, evidence.ErrNotWitnessed) && !errors.Is(err, evidence.ErrNotTimestamped) || time.Now().After(deadline) {
-			t.Fatalf("the hub's bundle: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
+	rep := witnessed(cam)
 	if len(rep.Checkpoints) != 2 || rep.Checkpoints[1].TreeSize != 5 || !rep.Checkpoints[1].Witnesses[0].Trusted || !rep.Checkpoints[1].Timestamps[0].Trusted {
 		t.Fatalf("report: %+v", rep.Checkpoints)
 	}
+	if rep := witnessed(sub); rep.Origin != subOrigin || len(rep.Checkpoints) != 1 || rep.Checkpoints[0].TreeSize != 2 ||
+		!rep.Checkpoints[0].Witnesses[0].Trusted || !rep.Checkpoints[0].Timestamps[0].Trusted {
+		t.Fatalf("sub stream report: origin %q, %+v", rep.Origin, rep.Checkpoints)
+	}
 
 	// The fork: an alarm on the ledger, naming the witness and the sizes.
-	deadline = time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		evs, err := h.Node().App.Events(ledger.EventFilter{Camera: forked.Key.Address(), Limit: 50})
 		if err != nil {

@@ -11,6 +11,9 @@ type Report struct {
 	LedgerChainID string `json:"chain_id"`
 	Camera        string `json:"camera"`
 	Epoch         uint64 `json:"epoch"`
+	// Stream is the camera stream whose chain the bundle's clips are of
+	// ("main" or "sub"), named by its checkpoints' type.
+	Stream string `json:"stream"`
 	// ValidatorsHashes are the validator sets that signed the bundle's
 	// blocks (upper-case hex, as CometBFT prints them); one for a ledger
 	// whose set never changed.
@@ -138,8 +141,8 @@ func (r *Report) String() string {
 	if !r.Pinned {
 		head = "SELF-CONSISTENT ONLY, NOT VERIFIED AGAINST THE LEDGER"
 	}
-	fmt.Fprintf(&s, "%s: %d clip(s) of camera %s, epoch %d, records #%d–#%d, recorded %s to %s.\n",
-		head, len(r.Clips), r.Camera, r.Epoch, first.Seq, last.Seq, first.Start, end)
+	fmt.Fprintf(&s, "%s: %d clip(s) of camera %s, epoch %d, %s stream, records #%d–#%d, recorded %s to %s.\n",
+		head, len(r.Clips), r.Camera, r.Epoch, r.Stream, first.Seq, last.Seq, first.Start, end)
 	fmt.Fprintf(&s, "\nWhat this bundle proves:\n")
 	fmt.Fprintf(&s, "  - Each clip's bytes have the size and SHA-256 its feed-chain record states, and\n")
 	fmt.Fprintf(&s, "    each record is signed by camera %s.\n", r.Camera)

@@ -47,7 +47,9 @@ type Options struct {
 //
 //  1. the checkpoint transaction decodes strictly as a tx.Checkpoint signed
 //     for this ledger's chain id, for the bundle's camera and epoch, with a
-//     consistent tree size, and signed by the camera;
+//     consistent tree size, and signed by the camera; all of a bundle's
+//     checkpoints are of one stream's chain (Checkpoint: main,
+//     SubCheckpoint: sub);
 //  2. the transaction proof is for exactly these transaction bytes and
 //     leads to header H's DataHash;
 //  3. headers H and H+1 are well formed, of the bundle's chain, consecutive,
@@ -61,8 +63,8 @@ type Options struct {
 //     set's voting power, every signature in it valid;
 //  6. block H's results hash to H+1's LastResultsHash, they number the
 //     block's transactions, and the checkpoint's result code is 0;
-//  7. for each clip: its record is well formed, of the bundle's camera and
-//     epoch, and signed by the camera; the segment's size and SHA-256 are
+//  7. for each clip: its record is well formed, of the bundle's camera,
+//     epoch and stream, and signed by the camera; the segment's size and SHA-256 are
 //     the record's; its leaf index is its seq, within the checkpoint's
 //     FirstSeq..LastSeq; and the record hash is included at that index in
 //     the checkpoint's tree (its TreeSize and Root, from the signed
@@ -81,16 +83,27 @@ func Verify(b *Bundle, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	rep := &Report{LedgerChainID: b.LedgerChainID, Camera: b.Camera.Hex(), Epoch: b.Epoch, Pinned: len(opts.PinnedValidatorsHash) > 0,
-		Origin: witness.Origin(b.LedgerChainID, b.Camera, b.Epoch)}
+	rep := &Report{LedgerChainID: b.LedgerChainID, Camera: b.Camera.Hex(), Epoch: b.Epoch, Pinned: len(opts.PinnedValidatorsHash) > 0}
 	for _, k := range opts.Witnesses {
 		rep.TrustedWitnesses = append(rep.TrustedWitnesses, k.String())
 	}
 	cks := make([]*tx.Checkpoint, len(b.Checkpoints))
+	var stream feedchain.Stream
 	for i := range b.Checkpoints {
 		m, fact, err := verifyCheckpoint(b, i, chainNum, opts)
 		if err != nil {
 			return nil, err
+		}
+		// One chain per bundle: the first checkpoint's type names the
+		// stream (Checkpoint: main, SubCheckpoint: sub), and every other
+		// checkpoint and every clip must be of that stream's chain.
+		if i == 0 {
+			stream = m.Stream
+			rep.Stream = stream.String()
+			rep.Origin = witness.StreamOrigin(b.LedgerChainID, b.Camera, b.Epoch, stream)
+		} else if m.Stream != stream {
+			return nil, &CheckpointError{Index: i, Height: fact.Height, Kind: ErrCheckpointTx,
+				Reason: fmt.Sprintf("a checkpoint of the %s stream's chain, the bundle's first is of the %s stream's", m.Stream, stream)}
 		}
 		// The succession rule, as far as the bundle allows: it holds the
 		// checkpoints its clips use, in ledger order, not every one.
@@ -289,7 +302,7 @@ func verifyWitnesses(b *Bundle, i int, m *tx.Checkpoint, opts Options) ([]Witnes
 	fail := func(kind error, format string, a ...any) ([]WitnessFact, []TimestampFact, error) {
 		return nil, nil, &CheckpointError{Index: i, Height: height, Kind: kind, Reason: fmt.Sprintf(format, a...)}
 	}
-	body := witness.Body(witness.Origin(b.LedgerChainID, b.Camera, b.Epoch), m.TreeSize, m.Root)
+	body := witness.Body(witness.StreamOrigin(b.LedgerChainID, b.Camera, b.Epoch, m.Stream), m.TreeSize, m.Root)
 	var facts []WitnessFact
 	trusted := false
 	for j, cs := range c.Cosignatures {
@@ -363,6 +376,8 @@ func verifyClip(b *Bundle, i int, cks []*tx.Checkpoint) (ClipFact, error) {
 		return fail(ErrRecord, nil, "a record of camera %s, the bundle is camera %s's", r.Camera.Hex(), b.Camera.Hex())
 	case r.Epoch != b.Epoch:
 		return fail(ErrRecord, nil, "a record of epoch %d, the bundle is of epoch %d", r.Epoch, b.Epoch)
+	case r.Stream != cks[c.Checkpoint].Stream:
+		return fail(ErrRecord, nil, "a record of the %s stream, its checkpoint is of the %s stream's chain", r.Stream, cks[c.Checkpoint].Stream)
 	}
 	if err := feedchain.Verify(r); err != nil {
 		return fail(ErrRecord, err, "%v", err)

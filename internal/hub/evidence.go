@@ -75,9 +75,9 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 	return d.w.Write(p)
 }
 
-// evidence answers GET /devices/{camera}/evidence?from=&to=[&epoch=]: the
-// evidence bundle (docs/SPEC.md §10) of the camera's recordings that start
-// in [from, to). At most Config.MaxEvidenceRequests are served at once
+// evidence answers GET /devices/{camera}/evidence?from=&to=[&epoch=][&stream=]:
+// the evidence bundle (docs/SPEC.md §10) of the camera's recordings on the
+// stream's chain (main unless stream=sub) that start in [from, to). At most Config.MaxEvidenceRequests are served at once
 // (more: 503 unavailable); each is streamed, one segment in memory at a
 // time.
 func (h *Hub) evidence(r *http.Request) (_ any, err error) {
@@ -100,6 +100,10 @@ func (h *Hub) evidence(r *http.Request) (_ any, err error) {
 	if err != nil {
 		return nil, err
 	}
+	stream, err := streamQuery(r)
+	if err != nil {
+		return nil, err
+	}
 	from, err := timeQuery(r, "from")
 	if err != nil {
 		return nil, err
@@ -114,16 +118,16 @@ func (h *Hub) evidence(r *http.Request) (_ any, err error) {
 	if !from.Before(to) {
 		return nil, api.Errorf(api.ErrBadRequest, "from (%s) must be before to (%s)", from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
 	}
-	c, err := h.store.Lookup(d.Camera, epoch)
+	c, err := h.store.LookupStream(store.ChainRef{Camera: d.Camera, Epoch: epoch, Stream: stream})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, api.Errorf(api.ErrNotFound, "this hub stores no recordings of camera %s in epoch %d", d.Camera.Hex(), epoch)
+		return nil, api.Errorf(api.ErrNotFound, "this hub stores no recordings of camera %s's %s stream in epoch %d", d.Camera.Hex(), stream, epoch)
 	}
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), evidenceTimeout)
 	defer cancel()
-	b, err := evidence.Build(ctx, c, ledgerSource{h.node}, evidence.Request{Camera: d.Camera, Epoch: epoch, From: from, To: to, SegmentsLater: true,
+	b, err := evidence.Build(ctx, c, ledgerSource{h.node}, evidence.Request{Camera: d.Camera, Epoch: epoch, Stream: stream, From: from, To: to, SegmentsLater: true,
 		Cosignatures: h.witnessCosignatures, Timestamps: h.checkpointTimestamps})
 	switch {
 	case err == nil:
@@ -141,7 +145,11 @@ func (h *Hub) evidence(r *http.Request) (_ any, err error) {
 	default:
 		return nil, err
 	}
-	name := fmt.Sprintf("evidence-%s-%d-%s.cbor", strings.ToLower(d.Camera.Hex()[2:10]), epoch, from.UTC().Format("20060102T150405Z"))
+	suffix := ""
+	if stream != feedchain.StreamMain {
+		suffix = "-" + stream.String()
+	}
+	name := fmt.Sprintf("evidence-%s-%d%s-%s.cbor", strings.ToLower(d.Camera.Hex()[2:10]), epoch, suffix, from.UTC().Format("20060102T150405Z"))
 	who := sessionOf(r).Address
 	write := func(w io.Writer) error {
 		hw := sha256.New()
@@ -152,8 +160,8 @@ func (h *Hub) evidence(r *http.Request) (_ any, err error) {
 		// Chain of custody: who took which bundle, and when (the block's
 		// time); the hash names the exact bytes.
 		first, last := b.Clips[0].LeafIndex, b.Clips[len(b.Clips)-1].LeafIndex
-		h.recordAudit(d.Camera, who, audit.EvidenceExport, fmt.Sprintf("bundle sha256 %x, %d bytes, epoch %d, records #%d-#%d (%d clips), version %d",
-			hw.Sum(nil), n, epoch, first, last, len(b.Clips), b.Version()), time.Now())
+		h.recordAudit(d.Camera, who, audit.EvidenceExport, fmt.Sprintf("bundle sha256 %x, %d bytes, epoch %d%s, records #%d-#%d (%d clips), version %d",
+			hw.Sum(nil), n, epoch, streamDetail(stream), first, last, len(b.Clips), b.Version()), time.Now())
 		return nil
 	}
 	return streamBody{contentType: "application/cbor", filename: name, write: write, done: release}, nil
@@ -179,8 +187,17 @@ var _ evidence.Ledger = ledgerSource{}
 
 func (l ledgerSource) LedgerChainID() string { return l.n.LedgerChainID() }
 
-func (l ledgerSource) Checkpoints(cam keys.Address, epoch uint64) ([]evidence.LedgerCheckpoint, error) {
-	recs, err := l.n.App.Checkpoints(cam, epoch, 0, 1<<20)
+// streamDetail is what an audit detail adds for a stream: nothing for the
+// main one (the detail reads as before streams), " sub stream" otherwise.
+func streamDetail(s feedchain.Stream) string {
+	if s == feedchain.StreamMain {
+		return ""
+	}
+	return " " + s.String() + " stream"
+}
+
+func (l ledgerSource) Checkpoints(cam keys.Address, epoch uint64, stream feedchain.Stream) ([]evidence.LedgerCheckpoint, error) {
+	recs, err := l.n.App.StreamCheckpoints(cam, epoch, stream, 0, 1<<20)
 	if err != nil {
 		return nil, err
 	}

@@ -129,9 +129,10 @@ func (h *Hub) witnessLoop(ctx context.Context) {
 	}
 }
 
-// publishWitnessed makes one pass over the main chains: every committed
-// checkpoint whose root the hub's records give, not yet cosigned by a
-// witness, is published to it, in ledger order.
+// publishWitnessed makes one pass over the chains (each stream's is its
+// own log, SPEC §16.1): every committed checkpoint whose root the hub's
+// records give, not yet cosigned by a witness, is published to it, in
+// ledger order.
 func (h *Hub) publishWitnessed(ctx context.Context) {
 	refs, err := h.store.Chains()
 	if err != nil {
@@ -139,18 +140,18 @@ func (h *Hub) publishWitnessed(ctx context.Context) {
 		return
 	}
 	for _, ref := range refs {
-		if ref.Stream != store.Main(ref.Camera, ref.Epoch).Stream || ctx.Err() != nil {
-			continue
+		if ctx.Err() != nil {
+			return
 		}
-		c, err := h.store.Lookup(ref.Camera, ref.Epoch)
+		c, err := h.store.LookupStream(ref)
 		if err != nil {
 			continue
 		}
-		cps, err := h.node.App.Checkpoints(ref.Camera, ref.Epoch, 0, 1<<20)
+		cps, err := h.node.App.StreamCheckpoints(ref.Camera, ref.Epoch, ref.Stream, 0, 1<<20)
 		if err != nil || len(cps) == 0 {
 			continue
 		}
-		origin := witness.Origin(h.node.LedgerChainID(), ref.Camera, ref.Epoch)
+		origin := witness.StreamOrigin(h.node.LedgerChainID(), ref.Camera, ref.Epoch, ref.Stream)
 		var tree *checkpoint.Tree
 		// matches: the hub's own records give the checkpoint's root (else
 		// integrity reports it, and there is nothing to witness or stamp).

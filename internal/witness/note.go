@@ -30,6 +30,17 @@ func Origin(ledgerChainID string, camera keys.Address, epoch uint64) string {
 	return OriginPrefix + ledgerChainID + "/" + strings.ToLower(camera.Hex()) + "/" + strconv.FormatUint(epoch, 10)
 }
 
+// StreamOrigin names the log of one stream's chain: Origin for the main
+// stream, and Origin followed by "/" and the stream's name for any other
+// ("…/3/sub"). Each stream is its own chain (SPEC §6.5), so its own log.
+func StreamOrigin(ledgerChainID string, camera keys.Address, epoch uint64, stream feedchain.Stream) string {
+	o := Origin(ledgerChainID, camera, epoch)
+	if stream != feedchain.StreamMain {
+		o += "/" + stream.String()
+	}
+	return o
+}
+
 // Body is the C2SP tlog-checkpoint body of a tree: the origin, the size in
 // decimal and the root in standard base64, each line ending in a newline,
 // with no extension lines. It is what the log signs and witnesses cosign.

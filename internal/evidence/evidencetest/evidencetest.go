@@ -21,6 +21,7 @@ import (
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/hub"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
 )
 
@@ -66,6 +67,9 @@ type Camera struct {
 	Records  []*feedchain.Record
 	Segments [][]byte
 	Tree     *checkpoint.Tree
+	// Stream is the chain this Camera writes and exports: main, or the
+	// sub stream for the Camera that Sub returns.
+	Stream feedchain.Stream
 
 	creds       *api.KeyCredentials // the owner's login: reads need one
 	checkpoints int                 // committed
@@ -102,6 +106,14 @@ func NewCamera(ctx context.Context, h *hub.Hub) (*Camera, error) {
 	return f, nil
 }
 
+// Sub is the same camera's sub-stream chain (its own records, tree and
+// checkpoint series: SPEC §6.5), written and exported by the Camera it
+// returns.
+func (f *Camera) Sub() *Camera {
+	return &Camera{Hub: f.Hub, URL: f.URL, Client: f.Client, Chain: f.Chain, Key: f.Key, Owner: f.Owner,
+		Tree: checkpoint.NewTree(), Stream: feedchain.StreamSub, creds: f.creds}
+}
+
 func (f *Camera) submit(ctx context.Context, m tx.Msg, signers ...*keys.PrivateKey) error {
 	s, err := tx.Sign(f.Chain, m, signers...)
 	if err != nil {
@@ -118,7 +130,7 @@ func (f *Camera) submit(ctx context.Context, m tx.Msg, signers ...*keys.PrivateK
 // Record appends n records of random segments of size bytes, each dur
 // long, the first starting at start, to the hub's store (epoch 0).
 func (f *Camera) Record(n int, start time.Time, dur time.Duration, size int) error {
-	chain, err := f.Hub.Store().Chain(f.Key.Address(), 0)
+	chain, err := f.Hub.Store().StreamChain(store.ChainRef{Camera: f.Key.Address(), Stream: f.Stream})
 	if err != nil {
 		return err
 	}
@@ -129,6 +141,9 @@ func (f *Camera) Record(n int, start time.Time, dur time.Duration, size int) err
 		}
 		r := &feedchain.Record{Camera: f.Key.Address(), Seq: uint64(len(f.Records)), Segment: feedchain.SegmentHash(data),
 			Start: start.Add(time.Duration(i) * dur).UnixNano(), Duration: dur, Size: uint64(size), Codec: Codec}
+		if f.Stream != feedchain.StreamMain {
+			r.Version, r.Stream, r.Clock = feedchain.Version2, f.Stream, feedchain.ClockArrival // streams other than main need record v2
+		}
 		if k := len(f.Records); k > 0 {
 			r.Prev = f.Records[k-1].Hash()
 		}
@@ -168,7 +183,7 @@ func (f *Camera) Checkpoint(ctx context.Context) error {
 		}
 		cons = checkpoint.EncodeProof(p)
 	}
-	m := &tx.Checkpoint{Camera: f.Key.Address(), PeriodStart: start, PeriodEnd: end,
+	m := &tx.Checkpoint{Stream: f.Stream, Camera: f.Key.Address(), PeriodStart: start, PeriodEnd: end,
 		FirstSeq: f.lastSize, LastSeq: size - 1, TreeSize: size, Root: root, ChainHead: last.Hash(),
 		Consistency: cons, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}
 	if err := f.submit(ctx, m, f.Key); err != nil {
@@ -188,6 +203,9 @@ func (f *Camera) OwnerToken(ctx context.Context) (string, error) {
 // hub's API.
 func (f *Camera) Export(ctx context.Context, from, to time.Time) ([]byte, error) {
 	q := url.Values{"from": {from.UTC().Format(time.RFC3339Nano)}, "to": {to.UTC().Format(time.RFC3339Nano)}}
+	if f.Stream != feedchain.StreamMain {
+		q.Set("stream", f.Stream.String())
+	}
 	u := f.URL + api.Prefix + "/devices/" + f.Key.Address().Hex() + "/evidence?" + q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
