@@ -382,3 +382,24 @@ func pageQuery(epoch int64, from uint64, limit int) url.Values {
 	}
 	return q
 }
+
+// TimelineOptions select a window of GET /devices/{camera}/timeline.
+type TimelineOptions struct {
+	From, To time.Time
+	Epoch    int64  // < 0: the camera's current epoch
+	Stream   string // "" or "main", "sub"
+	Limit    int    // spans per page; 0: the hub's default
+}
+
+// Timeline returns one page of a stream's spans, gaps and alarms between
+// o.From and o.To; when Next is set, ask again From it.
+func (c *Client) Timeline(ctx context.Context, camera string, o TimelineOptions) (*Timeline, error) {
+	q := pageQuery(o.Epoch, 0, o.Limit)
+	q.Set("from", o.From.UTC().Format(time.RFC3339Nano))
+	q.Set("to", o.To.UTC().Format(time.RFC3339Nano))
+	if o.Stream != "" {
+		q.Set("stream", o.Stream)
+	}
+	var r Timeline
+	return &r, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/timeline", q, nil, &r)
+}

@@ -253,3 +253,60 @@ type PairRelayResult struct {
 	CameraPinSig string `json:"camera_tls_pin_sig"`      // 0x hex
 	PendingReset string `json:"pending_reset,omitempty"` // 0x hex of a camera-signed Reset the ledger has not seen
 }
+
+// Timeline is GET /api/v1/devices/{camera}/timeline: one stream's
+// recordings in a time window, as spans of consecutive segments that share
+// one state, the gaps between them and the camera's alarms in the window.
+// Every segment overlapping the window is in exactly one span.
+type Timeline struct {
+	Camera string          `json:"camera"`
+	Epoch  uint64          `json:"epoch"`
+	Stream string          `json:"stream"` // "main" or "sub" (?stream=)
+	From   string          `json:"from"`   // the window served, RFC 3339 with nanoseconds (from may be later than asked: a viewer's history_from)
+	To     string          `json:"to"`
+	Live   bool            `json:"live"` // the camera's session for this stream is connected now
+	Spans  []TimelineSpan  `json:"spans"`
+	Gaps   []TimelineGap   `json:"gaps"`
+	Alarms []TimelineAlarm `json:"alarms"`
+	// AlarmsTruncated says the window holds more alarms than a response
+	// carries (the newest are kept); ask for a shorter window.
+	AlarmsTruncated bool `json:"alarms_truncated,omitempty"`
+	// Next, when present, is the `from` of the next page: the window's
+	// spans did not fit in `limit`.
+	Next string `json:"next,omitempty"`
+}
+
+// TimelineSpan is a run of consecutive segments (seq first_seq..last_seq)
+// with no gap between them and the same state.
+type TimelineSpan struct {
+	Start    string  `json:"start"` // the first segment's start, RFC 3339 with nanoseconds
+	End      string  `json:"end"`   // the last segment's end
+	FirstSeq uint64  `json:"first_seq"`
+	LastSeq  uint64  `json:"last_seq"`
+	Segments uint64  `json:"segments"`
+	Bytes    uint64  `json:"bytes"`
+	Seconds  float64 `json:"seconds"` // the segments' summed durations
+	// State is every segment's: "verified", "pending", "failed" (as
+	// Recording.Integrity), "pruned" (retention deleted the files) or
+	// "missing" (the files are gone though retention did not delete them).
+	State string `json:"state"`
+}
+
+// TimelineGap is a stretch with no recording between two segments.
+type TimelineGap struct {
+	Start     string  `json:"start"` // when after_seq's segment ended
+	End       string  `json:"end"`   // when before_seq's segment started
+	Seconds   float64 `json:"seconds"`
+	AfterSeq  uint64  `json:"after_seq"`
+	BeforeSeq uint64  `json:"before_seq"`
+}
+
+// TimelineAlarm is one of the camera's alarms on the ledger (an audit
+// event whose kind is an alarm), at its block's time.
+type TimelineAlarm struct {
+	Time   string `json:"time"` // RFC 3339, the block's time
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+	Seq    uint64 `json:"event_seq"` // the audit event's seq (GET /api/v1/audit)
+	TxHash string `json:"tx_hash"`
+}

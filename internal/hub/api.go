@@ -95,6 +95,7 @@ func (h *Hub) routeTable() []route {
 		{"POST", "/devices/{camera}/resync", cameraOwner, h.resync},
 		{"GET", "/devices/{camera}/recordings", cameraViewer, h.recordings},
 		{"GET", "/devices/{camera}/records", cameraViewer, h.records},
+		{"GET", "/devices/{camera}/timeline", cameraViewer, h.timeline},
 		{"GET", "/devices/{camera}/evidence", cameraViewer, h.evidence},
 		{"GET", "/devices/{camera}/witness", cameraOwner, h.witnessInfo},
 		{"GET", "/devices/{camera}/play", socketViewer, h.play},

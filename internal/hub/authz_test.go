@@ -32,6 +32,7 @@ var authzCases = map[string]authzCase{
 	"GET /api/v1/devices/{camera}/checkpoints":  {"GET", "/api/v1/devices/{camera}/checkpoints", "", true, false},
 	"GET /api/v1/devices/{camera}/recordings":   {"GET", "/api/v1/devices/{camera}/recordings", "", true, false},
 	"GET /api/v1/devices/{camera}/records":      {"GET", "/api/v1/devices/{camera}/records", "", true, false},
+	"GET /api/v1/devices/{camera}/timeline":     {"GET", "/api/v1/devices/{camera}/timeline?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z", "", true, false},
 	"GET /api/v1/devices/{camera}/evidence":     {"GET", "/api/v1/devices/{camera}/evidence?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z", "", true, false},
 	"GET /api/v1/devices/{camera}/witness":      {"GET", "/api/v1/devices/{camera}/witness", "", false, false},
 	"GET /api/v1/devices/{camera}/play":         {"GET", "/api/v1/devices/{camera}/play", "", true, false}, // a plain GET: 400 for those let in (TestPlayback* for the socket)

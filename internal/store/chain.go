@@ -18,11 +18,16 @@ import (
 )
 
 // meta is what a Chain keeps in memory per record: enough to list, to
-// link, and to find the record in the log again (72 bytes).
+// link, to find a time range, and to find the record in the log again
+// (80 bytes). The metas are the chain's index: built from the log when the
+// chain is opened (the log is the crash-safe truth, so there is nothing
+// else to repair) and extended by Append, so no query reads the disk to
+// find its records.
 type meta struct {
 	hash    feedchain.Hash
 	off     int64 // of the entry's length prefix in records.log
 	start   int64 // Unix nanoseconds
+	endMax  int64 // the latest end (start+dur) of this record and every one before it: nondecreasing, so time ranges are found by binary search
 	dur     time.Duration
 	size    uint64
 	stream  feedchain.Stream
@@ -33,6 +38,9 @@ type meta struct {
 func metaOf(r *feedchain.Record, hash feedchain.Hash, off int64) meta {
 	return meta{hash: hash, off: off, start: r.Start, dur: r.Duration, size: r.Size, stream: r.Stream, clock: r.Clock}
 }
+
+// end is when the record's segment ends, in Unix nanoseconds.
+func (m *meta) end() int64 { return m.start + int64(m.dur) }
 
 // SegmentInfo describes one record and its segment file.
 type SegmentInfo struct {
@@ -133,6 +141,12 @@ func (c *Chain) load() error {
 		return fmt.Errorf("store: %s: %w", c.logPath(), err)
 	}
 	c.metas = scan.metas
+	for i := range c.metas {
+		c.metas[i].endMax = c.metas[i].end()
+		if i > 0 {
+			c.metas[i].endMax = max(c.metas[i].endMax, c.metas[i-1].endMax)
+		}
+	}
 	c.logSize = scan.end
 	if scan.bad != "" {
 		trailing := fi.Size() - scan.end
@@ -494,8 +508,13 @@ func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 		return fmt.Errorf("store: append to %s: write record %d: %w", c.id, r.Seq, err)
 	}
 
+	m := metaOf(r, hash, off)
 	c.mu.Lock()
-	c.metas = append(c.metas, metaOf(r, hash, off))
+	m.endMax = m.end()
+	if k := len(c.metas); k > 0 {
+		m.endMax = max(m.endMax, c.metas[k-1].endMax)
+	}
+	c.metas = append(c.metas, m)
 	c.logSize = off + int64(len(entry))
 	c.bytes += int64(r.Size)
 	c.mu.Unlock()
