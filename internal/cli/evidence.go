@@ -17,6 +17,7 @@ import (
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/evidence"
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/webui"
 	"github.com/camchain/camchain/internal/witness"
 )
 
@@ -36,11 +37,11 @@ to the hub or the ledger.`,
 }
 
 func newEvidenceExportCmd(e *env) *cobra.Command {
-	var camera, from, to, out, pin, stream string
+	var camera, from, to, out, pin, stream, htmlOut string
 	var epoch int64
 	var force bool
 	cmd := &cobra.Command{
-		Use:   "export --camera CAMERA --from TIME --to TIME -o FILE",
+		Use:   "export --camera CAMERA --from TIME --to TIME -o FILE [--html PAGE]",
 		Short: "Fetch a bundle of a camera's recordings from the hub, verify it, and save it",
 		Long: `Fetch from the hub the evidence bundle of CAMERA's recordings that start in
 [--from, --to) (RFC 3339 times), verify it, and only then write it to FILE
@@ -48,7 +49,12 @@ func newEvidenceExportCmd(e *env) *cobra.Command {
 range must be covered by a checkpoint already on the ledger: the camera
 commits one at the end of each period. Each of a camera's streams is its own
 chain with its own checkpoints (docs/SPEC.md §6.5): --stream sub bundles the
-sub stream's recordings.`,
+sub stream's recordings.
+
+--html PAGE also writes the bundle inside one self-contained HTML file that
+verifies it in any browser, offline (docs/SPEC.md §10.7): give it to someone
+who has no camchain; they open it, enter the ledger's validator-set hash (and
+any witness key they trust) and read what is proven.`,
 		Args: noArgs,
 	}
 	hf := addHubFlags(cmd)
@@ -62,7 +68,8 @@ sub stream's recordings.`,
 	var trust pinFlags
 	cmd.Flags().StringArrayVar(&trust.witnesses, "witness", nil, "require each checkpoint to be cosigned by this witness `VKEY` before writing (repeatable; docs/SPEC.md §16.3)")
 	cmd.Flags().StringArrayVar(&trust.tsaCerts, "tsa-cert", nil, "require each checkpoint to be timestamped by the TSA of this PEM `FILE` before writing (repeatable; §16.5)")
-	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
+	cmd.Flags().BoolVar(&force, "force", false, "replace FILE (and PAGE) if it exists")
+	cmd.Flags().StringVar(&htmlOut, "html", "", "also write the offline HTML verifier with the bundle inside to `PAGE`")
 	cmd.RunE = func(_ *cobra.Command, _ []string) error {
 		cam, err := parseAddrFlag("camera", camera)
 		if err != nil {
@@ -98,8 +105,10 @@ sub stream's recordings.`,
 			return err
 		}
 		if !force {
-			if _, err := os.Stat(out); err == nil {
-				return usageError{fmt.Errorf("%s exists; pass --force to replace it", out)}
+			for _, f := range []string{out, htmlOut} {
+				if _, err := os.Stat(f); f != "" && err == nil {
+					return usageError{fmt.Errorf("%s exists; pass --force to replace it", f)}
+				}
 			}
 		}
 		c, ctx, cancel, err := hf.client()
@@ -122,19 +131,36 @@ sub stream's recordings.`,
 		if force {
 			write = atomicfile.Write
 		}
+		var page []byte
+		if htmlOut != "" {
+			if page, err = webui.VerifierPage(data); err != nil {
+				return err
+			}
+		}
 		if err := write(out, data, 0o600); err != nil { // video of someone's home: private until shared
 			if errors.Is(err, fs.ErrExist) {
 				return fmt.Errorf("%s appeared meanwhile; nothing written (use --force)", out)
 			}
 			return err
 		}
+		if htmlOut != "" {
+			if err := write(htmlOut, page, 0o600); err != nil {
+				if errors.Is(err, fs.ErrExist) {
+					return fmt.Errorf("%s appeared meanwhile; the bundle is in %s, no page written (use --force)", htmlOut, out)
+				}
+				return err
+			}
+		}
 		if hf.jsonOut {
-			return e.printJSON(verifyResult{OK: true, File: out, Bytes: len(data), Report: rep})
+			return e.printJSON(verifyResult{OK: true, File: out, Bytes: len(data), HTML: htmlOut, Report: rep})
 		}
 		first, last := rep.Clips[0], rep.Clips[len(rep.Clips)-1]
 		fmt.Fprintf(e.stdout, "wrote %s (%d bytes): %d clip(s) of camera %s, epoch %d, %s stream, records #%d–#%d (%s to %s), under %d checkpoint(s) at block(s) %s of %s\n",
 			out, len(data), len(rep.Clips), rep.Camera, rep.Epoch, rep.Stream, first.Seq, last.Seq, first.Start, last.Start,
 			len(rep.Checkpoints), heights(rep), rep.LedgerChainID)
+		if htmlOut != "" {
+			fmt.Fprintf(e.stdout, "wrote %s: the bundle with its offline verifier; open it in a browser\n", htmlOut)
+		}
 		if rep.Pinned {
 			fmt.Fprintf(e.stdout, "verified against the pinned validator set %s\n", strings.Join(rep.ValidatorsHashes, ", "))
 		} else {
@@ -155,6 +181,7 @@ type verifyResult struct {
 	SelfConsistent bool             `json:"self_consistent"`
 	File           string           `json:"file"`
 	Bytes          int              `json:"bytes,omitempty"`
+	HTML           string           `json:"html,omitempty"`       // export --html: the page written
 	Kind           string           `json:"error_kind,omitempty"` // evidence.KindOf: what failed
 	Error          string           `json:"error,omitempty"`
 	Report         *evidence.Report `json:"report,omitempty"`

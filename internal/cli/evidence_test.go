@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -66,12 +67,33 @@ func TestEvidenceExportAndVerify(t *testing.T) {
 	}
 	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", file)...).must(t, 2, "exists")
 	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", file, "--force", "--validators-hash", pin)...).must(t, 0, "")
+	// --html: the same bundle, inside the offline verifier page.
+	page := filepath.Join(t.TempDir(), "evidence.html")
+	r = runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", file, "--force", "--html", page)...).must(t, 0, "")
+	if !strings.Contains(r.stdout, "wrote "+page) {
+		t.Fatalf("export --html output:\n%s", r.stdout)
+	}
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(html, []byte(`<script id="bundle" type="application/octet-stream">`+base64.StdEncoding.EncodeToString(exported)+`</script>`)) {
+		t.Fatal("the page does not hold exactly the exported bundle")
+	}
+	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", filepath.Join(t.TempDir(), "x.cbor"), "--html", page)...).must(t, 2, "exists")
 	other := filepath.Join(t.TempDir(), "other.cbor")
+	otherPage := filepath.Join(t.TempDir(), "other.html")
 	runCLI(export("--from", at(0), "--to", at(time.Minute), "-o", other)...).must(t, 1, "not yet covered")
-	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", other, "--validators-hash", strings.Repeat("00", 32))...).
+	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", other, "--html", otherPage, "--validators-hash", strings.Repeat("00", 32))...).
 		must(t, 1, "does not verify, so nothing was written")
-	if _, err := os.Stat(other); err == nil {
-		t.Fatal("a refused export wrote its file")
+	for _, f := range []string{other, otherPage} {
+		if _, err := os.Stat(f); err == nil {
+			t.Fatalf("a refused export wrote %s", f)
+		}
 	}
 	runCLI(export("--from", "yesterday", "--to", at(time.Minute), "-o", other)...).must(t, 2, "--from")
 	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", other, "--stream", "thumbnail")...).must(t, 2, "--stream")

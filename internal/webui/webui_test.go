@@ -38,8 +38,8 @@ func TestCommittedBuildIsFresh(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Node.js is not on PATH: %v", err)
 	}
-	out := t.TempDir()
-	cmd := exec.Command(node, "build.mjs", "--out", out)
+	out, verOut := t.TempDir(), t.TempDir()
+	cmd := exec.Command(node, "build.mjs", "--out", out, "--verifier-out", verOut)
 	cmd.Dir = ui
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, b)
@@ -59,6 +59,13 @@ func TestCommittedBuildIsFresh(t *testing.T) {
 		if _, ok := want[name]; !ok {
 			t.Errorf("dist/%s is not produced by the build of ui/ (stale file): run `make ui`", name)
 		}
+	}
+	fresh, err := os.ReadFile(filepath.Join(verOut, "verify.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fresh, verifierPage) {
+		t.Error("verifier/verify.html differs from a fresh build of ui/: run `make ui` and commit internal/webui/verifier")
 	}
 }
 

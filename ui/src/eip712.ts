@@ -105,7 +105,7 @@ function encodeValue(t: FieldType, v: Value): Uint8Array {
   }
 }
 
-function hashStruct(name: string, fields: readonly Field[], msg: Message): Uint8Array {
+export function hashStruct(name: string, fields: readonly Field[], msg: Message): Uint8Array {
   const parts = [keccak(utf8ToBytes(typeString(name, fields)))];
   for (const f of fields) {
     if (!(f.name in msg)) throw new Error(`${name}.${f.name} missing`);
@@ -116,6 +116,20 @@ function hashStruct(name: string, fields: readonly Field[], msg: Message): Uint8
 
 export function domainSeparatorV2(ledgerChainID: string): Uint8Array {
   return hashStruct("EIP712Domain", DOMAIN_V2_FIELDS, { name: DOMAIN_NAME, version: String(DOMAIN_V2), salt: ledgerSalt(ledgerChainID) });
+}
+
+/** The v1 domain's separator: {name "camchain", version "1", chainId n}. */
+export function domainSeparatorV1(evmChainID: bigint): Uint8Array {
+  const t = keccak(utf8ToBytes("EIP712Domain(string name,string version,uint256 chainId)"));
+  return keccak(concatBytes(t, keccak(utf8ToBytes(DOMAIN_NAME)), keccak(utf8ToBytes("1")), word(evmChainID)));
+}
+
+/** The signing digest of a message of any type, in the domain its
+ * envelope names (1 or 2; SPEC §2.1, §2.3): what the evidence verifier
+ * recovers a checkpoint's signer from. */
+export function digestIn(domain: bigint, evmChainID: bigint, type: string, fields: readonly Field[], msg: Message): Uint8Array {
+  const sep = domain === 1n ? domainSeparatorV1(evmChainID) : domainSeparatorV2(`camchain-${evmChainID}`);
+  return keccak(concatBytes(Uint8Array.of(0x19, 0x01), sep, hashStruct(type, fields, msg)));
 }
 
 /** keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(message)) in domain v2. */

@@ -130,17 +130,26 @@ func (f *Camera) submit(ctx context.Context, m tx.Msg, signers ...*keys.PrivateK
 // Record appends n records of random segments of size bytes, each dur
 // long, the first starting at start, to the hub's store (epoch 0).
 func (f *Camera) Record(n int, start time.Time, dur time.Duration, size int) error {
+	segs := make([][]byte, n)
+	for i := range segs {
+		segs[i] = make([]byte, size)
+		if _, err := io.ReadFull(rand.Reader, segs[i]); err != nil {
+			return err
+		}
+	}
+	return f.RecordData(segs, start, dur, Codec)
+}
+
+// RecordData appends a record of each segment (real video, say), each dur
+// long, the first starting at start, to the hub's store (epoch 0).
+func (f *Camera) RecordData(segs [][]byte, start time.Time, dur time.Duration, codec string) error {
 	chain, err := f.Hub.Store().StreamChain(store.ChainRef{Camera: f.Key.Address(), Stream: f.Stream})
 	if err != nil {
 		return err
 	}
-	for i := range n {
-		data := make([]byte, size)
-		if _, err := io.ReadFull(rand.Reader, data); err != nil {
-			return err
-		}
+	for i, data := range segs {
 		r := &feedchain.Record{Camera: f.Key.Address(), Seq: uint64(len(f.Records)), Segment: feedchain.SegmentHash(data),
-			Start: start.Add(time.Duration(i) * dur).UnixNano(), Duration: dur, Size: uint64(size), Codec: Codec}
+			Start: start.Add(time.Duration(i) * dur).UnixNano(), Duration: dur, Size: uint64(len(data)), Codec: codec}
 		if f.Stream != feedchain.StreamMain {
 			r.Version, r.Stream, r.Clock = feedchain.Version2, f.Stream, feedchain.ClockArrival // streams other than main need record v2
 		}

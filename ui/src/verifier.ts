@@ -1,0 +1,221 @@
+// verifier.ts: the offline evidence verifier, one self-contained HTML file
+// (`camchain evidence export --html`, SPEC §10.6). It reads the bundle
+// embedded in the page (or one the reader opens), checks it with
+// evidence.ts — the same checks as `camchain evidence verify`, in this
+// browser, with no network (the page's CSP allows no connection at all) —
+// and says in plain words what is proven, what is not, and by whom. Clips
+// play from the verified bytes only.
+//
+// What the reader trusts is theirs to give, never the bundle's: the
+// ledger's validator-set hash and witness keys come from the form (or the
+// page's #pin=…&witness=… fragment), obtained out of band.
+import { h, mount } from "./dom";
+import { fromHex } from "./bytes";
+import { decodeBundle } from "./bundle";
+import { kindOf, parseWitnessKey, reportJSON, verify, type Options, type Report, type WitnessKey } from "./evidence";
+
+const $ = (id: string) => document.getElementById(id)!;
+
+function embedded(): Uint8Array | null {
+  const el = document.getElementById("bundle");
+  const t = (el?.textContent ?? "").replace(/\s+/g, "");
+  if (!t || t.startsWith("@@")) return null; // the template: no bundle put in
+  const bin = atob(t);
+  const b = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
+  return b;
+}
+
+interface Trust {
+  pin?: Uint8Array;
+  witnesses: WitnessKey[];
+}
+
+function trustFromForm(): Trust {
+  const pin = ($("pin") as HTMLInputElement).value.trim();
+  const ws = ($("witnesses") as HTMLTextAreaElement).value
+    .split("\n")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return { pin: pin ? fromHex(pin, 32) : undefined, witnesses: ws.map(parseWitnessKey) };
+}
+
+function fillFormFromFragment(): void {
+  const q = new URLSearchParams(location.hash.slice(1));
+  if (q.get("pin")) ($("pin") as HTMLInputElement).value = q.get("pin")!;
+  if (q.getAll("witness").length) ($("witnesses") as HTMLTextAreaElement).value = q.getAll("witness").join("\n");
+}
+
+let current: Uint8Array | null = null;
+const urls: string[] = [];
+
+function run(): void {
+  const out = $("result");
+  const result = $("result-json");
+  for (const u of urls.splice(0)) URL.revokeObjectURL(u);
+  if (!current) {
+    mount(out, h("p", null, "No bundle in this page: open one above."));
+    return;
+  }
+  let trust: Trust;
+  try {
+    trust = trustFromForm();
+  } catch (e) {
+    mount(out, h("p", { class: "notice error", role: "alert" }, `What you trust is not readable: ${(e as Error).message}`));
+    return;
+  }
+  const opts: Options = { pin: trust.pin, witnesses: trust.witnesses, now: BigInt(Math.floor(Date.now() / 1000)) };
+  const t0 = performance.now();
+  let rep: Report | null = null;
+  let err: unknown = null;
+  try {
+    rep = verify(decodeBundle(current), opts);
+  } catch (e) {
+    err = e;
+  }
+  const ms = performance.now() - t0;
+  const kind = err ? kindOf(err) : "ok";
+  document.body.dataset.verdict = kind;
+  document.body.dataset.verifyMs = ms.toFixed(1);
+  result.textContent = JSON.stringify({ kind, error: err ? (err as Error).message : undefined, report: rep ? reportJSON(rep) : undefined, ms });
+  if (err) {
+    mount(
+      out,
+      h("h2", { class: "verdict bad" }, "NOT VERIFIED"),
+      h("p", { class: "notice error", role: "alert" }, (err as Error).message),
+      h("p", null, `Failure kind: ${kind}. Nothing in this bundle may be taken as proven. (Checked in ${ms.toFixed(0)} ms.)`),
+    );
+    return;
+  }
+  mount(out, ...renderReport(rep!, ms));
+}
+
+function renderReport(r: Report, ms: number): Node[] {
+  const first = r.clips[0],
+    last = r.clips[r.clips.length - 1];
+  const end = new Date(Date.parse(last.start) + last.duration * 1000).toISOString();
+  const witnessed = r.checkpoints.filter((c) => c.witnesses.some((w) => w.trusted)).length;
+  const unchecked = r.checkpoints.reduce((n, c) => n + c.timestampsUnchecked, 0);
+  const proven: (Node | string)[] = [
+    `Each clip's bytes have the size and SHA-256 its feed-chain record states, and each record is signed by camera ${r.camera}.`,
+    "Each record is the leaf at its sequence number of the Merkle tree (RFC 6962) whose root and size the camera signed in a Checkpoint transaction.",
+    `Each Checkpoint transaction is in a block of ledger ${r.chainID} that the ledger applied (result code 0), and that block and the next are signed by more than 2/3 of the voting power of validator set ${r.validatorsHashes.join(", ")}.`,
+  ];
+  if (r.pinned) proven.push("That validator set is the one you gave: these blocks are the ledger's.");
+  if (witnessed === r.checkpoints.length && r.trustedWitnesses.length)
+    proven.push(`Each checkpoint's tree was cosigned by a witness you trust: someone outside the owner's control saw this history by the time it signed (log ${r.origin}).`);
+  const notProven: string[] = [];
+  if (!r.pinned)
+    notProven.push(
+      `That validator set ${r.validatorsHashes.join(", ")} is the ledger's: the set was taken from the bundle itself, and anyone can run a private chain with a key of their own and make such a bundle. Enter the ledger's validator-set hash, obtained from a source you trust, above.`,
+    );
+  if (!r.trustedWitnesses.length)
+    notProven.push("That anyone outside the owner's control saw this history when it was made (no witness key was given): an owner who runs the ledger's only validator could have made it later.");
+  if (unchecked)
+    notProven.push(`${unchecked} RFC 3161 timestamp(s) are in the bundle but are NOT checked by this page: check them with \`camchain evidence verify --tsa-cert\` or \`openssl ts -verify\`.`);
+  notProven.push("That the camera's clock was right (times are the camera's), nor anything about records not in the bundle.");
+  if (r.missing.length) notProven.push(`The bundle leaves out records ${r.missing.map((m) => (m.first === m.last ? `#${m.first}` : `#${m.first}–#${m.last}`)).join(", ")} between its first and last clip.`);
+
+  return [
+    h("h2", { class: r.pinned ? "verdict ok" : "verdict warn" }, r.pinned ? "VERIFIED" : "SELF-CONSISTENT ONLY, NOT VERIFIED AGAINST THE LEDGER"),
+    h(
+      "p",
+      null,
+      `${r.clips.length} clip(s) of camera ${r.camera}, epoch ${r.epoch}, ${r.stream} stream, records #${first.seq}–#${last.seq}, recorded ${first.start} to ${end}. Checked in this browser in ${ms.toFixed(0)} ms, offline.`,
+    ),
+    h("h3", null, "What this bundle proves"),
+    h("ul", { id: "proven" }, proven.map((p) => h("li", null, p))),
+    h("h3", null, "What it does not prove"),
+    h("ul", { id: "not-proven" }, notProven.map((p) => h("li", null, p))),
+    h("h3", null, "Checkpoints"),
+    h(
+      "table",
+      { id: "checkpoints" },
+      h("thead", null, h("tr", null, ["#", "block", "block time", "records", "period", "tree", "linked", "witnesses"].map((x) => h("th", null, x)))),
+      h(
+        "tbody",
+        null,
+        r.checkpoints.map((c, i) =>
+          h(
+            "tr",
+            null,
+            h("td", null, i),
+            h("td", null, String(c.height)),
+            h("td", null, c.blockTime),
+            h("td", null, `#${c.firstSeq}–#${c.lastSeq}`),
+            h("td", null, `${c.periodStart} – ${c.periodEnd}`),
+            h("td", { class: "mono" }, `size ${c.treeSize}, root ${c.root}`),
+            h("td", null, c.linked ? (c.firstSeq === 0n ? "first of its epoch" : `extends [${i - 1}]`) : `not proven: ${c.notChecked}`),
+            h(
+              "td",
+              null,
+              c.witnesses.length
+                ? c.witnesses.map((w) => h("div", null, `${w.name} at ${w.time} (${w.trusted ? "a witness you trust" : "NOT a witness you trust"})`))
+                : "none",
+            ),
+          ),
+        ),
+      ),
+    ),
+    h("h3", null, "Clips"),
+    h(
+      "table",
+      { id: "clips" },
+      h("thead", null, h("tr", null, ["seq", "start", "length", "bytes", "SHA-256", "codec", "clock", ""].map((x) => h("th", null, x)))),
+      h(
+        "tbody",
+        null,
+        r.clips.map((c, i) =>
+          h(
+            "tr",
+            null,
+            h("td", null, String(c.seq)),
+            h("td", null, c.start),
+            h("td", null, `${c.duration.toFixed(3)} s`),
+            h("td", null, String(c.size)),
+            h("td", { class: "mono" }, c.sha256),
+            h("td", null, c.codec),
+            h("td", null, c.clock),
+            h("td", null, h("button", { type: "button", "data-clip": i, onclick: () => play(i) }, "Play")),
+          ),
+        ),
+      ),
+    ),
+    h("div", { id: "player" }),
+  ];
+}
+
+function play(i: number): void {
+  if (!current) return;
+  const b = decodeBundle(current); // the bytes just verified
+  const seg = b.clips[i].segment;
+  const url = URL.createObjectURL(new Blob([seg.slice()], { type: "video/mp4" }));
+  urls.push(url);
+  const v = h("video", { controls: true, autoplay: true, src: url, "data-clip": i });
+  mount($("player"), h("p", null, `Clip #${b.clips[i].leafIndex}, from the verified bytes:`), v);
+}
+
+async function open(f: File): Promise<void> {
+  current = new Uint8Array(await f.arrayBuffer());
+  $("source").textContent = `Bundle: ${f.name} (${current.length} bytes), opened from your disk.`;
+  run();
+}
+
+function main(): void {
+  fillFormFromFragment();
+  try {
+    current = embedded();
+    if (current) $("source").textContent = `Bundle: embedded in this page (${current.length} bytes).`;
+  } catch {
+    $("source").textContent = "The bundle embedded in this page is not valid base64.";
+  }
+  $("verify").addEventListener("click", run);
+  $("file").addEventListener("change", (e) => {
+    const f = (e.target as HTMLInputElement).files?.[0];
+    if (f) void open(f);
+  });
+  run();
+  document.body.dataset.ready = "1";
+}
+
+main();
