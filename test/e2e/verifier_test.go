@@ -77,6 +77,18 @@ func TestHTMLVerifierInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The sub stream's chain, its own checkpoint series and witness log.
+	sub := cam.Sub()
+	if err := sub.Record(3, t0, 2*time.Second, 300); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	subBundle, err := sub.Export(ctx, t0, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
 	pin, err := evidencetest.PinnedValidatorsHash(hubDir)
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +149,7 @@ func TestHTMLVerifierInChromium(t *testing.T) {
 	page("genuine", genuine, pinHex, nil, true)
 	page("genuine-unpinned", genuine, "", nil, false)
 	page("wrong-pin", genuine, strings.Repeat("ab", 32), nil, false)
+	page("sub-stream", subBundle, pinHex, nil, false)
 	flip := func(at int, x byte) []byte {
 		b := bytes.Clone(genuine)
 		b[at] ^= x

@@ -44,6 +44,7 @@ for (const p of pages) {
     const heading = (await page.locator("#result h2").first().textContent()).trim();
     if (p.expect === "ok") {
       assert.deepEqual(res.report, p.report, "the page's report is not the CLI's");
+      assert.ok((await page.locator("#result p").first().textContent()).includes(`${p.report.stream} stream`), "the report does not name the stream");
       assert.equal(heading, p.pinned ? "VERIFIED" : "SELF-CONSISTENT ONLY, NOT VERIFIED AGAINST THE LEDGER");
       const proven = await page.locator("#proven li").allTextContents();
       assert.ok(proven.some((s) => s.includes(p.report.camera)), "the report does not name the camera that signed");
