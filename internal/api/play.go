@@ -22,6 +22,9 @@ type PlayOptions struct {
 	Epoch    int64     // < 0: the camera's current epoch
 	// MaxFrame is the read limit for one message (viewchain.MaxFrame).
 	MaxFrame int64
+	// Parts asks a live session for the open segment's parts too (SPEC
+	// §15.5): part and tail frames.
+	Parts bool
 }
 
 // PlayConn is an open playback socket.
@@ -63,6 +66,9 @@ func (c *Client) Play(ctx context.Context, camera string, o PlayOptions) (*PlayC
 	}
 	if o.Epoch >= 0 {
 		q.Set("epoch", strconv.FormatInt(o.Epoch, 10))
+	}
+	if o.Parts {
+		q.Set("parts", "1")
 	}
 	u := *c.base
 	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]

@@ -16,6 +16,9 @@ type PlayStart struct {
 	Live    bool   `json:"live"`   // follows new segments as they arrive
 	From    string `json:"from,omitempty"`
 	To      string `json:"to,omitempty"`
+	// Parts: the session sends the open segment's parts (SPEC §15.5);
+	// only when asked (parts=1) and live.
+	Parts bool `json:"parts,omitempty"`
 }
 
 // PlayCodec comes before the first segment and again whenever the codec

@@ -22,6 +22,7 @@ func newWatchCmd(e *env) *cobra.Command {
 	var camera, stream, from, to, out string
 	var segments int
 	var duration time.Duration
+	var parts bool
 	cmd := &cobra.Command{
 		Use:   "watch --camera ADDRESS",
 		Short: "Watch a camera live (or a recorded range), verifying every segment, into a playable file",
@@ -38,6 +39,15 @@ segment's init section, then each segment's fragment) that ordinary
 players and ffmpeg read. Live, it runs until --segments or --duration is
 reached, or Ctrl-C; a range ends with the hub's signed end.
 
+With --parts (live) the hub also sends the segment being recorded in
+parts, as the camera streams them, for low latency: each part is checked
+(signed by the camera, following the part before it and the last record,
+its bytes its statement's) and written at once; the segment's record,
+when it arrives, must seal them (its size and SHA-256 cover the parts'
+bytes). Until then a part is the camera's word about a segment not yet
+recorded: the summary says how many were left unsealed when watching
+stopped.
+
 Exit status: 0 when everything received verified (and a range arrived
 whole), 1 on the first break or any error, 2 for a bad command line.`,
 		Args: cobra.NoArgs,
@@ -50,12 +60,13 @@ whole), 1 on the first break or any error, 2 for a bad command line.`,
 	cmd.Flags().StringVar(&out, "out", "", "write the verified video to this `FILE` (fragmented MP4)")
 	cmd.Flags().IntVar(&segments, "segments", 0, "stop after this many verified segments (0: no limit)")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (0: no limit)")
+	cmd.Flags().BoolVar(&parts, "parts", false, "live: also take the segment being recorded in parts, before it closes (low latency; the camera must stream parts: camchain-agent --parts)")
 	cmd.RunE = func(*cobra.Command, []string) error {
 		cam, err := parseAddrFlag("camera", camera)
 		if err != nil {
 			return err
 		}
-		w := watch{camera: cam, segments: segments, duration: duration, out: out}
+		w := watch{camera: cam, segments: segments, duration: duration, out: out, parts: parts}
 		switch stream {
 		case "main":
 			w.stream = feedchain.StreamMain
@@ -73,6 +84,9 @@ whole), 1 on the first break or any error, 2 for a bad command line.`,
 		}
 		if !w.to.IsZero() && (w.from.IsZero() || !w.to.After(w.from)) {
 			return usageError{errors.New("--to needs a --from before it")}
+		}
+		if w.parts && !w.to.IsZero() {
+			return usageError{errors.New("--parts is for live view: a range (--to) has only whole segments")}
 		}
 		return e.watch(hf, w)
 	}
@@ -101,6 +115,7 @@ type watch struct {
 	segments int
 	duration time.Duration
 	out      string
+	parts    bool
 }
 
 func (e *env) watch(hf *hubFlags, w watch) error {
@@ -135,7 +150,7 @@ func (e *env) watch(hf *hubFlags, w watch) error {
 		sctx, c2 = context.WithTimeout(sctx, w.duration)
 		defer c2()
 	}
-	p, err := c.Play(ctx, w.camera.Hex(), api.PlayOptions{Stream: w.stream.String(), From: w.from, To: w.to, Nonce: nonce.String(), Epoch: -1, MaxFrame: viewchain.MaxFrame})
+	p, err := c.Play(ctx, w.camera.Hex(), api.PlayOptions{Stream: w.stream.String(), From: w.from, To: w.to, Nonce: nonce.String(), Epoch: -1, MaxFrame: viewchain.MaxFrame, Parts: w.parts})
 	if err != nil {
 		return fmt.Errorf("open the stream: %w", err)
 	}
@@ -153,7 +168,7 @@ func (e *env) watch(hf *hubFlags, w watch) error {
 		file = &fmp4Writer{f: f}
 	}
 	v := viewchain.NewVerifier(hubAddr, w.camera, nonce, w.stream)
-	var n int
+	var n, nparts int
 	var first, last uint64
 	var skipped uint64
 	report := func() {
@@ -166,6 +181,13 @@ func (e *env) watch(hf *hubFlags, w watch) error {
 			fmt.Fprintf(e.stdout, "; %d record(s) between them not forwarded (other stream, pruned or missing)", skipped)
 		}
 		fmt.Fprintln(e.stdout)
+		if nparts > 0 {
+			fmt.Fprintf(e.stdout, "%d part(s) checked before their segment closed", nparts)
+			if p, k := v.Open(); p != nil {
+				fmt.Fprintf(e.stdout, "; the last %d, of record #%d, not sealed by its record yet (watching stopped before the segment closed): the camera's word only", k, p.Seq)
+			}
+			fmt.Fprintln(e.stdout)
+		}
 		if file != nil {
 			fmt.Fprintf(e.stdout, "wrote %s\n", w.out)
 		}
@@ -197,19 +219,42 @@ func (e *env) watch(hf *hubFlags, w watch) error {
 		if err != nil {
 			return &viewchain.BreakError{Break: viewchain.BreakMalformed, Detail: err.Error()}
 		}
-		if fr.Type == viewchain.FrameEnd {
+		var ck *viewchain.Checked
+		switch fr.Type {
+		case viewchain.FrameEnd:
 			if err := v.End(fr.Link); err != nil {
 				return err
 			}
 			continue
-		}
-		ck, err := v.Segment(fr.Link, fr.Record, fr.Data)
-		if err != nil {
-			return err
-		}
-		if file != nil {
-			if err := file.write(fr.Data); err != nil {
-				return fmt.Errorf("write %s: %w", w.out, err)
+		case viewchain.FramePart:
+			cp, err := v.Part(fr.Link, fr.Record, fr.Data)
+			if err != nil {
+				return err
+			}
+			if file != nil {
+				if err := file.writePart(cp.Part.Index == 0, fr.Data); err != nil {
+					return fmt.Errorf("write %s: %w", w.out, err)
+				}
+			}
+			nparts++
+			continue
+		case viewchain.FrameTail:
+			if ck, err = v.Tail(fr.Link, fr.Record, fr.Data); err != nil {
+				return err
+			}
+			if file != nil {
+				if err := file.writePart(false, fr.Data); err != nil {
+					return fmt.Errorf("write %s: %w", w.out, err)
+				}
+			}
+		default:
+			if ck, err = v.Segment(fr.Link, fr.Record, fr.Data); err != nil {
+				return err
+			}
+			if file != nil {
+				if err := file.write(fr.Data); err != nil {
+					return fmt.Errorf("write %s: %w", w.out, err)
+				}
 			}
 		}
 		if n == 0 {
@@ -242,6 +287,17 @@ func (w *fmp4Writer) write(seg []byte) error {
 		return err
 	}
 	_, err := w.f.Write(frag)
+	return err
+}
+
+// writePart writes a verified part: part 0 begins with its segment's init
+// section (written as a segment's is), later parts and a tail's rest are
+// fragments.
+func (w *fmp4Writer) writePart(first bool, data []byte) error {
+	if first {
+		return w.write(data)
+	}
+	_, err := w.f.Write(data)
 	return err
 }
 

@@ -149,6 +149,7 @@ func TestWatchVerifiesAndNamesTampering(t *testing.T) {
 	runCLI("watch", "--hub", hubURL).must(t, 2, "--camera is required")
 	runCLI("watch", "--camera", camHex, "--hub", hubURL, "--to", to).must(t, 2, "--to needs a --from")
 	runCLI("watch", "--camera", camHex, "--hub", hubURL, "--stream", "side").must(t, 2, "main or sub")
+	runCLI("watch", "--camera", camHex, "--hub", hubURL, "--from", from, "--to", to, "--parts").must(t, 2, "--parts is for live view")
 }
 
 func keepUnless(drop bool, b []byte) [][]byte {

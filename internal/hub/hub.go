@@ -50,6 +50,7 @@ type Hub struct {
 	tlsFP         apitls.Fingerprint // its certificate's fingerprint
 	integ         *integrations.Service
 	appends       appendSignal // wakes playback sessions (playback.go)
+	parts         liveParts    // open segments' parts for live playback (liveparts.go)
 }
 
 // Start opens the data directory, unlocks the hub key, starts the ledger
@@ -209,7 +210,7 @@ func (h *Hub) startLink() error {
 	if h.linkAdvertise == "" {
 		h.linkAdvertise = h.linkLn.Addr().String()
 	}
-	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger, Limits: h.cfg.LinkLimits, Resyncs: hubResyncs{h}}
+	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger, Limits: h.cfg.LinkLimits, Resyncs: hubResyncs{h}, Parts: &h.parts}
 	// The integrations read the store and the link's live cameras, and
 	// observe the link from its first session.
 	if err := h.startIntegrations(); err != nil {

@@ -50,6 +50,7 @@ type playRequest struct {
 	stream   feedchain.Stream
 	from, to time.Time // zero from: live, from the newest segment; zero to: follow
 	nonce    viewchain.Nonce
+	parts    bool // live: also the open segment's parts (SPEC §15.5)
 }
 
 func parsePlay(r *http.Request) (playRequest, error) {
@@ -77,6 +78,13 @@ func parsePlay(r *http.Request) (playRequest, error) {
 	}
 	if !p.to.IsZero() && (p.from.IsZero() || !p.to.After(p.from)) {
 		return p, api.Errorf(api.ErrBadRequest, "to needs a from before it")
+	}
+	switch v := q.Get("parts"); v {
+	case "", "0", "false":
+	case "1", "true":
+		p.parts = true
+	default:
+		return p, api.Errorf(api.ErrBadRequest, "parts=%q: want 1 or 0", v)
 	}
 	if v := q.Get("nonce"); v != "" {
 		n, err := viewchain.ParseNonce(v)
@@ -193,6 +201,13 @@ type playSession struct {
 	signer *viewchain.Signer
 	codec  string
 	frame  []byte
+	// open is the segment whose parts this session sent and whose record
+	// it has not: the record goes as a tail, with the bytes after them.
+	open struct {
+		active     bool
+		seq        uint64
+		sent, size int
+	}
 }
 
 func (ps *playSession) run(ctx context.Context) (websocket.StatusCode, string) {
@@ -203,7 +218,8 @@ func (ps *playSession) run(ctx context.Context) (websocket.StatusCode, string) {
 	}
 	ps.signer = signer
 	start := api.PlayStart{Type: "start", Session: signer.Session().String(), Nonce: ps.req.nonce.String(),
-		Hub: h.key.Address().Hex(), Camera: d.Camera.Hex(), Epoch: d.Epoch, Stream: ps.req.stream.String(), Live: ps.req.to.IsZero()}
+		Hub: h.key.Address().Hex(), Camera: d.Camera.Hex(), Epoch: d.Epoch, Stream: ps.req.stream.String(), Live: ps.req.to.IsZero(),
+		Parts: ps.req.parts && ps.req.to.IsZero()}
 	if !ps.req.from.IsZero() {
 		start.From = ps.req.from.UTC().Format(time.RFC3339Nano)
 	}
@@ -220,11 +236,18 @@ func (ps *playSession) run(ctx context.Context) (websocket.StatusCode, string) {
 	)
 	tick := time.NewTicker(playRecheck)
 	defer tick.Stop()
+	var checked time.Time
 	for {
-		if code, why, ok := ps.stillAllowed(); !ok {
-			return code, why
+		// Parts wake the loop several times a second: the ledger is
+		// re-read at most every playRecheck.
+		if time.Since(checked) >= playRecheck {
+			if code, why, ok := ps.stillAllowed(); !ok {
+				return code, why
+			}
+			checked = time.Now()
 		}
 		wake := h.appends.wait(d.Camera)
+		var partWake <-chan struct{}
 		if chain == nil {
 			// Each stream is its own chain (SPEC §6.5); a main chain an
 			// older agent wrote may still interleave sub records, which
@@ -252,6 +275,15 @@ func (ps *playSession) run(ctx context.Context) (websocket.StatusCode, string) {
 			if done {
 				return ps.end(ctx)
 			}
+			if start.Parts {
+				if partWake, err = ps.sendParts(ctx, next); err != nil {
+					if ctx.Err() != nil {
+						return websocket.StatusGoingAway, ""
+					}
+					h.cfg.Logger.Warn("playback", "camera", d.Camera.Hex(), "err", err)
+					return websocket.StatusInternalError, "internal error; see the hub's log"
+				}
+			}
 		} else if !ps.req.to.IsZero() && time.Now().After(ps.req.to) {
 			return ps.end(ctx) // nothing recorded, and the range is over
 		}
@@ -259,9 +291,42 @@ func (ps *playSession) run(ctx context.Context) (websocket.StatusCode, string) {
 		case <-ctx.Done():
 			return websocket.StatusGoingAway, ""
 		case <-wake:
+		case <-partWake:
 		case <-tick.C:
 		}
 	}
+}
+
+// sendParts sends the parts of record seq — the open segment, the one
+// after everything sent — that the session has not sent, from part 0 on
+// (a session never starts mid-segment), and returns a channel closed when
+// more may have come.
+func (ps *playSession) sendParts(ctx context.Context, seq uint64) (<-chan struct{}, error) {
+	d := ps.acc.dev
+	from := 0
+	if ps.open.active && ps.open.seq == seq {
+		from = ps.open.sent
+	}
+	parts, wake := ps.h.parts.since(d.Camera, ps.req.stream, d.Epoch, seq, from)
+	if ps.open.active && ps.open.seq != seq {
+		return wake, nil // its record is not stored yet: wait for it
+	}
+	for _, lp := range parts {
+		l, err := ps.signer.Part(lp.part.Hash())
+		if err != nil {
+			return wake, err
+		}
+		ps.frame = viewchain.AppendPart(ps.frame[:0], lp.part.Marshal(), l.Marshal(), lp.data)
+		if err := ps.write(ctx, websocket.MessageBinary, ps.frame); err != nil {
+			return wake, err
+		}
+		if !ps.open.active {
+			ps.open.active, ps.open.seq, ps.open.sent, ps.open.size = true, seq, 0, 0
+		}
+		ps.open.sent++
+		ps.open.size += len(lp.data)
+	}
+	return wake, nil
 }
 
 // stillAllowed re-reads the ledger and the session: access ends on the
@@ -337,6 +402,15 @@ func (ps *playSession) sendFrom(ctx context.Context, c *store.Chain, next uint64
 			// skipping it would pass for a deletion.
 			ps.h.cfg.Logger.Warn("playback: forwarding a segment that does not match its record", "camera", rec.Camera.Hex(), "seq", next, "err", damage)
 		}
+		if ps.open.active && ps.open.seq == rec.Seq {
+			// Its parts went first: the record closes them, with the
+			// bytes after them (the viewer checks the whole segment).
+			if err := ps.sendTail(ctx, rec, data[min(ps.open.size, len(data)):]); err != nil {
+				return next, false, err
+			}
+			ps.open.active = false
+			continue
+		}
 		if err := ps.sendSegment(ctx, rec, data); err != nil {
 			return next, false, err
 		}
@@ -357,6 +431,21 @@ func (ps *playSession) sendSegment(ctx context.Context, rec *feedchain.Record, d
 		return err
 	}
 	ps.frame = viewchain.AppendSegment(ps.frame[:0], rec.Marshal(), l.Marshal(), data)
+	return ps.write(ctx, websocket.MessageBinary, ps.frame)
+}
+
+func (ps *playSession) sendTail(ctx context.Context, rec *feedchain.Record, rest []byte) error {
+	if rec.Codec != ps.codec {
+		ps.codec = rec.Codec
+		if err := ps.writeJSON(ctx, codecMessage(rec.Codec)); err != nil {
+			return err
+		}
+	}
+	l, err := ps.signer.Segment(rec.Hash())
+	if err != nil {
+		return err
+	}
+	ps.frame = viewchain.AppendTail(ps.frame[:0], rec.Marshal(), l.Marshal(), rest)
 	return ps.write(ctx, websocket.MessageBinary, ps.frame)
 }
 

@@ -28,6 +28,9 @@ const (
 	// KindEnd: the hub forwarded nothing more in this session (the end of
 	// a recorded range); Record is zero.
 	KindEnd Kind = 2
+	// KindPart: the hub forwarded the part of an open segment whose
+	// statement's PartHash (SPEC §7.3) is Record.
+	KindPart Kind = 3
 )
 
 func (k Kind) String() string {
@@ -36,6 +39,8 @@ func (k Kind) String() string {
 		return "segment"
 	case KindEnd:
 		return "end"
+	case KindPart:
+		return "part"
 	}
 	return fmt.Sprintf("kind-%d", uint8(k))
 }
@@ -137,14 +142,14 @@ func (l *Link) Marshal() []byte { return append(l.Body(), l.Sig[:]...) }
 
 func (l *Link) check() error {
 	switch {
-	case l.Kind != KindSegment && l.Kind != KindEnd:
+	case l.Kind != KindSegment && l.Kind != KindEnd && l.Kind != KindPart:
 		return fmt.Errorf("%w: unknown kind %d", ErrMalformed, l.Kind)
 	case l.Index == 0 && !l.Prev.IsZero():
 		return fmt.Errorf("%w: link 0 must have a zero prev", ErrMalformed)
 	case l.Index > 0 && l.Prev.IsZero():
 		return fmt.Errorf("%w: link %d has a zero prev", ErrMalformed, l.Index)
-	case l.Kind == KindSegment && l.Record.IsZero():
-		return fmt.Errorf("%w: segment link %d has a zero record hash", ErrMalformed, l.Index)
+	case l.Kind != KindEnd && l.Record.IsZero():
+		return fmt.Errorf("%w: %s link %d has a zero record hash", ErrMalformed, l.Kind, l.Index)
 	case l.Kind == KindEnd && !l.Record.IsZero():
 		return fmt.Errorf("%w: end link %d names a record", ErrMalformed, l.Index)
 	}
@@ -203,6 +208,12 @@ func (s *Signer) Session() SessionID { return s.base.Session }
 // Segment returns the signed link for the next forwarded record.
 func (s *Signer) Segment(record feedchain.Hash) (*Link, error) {
 	return s.link(KindSegment, record)
+}
+
+// Part returns the signed link for the next forwarded part, named by its
+// statement's PartHash.
+func (s *Signer) Part(part feedchain.Hash) (*Link, error) {
+	return s.link(KindPart, part)
 }
 
 // End returns the session's signed last link; the Signer makes no more.

@@ -1,8 +1,10 @@
 package viewchain
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -24,6 +26,10 @@ const (
 	BreakRecordChain Break = "record-chain" // a record that does not follow the previous one of its chain
 	BreakAltered     Break = "altered"      // segment bytes that are not the record's
 	BreakTruncated   Break = "truncated"    // the session ended without the hub's signed end
+	// BreakPartChain: a part that does not follow the previous part of
+	// its segment or the previous record, or parts that their record does
+	// not seal (SPEC §15.2).
+	BreakPartChain Break = "part-chain"
 )
 
 // BreakError is the first break a Verifier found.
@@ -70,7 +76,27 @@ type Verifier struct {
 	last    feedchain.Head // the last delivered record
 	ended   bool
 	broken  *BreakError
+
+	// The open segment's parts: the last one accepted (nil: none open),
+	// the SHA-256 of their bytes so far, and how many parts.
+	open      *feedchain.Part
+	openHash  hash.Hash
+	openParts int
 }
+
+// CheckedPart is a part a Verifier accepted: signed by the camera,
+// following the previous part and the previous record, its bytes its
+// statement's. It is not yet bound into the chain: its record seals it
+// (Tail) when the segment closes; until then it is the camera's word
+// about a segment not yet recorded.
+type CheckedPart struct {
+	Link *Link
+	Part *feedchain.Part
+}
+
+// Open reports the open segment's parts: the last part accepted and how
+// many, or nil when no parts await their record.
+func (v *Verifier) Open() (*feedchain.Part, int) { return v.open, v.openParts }
 
 // NewVerifier checks a session of hub forwarding camera's stream to the
 // viewer that chose nonce.
@@ -143,6 +169,18 @@ func (v *Verifier) accept(l *Link) {
 // chain) and its bytes (the record's size and SHA-256). The first break
 // comes back as a *BreakError.
 func (v *Verifier) Segment(rawLink, rawRecord, data []byte) (*Checked, error) {
+	return v.segment(rawLink, rawRecord, data, false)
+}
+
+// Tail checks the record that closes a segment whose parts came first
+// (Part): as Segment, and the record must seal the parts — their camera,
+// epoch, stream, seq and prev — with its size and SHA-256 those of the
+// parts' bytes followed by rest.
+func (v *Verifier) Tail(rawLink, rawRecord, rest []byte) (*Checked, error) {
+	return v.segment(rawLink, rawRecord, rest, true)
+}
+
+func (v *Verifier) segment(rawLink, rawRecord, data []byte, tail bool) (*Checked, error) {
 	l, err := v.checkLink(rawLink, KindSegment)
 	if err != nil {
 		return nil, err
@@ -177,12 +215,99 @@ func (v *Verifier) Segment(rawLink, rawRecord, data []byte) (*Checked, error) {
 		}
 		skipped = r.Seq - v.last.Seq - 1
 	}
-	if err := feedchain.VerifySegment(r, data); err != nil {
-		return nil, v.fail(BreakAltered, seq, "%v", err)
+	switch {
+	case !tail && v.open != nil:
+		return nil, v.fail(BreakPartChain, seq, "record #%d arrived whole while %d part(s) of record #%d await their record", r.Seq, v.openParts, v.open.Seq)
+	case tail && v.open == nil:
+		return nil, v.fail(BreakPartChain, seq, "record #%d closes parts that never came", r.Seq)
+	case tail:
+		if err := feedchain.VerifySealed(v.open, r); err != nil {
+			return nil, v.fail(BreakPartChain, seq, "record #%d does not seal the parts before it: %v", r.Seq, err)
+		}
+		// The running hash is consumed: on a mismatch the session is
+		// broken for good anyway.
+		if err := sealedSegment(v.open, v.openHash, r, data); err != nil {
+			return nil, v.fail(BreakAltered, seq, "%v", err)
+		}
+	default:
+		if err := feedchain.VerifySegment(r, data); err != nil {
+			return nil, v.fail(BreakAltered, seq, "%v", err)
+		}
 	}
 	v.accept(l)
 	v.last = feedchain.HeadOf(r)
+	v.open, v.openHash, v.openParts = nil, nil, 0
 	return &Checked{Link: l, Record: r, Skipped: skipped}, nil
+}
+
+// sealedSegment checks that the parts' bytes (hashed so far in h, ending
+// at last) followed by rest are record r's segment. h is consumed.
+func sealedSegment(last *feedchain.Part, h hash.Hash, r *feedchain.Record, rest []byte) error {
+	if got := last.End() + uint64(len(rest)); got != r.Size {
+		return &feedchain.SegmentError{Seq: r.Seq, Field: "size", Expected: fmt.Sprint(r.Size), Got: fmt.Sprintf("%d (parts %d, rest %d)", got, last.End(), len(rest))}
+	}
+	h.Write(rest)
+	var got feedchain.Hash
+	h.Sum(got[:0])
+	if got != r.Segment {
+		return &feedchain.SegmentError{Seq: r.Seq, Field: "sha256", Expected: r.Segment.Short(), Got: got.Short()}
+	}
+	return nil
+}
+
+// Part checks one delivered part of the open segment: its link (signed
+// by the hub, next in this session, naming the statement), its statement
+// (signed by the camera, of the asked stream, following the previous part
+// of its segment or, for part 0, the previous delivered record) and its
+// bytes. Parts go only to sessions that asked for them (SPEC §15.5).
+func (v *Verifier) Part(rawLink, rawStatement, data []byte) (*CheckedPart, error) {
+	l, err := v.checkLink(rawLink, KindPart)
+	if err != nil {
+		return nil, err
+	}
+	p, err := feedchain.ParsePart(rawStatement)
+	if err != nil {
+		return nil, v.fail(BreakMalformed, nil, "part statement of link #%d: %v", l.Index, err)
+	}
+	seq := &p.Seq
+	if err := feedchain.VerifyPart(p); err != nil {
+		return nil, v.fail(BreakForged, seq, "%v", err)
+	}
+	switch {
+	case p.Hash() != l.Record:
+		return nil, v.fail(BreakSubstituted, seq, "part statement %s is not the part %s the hub's link #%d names", p.Hash().Short(), l.Record.Short(), l.Index)
+	case p.Camera != v.camera:
+		return nil, v.fail(BreakForeign, seq, "part of camera %s, not %s", p.Camera.Hex(), v.camera.Hex())
+	case p.Epoch != l.Epoch:
+		return nil, v.fail(BreakForeign, seq, "part of epoch %d in a session of epoch %d", p.Epoch, l.Epoch)
+	case p.Stream != v.stream:
+		return nil, v.fail(BreakStream, seq, "a %s-stream part in a %s-stream session", p.Stream, v.stream)
+	}
+	if v.open != nil {
+		if err := feedchain.VerifyPartNext(v.camera, l.Epoch, v.stream, feedchain.Head{}, v.open, p); err != nil {
+			return nil, v.fail(BreakPartChain, seq, "%v", err)
+		}
+	} else {
+		switch {
+		case p.Index != 0:
+			return nil, v.fail(BreakPartChain, seq, "part %d of record #%d without the parts before it", p.Index, p.Seq)
+		case v.last.Valid && p.Seq <= v.last.Seq:
+			return nil, v.fail(BreakReplayed, seq, "a part of record #%d, delivered already", p.Seq)
+		case v.last.Valid && p.Seq == v.last.Seq+1 && p.Prev != v.last.Hash:
+			return nil, v.fail(BreakRecordChain, seq, "part of record #%d does not follow record #%d (prev %s, expected %s): the camera's chain forks", p.Seq, v.last.Seq, p.Prev.Short(), v.last.Hash.Short())
+		}
+	}
+	if err := feedchain.VerifyPartData(p, data); err != nil {
+		return nil, v.fail(BreakAltered, seq, "%v", err)
+	}
+	v.accept(l)
+	if v.open == nil {
+		v.openHash, v.openParts = sha256.New(), 0
+	}
+	v.openHash.Write(data)
+	v.open = p
+	v.openParts++
+	return &CheckedPart{Link: l, Part: p}, nil
 }
 
 // End checks the hub's signed end of the session.
@@ -190,6 +315,9 @@ func (v *Verifier) End(rawLink []byte) error {
 	l, err := v.checkLink(rawLink, KindEnd)
 	if err != nil {
 		return err
+	}
+	if v.open != nil {
+		return v.fail(BreakPartChain, &v.open.Seq, "the session ended with %d part(s) of record #%d not sealed by their record", v.openParts, v.open.Seq)
 	}
 	v.accept(l)
 	v.ended = true

@@ -403,7 +403,7 @@ func buildVectors(t testing.TB) vectors {
 	}
 	mut("version 2", func(b []byte) []byte { b[0] = 2; return b })
 	mut("kind 0", func(b []byte) []byte { b[1] = 0; return b })
-	mut("kind 3", func(b []byte) []byte { b[1] = 3; return b })
+	mut("kind 4", func(b []byte) []byte { b[1] = 4; return b })
 	mut("one byte short", func(b []byte) []byte { return b[:len(b)-1] })
 	mut("trailing byte", func(b []byte) []byte { return append(b, 0) })
 	mut("index 0 with a non-zero prev", func(b []byte) []byte { b[2+20+16+16+20+8+8] = 1; return b })
