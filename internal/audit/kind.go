@@ -51,6 +51,9 @@ const (
 	// Retention: an owner set the retention policy of the hub's copy of a
 	// camera's recordings (docs/SPEC.md §14.2).
 	Retention Kind = "retention"
+	// LegalHold: an owner placed or released a legal hold on a time range
+	// of a camera's recordings (docs/SPEC.md §14.4).
+	LegalHold Kind = "legal-hold"
 )
 
 // Kinds a hub files.

@@ -28,6 +28,7 @@ func TestKindNamespaces(t *testing.T) {
 		{EvidenceExport, SourceHub, true, false},
 		{LoginPolicy, SourceLedger, false, false},
 		{Retention, SourceLedger, false, false},
+		{LegalHold, SourceLedger, false, false},
 		{EmergencyPrune, SourceHub, true, true},
 		{ChainDivergence.Kind(), SourceCamera, true, true},
 		{Alarm("transfer").Kind(), SourceCamera, true, true},

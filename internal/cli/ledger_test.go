@@ -187,6 +187,21 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 		t.Fatalf("retention on the ledger after camchain retention: %+v, %v", p, err)
 	}
 
+	// A legal hold: the owner's, on the ledger, released by its number.
+	runCLI(args(owner, "hold", "--camera", camHex, "--from", "2026-05-01T12:00:00Z")...).must(t, 2, "--until are required")
+	runCLI(args(owner, "hold", "--camera", camHex, "--from", "2026-05-01T13:00:00Z", "--until", "2026-05-01T12:00:00Z")...).must(t, 2, "before --until")
+	runCLI(args(owner, "hold", "--camera", camHex, "--release", "1", "--from", "2026-05-01T12:00:00Z")...).must(t, 2, "names only the hold")
+	runCLI(args(stranger, "hold", "--camera", camHex, "--from", "2026-05-01T12:00:00Z", "--until", "2026-05-01T13:00:00.5Z")...).must(t, 1, "unauthorized")
+	runCLI(args(owner, "hold", "--camera", camHex, "--from", "2026-05-01T12:00:00Z", "--until", "2026-05-01T13:00:00.5Z")...).must(t, 0, "")
+	runCLI(args(owner, "hold", "--camera", camHex, "--release", "2")...).must(t, 1, "no legal hold 2")
+	if hs, err := h.Node().App.Holds(cam.Address(), 0); err != nil || len(hs) != 1 || hs[0].From != 1777636800 || hs[0].Until != 1777640401 || !hs[0].Active() {
+		t.Fatalf("holds on the ledger after camchain hold: %+v, %v", hs, err)
+	}
+	runCLI(args(owner, "hold", "--camera", camHex, "--release", "1")...).must(t, 0, "")
+	if hs, _ := h.Node().App.Holds(cam.Address(), 0); len(hs) != 1 || hs[0].Active() {
+		t.Fatalf("hold 1 after its release: %+v", hs)
+	}
+
 	// A wrong passphrase signs nothing.
 	bad := owner
 	bad.passFile = stranger.passFile
@@ -205,7 +220,7 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 		}
 		kinds = append(kinds, e.Kind)
 	}
-	if strings.Join(kinds, ",") != "retention,policy,revoke,grant,imprint" {
+	if strings.Join(kinds, ",") != "legal-hold,legal-hold,retention,policy,revoke,grant,imprint" {
 		t.Fatalf("audit kinds = %v", kinds)
 	}
 	r = runCLI("audit", "--camera", camHex, "--hub", url).must(t, 0, "")

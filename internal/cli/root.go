@@ -82,6 +82,7 @@ func commands(e *env) []*cobra.Command {
 		newReleaseCmd(e),
 		newPolicyCmd(e),
 		newRetentionCmd(e),
+		newHoldCmd(e),
 		newAuditCmd(e),
 		newPairCmd(e),
 		newResyncCmd(e),

@@ -39,8 +39,9 @@ type Config struct {
 	// RetentionInterval is how often the hub's retention pass runs
 	// (retention.go); default DefaultRetentionInterval.
 	RetentionInterval time.Duration
-	// Held, when set, keeps a segment whatever its age and policy: the one
-	// place a legal hold plugs into retention (nil: nothing is held).
+	// Held, when set, keeps a segment whatever its age and policy, besides
+	// the owner's legal holds on the ledger (SPEC §14.4), which the hub
+	// always honours (heldFor).
 	Held HeldFunc
 	// MinFree is the free space (bytes) on the recordings' file system
 	// below which the hub deletes its oldest checkpointed recordings

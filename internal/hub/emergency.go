@@ -70,12 +70,16 @@ func (h *Hub) emergencyPass(now time.Time) (int64, error) {
 		if err != nil {
 			continue
 		}
+		held, err := h.heldFor(ref)
+		if err != nil {
+			continue // a hold that cannot be read may hold anything
+		}
 		cu := &emergencyCursor{ref: ref, c: c}
 		c.Range(0, protect, func(si store.SegmentInfo) bool {
 			if si.Pruned || si.Missing {
 				return true
 			}
-			if h.cfg.Held != nil && h.cfg.Held(ref.Camera, ref.Epoch, si) {
+			if held != nil && held(si) {
 				return false // a held segment stops the cut: the mark is a prefix
 			}
 			cu.segs = append(cu.segs, si)

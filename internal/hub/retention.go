@@ -8,6 +8,7 @@ import (
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/store"
 )
 
@@ -108,10 +109,10 @@ func (h *Hub) retentionPass(now time.Time) (store.PruneResult, error) {
 			errs = append(errs, err)
 			continue
 		}
-		var held func(store.SegmentInfo) bool
-		if h.cfg.Held != nil {
-			cam, epoch := ref.Camera, ref.Epoch
-			held = func(si store.SegmentInfo) bool { return h.cfg.Held(cam, epoch, si) }
+		held, err := h.heldFor(ref)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: legal holds: %w", ref, err))
+			continue // a hold that cannot be read may hold anything
 		}
 		res, err := c.PruneOlder(now, age, protect, held)
 		total.Deleted += res.Deleted
@@ -122,4 +123,32 @@ func (h *Hub) retentionPass(now time.Time) (store.PruneResult, error) {
 		}
 	}
 	return total, errors.Join(errs...)
+}
+
+// heldFor is what keeps a segment of chain ref whatever its age: the
+// owner's legal holds on the ledger for the camera's epoch (SPEC §14.4),
+// every stream of it, and Config.Held. Nil when nothing holds.
+func (h *Hub) heldFor(ref store.ChainRef) (func(store.SegmentInfo) bool, error) {
+	all, err := h.node.App.Holds(ref.Camera, ref.Epoch)
+	if err != nil {
+		return nil, err
+	}
+	var holds []ledger.HoldRecord
+	for _, r := range all {
+		if r.Active() {
+			holds = append(holds, r)
+		}
+	}
+	hook := h.cfg.Held
+	if len(holds) == 0 && hook == nil {
+		return nil, nil
+	}
+	return func(si store.SegmentInfo) bool {
+		for i := range holds {
+			if holds[i].Covers(si.Start, si.Duration) {
+				return true
+			}
+		}
+		return hook != nil && hook(ref.Camera, ref.Epoch, si)
+	}, nil
 }

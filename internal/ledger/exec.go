@@ -280,6 +280,8 @@ func cameraOf(m tx.Msg) (keys.Address, uint64) {
 		return m.Camera, m.Epoch
 	case *tx.Retention:
 		return m.Camera, m.Epoch
+	case *tx.LegalHold:
+		return m.Camera, m.Epoch
 	}
 	panic(fmt.Sprintf("cameraOf: %T is not an owner action", m))
 }
@@ -357,6 +359,12 @@ func execOwnerAction(j *txn, msg tx.Msg, signer keys.Address, blk blockCtx) (*Re
 			return r, err
 		}
 		ev.Detail = detail
+	case *tx.LegalHold:
+		detail, r, err := execLegalHold(j, d, m, blk)
+		if r != nil || err != nil {
+			return r, err
+		}
+		ev.Detail = detail
 	}
 	// The owner's own event comes first in the log.
 	j.events = append([]Event{ev}, j.events...)
@@ -380,6 +388,8 @@ func kindOf(t tx.Type) audit.Kind {
 		return audit.Policy
 	case tx.TypeRetention:
 		return audit.Retention
+	case tx.TypeLegalHold:
+		return audit.LegalHold
 	}
 	panic(fmt.Sprintf("kindOf: %s is not an owner action", t))
 }

@@ -43,6 +43,7 @@ func sampleMsgs(cam, owner, hub keys.Address) []Msg {
 		&Retention{Camera: cam, Epoch: 3, Days: 14, Nonce: 13, Expiry: 2000000000},
 		&Checkpoint{Stream: feedchain.StreamSub, Camera: cam, Epoch: 3, PeriodStart: 1700000000, PeriodEnd: 1700003600, FirstSeq: 40, LastSeq: 79,
 			TreeSize: 80, Root: root, ChainHead: head, Consistency: bytes.Repeat([]byte{0x5c}, 32), Nonce: 14, Expiry: 2000000000},
+		&LegalHold{Camera: cam, Epoch: 3, From: 1700000000, Until: 1700086400, Nonce: 15, Expiry: 2000000000},
 	}
 }
 

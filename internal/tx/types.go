@@ -305,6 +305,8 @@ func newMsg(t Type) Msg {
 		return new(LoginPolicy)
 	case TypeRetention:
 		return new(Retention)
+	case TypeLegalHold:
+		return new(LegalHold)
 	}
 	return nil
 }
@@ -312,7 +314,7 @@ func newMsg(t Type) Msg {
 // AllTypes lists every message type, in the order of docs/SPEC.md.
 func AllTypes() []Type {
 	return []Type{TypeImprint, TypeReset, TypeRelease, TypeTransfer, TypeBindHub,
-		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy, TypeRetention, TypeSubCheckpoint}
+		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy, TypeRetention, TypeSubCheckpoint, TypeLegalHold}
 }
 
 // SignerCount is how many signatures a message of type t carries.
@@ -348,6 +350,8 @@ func CameraOf(m Msg) keys.Address {
 	case *Audit:
 		return m.Camera
 	case *Retention:
+		return m.Camera
+	case *LegalHold:
 		return m.Camera
 	}
 	return keys.Address{}
