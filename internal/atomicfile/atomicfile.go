@@ -4,6 +4,7 @@ package atomicfile
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,7 +26,26 @@ func Create(path string, data []byte, perm os.FileMode) error {
 	return write(path, data, perm, true)
 }
 
-func write(path string, data []byte, perm os.FileMode, exclusive bool) (err error) {
+// WriteWith is Write of what fill writes, streamed to the temporary file
+// (a large file is never held in memory); an error from fill leaves
+// path as it was.
+func WriteWith(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	return writeWith(path, perm, false, fill)
+}
+
+// CreateWith is Create of what fill writes.
+func CreateWith(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	return writeWith(path, perm, true, fill)
+}
+
+func write(path string, data []byte, perm os.FileMode, exclusive bool) error {
+	return writeWith(path, perm, exclusive, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+func writeWith(path string, perm os.FileMode, exclusive bool, fill func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, TempPrefix+filepath.Base(path)+"-*")
 	if err != nil {
@@ -41,7 +61,7 @@ func write(path string, data []byte, perm os.FileMode, exclusive bool) (err erro
 	if err = f.Chmod(perm); err != nil {
 		return err
 	}
-	if _, err = f.Write(data); err != nil {
+	if err = fill(f); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {
