@@ -73,57 +73,9 @@ type Options struct {
 // The first failure is returned as a *CheckpointError or *ClipError (or an
 // error matching ErrMalformed for a bundle that breaks the format).
 func Verify(b *Bundle, opts Options) (*Report, error) {
-	if err := b.check(); err != nil {
-		return nil, err
-	}
-	if n := len(opts.PinnedValidatorsHash); n != 0 && n != HashSize {
-		return nil, fmt.Errorf("evidence: the pinned validators hash is %d bytes, want %d", n, HashSize)
-	}
-	chainNum, err := tx.ParseLedgerChainID(b.LedgerChainID)
+	rep, cks, err := verifyCheckpoints(b, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	rep := &Report{LedgerChainID: b.LedgerChainID, Camera: b.Camera.Hex(), Epoch: b.Epoch, Pinned: len(opts.PinnedValidatorsHash) > 0}
-	for _, k := range opts.Witnesses {
-		rep.TrustedWitnesses = append(rep.TrustedWitnesses, k.String())
-	}
-	cks := make([]*tx.Checkpoint, len(b.Checkpoints))
-	var stream feedchain.Stream
-	for i := range b.Checkpoints {
-		m, fact, err := verifyCheckpoint(b, i, chainNum, opts)
-		if err != nil {
-			return nil, err
-		}
-		// One chain per bundle: the first checkpoint's type names the
-		// stream (Checkpoint: main, SubCheckpoint: sub), and every other
-		// checkpoint and every clip must be of that stream's chain.
-		if i == 0 {
-			stream = m.Stream
-			rep.Stream = stream.String()
-			rep.Origin = witness.StreamOrigin(b.LedgerChainID, b.Camera, b.Epoch, stream)
-		} else if m.Stream != stream {
-			return nil, &CheckpointError{Index: i, Height: fact.Height, Kind: ErrCheckpointTx,
-				Reason: fmt.Sprintf("a checkpoint of the %s stream's chain, the bundle's first is of the %s stream's", m.Stream, stream)}
-		}
-		// The succession rule, as far as the bundle allows: it holds the
-		// checkpoints its clips use, in ledger order, not every one.
-		before := checkpoint.Before{}
-		if i > 0 {
-			before = checkpoint.LaterThan(checkpoint.PrevOf(cks[i-1]))
-		}
-		s, err := checkpoint.VerifySuccession(before, m)
-		if err != nil {
-			return nil, &CheckpointError{Index: i, Height: fact.Height, Kind: ErrSuccession, Reason: err.Error(), Err: err}
-		}
-		fact.Linked, fact.NotChecked = s.Linked, s.NotChecked
-		if fact.Witnesses, fact.Timestamps, err = verifyWitnesses(b, i, m, opts); err != nil {
-			return nil, err
-		}
-		cks[i] = m
-		rep.Checkpoints = append(rep.Checkpoints, fact)
-		if !containsString(rep.ValidatorsHashes, fact.ValidatorsHash) {
-			rep.ValidatorsHashes = append(rep.ValidatorsHashes, fact.ValidatorsHash)
-		}
+		return nil, err
 	}
 	for i := range b.Clips {
 		fact, err := verifyClip(b, i, cks)
@@ -135,6 +87,106 @@ func Verify(b *Bundle, opts Options) (*Report, error) {
 	}
 	rep.Missing = missing(rep.Clips)
 	return rep, nil
+}
+
+// VerifyEach is Verify checking every clip instead of stopping at the
+// first that fails: a checkpoint that fails is still the error, but a clip
+// that fails is reported in clipErrs[i] (a *ClipError; nil for a clip that
+// verified), and Report.Clips lists the clips that verified. An exported
+// video (internal/export) uses it to name every stretch that does not
+// verify.
+//
+// When segment is not nil it supplies the segment bytes of clip i (of a
+// bundle whose segments travel apart from it: an export's video), and an
+// error from it fails that clip; each is put in b.Clips[i].Segment for its
+// check and removed after, so one segment is held at a time.
+func VerifyEach(b *Bundle, opts Options, segment func(i int) ([]byte, error)) (rep *Report, clipErrs []error, err error) {
+	rep, cks, err := verifyCheckpoints(b, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	clipErrs = make([]error, len(b.Clips))
+	for i := range b.Clips {
+		if segment != nil {
+			seg, err := segment(i)
+			if err != nil {
+				clipErrs[i] = &ClipError{Index: i, Seq: b.Clips[i].LeafIndex, Kind: ErrSegment, Reason: err.Error(), Err: err}
+				continue
+			}
+			b.Clips[i].Segment = seg
+		}
+		fact, err := verifyClip(b, i, cks)
+		if segment != nil {
+			b.Clips[i].Segment = nil
+		}
+		if err != nil {
+			clipErrs[i] = err
+			continue
+		}
+		fact.CheckpointHeight = rep.Checkpoints[fact.Checkpoint].Height
+		rep.Clips = append(rep.Clips, fact)
+	}
+	rep.Missing = missing(rep.Clips)
+	return rep, clipErrs, nil
+}
+
+// verifyCheckpoints checks the bundle's form and every checkpoint (steps
+// 1–6 of Verify) and returns the report so far and the checkpoint
+// transactions.
+func verifyCheckpoints(b *Bundle, opts Options) (*Report, []*tx.Checkpoint, error) {
+	if err := b.check(); err != nil {
+		return nil, nil, err
+	}
+	if n := len(opts.PinnedValidatorsHash); n != 0 && n != HashSize {
+		return nil, nil, fmt.Errorf("evidence: the pinned validators hash is %d bytes, want %d", n, HashSize)
+	}
+	chainNum, err := tx.ParseLedgerChainID(b.LedgerChainID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	rep := &Report{LedgerChainID: b.LedgerChainID, Camera: b.Camera.Hex(), Epoch: b.Epoch, Pinned: len(opts.PinnedValidatorsHash) > 0}
+	for _, k := range opts.Witnesses {
+		rep.TrustedWitnesses = append(rep.TrustedWitnesses, k.String())
+	}
+	cks := make([]*tx.Checkpoint, len(b.Checkpoints))
+	var stream feedchain.Stream
+	for i := range b.Checkpoints {
+		m, fact, err := verifyCheckpoint(b, i, chainNum, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		// One chain per bundle: the first checkpoint's type names the
+		// stream (Checkpoint: main, SubCheckpoint: sub), and every other
+		// checkpoint and every clip must be of that stream's chain.
+		if i == 0 {
+			stream = m.Stream
+			rep.Stream = stream.String()
+			rep.Origin = witness.StreamOrigin(b.LedgerChainID, b.Camera, b.Epoch, stream)
+		} else if m.Stream != stream {
+			return nil, nil, &CheckpointError{Index: i, Height: fact.Height, Kind: ErrCheckpointTx,
+				Reason: fmt.Sprintf("a checkpoint of the %s stream's chain, the bundle's first is of the %s stream's", m.Stream, stream)}
+		}
+		// The succession rule, as far as the bundle allows: it holds the
+		// checkpoints its clips use, in ledger order, not every one.
+		before := checkpoint.Before{}
+		if i > 0 {
+			before = checkpoint.LaterThan(checkpoint.PrevOf(cks[i-1]))
+		}
+		s, err := checkpoint.VerifySuccession(before, m)
+		if err != nil {
+			return nil, nil, &CheckpointError{Index: i, Height: fact.Height, Kind: ErrSuccession, Reason: err.Error(), Err: err}
+		}
+		fact.Linked, fact.NotChecked = s.Linked, s.NotChecked
+		if fact.Witnesses, fact.Timestamps, err = verifyWitnesses(b, i, m, opts); err != nil {
+			return nil, nil, err
+		}
+		cks[i] = m
+		rep.Checkpoints = append(rep.Checkpoints, fact)
+		if !containsString(rep.ValidatorsHashes, fact.ValidatorsHash) {
+			rep.ValidatorsHashes = append(rep.ValidatorsHashes, fact.ValidatorsHash)
+		}
+	}
+	return rep, cks, nil
 }
 
 // VerifyBytes decodes and verifies an encoded bundle.
