@@ -88,6 +88,7 @@ func commands(e *env) []*cobra.Command {
 		newResyncCmd(e),
 		newVerifyCmd(e),
 		newEvidenceCmd(e),
+		newExportCmd(e),
 		newLoginCmd(e),
 		newLogoutCmd(e),
 		newClientsCmd(e),

@@ -43,8 +43,10 @@ that does not match: history rewritten) or pending (not checkpointed yet).
 
 PATH may be a recording store (a camera's <data>/store, a hub's
 <data>/recordings), one chain directory of it (<camera>/<epoch>/), its seg/
-directory, clip files, or an evidence bundle (an export, checked offline as
-"camchain evidence verify" does). Records come from the chain's records.log when
+directory, clip files, an evidence bundle (checked offline as "camchain
+evidence verify" does), or the video of "camchain export" (clip.mp4, with
+clip.mp4.evidence beside it: checked offline, naming the seconds of the
+video that do not verify). Records come from the chain's records.log when
 there is one, else from the hub; checkpoints always come from the hub's
 ledger, and each checkpoint transaction's camera signature is checked, so the
 hub cannot vouch for anything the camera did not sign. Clips outside a chain
@@ -84,16 +86,18 @@ command line, 3 when all verified but a bundle was checked with --no-pin.`,
 			epoch = n
 		}
 		// Evidence bundles (an export) verify offline, with no hub.
-		var clips, bundles []string
+		var clips, bundles, exports []string
 		for _, p := range args {
-			if isEvidenceBundle(p) {
+			if isExport(p) {
+				exports = append(exports, p)
+			} else if isEvidenceBundle(p) {
 				bundles = append(bundles, p)
 			} else {
 				clips = append(clips, p)
 			}
 		}
 		var opts evidence.Options
-		if len(bundles) > 0 {
+		if len(bundles)+len(exports) > 0 {
 			var err error
 			if opts.PinnedValidatorsHash, err = pf.resolve(); err != nil {
 				return err
@@ -115,13 +119,22 @@ command line, 3 when all verified but a bundle was checked with --no-pin.`,
 				bundlesOK = false
 			}
 		}
+		for _, p := range exports {
+			switch err := e.verifyExportFile(p, opts, hf.jsonOut); {
+			case errors.Is(err, errNotPinned):
+				unpinned = true
+			case err != nil:
+				fmt.Fprintf(e.stderr, "camchain: %v\n", err)
+				bundlesOK = false
+			}
+		}
 		if len(clips) > 0 {
 			if err := e.verify(hf, clips, cam, epoch); err != nil {
 				return err
 			}
 		}
 		if !bundlesOK {
-			return errors.New("an evidence bundle does not verify")
+			return errors.New("an evidence bundle or an export does not verify")
 		}
 		if unpinned {
 			return errNotPinned

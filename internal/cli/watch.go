@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/export"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/viewchain"
@@ -278,7 +278,7 @@ type fmp4Writer struct {
 }
 
 func (w *fmp4Writer) write(seg []byte) error {
-	init, frag, ok := splitInit(seg)
+	init, frag, ok := export.SplitInit(seg)
 	if !ok || w.init == nil || !bytes.Equal(init, w.init) {
 		if ok && w.init == nil {
 			w.init = bytes.Clone(init)
@@ -299,20 +299,4 @@ func (w *fmp4Writer) writePart(first bool, data []byte) error {
 	}
 	_, err := w.f.Write(data)
 	return err
-}
-
-// splitInit splits a segment after its leading ftyp and moov boxes.
-func splitInit(seg []byte) (init, rest []byte, ok bool) {
-	off := 0
-	for _, want := range []string{"ftyp", "moov"} {
-		if len(seg)-off < 8 {
-			return nil, nil, false
-		}
-		size := int(binary.BigEndian.Uint32(seg[off:]))
-		if string(seg[off+4:off+8]) != want || size < 8 || size > len(seg)-off {
-			return nil, nil, false
-		}
-		off += size
-	}
-	return seg[:off], seg[off:], true
 }

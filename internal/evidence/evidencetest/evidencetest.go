@@ -21,6 +21,7 @@ import (
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/hub"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/media"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -165,6 +166,50 @@ func (f *Camera) RecordData(segs [][]byte, start time.Time, dur time.Duration, c
 		f.Records = append(f.Records, r)
 		f.Segments = append(f.Segments, data)
 		f.Tree.Append(r.Hash())
+	}
+	return nil
+}
+
+// RecordSample appends n segments of the built-in sample (640×360 H.264,
+// 2 s, self-contained fMP4, internal/media), the first starting at start,
+// to the hub's store; skip, when not nil, drops the segments it names
+// (their time becomes a gap, in the records and on the video's decode
+// timeline alike). A second call starts the sample's decode time again,
+// as a restarted agent does.
+func (f *Camera) RecordSample(n int, start time.Time, skip func(i int) bool) error {
+	chain, err := f.Hub.Store().Chain(f.Key.Address(), 0)
+	if err != nil {
+		return err
+	}
+	stop := fmt.Errorf("enough")
+	src := media.SampleSource{Loop: true, Clock: func() time.Time { return start }}
+	i := 0
+	err = src.Run(context.Background(), func(s media.Segment) error {
+		if i == n {
+			return stop
+		}
+		i++
+		if skip != nil && skip(i-1) {
+			return nil
+		}
+		r := &feedchain.Record{Camera: f.Key.Address(), Seq: uint64(len(f.Records)), Segment: feedchain.SegmentHash(s.Data),
+			Start: s.Start.UnixNano(), Duration: s.Duration, Size: uint64(len(s.Data)), Codec: s.Codec}
+		if k := len(f.Records); k > 0 {
+			r.Prev = f.Records[k-1].Hash()
+		}
+		if err := r.Sign(f.Key); err != nil {
+			return err
+		}
+		if err := chain.Append(r, s.Data); err != nil {
+			return err
+		}
+		f.Records = append(f.Records, r)
+		f.Segments = append(f.Segments, s.Data)
+		f.Tree.Append(r.Hash())
+		return nil
+	})
+	if i != n {
+		return fmt.Errorf("sample source: %v after %d of %d segments", err, i, n)
 	}
 	return nil
 }
