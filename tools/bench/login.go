@@ -108,7 +108,7 @@ func benchLogin(ctx context.Context, o *options) ([]Row, error) {
 	p99 := percentile(lat, 99)
 
 	o.Progress.Printf("   PBKDF2-SHA256 %d iterations on %d cores for %s", pbkdf2Iterations, runtime.NumCPU(), pbkdf2Duration)
-	passwords, err := pbkdf2Logins(pbkdf2Duration)
+	passwords, passwordP99, err := pbkdf2Logins(pbkdf2Duration)
 	if err != nil {
 		return nil, err
 	}
@@ -120,8 +120,9 @@ func benchLogin(ctx context.Context, o *options) ([]Row, error) {
 	return []Row{
 		NewRow("auth.logins_per_s", "logins/s", logins, "PBKDF2-SHA256 600k password logins/s, all cores", passwords, RatioAtLeast(250),
 			fmt.Sprintf("%d concurrent clients on loopback, each: GET nonce, EIP-4361 message, personal_sign, POST login (login chain advanced), GET its own devices with the token; %d logins in %s", loginClients, len(lat), loginDuration)),
-		NewRow("auth.login_p99", "ms", float64(p99.Microseconds())/1000, "", 0, AtMost(50),
-			fmt.Sprintf("p99 of the same %d nonce-sign-login-read rounds", len(lat))),
+		NewRow("auth.login_p99", "ms", float64(p99.Microseconds())/1000, "PBKDF2-SHA256 600k password check p99, all cores", float64(passwordP99.Microseconds())/1000, AtMost(50),
+			fmt.Sprintf("p99 of the same %d nonce-sign-login-read rounds of %d closed-loop clients (by Little's law the mean is %d clients / the login rate, so p99 ≤ 50 ms needs well over 2,000 logins/s); "+
+				"baseline: p99 of the password check alone (one PBKDF2 derivation and a constant-time compare, no HTTP, no queueing: one per core) in the same run", len(lat), loginClients, loginClients)),
 		NewRow("auth.authorized_read", "reads/s", readAuth, "same read, authorization off", readOff, RatioAtLeast(0.9),
 			fmt.Sprintf("GET /devices/{camera}/recordings (%d segments) by its owner with a token, %d concurrent readers, median of %d alternating %s rounds; the baseline hub skips the token and ledger checks (benchmark-only switch)", readSegments, readClients, readRounds, readDuration)),
 	}, nil
@@ -139,17 +140,18 @@ func startBenchHub(dir string, noAuthz bool) (*hub.Hub, error) {
 
 // pbkdf2Logins is the password baseline: how many PBKDF2-SHA256 password
 // checks (600,000 iterations, a 16-byte salt, a constant-time compare) all
-// cores complete per second.
-func pbkdf2Logins(d time.Duration) (float64, error) {
+// cores complete per second, and the p99 of one check's time.
+func pbkdf2Logins(d time.Duration) (float64, time.Duration, error) {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	stored, err := pbkdf2.Key(sha256.New, "correct horse battery staple", salt, pbkdf2Iterations, 32)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var mu sync.Mutex
+	var lat []time.Duration
 	n := 0
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(d)
@@ -159,17 +161,24 @@ func pbkdf2Logins(d time.Duration) (float64, error) {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
+				t0 := time.Now()
 				k, _ := pbkdf2.Key(sha256.New, "correct horse battery staple", salt, pbkdf2Iterations, 32)
-				if subtle.ConstantTimeCompare(k, stored) == 1 {
-					mu.Lock()
+				ok := subtle.ConstantTimeCompare(k, stored) == 1
+				took := time.Since(t0)
+				mu.Lock()
+				if ok {
 					n++
-					mu.Unlock()
 				}
+				lat = append(lat, took)
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	return float64(n) / time.Since(start).Seconds(), nil
+	if n == 0 {
+		return 0, 0, fmt.Errorf("no password login completed in %s", d)
+	}
+	return float64(n) / time.Since(start).Seconds(), percentile(lat, 99), nil
 }
 
 // benchAuthorizedRead measures recordings reads on two hubs holding the same
