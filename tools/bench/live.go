@@ -107,7 +107,6 @@ func benchLiveLatency(ctx context.Context, o *options) ([]Row, error) {
 	}, nil
 }
 
-
 func pct(d []time.Duration, p int) time.Duration {
 	if len(d) == 0 {
 		return 0
