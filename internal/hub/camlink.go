@@ -90,11 +90,15 @@ func (b linkBackend) Chain(cam keys.Address, epoch uint64, stream feedchain.Stre
 	if err != nil {
 		return nil, err
 	}
-	return notifyingChain{c, func() { b.h.appends.notify(cam) }}, nil
+	return notifyingChain{c, func() {
+		b.h.appends.notify(cam)
+		b.h.checkDiskAfterWrite()
+	}}, nil
 }
 
 // notifyingChain wakes the camera's playback sessions after each append
-// (of any of its streams).
+// (of any of its streams) and checks the disk's free space (emergency
+// deletion, emergency.go).
 type notifyingChain struct {
 	*store.Chain
 	appended func()

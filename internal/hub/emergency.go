@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -31,6 +32,52 @@ func statfsFree(dir string) (uint64, uint64, error) {
 	return st.Bavail * uint64(st.Bsize), st.Blocks * uint64(st.Bsize), nil
 }
 
+// emergencyEvery is the least time between two emergency passes started
+// by writes: a disk that stays full (nothing more may be deleted) must not
+// make every segment scan every chain.
+const emergencyEvery = 2 * time.Second
+
+// checkDiskAfterWrite runs after every segment the hub stores: when the
+// recordings' file system has less than MinFree free, it asks the
+// emergency loop for a pass (without waiting for it: the write is durable
+// and acknowledged either way). A statfs per segment costs microseconds;
+// the retention loop's pass every RetentionInterval stays as a backstop.
+func (h *Hub) checkDiskAfterWrite() {
+	free, _, err := h.cfg.DiskFree(h.store.Dir())
+	if err != nil || free >= uint64(h.cfg.MinFree) {
+		return // an unreadable statfs is logged by the next pass
+	}
+	select {
+	case h.emergencyKick <- struct{}{}:
+	default: // a pass is already asked for
+	}
+}
+
+// emergencyLoop runs an emergency pass for each kick, at most one per
+// emergencyEvery, until ctx ends.
+func (h *Hub) emergencyLoop(ctx context.Context) {
+	defer h.wg.Done()
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.emergencyKick:
+		}
+		if wait := emergencyEvery - time.Since(last); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
+		if _, err := h.emergencyPass(last); err != nil {
+			h.cfg.Logger.Error("emergency deletion (after a write)", "err", err)
+		}
+	}
+}
+
 // emergencyCursor is one chain's planned emergency cut.
 type emergencyCursor struct {
 	ref   store.ChainRef
@@ -48,6 +95,8 @@ type emergencyCursor struct {
 // these clips as emergency-deleted, never as pruned. Returns the bytes
 // freed.
 func (h *Hub) emergencyPass(now time.Time) (int64, error) {
+	h.emergencyMu.Lock()
+	defer h.emergencyMu.Unlock()
 	free, total, err := h.cfg.DiskFree(h.store.Dir())
 	if err != nil {
 		return 0, fmt.Errorf("free space of %s: %w", h.store.Dir(), err)

@@ -51,6 +51,10 @@ type Hub struct {
 	integ         *integrations.Service
 	appends       appendSignal // wakes playback sessions (playback.go)
 	parts         liveParts    // open segments' parts for live playback (liveparts.go)
+	// emergencyKick asks the emergency loop for a pass: every stored
+	// segment that leaves the disk below MinFree sends one (emergency.go).
+	emergencyKick chan struct{}
+	emergencyMu   sync.Mutex // one emergency pass at a time (the retention loop's or a write's)
 }
 
 // Start opens the data directory, unlocks the hub key, starts the ledger
@@ -92,7 +96,8 @@ func Start(cfg Config) (*Hub, error) {
 	}
 	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1),
 		auditQ: make(chan auditEvent, auditQueueLen), budgets: newBudgets(), refusals: newRefusals(),
-		evidenceSlots: make(chan struct{}, cfg.MaxEvidenceRequests), relaySlots: make(chan struct{}, maxRelays)}
+		evidenceSlots: make(chan struct{}, cfg.MaxEvidenceRequests), relaySlots: make(chan struct{}, maxRelays),
+		emergencyKick: make(chan struct{}, 1)}
 	handler, err := h.routes()
 	if err != nil {
 		node.Close()
@@ -132,11 +137,12 @@ func Start(cfg Config) (*Hub, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
-	h.wg.Add(5)
+	h.wg.Add(6)
 	go h.auditLoop(ctx)
 	go h.alarmLoop(ctx)
 	go h.loginLoop(ctx)
 	go h.retentionLoop(ctx)
+	go h.emergencyLoop(ctx)
 	go h.witnessLoop(ctx)
 	h.srv = &http.Server{
 		Handler:           handler,
