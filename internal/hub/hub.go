@@ -90,9 +90,17 @@ func Start(cfg Config) (*Hub, error) {
 		return nil, err
 	}
 	if ok, err := node.App.IsHub(key.Address()); err != nil || !ok {
-		node.Close()
-		ln.Close()
-		return nil, fmt.Errorf("hub key %s is not registered in this ledger's genesis (data directory mixed up?)", key.Address().Hex())
+		peers, _ := ledger.ReadPeers(cfg.ledgerHome())
+		if err != nil || len(peers) == 0 {
+			node.Close()
+			ln.Close()
+			return nil, fmt.Errorf("hub key %s is not registered in this ledger's genesis (data directory mixed up?)", key.Address().Hex())
+		}
+		// A hub that joined a network as a full node: it follows the
+		// ledger and answers queries; cameras bind to it once the
+		// validators vote it in.
+		cfg.Logger.Warn("this hub is not (yet) a registered hub of the network: it follows the ledger and answers queries, but no camera can bind to it until the validators vote it in (camchaind validator vote)",
+			"hub", key.Address().Hex())
 	}
 	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1),
 		auditQ: make(chan auditEvent, auditQueueLen), budgets: newBudgets(), refusals: newRefusals(),

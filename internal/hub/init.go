@@ -42,6 +42,16 @@ type InitResult struct {
 // It refuses a directory that already holds a hub, and removes what it made
 // if it fails part-way.
 func Init(cfg Config, ledgerChainID string) (res InitResult, err error) {
+	return initData(cfg, ledgerChainID, false)
+}
+
+// InitNetworkHub creates a hub data directory for a network of hubs: the
+// hub key and the ledger's validator and node keys, but no genesis. The
+// hub runs once `camchaind join` has installed the network's genesis
+// (made by `camchaind genesis` from every first hub's identity).
+func InitNetworkHub(cfg Config) (InitResult, error) { return initData(cfg, "", true) }
+
+func initData(cfg Config, ledgerChainID string, network bool) (res InitResult, err error) {
 	if err := cfg.Validate(); err != nil {
 		return res, err
 	}
@@ -51,10 +61,10 @@ func Init(cfg Config, ledgerChainID string) (res InitResult, err error) {
 	if entries, err := os.ReadDir(cfg.DataDir); err == nil && len(entries) > 0 {
 		return res, fmt.Errorf("%s is not empty; camchaind init needs a new or empty directory", cfg.DataDir)
 	}
-	if ledgerChainID == "" {
+	if ledgerChainID == "" && !network {
 		ledgerChainID = ledger.RandomLedgerChainID()
 	}
-	if _, err := tx.ParseLedgerChainID(ledgerChainID); err != nil {
+	if _, err := tx.ParseLedgerChainID(ledgerChainID); err != nil && !network {
 		return res, err
 	}
 	created := !exists(cfg.DataDir)
@@ -84,7 +94,11 @@ func Init(cfg Config, ledgerChainID string) (res InitResult, err error) {
 	if _, err := wallet.NewKeystore(cfg.keystoreDir(), hubScrypt).Save(key, passphrase); err != nil {
 		return res, err
 	}
-	if err := ledger.InitHome(cfg.ledgerHome(), ledgerChainID, []keys.Address{key.Address()}); err != nil {
+	if network {
+		if _, err := ledger.PrepareHome(cfg.ledgerHome(), key.Address()); err != nil {
+			return res, err
+		}
+	} else if err := ledger.InitHome(cfg.ledgerHome(), ledgerChainID, []keys.Address{key.Address()}); err != nil {
 		return res, err
 	}
 	// FORMAT last: its presence means the directory is complete.

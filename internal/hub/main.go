@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"github.com/mdp/qrterminal/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/home"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
@@ -31,6 +34,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		logLevel      string
 		ledgerChainID string
 		initIfNew     bool
+		network       bool
+		genesisOut    string
+		genesisFile   string
+		peers         []string
 	)
 	root := &cobra.Command{
 		Use:           "camchaind",
@@ -57,6 +64,25 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		Short: "Create a hub data directory: hub key, single-validator ledger, genesis",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if network {
+				if ledgerChainID != "" {
+					return usageError{errors.New("--network makes no genesis: give --chain-id to `camchaind genesis`")}
+				}
+				res, err := InitNetworkHub(cfg)
+				if err != nil {
+					return err
+				}
+				id, err := Identity(cfg)
+				if err != nil {
+					return err
+				}
+				b, _ := json.Marshal(id)
+				fmt.Fprintf(stdout, "camchaind: initialised %s for a network of hubs (no ledger genesis yet)\n  hub address: %s\n  identity:    %s\n"+
+					"Next: hand the identity to whoever makes the genesis (camchaind genesis), or get the network's genesis.json,\n"+
+					"then: camchaind join --data %s --genesis genesis.json --peer NODE_ID@HOST:PORT ...\n",
+					res.DataDir, res.HubAddress.Hex(), b, res.DataDir)
+				return nil
+			}
 			res, err := Init(cfg, ledgerChainID)
 			if err != nil {
 				return err
@@ -67,6 +93,77 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		},
 	}
 	initCmd.Flags().StringVar(&ledgerChainID, "chain-id", "", "chain id camchain-<n> (default: random)")
+	initCmd.Flags().BoolVar(&network, "network", false, "make the keys only, for a network of hubs: the genesis comes from `camchaind genesis` and `camchaind join` installs it")
+
+	identityCmd := &cobra.Command{
+		Use:   "identity",
+		Short: "Print this hub's network identity (hub address, validator key, peer id) as JSON",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			id, err := Identity(cfg)
+			if err != nil {
+				return err
+			}
+			b, _ := json.Marshal(id)
+			fmt.Fprintf(stdout, "%s\n", b)
+			return nil
+		},
+	}
+	genesisCmd := &cobra.Command{
+		Use:   "genesis IDENTITY.json...",
+		Short: "Make a network's genesis whose validators are the hubs of the identity files",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("camchaind genesis needs the identity file of every first validator (what `camchaind identity` prints)")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := stdout
+			if genesisOut != "" {
+				var buf bytes.Buffer
+				if err := WriteGenesis(ledgerChainID, args, &buf); err != nil {
+					return err
+				}
+				if err := atomicfile.Write(genesisOut, buf.Bytes(), 0o644); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "camchaind: wrote %s with %d validators; give it to every hub: camchaind join --genesis %s --peer ...\n", genesisOut, len(args), genesisOut)
+				return nil
+			}
+			return WriteGenesis(ledgerChainID, args, out)
+		},
+	}
+	genesisCmd.Flags().StringVar(&ledgerChainID, "chain-id", "", "chain id camchain-<n> (default: random)")
+	genesisCmd.Flags().StringVar(&genesisOut, "out", "", "write the genesis to this file (default: standard output)")
+
+	joinCmd := &cobra.Command{
+		Use:   "join --genesis FILE --peer NODE_ID@HOST:PORT...",
+		Short: "Join a network of hubs: install its genesis and peers in this hub",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if genesisFile == "" {
+				return usageError{errors.New("camchaind join needs --genesis FILE (the network's genesis.json)")}
+			}
+			b, err := os.ReadFile(genesisFile)
+			if err != nil {
+				return err
+			}
+			validator, err := Join(cfg, b, peers)
+			if err != nil {
+				return err
+			}
+			role := "a full node: it follows the ledger and answers queries; the validators can vote it in (camchaind validator vote)"
+			if validator {
+				role = "a validator of the genesis set"
+			}
+			fmt.Fprintf(stdout, "camchaind: %s joins the network as %s\n  peers: %d\nStart it with: camchaind run --data %s --p2p tcp://HOST:PORT (the address its peers dial)\n",
+				cfg.DataDir, role, len(peers), cfg.DataDir)
+			return nil
+		},
+	}
+	joinCmd.Flags().StringVar(&genesisFile, "genesis", "", "the network's genesis.json")
+	joinCmd.Flags().StringArrayVar(&peers, "peer", nil, "a hub of the network to connect to, NODE_ID@HOST:PORT (repeatable; its node id is in its identity)")
 
 	runCmd := &cobra.Command{
 		Use:   "run",
@@ -119,7 +216,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	runCmd.Flags().StringVar(&cfg.HTTPAddr, "http", DefaultHTTPAddr, "API listen address host:port")
 	runCmd.Flags().StringVar(&cfg.PassphraseFile, "passphrase-file", os.Getenv("CAMCHAIND_PASSPHRASE_FILE"), "hub key passphrase file (default <data>/keys/hub.passphrase)")
-	runCmd.Flags().StringVar(&cfg.P2PListen, "p2p", "", "ledger peer listen address (default tcp://127.0.0.1:0)")
+	runCmd.Flags().StringVar(&cfg.P2PListen, "p2p", "", "ledger peer listen address: the address other hubs of a network dial (default tcp://127.0.0.1:0, for a hub alone)")
 	runCmd.Flags().StringVar(&cfg.LinkAddr, "link", DefaultLinkAddr, "camera link listen address host:port")
 	runCmd.Flags().StringVar(&cfg.LinkAdvertise, "link-advertise", os.Getenv("CAMCHAIND_LINK_ADVERTISE"), "camera link address told to cameras at pairing (or $CAMCHAIND_LINK_ADVERTISE; default: the bound address)")
 	runCmd.Flags().Int64Var(&cfg.MinFree, "min-free", DefaultMinFree, "free bytes on the recordings' disk below which the oldest checkpointed recordings are deleted whatever the retention policy, each deletion a hub/emergency-prune alarm")
@@ -147,7 +244,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", "", "the webhooks' HMAC secret (default <data>/integrations/webhook.secret, made at the first start)")
 	runCmd.Flags().StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this loopback host:port (e.g. 127.0.0.1:9464)")
 
-	root.AddCommand(initCmd, runCmd)
+	root.AddCommand(initCmd, runCmd, identityCmd, genesisCmd, joinCmd)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(stderr, "camchaind: error: %v\n", err)
 		var ue usageError

@@ -36,6 +36,19 @@ type Genesis struct {
 	// Hubs are the hub addresses registered at genesis: the hubs cameras
 	// may bind to and that may sign audit events.
 	Hubs []string `json:"hubs"`
+	// Validators ties each genesis validator's key to its hub (§3.6):
+	// the hub whose key signs that validator's SetValidator votes. The set
+	// must be exactly the genesis validator set. Absent in a one-hub
+	// genesis made before networks, whose single validator is then the
+	// single hub's.
+	Validators []GenesisValidator `json:"validators,omitempty"`
+}
+
+// GenesisValidator is one entry of Genesis.Validators.
+type GenesisValidator struct {
+	Hub    string `json:"hub"`
+	PubKey []byte `json:"pub_key"` // ed25519, 32 bytes
+	Power  int64  `json:"power"`
 }
 
 // Config configures an App.
@@ -158,6 +171,9 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 			return nil, fmt.Errorf("genesis hub: %w", err)
 		}
 		a.st.set(hubKey(addr), []byte{})
+	}
+	if err := genesisValidators(a.st, g, req.Validators); err != nil {
+		return nil, fmt.Errorf("genesis validators: %w", err)
 	}
 	work := a.tree.Copy()
 	if err := applyChanges(work, a.st.pending); err != nil {

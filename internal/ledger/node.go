@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +17,7 @@ import (
 	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/crypto/ed25519"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/libs/service"
 	"github.com/cometbft/cometbft/mempool"
@@ -28,7 +29,6 @@ import (
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	sm "github.com/cometbft/cometbft/state"
 	"github.com/cometbft/cometbft/types"
-	cmttime "github.com/cometbft/cometbft/types/time"
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -46,9 +46,17 @@ type NodeConfig struct {
 	// proposing the next. Zero (the single-validator default) commits as soon
 	// as all votes are in.
 	TimeoutCommit time.Duration
-	Logger        *slog.Logger
-	BenchNoop     bool
-	AdmitAll      bool // tests only: see Config.AdmitAll
+	// TimeoutPropose is how long validators wait for a proposal before
+	// voting nil and moving to the next round (whose proposer may be up):
+	// how long a network stalls when the proposer is down. Zero: CometBFT's
+	// default, 3 s.
+	TimeoutPropose time.Duration
+	// Peers are the persistent peers (NODE_ID@HOST:PORT) of a network of
+	// hubs; nil: those InstallGenesis recorded in the home, if any.
+	Peers     []string
+	Logger    *slog.Logger
+	BenchNoop bool
+	AdmitAll  bool // tests only: see Config.AdmitAll
 }
 
 // Node is a CometBFT validator running the camchain App in this process.
@@ -75,8 +83,9 @@ func RandomLedgerChainID() string {
 }
 
 // InitHome creates a single-validator CometBFT home: config, validator and
-// node keys, and a genesis with the given chain id and registered hubs. It
-// refuses to touch a home that already has a genesis.
+// node keys, and a genesis with the given chain id and registered hubs,
+// whose one validator is the first hub's. It refuses to touch a home that
+// already has a genesis.
 func InitHome(home, ledgerChainID string, hubs []keys.Address) error {
 	if _, err := tx.ParseLedgerChainID(ledgerChainID); err != nil {
 		return err
@@ -86,46 +95,24 @@ func InitHome(home, ledgerChainID string, hubs []keys.Address) error {
 	if _, err := os.Stat(c.GenesisFile()); err == nil {
 		return fmt.Errorf("ledger already initialised: %s exists", c.GenesisFile())
 	}
-	if err := os.MkdirAll(filepath.Join(home, "config"), 0o700); err != nil {
-		return err
+	var first keys.Address
+	if len(hubs) > 0 {
+		first = hubs[0]
 	}
-	if err := os.MkdirAll(filepath.Join(home, "data"), 0o700); err != nil {
-		return err
-	}
-	cmtcfg.EnsureRoot(home)
-	pv, err := privval.LoadOrGenFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile(), nil)
-	if err != nil {
-		return fmt.Errorf("validator key: %w", err)
-	}
-	if _, err := p2p.LoadOrGenNodeKey(c.NodeKeyFile()); err != nil {
-		return fmt.Errorf("node key: %w", err)
-	}
-	pub, err := pv.GetPubKey()
+	id, err := PrepareHome(home, first)
 	if err != nil {
 		return err
 	}
+	pub := ed25519.PubKey(id.ValidatorKey)
 	g := Genesis{}
 	for _, h := range hubs {
 		g.Hubs = append(g.Hubs, h.Hex())
 	}
-	appState, err := json.Marshal(g)
+	if len(hubs) > 0 {
+		g.Validators = []GenesisValidator{{Hub: first.Hex(), PubKey: pub, Power: DefaultValidatorPower}}
+	}
+	doc, err := genesisDoc(ledgerChainID, g, []types.GenesisValidator{{Address: pub.Address(), PubKey: pub, Power: DefaultValidatorPower, Name: "hub"}})
 	if err != nil {
-		return err
-	}
-	params := types.DefaultConsensusParams()
-	// Proposer-based timestamps: a block's time is when it was proposed.
-	// Without them an idle chain (create_empty_blocks = false) stamps its
-	// next block with the previous commit's time, which can be hours old —
-	// and the ledger checks expiries and checkpoint periods against it.
-	params.Feature.PbtsEnableHeight = 1
-	doc := types.GenesisDoc{
-		ChainID:         ledgerChainID,
-		GenesisTime:     cmttime.Now(),
-		ConsensusParams: params,
-		Validators:      []types.GenesisValidator{{Address: pub.Address(), PubKey: pub, Power: 10, Name: "hub"}},
-		AppState:        appState,
-	}
-	if err := doc.ValidateAndComplete(); err != nil {
 		return err
 	}
 	return doc.SaveAs(c.GenesisFile())
@@ -139,10 +126,13 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	}
 	c := cmtcfg.DefaultConfig()
 	c.SetRoot(cfg.Home)
-	for _, f := range []string{c.GenesisFile(), c.PrivValidatorKeyFile(), c.NodeKeyFile()} {
+	for _, f := range []string{c.PrivValidatorKeyFile(), c.NodeKeyFile()} {
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("ledger home %s is not initialised (missing %s): run `camchaind init` first", cfg.Home, filepath.Base(f))
 		}
+	}
+	if _, err := os.Stat(c.GenesisFile()); err != nil {
+		return nil, fmt.Errorf("ledger home %s has keys but no genesis: install the network's with `camchaind join --genesis FILE --peer ...`", cfg.Home)
 	}
 	gen, err := types.GenesisDocFromFile(c.GenesisFile())
 	if err != nil {
@@ -157,6 +147,25 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		c.P2P.ListenAddress = "tcp://127.0.0.1:0"
 	}
 	c.P2P.PexReactor = false
+	peers := cfg.Peers
+	if peers == nil {
+		if peers, err = ReadPeers(cfg.Home); err != nil {
+			return nil, fmt.Errorf("ledger peers (%s): %w", peersFile(cfg.Home), err)
+		}
+	} else if err := checkPeers(peers); err != nil {
+		return nil, err
+	}
+	c.P2P.PersistentPeers = strings.Join(peers, ",")
+	// Hubs of one network may share a host or a private network (the
+	// four-hub walk-through runs on 127.0.0.1-4).
+	c.P2P.AddrBookStrict = false
+	c.P2P.AllowDuplicateIP = true
+	// Votes and block parts go out as soon as they exist, not after
+	// CometBFT's 100 ms default sleep, which sets a network's commit time.
+	c.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
+	if cfg.TimeoutPropose > 0 {
+		c.Consensus.TimeoutPropose = cfg.TimeoutPropose
+	}
 	c.TxIndex.Indexer = "kv"
 	c.Mempool.Size = 50_000
 	c.Mempool.Recheck = true // CheckTx's check state is rebuilt by the recheck after each commit
@@ -292,6 +301,9 @@ var ErrDuplicate = errors.New("transaction already submitted")
 func (n *Node) Submit(ctx context.Context, raw []byte) (Submitted, error) {
 	start := time.Now()
 	h := feedchain.Hash(types.Tx(raw).Hash())
+	if err := n.WaitSynced(ctx); err != nil {
+		return Submitted{Hash: h}, err
+	}
 	ch, cancel := n.App.Await(h)
 	defer cancel()
 	res, err := n.client.BroadcastTxSync(ctx, raw)
@@ -316,6 +328,29 @@ func (n *Node) Submit(ctx context.Context, raw []byte) (Submitted, error) {
 		return Submitted{Hash: h, Code: r.Code, Log: r.Log, Height: r.Height}, nil
 	case <-ctx.Done():
 		return Submitted{Hash: h}, fmt.Errorf("waiting for commit of %x: %w", h[:], ctx.Err())
+	}
+}
+
+// ErrCatchingUp: the node is still fetching blocks from its peers
+// (CometBFT's block sync) and takes no transactions yet.
+var ErrCatchingUp = errors.New("ledger node is catching up with its peers")
+
+// WaitSynced returns once the node follows consensus: at once for a single
+// validator; for a hub of a network, after block sync has caught up with
+// its peers (CometBFT waits up to 5 s for them when all are at the start).
+func (n *Node) WaitSynced(ctx context.Context) error {
+	for {
+		if !n.node.ConsensusReactor().WaitSync() {
+			return nil
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			h, _ := n.App.Height()
+			return fmt.Errorf("%w (at block %d; are its peers up? see --peers): %w", ErrCatchingUp, h, ctx.Err())
+		}
 	}
 }
 
