@@ -27,7 +27,7 @@ import {
   type ValidatorSet,
 } from "./cometbft";
 import { digestIn, type Field } from "./eip712";
-import { equalBytes, isZero, parseRecord, segmentMismatch, signerOf } from "./feedchain";
+import { addressOf, equalBytes, isZero, KnownSigner, parseRecord, recoverKey, segmentMismatch, signerOf } from "./feedchain";
 import { consistencyProofLen, decodeProof, verifyConsistency, verifyInclusion } from "./merkle";
 import { decodeBundle, EvidenceError, type Bundle, type Kind } from "./bundle";
 
@@ -278,8 +278,9 @@ export function verify(b: Bundle, opts: Options = {}): Report {
     rep.checkpoints.push(fact);
     if (!rep.validatorsHashes.includes(fact.validatorsHash)) rep.validatorsHashes.push(fact.validatorsHash);
   });
+  const signer: { known?: KnownSigner } = {};
   b.clips.forEach((_, i) => {
-    const fact = verifyClip(b, i, cks);
+    const fact = verifyClip(b, i, cks, signer);
     fact.checkpointHeight = rep.checkpoints[fact.checkpoint].height;
     rep.clips.push(fact);
   });
@@ -506,7 +507,7 @@ function verifyWitnesses(b: Bundle, i: number, m: CheckpointMsg, fact: Checkpoin
     );
 }
 
-function verifyClip(b: Bundle, i: number, cks: CheckpointMsg[]): ClipFact {
+function verifyClip(b: Bundle, i: number, cks: CheckpointMsg[], cache: { known?: KnownSigner }): ClipFact {
   const c = b.clips[i];
   let seq = c.leafIndex;
   const fail = (kind: Kind, reason: string): never => {
@@ -523,13 +524,19 @@ function verifyClip(b: Bundle, i: number, cks: CheckpointMsg[]): ClipFact {
   if (r.epoch !== b.epoch) fail("record", `a record of epoch ${r.epoch}, the bundle is of epoch ${b.epoch}`);
   const cs = cks[Number(c.checkpoint)].stream;
   if (r.stream !== cs) fail("record", `a record of the ${r.stream} stream, its checkpoint is of the ${cs} stream's chain`);
-  let signer = "";
-  try {
-    signer = signerOf(r.hash, r.sig);
-  } catch (e) {
-    fail("record", `record ${r.seq}: bad signature: ${(e as Error).message}`);
+  // The camera's key, once recovered from a record it signed, checks the
+  // others without recovering each (the same answer, several times faster).
+  if (!cache.known?.recovers(r.hash, r.sig)) {
+    let key: Uint8Array = new Uint8Array(0);
+    try {
+      key = recoverKey(r.hash, r.sig);
+    } catch (e) {
+      fail("record", `record ${r.seq}: bad signature: ${(e as Error).message}`);
+    }
+    const signer = addressOf(key);
+    if (signer !== checksum(r.camera)) fail("record", `record ${r.seq}: signed by ${signer}, camera is ${checksum(r.camera)}`);
+    cache.known = new KnownSigner(key);
   }
-  if (signer !== checksum(r.camera)) fail("record", `record ${r.seq}: signed by ${signer}, camera is ${checksum(r.camera)}`);
   const mis = segmentMismatch(r, c.segment);
   if (mis) fail("segment", mis);
   const ck = cks[Number(c.checkpoint)];

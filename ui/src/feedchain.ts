@@ -129,15 +129,56 @@ const scalar = (b: Uint8Array): bigint => BigInt("0x" + (bytesToHex(b) || "0"));
  * ledger's rules (SPEC §1): v 27 or 28, 0 < r < n, 0 < s ≤ n/2. It throws
  * on any other signature. */
 export function signerOf(digest: Uint8Array, sig: Uint8Array): string {
+  return addressOf(recoverKey(digest, sig));
+}
+
+/** recoverKey is signerOf's public key (65 bytes, uncompressed). */
+export function recoverKey(digest: Uint8Array, sig: Uint8Array): Uint8Array {
+  const [v] = sigParts(sig);
+  const rec = concatBytes(Uint8Array.of(v - 27), sig.subarray(0, 64));
+  const pub = secp256k1.recoverPublicKey(rec, digest, { prehash: false });
+  return secp256k1.Point.fromBytes(pub).toBytes(false);
+}
+
+/** The EIP-55 address of an uncompressed public key. */
+export const addressOf = (full: Uint8Array): string => checksum(keccak(full.subarray(1)).subarray(12));
+
+function sigParts(sig: Uint8Array): [number, bigint, bigint] {
   if (sig.length !== SIGNATURE_SIZE) throw new Error("a signature is 65 bytes");
   const v = sig[64];
   const r = scalar(sig.subarray(0, 32)),
     s = scalar(sig.subarray(32, 64));
   if ((v !== 27 && v !== 28) || r === 0n || r >= N || s === 0n || s > N / 2n) throw new Error("not a valid signature (v, r or s out of range, or high s)");
-  const rec = concatBytes(Uint8Array.of(v - 27), sig.subarray(0, 64));
-  const pub = secp256k1.recoverPublicKey(rec, digest, { prehash: false });
-  const full = secp256k1.Point.fromBytes(pub).toBytes(false);
-  return checksum(keccak(full.subarray(1)).subarray(12));
+  return [v, r, s];
+}
+
+/** KnownSigner answers, for one public key, whether a signature recovers
+ * to it — exactly signerOf(digest, sig) === its address — without the
+ * recovery's square root, with the key's multiples precomputed once: the
+ * evidence verifier checks thousands of one camera's records this way.
+ * R = (z/s)·G + (r/s)·Q must be the point recovery would choose: x = r,
+ * y's parity = v − 27. */
+export class KnownSigner {
+  private readonly q;
+  constructor(readonly key: Uint8Array) {
+    this.q = secp256k1.Point.fromBytes(key);
+    this.q.precompute(8, false);
+  }
+  recovers(digest: Uint8Array, sig: Uint8Array): boolean {
+    let v: number, r: bigint, s: bigint;
+    try {
+      [v, r, s] = sigParts(sig);
+    } catch {
+      return false;
+    }
+    const Fn = secp256k1.Point.Fn;
+    const si = Fn.inv(s);
+    const z = Fn.create(scalar(digest));
+    const R = secp256k1.Point.BASE.multiplyUnsafe(Fn.mul(z, si)).add(this.q.multiplyUnsafe(Fn.mul(r, si)));
+    if (R.is0()) return false;
+    const a = R.toAffine();
+    return a.x === r && Number(a.y & 1n) === v - 27;
+  }
 }
 
 /** verifyRecordSignature throws unless the record is signed by the camera it names. */

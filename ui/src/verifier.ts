@@ -20,6 +20,9 @@ function embedded(): Uint8Array | null {
   const el = document.getElementById("bundle");
   const t = (el?.textContent ?? "").replace(/\s+/g, "");
   if (!t || t.startsWith("@@")) return null; // the template: no bundle put in
+  // The native decoder where the browser has one (a bundle is megabytes).
+  const native = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+  if (native) return native(t);
   const bin = atob(t);
   const b = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);

@@ -12,12 +12,17 @@ import { join, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { test } from "node:test";
 import { build } from "esbuild";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { randomBytes } from "node:crypto";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "camchain-ui-evidence-"));
 const entry = join(dir, "entry.ts");
-writeFileSync(entry, `export * from ${JSON.stringify(join(here, "..", "src", "evidence"))};`);
+writeFileSync(
+  entry,
+  `export * from ${JSON.stringify(join(here, "..", "src", "evidence"))};\nexport { KnownSigner, recoverKey, signerOf, addressOf } from ${JSON.stringify(join(here, "..", "src", "feedchain"))};`,
+);
 const out = join(dir, "evidence.mjs");
 await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", outfile: out, logLevel: "warning", mainFields: ["module", "main"] });
 const ev = await import(pathToFileURL(out).href);
@@ -83,3 +88,42 @@ if (process.env.EVIDENCE_CASES) {
     assert.deepEqual(wrong, []);
   });
 }
+
+// KnownSigner is the record check's fast path: it must say yes exactly when
+// recovery gives its key — never for a flipped recovery id, another key's
+// signature, a high s, or another digest.
+test("KnownSigner agrees with recovery", () => {
+  const N = secp256k1.Point.CURVE().n;
+  const other = ev.recoverKey; // keep the import used
+  assert.ok(other);
+  for (let i = 0; i < 60; i++) {
+    const sk = secp256k1.utils.randomSecretKey();
+    const pub = secp256k1.getPublicKey(sk, false);
+    const digest = Uint8Array.from(randomBytes(32));
+    const sig = secp256k1.sign(digest, sk, { prehash: false, format: "recovered", lowS: true });
+    const eth = Uint8Array.from([...sig.subarray(1, 65), sig[0] + 27]);
+    const k = new ev.KnownSigner(pub);
+    assert.equal(ev.signerOf(digest, eth), ev.addressOf(pub));
+    assert.equal(k.recovers(digest, eth), true);
+    const flipped = Uint8Array.from(eth);
+    flipped[64] = flipped[64] === 27 ? 28 : 27;
+    assert.equal(k.recovers(digest, flipped), ev.signerOf(digest, flipped) === ev.addressOf(pub));
+    assert.equal(k.recovers(digest, flipped), false);
+    const d2 = Uint8Array.from(digest);
+    d2[0] ^= 1;
+    assert.equal(k.recovers(d2, eth), false);
+    let s = 0n;
+    for (const b of eth.subarray(32, 64)) s = (s << 8n) | BigInt(b);
+    const high = Uint8Array.from(eth);
+    let hs = N - s;
+    for (let j = 63; j >= 32; j--) {
+      high[j] = Number(hs & 0xffn);
+      hs >>= 8n;
+    }
+    high[64] = high[64] === 27 ? 28 : 27;
+    assert.equal(k.recovers(digest, high), false, "a high-s twin is not the ledger's signature");
+    const sk2 = secp256k1.utils.randomSecretKey();
+    const sig2 = secp256k1.sign(digest, sk2, { prehash: false, format: "recovered", lowS: true });
+    assert.equal(k.recovers(digest, Uint8Array.from([...sig2.subarray(1, 65), sig2[0] + 27])), false);
+  }
+});
