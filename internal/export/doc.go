@@ -5,7 +5,8 @@
 // to the ledger.
 //
 // A recorded segment is a self-contained fragmented MP4 (an init section,
-// ftyp and moov, then one fragment, moof and mdat; internal/media). An
+// ftyp and moov, then one fragment, moof and mdat, or several when the agent
+// streamed parts; internal/media). An
 // export file is the first segment of a part whole, then only the fragment
 // of each following one: the init section is the same for all of them, so
 // the file is one ordinary fragmented MP4, and segment i is exactly the

@@ -4,7 +4,8 @@
 // The pipeline is: access units with 90 kHz PTS (from an Annex-B file via
 // SplitAccessUnits, or later from an RTSP camera through gortsplib) → a
 // Segmenter, which cuts on keyframes roughly every 2 s → Segment values,
-// each an init section plus one fragment, playable on its own in a browser.
+// each an init section plus one fragment (one per part with parts),
+// playable on its own in a browser.
 // The only dependency is mediacommon (H.264 parsing, DTS extraction, fMP4
 // writing); ffmpeg is never needed to build, run or test.
 //

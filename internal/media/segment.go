@@ -11,7 +11,8 @@ import (
 )
 
 // Segment is one self-contained fMP4 file: an init section (ftyp, moov)
-// followed by one fragment (moof, mdat) holding the video track (ID 1,
+// followed by one fragment (moof, mdat), or one per part when the Segmenter
+// streams parts, holding the video track (ID 1,
 // timescale ClockRate) and, when the stream has audio, the audio track
 // (ID 2, timescale its sample rate). Its first video sample is a keyframe
 // (IDR), so it decodes on its own: a browser can play it with <video src>
