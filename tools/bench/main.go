@@ -67,6 +67,7 @@ func groups() []group {
 		{"playback.seek", "recorded playback: time to the first segment of a seek into a 24-hour timeline through the hub's playback socket, beside the store's own seek and read", benchPlaybackSeek},
 		{"timeline.day_query", "one day of one camera's timeline (spans, gaps, alarms, integrity per segment) through the API from a store of 30 days at 2 s segments, beside reading that day's records from the log directly", benchTimelineDay},
 		{"export.hour", "camchain export of one hour (bundle from the hub, verified, MP4 and evidence written), MB/s beside copying the same segment files", benchExportHour},
+		{"checkpoint.publish", "one camera's checkpoint published end to end each period (sign, ledger commit, a real witness's cosignature, a real TSA's timestamp) until its bundle carries both, beside signing alone", benchCheckpointPublish},
 		{"evidence.html", "the offline HTML verifier in Chromium on a 1-hour bundle (1800 clips), beside camchain evidence verify of the same bundle", benchEvidenceHTML},
 		{"evidence", "evidence bundle of 30 clips of 1 MiB under 2 checkpoints: overhead per clip beside the clip, verify time beside SHA-256 of the clips", benchEvidence},
 	}
