@@ -50,13 +50,23 @@ function header(): HTMLElement {
   );
 }
 
+/** Each view shown counts one: a view still loading when another is
+ * shown (the person navigated on) renders nothing and starts no player. */
+let shown = 0;
+
 /** loading shows a view's title while it loads, keeping the pending notice
- * for the view itself. */
-function loading(title: string) {
+ * for the view itself, and returns the view's number for stale(). */
+function loading(title: string): number {
+  shown++;
   mount(root, header(), h("main", { id: "main", tabindex: "-1", "aria-busy": "true" }, h("h1", null, title), h("p", { class: "step" }, "Loading…")));
+  return shown;
 }
 
+/** stale says whether another view was shown since loading returned n. */
+const stale = (n: number) => n !== shown;
+
 function page(title: string, ...body: (Node | string | null | false | undefined)[]) {
+  shown++;
   const f = flash;
   flash = null;
   mount(root, header(), h("main", { id: "main", tabindex: "-1" }, h("h1", null, title), f, ...body));
@@ -310,8 +320,9 @@ let layout: "grid" | "list" = (localStorage.getItem("camchain.layout") as "grid"
 
 async function viewCameras() {
   stopPlayers(); // the grid's tiles, on a layout change
-  loading("Cameras");
+  const n = loading("Cameras");
   const cams = await myCameras();
+  if (stale(n)) return;
   const toggle = h(
     "div",
     { class: "seg", role: "group", "aria-label": "Layout" },
@@ -344,9 +355,10 @@ async function submitted(what: string, p: Promise<TxResult>): Promise<boolean> {
 }
 
 async function viewCamera(cam: string) {
-  loading("Camera");
+  const n = loading("Camera");
   const me = session()!.address;
   const [dev, st] = await Promise.all([get<Device>(`/devices/${cam}`), get<CameraStatus>(`/devices/${cam}/status`).catch(() => undefined)]);
+  if (stale(n)) return;
   const owner = sameAddress(dev.owner, me);
   if (!owner && !dev.grants.some((g) => g.active && sameAddress(g.viewer, me))) {
     return page(`Camera ${short(cam, 4)}`, notice("error", "No access: you are not this camera's owner and hold no live grant on it (the owner may have revoked it, or it ended)."), h("p", null, h("a", { href: "#/cameras" }, "← All cameras")));
@@ -449,7 +461,10 @@ function describe(s: PlayerState): { cls: string; text: string } {
     case "unsupported":
       return { cls: "error", text: `This browser cannot decode ${s.video} (${s.codec}): nothing is shown rather than a black box. Download the recording (Export evidence) and play it in VLC or ffplay, or use a browser with ${s.video} support.` };
     case "broken":
-      return { cls: "error", text: `Broken: playback stopped. ${s.message}` };
+      return {
+        cls: "error",
+        text: `Broken: playback stopped. ${s.message}.${s.segments ? ` The ${s.segments} segment${s.segments === 1 ? "" : "s"} verified before the break ${s.segments === 1 ? "stays" : "stay"} in the player: scrub back to watch ${s.segments === 1 ? "it" : "them"}.` : ""}`,
+      };
     case "ended":
       return { cls: "info", text: `End of the range: ${s.segments} segment${s.segments === 1 ? "" : "s"}, all verified.` };
     case "closed":
@@ -493,6 +508,11 @@ function watchCard(dev: Device, hubAddr: string, st?: CameraStatus): HTMLElement
           status.dataset.first = String(s.first.getTime());
           status.dataset.segments = String(s.segments);
           status.dataset.codec = s.codec;
+        }
+        if (s.kind === "broken") {
+          status.dataset.brk = s.brk;
+          status.dataset.segments = String(s.segments);
+          status.dataset.seconds = s.seconds.toFixed(3);
         }
         mount(status, d.text);
       },
@@ -726,7 +746,7 @@ function viewPair() {
 // ---------- audit ----------
 
 async function viewAudit() {
-  loading("Audit log");
+  const n = loading("Audit log");
   const q = new URLSearchParams(location.hash.split("?")[1] ?? "");
   const me = session()!.address;
   const owned = await get<List<Device>>(`/owners/${me}/devices`);
@@ -735,6 +755,7 @@ async function viewAudit() {
   const source = q.get("source") ?? "";
   const path = cam ? `/audit?camera=${cam}&limit=200` : `/audit?limit=200`;
   const evs = (await get<List<AuditEvent>>(path)).items.filter((e) => (!kind || e.kind.includes(kind)) && (!source || e.source === source));
+  if (stale(n)) return;
   const camSel = h("select", { id: "f-camera", name: "camera" }, h("option", { value: "" }, "My events"), ...owned.items.map((d) => h("option", { value: d.camera, selected: d.camera === cam }, "Camera " + short(d.camera, 4))));
   const srcSel = h("select", { id: "f-source", name: "source" }, ...["", "ledger", "hub", "camera"].map((s) => h("option", { value: s, selected: s === source }, s || "any")));
   const kindIn = h("input", { id: "f-kind", name: "kind", value: kind, placeholder: "e.g. grant" });
@@ -781,8 +802,9 @@ async function viewAudit() {
 // ---------- clients ----------
 
 async function viewClients() {
-  loading("Your devices");
+  const n = loading("Your devices");
   const list = await get<List<ClientInfo>>("/auth/clients");
+  if (stale(n)) return;
   const rows = list.items.map((c) =>
     h(
       "tr",

@@ -5,8 +5,9 @@
 // end-to-end encryption issue adds decryption here) → a SourceBuffer of
 // MediaSource, or of ManagedMediaSource where MediaSource is missing (iPhone
 // Safari, iOS 17.1+), as go2rtc's player does. Nothing reaches the video
-// element before it verified; on a break the player stops and says what
-// broke.
+// element before it verified; on a break the player takes nothing more,
+// pauses, and says what broke — once every segment it verified before the
+// break is in the buffer, so nothing shown as verified is lost.
 import { bytesToHex, randomBytes } from "./bytes";
 import { Stream } from "./feedchain";
 import { BreakError, Verifier } from "./viewchain";
@@ -15,7 +16,7 @@ export type PlayerState =
   | { kind: "connecting" }
   | { kind: "verified"; segments: number; skipped: bigint; seq: bigint; start: Date; first: Date; codec: string }
   | { kind: "unsupported"; codec: string; video: string }
-  | { kind: "broken"; brk: string; message: string }
+  | { kind: "broken"; brk: string; message: string; segments: number; seconds: number }
   | { kind: "ended"; segments: number }
   | { kind: "closed"; code: number; reason: string };
 
@@ -59,6 +60,7 @@ export function play(o: PlayOptions): Player {
   ws.binaryType = "arraybuffer";
 
   let stopped = false; // halted: a break, a stop or the hub closing; nothing more plays
+  let draining: (() => void) | null = null; // after a break: reports it once the verified queue is appended
   let finished = false; // the range ended with its signed end: what is queued still plays
   let ms: MediaSource | null = null;
   let sb: SourceBuffer | null = null;
@@ -66,6 +68,7 @@ export function play(o: PlayOptions): Player {
   let codec = "";
   const queue: Uint8Array[] = [];
   let segments = 0;
+  let seconds = 0; // the verified segments' signed durations
   let skipped = 0n;
   // wall clock ↔ media time, from the first segment appended
   let anchor: { wall: number; media: number } | null = null;
@@ -80,21 +83,38 @@ export function play(o: PlayOptions): Player {
     o.video.pause();
     if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
   };
+  // A break stops the input at once; what verified before it still goes
+  // into the buffer (the person may scrub back through it), then the
+  // break is reported. A second failure while draining reports at once.
   const broken = (e: unknown) => {
+    if (draining) return draining();
     const brk = e instanceof BreakError ? e.brk : "player";
     const message = e instanceof Error ? e.message : String(e);
+    const kept = queue.splice(0);
     halt();
-    o.onState({ kind: "broken", brk, message });
+    o.video.pause();
+    let reported = false;
+    draining = () => {
+      if (reported) return;
+      reported = true;
+      queue.length = 0;
+      o.video.pause();
+      o.onState({ kind: "broken", brk, message, segments, seconds });
+    };
+    if (!sb || ms?.readyState !== "open" || kept.length === 0) return draining();
+    queue.push(...kept);
+    pump();
   };
 
   const pump = () => {
-    if (stopped || !sb || sb.updating) return;
+    if ((stopped && !draining) || !sb || sb.updating) return;
     if (queue.length === 0) {
+      if (draining) return draining();
       if (finished && ms?.readyState === "open") ms.endOfStream();
       return;
     }
     try {
-      trim();
+      if (!draining) trim();
       if (sb.updating) return;
       sb.appendBuffer(queue.shift()! as BufferSource);
     } catch (e) {
@@ -140,11 +160,11 @@ export function play(o: PlayOptions): Player {
     sb = ms!.addSourceBuffer(mime);
     sb.mode = "segments";
     sb.addEventListener("updateend", () => {
-      if (stopped) return; // a break or a stop: nothing plays on
+      if (stopped && !draining) return; // a stop or the hub closing: nothing plays on
       if (!anchor && sb!.buffered.length > 0) {
         anchor = { wall: firstStartWall, media: sb!.buffered.start(0) };
         o.video.currentTime = anchor.media;
-        o.video.play().catch(() => undefined); // muted autoplay; a user gesture otherwise
+        if (!draining) o.video.play().catch(() => undefined); // muted autoplay; a user gesture otherwise
       }
       pump();
     });
@@ -194,6 +214,7 @@ export function play(o: PlayOptions): Player {
           return;
         }
         segments++;
+        seconds += Number(c.record.duration) / 1e9;
         skipped += c.skipped;
         const start = Number(c.record.start / 1_000_000n);
         if (segments === 1) firstStartWall = start;
@@ -223,7 +244,10 @@ export function play(o: PlayOptions): Player {
   });
 
   return {
-    stop: halt,
+    stop() {
+      draining = null;
+      halt();
+    },
     seekTo(t: Date): boolean {
       if (!anchor) return false;
       const target = anchor.media + (t.getTime() - anchor.wall) / 1000;

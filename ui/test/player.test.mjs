@@ -179,6 +179,80 @@ test("a viewer granted with history-from gets nothing recorded before it", async
   await page.context().close();
 });
 
+/** proxied opens the camera page with a proxy between the page and the
+ * hub's playback socket: the hub's text messages pass, each binary frame
+ * (one segment, its record and its viewer-chain link) goes through
+ * tamper(frame, index, send). */
+async function proxied(tamper) {
+  const page = await signedIn(owner);
+  await page.routeWebSocket(/\/api\/v1\/devices\/[^/]+\/play\?/, (ws) => {
+    const hub = ws.connectToServer();
+    let n = 0;
+    ws.onMessage((m) => hub.send(m));
+    hub.onMessage((m) => (typeof m === "string" ? ws.send(m) : tamper(m, n++, (x) => ws.send(x))));
+  });
+  return page;
+}
+/** The segment bytes of a frame start after its record and link (SPEC §15.3). */
+const LINK_SIZE = 219;
+const payloadAt = (f) => 3 + ((f[1] << 8) | f[2]) + LINK_SIZE;
+const buffered = (page) =>
+  page.evaluate(() => {
+    const b = document.querySelector("video.live").buffered;
+    let s = 0;
+    for (let i = 0; i < b.length; i++) s += b.end(i) - b.start(i);
+    return s;
+  });
+
+test("a proxy that drops or swaps segments: the player stops with the right verdict and keeps all it showed verified", async () => {
+  const cases = [
+    // live: the second segment never arrives
+    { name: "live, one segment dropped", live: true, brk: "missing", kept: 1, tamper: (f, i, send) => i !== 1 && send(f) },
+    // recorded: segments 3 and 4 swap places
+    { name: "recorded, two segments swapped", brk: "missing", kept: 3, tamper: (f, i, send, held) => (i === 3 ? held.push(f) : (send(f), i === 4 && send(held.pop()))) },
+    // recorded: segment 3's bytes are segment 4's, its record and link kept
+    {
+      name: "recorded, a segment's bytes swapped for the next one's",
+      brk: "altered",
+      kept: 3,
+      tamper: (f, i, send, held) => {
+        if (i === 3) return held.push(f);
+        if (i === 4) {
+          const h = held.pop();
+          send(Buffer.concat([h.subarray(0, payloadAt(h)), f.subarray(payloadAt(f))]));
+        }
+        send(f);
+      },
+    },
+  ];
+  await Promise.all(
+    cases.map(async (c) => {
+      const held = [];
+      const page = await proxied((f, i, send) => c.tamper(f, i, send, held));
+      if (c.live) await page.getByRole("button", { name: "Watch live" }).click();
+      else {
+        const to = new Date(Date.now() - 4000);
+        await page.getByLabel("Recording from").fill(local(new Date(to.getTime() - 30000)));
+        await page.getByLabel("Until (empty: on to live)").fill(local(to));
+        await page.getByRole("button", { name: "Play recording" }).click();
+      }
+      await waitState(page, "broken", 40000);
+      const st = page.locator(".play-state");
+      assert.equal(await st.getAttribute("data-brk"), c.brk, `${c.name}: ${await st.innerText()}`);
+      assert.equal(Number(await st.getAttribute("data-segments")), c.kept, `${c.name}: segments verified before the break`);
+      assert.match(await st.innerText(), new RegExp(`^Broken: playback stopped\\. .*The ${c.kept} segments? verified before the break`));
+      // Nothing verified is lost: every verified segment's signed duration is in the buffer.
+      const secs = Number(await st.getAttribute("data-seconds"));
+      const have = await buffered(page);
+      assert.ok(secs > 0 && have >= secs - 0.1 * c.kept, `${c.name}: ${have.toFixed(2)} s buffered of the ${secs} s verified`);
+      assert.ok((await quality(page)).paused, `${c.name}: the video is paused on the break`);
+      await page.waitForTimeout(1000);
+      assert.equal(await buffered(page), have, `${c.name}: nothing appended after the break`);
+      await page.context().close();
+    }),
+  );
+});
+
 test("a segment altered on the hub's disk shows broken, and playback stops", async () => {
   const page = ownerPage;
   await page.getByRole("button", { name: "Stop" }).click();
