@@ -88,15 +88,21 @@ type WitnessFact struct {
 
 // ClipFact is one verified clip.
 type ClipFact struct {
-	Seq              uint64  `json:"seq"`
-	Start            string  `json:"start"`
-	Duration         float64 `json:"duration_seconds"`
-	Size             uint64  `json:"size"`
-	SHA256           string  `json:"sha256"`
-	RecordHash       string  `json:"record_hash"`
-	Codec            string  `json:"codec"`
-	Checkpoint       int     `json:"checkpoint"` // index in Checkpoints
-	CheckpointHeight int64   `json:"checkpoint_height"`
+	Seq        uint64  `json:"seq"`
+	Start      string  `json:"start"`
+	Duration   float64 `json:"duration_seconds"`
+	Size       uint64  `json:"size"`
+	SHA256     string  `json:"sha256"`
+	RecordHash string  `json:"record_hash"`
+	Codec      string  `json:"codec"`
+	// Clock is where the record's start time comes from (record v2):
+	// "rtcp", the camera's clock from its RTCP sender reports, or
+	// "arrival", the recording machine's clock when the frames arrived;
+	// empty when the record (version 1) does not say. Whether that clock
+	// was synchronised is not recorded (SECURITY.md).
+	Clock            string `json:"clock,omitempty"`
+	Checkpoint       int    `json:"checkpoint"` // index in Checkpoints
+	CheckpointHeight int64  `json:"checkpoint_height"`
 }
 
 // SeqRange is the records First..Last (inclusive).
@@ -170,7 +176,8 @@ func (r *Report) String() string {
 		fmt.Fprintf(&s, "anyone outside the owner's control saw this history when it was made: an owner who runs the\n")
 		fmt.Fprintf(&s, "ledger's only validator could have made it later. Cosignatures in the bundle are listed below.\n")
 	}
-	fmt.Fprintf(&s, "\nIt does not prove that the camera's clock was right (times are the camera's), nor\n")
+	fmt.Fprintf(&s, "\nIt does not prove that the camera's clock was right (times are the camera's; each clip\n")
+	fmt.Fprintf(&s, "says whether its time came from the camera's RTCP clock or the recorder's arrival clock), nor\n")
 	fmt.Fprintf(&s, "anything about records not in the bundle.\n")
 	if len(r.Missing) > 0 {
 		var parts []string
@@ -216,8 +223,12 @@ func (r *Report) String() string {
 	}
 	fmt.Fprintf(&s, "\nClips:\n")
 	for _, c := range r.Clips {
-		fmt.Fprintf(&s, "  #%-6d %s  %6.3fs  %9d bytes  sha256 %s  (checkpoint %d)\n",
-			c.Seq, c.Start, c.Duration, c.Size, c.SHA256, c.Checkpoint)
+		clock := ""
+		if c.Clock != "" {
+			clock = ", clock " + c.Clock
+		}
+		fmt.Fprintf(&s, "  #%-6d %s  %6.3fs  %9d bytes  sha256 %s  (checkpoint %d%s)\n",
+			c.Seq, c.Start, c.Duration, c.Size, c.SHA256, c.Checkpoint, clock)
 	}
 	return s.String()
 }

@@ -459,7 +459,7 @@ func verifyClip(b *Bundle, i int, cks []*tx.Checkpoint) (ClipFact, error) {
 	return ClipFact{
 		Seq: r.Seq, Start: r.StartTime().Format(time.RFC3339Nano), Duration: r.Duration.Seconds(),
 		Size: r.Size, SHA256: fmt.Sprintf("%x", r.Segment[:]), RecordHash: fmt.Sprintf("%x", rh[:]),
-		Codec: r.Codec, Checkpoint: int(c.Checkpoint),
+		Codec: r.Codec, Clock: clockOf(r), Checkpoint: int(c.Checkpoint),
 	}, nil
 }
 
@@ -477,4 +477,15 @@ func containsString(xs []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// clockOf names where a record's start time comes from (record v2, SPEC
+// §6.5): "rtcp" (the camera's own clock, from its RTCP sender reports) or
+// "arrival" (the recording machine's clock); "" for a version 1 record,
+// which does not say.
+func clockOf(r *feedchain.Record) string {
+	if r.Clock == feedchain.ClockUnknown {
+		return ""
+	}
+	return r.Clock.String()
 }

@@ -609,6 +609,7 @@ export function reportJSON(r: Report): unknown {
       sha256: c.sha256,
       record_hash: c.recordHash,
       codec: c.codec,
+      ...(c.clock !== "unknown" ? { clock: c.clock } : {}),
       checkpoint: c.checkpoint,
       checkpoint_height: n(c.checkpointHeight),
     })),
