@@ -81,8 +81,12 @@ func (e *env) printExport(p string, res *export.Result) {
 	case !rep.Pinned:
 		head = "SELF-CONSISTENT ONLY, NOT VERIFIED AGAINST THE LEDGER"
 	}
-	fmt.Fprintf(w, "%s: %s (%s): %d segment(s), %.1f s, of camera %s epoch %d, under %d checkpoint(s) of %s\n",
-		head, p, strings.Join(res.Files, ", "), len(res.Stretches), secs, rep.Camera, rep.Epoch, len(rep.Checkpoints), rep.LedgerChainID)
+	files := ""
+	if len(res.Files) > 1 {
+		files = " (" + strings.Join(res.Files, ", ") + ")"
+	}
+	fmt.Fprintf(w, "%s: %s%s: %d segment(s), %.1f s, of camera %s epoch %d, under %d checkpoint(s) of %s\n",
+		head, p, files, len(res.Stretches), secs, rep.Camera, rep.Epoch, len(rep.Checkpoints), rep.LedgerChainID)
 	for _, s := range res.Stretches {
 		if s.Verified {
 			continue
