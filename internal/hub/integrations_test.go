@@ -23,6 +23,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain/feedchaintest"
 	"github.com/camchain/camchain/internal/integrations"
 	"github.com/camchain/camchain/internal/integrations/mqtttest"
@@ -304,8 +305,13 @@ func TestIntegrations(t *testing.T) {
 		if !ok || json.Unmarshal([]byte(m.Payload), &state) != nil {
 			return false
 		}
-		return state["head_seq"] == float64(segs-1) && state["online"] == true && state["recording"] == true && state["link"] == "connected"
+		return state["head_seq"] == float64(segs-1) && state["online"] == true && state["recording"] == true && state["link"] == "connected" &&
+			state["acked_seq"] == float64(segs-1)
 	})
+	// The rest of the state: no checkpoint yet, the hub's default retention.
+	if state["checkpoints"] != float64(0) || state["last_checkpoint_seq"] != nil || state["retention_seconds"] != float64(DefaultRetention/time.Second) {
+		t.Errorf("camera state: checkpoints %v, last_checkpoint_seq %v, retention_seconds %v", state["checkpoints"], state["last_checkpoint_seq"], state["retention_seconds"])
+	}
 	if m, _ := sub.Last(camBase + "/head"); m.Payload != fmt.Sprint(segs-1) || !strings.Contains(m.Topic, "/head") {
 		t.Errorf("head topic: %+v", m)
 	}
@@ -350,7 +356,12 @@ func TestIntegrations(t *testing.T) {
 		return ok && m.Payload == "true"
 	})
 
-	// Metrics match what happened.
+	// Metrics match what happened. The link counts the clone's refusal
+	// after it raised the alarm: wait for it, then read everything once.
+	waitUntil(t, 10*time.Second, "the clone's refusal counted", func() bool {
+		v, ok := metricValue(scrape(t, h.Integrations().MetricsAddr()), "camchain_link_refusals_total", map[string]string{"code": "busy"})
+		return ok && v >= 1
+	})
 	mfs := scrape(t, h.Integrations().MetricsAddr())
 	camLabel := map[string]string{"camera": cam.key.Address().Hex()}
 	for _, c := range []struct {
@@ -506,6 +517,32 @@ func TestIntegrations(t *testing.T) {
 		return false
 	})
 
+	// The camera commits a checkpoint of its six records: the retained
+	// state names it.
+	tree := checkpoint.NewTree()
+	for seq := range uint64(segs) {
+		hsh, _ := cam.chain.HashAt(seq)
+		tree.Append(hsh)
+	}
+	root, err := tree.RootAt(segs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := uint64(time.Now().Unix())
+	cp := &tx.Checkpoint{Camera: cam.key.Address(), PeriodStart: now - 60, PeriodEnd: now - 1, FirstSeq: 0, LastSeq: segs - 1, TreeSize: segs,
+		Root: root, ChainHead: cam.chain.Head().Hash, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}
+	scp, _ := tx.Sign(h.node.App.EVMChainID(), cp, cam.key)
+	raw, _ = scp.Encode()
+	if res, err := h.node.Submit(ctx, raw); err != nil || res.Code != 0 {
+		t.Fatalf("checkpoint: %v %v", res, err)
+	}
+	waitUntil(t, 10*time.Second, "the checkpoint in the camera's retained state", func() bool {
+		m, ok := broker.Recorded().Last(camBase + "/state")
+		var st map[string]any
+		return ok && m.Retained && json.Unmarshal([]byte(m.Payload), &st) == nil &&
+			st["checkpoints"] == float64(1) && st["last_checkpoint_seq"] == float64(segs-1) && st["last_checkpoint"] != nil
+	})
+
 	// Restart the hub with the camera gone: the retained state is right
 	// at once (offline, the head from the store, the alarms counted).
 	stopCam()
@@ -527,7 +564,8 @@ func TestIntegrations(t *testing.T) {
 		}
 		var st map[string]any
 		json.Unmarshal([]byte(m.Payload), &st)
-		return st["online"] == false && st["head_seq"] == float64(segs-1) && st["alarms"] == float64(2) && st["integrity_alarm"] == true
+		return st["online"] == false && st["head_seq"] == float64(segs-1) && st["alarms"] == float64(2) && st["integrity_alarm"] == true &&
+			st["last_checkpoint_seq"] == float64(segs-1)
 	})
 	// The camera is reset (the duckling's death): it is no longer this
 	// hub's, and Home Assistant is told to forget it (empty retained
