@@ -56,7 +56,7 @@ func (b *Bundle) WriteTo(w io.Writer, segment func(seq uint64) ([]byte, error)) 
 			}
 			c.Segment = seg
 		}
-		if err := cw.marshal(&c); err != nil {
+		if err := cw.clip(&c); err != nil {
 			return cw.n, err
 		}
 	}
@@ -75,6 +75,30 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// clip writes a clip's canonical encoding without copying its segment
+// into an encoder's buffer: the segment is the last item of the clip's
+// array, so the clip with an empty segment is encoded, its final 0x40
+// (an empty byte string) replaced by the segment's head, and the segment
+// written as it is. TestWriteToIsEncode holds it to Encode's bytes.
+func (c *countWriter) clip(cl *Clip) error {
+	seg := cl.Segment
+	head := *cl
+	head.Segment = []byte{}
+	enc, err := encMode.Marshal(&head)
+	if err != nil {
+		return fmt.Errorf("evidence: encode: %w", err)
+	}
+	if len(enc) == 0 || enc[len(enc)-1] != 0x40 {
+		return fmt.Errorf("evidence: encode: a clip does not end with its segment")
+	}
+	enc = appendHead(enc[:len(enc)-1], majorBytes, uint64(len(seg)))
+	if _, err := c.Write(enc); err != nil {
+		return err
+	}
+	_, err = c.Write(seg)
+	return err
 }
 
 func (c *countWriter) marshal(v any) error {
