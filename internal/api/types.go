@@ -290,6 +290,19 @@ type TimelineSpan struct {
 	// Recording.Integrity), "pruned" (retention deleted the files) or
 	// "missing" (the files are gone though retention did not delete them).
 	State string `json:"state"`
+	// Checkpoint, for a verified or failed span, is the ledger checkpoint
+	// that decided it (one per span: a span ends where the next segment's
+	// checkpoint differs).
+	Checkpoint *TimelineCheckpoint `json:"checkpoint,omitempty"`
+}
+
+// TimelineCheckpoint names the ledger checkpoint covering a span: where
+// and when it was committed.
+type TimelineCheckpoint struct {
+	Index  uint64 `json:"index"`  // its position among the epoch's checkpoints (0-based)
+	Height uint64 `json:"height"` // the block that committed it
+	Time   string `json:"time"`   // that block's time, RFC 3339
+	TxHash string `json:"tx_hash"`
 }
 
 // TimelineGap is a stretch with no recording between two segments.

@@ -273,6 +273,7 @@ var wireTypes = map[string]reflect.Type{
 	"Timeline":             reflect.TypeFor[api.Timeline](),
 	"TimelineSpan":         reflect.TypeFor[api.TimelineSpan](),
 	"TimelineGap":          reflect.TypeFor[api.TimelineGap](),
+	"TimelineCheckpoint":   reflect.TypeFor[api.TimelineCheckpoint](),
 	"TimelineAlarm":        reflect.TypeFor[api.TimelineAlarm](),
 	"Nonce":                reflect.TypeFor[api.Nonce](),
 	"LoginRequest":         reflect.TypeFor[api.LoginRequest](),

@@ -86,12 +86,12 @@ func (h *Hub) timeline(r *http.Request) (any, error) {
 		if si.Stream != stream || hist != 0 && si.Start.Unix() < int64(hist) {
 			return true // another stream's record in an old main chain; or before the viewer's history
 		}
-		state, _ := ix.of(si.Seq)
+		state, ck := ix.of(si.Seq)
 		switch {
 		case si.Pruned:
-			state = spanPruned
+			state, ck = spanPruned, nil
 		case si.Missing:
-			state = spanMissing
+			state, ck = spanMissing, nil
 		}
 		end := si.Start.Add(si.Duration)
 		gap := started && si.Start.Sub(prev.Start.Add(prev.Duration)) > clipverify.GapTolerance
@@ -100,7 +100,7 @@ func (h *Hub) timeline(r *http.Request) (any, error) {
 			out.Gaps = append(out.Gaps, api.TimelineGap{Start: pe.UTC().Format(time.RFC3339Nano), End: si.Start.UTC().Format(time.RFC3339Nano),
 				Seconds: si.Start.Sub(pe).Seconds(), AfterSeq: prev.Seq, BeforeSeq: si.Seq})
 		}
-		if cur == nil || gap || cur.State != state {
+		if cur == nil || gap || cur.State != state || !sameCheckpoint(cur.Checkpoint, ck) {
 			if len(out.Spans) == limit {
 				next := si.Start
 				if pe := prev.Start.Add(prev.Duration); pe.After(next) {
@@ -109,7 +109,7 @@ func (h *Hub) timeline(r *http.Request) (any, error) {
 				out.Next = next.UTC().Format(time.RFC3339Nano)
 				return false
 			}
-			out.Spans = append(out.Spans, api.TimelineSpan{Start: si.Start.UTC().Format(time.RFC3339Nano), FirstSeq: si.Seq, State: state})
+			out.Spans = append(out.Spans, api.TimelineSpan{Start: si.Start.UTC().Format(time.RFC3339Nano), FirstSeq: si.Seq, State: state, Checkpoint: timelineCheckpoint(ck)})
 			cur = &out.Spans[len(out.Spans)-1]
 			curEnd = end
 		}
@@ -125,6 +125,24 @@ func (h *Hub) timeline(r *http.Request) (any, error) {
 		return true
 	})
 	return out, nil
+}
+
+// timelineCheckpoint is what a span says of the checkpoint that decided
+// its state; nil for none (pending, pruned, missing).
+func timelineCheckpoint(ck *ledger.CheckpointRecord) *api.TimelineCheckpoint {
+	if ck == nil {
+		return nil
+	}
+	return &api.TimelineCheckpoint{Index: ck.Index, Height: ck.Height, Time: rfc3339(ck.Time), TxHash: hexHash(ck.TxHash[:])}
+}
+
+// sameCheckpoint says whether a span's checkpoint is ck (both none, or the
+// same index in the epoch).
+func sameCheckpoint(have *api.TimelineCheckpoint, ck *ledger.CheckpointRecord) bool {
+	if have == nil || ck == nil {
+		return have == nil && ck == nil
+	}
+	return have.Index == ck.Index
 }
 
 // timeWindow parses the required from and to (RFC 3339), to after from

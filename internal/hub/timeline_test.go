@@ -11,6 +11,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/tx"
 	"github.com/camchain/camchain/internal/verify/verifytest"
 )
@@ -109,6 +110,21 @@ func TestTimeline(t *testing.T) {
 	if got := spansOf(tl); !equalSpans(got, wantSpans) {
 		t.Errorf("spans\n got  %+v\n want %+v", got, wantSpans)
 	}
+	// The verified span names its checkpoint: the epoch's first, where
+	// the ledger committed it; the others name none.
+	cks, err := a.h.checkpointsOf(a.cam.Address(), 0, feedchain.StreamMain, 0, 10)
+	if err != nil || len(cks) != 1 {
+		t.Fatalf("checkpoints on the ledger: %v, %v", cks, err)
+	}
+	wantCk := api.TimelineCheckpoint{Index: 0, Height: cks[0].Height, Time: rfc3339(cks[0].Time), TxHash: hexHash(cks[0].TxHash[:])}
+	for i, s := range tl.Spans {
+		switch {
+		case s.State == IntegrityVerified && (s.Checkpoint == nil || *s.Checkpoint != wantCk || wantCk.Height == 0 || wantCk.Time == ""):
+			t.Errorf("span %d (verified): checkpoint %+v, want %+v", i, s.Checkpoint, wantCk)
+		case s.State != IntegrityVerified && s.Checkpoint != nil:
+			t.Errorf("span %d (%s): checkpoint %+v, want none", i, s.State, s.Checkpoint)
+		}
+	}
 	if len(tl.Gaps) != 1 || tl.Gaps[0] != (api.TimelineGap{Start: ts(20 * time.Second), End: ts(50 * time.Second), Seconds: 30, AfterSeq: 9, BeforeSeq: 10}) {
 		t.Errorf("gaps: %+v, want the 30 s outage after #9", tl.Gaps)
 	}
@@ -194,8 +210,11 @@ func TestTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.submit(t, forged, a.cam)
-	if got := spansOf(get(a.ownerTok, all, 200)); len(got) != 3 || got[2].state != IntegrityFailed {
+	failed := get(a.ownerTok, all, 200)
+	if got := spansOf(failed); len(got) != 3 || got[2].state != IntegrityFailed {
 		t.Errorf("after a checkpoint the hub's records do not match: %+v, want the last span failed", got)
+	} else if ck := failed.Spans[2].Checkpoint; ck == nil || ck.Index != 1 || ck.Height <= wantCk.Height {
+		t.Errorf("the failed span's checkpoint: %+v, want the epoch's second, after block %d", ck, wantCk.Height)
 	}
 
 	// The Go client reads the same.
