@@ -1,6 +1,7 @@
 package evidence_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -164,5 +165,111 @@ func TestHubPublishesToWitness(t *testing.T) {
 	}
 	if _, err := evidence.VerifyBytes(data, opts); !errors.Is(err, evidence.ErrNotWitnessed) {
 		t.Fatalf("the forked camera's bundle under the witness: %v, want not_witnessed", err)
+	}
+}
+
+// TestHubWitnessesForAnotherHub: a camchain hub runs a witness for another
+// owner's hub (camchaind run --witness-log VKEY): hub A publishes its
+// camera's checkpoints to hub B's /witness, B checks each against the
+// last tree it cosigned (kept across B's restart) and cosigns, and A's
+// bundles verify for a stranger who trusts only B's witness key.
+func TestHubWitnessesForAnotherHub(t *testing.T) {
+	ctx := context.Background()
+	// B starts witnessing one log already (another hub's), so its witness
+	// key and URL exist before A is configured with them.
+	earlier, err := witness.NewLogKeys(bytes.Repeat([]byte{9}, witness.LogSecretSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlierKey, err := earlier.VerifierKey("camchain/v1/elsewhere/0x00/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bDir := filepath.Join(t.TempDir(), "b")
+	b, err := evidencetest.StartHubConfig(hub.Config{DataDir: bDir, WitnessLogs: []string{earlierKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bKey, ok := b.WitnessServerKey()
+	if !ok || bKey.Name != hub.DefaultWitnessName(b.Address()) {
+		b.Close()
+		t.Fatalf("hub B's witness key: %v %v", bKey, ok)
+	}
+	bURL, bAddr := b.WitnessURL(), b.Addr()
+
+	aDir := filepath.Join(t.TempDir(), "a")
+	a, err := evidencetest.StartHubConfig(hub.Config{DataDir: aDir,
+		Witnesses: []hub.WitnessTarget{{URL: bURL, Key: bKey}}, WitnessInterval: 100 * time.Millisecond})
+	if err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	defer a.Close()
+	cam, err := evidencetest.NewCamera(ctx, a)
+	if err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	origin := witness.Origin(a.Node().LedgerChainID(), cam.Key.Address(), 0)
+	vkey, err := a.WitnessLogKey(origin)
+	if err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	// B's operator adds A's camera log and restarts B (same address).
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err = hub.Start(hub.Config{DataDir: bDir, HTTPAddr: bAddr, LinkAddr: "127.0.0.1:0", WitnessLogs: []string{vkey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if k, _ := b.WitnessServerKey(); !k.Equal(bKey) {
+		t.Fatalf("B's witness key changed across its restart: %s, was %s", k, bKey)
+	}
+
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for _, step := range []func() error{
+		func() error { return cam.Record(2, t0, 2*time.Second, 100) },
+		func() error { return cam.Checkpoint(ctx) },
+		func() error { return cam.Record(3, t0.Add(4*time.Second), 2*time.Second, 100) },
+		func() error { return cam.Checkpoint(ctx) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pin, err := evidencetest.PinnedValidatorsHash(aDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := evidence.Options{PinnedValidatorsHash: pin, Now: time.Now().Add(time.Minute), Witnesses: []witness.Key{bKey}}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		data, err := cam.Export(ctx, t0, t0.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := evidence.VerifyBytes(data, opts)
+		if err == nil {
+			if n := len(rep.Checkpoints); n != 2 || rep.Checkpoints[1].TreeSize != 5 || !rep.Checkpoints[1].Witnesses[0].Trusted ||
+				rep.Checkpoints[1].Witnesses[0].Name != bKey.Name {
+				t.Fatalf("report: %+v", rep.Checkpoints)
+			}
+			break
+		}
+		if !errors.Is(err, evidence.ErrNotWitnessed) || time.Now().After(deadline) {
+			t.Fatalf("hub A's bundle under hub B's witness: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// B keeps what it cosigned: A's log at 5, and the log it had before.
+	st, err := os.ReadFile(filepath.Join(bDir, "witness", "server", "witnessed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(st), `"size": 5`) || !strings.Contains(string(st), earlierKey) {
+		t.Fatalf("B's witness state: %s", st)
 	}
 }

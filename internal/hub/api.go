@@ -50,6 +50,9 @@ func (h *Hub) routes() (http.Handler, error) {
 		}
 		mux.Handle("GET "+p, ui)
 	}
+	// The tlog-witness this hub runs for others (witness.go): plain text,
+	// not the JSON API.
+	mux.HandleFunc("POST "+witnessPrefix+"/add-checkpoint", h.serveWitness)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, api.Errorf(api.ErrNotFound, "no such endpoint %s %s", r.Method, r.URL.Path))
 	})

@@ -112,6 +112,14 @@ type Config struct {
 	// looks for new ones (default DefaultWitnessInterval).
 	Witnesses       []WitnessTarget
 	WitnessInterval time.Duration
+	// WitnessLogs are other hubs' logs (their signed-note verifier keys,
+	// named by origin) that this hub witnesses: it cosigns their
+	// checkpoints at POST /witness/add-checkpoint (docs/SPEC.md §16.6),
+	// keeping each log's last tree, and every log added before, in
+	// <data>/witness/server/. WitnessName names its cosigning key (default
+	// DefaultWitnessName of the hub's address).
+	WitnessLogs []string
+	WitnessName string
 	// TSAs are the RFC 3161 Time-Stamping Authorities (their URLs) that
 	// timestamp each camera's checkpoints (docs/SPEC.md §16.5).
 	TSAs []string

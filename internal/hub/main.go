@@ -202,6 +202,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				printTLSPin(stdout, h)
 			}
 			printFirstSteps(stdout, h)
+			if k, ok := h.WitnessServerKey(); ok {
+				fmt.Fprintf(stdout, "  witness for other hubs: --witness %s,%s\n", h.WitnessURL(), k)
+			}
 			if a := h.Integrations().MetricsAddr(); a != "" {
 				fmt.Fprintf(stdout, "  metrics: http://%s/metrics\n", a)
 			}
@@ -241,6 +244,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().StringArrayVar(&cfg.Webhooks, "webhook", nil, "POST every alarm and audit event, signed, to this URL (repeatable)")
 	runCmd.Flags().StringArrayVar(&cfg.TSAs, "tsa", nil, "have this RFC 3161 Time-Stamping Authority `URL` timestamp every camera's checkpoints (repeatable; docs/SPEC.md §16.5)")
 	runCmd.Flags().Var(witnessFlag{&cfg.Witnesses}, "witness", "publish every camera's checkpoints to this tlog witness: `URL,VKEY` (its submission URL and verifier key; repeatable; docs/SPEC.md §16)")
+	runCmd.Flags().StringArrayVar(&cfg.WitnessLogs, "witness-log", nil, "witness another hub's camera log: its signed-note verifier `VKEY` (named by the log's origin; its owner gets it from GET /devices/{camera}/witness); this hub then cosigns that log's checkpoints at /witness/add-checkpoint, kept across restarts (repeatable; docs/SPEC.md §16.6)")
+	runCmd.Flags().StringVar(&cfg.WitnessName, "witness-name", "", "the name of this hub's witness cosigning key (default camchain/v1/witness/<hub address>)")
 	runCmd.Flags().StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", "", "the webhooks' HMAC secret (default <data>/integrations/webhook.secret, made at the first start)")
 	runCmd.Flags().StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this loopback host:port (e.g. 127.0.0.1:9464)")
 

@@ -17,6 +17,7 @@ import (
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tsa"
@@ -33,6 +34,9 @@ import (
 //	<data>/witness/log.secret     32 bytes from crypto/rand, made at the first start:
 //	                              the seed of every log key (witness.LogKeys)
 //	<data>/witness/cosignatures/  witness.Store
+//	<data>/witness/server/        witness.Server: the logs of other hubs this
+//	                              hub witnesses (WitnessLogs), with the last
+//	                              tree it cosigned of each
 
 // DefaultWitnessInterval is how often the hub looks for checkpoints to
 // publish.
@@ -69,6 +73,13 @@ type witnesses struct {
 	store   *witness.Store
 	clients []*witness.Client
 	forks   map[string]bool // origin, witness, size already alarmed
+	server  *witness.Server // the witness this hub runs for others; nil when it witnesses no log
+}
+
+// DefaultWitnessName names a hub's witness cosigning key: the hub's
+// address under camchain's prefix, "camchain/v1/witness/0x…".
+func DefaultWitnessName(hub keys.Address) string {
+	return witness.OriginPrefix + "witness/" + strings.ToLower(hub.Hex())
 }
 
 func (h *Hub) startWitnesses() error {
@@ -101,8 +112,65 @@ func (h *Hub) startWitnesses() error {
 	for _, t := range h.cfg.Witnesses {
 		w.clients = append(w.clients, &witness.Client{Key: t.Key, URL: t.URL})
 	}
+	if w.server, err = h.openWitnessServer(lk); err != nil {
+		st.Close()
+		return err
+	}
 	h.witnesses = w
 	return nil
+}
+
+// openWitnessServer opens the witness this hub runs for other hubs' logs:
+// those of cfg.WitnessLogs and those added at earlier starts. It is nil
+// (and /witness/add-checkpoint answers 404) when there are none.
+func (h *Hub) openWitnessServer(lk *witness.LogKeys) (*witness.Server, error) {
+	dir := filepath.Join(h.cfg.witnessDir(), "server")
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) && len(h.cfg.WitnessLogs) == 0 {
+		return nil, nil
+	}
+	name := h.cfg.WitnessName
+	if name == "" {
+		name = DefaultWitnessName(h.key.Address())
+	}
+	s, err := witness.NewServer(dir, name, lk.CosigningKey(), h.cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	for _, vkey := range h.cfg.WitnessLogs {
+		if err := s.AddLog(vkey); err != nil {
+			return nil, fmt.Errorf("--witness-log %q: %w", vkey, err)
+		}
+	}
+	if s.Logs() == 0 {
+		return nil, nil
+	}
+	return s, nil
+}
+
+// WitnessServerKey is the cosigning key of the witness this hub runs for
+// others (what their owners pass to --witness with its URL), and false
+// when it witnesses no log.
+func (h *Hub) WitnessServerKey() (witness.Key, bool) {
+	if h.witnesses == nil || h.witnesses.server == nil {
+		return witness.Key{}, false
+	}
+	return h.witnesses.server.Key(), true
+}
+
+// WitnessURL is the submission prefix of the witness this hub runs.
+func (h *Hub) WitnessURL() string { return h.BaseURL() + witnessPrefix }
+
+// witnessPrefix is where the hub's witness takes add-checkpoint requests.
+const witnessPrefix = "/witness"
+
+// serveWitness answers the tlog-witness protocol, public by design: a log
+// proves itself by its signature, and the witness's answers are public.
+func (h *Hub) serveWitness(w http.ResponseWriter, r *http.Request) {
+	if h.witnesses == nil || h.witnesses.server == nil {
+		http.Error(w, "this hub witnesses no log (camchaind run --witness-log VKEY)", http.StatusNotFound)
+		return
+	}
+	h.witnesses.server.ServeHTTP(w, r)
 }
 
 // WitnessLogKey is the verifier key of the log of camera's chain in epoch:

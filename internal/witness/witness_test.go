@@ -56,8 +56,13 @@ func testOrigin() string {
 	return witness.Origin("camchain-7", cam, 3)
 }
 
-// startWitness runs a litewitness that knows origin's log under lk.
-func startWitness(t *testing.T, name string, lk *witness.LogKeys, origin string) *witness.Client {
+// startFunc runs a witness that knows origin's log under lk, until the
+// test ends, and returns a client of it.
+type startFunc func(t *testing.T, name string, lk *witness.LogKeys, origin string) *witness.Client
+
+// startLitewitness runs torchwood's litewitness, an implementation that is
+// not ours.
+func startLitewitness(t *testing.T, name string, lk *witness.LogKeys, origin string) *witness.Client {
 	t.Helper()
 	w := litewitness.Start(t, name)
 	vkey, err := lk.VerifierKey(origin)
@@ -66,6 +71,32 @@ func startWitness(t *testing.T, name string, lk *witness.LogKeys, origin string)
 	}
 	w.AddLog(t, origin, vkey)
 	return &witness.Client{Key: witness.Key{Name: w.Name, Public: w.Public}, URL: w.URL}
+}
+
+// startServer runs camchain's own witness (witness.Server, what a hub runs
+// for others) over HTTP.
+func startServer(t *testing.T, name string, lk *witness.LogKeys, origin string) *witness.Client {
+	t.Helper()
+	s, _ := newServer(t, t.TempDir(), name)
+	vkey, err := lk.VerifierKey(origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddLog(vkey); err != nil {
+		t.Fatal(err)
+	}
+	return serve(t, s)
+}
+
+// eachWitness runs f against litewitness and against witness.Server: the
+// same publisher, the same requests, the same verdicts.
+func eachWitness(t *testing.T, f func(t *testing.T, start startFunc)) {
+	for _, impl := range []struct {
+		name  string
+		start startFunc
+	}{{"litewitness", startLitewitness}, {"camchain", startServer}} {
+		t.Run(impl.name, func(t *testing.T) { f(t, impl.start) })
+	}
 }
 
 func mustVerify(t *testing.T, cs witness.Cosignature, origin string, tree *checkpoint.Tree, size uint64) {
@@ -87,11 +118,13 @@ func mustVerify(t *testing.T, cs witness.Cosignature, origin string, tree *check
 	}
 }
 
-// TestPublishToLitewitness: an independent witness (torchwood's
-// litewitness) cosigns each checkpoint of a growing tree after checking the
+// TestPublish: a witness (torchwood's litewitness, an implementation
+// that is not ours, and the hub's own witness.Server) cosigns each checkpoint of a growing tree after checking the
 // consistency proof, and a hub that lost track of what the witness saw
 // catches up from the witness's 409.
-func TestPublishToLitewitness(t *testing.T) {
+func TestPublish(t *testing.T) { eachWitness(t, testPublish) }
+
+func testPublish(t *testing.T, startWitness startFunc) {
 	ctx := context.Background()
 	lk, origin := newLogKeys(t), testOrigin()
 	c := startWitness(t, "witness.example/one", lk, origin)
@@ -125,7 +158,9 @@ func TestPublishToLitewitness(t *testing.T) {
 // TestForkRefused: a witness that cosigned one history refuses another:
 // a different tree of the size it saw, or a tree that extends a different
 // one. Both come back as a *ForkError naming the witness and the sizes.
-func TestForkRefused(t *testing.T) {
+func TestForkRefused(t *testing.T) { eachWitness(t, testForkRefused) }
+
+func testForkRefused(t *testing.T, startWitness startFunc) {
 	ctx := context.Background()
 	lk, origin := newLogKeys(t), testOrigin()
 	c := startWitness(t, "witness.example/fork", lk, origin)
@@ -161,7 +196,9 @@ func TestForkRefused(t *testing.T) {
 // TestForkAcrossTwoWitnesses: two trees of one size shown to two witnesses
 // are each cosigned (neither saw the other), and the fork is caught as
 // soon as one history reaches the witness that saw the other.
-func TestForkAcrossTwoWitnesses(t *testing.T) {
+func TestForkAcrossTwoWitnesses(t *testing.T) { eachWitness(t, testForkAcrossTwoWitnesses) }
+
+func testForkAcrossTwoWitnesses(t *testing.T, startWitness startFunc) {
 	ctx := context.Background()
 	lk, origin := newLogKeys(t), testOrigin()
 	w1 := startWitness(t, "witness.example/w1", lk, origin)
@@ -195,7 +232,9 @@ func TestForkAcrossTwoWitnesses(t *testing.T) {
 // TestWitnessRefusesUnknownSigner: a checkpoint signed with a log key the
 // witness was not configured with (another hub's, an attacker's) is
 // refused, and so is a log the witness does not know.
-func TestWitnessRefusesUnknownSigner(t *testing.T) {
+func TestWitnessRefusesUnknownSigner(t *testing.T) { eachWitness(t, testWitnessRefusesUnknownSigner) }
+
+func testWitnessRefusesUnknownSigner(t *testing.T, startWitness startFunc) {
 	ctx := context.Background()
 	lk, origin := newLogKeys(t), testOrigin()
 	c := startWitness(t, "witness.example/strict", lk, origin)
