@@ -192,9 +192,11 @@ export function verifyRecordSignature(r: Record): void {
   if (got !== checksum(r.camera)) throw new Error(`record ${r.seq}: signed by ${got}, camera is ${checksum(r.camera)}`);
 }
 
-/** segmentMatches reports whether data is the segment the record names (size and SHA-256). */
-export function segmentMismatch(r: Record, data: Uint8Array): string | null {
+/** segmentMismatch reports how data is not the segment the record names
+ * (size and SHA-256), or null. digest, when given, is SHA-256 of data
+ * computed elsewhere (WebCrypto: see evidence.segmentDigests). */
+export function segmentMismatch(r: Record, data: Uint8Array, digest?: Uint8Array): string | null {
   if (BigInt(data.length) !== r.size) return `size ${data.length}, the record says ${r.size}`;
-  if (!equalBytes(sha256(data), r.segment)) return "SHA-256 is not the record's";
+  if (!equalBytes(digest ?? sha256(data), r.segment)) return "SHA-256 is not the record's";
   return null;
 }

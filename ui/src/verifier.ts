@@ -12,17 +12,20 @@
 import { h, mount } from "./dom";
 import { fromHex } from "./bytes";
 import { decodeBundle } from "./bundle";
-import { kindOf, parseWitnessKey, reportJSON, verify, type Options, type Report, type WitnessKey } from "./evidence";
+import { kindOf, parseWitnessKey, reportJSON, segmentDigests, verify, type Options, type Report, type WitnessKey } from "./evidence";
 
 const $ = (id: string) => document.getElementById(id)!;
 
 function embedded(): Uint8Array | null {
   const el = document.getElementById("bundle");
-  const t = (el?.textContent ?? "").replace(/\s+/g, "");
-  if (!t || t.startsWith("@@")) return null; // the template: no bundle put in
-  // The native decoder where the browser has one (a bundle is megabytes).
+  const raw = el?.textContent ?? "";
+  // The native decoder where the browser has one (a bundle is megabytes);
+  // it skips ASCII whitespace itself, so the text is not copied first.
   const native = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
-  if (native) return native(t);
+  const head = raw.trimStart().slice(0, 2);
+  if (!head || head.startsWith("@@")) return null; // the template: no bundle put in
+  if (native) return native(raw);
+  const t = raw.replace(/\s+/g, "");
   const bin = atob(t);
   const b = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
@@ -52,7 +55,7 @@ function fillFormFromFragment(): void {
 let current: Uint8Array | null = null;
 const urls: string[] = [];
 
-function run(): void {
+async function run(): Promise<void> {
   const out = $("result");
   const result = $("result-json");
   for (const u of urls.splice(0)) URL.revokeObjectURL(u);
@@ -72,7 +75,8 @@ function run(): void {
   let rep: Report | null = null;
   let err: unknown = null;
   try {
-    rep = verify(decodeBundle(current), opts);
+    const b = decodeBundle(current);
+    rep = verify(b, { ...opts, digests: await segmentDigests(b) });
   } catch (e) {
     err = e;
   }
@@ -203,7 +207,7 @@ function play(i: number): void {
 async function open(f: File): Promise<void> {
   current = new Uint8Array(await f.arrayBuffer());
   $("source").textContent = `Bundle: ${f.name} (${current.length} bytes), opened from your disk.`;
-  run();
+  void run();
 }
 
 function main(): void {
@@ -214,12 +218,12 @@ function main(): void {
   } catch {
     $("source").textContent = "The bundle embedded in this page is not valid base64.";
   }
-  $("verify").addEventListener("click", run);
+  $("verify").addEventListener("click", () => void run());
   $("file").addEventListener("change", (e) => {
     const f = (e.target as HTMLInputElement).files?.[0];
     if (f) void open(f);
   });
-  run();
+  void run();
   document.body.dataset.ready = "1";
 }
 

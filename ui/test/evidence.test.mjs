@@ -34,7 +34,7 @@ for (const name of ["bundle-v1", "bundle-v2"]) {
   const bundle = readFileSync(join(root, "internal", "evidence", "testdata", name + ".cbor"));
   const now = BigInt(Math.floor(Date.parse(vec.now) / 1000));
   for (const c of vec.cases) {
-    test(`${name}: ${c.comment} → ${c.expect}`, () => {
+    test(`${name}: ${c.comment} → ${c.expect}`, async () => {
       let b = Uint8Array.from(bundle);
       if (c.flip) b[c.flip.offset] ^= c.flip.xor;
       if (c.append) b = Uint8Array.from([...b, ...hex(c.append)]);
@@ -50,6 +50,16 @@ for (const name of ["bundle-v1", "bundle-v2"]) {
       }
       assert.equal(kind, c.expect, `verdict ${kind} (${err?.message}), Go says ${c.expect}`);
       if (c.report) assert.deepEqual(ev.reportJSON(rep), c.report);
+      // The page's path: segments hashed by WebCrypto, the same verdict.
+      let arep, akind = "ok", aerr;
+      try {
+        arep = await ev.verifyBytesAsync(b, opts);
+      } catch (e) {
+        aerr = e;
+        akind = ev.kindOf(e);
+      }
+      assert.equal(akind, c.expect, `with WebCrypto digests: verdict ${akind} (${aerr?.message}), Go says ${c.expect}`);
+      if (c.report) assert.deepEqual(ev.reportJSON(arep), c.report);
     });
   }
 }
@@ -67,7 +77,7 @@ test("a witness key string round-trips and a wrong id is refused", () => {
 if (process.env.EVIDENCE_CASES) {
   const cases = JSON.parse(readFileSync(process.env.EVIDENCE_CASES, "utf8"));
   const data = {};
-  test(`${cases.length} corrupted bundles: the verdicts Go gives`, () => {
+  test(`${cases.length} corrupted bundles: the verdicts Go gives`, async () => {
     const wrong = [];
     for (const c of cases) {
       data[c.bundle] ??= readFileSync(join(root, "internal", "evidence", "testdata", c.bundle + ".cbor"));
@@ -84,6 +94,13 @@ if (process.env.EVIDENCE_CASES) {
         msg = e.message;
       }
       if (kind !== c.expect) wrong.push(`${c.bundle} offset ${c.offset} xor ${c.xor} cut ${c.truncate ?? "-"}: page ${kind} (${msg}), Go ${c.expect}`);
+      let akind = "ok";
+      try {
+        await ev.verifyBytesAsync(b, opts);
+      } catch (e) {
+        akind = ev.kindOf(e);
+      }
+      if (akind !== c.expect) wrong.push(`${c.bundle} offset ${c.offset} xor ${c.xor} cut ${c.truncate ?? "-"}: page with WebCrypto digests ${akind}, Go ${c.expect}`);
     }
     assert.deepEqual(wrong, []);
   });
