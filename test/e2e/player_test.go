@@ -13,6 +13,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/keys"
 	cwallet "github.com/camchain/camchain/internal/wallet"
 )
@@ -25,15 +26,25 @@ import (
 // segment altered on the hub's disk shows broken and stops playback, a
 // revoke closes the viewer's live view within 2 s, a real RTSP camera's
 // H.264 main stream with audio plays while its H.265 sub stream is
-// refused with a message, not a black box, and the camera grid plays each
-// camera live in a tile, from its sub stream's own chain where it has one.
+// refused with a message, not a black box, the camera grid plays each
+// camera live in a tile, from its sub stream's own chain where it has one,
+// and the camera page's recordings timeline draws the gap and the alarm
+// the timeline API reports (the camera stopped for 6 s, then a clone of it
+// was refused), names each span's integrity (a checkpoint a minute), and
+// plays from where it is clicked. Its screenshots go to docs/screenshots
+// with -update-screenshots, like TestWebUI's.
 func TestVerifiedPlayer(t *testing.T) {
 	ui, chromium := browserTestDeps(t)
 	h := initHub(t)
 	h.run(t)
-	a := runAgent(t, filepath.Join(t.TempDir(), "cam"))
+	camDir := filepath.Join(t.TempDir(), "cam")
+	a := runAgent(t, camDir)
 	w := newWallet(t)
 	cam := pair(t, h, a, w)
+	// A checkpoint a minute, for the timeline's verified segments.
+	if code, _, errs := camchain(append([]string{"policy", "--camera", cam, "--period", "1m", "--hub", h.url()}, w.flags()...)...); code != 0 {
+		t.Fatalf("policy: %s", errs)
+	}
 	// A second camera over RTSP: H.264 with AAC as its main stream and
 	// H.265 as its sub stream (ffmpeg through the test camera), which
 	// Debian's Chromium cannot decode.
@@ -57,6 +68,22 @@ func TestVerifiedPlayer(t *testing.T) {
 	}
 	// Some recordings first, so that history-from leaves some out.
 	waitFor(t, 60*time.Second, "six segments on the hub", func() bool { return hubHead(t, h, cam) >= 5 })
+	// A gap and an alarm for the timeline: the camera stops for 6 s, then
+	// a copy of its data directory connects beside the restarted original
+	// and is refused as a clone (an alarm on the ledger).
+	a.stop()
+	clone := filepath.Join(t.TempDir(), "clone")
+	if out, err := exec.Command("cp", "-a", camDir, clone).CombinedOutput(); err != nil {
+		t.Fatalf("copy: %v %s", err, out)
+	}
+	time.Sleep(6 * time.Second)
+	a = runAgent(t, camDir)
+	waitFor(t, 30*time.Second, "the camera back on the link", func() bool { return a.status(t).Link == "connected" })
+	c := runAgent(t, clone)
+	waitFor(t, 30*time.Second, "clone-suspected on the audit log", func() bool {
+		return contains(auditKinds(t, h, cam), string(audit.CloneSuspected))
+	})
+	c.stop()
 	historyFrom := time.Now().UTC().Truncate(time.Second)
 	if code, out, errs := camchain(append([]string{"grant", "--camera", cam, "--viewer", viewerKey.Address().Hex(),
 		"--history-from", historyFrom.Format(time.RFC3339), "--hub", h.url()}, w.flags()...)...); code != 0 {
@@ -75,7 +102,7 @@ func TestVerifiedPlayer(t *testing.T) {
 	hexKey := func(k *keys.PrivateKey) string { return "0x" + hex.EncodeToString(crypto.FromECDSA(k.ECDSA())) }
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "test/player.test.mjs")
+	cmd := exec.CommandContext(ctx, "node", nodeTestArgs("test/player.test.mjs")...)
 	cmd.Dir = ui
 	cmd.Env = append(os.Environ(), "HUB_URL="+h.url(), "OWNER_KEY="+hexKey(ownerKey), "VIEWER_KEY="+hexKey(viewerKey),
 		"CAMERA="+cam, "CAMERA_RTSP="+cam2, "CAMERA_SUB="+cam3, "HISTORY_FROM="+historyFrom.Format(time.RFC3339), "SEGMENTS_DIR="+segDir, "SHOTS="+shots,
@@ -86,6 +113,20 @@ func TestVerifiedPlayer(t *testing.T) {
 		t.Fatalf("the browser test failed: %v", err)
 	}
 	t.Logf("screenshots in %s", shots)
+	if *updateScreenshots {
+		copyScreenshots(t, shots, filepath.Join(filepath.Dir(ui), "docs", "screenshots"), "player-timeline-desktop.png", "player-timeline-phone.png", "grid-desktop.png")
+	}
+}
+
+// nodeTestArgs runs a browser test file one test at a time; with
+// CAMCHAIN_BROWSER_TESTS set (a developer's shortcut), only the tests whose
+// name matches that pattern.
+func nodeTestArgs(file string) []string {
+	args := []string{"--test", "--test-concurrency=1"}
+	if p := os.Getenv("CAMCHAIN_BROWSER_TESTS"); p != "" {
+		args = append(args, "--test-name-pattern="+p)
+	}
+	return append(args, file)
 }
 
 // hubSegmentDir is the directory of the hub's segment files of the

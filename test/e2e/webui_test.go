@@ -124,22 +124,33 @@ func TestWebUI(t *testing.T) {
 		t.Errorf("evidence verify of the page's download: exit %d\n%s%s", code, out, errs)
 	}
 	if *updateScreenshots {
-		dst := filepath.Join(filepath.Dir(ui), "docs", "screenshots")
-		if err := os.MkdirAll(dst, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		copyScreenshots(t, shots, filepath.Join(filepath.Dir(ui), "docs", "screenshots"))
+	}
+}
+
+// copyScreenshots copies the named screenshots (none named: every file)
+// from a browser test's output directory to dst.
+func copyScreenshots(t *testing.T, shots, dst string, names ...string) {
+	t.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if len(names) == 0 {
 		es, err := os.ReadDir(shots)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, e := range es {
-			b, err := os.ReadFile(filepath.Join(shots, e.Name()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			names = append(names, e.Name())
+		}
+	}
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(shots, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, n), b, 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

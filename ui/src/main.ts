@@ -12,6 +12,7 @@ import type { AuditEvent, CameraStatus, ClientInfo, Device, List, Status, TxResu
 import { provider } from "./wallet";
 import { play, type Player, type PlayerState } from "./player";
 import type { Stream } from "./feedchain";
+import { timeline } from "./timeline";
 
 const root = document.getElementById("app")!;
 let hub: Status | null = null;
@@ -442,7 +443,7 @@ function sharing(dev: Device): HTMLElement {
 
 // ---------- the verified player ----------
 
-const players = new Set<Player>();
+const players = new Set<Player | { stop(): void }>();
 function stopPlayers() {
   for (const p of players) p.stop();
   players.clear();
@@ -479,24 +480,38 @@ function watchCard(dev: Device, hubAddr: string, st?: CameraStatus): HTMLElement
   video.muted = true;
   const status = h("p", { class: "play-state", role: "status", "aria-live": "polite" }, "Not playing.");
   const streamSel = h("select", { id: "play-stream", name: "stream" }, h("option", { value: "main" }, "Main (full resolution)"), h("option", { value: "sub" }, "Sub (low resolution)"));
-  const from = h("input", { id: "play-from", name: "from", type: "datetime-local" });
-  const to = h("input", { id: "play-to", name: "to", type: "datetime-local" });
+  const from = h("input", { id: "play-from", name: "from", type: "datetime-local", step: 1 });
+  const to = h("input", { id: "play-to", name: "to", type: "datetime-local", step: 1 });
   let cur: Player | null = null;
-  const start = (recorded: boolean) => {
+  const stream = (): Stream => (streamSel.value === "sub" ? "sub" : "main");
+  const tl = timeline(dev.camera, stream, (t) => {
+    // From the timeline: a recording from t on to live, the key frame at or before t first.
+    from.value = localInput(t, true);
+    to.value = "";
+    start(true, t);
+  });
+  players.add(tl);
+  streamSel.addEventListener("change", () => tl.reload());
+  const start = (recorded: boolean, at?: Date) => {
     if (cur) {
       cur.stop();
       players.delete(cur);
     }
-    const f = recorded && from.value ? new Date(from.value) : undefined;
+    const f = recorded ? at ?? (from.value ? new Date(from.value) : undefined) : undefined;
     const t = recorded && to.value ? new Date(to.value) : undefined;
     if (recorded && !f) {
       mount(status, "Choose where to start.");
       return;
     }
+    tl.playhead(null);
+    status.className = "play-state info";
+    status.dataset.state = "starting";
+    delete status.dataset.first;
+    mount(status, f ? `Starting at the key frame at or before ${f.toLocaleTimeString()}…` : "Starting the live view…");
     cur = play({
       camera: dev.camera,
       hub: hubAddr,
-      stream: streamSel.value === "sub" ? "sub" : "main",
+      stream: stream(),
       from: f,
       to: t,
       video,
@@ -519,6 +534,7 @@ function watchCard(dev: Device, hubAddr: string, st?: CameraStatus): HTMLElement
     });
     players.add(cur);
   };
+  video.addEventListener("timeupdate", () => tl.playhead(cur?.position() ?? null));
   const liveBtn = h("button", { type: "button", class: "primary", onclick: () => start(false) }, "Watch live");
   const recBtn = h("button", { type: "button", onclick: () => start(true) }, "Play recording");
   const stopBtn = h("button", { type: "button", class: "ghost", onclick: () => { if (cur) { cur.stop(); players.delete(cur); cur = null; mount(status, "Stopped."); } } }, "Stop");
@@ -532,6 +548,7 @@ function watchCard(dev: Device, hubAddr: string, st?: CameraStatus): HTMLElement
     h("div", { class: "row" }, liveBtn, stopBtn),
     h("div", { class: "row" }, h("div", { class: "field" }, h("label", { for: "play-from" }, "Recording from"), from), h("div", { class: "field" }, h("label", { for: "play-to" }, "Until (empty: on to live)"), to)),
     recBtn,
+    tl.el,
     h("p", { class: "fine" }, `Every segment is checked here before it plays: signed by camera ${short(dev.camera, 4)}, in its chain, bytes as signed, forwarded in order by hub ${short(hubAddr, 4)}.${st?.codec ? ` Codec ${st.codec}.` : ""}`),
   );
 }
@@ -581,7 +598,7 @@ function exportCard(dev: Device, st?: CameraStatus): HTMLElement {
   return h("section", { class: "card" }, h("h2", null, "Export evidence"), h("p", { class: "fine" }, "Only recordings under a checkpoint on the ledger can be exported; the bundle proves them without this hub."), form);
 }
 
-const localInput = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+const localInput = (d: Date, seconds = false) => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, seconds ? 19 : 16);
 
 const PERIODS: [number, string][] = [
   [60, "1 minute"],

@@ -34,6 +34,9 @@ export interface Player {
   stop(): void;
   /** seekTo moves playback to a wall-clock time inside what is buffered. */
   seekTo(t: Date): boolean;
+  /** position is the wall-clock time of the frame shown (from the first
+   * segment's signed start), null before anything played. */
+  position(): Date | null;
 }
 
 type MSCtor = typeof MediaSource;
@@ -247,6 +250,9 @@ export function play(o: PlayOptions): Player {
     stop() {
       draining = null;
       halt();
+    },
+    position(): Date | null {
+      return anchor ? new Date(anchor.wall + (o.video.currentTime - anchor.media) * 1000) : null;
     },
     seekTo(t: Date): boolean {
       if (!anchor) return false;

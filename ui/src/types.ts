@@ -76,3 +76,48 @@ export interface TxResult {
   log?: string;
   height?: number;
 }
+export interface TimelineCheckpoint {
+  index: number;
+  height: number;
+  time: string;
+  tx_hash: string;
+}
+export type SpanState = "verified" | "pending" | "failed" | "pruned" | "missing";
+export interface TimelineSpan {
+  start: string;
+  end: string;
+  first_seq: number;
+  last_seq: number;
+  segments: number;
+  bytes: number;
+  seconds: number;
+  state: SpanState;
+  checkpoint?: TimelineCheckpoint;
+}
+export interface TimelineGap {
+  start: string;
+  end: string;
+  seconds: number;
+  after_seq: number;
+  before_seq: number;
+}
+export interface TimelineAlarm {
+  time: string;
+  kind: string;
+  detail: string;
+  event_seq: number;
+  tx_hash: string;
+}
+export interface Timeline {
+  camera: string;
+  epoch: number;
+  stream: "main" | "sub";
+  from: string;
+  to: string;
+  live: boolean;
+  spans: TimelineSpan[];
+  gaps: TimelineGap[];
+  alarms: TimelineAlarm[];
+  alarms_truncated?: boolean;
+  next?: string;
+}
