@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/evidence/evidencetest"
+	"github.com/camchain/camchain/internal/webui"
 )
 
 // Export a bundle from a real hub, then verify it with the hub gone: as
@@ -81,8 +81,8 @@ func TestEvidenceExportAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(html, []byte(`<script id="bundle" type="application/octet-stream">`+base64.StdEncoding.EncodeToString(exported)+`</script>`)) {
-		t.Fatal("the page does not hold exactly the exported bundle")
+	if embedded, err := webui.EmbeddedBundle(html); err != nil || !bytes.Equal(embedded, exported) {
+		t.Fatalf("the page does not hold exactly the exported bundle (%v)", err)
 	}
 	runCLI(export("--from", at(0), "--to", at(8*time.Second), "-o", filepath.Join(t.TempDir(), "x.cbor"), "--html", page)...).must(t, 2, "exists")
 	other := filepath.Join(t.TempDir(), "other.cbor")

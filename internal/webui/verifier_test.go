@@ -114,19 +114,29 @@ func TestEvidenceVerifierAgreesWithGo(t *testing.T) {
 	}
 }
 
-// VerifierPage puts the bundle, base64, in place of the marker and leaves
-// the rest of the page as built; an empty bundle leaves an empty element.
+// VerifierPage puts the bundle, base64 in lines of 64 KiB, in place of the
+// marker and leaves the rest of the page as built.
 func TestVerifierPage(t *testing.T) {
-	bundle := []byte("\x87\x71camchain-evidence\x01 any bytes")
+	bundle := make([]byte, 200<<10)
+	copy(bundle, "\x87\x71camchain-evidence\x01 any bytes")
+	for i := 40; i < len(bundle); i++ {
+		bundle[i] = byte(i * 7)
+	}
 	page, err := VerifierPage(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `<script id="bundle" type="application/octet-stream">` + base64.StdEncoding.EncodeToString(bundle) + `</script>`
-	if !bytes.Contains(page, []byte(want)) || bytes.Contains(page, []byte(bundleMarker)) {
-		t.Fatalf("the bundle is not where the page reads it")
+	got, err := EmbeddedBundle(page)
+	if err != nil || !bytes.Equal(got, bundle) || bytes.Contains(page, []byte(bundleMarker)) {
+		t.Fatalf("the bundle is not where the page reads it: %v", err)
 	}
-	if len(page) != len(verifierPage)-len(bundleMarker)+base64.StdEncoding.EncodedLen(len(bundle)) {
+	start := bytes.Index(page, []byte(bundleOpen)) + len(bundleOpen)
+	text := page[start : start+bytes.Index(page[start:], []byte("</script>"))]
+	lines := bytes.Split(text, []byte("\n"))
+	if len(lines) != 5 || len(lines[0]) != bundleLineChars || len(lines[4]) > bundleLineChars {
+		t.Fatalf("%d lines of %d, %d chars: want lines of %d", len(lines), len(lines[0]), len(lines[len(lines)-1]), bundleLineChars)
+	}
+	if len(page) != len(verifierPage)-len(bundleMarker)+base64.StdEncoding.EncodedLen(len(bundle))+len(lines)-1 {
 		t.Fatalf("the page has %d bytes, want the template's with the bundle instead of the marker", len(page))
 	}
 	for _, s := range []string{"http://", "https://", "connect-src", "<link", " src="} {
