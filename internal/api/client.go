@@ -224,6 +224,12 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 	return &s, c.do(ctx, http.MethodGet, "/status", nil, nil, &s)
 }
 
+// Validators returns the ledger's validator set and open proposals.
+func (c *Client) Validators(ctx context.Context) (*ValidatorSet, error) {
+	var v ValidatorSet
+	return &v, c.do(ctx, http.MethodGet, "/validators", nil, nil, &v)
+}
+
 // Device returns a camera's record; an *Error with ErrNotFound if unknown.
 func (c *Client) Device(ctx context.Context, camera string) (*Device, error) {
 	var d Device

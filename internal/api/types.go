@@ -323,3 +323,31 @@ type TimelineAlarm struct {
 	Seq    uint64 `json:"event_seq"` // the audit event's seq (GET /api/v1/audit)
 	TxHash string `json:"tx_hash"`
 }
+
+// ValidatorSet is GET /api/v1/validators: the ledger's validator set, the
+// number of changes applied since genesis (the epoch a SetValidator vote
+// names), and the open proposals to change it (docs/SPEC.md §3.6).
+type ValidatorSet struct {
+	Epoch      uint64              `json:"epoch"`
+	TotalPower uint64              `json:"total_power"`
+	Validators []Validator         `json:"validators"`
+	Proposals  []ValidatorProposal `json:"proposals"`
+}
+
+// Validator is one validator: its hub and its CometBFT key.
+type Validator struct {
+	Hub          string `json:"hub"`
+	ValidatorKey string `json:"validator_key"` // ed25519 public key, 0x hex
+	Power        uint64 `json:"power"`
+}
+
+// ValidatorProposal is one open change and its voters so far.
+type ValidatorProposal struct {
+	ID           string   `json:"id"`
+	Hub          string   `json:"hub"`
+	ValidatorKey string   `json:"validator_key"`
+	Power        uint64   `json:"power"` // 0: remove
+	Opened       string   `json:"opened"`
+	Voters       []string `json:"voters"`
+	VotedPower   uint64   `json:"voted_power"`
+}

@@ -54,6 +54,12 @@ const (
 	// LegalHold: an owner placed or released a legal hold on a time range
 	// of a camera's recordings (docs/SPEC.md §14.4).
 	LegalHold Kind = "legal-hold"
+	// ValidatorVote: a validator's hub voted for a change of the validator
+	// set; ValidatorSet: a change reached more than two thirds of the
+	// voting power and applied (docs/SPEC.md §3.6). The event's actor is
+	// the voting hub, its subject the hub whose validator changes.
+	ValidatorVote Kind = "validator-vote"
+	ValidatorSet  Kind = "validator-set"
 )
 
 // Kinds a hub files.

@@ -68,6 +68,7 @@ type route struct {
 func (h *Hub) routeTable() []route {
 	return []route{
 		{"GET", "/status", public, h.status},
+		{"GET", "/validators", public, h.validators},
 		{"GET", "/auth/nonce", public, h.authNonce},
 		{"POST", "/auth/login", public, h.authLogin},
 		{"POST", "/auth/renew", public, h.authRenew},
@@ -245,6 +246,37 @@ func (h *Hub) status(r *http.Request) (any, error) {
 		s.LatestBlock = st.SyncInfo.LatestBlockTime.UTC().Format(time.RFC3339Nano)
 	}
 	return s, nil
+}
+
+// validators is the ledger's validator set: public, as every ledger fact
+// the validators sign is.
+func (h *Hub) validators(*http.Request) (any, error) {
+	vs, err := h.node.App.ValidatorSet()
+	if err != nil {
+		return nil, err
+	}
+	return ValidatorSetView(vs), nil
+}
+
+// ValidatorSetView is the API's form of a validator set.
+func ValidatorSetView(vs ledger.ValidatorSet) api.ValidatorSet {
+	out := api.ValidatorSet{Epoch: vs.Epoch, Validators: []api.Validator{}, Proposals: []api.ValidatorProposal{}}
+	power := map[keys.Address]uint64{}
+	for _, v := range vs.Validators {
+		out.TotalPower += v.Power
+		power[v.Hub] = v.Power
+		out.Validators = append(out.Validators, api.Validator{Hub: v.Hub.Hex(), ValidatorKey: "0x" + hex.EncodeToString(v.PubKey[:]), Power: v.Power})
+	}
+	for _, p := range vs.Proposals {
+		pv := api.ValidatorProposal{ID: "0x" + hex.EncodeToString(p.ID[:]), Hub: p.Hub.Hex(), ValidatorKey: "0x" + hex.EncodeToString(p.PubKey[:]),
+			Power: p.Power, Opened: rfc3339(p.Opened), Voters: []string{}}
+		for _, v := range p.Voters {
+			pv.Voters = append(pv.Voters, v.Hex())
+			pv.VotedPower += power[v]
+		}
+		out.Proposals = append(out.Proposals, pv)
+	}
+	return out
 }
 
 func deviceView(d *ledger.Device, now uint64) api.Device {

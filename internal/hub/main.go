@@ -16,9 +16,11 @@ import (
 	"github.com/mdp/qrterminal/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/home"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/link"
 	"github.com/camchain/camchain/internal/version"
 )
@@ -165,6 +167,83 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	joinCmd.Flags().StringVar(&genesisFile, "genesis", "", "the network's genesis.json")
 	joinCmd.Flags().StringArrayVar(&peers, "peer", nil, "a hub of the network to connect to, NODE_ID@HOST:PORT (repeatable; its node id is in its identity)")
 
+	var apiURL string
+	var power uint64
+	validatorCmd := &cobra.Command{
+		Use:   "validator",
+		Short: "The ledger's validator set: list it, or vote (as a validator's hub) to change it",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	validatorCmd.PersistentFlags().StringVar(&apiURL, "api", "http://"+DefaultHTTPAddr, "this hub's running API (http(s)://host:port)")
+	validatorCmd.PersistentFlags().StringVar(&cfg.PassphraseFile, "passphrase-file", os.Getenv("CAMCHAIND_PASSPHRASE_FILE"), "hub key passphrase file (default <data>/keys/hub.passphrase)")
+	listCmd := &cobra.Command{
+		Use:   "list",
+		Short: "Print the validator set and the open proposals to change it",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := api.NewClient(apiURL)
+			if err != nil {
+				return usageError{err}
+			}
+			s, err := c.Validators(cmd.Context())
+			if err != nil {
+				return err
+			}
+			PrintValidatorSet(stdout, s)
+			return nil
+		},
+	}
+	report := func(r *VoteResult) {
+		fmt.Fprintf(stdout, "camchaind: vote committed at height %d (tx %s)\n", r.Tx.Height, r.Tx.Hash)
+		PrintValidatorSet(stdout, r.Set)
+	}
+	voteCmd := &cobra.Command{
+		Use:   "vote IDENTITY.json [--power N]",
+		Short: "Vote, as this validator's hub, to make the hub of IDENTITY.json a validator (or set its power; 0 removes it)",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{errors.New("camchaind validator vote needs one identity file (what `camchaind identity` prints on the hub to vote in)")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := ReadIdentityFile(args[0])
+			if err != nil {
+				return err
+			}
+			r, err := Vote(cmd.Context(), cfg, apiURL, id, power)
+			if err != nil {
+				return err
+			}
+			report(r)
+			return nil
+		},
+	}
+	voteCmd.Flags().Uint64Var(&power, "power", ledger.DefaultValidatorPower, "the voting power to give it (0 removes it)")
+	removeCmd := &cobra.Command{
+		Use:   "remove HUB_ADDRESS",
+		Short: "Vote, as this validator's hub, to remove the validator of HUB_ADDRESS",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{errors.New("camchaind validator remove needs the hub address whose validator leaves")}
+			}
+			if _, err := keys.ParseAddress(args[0]); err != nil {
+				return usageError{err}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := Vote(cmd.Context(), cfg, apiURL, ledger.Identity{Hub: args[0]}, 0)
+			if err != nil {
+				return err
+			}
+			report(r)
+			return nil
+		},
+	}
+	validatorCmd.AddCommand(listCmd, voteCmd, removeCmd)
+
 	runCmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the hub until interrupted",
@@ -249,7 +328,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", "", "the webhooks' HMAC secret (default <data>/integrations/webhook.secret, made at the first start)")
 	runCmd.Flags().StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this loopback host:port (e.g. 127.0.0.1:9464)")
 
-	root.AddCommand(initCmd, runCmd, identityCmd, genesisCmd, joinCmd)
+	root.AddCommand(initCmd, runCmd, identityCmd, genesisCmd, joinCmd, validatorCmd)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(stderr, "camchaind: error: %v\n", err)
 		var ue usageError

@@ -119,6 +119,32 @@ func TestNetworkWalkThrough(t *testing.T) {
 			t.Fatalf("hub %d does not answer for the camera: %+v %v", i, d, err)
 		}
 	}
+
+	// The validators vote the full node in (README "Changing the
+	// validator set"): its own vote is refused, two of four change
+	// nothing, the third (30 of 40 power) does.
+	var errb bytes.Buffer
+	if code := Main([]string{"validator", "vote", idFiles[4], "--data", datas[4], "--api", hubs[4].BaseURL()}, &bytes.Buffer{}, &errb); code != 1 || !strings.Contains(errb.String(), "unauthorized") {
+		t.Fatalf("the full node voting itself in: exit %d: %s", code, errb.String())
+	}
+	for i := range 3 {
+		out := camchaind(t, "validator", "vote", idFiles[4], "--data", datas[i], "--api", hubs[i].BaseURL())
+		want := map[bool]string{true: "5 validators", false: "4 validators"}[i == 2]
+		if !strings.Contains(out, "vote committed") || !strings.Contains(out, want) {
+			t.Fatalf("vote %d: %q, want %q", i, out, want)
+		}
+	}
+	voted, _ := hubs[2].Node().App.Height()
+	sameStatus(t, ctx, hubs, voted)
+	out := camchaind(t, "validator", "list", "--api", hubs[4].BaseURL())
+	if !strings.Contains(out, "epoch 1, 5 validators") || !strings.Contains(out, ids[4].Hub) {
+		t.Fatalf("validator list on the new validator's hub: %q", out)
+	}
+	// One vote to remove hub 3 is an open proposal, no change.
+	out = camchaind(t, "validator", "remove", ids[3].Hub, "--data", datas[0], "--api", hubs[0].BaseURL())
+	if !strings.Contains(out, "5 validators") || !strings.Contains(out, "votes 10 of 50") {
+		t.Fatalf("one removal vote: %q", out)
+	}
 }
 
 // sameStatus waits until every hub's API reports a height past height and

@@ -250,6 +250,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // wireTypes maps each component schema to the Go type it mirrors.
 var wireTypes = map[string]reflect.Type{
 	"Status":               reflect.TypeFor[api.Status](),
+	"ValidatorSet":         reflect.TypeFor[api.ValidatorSet](),
+	"Validator":            reflect.TypeFor[api.Validator](),
+	"ValidatorProposal":    reflect.TypeFor[api.ValidatorProposal](),
 	"Device":               reflect.TypeFor[api.Device](),
 	"CheckpointsSummary":   reflect.TypeFor[api.CheckpointsSummary](),
 	"Grant":                reflect.TypeFor[api.Grant](),
@@ -631,6 +634,9 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 	)
 
 	call(getStatus, "GET", "/api/v1/status", "", 200)
+	if v := call("GET /api/v1/validators", "GET", "/api/v1/validators", "", 200); v["total_power"] == nil || len(v["validators"].([]any)) != 1 {
+		t.Errorf("validators: %v", v)
+	}
 
 	d := call(getDevice, "GET", "/api/v1/devices/"+camHex, "", 200)
 	if d["owner"] != ownerHex || len(d["grants"].([]any)) != 1 {

@@ -255,7 +255,28 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		return nil, fmt.Errorf("height %d: %w", req.Height, err)
 	}
 	a.nextHash = stateproof.AppHash(stateproof.Hash(a.work.Hash()))
-	return &abci.FinalizeBlockResponse{TxResults: res, AppHash: a.nextHash}, nil
+	updates, err := a.blockValidatorUpdates()
+	if err != nil {
+		return nil, fmt.Errorf("height %d: %w", req.Height, err)
+	}
+	return &abci.FinalizeBlockResponse{TxResults: res, AppHash: a.nextHash, ValidatorUpdates: updates}, nil
+}
+
+// blockValidatorUpdates returns the validator-set changes the block's
+// SetValidator votes applied (valset.go), for CometBFT to apply.
+func (a *App) blockValidatorUpdates() ([]abci.ValidatorUpdate, error) {
+	if _, changed := a.st.pending[string(keyValidators)]; !changed {
+		return nil, nil
+	}
+	before, err := readValidators(committedReader{a.st})
+	if err != nil {
+		return nil, err
+	}
+	after, err := readValidators(a.st)
+	if err != nil {
+		return nil, err
+	}
+	return validatorUpdates(before, after), nil
 }
 
 func (a *App) deliver(raw []byte, blk blockCtx) (*abci.ExecTxResult, error) {

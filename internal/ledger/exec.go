@@ -184,6 +184,8 @@ func exec(j *txn, a *admitted, blk blockCtx) (*Refusal, error) {
 		return execLoginBatch(j, m, signer, blk)
 	case *tx.LoginPolicy:
 		return execLoginPolicy(j, m, signer, blk)
+	case *tx.SetValidator:
+		return execSetValidator(j, m, signer, blk)
 	}
 	// Every other type is an owner action on an owned camera.
 	return execOwnerAction(j, a.tx.Msg, signer, blk)

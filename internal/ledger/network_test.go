@@ -12,6 +12,7 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/crypto/ed25519"
 
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
@@ -261,3 +262,99 @@ func TestNetworkRefusals(t *testing.T) {
 		t.Error("a refused install left a genesis behind")
 	}
 }
+
+// vote submits hub i's SetValidator vote through its own node.
+func (n *testNet) vote(ctx context.Context, i int, id Identity, power, epoch uint64) Submitted {
+	n.t.Helper()
+	hub, _ := keys.ParseAddress(id.Hub)
+	var key [32]byte
+	copy(key[:], id.ValidatorKey)
+	t, err := tx.Sign(n.nodes[i].App.EVMChainID(), &tx.SetValidator{Hub: hub, ValidatorKey: key, Power: power, SetEpoch: epoch,
+		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Hour)}, n.hubs[i])
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	raw, _ := t.Encode()
+	res, err := n.nodes[i].Submit(ctx, raw)
+	if err != nil {
+		n.t.Fatalf("vote through hub %d: %v", i, err)
+	}
+	return res
+}
+
+// inSet reports whether CometBFT's validator set at height holds key.
+func inSet(t *testing.T, node *Node, ctx context.Context, height int64, key []byte) bool {
+	t.Helper()
+	vs, err := node.Validators(ctx, height)
+	if err != nil {
+		t.Fatalf("validators at %d: %v", height, err)
+	}
+	for _, v := range vs.Validators {
+		if bytes.Equal(v.PubKey.Bytes(), key) {
+			return true
+		}
+	}
+	return false
+}
+
+// A full node becomes a validator by the validators' votes and then
+// signs blocks: with it in the set (5 × 10), one original validator down
+// leaves 40 of 50 — blocks commit only because the new one signs. Its own
+// vote before that, and a minority's, change nothing.
+func TestNetworkValidatorSetChange(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	n := newTestNet(t, 4)
+	n.prepareHub(4)
+	n.install(4, false)
+	for i := range 5 {
+		n.start(i)
+	}
+	if r := n.vote(ctx, 4, n.ids[4], 10, 0); r.Code != CodeUnauthorized {
+		t.Fatalf("the full node voting itself in: %s (%s), want unauthorized", CodeName(r.Code), r.Log)
+	}
+	var h uint64
+	for i := range 2 {
+		r := n.vote(ctx, i, n.ids[4], 10, 0)
+		if r.Code != CodeOK {
+			t.Fatalf("vote %d: %s (%s)", i, CodeName(r.Code), r.Log)
+		}
+		h = r.Height
+	}
+	n.sameState(ctx, h)
+	if inSet(t, n.nodes[0], ctx, int64(h)+1, n.ids[4].ValidatorKey) {
+		t.Fatal("two votes of four (20 of 40) changed CometBFT's validator set")
+	}
+	r := n.vote(ctx, 2, n.ids[4], 10, 0)
+	if r.Code != CodeOK {
+		t.Fatalf("vote 3: %s (%s)", CodeName(r.Code), r.Log)
+	}
+	// CometBFT applies a block's updates two heights later (the proof
+	// block follows the vote's; the imprint's block is later still).
+	_, h = n.imprint(ctx, 0)
+	n.sameState(ctx, h)
+	if !inSet(t, n.nodes[0], ctx, int64(r.Height)+2, n.ids[4].ValidatorKey) {
+		t.Fatalf("hub 4 is not in CometBFT's validator set at %d", r.Height+2)
+	}
+	for i, node := range n.nodes {
+		if vs, _ := node.App.ValidatorSet(); len(vs.Validators) != 5 || vs.Epoch != 1 {
+			t.Fatalf("hub %d's ledger: %+v", i, vs)
+		}
+	}
+	n.stop(3)
+	_, h = n.imprint(ctx, 4)
+	n.sameState(ctx, h)
+	sh, _, err := n.nodes[0].SignedHeader(ctx, int64(h)+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := false
+	for _, s := range sh.Commit.Signatures {
+		signed = signed || bytes.Equal(s.ValidatorAddress, ed25519PubAddress(n.ids[4].ValidatorKey))
+	}
+	if !signed {
+		t.Fatalf("block %d committed without the new validator's signature", h+1)
+	}
+}
+
+func ed25519PubAddress(key []byte) []byte { return ed25519.PubKey(key).Address() }

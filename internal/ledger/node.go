@@ -278,6 +278,7 @@ func (t *dbTracker) provide(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 	}
 	switch ctx.ID {
 	case "blockstore", "state", "evidence": // closed by Node.OnStop
+		return &closedGuard{DB: db}, nil
 	default:
 		t.orphans = append(t.orphans, db)
 	}

@@ -44,6 +44,7 @@ func sampleMsgs(cam, owner, hub keys.Address) []Msg {
 		&Checkpoint{Stream: feedchain.StreamSub, Camera: cam, Epoch: 3, PeriodStart: 1700000000, PeriodEnd: 1700003600, FirstSeq: 40, LastSeq: 79,
 			TreeSize: 80, Root: root, ChainHead: head, Consistency: bytes.Repeat([]byte{0x5c}, 32), Nonce: 14, Expiry: 2000000000},
 		&LegalHold{Camera: cam, Epoch: 3, From: 1700000000, Until: 1700086400, Nonce: 15, Expiry: 2000000000},
+		&SetValidator{Hub: owner, ValidatorKey: [32]byte{0xed, 0x25, 0x51, 0x9}, Power: 10, SetEpoch: 2, Nonce: 16, Expiry: 2000000000},
 	}
 }
 

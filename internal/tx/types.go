@@ -307,6 +307,8 @@ func newMsg(t Type) Msg {
 		return new(Retention)
 	case TypeLegalHold:
 		return new(LegalHold)
+	case TypeSetValidator:
+		return new(SetValidator)
 	}
 	return nil
 }
@@ -314,7 +316,7 @@ func newMsg(t Type) Msg {
 // AllTypes lists every message type, in the order of docs/SPEC.md.
 func AllTypes() []Type {
 	return []Type{TypeImprint, TypeReset, TypeRelease, TypeTransfer, TypeBindHub,
-		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy, TypeRetention, TypeSubCheckpoint, TypeLegalHold}
+		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy, TypeRetention, TypeSubCheckpoint, TypeLegalHold, TypeSetValidator}
 }
 
 // SignerCount is how many signatures a message of type t carries.

@@ -84,7 +84,7 @@ func buildVectors(t testing.TB, dom Domain) vectorFile {
 			names = []string{"owner", "camera"}
 		case TypeReset, TypeCheckpoint, TypeSubCheckpoint:
 			names = []string{"camera"}
-		case TypeAudit, TypeLoginBatch:
+		case TypeAudit, TypeLoginBatch, TypeSetValidator:
 			names = []string{"hub"}
 		}
 		var signers []*keys.PrivateKey
