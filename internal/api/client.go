@@ -307,6 +307,14 @@ func (c *Client) NonceUse(ctx context.Context, signer string, nonce uint64) (*No
 	return &r, c.do(ctx, http.MethodGet, "/nonces/"+url.PathEscape(signer)+"/"+strconv.FormatUint(nonce, 10), nil, nil, &r)
 }
 
+// ViewingKey returns account's registered viewing key as the hub reports
+// it. The caller checks the signed transaction in it
+// (tx.VerifyViewingKey).
+func (c *Client) ViewingKey(ctx context.Context, account string) (*ViewingKey, error) {
+	var r ViewingKey
+	return &r, c.do(ctx, http.MethodGet, "/viewing-keys/"+url.PathEscape(account), nil, nil, &r)
+}
+
 // ErrNotTheTx: asked for a transaction by its hash, the hub answered with
 // other bytes, or with another hash.
 var ErrNotTheTx = errors.New("the hub answered with another transaction than the one asked for")

@@ -109,6 +109,21 @@ type NonceUse struct {
 	TxHash string `json:"tx_hash"`
 }
 
+// ViewingKey is the answer to GET /api/v1/viewing-keys/{account}: the
+// account's registered public viewing key (docs/SPEC.md §17.1) and the
+// ViewingKey transaction that registered it, whose signature a client
+// checks itself (tx.Decode, then its signer must be Account).
+type ViewingKey struct {
+	Account   string `json:"account"`
+	KEM       uint64 `json:"kem"`        // 25722 (0x647a): X-Wing
+	KeyID     string `json:"key_id"`     // viewkey:0x…
+	PublicKey string `json:"public_key"` // 0x hex, 1216 bytes
+	Height    uint64 `json:"height"`
+	Time      string `json:"time"`
+	TxHash    string `json:"tx_hash"`
+	Tx        string `json:"tx"` // the registering transaction's wire bytes, 0x hex
+}
+
 // List wraps every collection response.
 type List[T any] struct {
 	Items []T `json:"items"`

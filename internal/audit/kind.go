@@ -60,6 +60,9 @@ const (
 	// the voting hub, its subject the hub whose validator changes.
 	ValidatorVote Kind = "validator-vote"
 	ValidatorSet  Kind = "validator-set"
+	// ViewingKey: an account registered (or replaced) its public viewing
+	// key (docs/SPEC.md §17.1).
+	ViewingKey Kind = "viewing-key"
 )
 
 // Kinds a hub files.

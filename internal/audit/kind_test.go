@@ -29,6 +29,7 @@ func TestKindNamespaces(t *testing.T) {
 		{LoginPolicy, SourceLedger, false, false},
 		{Retention, SourceLedger, false, false},
 		{LegalHold, SourceLedger, false, false},
+		{ViewingKey, SourceLedger, false, false},
 		{EmergencyPrune, SourceHub, true, true},
 		{ChainDivergence.Kind(), SourceCamera, true, true},
 		{Alarm("transfer").Kind(), SourceCamera, true, true},

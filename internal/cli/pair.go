@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/e2ee"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
 	"github.com/camchain/camchain/internal/pairing"
@@ -154,11 +155,31 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 			}
 			return err
 		}
+		// The owner's viewing key goes on the ledger now, so the camera
+		// can encrypt from its imprint on (SPEC §17.1).
+		vkErr := func() error {
+			vk, err := e2ee.Derive(key)
+			if err != nil {
+				return err
+			}
+			r, err := registerViewingKey(ctx, c, st.EVMChainID, key, vk)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stderr, r.describe(vk))
+			return nil
+		}()
 		if hf.jsonOut {
-			return e.printJSON(res)
+			if err := e.printJSON(res); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintf(e.stdout, "camera %s is yours (epoch %d), bound to hub %s; imprint committed at height %d (tx %s)\n",
+				res.Camera, res.Epoch, res.Hub, res.Imprint.Height, res.Imprint.Hash)
 		}
-		fmt.Fprintf(e.stdout, "camera %s is yours (epoch %d), bound to hub %s; imprint committed at height %d (tx %s)\n",
-			res.Camera, res.Epoch, res.Hub, res.Imprint.Height, res.Imprint.Hash)
+		if vkErr != nil {
+			return fmt.Errorf("the camera is yours, but your viewing key is not registered (%w); run camchain wallet viewing-key --register", vkErr)
+		}
 		return nil
 	}
 	return cmd

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/camchain/camchain/internal/e2ee"
 	"github.com/camchain/camchain/internal/wallet"
 )
 
@@ -28,7 +29,9 @@ the same address in ethers or a hardware wallet that takes a BIP-39 passphrase
 (Ledger, Trezor). MetaMask and most software wallets import words without a
 passphrase, which gives another, empty account: give them the keystore file
 instead (camchain wallet export; its password is your passphrase).
-Losing either the words or the passphrase locks the account forever.
+Losing either the words or the passphrase locks the account forever, and
+makes the video encrypted to its viewing key (camchain wallet viewing-key)
+unreadable for ever.
 
 The key is kept in the keystore directory, encrypted with your passphrase
 (Web3 Secret Storage v3, scrypt). The recovery words are never stored.
@@ -44,6 +47,7 @@ For scripts, --passphrase-file and --mnemonic-file replace the prompts.`,
 		newWalletExportCmd(e, f),
 		newWalletAddressCmd(e, f),
 		newWalletSignMessageCmd(e, f),
+		newWalletViewingKeyCmd(e, f),
 	)
 	return cmd
 }
@@ -282,6 +286,11 @@ wallet's address from it.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("message") {
 				return usageError{errors.New("sign-message needs --message TEXT")}
+			}
+			if e2ee.IsViewingKeyMessage([]byte(message)) {
+				// Its signature is the viewing key (SPEC §17.1): handing
+				// it out would hand out the video.
+				return usageError{errors.New("refusing to sign a camchain viewing-key message: its signature is your viewing key, which decrypts your video; nobody has a reason to ask you for it")}
 			}
 			k, err := e.loadSigner(*f)
 			if err != nil {

@@ -92,6 +92,7 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/audit", auditScope, h.audit},
 		{"GET", "/txs/{hash}", session, h.lookupTx},
 		{"GET", "/nonces/{signer}/{nonce}", session, h.nonceUse},
+		{"GET", "/viewing-keys/{account}", session, h.viewingKey},
 		{"POST", "/txs", public, h.submit},
 		{"GET", "/link", public, h.linkInfo},
 		{"POST", "/pairings", public, h.pair},

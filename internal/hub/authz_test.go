@@ -44,6 +44,7 @@ var authzCases = map[string]authzCase{
 	"GET /api/v1/audit":                         {"GET", "/api/v1/audit?camera={camera}", "", false, false},
 	"GET /api/v1/txs/{hash}":                    {"GET", "/api/v1/txs/0x" + strings.Repeat("ab", 32), "", true, true},
 	"GET /api/v1/nonces/{signer}/{nonce}":       {"GET", "/api/v1/nonces/{owner}/1", "", true, true},
+	"GET /api/v1/viewing-keys/{account}":        {"GET", "/api/v1/viewing-keys/{owner}", "", true, true}, // public keys, to anyone logged in
 	"GET /api/v1/auth/session":                  {"GET", "/api/v1/auth/session", "", true, true},
 	"GET /api/v1/auth/clients":                  {"GET", "/api/v1/auth/clients", "", true, true},
 	"POST /api/v1/auth/clients/{client}/revoke": {"POST", "/api/v1/auth/clients/" + strings.Repeat("ab", 16) + "/revoke", "{}", true, true},

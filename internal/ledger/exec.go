@@ -186,6 +186,8 @@ func exec(j *txn, a *admitted, blk blockCtx) (*Refusal, error) {
 		return execLoginPolicy(j, m, signer, blk)
 	case *tx.SetValidator:
 		return execSetValidator(j, m, signer, blk)
+	case *tx.ViewingKey:
+		return execViewingKey(j, m, signer, blk)
 	}
 	// Every other type is an owner action on an owned camera.
 	return execOwnerAction(j, a.tx.Msg, signer, blk)

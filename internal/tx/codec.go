@@ -112,6 +112,9 @@ func Decode(b []byte) (*Tx, error) {
 }
 
 func checkStrings(m Msg) error {
+	if v, ok := m.(*ViewingKey); ok {
+		return checkViewingKey(v)
+	}
 	if c, ok := m.(*Checkpoint); ok {
 		if len(c.Consistency) > MaxConsistencyBytes || len(c.Consistency)%32 != 0 {
 			return fmt.Errorf("%w: consistency proof must be whole 32-byte hashes, at most %d bytes", ErrEncoding, MaxConsistencyBytes)

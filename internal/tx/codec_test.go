@@ -9,6 +9,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/e2ee"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -45,7 +46,22 @@ func sampleMsgs(cam, owner, hub keys.Address) []Msg {
 			TreeSize: 80, Root: root, ChainHead: head, Consistency: bytes.Repeat([]byte{0x5c}, 32), Nonce: 14, Expiry: 2000000000},
 		&LegalHold{Camera: cam, Epoch: 3, From: 1700000000, Until: 1700086400, Nonce: 15, Expiry: 2000000000},
 		&SetValidator{Hub: owner, ValidatorKey: [32]byte{0xed, 0x25, 0x51, 0x9}, Power: 10, SetEpoch: 2, Nonce: 16, Expiry: 2000000000},
+		&ViewingKey{Account: owner, KEM: e2ee.KEMID, PublicKey: sampleViewingKey(), Nonce: 17, Expiry: 2000000000},
 	}
+}
+
+// sampleViewingKey is the public viewing key of the vectors' owner key
+// (0x0101…01; internal/e2ee/testdata/viewing_key_vectors.json).
+func sampleViewingKey() []byte {
+	k, err := keys.FromBytes(bytes.Repeat([]byte{1}, 32))
+	if err != nil {
+		panic(err)
+	}
+	vk, err := e2ee.Derive(k)
+	if err != nil {
+		panic(err)
+	}
+	return vk.Public().Bytes()
 }
 
 func TestRoundTripEveryType(t *testing.T) {

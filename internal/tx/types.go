@@ -309,6 +309,8 @@ func newMsg(t Type) Msg {
 		return new(LegalHold)
 	case TypeSetValidator:
 		return new(SetValidator)
+	case TypeViewingKey:
+		return new(ViewingKey)
 	}
 	return nil
 }
@@ -316,7 +318,7 @@ func newMsg(t Type) Msg {
 // AllTypes lists every message type, in the order of docs/SPEC.md.
 func AllTypes() []Type {
 	return []Type{TypeImprint, TypeReset, TypeRelease, TypeTransfer, TypeBindHub,
-		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy, TypeRetention, TypeSubCheckpoint, TypeLegalHold, TypeSetValidator}
+		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy, TypeRetention, TypeSubCheckpoint, TypeLegalHold, TypeSetValidator, TypeViewingKey}
 }
 
 // SignerCount is how many signatures a message of type t carries.
@@ -328,7 +330,8 @@ func SignerCount(t Type) int {
 }
 
 // CameraOf returns the camera a message concerns (zero for an Audit about
-// no camera, and for the login transactions, which concern none).
+// no camera, and for the login and viewing-key transactions, which concern
+// none).
 func CameraOf(m Msg) keys.Address {
 	switch m := m.(type) {
 	case *Imprint:

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -12,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/tx"
 )
 
 // A network that fails only the owner's POST /api/v1/pairings (the
@@ -55,6 +59,28 @@ func TestFailedPairingSubmissionLeavesACameraThatPairsAgain(t *testing.T) {
 	})
 	if d, err := h.client(t).Device(t.Context(), camera); err != nil || !d.Owned || d.Epoch != 0 || !strings.EqualFold(d.Owner, walletAddress(t, owner)) {
 		t.Fatalf("device after the second pairing: %+v %v", d, err)
+	}
+	// Pairing registered the owner's viewing key (SPEC §17.1): the one
+	// `camchain wallet viewing-key` derives, in a transaction the owner
+	// signed.
+	rc, pub, errs := camchain(append([]string{"wallet", "viewing-key", "--public-key"}, owner.flags()...)...)
+	if rc != 0 {
+		t.Fatalf("wallet viewing-key: exit %d: %s", rc, errs)
+	}
+	vk, err := h.client(t).ViewingKey(t.Context(), walletAddress(t, owner))
+	if err != nil || vk.PublicKey != strings.TrimSpace(pub) {
+		t.Fatalf("the ledger's viewing key of the owner %+v (%v), want %s", vk, err, strings.TrimSpace(pub))
+	}
+	raw, _ := hex.DecodeString(strings.TrimPrefix(vk.Tx, "0x"))
+	owned, _ := keys.ParseAddress(walletAddress(t, owner))
+	st2, _ := h.client(t).Status(t.Context())
+	if k, err := tx.VerifyViewingKey(raw, owned, st2.EVMChainID); err != nil || "0x"+hex.EncodeToString(k.Bytes()) != vk.PublicKey {
+		t.Fatalf("the registering transaction: %v", err)
+	}
+	// Registering again changes nothing.
+	rc, out, errs = camchain(append([]string{"wallet", "viewing-key", "--register", "--hub", h.url()}, owner.flags()...)...)
+	if rc != 0 || !strings.Contains(out, "already registered") {
+		t.Fatalf("wallet viewing-key --register: exit %d: %s%s", rc, out, errs)
 	}
 }
 

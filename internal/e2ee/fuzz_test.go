@@ -1,0 +1,49 @@
+package e2ee
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/camchain/camchain/internal/keys"
+)
+
+// FuzzParsePublicKey: a key that parses re-serialises to the same bytes;
+// anything else is refused without panicking. Seeds: testdata/fuzz.
+func FuzzParsePublicKey(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ParsePublicKey(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(p.Bytes(), b) || !bytes.Equal(p.pk.Bytes(), b) {
+			t.Fatalf("ParsePublicKey(%x) does not round-trip", b)
+		}
+	})
+}
+
+// FuzzFromSignature: any 65 bytes either make the account's viewing key —
+// and then their canonical form is the account's valid signature, and
+// every encoding of it gives the same key — or are refused.
+func FuzzFromSignature(f *testing.F) {
+	f.Fuzz(func(t *testing.T, account, sigBytes []byte) {
+		if len(account) != 20 || len(sigBytes) != keys.SignatureSize {
+			return
+		}
+		var a keys.Address
+		copy(a[:], account)
+		var sig keys.Signature
+		copy(sig[:], sigBytes)
+		vk, err := FromSignature(a, sig)
+		if err != nil {
+			return
+		}
+		canon, _ := canonicalSignature(sig)
+		if keys.VerifyText(a, Message(a), canon) != nil {
+			t.Fatal("accepted a signature whose canonical form does not verify")
+		}
+		again, err := FromSignature(a, canon)
+		if err != nil || !again.Public().Equal(vk.Public()) {
+			t.Fatal("the canonical form gives another key")
+		}
+	})
+}
