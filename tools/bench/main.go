@@ -68,6 +68,8 @@ func groups() []group {
 		{"timeline.day_query", "one day of one camera's timeline (spans, gaps, alarms, integrity per segment) through the API from a store of 30 days at 2 s segments, beside reading that day's records from the log directly", benchTimelineDay},
 		{"export.hour", "camchain export of one hour (bundle from the hub, verified, MP4 and evidence written), MB/s beside copying the same segment files", benchExportHour},
 		{"checkpoint.publish", "one camera's checkpoint published end to end each period (sign, ledger commit, a real witness's cosignature, a real TSA's timestamp) until its bundle carries both, beside signing alone", benchCheckpointPublish},
+		{"player.live_latency", "the web UI's live view in Chromium: the agent receiving a frame to the page presenting it (requestVideoFrameCallback), every segment verified in the page, beside camchain watch of the same feed in the same run", benchPlayerLatency},
+		{"player.verify", "the web player's own verification of a recorded session in Chromium (session chain, camera signatures, record chain, SHA-256 against the records), beside SHA-256 alone of the same segments in the same page", benchPlayerVerify},
 		{"evidence.html", "the offline HTML verifier in Chromium on a 1-hour bundle (1800 clips), beside camchain evidence verify of the same bundle", benchEvidenceHTML},
 		{"evidence", "evidence bundle of 30 clips of 1 MiB under 2 checkpoints: overhead per clip beside the clip, verify time beside SHA-256 of the clips", benchEvidence},
 	}

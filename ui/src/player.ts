@@ -50,6 +50,7 @@ export function mediaSourceClass(): { MS: MSCtor; managed: boolean } | null {
 }
 
 const KEEP_SECONDS = 60; // live: how much is kept behind the play position
+const LIVE_SLACK_SECONDS = 0.5; // live: how far behind the newest segment's start playback may fall
 
 export function play(o: PlayOptions): Player {
   const nonce = randomBytes(16);
@@ -69,7 +70,8 @@ export function play(o: PlayOptions): Player {
   let sb: SourceBuffer | null = null;
   let mime = "";
   let codec = "";
-  const queue: Uint8Array[] = [];
+  const queue: { data: Uint8Array; seconds: number }[] = [];
+  let appended = 0; // the signed duration of the segment appended last
   let segments = 0;
   let seconds = 0; // the verified segments' signed durations
   let skipped = 0n;
@@ -119,7 +121,9 @@ export function play(o: PlayOptions): Player {
     try {
       if (!draining) trim();
       if (sb.updating) return;
-      sb.appendBuffer(queue.shift()! as BufferSource);
+      const next = queue.shift()!;
+      appended = next.seconds;
+      sb.appendBuffer(next.data as BufferSource);
     } catch (e) {
       broken(e);
     }
@@ -129,6 +133,17 @@ export function play(o: PlayOptions): Player {
     const start = sb.buffered.start(0);
     const cut = o.video.currentTime - KEEP_SECONDS;
     if (cut > start + 10) sb.remove(start, cut);
+  };
+
+  // Live: a segment can play only once it arrived whole, so the least a
+  // live view can lag is one segment. Whenever playback is further behind
+  // than that (the hub's first live segment was already closed; a stall),
+  // it jumps to the start of the segment appended last.
+  const catchUp = () => {
+    const b = sb!.buffered;
+    if (!anchor || b.length === 0 || o.video.seeking) return;
+    const end = b.end(b.length - 1);
+    if (end - o.video.currentTime > appended + LIVE_SLACK_SECONDS) o.video.currentTime = Math.max(b.start(b.length - 1), end - appended);
   };
 
   const openSource = (): Promise<void> => {
@@ -169,6 +184,7 @@ export function play(o: PlayOptions): Player {
         o.video.currentTime = anchor.media;
         if (!draining) o.video.play().catch(() => undefined); // muted autoplay; a user gesture otherwise
       }
+      if (live && !draining) catchUp();
       pump();
     });
     sb.addEventListener("error", () => broken(new Error("the browser could not decode a verified segment")));
@@ -221,7 +237,7 @@ export function play(o: PlayOptions): Player {
         skipped += c.skipped;
         const start = Number(c.record.start / 1_000_000n);
         if (segments === 1) firstStartWall = start;
-        queue.push(c.data.slice());
+        queue.push({ data: c.data.slice(), seconds: Number(c.record.duration) / 1e9 });
         pump();
         state({ kind: "verified", segments, skipped, seq: c.record.seq, start: new Date(start), first: new Date(firstStartWall), codec });
       })
