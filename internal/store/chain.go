@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -226,6 +225,9 @@ func (c *Chain) loadState() error {
 // (segments beyond the head, segments below the pruned mark, temporary
 // files) and counts the stored bytes.
 func (c *Chain) scanSegments() error {
+	if !c.s.onDisk() {
+		return c.scanObjectSegments()
+	}
 	if err := os.MkdirAll(c.segDir(), dirMode); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
@@ -263,19 +265,7 @@ func (c *Chain) scanSegments() error {
 	if len(removed) > 0 {
 		c.log.Info("removed segment files left by a crash (no record, pruned, or temporary)", "files", removed)
 	}
-	var missing []uint64
-	for seq := c.pruneBelow; seq < n; seq++ {
-		if !present[seq] {
-			c.metas[seq].missing = true
-			missing = append(missing, seq)
-			continue
-		}
-		c.bytes += int64(c.metas[seq].size)
-	}
-	if len(missing) > 0 {
-		c.log.Error("segment files are missing that retention did not delete: recordings were lost outside camchain",
-			"count", len(missing), "first", missing[0], "last", missing[len(missing)-1])
-	}
+	c.markMissing(present)
 	return nil
 }
 
@@ -421,7 +411,7 @@ func (c *Chain) Segment(seq uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(c.segPath(seq))
+	data, err := c.readSegment(seq)
 	if errors.Is(err, fs.ErrNotExist) {
 		c.mu.RLock()
 		pruned := seq < c.pruneBelow
@@ -435,10 +425,19 @@ func (c *Chain) Segment(seq uint64) ([]byte, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	if err := feedchain.VerifySegment(r, data); err != nil {
-		return nil, &CorruptError{Path: c.segPath(seq), Offset: -1, Reason: err.Error()}
+		return nil, &segmentDamage{CorruptError{Path: c.segWhere(seq), Offset: -1, Reason: err.Error()}, data}
 	}
 	return data, nil
 }
+
+// segmentDamage is the CorruptError of a segment whose bytes do not match
+// its record, with those bytes (for SegmentAsStored).
+type segmentDamage struct {
+	CorruptError
+	data []byte
+}
+
+func (e *segmentDamage) Unwrap() error { return &e.CorruptError }
 
 // SegmentAsStored returns the bytes of segment seq as they are on disk
 // (at most feedchain.MaxSegmentBytes of them) and, in damage, why they do
@@ -447,20 +446,15 @@ func (c *Chain) Segment(seq uint64) ([]byte, error) {
 // segment vanishing. Otherwise its errors are Segment's.
 func (c *Chain) SegmentAsStored(seq uint64) (data []byte, damage, err error) {
 	data, err = c.Segment(seq)
-	var ce *CorruptError
-	if !errors.As(err, &ce) || ce.Path != c.segPath(seq) {
+	var sd *segmentDamage
+	if !errors.As(err, &sd) {
 		return data, nil, err
 	}
-	f, err := os.Open(ce.Path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: %w", err)
+	data = sd.data
+	if len(data) > feedchain.MaxSegmentBytes {
+		data = data[:feedchain.MaxSegmentBytes]
 	}
-	defer f.Close()
-	data, err = io.ReadAll(io.LimitReader(f, feedchain.MaxSegmentBytes))
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: %w", err)
-	}
-	return data, ce, nil
+	return data, &sd.CorruptError, nil
 }
 
 // Append stores segment data and its record r, which must be signed by
@@ -493,12 +487,20 @@ func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 	}
 	hash := r.Hash()
 
-	// The segment first: a record in the log always has its file.
+	// The segment first: a record in the log always has its file. With an
+	// object store, the segment and then the record go there before the
+	// log: a record in the log is always in the bucket too.
 	seg := c.segPath(r.Seq)
-	if err := atomicfile.Write(seg, data, fileMode); err != nil {
-		return fmt.Errorf("store: append to %s: write segment %d: %w", c.id, r.Seq, err)
+	if c.s.onDisk() {
+		if err := atomicfile.Write(seg, data, fileMode); err != nil {
+			return fmt.Errorf("store: append to %s: write segment %d: %w", c.id, r.Seq, err)
+		}
 	}
-	entry := layout.AppendEntry(nil, r.Marshal())
+	entry := objectRecordEntry(r)
+	if err := c.putObjects(r.Seq, data, entry); err != nil {
+		c.removeLocal(seg)
+		return fmt.Errorf("store: append to %s: %w", c.id, err)
+	}
 	_, err := c.f.Write(entry)
 	if err == nil {
 		err = c.f.Sync()
@@ -535,6 +537,14 @@ func (c *Chain) rollback(off int64, seg string, cause error) {
 		c.broken = fmt.Errorf("a failed record append (%v) could not be rolled back: %v; reopen the store", cause, err)
 		c.mu.Unlock()
 		c.log.Error("records log: could not roll back a failed append; refusing further appends", "path", c.logPath(), "err", err, "cause", cause)
+	}
+	c.removeLocal(seg)
+}
+
+// removeLocal deletes the segment file of a failed append.
+func (c *Chain) removeLocal(seg string) {
+	if !c.s.onDisk() {
+		return
 	}
 	if err := os.Remove(seg); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		c.log.Warn("could not remove the segment of a failed append", "path", seg, "err", err)

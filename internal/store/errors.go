@@ -23,6 +23,9 @@ var (
 	ErrLocked = errors.New("store: in use by another process")
 	// ErrFormat: the directory is not a store of a version this build reads.
 	ErrFormat = errors.New("store: unsupported format")
+	// ErrUnavailable: the object store (Options.Objects) did not take or
+	// give what was asked; the operation did nothing and may be retried.
+	ErrUnavailable = errors.New("store: object store unavailable")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store: closed")
 )

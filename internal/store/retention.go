@@ -3,8 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"time"
 
 	"github.com/camchain/camchain/internal/atomicfile"
@@ -219,6 +217,9 @@ func (c *Chain) pruneTo(n uint64, why pruneWhy) (deleted int, freed int64, err e
 			return 0, 0, fmt.Errorf("store: %s: save prune statement: %w (nothing deleted)", c.id, err)
 		}
 	}
+	if err := c.putPruned(n); err != nil {
+		return 0, 0, fmt.Errorf("store: %s: %w (nothing deleted)", c.id, err)
+	}
 	if err := atomicfile.Write(c.statePath(layout.PrunedName), layout.EncodePruned(n), fileMode); err != nil {
 		return 0, 0, fmt.Errorf("store: %s: save pruned mark: %w", c.id, err)
 	}
@@ -232,7 +233,7 @@ func (c *Chain) pruneTo(n uint64, why pruneWhy) (deleted int, freed int64, err e
 
 	var errs []error
 	for _, seq := range files {
-		if err := os.Remove(c.segPath(seq)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := c.removeSegment(seq); err != nil {
 			errs = append(errs, err) // the next Open removes it
 		}
 	}

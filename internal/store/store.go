@@ -41,6 +41,17 @@ type Options struct {
 	// store's directory. Chains of other cameras (the hub's store) get only
 	// the unsigned marker.
 	Signer keys.Signer
+	// Objects, when set, is a second home for the chains (an S3 bucket,
+	// internal/bucket; SPEC §9.3): Append stores the segment and its
+	// record there before it returns, retention writes the pruned mark
+	// and deletes there too, and a segment file gone from the directory is
+	// read from there. When it cannot reach the object store, Append stores
+	// nothing and fails with an error matching ErrUnavailable.
+	Objects Objects
+	// ObjectsOnly keeps segments in Objects alone: the directory holds
+	// the records logs (the chains' index) and state files, no segment
+	// files.
+	ObjectsOnly bool
 }
 
 // ChainRef names one chain: one stream of a camera in one binding epoch.
@@ -130,6 +141,13 @@ func Open(dir string, opts Options) (_ *Store, err error) {
 	}()
 	if err := s.checkFormat(); err != nil {
 		return nil, err
+	}
+	if opts.Objects != nil {
+		if err := s.checkObjectsFormat(); err != nil {
+			return nil, err
+		}
+	} else if opts.ObjectsOnly {
+		return nil, fmt.Errorf("store: ObjectsOnly without Objects")
 	}
 	if opts.MaxBytes > 0 {
 		ids, err := s.Chains()

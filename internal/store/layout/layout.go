@@ -352,3 +352,44 @@ func ParseChainDir(chainDir string) (keys.Address, uint64, feedchain.Stream, boo
 	}
 	return cam, epoch, stream, true
 }
+
+// An object store's copy of a store (SPEC §9.3) — an S3 bucket under a
+// key prefix — holds per chain the same segments and, since objects
+// cannot be appended to, one object per record instead of records.log:
+//
+//	<prefix>/FORMAT                              "camchain-objects 1\n"
+//	<prefix>/<camera>/<epoch>/seg/<seq>.mp4      segment, as on disk
+//	<prefix>/<camera>/<epoch>/rec/<seq>.rec      one records.log entry (AppendEntry: length, record, CRC-32C)
+//	<prefix>/<camera>/<epoch>/pruned             as on disk
+//
+// Object names are slash-separated whatever the host's path separator.
+// The records.log of a chain is its header followed by its rec objects
+// in seq order (ObjectLog).
+const (
+	ObjFormatLine = "camchain-objects 1\n"
+	ObjRecDirName = "rec"
+	ObjRecExt     = ".rec"
+)
+
+// ObjChainDir is a chain's object name prefix: <camera hex>/<EpochDir>.
+func ObjChainDir(camera keys.Address, epoch uint64, stream feedchain.Stream) string {
+	return hex.EncodeToString(camera[:]) + "/" + EpochDir(epoch, stream)
+}
+
+// ObjSegName is the object name of segment seq in the chain at dir.
+func ObjSegName(dir string, seq uint64) string { return dir + "/" + SegDirName + "/" + SegName(seq) }
+
+// ObjRecName is the object name of record seq in the chain at dir.
+func ObjRecName(dir string, seq uint64) string {
+	return fmt.Sprintf("%s/%s/%016d%s", dir, ObjRecDirName, seq, ObjRecExt)
+}
+
+// ParseObjRecName returns the seq of a rec object's last name element:
+// exactly 16 decimal digits and ".rec".
+func ParseObjRecName(name string) (uint64, bool) {
+	digits, ok := strings.CutSuffix(name, ObjRecExt)
+	if !ok {
+		return 0, false
+	}
+	return ParseSegName(digits + SegExt)
+}
