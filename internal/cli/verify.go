@@ -30,7 +30,7 @@ import (
 // verify_json.go the two renderings.
 
 func newVerifyCmd(e *env) *cobra.Command {
-	var camera, epochFlag string
+	var camera, epochFlag, s3Endpoint string
 	var pf pinFlags
 	cmd := &cobra.Command{
 		Use:   "verify PATH...",
@@ -46,7 +46,10 @@ PATH may be a recording store (a camera's <data>/store, a hub's
 directory, clip files, an evidence bundle (checked offline as "camchain
 evidence verify" does), or the video of "camchain export" (clip.mp4, with
 clip.mp4.evidence beside it: checked offline, naming the seconds of the
-video that do not verify). Records come from the chain's records.log when
+video that do not verify), or a hub's copy in object storage,
+s3://bucket/prefix[/<camera>/<epoch>] (read straight from the bucket, with
+credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or
+~/.aws/credentials). Records come from the chain's records.log when
 there is one, else from the hub; checkpoints always come from the hub's
 ledger, and each checkpoint transaction's camera signature is checked, so the
 hub cannot vouch for anything the camera did not sign. Clips outside a chain
@@ -67,6 +70,7 @@ command line, 3 when all verified but a bundle was checked with --no-pin.`,
 	cmd.PersistentFlags().Lookup("json").Usage = "print the report as JSON"
 	cmd.Flags().StringVar(&camera, "camera", "", "the camera `ADDRESS` of clips outside a chain directory (or only this camera's chains of a store)")
 	cmd.Flags().StringVar(&epochFlag, "epoch", "", "the binding `EPOCH` of those clips (default: from the path, else the camera's current one)")
+	cmd.Flags().StringVar(&s3Endpoint, "s3-endpoint", "", "object store endpoint `URL` for s3:// paths (default $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS)")
 	pf.add(cmd)
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		var cam *keys.Address
@@ -129,7 +133,7 @@ command line, 3 when all verified but a bundle was checked with --no-pin.`,
 			}
 		}
 		if len(clips) > 0 {
-			if err := e.verify(hf, clips, cam, epoch); err != nil {
+			if err := e.verifyBuckets(hf, clips, cam, epoch, s3Endpoint); err != nil {
 				return err
 			}
 		}

@@ -123,12 +123,23 @@ type Config struct {
 	// TSAs are the RFC 3161 Time-Stamping Authorities (their URLs) that
 	// timestamp each camera's checkpoints (docs/SPEC.md §16.5).
 	TSAs []string
+	// Recordings is where the hub keeps its copy of recordings (segments
+	// and records): RecordingsDisk (<DataDir>/recordings) and/or one
+	// s3://bucket/prefix; default the disk alone. With a bucket alone, the
+	// disk keeps the chains' records logs (the index) but no segments.
+	Recordings []string
+	// S3Endpoint overrides the object store's endpoint (default
+	// AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS's).
+	S3Endpoint string
 }
 
 // Validate fills defaults and checks the configuration.
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("no data directory: pass --data DIR")
+	}
+	if _, err := parseRecordings(c.Recordings); err != nil {
+		return err
 	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = DefaultHTTPAddr

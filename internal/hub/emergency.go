@@ -43,6 +43,9 @@ const emergencyEvery = 2 * time.Second
 // and acknowledged either way). A statfs per segment costs microseconds;
 // the retention loop's pass every RetentionInterval stays as a backstop.
 func (h *Hub) checkDiskAfterWrite() {
+	if !h.segmentsOnDisk() {
+		return // segments go to the bucket alone: they do not fill the disk
+	}
 	free, _, err := h.cfg.DiskFree(h.store.Dir())
 	if err != nil || free >= uint64(h.cfg.MinFree) {
 		return // an unreadable statfs is logged by the next pass
@@ -95,6 +98,9 @@ type emergencyCursor struct {
 // these clips as emergency-deleted, never as pruned. Returns the bytes
 // freed.
 func (h *Hub) emergencyPass(now time.Time) (int64, error) {
+	if !h.segmentsOnDisk() {
+		return 0, nil // nothing on the disk to free: segments are in the bucket alone
+	}
 	h.emergencyMu.Lock()
 	defer h.emergencyMu.Unlock()
 	free, total, err := h.cfg.DiskFree(h.store.Dir())

@@ -16,6 +16,7 @@ import (
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/objstore"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/wallet"
 )
@@ -211,7 +212,13 @@ func (h *Hub) startLink() error {
 	if h.linkID, err = link.LoadOrCreateIdentity(h.cfg.linkKeyFile()); err != nil {
 		return err
 	}
-	h.store, err = store.Open(h.cfg.storeDir(), store.Options{MaxAge: h.cfg.Retention, Logger: h.cfg.Logger})
+	octx, cancel := context.WithTimeout(context.Background(), 2*objstore.OpTimeout)
+	opts, err := h.storeOptions(octx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	h.store, err = store.Open(h.cfg.storeDir(), opts)
 	if err != nil {
 		return err
 	}

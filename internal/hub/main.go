@@ -301,6 +301,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().StringVar(&cfg.P2PListen, "p2p", "", "ledger peer listen address: the address other hubs of a network dial (default tcp://127.0.0.1:0, for a hub alone)")
 	runCmd.Flags().StringVar(&cfg.LinkAddr, "link", DefaultLinkAddr, "camera link listen address host:port")
 	runCmd.Flags().StringVar(&cfg.LinkAdvertise, "link-advertise", os.Getenv("CAMCHAIND_LINK_ADVERTISE"), "camera link address told to cameras at pairing (or $CAMCHAIND_LINK_ADVERTISE; default: the bound address)")
+	runCmd.Flags().StringSliceVar(&cfg.Recordings, "recordings", nil, "where to keep recordings: \"disk\" (<data>/recordings) and/or s3://bucket/prefix (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials; segments and records are in the bucket before a camera is acknowledged); repeat or comma-separate for both (default disk)")
+	runCmd.Flags().StringVar(&cfg.S3Endpoint, "s3-endpoint", "", "object store endpoint URL, e.g. http://127.0.0.1:9000 (default $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS)")
 	runCmd.Flags().Int64Var(&cfg.MinFree, "min-free", DefaultMinFree, "free bytes on the recordings' disk below which the oldest checkpointed recordings are deleted whatever the retention policy, each deletion a hub/emergency-prune alarm")
 	runCmd.Flags().DurationVar(&cfg.Retention, "retention", DefaultRetention, "keep recordings this long, for cameras whose owner set no retention policy on the ledger (camchain retention)")
 	runCmd.Flags().IntVar(&cfg.LinkLimits.Total, "link-max-conns", link.DefaultMaxConns, "most camera link connections served at once")

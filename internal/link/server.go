@@ -14,6 +14,7 @@ import (
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/store"
 )
 
 // HandshakeTimeout bounds the TLS handshake plus Hello/Welcome.
@@ -461,6 +462,13 @@ func (s *Server) accept(c *Conn, id *sessionID, chain ServerChain, record, data 
 	}()
 	if err := chain.Append(r, data); err != nil {
 		<-signed
+		if errors.Is(err, store.ErrUnavailable) {
+			// Not the camera's fault: nothing is acknowledged, the camera
+			// keeps the record and sends it again when it reconnects.
+			log.Error("link: recordings store unavailable; record not acknowledged", "seq", r.Seq, "err", err)
+			s.refuse(c, cam, RefuseInternal, "record #%d not stored: the hub's recordings store is unavailable; send it again later", r.Seq)
+			return err
+		}
 		log.Warn("link: record refused", "seq", r.Seq, "err", err)
 		s.refuse(c, cam, RefuseBadRecord, "record #%d: %v", r.Seq, err)
 		return err

@@ -174,7 +174,7 @@ func TestObjectsUnavailable(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, layout.ChainDir(cam.addr(), 0, 0), layout.SegDirName, layout.SegName(3))); err == nil {
 			t.Fatal("a failed append left its segment file")
 		}
-		srv.Run()
+		srv.Run(t)
 		if err := c.Append(r, data); err != nil {
 			t.Fatalf("Append after the store returned: %v", err)
 		}

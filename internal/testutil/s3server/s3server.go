@@ -6,7 +6,7 @@
 // main module's build list. The binary is built once per machine into the
 // user cache directory (keyed by tools/s3server/go.sum) and reused.
 //
-// It is for tests only. A build failure fails the test: the object store
+// It is for tests and benchmarks only. A build failure fails the test: the object store
 // is the component under test, never replaced by a fake.
 package s3server
 
@@ -116,10 +116,9 @@ type Server struct {
 	Bucket    string
 	Root      string // the posix backend's directory: Root/<bucket>/<key>
 
-	t    testing.TB
 	bin  string
 	addr string
-	logs *strings.Builder
+	logs *syncBuffer
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -130,31 +129,48 @@ type Server struct {
 // fresh root user and the bucket created.
 func Start(t testing.TB, bucket string) *Server {
 	t.Helper()
-	bin, err := Build()
+	s, err := New(t.TempDir(), bucket)
 	if err != nil {
 		t.Fatalf("s3server: %v", err)
 	}
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("versitygw log:\n%s", s.Logs())
+		}
+	})
+	return s
+}
+
+// New builds versitygw if needed and runs it on a free loopback port over
+// root, with a fresh root user and the bucket created; the caller Stops it.
+// (Start is the form for tests; the benchmarks use New.)
+func New(root, bucket string) (*Server, error) {
+	bin, err := Build()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
 	s := &Server{Endpoint: "http://" + addr, AccessKey: "camchain" + rand.Text()[:8], SecretKey: rand.Text(),
-		Bucket: bucket, Root: t.TempDir(), t: t, bin: bin, addr: addr, logs: &strings.Builder{}}
-	s.Run()
-	t.Cleanup(func() {
-		s.Stop()
-		if t.Failed() {
-			t.Logf("versitygw log:\n%s", s.logs.String())
-		}
-	})
+		Bucket: bucket, Root: root, bin: bin, addr: addr, logs: &syncBuffer{}}
+	if err := s.Start(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := objstore.Open(ctx, s.Config("")); err != nil {
-		t.Fatalf("s3server: create bucket: %v", err)
+		s.Stop()
+		return nil, fmt.Errorf("create bucket: %w", err)
 	}
-	return s
+	return s, nil
 }
 
 // Config is an objstore configuration for prefix in the server's bucket
@@ -174,38 +190,70 @@ func (s *Server) Env() []string {
 		"AWS_ENDPOINT_URL_S3=" + s.Endpoint, "AWS_REGION=us-east-1"}
 }
 
-// Run starts the server (again, after Stop) on its address and root, and
-// waits until it listens.
-func (s *Server) Run() {
-	s.t.Helper()
+// Logs is what the server printed.
+func (s *Server) Logs() string { return s.logs.String() }
+
+// syncBuffer is the server's output, written by exec's copying goroutine
+// while a test may read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Run is Start for a test: it fails the test if the server does not come
+// up.
+func (s *Server) Run(t testing.TB) {
+	t.Helper()
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Start starts the server (again, after Stop) on its address and root,
+// and waits until it listens.
+func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
-		return
+		return nil
 	}
 	cmd := exec.Command(s.bin, "--port", s.addr, "--access", s.AccessKey, "--secret", s.SecretKey, "--quiet", "posix", s.Root)
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + s.Root}
 	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
+		return err
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	s.cmd, s.done = cmd, done
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", s.addr, time.Second)
 		if err == nil {
 			c.Close()
-			return
+			s.cmd, s.done = cmd, done
+			return nil
 		}
 		select {
 		case <-done:
-			s.t.Fatalf("versitygw exited: %s", s.logs.String())
+			return fmt.Errorf("versitygw exited: %s", s.logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("versitygw did not listen on %s: %v\n%s", s.addr, err, s.logs.String())
+			cmd.Process.Kill()
+			<-done
+			return fmt.Errorf("versitygw did not listen on %s: %v\n%s", s.addr, err, s.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
