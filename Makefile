@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin
 RUN_DIR ?= .camchain-run
 
-.PHONY: all build run test bench fuzz deps clean ui release
+.PHONY: all build run test bench fuzz deps clean ui release soak
 
 all: build
 
@@ -66,6 +66,17 @@ release:
 # writes bench/latest.json.
 bench: build
 	$(GO) run ./tools/bench
+
+# The soak (not in make test): SOAK_AGENTS real camchain-agent processes
+# against one camchaind for SOAK_DURATION, then every card compared with
+# the hub's copy (zero lost segments) and the hub's RSS over the run (flat);
+# prints a summary, exits 1 otherwise. SOAK_S3=1 keeps the hub's recordings
+# in a real S3 bucket (versitygw on loopback) alone; SOAK_OUTAGE=3m with it
+# kills the object store that long a third into the run (tools/soak).
+SOAK_DURATION ?= 30m
+SOAK_AGENTS ?= 50
+soak: build
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) run ./tools/soak -bin $(BIN) -agents $(SOAK_AGENTS)
 
 # Run each fuzz target for a short while (FUZZTIME=1m make fuzz for longer).
 FUZZTIME ?= 20s

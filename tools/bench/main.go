@@ -53,6 +53,7 @@ func groups() []group {
 		{"hub.start_to_ready", "camchaind run until GET /api/v1/status answers 200, beside a bare CometBFT kvstore node", benchHubStart},
 		{"link.throughput", "one camera's segments through the link to a hub that checks them as its store does (SHA-256 included), beside plain TLS 1.3 carrying the same bytes plus their SHA-256", benchLinkThroughput},
 		{"hub.store_append", "1 MiB segments durably appended to one chain of the hub's store, beside plain write+fsync", benchStoreAppend},
+		{"hub.store_objects", "1 MiB segments durably appended to one chain of the hub's store with recordings in an S3 bucket alone (a real versitygw on loopback), beside the same store on its disk, same run", benchObjectStore},
 		{"hub.cameras", "simulated cameras at 4 Mbit/s each against one hub (link + store), all segments acknowledged", benchCameras},
 		{"agent.footprint", "the real agent paired with a real hub at 4 Mbit/s: RSS beside a hello world, CPU beside the agent at 1x", benchAgentFootprint},
 		{"agent.size", "stripped camchain-agent for linux/arm64 and linux/arm (GOARM=7), beside a hello world", benchAgentSize},
