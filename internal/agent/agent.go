@@ -20,6 +20,7 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/clocksync"
 	"github.com/camchain/camchain/internal/dataformat"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/ingest"
@@ -44,6 +45,10 @@ type Config struct {
 	// (keys.Signer); nil: the key sealed in <data>/keys/camera, created
 	// at first start. The camera's identity is this key's address.
 	Signer keys.Signer
+	// ClockSync says whether this machine's clock is NTP-synchronised
+	// (nil: the kernel's word, clocksync.Read); an arrival-clocked record
+	// made while it is says so (feedchain.ClockArrivalSynced).
+	ClockSync func() (clocksync.State, error)
 	// PairListen is where the pairing endpoint listens; PairAdvertise is
 	// the address written into the pairing code (default: the listen
 	// address actually bound).
@@ -119,6 +124,17 @@ func (c *Config) Validate() error {
 // nothing and only costs RAM at every boot: N = 2^12 (4 MiB), not a
 // wallet's 2^18 (256 MiB). The file stays in the standard v3 format.
 var keyScrypt = wallet.ScryptParams{N: 1 << 12, P: 1}
+
+// clockSynced: this machine's clock is in step by its NTP client, as far
+// as its kernel knows (an error counts as not).
+func (a *Agent) clockSynced() bool {
+	read := a.cfg.ClockSync
+	if read == nil {
+		read = clocksync.Read
+	}
+	st, err := read()
+	return err == nil && st.Synchronized
+}
 
 // Agent is a running camchain-agent: Open, then Start (or Run), then Close.
 // Every goroutine it starts is waited for by Close, before the store is
@@ -617,6 +633,9 @@ func (a *Agent) record(stream feedchain.Stream, seg media.Segment) error {
 	clock := seg.Clock
 	if clock == feedchain.ClockUnknown {
 		clock = feedchain.ClockArrival
+	}
+	if clock == feedchain.ClockArrival && a.clockSynced() {
+		clock = feedchain.ClockArrivalSynced
 	}
 	r := &feedchain.Record{Version: feedchain.Version2, Camera: a.key.Address(), Epoch: chain.ID().Epoch,
 		Segment: feedchain.SegmentHash(seg.Data), Start: seg.Start.UnixNano(), Duration: seg.Duration,

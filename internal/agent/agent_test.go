@@ -5,10 +5,13 @@ import (
 	"errors"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/clocksync"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/media"
 	"github.com/camchain/camchain/internal/pairing"
@@ -302,4 +305,51 @@ func TestPairingInDomainV2(t *testing.T) {
 	}
 	ledger.commit(t, req, code2.Camera, resp)
 	waitPaired(t, a)
+}
+
+// Each arrival-clocked record says whether this machine's clock was
+// NTP-synchronised (by its kernel's word) when the record was made:
+// clock 3 while it is, clock 1 while it is not or cannot be read.
+func TestRecordsSayWhetherTheClockIsSynchronised(t *testing.T) {
+	var synced atomic.Int32 // 0 unsynchronised, 1 synchronised, 2 unreadable
+	read := func() (clocksync.State, error) {
+		switch synced.Load() {
+		case 1:
+			return clocksync.State{Synchronized: true}, nil
+		case 2:
+			return clocksync.State{}, errors.New("no adjtimex here")
+		}
+		return clocksync.State{}, nil
+	}
+	a, err := Open(Config{DataDir: t.TempDir(), Source: &PacedSample{Speed: 50}, ClockSync: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	want := map[int32]feedchain.ClockSource{0: feedchain.ClockArrival, 1: feedchain.ClockArrivalSynced, 2: feedchain.ClockArrival}
+	for _, state := range []int32{1, 0, 2, 1} {
+		synced.Store(state)
+		from := a.Chain().Head().Seq
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			h := a.Chain().Head()
+			if h.Valid && h.Seq >= from+2 {
+				r, err := a.Chain().Record(h.Seq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Clock != want[state] {
+					t.Fatalf("clock state %d: record %d has clock %v, want %v", state, r.Seq, r.Clock, want[state])
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no new records: %+v", a.Status())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }

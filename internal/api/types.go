@@ -177,7 +177,8 @@ type Recording struct {
 	Hash     string  `json:"record_hash"`
 	// Stream is the record's stream ("main" or "sub"); Clock where its
 	// start time comes from: "rtcp" (the camera's sender reports),
-	// "arrival" (the recording machine's clock) or "unknown" (a version 1
+	// "arrival" (the recording machine's clock), "arrival-ntp" (that clock,
+	// NTP-synchronised by its kernel's word) or "unknown" (a version 1
 	// record). SPEC §6.1, §6.5.
 	Stream string `json:"stream"`
 	Clock  string `json:"clock"`

@@ -96,10 +96,11 @@ type ClipFact struct {
 	RecordHash string  `json:"record_hash"`
 	Codec      string  `json:"codec"`
 	// Clock is where the record's start time comes from (record v2):
-	// "rtcp", the camera's clock from its RTCP sender reports, or
+	// "rtcp", the camera's clock from its RTCP sender reports;
 	// "arrival", the recording machine's clock when the frames arrived;
-	// empty when the record (version 1) does not say. Whether that clock
-	// was synchronised is not recorded (SECURITY.md).
+	// "arrival-ntp", that clock while its kernel said an NTP client kept
+	// it in step; empty when the record (version 1) does not say. All are
+	// the camera's word (SECURITY.md).
 	Clock            string `json:"clock,omitempty"`
 	Checkpoint       int    `json:"checkpoint"` // index in Checkpoints
 	CheckpointHeight int64  `json:"checkpoint_height"`

@@ -480,9 +480,9 @@ func containsString(xs []string, s string) bool {
 }
 
 // clockOf names where a record's start time comes from (record v2, SPEC
-// §6.5): "rtcp" (the camera's own clock, from its RTCP sender reports) or
-// "arrival" (the recording machine's clock); "" for a version 1 record,
-// which does not say.
+// §6.5): "rtcp" (the camera's own clock, from its RTCP sender reports),
+// "arrival" (the recording machine's clock) or "arrival-ntp" (that clock,
+// NTP-synchronised); "" for a version 1 record, which does not say.
 func clockOf(r *feedchain.Record) string {
 	if r.Clock == feedchain.ClockUnknown {
 		return ""

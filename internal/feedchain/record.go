@@ -74,6 +74,10 @@ const (
 	ClockArrival ClockSource = 1
 	// ClockRTCP: the camera's own clock, from its RTCP sender reports.
 	ClockRTCP ClockSource = 2
+	// ClockArrivalSynced: the recording machine's clock when the frames
+	// arrived, which its kernel said an NTP client kept in step when the
+	// record was made (internal/clocksync).
+	ClockArrivalSynced ClockSource = 3
 )
 
 func (c ClockSource) String() string {
@@ -84,6 +88,8 @@ func (c ClockSource) String() string {
 		return "arrival"
 	case ClockRTCP:
 		return "rtcp"
+	case ClockArrivalSynced:
+		return "arrival-ntp"
 	}
 	return fmt.Sprintf("clock-%d", uint8(c))
 }
@@ -228,7 +234,7 @@ func (r *Record) check() error {
 		return fmt.Errorf("%w: a version 1 record has no stream or clock source", ErrMalformed)
 	case v == Version2 && r.Stream > StreamSub:
 		return fmt.Errorf("%w: unknown stream %d", ErrMalformed, r.Stream)
-	case v == Version2 && (r.Clock < ClockArrival || r.Clock > ClockRTCP):
+	case v == Version2 && (r.Clock < ClockArrival || r.Clock > ClockArrivalSynced):
 		return fmt.Errorf("%w: unknown clock source %d", ErrMalformed, r.Clock)
 	}
 	if len(r.Codec) == 0 || len(r.Codec) > MaxCodecLen {

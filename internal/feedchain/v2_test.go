@@ -7,12 +7,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
 )
 
 // chainV2 makes the version 2 vector chain: main and sub stream records
-// interleaved, one with audio, clocks from arrival and from RTCP.
+// interleaved, one with audio, clocks from arrival, from RTCP and from
+// an NTP-synchronised arrival clock.
 func chainV2(t testing.TB) ([]*Record, [][]byte) {
 	k := testKey(t, 2)
 	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -25,6 +27,7 @@ func chainV2(t testing.TB) ([]*Record, [][]byte) {
 		{StreamSub, ClockArrival, "avc1.42c01e"},
 		{StreamMain, ClockRTCP, "hvc1.1.6.L93.B0,opus"},
 		{StreamSub, ClockRTCP, "hvc1.1.6.L63.B0"},
+		{StreamMain, ClockArrivalSynced, "avc1.64001f"},
 	}
 	var recs []*Record
 	var segs [][]byte
@@ -73,7 +76,7 @@ func invalidV2(t testing.TB, r *Record) map[string][]byte {
 	}
 	set("unknown stream 2", streamAt, 2)
 	set("clock source 0 in a version 2 record", streamAt+1, 0)
-	set("unknown clock source 3", streamAt+1, 3)
+	set("unknown clock source 4", streamAt+1, 4)
 	set("unknown version 3", 0, 3)
 	v1 := bytes.Clone(b)
 	v1[0] = Version1 // the v2 bytes read as v1: lengths disagree
@@ -108,6 +111,7 @@ func TestVectorsV2(t *testing.T) {
 				Why string `json:"why"`
 			}{hex.EncodeToString(b), why})
 		}
+		sort.Slice(v.Invalid, func(i, j int) bool { return v.Invalid[i].Why < v.Invalid[j].Why })
 		b, _ := json.MarshalIndent(v, "", "  ")
 		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 			t.Fatal(err)

@@ -17,7 +17,7 @@ export const MAX_RECORD_SIZE = BODY_FIXED_V2 + MAX_CODEC_LEN + SIGNATURE_SIZE;
 const LABEL_RECORD = utf8ToBytes("camchain/v1/segment");
 
 export type Stream = "main" | "sub";
-export type Clock = "unknown" | "arrival" | "rtcp";
+export type Clock = "unknown" | "arrival" | "rtcp" | "arrival-ntp";
 
 /** A decoded record. Integers that may pass 2^53 are bigint. */
 export interface Record {
@@ -90,9 +90,9 @@ export function parseRecord(b: Uint8Array): Record {
       c = b[p + 1];
     p += 2;
     if (s > 1) throw new MalformedError(`malformed record: unknown stream ${s}`);
-    if (c < 1 || c > 2) throw new MalformedError(`malformed record: unknown clock source ${c}`);
+    if (c < 1 || c > 3) throw new MalformedError(`malformed record: unknown clock source ${c}`);
     stream = s === 0 ? "main" : "sub";
-    clock = c === 1 ? "arrival" : "rtcp";
+    clock = c === 1 ? "arrival" : c === 2 ? "rtcp" : "arrival-ntp";
   }
   const n = b[p++];
   if (b.length - p !== n + SIGNATURE_SIZE) throw new MalformedError(`malformed record: codec length ${n} does not match the record size`);

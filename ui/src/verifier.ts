@@ -121,7 +121,7 @@ function renderReport(r: Report, ms: number): Node[] {
   if (unchecked)
     notProven.push(`${unchecked} RFC 3161 timestamp(s) are in the bundle but are NOT checked by this page: check them with \`camchain evidence verify --tsa-cert\` or \`openssl ts -verify\`.`);
   notProven.push(
-    "That the camera's clock was right: times are the camera's (the clock column says whether a clip's time came from the camera's RTCP clock or the recorder's arrival clock; whether that clock was synchronised is not recorded), nor anything about records not in the bundle.",
+    "That the camera's clock was right: times are the camera's (the clock column says whether a clip's time came from the camera's RTCP clock (rtcp), the recorder's arrival clock (arrival), or that clock while the recorder's kernel said NTP kept it in step (arrival-ntp): all the camera's own word), nor anything about records not in the bundle.",
   );
   if (r.missing.length) notProven.push(`The bundle leaves out records ${r.missing.map((m) => (m.first === m.last ? `#${m.first}` : `#${m.first}–#${m.last}`)).join(", ")} between its first and last clip.`);
 
