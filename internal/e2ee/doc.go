@@ -10,6 +10,15 @@
 // browser wallet, and there is nothing new to back up. Losing the wallet
 // loses the viewing key, and with it every recording encrypted to it.
 //
+// Then the content (docs/SPEC.md §17.2): content.go — content keys, the
+// per-segment keys derived from them, and sealed segments and parts
+// (AES-256-GCM, the header authenticated); envelope.go — a content key
+// wrapped with HPKE to each recipient's viewing key and signed by the
+// camera; rotator.go — the camera's schedule of content keys (each
+// period, and whenever the recipients change). Package recipients
+// (§17.3) is how a camera learns its recipients from owner-signed
+// transactions.
+//
 // Every primitive call is in primitives.go, the sizes and labels in
 // limits.go.
 package e2ee

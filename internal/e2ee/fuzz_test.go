@@ -2,6 +2,7 @@ package e2ee
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/camchain/camchain/internal/keys"
@@ -44,6 +45,47 @@ func FuzzFromSignature(f *testing.F) {
 		again, err := FromSignature(a, canon)
 		if err != nil || !again.Public().Equal(vk.Public()) {
 			t.Fatal("the canonical form gives another key")
+		}
+	})
+}
+
+// FuzzOpenSealed: under the vectors' segment key, arbitrary bytes either
+// open (and then sealing the plaintext again gives the same bytes) or are
+// refused as not sealed or not opening.
+func FuzzOpenSealed(f *testing.F) {
+	ck := fixedContentKey(f)
+	sk, err := ck.Segment(0, 0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pt, err := sk.Open(b)
+		if err != nil {
+			if !errors.Is(err, ErrOpen) && !errors.Is(err, ErrNotSealed) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		h, _ := ParseSealedHeader(b)
+		again, _ := sk.Seal(h.Index, pt)
+		if !bytes.Equal(again, b) {
+			t.Fatal("opened bytes that sealing does not give")
+		}
+	})
+}
+
+// FuzzDecodeEnvelope: arbitrary bytes either decode to an envelope the
+// camera signed, which re-encodes to the same bytes, or are refused.
+func FuzzDecodeEnvelope(f *testing.F) {
+	cam := mustKey(f, 3).Address()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := DecodeEnvelope(b, cam)
+		if err != nil {
+			return
+		}
+		again, err := e.Encode()
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatal("a decoded envelope does not re-encode to its bytes")
 		}
 	})
 }

@@ -184,3 +184,57 @@ func TestInteropHPKE(t *testing.T) {
 	t.Logf("DeriveKeyPair on one input: Go and @hpke agree: %v (the seed itself is what both load)",
 		goDerived != nil && h(goDerived.PublicKey().Bytes()) == resps[2].PublicKey)
 }
+
+// TestInteropSealedSegment: the browser's libraries read the content
+// format of SPEC §17.2 as Go writes it — @hpke/core opens the vectors'
+// envelope with each recipient's seed, WebCrypto's HKDF gives the segment
+// key and WebCrypto's AES-GCM opens the sealed segment and part.
+func TestInteropSealedSegment(t *testing.T) {
+	var vf contentVectors
+	if err := json.Unmarshal(mustRead(t, contentVectorsPath), &vf); err != nil {
+		t.Fatal(err)
+	}
+	type openReq struct {
+		Op       string `json:"op"`
+		Seed     string `json:"seed"`
+		Account  string `json:"account"`
+		Envelope string `json:"envelope"`
+		Sealed   string `json:"sealed"`
+	}
+	var reqs []openReq
+	var want []segmentVector
+	for _, r := range vf.Recipients {
+		k, _ := keys.FromBytes(unhex(t, r))
+		vk, _ := Derive(k)
+		for _, s := range vf.Segments {
+			if s.Stream == 0 && s.Seq == 1 { // the segment and its part
+				reqs = append(reqs, openReq{Op: "openSegment", Seed: h(vk.seed[:]), Account: h(k.Address().Bytes()), Envelope: vf.Envelope, Sealed: s.Sealed})
+				want = append(want, s)
+			}
+		}
+	}
+	in, _ := json.Marshal(reqs)
+	out := interop.Node(t, "hpke.mjs", "@hpke/hybridkem-x-wing", in)
+	var resps []struct {
+		Error      string `json:"error"`
+		ContentKey string `json:"contentKey"`
+		SegmentKey string `json:"segmentKey"`
+		Plaintext  string `json:"plaintext"`
+	}
+	if err := json.Unmarshal(out, &resps); err != nil || len(resps) != len(reqs) || len(reqs) != 4 {
+		t.Fatalf("hpke.mjs: %s (%v)", out, err)
+	}
+	for i, r := range resps {
+		if r.Error != "" || r.ContentKey != vf.ContentKey || r.SegmentKey != want[i].SegmentKey || r.Plaintext != want[i].Plaintext {
+			t.Errorf("request %d: %+v", i, r)
+		}
+	}
+	// A stranger's seed opens nothing.
+	stranger, _ := Derive(mustKey(t, 4))
+	in, _ = json.Marshal(openReq{Op: "openSegment", Seed: h(stranger.seed[:]), Account: h(stranger.Account().Bytes()), Envelope: vf.Envelope, Sealed: vf.Segments[0].Sealed})
+	var r struct{ Error string }
+	json.Unmarshal(interop.Node(t, "hpke.mjs", "@hpke/hybridkem-x-wing", in), &r)
+	if r.Error == "" {
+		t.Error("the stranger opened the envelope in JS")
+	}
+}

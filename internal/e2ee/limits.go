@@ -37,3 +37,38 @@ const (
 	// keying material of the seed.
 	signatureIKMSize = 64
 )
+
+// Labels and sizes of the content encryption (docs/SPEC.md §17.2).
+const (
+	// labelSegmentKey is the HKDF salt of a segment key.
+	labelSegmentKey = "camchain/v1/segment-key"
+	// labelContentKeyInfo prefixes the HPKE info of a wrapped content key.
+	labelContentKeyInfo = "camchain/v1/content-key"
+	// labelEnvelope prefixes the digest the camera signs over an envelope.
+	labelEnvelope = "camchain/v1/key-envelope"
+
+	// sealedMagic starts every sealed segment and part.
+	sealedMagic = "CCE1"
+	// SealedVersion is the sealed format's version byte.
+	SealedVersion = 1
+	// SealedHeaderSize is the sealed header: magic 4, version 1, stream 1,
+	// camera 20, epoch 8, seq 8, serial 8, index 4.
+	SealedHeaderSize = 4 + 1 + 1 + 20 + 8 + 8 + 8 + 4
+	// SealedOverhead is what sealing adds: the header and the GCM tag.
+	SealedOverhead = SealedHeaderSize + 16
+
+	// KeySize is a content key's and a segment key's size (AES-256).
+	KeySize = 32
+
+	// EnvelopeVersion is the key envelope's version.
+	EnvelopeVersion = 1
+	// MaxRecipients caps an envelope's recipients: the owner and the 64
+	// grants a camera may have (ledger.MaxGrantsPerCamera).
+	MaxRecipients = 1 + 64
+	// wrappedSize is one wrapped content key: X-Wing's 1120-byte
+	// encapsulation, then the 32-byte key and its 16-byte tag.
+	wrappedSize = 1120 + KeySize + 16
+	// MaxEnvelopeBytes bounds an encoded envelope (65 recipients of about
+	// 1.23 KB each, and the rest).
+	MaxEnvelopeBytes = 96 << 10
+)

@@ -1,13 +1,17 @@
 package e2ee
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/hpke"
 	"crypto/sha256"
+	"encoding/binary"
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -72,4 +76,65 @@ func lowS(sig keys.Signature) [signatureIKMSize]byte {
 	}
 	s.FillBytes(out[32:])
 	return out
+}
+
+// segmentKey is HKDF-SHA256(secret = the content key, salt =
+// labelSegmentKey, info = camera ‖ u64be(epoch) ‖ stream ‖ u64be(seq) ‖
+// u64be(serial), 32 bytes). HKDF is one-way: a segment key says nothing
+// about the content key nor about another segment's key.
+func segmentKey(contentKey []byte, camera keys.Address, epoch uint64, stream feedchain.Stream, seq, serial uint64) ([]byte, error) {
+	info := make([]byte, 0, 20+8+1+8+8)
+	info = append(info, camera[:]...)
+	info = binary.BigEndian.AppendUint64(info, epoch)
+	info = append(info, byte(stream))
+	info = binary.BigEndian.AppendUint64(info, seq)
+	info = binary.BigEndian.AppendUint64(info, serial)
+	return hkdf.Key(sha256.New, contentKey, []byte(labelSegmentKey), string(info), KeySize)
+}
+
+// gcmNonce is 0x00000000 ‖ u64be(index): the index is unique per segment
+// key (0 for the whole segment, i+1 for part i), so (key, nonce) never
+// repeats.
+func gcmNonce(index uint32) []byte {
+	n := make([]byte, 12)
+	binary.BigEndian.PutUint64(n[4:], uint64(index))
+	return n
+}
+
+// sealGCM appends AES-256-GCM(key, gcmNonce(index), plaintext, aad = hdr)
+// to hdr.
+func sealGCM(key []byte, index uint32, hdr, plaintext []byte) ([]byte, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	g, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, len(hdr), len(hdr)+len(plaintext)+g.Overhead())
+	copy(out, hdr)
+	return g.Seal(out, gcmNonce(index), plaintext, hdr), nil
+}
+
+func openGCM(key []byte, index uint32, hdr, ct []byte) ([]byte, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	g, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return g.Open(nil, gcmNonce(index), ct, hdr)
+}
+
+// wrapKey is the wrapping of content keys: X-Wing, HKDF-SHA256,
+// AES-256-GCM, base mode, single-shot (one content key per encapsulation).
+func wrapKey(pub hpke.PublicKey, info, key []byte) ([]byte, error) {
+	return hpke.Seal(pub, hpke.HKDFSHA256(), hpke.AES256GCM(), info, key)
+}
+
+func unwrapKey(sk hpke.PrivateKey, info, wrapped []byte) ([]byte, error) {
+	return hpke.Open(sk, hpke.HKDFSHA256(), hpke.AES256GCM(), info, wrapped)
 }

@@ -19,6 +19,11 @@
 //   seal       {publicKey, info, aad, plaintext}   -> {enc, ct}
 //   open       {seed, info, aad, enc, ct}          -> {plaintext}
 //   deriveKeyPair {ikm}                 -> {publicKey}  (the library's DeriveKeyPair, for contrast)
+//   openSegment {seed, account, envelope, sealed}
+//       -> {contentKey, segmentKey, plaintext}   (SPEC §17.2: the envelope's
+//          wrapped key for account, opened with @hpke/core; the segment key by
+//          WebCrypto HKDF; the sealed segment by WebCrypto AES-GCM; the
+//          envelope's CBOR read by hand, as the page would, for this one shape)
 //
 // HPKE: mode base, KEM X-Wing (0x647a), KDF HKDF-SHA256, AEAD AES-256-GCM.
 import { HDNodeWallet, Wallet, getBytes, hexlify, verifyMessage, Signature } from "ethers";
@@ -119,6 +124,58 @@ const ops = {
     const kp = await kem.deriveKeyPair(getBytes(req.ikm));
     return { publicKey: hex(await kem.serializePublicKey(kp.publicKey)) };
   },
+};
+
+// A minimal reader of the one CBOR shape of a key envelope (canonical:
+// definite lengths, preferred integers): enough to find a recipient.
+function cborReader(b) {
+  let i = 0;
+  const head = () => {
+    const ib = b[i++];
+    const major = ib >> 5, ai = ib & 31;
+    let v;
+    if (ai < 24) v = ai;
+    else if (ai === 24) v = b[i++];
+    else if (ai === 25) { v = (b[i] << 8) | b[i + 1]; i += 2; }
+    else if (ai === 26) { v = ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3]; i += 4; }
+    else if (ai === 27) { v = 0; for (let k = 0; k < 8; k++) v = v * 256 + b[i + k]; i += 8; }
+    else throw new Error("unsupported CBOR");
+    return { major, v };
+  };
+  const item = () => {
+    const { major, v } = head();
+    if (major === 0) return v;
+    if (major === 2) { const out = b.slice(i, i + v); i += v; return out; }
+    if (major === 4) { const out = []; for (let k = 0; k < v; k++) out.push(item()); return out; }
+    throw new Error("unexpected CBOR major type " + major);
+  };
+  return item;
+}
+
+const be64 = (n) => { const o = new Uint8Array(8); let x = BigInt(n); for (let k = 7; k >= 0; k--) { o[k] = Number(x & 0xffn); x >>= 8n; } return o; };
+const cat = (...parts) => { const n = parts.reduce((a, p) => a + p.length, 0); const o = new Uint8Array(n); let off = 0; for (const p of parts) { o.set(p, off); off += p.length; } return o; };
+
+ops.openSegment = async (req) => {
+  const [version, camera, epoch, serial, recipients] = cborReader(getBytes(req.envelope))();
+  if (version !== 1) throw new Error("envelope version");
+  const account = getBytes(req.account);
+  const mine = recipients.find((r) => hexlify(r[0]) === hexlify(account));
+  if (!mine) throw new Error("not a recipient");
+  const kp = await kem.generateKeyPairDerand(getBytes(req.seed));
+  const info = cat(new TextEncoder().encode("camchain/v1/content-key"), camera, be64(epoch), be64(serial), account);
+  const wrapped = mine[2];
+  const ck = new Uint8Array(await suite.open({ recipientKey: kp.privateKey, enc: wrapped.slice(0, 1120), info }, wrapped.slice(1120)));
+  const sealed = getBytes(req.sealed);
+  const hdr = sealed.slice(0, 54);
+  if (new TextDecoder().decode(hdr.slice(0, 4)) !== "CCE1" || hdr[4] !== 1) throw new Error("not sealed");
+  const stream = hdr[5], seq = hdr.slice(34, 42), index = hdr.slice(50, 54);
+  const hk = await crypto.subtle.importKey("raw", ck, "HKDF", false, ["deriveBits"]);
+  const skBits = await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode("camchain/v1/segment-key"),
+    info: cat(camera, be64(epoch), Uint8Array.of(stream), seq, be64(serial)) }, hk, 256);
+  const aes = await crypto.subtle.importKey("raw", skBits, "AES-GCM", false, ["decrypt"]);
+  const iv = cat(new Uint8Array(8), index);
+  const pt = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: hdr }, aes, sealed.slice(54));
+  return { contentKey: hex(ck), segmentKey: hex(skBits), plaintext: hex(pt) };
 };
 
 async function handle(req) {
