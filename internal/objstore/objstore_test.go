@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"strings"
 	"testing"
 )
 
@@ -63,4 +64,32 @@ func TestNoCredentials(t *testing.T) {
 	if err == nil {
 		t.Fatal("Open without credentials succeeded")
 	}
+}
+
+// Whatever ParseURL accepts prints back to a URL that parses to the same
+// location, names a bucket, and has no empty, . or .. prefix element.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"s3://b", "s3://bucket/prefix/a", "s3://b//x", "s3://b/../x", "s3://", "http://b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		loc, err := ParseURL(s)
+		if err != nil {
+			return
+		}
+		if loc.Bucket == "" {
+			t.Fatalf("%q: empty bucket", s)
+		}
+		again, err := ParseURL(loc.String())
+		if err != nil || again != loc {
+			t.Fatalf("%q → %+v → %q → %+v, %v", s, loc, loc.String(), again, err)
+		}
+		if loc.Prefix != "" {
+			for _, el := range strings.Split(loc.Prefix, "/") {
+				if el == "" || el == "." || el == ".." {
+					t.Fatalf("%q: prefix element %q", s, el)
+				}
+			}
+		}
+	})
 }

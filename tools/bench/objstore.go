@@ -21,7 +21,7 @@ import (
 const (
 	objSegments    = 40      // segments per run
 	objSegmentSize = 1 << 20 // bytes per segment: 2 s at 4 Mbit/s
-	objRuns        = 5       // runs of each, alternating which goes first; the median is reported
+	objRuns        = 9       // runs of each, alternating which goes first; the median is reported
 )
 
 func benchObjectStore(ctx context.Context, o *options) ([]Row, error) {

@@ -77,7 +77,11 @@ func FuzzDecoders(f *testing.F) {
 	f.Add([]byte(SegName(5)))
 	f.Add([]byte("ab01000000000000000000000000000000000000/7"))
 	f.Add([]byte("ab01000000000000000000000000000000000000/7.sub"))
+	f.Add([]byte("0000000000000005.rec"))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if seq, ok := ParseObjRecName(string(b)); ok && !strings.HasSuffix(ObjRecName("d", seq), "/"+string(b)) {
+			t.Fatalf("rec object name %q parsed to %d", b, seq)
+		}
 		if h, err := DecodeAcked(b); err == nil && !bytes.Equal(EncodeAcked(h), b) {
 			t.Fatalf("acked %q decoded to %v, which encodes as %q", b, h, EncodeAcked(h))
 		}
@@ -91,4 +95,25 @@ func FuzzDecoders(f *testing.F) {
 			t.Fatalf("chain dir %q parsed to %v/%d/%v", b, cam, epoch, stream)
 		}
 	})
+}
+
+func TestObjectNames(t *testing.T) {
+	var cam keys.Address
+	cam[0] = 0xab
+	dir := ObjChainDir(cam, 7, feedchain.StreamSub)
+	if dir != "ab00000000000000000000000000000000000000/7.sub" {
+		t.Fatalf("ObjChainDir = %q", dir)
+	}
+	if got := ObjSegName(dir, 5); got != dir+"/seg/0000000000000005.mp4" {
+		t.Fatalf("ObjSegName = %q", got)
+	}
+	if got := ObjRecName(dir, 5); got != dir+"/rec/0000000000000005.rec" {
+		t.Fatalf("ObjRecName = %q", got)
+	}
+	for name, want := range map[string]bool{"0000000000000005.rec": true, "000000000000005.rec": false, "0000000000000005.mp4": false,
+		"000000000000000x.rec": false, "+000000000000005.rec": false, "0000000000000005.rec.tmp": false} {
+		if _, ok := ParseObjRecName(name); ok != want {
+			t.Errorf("ParseObjRecName(%q) ok = %v", name, ok)
+		}
+	}
 }
