@@ -60,8 +60,11 @@ var authzCases = map[string]authzCase{
 	"POST /api/v1/auth/login": {"POST", "/api/v1/auth/login", "{}", true, true},
 	"POST /api/v1/auth/renew": {"POST", "/api/v1/auth/renew", "{}", true, true},
 	"GET /api/v1/link":        {"GET", "/api/v1/link", "", true, true},
-	"POST /api/v1/txs":        {"POST", "/api/v1/txs", `{"tx":"0xdeadbeef"}`, true, true},
-	"POST /api/v1/pairings":   {"POST", "/api/v1/pairings", "{}", true, true},
+	// The validator set: a ledger fact the validators sign, public as the
+	// signed headers that carry it.
+	"GET /api/v1/validators": {"GET", "/api/v1/validators", "", true, true},
+	"POST /api/v1/txs":       {"POST", "/api/v1/txs", `{"tx":"0xdeadbeef"}`, true, true},
+	"POST /api/v1/pairings":  {"POST", "/api/v1/pairings", "{}", true, true},
 	// The device flow and logout are login endpoints: the approval
 	// signature authenticates, the browser's secret collects.
 	"POST /api/v1/auth/logout":                {"POST", "/api/v1/auth/logout", "{}", true, true},
@@ -77,6 +80,7 @@ var publicRoutes = map[string]bool{
 	"POST /api/v1/auth/renew": true, "GET /api/v1/link": true, "POST /api/v1/txs": true, "POST /api/v1/pairings": true,
 	"POST /api/v1/auth/logout": true, "POST /api/v1/auth/device": true, "GET /api/v1/auth/device/{code}": true,
 	"POST /api/v1/auth/device/{code}/approve": true, "POST /api/v1/auth/device/token": true,
+	"GET /api/v1/validators": true,
 }
 
 // authzHub is a hub with a camera owned by owner, viewer granted on it,
