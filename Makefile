@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin
 RUN_DIR ?= .camchain-run
 
-.PHONY: all build run test bench fuzz deps clean ui release soak
+.PHONY: all build run test bench fuzz faults deps clean ui release soak
 
 all: build
 
@@ -77,6 +77,14 @@ SOAK_DURATION ?= 30m
 SOAK_AGENTS ?= 50
 soak: build
 	SOAK_DURATION=$(SOAK_DURATION) $(GO) run ./tools/soak -bin $(BIN) -agents $(SOAK_AGENTS)
+
+# The fault harness, long form (test/e2e TestFaults; make test runs its
+# short form): four validators as camchaind processes on 127.0.0.2-5 and a
+# streaming camera; every validator killed and restarted in turn, every
+# pair killed (the ledger halts, then resumes), the camera's hub down for a
+# minute, a validator's state tampered with on disk.
+faults:
+	CAMCHAIN_FAULTS=long $(GO) test -count=1 -v -timeout 30m -run '^TestFaults$$' ./test/e2e
 
 # Run each fuzz target for a short while (FUZZTIME=1m make fuzz for longer).
 FUZZTIME ?= 20s
