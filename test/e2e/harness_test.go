@@ -80,7 +80,16 @@ func (p *proc) output() string {
 // start runs a program and waits until its stdout shows ready.
 func start(t *testing.T, name, ready string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, nil, name, ready, args...)
+}
+
+// startEnv is start with env added to the test's environment.
+func startEnv(t *testing.T, env []string, name, ready string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, cmd: exec.Command(bin(name), args...), done: make(chan struct{})}
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	pr, pw := io.Pipe()
 	p.cmd.Stdout = io.MultiWriter(p, pw)
 	p.cmd.Stderr = p
@@ -146,6 +155,9 @@ type hubProc struct {
 	// tlsPin, once set, is the fingerprint of the API's certificate: the
 	// hub serves HTTPS and url carries the pin (docs/SPEC.md §11.10).
 	tlsPin string
+	// env is added to the hub's environment (an object store's
+	// credentials).
+	env []string
 }
 
 func (h *hubProc) url() string {
@@ -167,7 +179,7 @@ func initHub(t *testing.T) *hubProc {
 func (h *hubProc) run(t *testing.T, extra ...string) {
 	t.Helper()
 	args := append([]string{"run", "--data", h.data, "--http", h.http, "--link", h.link, "--log-level", "warn"}, extra...)
-	h.proc = start(t, "camchaind", "ready", args...)
+	h.proc = startEnv(t, h.env, "camchaind", "ready", args...)
 }
 
 func (h *hubProc) client(t *testing.T) *api.Client {
@@ -211,8 +223,14 @@ func runAgentDefaults(t *testing.T, data string, extra ...string) *agentProc {
 }
 
 // camchain runs the CLI and returns its exit code and output.
-func camchain(args ...string) (int, string, string) {
+func camchain(args ...string) (int, string, string) { return camchainEnv(nil, args...) }
+
+// camchainEnv is camchain with env added to the test's environment.
+func camchainEnv(env []string, args ...string) (int, string, string) {
 	cmd := exec.Command(bin("camchain"), args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -38,13 +38,11 @@ func outage(t *testing.T) time.Duration {
 // a short retention, the hub deletes the old segments in the bucket behind
 // a pruned mark there, and keeps every record.
 func TestRecordingsInBucket(t *testing.T) {
+	t.Parallel() // mostly waiting: the outage, a checkpoint period
 	srv := s3server.Start(t, "camchain")
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
 	prefix := "home/hub1"
 	h := initHub(t)
+	h.env = srv.Env()
 	h.run(t, "--recordings", srv.URL(prefix))
 	agentData := filepath.Join(t.TempDir(), "agent")
 	a := runAgent(t, agentData)
@@ -108,7 +106,7 @@ func TestRecordingsInBucket(t *testing.T) {
 		return lastSeq >= uint64(seqOf(during.Head))
 	})
 	url := srv.URL(objChain)
-	rc, out, errs := camchain("verify", "--hub", h.url(), url)
+	rc, out, errs := camchainEnv(srv.Env(), "verify", "--hub", h.url(), url)
 	t.Logf("camchain verify %s: exit %d\n%s%s", url, rc, out, errs)
 	for _, bad := range []string{"modified", "missing", "inserted", "truncated", "forged", "out of order", "failed", "pruned-early", os.TempDir()} {
 		if strings.Contains(out, bad) {
@@ -124,7 +122,7 @@ func TestRecordingsInBucket(t *testing.T) {
 	bad := bytes.Clone(orig)
 	bad[len(bad)/2] ^= 1
 	os.WriteFile(filepath.Join(srv.Root, srv.Bucket, filepath.FromSlash(segKey)), bad, 0o600)
-	rc, out, errs = camchain("verify", "--hub", h.url(), url)
+	rc, out, errs = camchainEnv(srv.Env(), "verify", "--hub", h.url(), url)
 	if rc != 1 || !strings.Contains(out, "✗ modified     seq 1 ") || strings.Count(out, "✗") != 1 || !strings.Contains(out, url) {
 		t.Fatalf("verify of a bucket with segment 1 altered: exit %d\n%s%s", rc, out, errs)
 	}
