@@ -172,8 +172,27 @@ func (c *Chain) scanObjectSegments() error {
 		}
 		removed++
 	}
+	// Record objects beyond the head: put before a crash stopped the local
+	// log's append (never acknowledged); the camera sends them again.
+	var beyond []uint64
+	recDir := c.objDir() + "/" + layout.ObjRecDirName
+	err = c.s.opts.Objects.List(context.Background(), recDir, func(name string, _ int64) bool {
+		if seq, ok := layout.ParseObjRecName(strings.TrimPrefix(name, recDir+"/")); ok && seq >= n {
+			beyond = append(beyond, seq)
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	for _, seq := range beyond {
+		if err := c.s.opts.Objects.Delete(context.Background(), layout.ObjRecName(c.objDir(), seq)); err != nil {
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		removed++
+	}
 	if removed > 0 {
-		c.log.Info("removed segment objects left by a crash (no record, or pruned)", "objects", removed)
+		c.log.Info("removed objects left by a crash (segments and records beyond the head, segments below the pruned mark)", "objects", removed)
 	}
 	c.markMissing(present)
 	return nil

@@ -98,6 +98,8 @@ func TestObjectsOnly(t *testing.T) {
 	// behind its back is missing, not pruned.
 	s.Close()
 	dirName := "hub1/" + layout.ObjChainDir(cam.addr(), 1, 0)
+	raw := openBucket(t, srv, "") // the whole bucket, to plant objects
+	b2put := func(data []byte, name string) error { return raw.Put(context.Background(), name, data) }
 	if err := os.Remove(filepath.Join(srv.Root, srv.Bucket, filepath.FromSlash(layout.ObjSegName(dirName, 9)))); err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +116,28 @@ func TestObjectsOnly(t *testing.T) {
 	}
 	if got := s.Stored(); got != 13*3000 {
 		t.Fatalf("Stored after reopen = %d, want %d", got, 13*3000)
+	}
+
+	// A crash after the bucket took record 20 and its segment but before
+	// the local log did: the next Open deletes both objects (never
+	// acknowledged; the camera sends them again).
+	data := segment(20, 3000)
+	r := cam.next(t, data)
+	for name, b := range map[string][]byte{layout.ObjSegName(dirName, 20): data, layout.ObjRecName(dirName, 20): layout.AppendEntry(nil, r.Marshal())} {
+		if err := b2put(b, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = openStore(t, dir, opts)
+	c = mustChain(t, s, cam)
+	for _, name := range []string{layout.ObjSegName(dirName, 20), layout.ObjRecName(dirName, 20)} {
+		if _, ok := srv.Object(name); ok {
+			t.Fatalf("%s beyond the head survived Open", name)
+		}
+	}
+	if err := c.Append(r, data); err != nil {
+		t.Fatalf("the camera sending record 20 again: %v", err)
 	}
 }
 
