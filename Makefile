@@ -84,7 +84,7 @@ soak: build
 # pair killed (the ledger halts, then resumes), the camera's hub down for a
 # minute, a validator's state tampered with on disk.
 faults:
-	CAMCHAIN_FAULTS=long $(GO) test -count=1 -v -timeout 30m -run '^TestFaults$$' ./test/e2e
+	CAMCHAIN_FAULTS=long $(GO) test -count=1 -v -timeout 30m -run '^(TestFaults|TestRecordingsInBucket)$$' ./test/e2e
 
 # Run each fuzz target for a short while (FUZZTIME=1m make fuzz for longer).
 FUZZTIME ?= 20s

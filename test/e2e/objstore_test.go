@@ -14,8 +14,9 @@ import (
 	"github.com/camchain/camchain/internal/verify"
 )
 
-// outage is how long the object store is down in TestRecordingsInBucket
-// (the long form is make faults: S3_OUTAGE=3m).
+// outage is how long the object store is down in TestRecordingsInBucket:
+// 20 s in make test, 3 minutes in make faults (CAMCHAIN_FAULTS=long), or
+// $S3_OUTAGE.
 func outage(t *testing.T) time.Duration {
 	if v := os.Getenv("S3_OUTAGE"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -23,6 +24,9 @@ func outage(t *testing.T) time.Duration {
 			t.Fatalf("S3_OUTAGE=%q: %v", v, err)
 		}
 		return d
+	}
+	if os.Getenv("CAMCHAIN_FAULTS") == "long" {
+		return 3 * time.Minute
 	}
 	return 20 * time.Second
 }
