@@ -118,10 +118,11 @@ func TestPairedOnlyOnceTheImprintIsCommitted(t *testing.T) {
 	owner := mustKey(t)
 	ctx := context.Background()
 
-	// 1. Co-signed, never submitted: not paired; a new code is shown; once
-	// the imprint expired it is dropped.
+	// 1. Co-signed, never submitted: not paired; a new code is shown (its
+	// expiry is long enough for a loaded machine to co-sign in time; an
+	// expired imprint being dropped is TestExpiredPendingImprintIsDropped's).
 	code, _ := pairing.ParseCode(a.Status().Code)
-	if _, err := pairing.Dial(ctx, code, requestVia(t, code, owner, ledger.URL(), time.Second)); err != nil {
+	if _, err := pairing.Dial(ctx, code, requestVia(t, code, owner, ledger.URL(), 15*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	st := a.Status()
