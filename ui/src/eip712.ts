@@ -52,6 +52,13 @@ export const TYPES = {
     { name: "nonce", type: "uint64" },
     { name: "expiry", type: "uint64" },
   ],
+  ViewingKey: [
+    { name: "account", type: "address" },
+    { name: "kem", type: "uint64" },
+    { name: "publicKey", type: "bytes" },
+    { name: "nonce", type: "uint64" },
+    { name: "expiry", type: "uint64" },
+  ],
 } as const satisfies Record<string, readonly Field[]>;
 
 export type MsgType = keyof typeof TYPES;

@@ -26,7 +26,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { test } from "node:test";
 import { build } from "esbuild";
-import { Wallet, Signature } from "ethers";
+import { HDNodeWallet, Wallet, Signature } from "ethers";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -34,7 +34,7 @@ const dir = mkdtempSync(join(tmpdir(), "camchain-ui-unit-"));
 const entry = join(dir, "entry.ts");
 writeFileSync(
   entry,
-  ["eip712", "tx", "sig", "cbor", "bytes", "pairing", "feedchain", "viewchain"].map((m) => `export * from ${JSON.stringify(join(here, "..", "src", m))};`).join("\n"),
+  ["eip712", "tx", "sig", "cbor", "bytes", "pairing", "feedchain", "viewchain", "viewingkey"].map((m) => `export * from ${JSON.stringify(join(here, "..", "src", m))};`).join("\n"),
 );
 const out = join(dir, "ui.mjs");
 // The page modules touch window only in wallet.ts/api.ts, which pairing.ts
@@ -51,7 +51,7 @@ function message(v) {
   const m = {};
   for (const f of ui.TYPES[v.type]) {
     const raw = v.typed_data.message[f.name];
-    m[f.name] = f.type === "uint64" ? BigInt(raw) : raw;
+    m[f.name] = f.type === "uint64" ? BigInt(raw) : f.type === "bytes" ? ui.fromHex(raw) : raw;
   }
   return m;
 }
@@ -77,6 +77,45 @@ for (const v of signable) {
     });
   });
 }
+
+// The viewing key (SPEC §17.1): the page's derivation against
+// internal/e2ee's vectors, and from an ethers wallet restored from the
+// vectors' words, as a browser wallet session does it.
+const vkVectors = JSON.parse(readFileSync(join(root, "internal", "e2ee", "testdata", "viewing_key_vectors.json"), "utf8"));
+
+test("viewing key: the page derives every vector's message, seed, public key and id", async () => {
+  for (const v of vkVectors.valid) {
+    assert.equal(ui.viewingKeyMessage(v.account), v.message, v.name);
+    const seed = await ui.seedFromSignature(v.account, v.signature);
+    assert.equal(ui.hex0x(seed), v.seed, v.name);
+    const pub = await ui.publicKeyOf(seed);
+    assert.equal(ui.hex0x(pub), v.public_key, v.name);
+    assert.equal(await ui.keyID(pub), "viewkey:" + v.key_id, v.name);
+  }
+  for (const v of vkVectors.same_key) {
+    assert.equal(ui.hex0x(await ui.seedFromSignature(v.account, v.signature)), v.seed, v.name);
+  }
+  for (const v of vkVectors.invalid.filter((v) => v.expect === "wrong_signer")) {
+    await assert.rejects(ui.seedFromSignature(v.account, v.signature), Error, v.name);
+  }
+});
+
+test("viewing key: an ethers wallet from the same words gives the CLI's key; a wallet that signs twice differently is refused", async () => {
+  for (const v of vkVectors.valid.filter((v) => v.mnemonic)) {
+    const w = HDNodeWallet.fromPhrase(v.mnemonic, v.passphrase ?? "", "m/44'/60'/0'/0/0");
+    const vk = await ui.deriveViewingKey(w.address, (text) => w.signMessage(text));
+    assert.equal(vk.account, v.account);
+    assert.equal(ui.hex0x(vk.publicKey), v.public_key, v.name);
+    assert.equal(vk.id, "viewkey:" + v.key_id);
+    const m = ui.viewingKeyMsg(vk, 1n, 2n);
+    assert.equal(m.kem, 25722n);
+  }
+  const w = Wallet.createRandom();
+  const other = Wallet.createRandom();
+  let n = 0;
+  // Alternates its own signature with a valid-looking other one: not deterministic.
+  await assert.rejects(ui.deriveViewingKey(w.address, (text) => (n++ % 2 ? other.signMessage(text) : w.signMessage(text))), /does not sign deterministically/);
+});
 
 test("normalize: v 0/1 and high s become the one canonical signature", () => {
   const v = signable[0];
