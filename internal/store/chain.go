@@ -265,6 +265,7 @@ func (c *Chain) scanSegments() error {
 	if len(removed) > 0 {
 		c.log.Info("removed segment files left by a crash (no record, pruned, or temporary)", "files", removed)
 	}
+	c.findInObjects(present)
 	c.markMissing(present)
 	return nil
 }

@@ -198,6 +198,40 @@ func (c *Chain) scanObjectSegments() error {
 	return nil
 }
 
+// findInObjects, for segments kept on disk and in the object store, marks
+// present the segments missing from the disk that the bucket still holds
+// (Segment reads them from there). A bucket it cannot list leaves them
+// missing until the next Open, with a warning: the chain still opens.
+func (c *Chain) findInObjects(present []bool) {
+	if c.s.opts.Objects == nil {
+		return
+	}
+	lacking := 0
+	for seq := c.pruneBelow; seq < uint64(len(present)); seq++ {
+		if !present[seq] {
+			lacking++
+		}
+	}
+	if lacking == 0 {
+		return
+	}
+	seqs, err := c.listObjectSegments()
+	if err != nil {
+		c.log.Warn("segment files are missing from the disk and the object store cannot be asked for them", "count", lacking, "err", err)
+		return
+	}
+	found := 0
+	for _, seq := range seqs {
+		if seq >= c.pruneBelow && seq < uint64(len(present)) && !present[seq] {
+			present[seq] = true
+			found++
+		}
+	}
+	if found > 0 {
+		c.log.Warn("segment files are missing from the disk; the object store holds them and serves them", "count", found)
+	}
+}
+
 // markMissing marks every seq at or above the pruned mark whose segment is
 // not present and counts the bytes of those that are.
 func (c *Chain) markMissing(present []bool) {

@@ -161,6 +161,16 @@ func TestObjectsBesideDisk(t *testing.T) {
 	if got, err := c.Segment(2); err != nil || !bytes.Equal(got, segs[2]) {
 		t.Fatalf("Segment(2) with the disk copy gone: %v", err)
 	}
+	// Also after reopening: the bucket's copy keeps it from being missing.
+	s.Close()
+	s = openStore(t, dir, Options{Objects: b})
+	c = mustChain(t, s, cam)
+	if si, _ := c.Info(2); si.Missing {
+		t.Fatal("segment 2, gone from the disk but in the bucket, is missing after reopening")
+	}
+	if got, err := c.Segment(2); err != nil || !bytes.Equal(got, segs[2]) {
+		t.Fatalf("Segment(2) after reopening with the disk copy gone: %v", err)
+	}
 	// A damaged disk copy is damage (the bucket is a copy, not an oracle).
 	if err := os.WriteFile(filepath.Join(dir, layout.ChainDir(cam.addr(), 0, 0), layout.SegDirName, layout.SegName(3)), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
