@@ -57,10 +57,17 @@ var (
 
 func publish(t *testing.T, url, size string, enc []string) *publisher {
 	t.Helper()
+	return publishFor(t, url, size, enc, 120*time.Second)
+}
+
+// publishFor is publish for d of video (the publisher is killed at the
+// test's end either way).
+func publishFor(t *testing.T, url, size string, enc []string, d time.Duration) *publisher {
+	t.Helper()
 	args := []string{"-hide_banner", "-v", "error", "-re",
 		"-f", "lavfi", "-i", "testsrc2=size=" + size + ":rate=25",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-t", "120", "-pix_fmt", "yuv420p"}
+		"-t", strconv.Itoa(int(d.Seconds())), "-pix_fmt", "yuv420p"}
 	args = append(append(args, enc...), "-rtsp_transport", "tcp", "-f", "rtsp", url)
 	p := &publisher{cmd: exec.Command("ffmpeg", args...)}
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out

@@ -47,15 +47,16 @@ func TestVerifiedPlayer(t *testing.T) {
 	}
 	// A second camera over RTSP: H.264 with AAC as its main stream and
 	// H.265 as its sub stream (ffmpeg through the test camera), which
-	// Debian's Chromium cannot decode.
+	// Debian's Chromium cannot decode. Ten minutes of video: the browser
+	// test plays them last.
 	tc := runTestcam(t)
-	publish(t, "rtsp://"+tc.addr+"/main", "320x180", h264AAC)
-	publish(t, "rtsp://"+tc.addr+"/sub", "320x180", h265Opus)
+	publishFor(t, "rtsp://"+tc.addr+"/main", "320x180", h264AAC, 10*time.Minute)
+	publishFor(t, "rtsp://"+tc.addr+"/sub", "320x180", h265Opus, 10*time.Minute)
 	a2 := runAgent(t, filepath.Join(t.TempDir(), "rtspcam"), "--source", "rtsp://"+tc.addr+"/main", "--sub-source", "rtsp://"+tc.addr+"/sub")
 	cam2 := pair(t, h, a2, w)
 	// A third camera whose sub stream is H.264 (a small one of its own),
 	// for the grid's live sub-stream tile.
-	publish(t, "rtsp://"+tc.addr+"/small", "160x90", h264AAC)
+	publishFor(t, "rtsp://"+tc.addr+"/small", "160x90", h264AAC, 10*time.Minute)
 	a3 := runAgent(t, filepath.Join(t.TempDir(), "subcam"), "--source", "rtsp://"+tc.addr+"/main", "--sub-source", "rtsp://"+tc.addr+"/small")
 	cam3 := pair(t, h, a3, w)
 	ownerKey, err := cwallet.NewKeystore(w.dir, cwallet.LightScrypt).Load("e2e passphrase")

@@ -11,6 +11,7 @@
 import { bytesToHex, randomBytes } from "./bytes";
 import { Stream } from "./feedchain";
 import { BreakError, Verifier } from "./viewchain";
+import { decodeStart } from "./fmp4";
 
 export type PlayerState =
   | { kind: "connecting" }
@@ -51,6 +52,7 @@ export function mediaSourceClass(): { MS: MSCtor; managed: boolean } | null {
 
 const KEEP_SECONDS = 60; // live: how much is kept behind the play position
 const LIVE_SLACK_SECONDS = 0.5; // live: how far behind the newest segment's start playback may fall
+const RESTART_SECONDS = 1; // a segment this far off its signed start on the media timeline is moved to it
 
 export function play(o: PlayOptions): Player {
   const nonce = randomBytes(16);
@@ -70,7 +72,13 @@ export function play(o: PlayOptions): Player {
   let sb: SourceBuffer | null = null;
   let mime = "";
   let codec = "";
-  const queue: { data: Uint8Array; seconds: number }[] = [];
+  const queue: { data: Uint8Array; seconds: number; wall: number; decode: number | null }[] = [];
+  // One media timeline for the whole session: a segment whose decode time
+  // is more than a second away from where its signed start puts it (the
+  // camera's decode times began again: its agent restarted) is moved there
+  // with timestampOffset; otherwise the offset stays as it is.
+  let shift = 0;
+  let origin: { decode: number; wall: number } | null = null;
   let appended = 0; // the signed duration of the segment appended last
   let segments = 0;
   let seconds = 0; // the verified segments' signed durations
@@ -123,6 +131,14 @@ export function play(o: PlayOptions): Player {
       if (sb.updating) return;
       const next = queue.shift()!;
       appended = next.seconds;
+      if (next.decode !== null) {
+        if (!origin) origin = { decode: next.decode, wall: next.wall };
+        const want = origin.decode + (next.wall - origin.wall) / 1000;
+        if (Math.abs(next.decode + shift - want) > RESTART_SECONDS) {
+          shift = want - next.decode;
+          sb.timestampOffset = shift;
+        }
+      }
       sb.appendBuffer(next.data as BufferSource);
     } catch (e) {
       broken(e);
@@ -237,7 +253,8 @@ export function play(o: PlayOptions): Player {
         skipped += c.skipped;
         const start = Number(c.record.start / 1_000_000n);
         if (segments === 1) firstStartWall = start;
-        queue.push({ data: c.data.slice(), seconds: Number(c.record.duration) / 1e9 });
+        const data = c.data.slice();
+        queue.push({ data, seconds: Number(c.record.duration) / 1e9, wall: start, decode: decodeStart(data) });
         pump();
         state({ kind: "verified", segments, skipped, seq: c.record.seq, start: new Date(start), first: new Date(firstStartWall), codec });
       })

@@ -18,7 +18,10 @@
 //     noble vectors say, and every encoding Go refuses is refused;
 //   - the viewer chain (SPEC §15): the vector session verifies, each
 //     corruption a proxy could make is named by the same break Go names,
-//     every refused link is refused, and a broken session stays broken.
+//     every refused link is refused, and a broken session stays broken;
+//   - fMP4 decode time (fmp4.ts): tfdt over its own track's mdhd timescale,
+//     both box versions; any truncation or garbage gives null or a number,
+//     never an exception.
 import assert from "node:assert/strict";
 import { readFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,7 +37,7 @@ const dir = mkdtempSync(join(tmpdir(), "camchain-ui-unit-"));
 const entry = join(dir, "entry.ts");
 writeFileSync(
   entry,
-  ["eip712", "tx", "sig", "cbor", "bytes", "pairing", "feedchain", "viewchain", "viewingkey"].map((m) => `export * from ${JSON.stringify(join(here, "..", "src", m))};`).join("\n"),
+  ["eip712", "tx", "sig", "cbor", "bytes", "pairing", "feedchain", "viewchain", "viewingkey", "fmp4"].map((m) => `export * from ${JSON.stringify(join(here, "..", "src", m))};`).join("\n"),
 );
 const out = join(dir, "ui.mjs");
 // The page modules touch window only in wallet.ts/api.ts, which pairing.ts
@@ -293,4 +296,51 @@ test("viewer chain: every link Go refuses is refused, and frames are bounded", (
   assert.throws(() => ui.decodeFrame(Uint8Array.of(3, 0, 0)), /unknown frame type/);
   assert.throws(() => ui.decodeFrame(Uint8Array.of(1, 0xff, 0xff)), /record of 65535 bytes/);
   assert.throws(() => ui.decodeFrame(Uint8Array.of(2, 1, 2)), /end frame/);
+});
+
+// A minimal fMP4 segment: init (moov: an audio trak first, then the video
+// trak) and a fragment (moof: traf with tfhd and tfdt).
+function box(type, ...parts) {
+  const body = Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p))));
+  const h = Buffer.alloc(8);
+  h.writeUInt32BE(8 + body.length);
+  h.write(type, 4, "latin1");
+  return Buffer.concat([h, body]);
+}
+const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32BE(v); return b; };
+const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(v)); return b; };
+function segment({ v1 = false, scale = 90000, tfdt = 180000, track = 2 } = {}) {
+  const tkhd = (id) => box("tkhd", [v1 ? 1 : 0, 0, 0, 0], v1 ? u64(0) : u32(0), v1 ? u64(0) : u32(0), u32(id), Buffer.alloc(64));
+  const mdhd = (ts) => box("mdhd", [v1 ? 1 : 0, 0, 0, 0], v1 ? u64(0) : u32(0), v1 ? u64(0) : u32(0), u32(ts), v1 ? u64(0) : u32(0), Buffer.alloc(4));
+  const trak = (id, ts) => box("trak", tkhd(id), box("mdia", mdhd(ts)));
+  const moov = box("moov", box("mvhd", Buffer.alloc(100)), trak(1, 48000), trak(2, scale));
+  const moof = box("moof", box("mfhd", Buffer.alloc(8)), box("traf", box("tfhd", [0, 0, 0, 0], u32(track)), box("tfdt", [v1 ? 1 : 0, 0, 0, 0], v1 ? u64(tfdt) : u32(tfdt))));
+  return new Uint8Array(Buffer.concat([box("ftyp", Buffer.from("isom\0\0\0\0")), moov, moof, box("mdat", Buffer.alloc(16))]));
+}
+
+test("fmp4: a segment's first decode time, over its own track's timescale", () => {
+  assert.equal(ui.decodeStart(segment()), 2);
+  assert.equal(ui.decodeStart(segment({ v1: true, tfdt: 90000 * 3600 * 30 })), 3600 * 30);
+  assert.equal(ui.decodeStart(segment({ track: 1, tfdt: 96000 })), 2, "the audio track's own timescale");
+  assert.equal(ui.decodeStart(segment({ track: 3 })), null, "a fragment of a track the init does not have");
+  assert.equal(ui.decodeStart(segment({ scale: 0 })), null);
+});
+
+test("fmp4: truncated or garbage segments give null or a number, never an exception", () => {
+  const s = segment({ v1: true });
+  for (let n = 0; n < s.length; n++) {
+    const got = ui.decodeStart(s.subarray(0, n));
+    assert.ok(got === null || typeof got === "number", `truncated to ${n}: ${got}`);
+  }
+  for (let i = 0; i < s.length; i++) {
+    const b = s.slice();
+    b[i] ^= 0xff;
+    const got = ui.decodeStart(b);
+    assert.ok(got === null || Number.isFinite(got), `byte ${i} flipped: ${got}`);
+  }
+  for (let i = 0; i < 200; i++) {
+    const b = new Uint8Array(1 + Math.floor(Math.random() * 300)).map(() => Math.floor(Math.random() * 256));
+    const got = ui.decodeStart(b);
+    assert.ok(got === null || Number.isFinite(got));
+  }
 });
