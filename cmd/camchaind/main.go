@@ -6,8 +6,9 @@ import (
 	"os"
 
 	"github.com/camchain/camchain/internal/hub"
+	"github.com/camchain/camchain/internal/tailnet/tsnode"
 )
 
 func main() {
-	os.Exit(hub.Main(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(hub.MainWith(os.Args[1:], os.Stdout, os.Stderr, hub.Options{TailnetJoin: tsnode.Join}))
 }

@@ -1,6 +1,7 @@
 package apitls
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -174,26 +176,53 @@ func PinnedConfig(pin Fingerprint) *tls.Config {
 // Probe connects to addr (host:port) without trusting anything and returns
 // the fingerprint of the certificate it presents, and whether that
 // certificate verifies against the system's authorities for the host: what
-// trust-on-first-use shows its user.
+// trust-on-first-use shows its user. It goes the way the API client goes,
+// through the proxy the environment names for https:// (HTTPS_PROXY, an
+// http:// or socks5:// proxy, such as a tailnet node's: docs/SPEC.md
+// §11.11), and sends nothing: the handshake is ended as soon as the
+// certificate is seen.
 func Probe(addr string, timeout time.Duration) (Fingerprint, bool, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return Fingerprint{}, false, err
 	}
-	d := &net.Dialer{Timeout: timeout}
-	conn, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: host})
+	var (
+		fp      Fingerprint
+		trusted bool
+	)
+	seen := errors.New("certificate seen")
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: timeout}).DialContext,
+		TLSHandshakeTimeout: timeout,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: host,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				certs := cs.PeerCertificates
+				if len(certs) == 0 {
+					return errors.New("no certificate")
+				}
+				inter := x509.NewCertPool()
+				for _, c := range certs[1:] {
+					inter.AddCert(c)
+				}
+				_, verr := certs[0].Verify(x509.VerifyOptions{DNSName: host, Intermediates: inter})
+				fp, trusted = Of(certs[0].Raw), verr == nil
+				return seen // no request goes out
+			}},
+	}
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, "https://"+addr+"/", nil)
 	if err != nil {
-		return Fingerprint{}, false, fmt.Errorf("TLS to %s: %w", addr, err)
+		return Fingerprint{}, false, err
 	}
-	defer conn.Close()
-	certs := conn.ConnectionState().PeerCertificates
-	if len(certs) == 0 {
-		return Fingerprint{}, false, fmt.Errorf("TLS to %s: no certificate", addr)
+	resp, err := tr.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
 	}
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
+	if !fp.IsZero() {
+		return fp, trusted, nil
 	}
-	_, verr := certs[0].Verify(x509.VerifyOptions{DNSName: host, Intermediates: inter})
-	return Of(certs[0].Raw), verr == nil, nil
+	return Fingerprint{}, false, fmt.Errorf("TLS to %s: %w", addr, err)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/camchain/camchain/internal/integrations"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/tailnet"
 )
 
 // DefaultHTTPAddr is where the API listens unless told otherwise: loopback
@@ -131,6 +132,13 @@ type Config struct {
 	// S3Endpoint overrides the object store's endpoint (default
 	// AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS's).
 	S3Endpoint string
+
+	// Tailnet, when set, puts the UI and API on the owner's tailnet too
+	// (tailnet.go, docs/SPEC.md §11.11), joined by TailnetJoin (cmd/camchaind
+	// passes internal/tailnet/tsnode's); its Dir defaults to
+	// <DataDir>/tailscale. The camera link is never served there.
+	Tailnet     *tailnet.Config
+	TailnetJoin tailnet.Joiner
 }
 
 // Validate fills defaults and checks the configuration.
@@ -216,6 +224,22 @@ func (c *Config) Validate() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Tailnet != nil {
+		if c.TailnetJoin == nil {
+			return errors.New("--tailscale: this camchaind was built without Tailscale")
+		}
+		t := *c.Tailnet
+		if t.Dir == "" {
+			t.Dir = filepath.Join(c.DataDir, "tailscale")
+		}
+		if t.Logger == nil {
+			t.Logger = c.Logger
+		}
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		c.Tailnet = &t
 	}
 	return nil
 }

@@ -15,6 +15,19 @@ func (h *Hub) startTLS() error {
 	if !h.cfg.TLS {
 		return nil
 	}
+	cert, err := h.ownCert()
+	if err != nil {
+		return err
+	}
+	h.ln = tls.NewListener(h.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	h.tlsOn = true
+	return nil
+}
+
+// ownCert is the hub's own API certificate — the user's, or the one it
+// generated once (naming the listen address, the public origin's host and
+// extra, when it makes it) — and sets h.tlsFP, the fingerprint clients pin.
+func (h *Hub) ownCert(extra ...string) (tls.Certificate, error) {
 	var (
 		cert tls.Certificate
 		err  error
@@ -29,14 +42,9 @@ func (h *Hub) startTLS() error {
 		if u, err := url.Parse(h.cfg.PublicOrigin); err == nil && h.cfg.PublicOrigin != "" {
 			hosts = append(hosts, u.Hostname())
 		}
-		cert, h.tlsFP, _, err = apitls.LoadOrCreate(h.cfg.apiTLSFile(), hosts)
+		cert, h.tlsFP, _, err = apitls.LoadOrCreate(h.cfg.apiTLSFile(), append(hosts, extra...))
 	}
-	if err != nil {
-		return err
-	}
-	h.ln = tls.NewListener(h.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	h.tlsOn = true
-	return nil
+	return cert, err
 }
 
 // Scheme is the API's scheme: https or http.

@@ -49,6 +49,7 @@ type Hub struct {
 	sockets       sockets            // open authenticated WebSockets (wsauth.go)
 	tlsOn         bool               // the API is served over HTTPS
 	tlsFP         apitls.Fingerprint // its certificate's fingerprint
+	tailnet       *hubTailnet        // the API on the owner's tailnet, if asked (tailnet.go)
 	integ         *integrations.Service
 	appends       appendSignal // wakes playback sessions (playback.go)
 	parts         liveParts    // open segments' parts for live playback (liveparts.go)
@@ -103,7 +104,7 @@ func Start(cfg Config) (*Hub, error) {
 		cfg.Logger.Warn("this hub is not (yet) a registered hub of the network: it follows the ledger and answers queries, but no camera can bind to it until the validators vote it in (camchaind validator vote)",
 			"hub", key.Address().Hex())
 	}
-	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 1),
+	h := &Hub{cfg: cfg, key: key, node: node, ln: ln, done: make(chan error, 2),
 		auditQ: make(chan auditEvent, auditQueueLen), budgets: newBudgets(), refusals: newRefusals(),
 		evidenceSlots: make(chan struct{}, cfg.MaxEvidenceRequests), relaySlots: make(chan struct{}, maxRelays),
 		emergencyKick: make(chan struct{}, 1)}
@@ -118,13 +119,20 @@ func Start(cfg Config) (*Hub, error) {
 		ln.Close()
 		return nil, err
 	}
+	if err := h.startTailnet(); err != nil {
+		node.Close()
+		ln.Close()
+		return nil, err
+	}
 	if h.alarms, err = openAlarmLog(cfg.alarmDir()); err != nil {
+		h.closeTailnet()
 		node.Close()
 		ln.Close()
 		return nil, err
 	}
 	if err := h.startAuth(); err != nil {
 		h.alarms.Close()
+		h.closeTailnet()
 		node.Close()
 		ln.Close()
 		return nil, err
@@ -132,6 +140,7 @@ func Start(cfg Config) (*Hub, error) {
 	if err := h.startWitnesses(); err != nil {
 		h.auth.Close()
 		h.alarms.Close()
+		h.closeTailnet()
 		node.Close()
 		ln.Close()
 		return nil, err
@@ -140,6 +149,7 @@ func Start(cfg Config) (*Hub, error) {
 		h.witnesses.store.Close()
 		h.auth.Close()
 		h.alarms.Close()
+		h.closeTailnet()
 		node.Close()
 		ln.Close()
 		return nil, err
@@ -169,6 +179,9 @@ func Start(cfg Config) (*Hub, error) {
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	go func() { h.done <- h.srv.Serve(h.ln) }()
+	if h.tailnet != nil {
+		go func() { h.done <- h.srv.Serve(h.tailnet.ln) }()
+	}
 	cfg.Logger.Info("hub ready", "hub", key.Address().Hex(), "api", h.BaseURL(), "chain", node.App.EVMChainID())
 	return h, nil
 }
@@ -197,6 +210,7 @@ func (h *Hub) Close() error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = h.srv.Close()
 	}
+	err = errors.Join(err, h.closeTailnet())
 	linkErr := h.linkSrv.Close()
 	h.stop()
 	h.wg.Wait()

@@ -22,6 +22,7 @@ import (
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/tailnet"
 	"github.com/camchain/camchain/internal/version"
 )
 
@@ -29,9 +30,25 @@ import (
 // ~/.camchain).
 func DefaultDataDir() string { return home.DirOr("hub") }
 
-// Main is the camchaind command line; it returns the exit code.
+// Options are what cmd/camchaind links into the command line.
+type Options struct {
+	// TailnetJoin joins a tailnet (internal/tailnet/tsnode.Join); nil: a
+	// camchaind without Tailscale, whose --tailscale is refused.
+	TailnetJoin tailnet.Joiner
+}
+
+// Main is the camchaind command line without Tailscale; it returns the
+// exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
+	return MainWith(args, stdout, stderr, Options{})
+}
+
+// MainWith is the camchaind command line; it returns the exit code.
+func MainWith(args []string, stdout, stderr io.Writer, opts Options) int {
 	var (
+		tsOn          bool
+		ts            tailnet.Config
+		tsKeyFile     string
 		cfg           Config
 		logLevel      string
 		ledgerChainID string
@@ -259,6 +276,22 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				// (where ps shows it).
 				cfg.MQTT.URL = os.Getenv("CAMCHAIND_MQTT")
 			}
+			if tsOn {
+				// The auth key comes from a file or the environment, never
+				// the command line (where ps shows it), and never prints.
+				if tsKeyFile != "" {
+					if ts.AuthKey, err = tailnet.ReadAuthKeyFile(tsKeyFile); err != nil {
+						return err
+					}
+				} else if v := os.Getenv(tailnet.AuthKeyEnv); v != "" {
+					if ts.AuthKey, err = tailnet.ParseAuthKey(v); err != nil {
+						return fmt.Errorf("$%s: %w", tailnet.AuthKeyEnv, err)
+					}
+				}
+				cfg.Tailnet, cfg.TailnetJoin = &ts, opts.TailnetJoin
+			} else if ts.ControlURL != "" || tsKeyFile != "" || ts.Hostname != "" {
+				return usageError{errors.New("--tailscale-control-url, --tailscale-hostname and --tailscale-auth-key-file go with --tailscale")}
+			}
 			if initIfNew {
 				if err := initIfNoHub(cfg, stdout); err != nil {
 					return err
@@ -284,6 +317,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			if k, ok := h.WitnessServerKey(); ok {
 				fmt.Fprintf(stdout, "  witness for other hubs: --witness %s,%s\n", h.WitnessURL(), k)
 			}
+			printTailnet(stdout, h)
 			if a := h.Integrations().MetricsAddr(); a != "" {
 				fmt.Fprintf(stdout, "  metrics: http://%s/metrics\n", a)
 			}
@@ -329,6 +363,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	runCmd.Flags().StringVar(&cfg.WitnessName, "witness-name", "", "the name of this hub's witness cosigning key (default camchain/v1/witness/<hub address>)")
 	runCmd.Flags().StringVar(&cfg.WebhookSecretFile, "webhook-secret-file", "", "the webhooks' HMAC secret (default <data>/integrations/webhook.secret, made at the first start)")
 	runCmd.Flags().StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this loopback host:port (e.g. 127.0.0.1:9464)")
+
+	runCmd.Flags().BoolVar(&tsOn, "tailscale", false, "join the owner's tailnet (embedded Tailscale) and serve the UI and API there over HTTPS; a new node needs an auth key ($"+tailnet.AuthKeyEnv+" or --tailscale-auth-key-file); state in <data>/tailscale; the camera link stays on --link")
+	runCmd.Flags().StringVar(&ts.ControlURL, "tailscale-control-url", os.Getenv("CAMCHAIND_TAILSCALE_CONTROL_URL"), "the tailnet's coordination server, e.g. a headscale server's https:// URL (or $CAMCHAIND_TAILSCALE_CONTROL_URL; default: Tailscale's)")
+	runCmd.Flags().StringVar(&ts.Hostname, "tailscale-hostname", "", "the hub's node name on the tailnet (default camchain)")
+	runCmd.Flags().StringVar(&tsKeyFile, "tailscale-auth-key-file", "", "file holding the tailnet auth key (default $"+tailnet.AuthKeyEnv+"); needed only until the node is enrolled")
 
 	root.AddCommand(initCmd, runCmd, identityCmd, genesisCmd, joinCmd, validatorCmd)
 	if err := root.Execute(); err != nil {

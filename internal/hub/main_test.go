@@ -23,6 +23,10 @@ func TestMainExitCodes(t *testing.T) {
 		{[]string{"init", "--data", data}, 0, ""},
 		{[]string{"init", "--data", data}, 1, ""},
 		{[]string{"run", "--data", data, "--log-level", "chatty"}, 1, "--log-level"},
+		// Main links no Tailscale (cmd/camchaind's MainWith does).
+		{[]string{"run", "--data", data, "--http", "127.0.0.1:0", "--link", "127.0.0.1:0", "--tailscale"}, 1, "built without Tailscale"},
+		{[]string{"run", "--data", data, "--tailscale-control-url", "https://hs.example"}, 2, "go with --tailscale"},
+		{[]string{"run", "--data", data, "--tailscale", "--tailscale-auth-key-file", filepath.Join(data, "none")}, 1, "tailnet auth key file"},
 	} {
 		var out, errb bytes.Buffer
 		if code := Main(tc.args, &out, &errb); code != tc.code || !strings.Contains(errb.String(), tc.err) {

@@ -62,7 +62,7 @@ func (h *Hub) pairRelay(r *http.Request) (any, error) {
 	}
 	preq := &pairing.Request{Secret: code.Secret, EVMChainID: h.node.App.EVMChainID(), Owner: owner, Hub: h.key.Address(),
 		Epoch: req.Epoch, Nonce: nonce, Expiry: req.Expiry, OwnerSig: sig,
-		HubLink: h.linkAdvertise, HubPin: h.linkID.Pin, HubAPI: h.auth.Origin().String(), Domain: req.Domain}
+		HubLink: h.linkAdvertise, HubPin: h.linkID.Pin, HubAPI: h.cameraAPI(), Domain: req.Domain}
 	d, err := preq.ImprintDigest(code.Camera)
 	if err != nil {
 		return nil, api.Errorf(api.ErrBadRequest, "%v", err)

@@ -86,6 +86,12 @@ func start(t *testing.T, name, ready string, args ...string) *proc {
 // startEnv is start with env added to the test's environment.
 func startEnv(t *testing.T, env []string, name, ready string, args ...string) *proc {
 	t.Helper()
+	return startWith(t, env, 30*time.Second, name, ready, args...)
+}
+
+// startWith is startEnv with a timeout for ready.
+func startWith(t *testing.T, env []string, timeout time.Duration, name, ready string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, cmd: exec.Command(bin(name), args...), done: make(chan struct{})}
 	if env != nil {
 		p.cmd.Env = append(os.Environ(), env...)
@@ -119,8 +125,8 @@ func startEnv(t *testing.T, env []string, name, ready string, args ...string) *p
 	case <-seen:
 	case <-p.done:
 		t.Fatalf("%s exited before %q:\n%s", name, ready, p.output())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s not ready after 30s:\n%s", name, p.output())
+	case <-time.After(timeout):
+		t.Fatalf("%s not ready after %s:\n%s", name, timeout, p.output())
 	}
 	return p
 }
