@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -27,6 +28,7 @@ type Client struct {
 	http  *http.Client
 	creds Credentials
 	pin   apitls.Fingerprint // the hub certificate pinned, if any
+	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Credentials give a Client its access token. Token returns a valid one
@@ -102,9 +104,30 @@ func (c *Client) Pin() apitls.Fingerprint { return c.pin }
 // with an *apitls.PinError, whoever signed it.
 func (c *Client) WithTLSPin(pin apitls.Fingerprint) *Client {
 	c.pin = pin
-	c.http.Transport = &http.Transport{TLSClientConfig: apitls.PinnedConfig(pin), Proxy: http.ProxyFromEnvironment,
-		TLSHandshakeTimeout: 10 * time.Second, IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 4}
+	c.http.Transport = c.transport()
 	return c
+}
+
+// WithDialer makes the client open its connections — requests and
+// playback sockets — with dial instead of the system's network: a tailnet
+// node's Dial, say (docs/SPEC.md §11.12), with no proxy between. A pin
+// stays.
+func (c *Client) WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *Client {
+	c.dial = dial
+	c.http.Transport = c.transport()
+	return c
+}
+
+func (c *Client) transport() *http.Transport {
+	t := &http.Transport{Proxy: http.ProxyFromEnvironment,
+		TLSHandshakeTimeout: 10 * time.Second, IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 4}
+	if !c.pin.IsZero() {
+		t.TLSClientConfig = apitls.PinnedConfig(c.pin)
+	}
+	if c.dial != nil {
+		t.Proxy, t.DialContext = nil, c.dial
+	}
+	return t
 }
 
 // Base returns the hub URL.

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/camchain/camchain/internal/apitls"
 )
 
 // fakeHub answers every request with handler and records what it got.
@@ -190,5 +192,41 @@ func TestHTTPStatus(t *testing.T) {
 	}
 	if CodeOf(errors.New("plain")) != ErrInternal {
 		t.Error("a plain error is not internal")
+	}
+}
+
+// WithDialer carries every connection, to an address the system's network
+// does not have (a tailnet's), and keeps the pin.
+func TestClientWithDialer(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"hub_address":"0x0000000000000000000000000000000000000001"}`))
+	}))
+	defer srv.Close()
+	pin := apitls.Of(srv.Certificate().Raw)
+	var mu sync.Mutex
+	var dialed []string
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dialed = append(dialed, addr)
+		mu.Unlock()
+		return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+	}
+	c, err := NewClient("https://100.64.0.9#sha256=" + pin.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WithDialer(dial)
+	if _, err := c.Status(context.Background()); err != nil {
+		t.Fatalf("status through the dialer: %v", err)
+	}
+	if len(dialed) != 1 || dialed[0] != "100.64.0.9:443" {
+		t.Fatalf("dialed %q, want [100.64.0.9:443]", dialed)
+	}
+	wrong, _ := NewClient("https://100.64.0.9#sha256=" + strings.Repeat("ab", 32))
+	_, err = wrong.WithDialer(dial).Status(context.Background())
+	var pe *apitls.PinError
+	if !errors.As(err, &pe) {
+		t.Fatalf("a wrong pin through the dialer: %v, want a PinError", err)
 	}
 }

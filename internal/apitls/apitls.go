@@ -179,7 +179,7 @@ func PinnedConfig(pin Fingerprint) *tls.Config {
 // trust-on-first-use shows its user. It goes the way the API client goes,
 // through the proxy the environment names for https:// (HTTPS_PROXY, an
 // http:// or socks5:// proxy, such as a tailnet node's: docs/SPEC.md
-// §11.11), and sends nothing: the handshake is ended as soon as the
+// §11.12), and sends nothing: the handshake is ended as soon as the
 // certificate is seen.
 func Probe(addr string, timeout time.Duration) (Fingerprint, bool, error) {
 	host, _, err := net.SplitHostPort(addr)

@@ -134,7 +134,7 @@ type Config struct {
 	S3Endpoint string
 
 	// Tailnet, when set, puts the UI and API on the owner's tailnet too
-	// (tailnet.go, docs/SPEC.md §11.11), joined by TailnetJoin (cmd/camchaind
+	// (tailnet.go, docs/SPEC.md §11.12), joined by TailnetJoin (cmd/camchaind
 	// passes internal/tailnet/tsnode's); its Dir defaults to
 	// <DataDir>/tailscale. The camera link is never served there.
 	Tailnet     *tailnet.Config

@@ -26,7 +26,7 @@ type hubTailnet struct {
 }
 
 // startTailnet joins the owner's tailnet when the configuration asks for
-// it and listens for the API there (docs/SPEC.md §11.11): HTTPS with the
+// it and listens for the API there (docs/SPEC.md §11.12): HTTPS with the
 // certificate the tailnet issues for the node's name, or, where the
 // tailnet issues none (headscale), the hub's own certificate on the node's
 // tailnet IPv4 address, pinned by clients like any generated one. Unless

@@ -1,5 +1,5 @@
 // Package tailnet is the hub on its owner's tailnet: remote access without
-// port forwarding (docs/SPEC.md §11.11). The hub joins the tailnet as a
+// port forwarding (docs/SPEC.md §11.12). The hub joins the tailnet as a
 // node of its own (embedded Tailscale, tsnet, in internal/tailnet/tsnode)
 // and serves its UI and API there over HTTPS: with the certificate the
 // tailnet issues for the node's MagicDNS name where the tailnet issues one

@@ -16,7 +16,7 @@ import (
 )
 
 // TestRemoteViewerOverTailnet: remote access without port forwarding
-// (docs/SPEC.md §11.11). A real headscale control server with its embedded
+// (docs/SPEC.md §11.12). A real headscale control server with its embedded
 // DERP relay, on loopback; the real camchaind joins that tailnet with
 // `run --tailscale` and a pre-auth key in $TS_AUTHKEY; a camera (the
 // agent on the built-in sample) pairs with it over the LAN. A "phone" —
@@ -64,7 +64,7 @@ func TestRemoteViewerOverTailnet(t *testing.T) {
 		envknob.Setenv(k, v)
 	}
 	phone := &tsnet.Server{Dir: t.TempDir(), Hostname: "phone", AuthKey: key, ControlURL: hs.URL, Ephemeral: true,
-		Logf: func(string, ...any) {}}
+		Logf: func(string, ...any) {}, UserLogf: func(string, ...any) {}}
 	t.Cleanup(func() { phone.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -402,7 +402,14 @@ func (p *proc) output() string {
 // startProc runs a program and waits until a line of its stdout contains
 // ready.
 func startProc(ctx context.Context, name, ready, path string, args ...string) (*proc, error) {
+	return startProcEnv(ctx, nil, name, ready, path, args...)
+}
+
+// startProcEnv is startProc with env as the program's environment (nil:
+// the bench's).
+func startProcEnv(ctx context.Context, env []string, name, ready, path string, args ...string) (*proc, error) {
 	p := &proc{cmd: exec.Command(path, args...), exited: make(chan error, 1)}
+	p.cmd.Env = env
 	pr, pw := io.Pipe()
 	p.cmd.Stdout = io.MultiWriter(p, pw)
 	p.cmd.Stderr = p
