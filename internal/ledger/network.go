@@ -103,6 +103,24 @@ func ReadIdentity(home string, hub keys.Address) (Identity, error) {
 // NetworkGenesis returns a genesis for a new network whose validators are
 // the given hubs (DefaultValidatorPower each), all of them registered hubs.
 func NetworkGenesis(ledgerChainID string, ids []Identity) (*types.GenesisDoc, error) {
+	powers := make([]int64, len(ids))
+	for i := range powers {
+		powers[i] = DefaultValidatorPower
+	}
+	return NetworkGenesisPowers(ledgerChainID, ids, powers)
+}
+
+// NetworkGenesisPowers is NetworkGenesis with each hub's voting power given
+// (powers[i] for ids[i], each 1 to tx.MaxValidatorPower).
+func NetworkGenesisPowers(ledgerChainID string, ids []Identity, powers []int64) (*types.GenesisDoc, error) {
+	if len(powers) != len(ids) {
+		return nil, fmt.Errorf("%d powers for %d validators", len(powers), len(ids))
+	}
+	for _, p := range powers {
+		if p < 1 || p > tx.MaxValidatorPower {
+			return nil, fmt.Errorf("validator power %d: want 1 to %d", p, tx.MaxValidatorPower)
+		}
+	}
 	if _, err := tx.ParseLedgerChainID(ledgerChainID); err != nil {
 		return nil, err
 	}
@@ -112,7 +130,7 @@ func NetworkGenesis(ledgerChainID string, ids []Identity) (*types.GenesisDoc, er
 	var g Genesis
 	var vals []types.GenesisValidator
 	seenHub, seenKey := map[string]bool{}, map[string]bool{}
-	for _, id := range ids {
+	for i, id := range ids {
 		if err := id.Validate(); err != nil {
 			return nil, err
 		}
@@ -123,8 +141,8 @@ func NetworkGenesis(ledgerChainID string, ids []Identity) (*types.GenesisDoc, er
 		seenHub[hub.Hex()], seenKey[string(id.ValidatorKey)] = true, true
 		pub := ed25519.PubKey(bytes.Clone(id.ValidatorKey))
 		g.Hubs = append(g.Hubs, hub.Hex())
-		g.Validators = append(g.Validators, GenesisValidator{Hub: hub.Hex(), PubKey: pub, Power: DefaultValidatorPower})
-		vals = append(vals, types.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: DefaultValidatorPower, Name: hub.Hex()})
+		g.Validators = append(g.Validators, GenesisValidator{Hub: hub.Hex(), PubKey: pub, Power: powers[i]})
+		vals = append(vals, types.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: powers[i], Name: hub.Hex()})
 	}
 	return genesisDoc(ledgerChainID, g, vals)
 }

@@ -172,7 +172,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	c.Instrumentation.Prometheus = false
 
 	dbs := &dbTracker{log: cfg.Logger}
-	appDB, err := dbs.open("app", c.DBDir())
+	appDB, err := dbs.openCached("app", c.DBDir(), appBlockCache)
 	if err != nil {
 		return nil, fmt.Errorf("open application database: %w", err)
 	}
@@ -264,7 +264,23 @@ type dbTracker struct {
 
 // open opens a Pebble database whose log lines go to slog, not to stderr.
 func (t *dbTracker) open(name, dir string) (dbm.DB, error) {
+	return t.openCached(name, dir, 0)
+}
+
+// appBlockCache is the application database's block cache. Every
+// transaction reads its nonce and records and every block reads the trie
+// nodes on its paths; with Pebble's default 8 MiB most of those reads
+// decompressed a block from the file again (a third of CheckTx and of
+// FinalizeBlock in the signed-throughput profile).
+const appBlockCache = 64 << 20
+
+// openCached is open with a block cache of cache bytes (0: Pebble's default).
+func (t *dbTracker) openCached(name, dir string, cache int64) (dbm.DB, error) {
 	opts := &pebble.Options{Logger: pebbleLogger{t.log.With("db", name)}}
+	if cache > 0 {
+		opts.Cache = pebble.NewCache(cache)
+		defer opts.Cache.Unref() // the open database holds its own reference
+	}
 	return dbm.NewPebbleDBWithOpts(name, dir, opts)
 }
 
@@ -305,6 +321,7 @@ func (n *Node) Submit(ctx context.Context, raw []byte) (Submitted, error) {
 	if err := n.WaitSynced(ctx); err != nil {
 		return Submitted{Hash: h}, err
 	}
+	n.App.PreVerify(raw) // signatures recovered here, in parallel, not under the ABCI lock
 	ch, cancel := n.App.Await(h)
 	defer cancel()
 	res, err := n.client.BroadcastTxSync(ctx, raw)

@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"sync"
 
 	"github.com/camchain/camchain/internal/feedchain"
@@ -75,4 +77,32 @@ func (c *sigCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.m)
+}
+
+// PreVerify decodes raw and recovers its signers in the caller's
+// goroutine, and caches the outcome for CheckTx (Node.Submit calls it
+// before handing raw to the mempool). CheckTx runs under CometBFT's ABCI
+// lock, one transaction at a time; recovering there left every other core
+// idle. Here submissions recover in parallel, and CheckTx still applies
+// every check and rule — what it takes from the cache is exactly what
+// decoding and recovering the same bytes would give (the cache is keyed
+// by their SHA-256). A transaction that does not decode or recover is not
+// cached: CheckTx then refuses it as before.
+func (a *App) PreVerify(raw []byte) {
+	if len(raw) > tx.MaxTxBytes || a.cfg.AdmitAll || (a.cfg.BenchNoop && bytes.HasPrefix(raw, BenchNoopPrefix)) {
+		return
+	}
+	h := feedchain.Hash(sha256.Sum256(raw))
+	if _, ok := a.sigs.get(h); ok {
+		return
+	}
+	t, err := tx.Decode(raw)
+	if err != nil {
+		return
+	}
+	signers, err := t.Signers()
+	if err != nil {
+		return
+	}
+	a.sigs.put(h, verifiedTx{tx: t, signers: signers})
 }

@@ -91,3 +91,37 @@ func TestSigCacheBounded(t *testing.T) {
 		}
 	}
 }
+
+// PreVerify caches what decoding and recovering the bytes gives, and
+// nothing for bytes that do not decode or recover; CheckTx still applies
+// every rule to a pre-verified transaction.
+func TestPreVerify(t *testing.T) {
+	h := newHarness(t)
+	owner, stranger := h.key(), h.key()
+	cam := h.imprint(owner)
+	good := h.sign(&tx.SetPolicy{Camera: cam.Address(), CheckpointPeriod: 3600, Nonce: tx.NewNonce(), Expiry: h.expiry()}, owner)
+	bad := h.sign(&tx.SetPolicy{Camera: cam.Address(), CheckpointPeriod: 3600, Nonce: tx.NewNonce(), Expiry: h.expiry()}, stranger)
+	broken := append([]byte(nil), good...)
+	broken[len(broken)-2] ^= 0xff // a signature byte
+	for _, raw := range [][]byte{good, bad, broken, []byte("junk")} {
+		h.app.PreVerify(raw)
+	}
+	if v, ok := h.app.sigs.get(sha(good)); !ok || v.signers[0] != owner.Address() {
+		t.Fatalf("good: cached %v %+v", ok, v)
+	}
+	if _, ok := h.app.sigs.get(sha([]byte("junk"))); ok {
+		t.Fatal("junk was cached")
+	}
+	if v, ok := h.app.sigs.get(sha(broken)); ok && v.signers[0] == owner.Address() {
+		t.Fatal("a changed signature still recovers to the owner")
+	}
+	for _, c := range []struct {
+		raw  []byte
+		code uint32
+	}{{good, CodeOK}, {bad, CodeUnauthorized}} {
+		r, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: c.raw})
+		if err != nil || r.Code != c.code {
+			t.Fatalf("CheckTx: %s (%s) %v, want %s", CodeName(r.Code), r.Log, err, CodeName(c.code))
+		}
+	}
+}

@@ -50,6 +50,8 @@ func groups() []group {
 	return []group{
 		{"ledger.commit_throughput", "signed txs committed per second on one node, beside unsigned no-op txs", benchCommitThroughput},
 		{"ledger.commit_latency", "submit-to-commit latency of one tx at a time, signed beside no-op", benchCommitLatency},
+		{"ledger.network", "4 validators on 127.0.0.2-5: commit latency p50/p99 and signed tx/s, beside one node in the same run", benchNetwork},
+		{"ledger.catchup", "a restarted validator catching up -catchup-blocks blocks, beside the time to produce them", benchCatchUp},
 		{"hub.start_to_ready", "camchaind run until GET /api/v1/status answers 200, beside a bare CometBFT kvstore node", benchHubStart},
 		{"link.throughput", "one camera's segments through the link to a hub that checks them as its store does (SHA-256 included), beside plain TLS 1.3 carrying the same bytes plus their SHA-256", benchLinkThroughput},
 		{"hub.store_append", "1 MiB segments durably appended to one chain of the hub's store, beside plain write+fsync", benchStoreAppend},
@@ -79,12 +81,13 @@ func groups() []group {
 
 // options are the knobs the groups share.
 type options struct {
-	Bin        string // the camchaind binary
-	Txs        int    // transactions per throughput run
-	InFlight   int    // concurrent Submit calls in throughput runs
-	LatencyTxs int    // sequential transactions per latency run
-	StartRuns  int    // start-to-ready repetitions
-	Progress   *progress
+	Bin           string // the camchaind binary
+	Txs           int    // transactions per throughput run
+	InFlight      int    // concurrent Submit calls in throughput runs
+	LatencyTxs    int    // sequential transactions per latency run
+	StartRuns     int    // start-to-ready repetitions
+	CatchUpBlocks int    // blocks a restarted validator catches up
+	Progress      *progress
 }
 
 func main() {
@@ -109,6 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.InFlight, "inflight", 512, "concurrent submissions in throughput runs")
 	fs.IntVar(&o.LatencyTxs, "latency-txs", 300, "transactions per latency run")
 	fs.IntVar(&o.StartRuns, "start-runs", 5, "start-to-ready repetitions (the median is reported)")
+	fs.IntVar(&o.CatchUpBlocks, "catchup-blocks", 10_000, "blocks a restarted validator catches up (ledger.catchup)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
