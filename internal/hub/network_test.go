@@ -175,3 +175,23 @@ func sameStatus(t *testing.T, ctx context.Context, hubs []*Hub, height uint64) {
 		}
 	}
 }
+
+// camchaind validator's usage errors exit 2 and say what is wrong.
+func TestValidatorCommandUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"validator", "vote"}, "needs one identity file"},
+		{[]string{"validator", "vote", "a.json", "b.json"}, "needs one identity file"},
+		{[]string{"validator", "remove"}, "needs the hub address"},
+		{[]string{"validator", "remove", "0x1234"}, "address"},
+		{[]string{"validator", "list", "--api", "ftp://x"}, "http(s)://host:port"},
+		{[]string{"validator", "vote", "a.json", "--power", "-1"}, "invalid argument"},
+	} {
+		var out, errb bytes.Buffer
+		if code := Main(c.args, &out, &errb); code != 2 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("camchaind %s: exit %d, %q; want 2 and %q", strings.Join(c.args, " "), code, errb.String(), c.want)
+		}
+	}
+}
