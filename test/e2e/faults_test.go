@@ -92,6 +92,16 @@ func startNetwork(t *testing.T, n int) []*netHub {
 	for _, h := range hubs {
 		h.start(t)
 	}
+	// The network is up once every hub has left block sync and committed
+	// the first block (which CometBFT makes at once, transactions or not).
+	waitFor(t, 60*time.Second, "the network's first block on every hub", func() bool {
+		for _, h := range hubs {
+			if s := status(t, h); s.Height < 1 || s.CatchingUp {
+				return false
+			}
+		}
+		return true
+	})
 	return hubs
 }
 
