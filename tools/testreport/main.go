@@ -127,6 +127,13 @@ func report(r io.Reader, w io.Writer, slowest int) (failed bool, err error) {
 					failures = append(failures, e.Package)
 					fmt.Fprint(w, indent(text(out[key(e)])))
 				}
+				// Tests still running when the package died (a panic in
+				// a goroutine, a log.Fatal, a timeout) never get an
+				// event of their own: their output is where the cause is.
+				for _, t := range unfinished(out, e.Package) {
+					fmt.Fprintf(w, "--- UNFINISHED: %s\n%s", t, indent(text(out[e.Package+"\x00"+t])))
+					delete(out, e.Package+"\x00"+t)
+				}
 			case e.Action == "skip":
 				fmt.Fprintf(w, "?   \t%s\t[no test files]\n", e.Package)
 			default:
@@ -175,4 +182,18 @@ func indent(s string) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// unfinished lists, sorted, the tests of pkg that have output but never
+// finished.
+func unfinished(out map[string]*strings.Builder, pkg string) []string {
+	var ts []string
+	for k := range out {
+		p, t, _ := strings.Cut(k, "\x00")
+		if p == pkg && t != "" {
+			ts = append(ts, t)
+		}
+	}
+	slices.Sort(ts)
+	return ts
 }

@@ -46,7 +46,10 @@ func TestReportFailures(t *testing.T) {
 		"ok  \texample.com/testreportfixture/good\t",
 		"the 4 slowest tests:",
 		"FAIL\texample.com/testreportfixture/bad\t",
-		"2 failed:",
+		"--- UNFINISHED: TestDiesMidway",
+		"the last thing the dying test said",
+		"FAIL\texample.com/testreportfixture/dies\t",
+		"3 failed:",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("report lacks %q:\n%s", want, got)
