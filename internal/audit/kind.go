@@ -63,6 +63,9 @@ const (
 	// ViewingKey: an account registered (or replaced) its public viewing
 	// key (docs/SPEC.md §17.1).
 	ViewingKey Kind = "viewing-key"
+	// Encryption: an owner turned end-to-end encryption of a camera's
+	// video on or off (docs/SPEC.md §17.4).
+	Encryption Kind = "encryption"
 )
 
 // Kinds a hub files.

@@ -30,6 +30,7 @@ func TestKindNamespaces(t *testing.T) {
 		{Retention, SourceLedger, false, false},
 		{LegalHold, SourceLedger, false, false},
 		{ViewingKey, SourceLedger, false, false},
+		{Encryption, SourceLedger, false, false},
 		{EmergencyPrune, SourceHub, true, true},
 		{ChainDivergence.Kind(), SourceCamera, true, true},
 		{Alarm("transfer").Kind(), SourceCamera, true, true},

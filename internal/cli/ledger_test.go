@@ -187,6 +187,18 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 		t.Fatalf("retention on the ledger after camchain retention: %+v, %v", p, err)
 	}
 
+	// End-to-end encryption: the owner's, on the ledger, off until set.
+	runCLI(args(owner, "encryption", "--camera", camHex)...).must(t, 2, "--on or --off")
+	runCLI(args(owner, "encryption", "--camera", camHex, "--on", "--off")...).must(t, 2, "--on or --off")
+	runCLI(args(stranger, "encryption", "--camera", camHex, "--on")...).must(t, 1, "unauthorized")
+	if p, err := h.Node().App.EncryptionNow(cam.Address(), 0); err != nil || p != nil {
+		t.Fatalf("an encryption policy before camchain encryption: %+v, %v", p, err)
+	}
+	runCLI(args(owner, "encryption", "--camera", camHex, "--on")...).must(t, 0, "")
+	if p, err := h.Node().App.EncryptionNow(cam.Address(), 0); err != nil || p == nil || !p.On {
+		t.Fatalf("encryption on the ledger after camchain encryption --on: %+v, %v", p, err)
+	}
+
 	// A legal hold: the owner's, on the ledger, released by its number.
 	runCLI(args(owner, "hold", "--camera", camHex, "--from", "2026-05-01T12:00:00Z")...).must(t, 2, "--until are required")
 	runCLI(args(owner, "hold", "--camera", camHex, "--from", "2026-05-01T13:00:00Z", "--until", "2026-05-01T12:00:00Z")...).must(t, 2, "before --until")
@@ -220,7 +232,7 @@ func TestLedgerCommandsAgainstARealHub(t *testing.T) {
 		}
 		kinds = append(kinds, e.Kind)
 	}
-	if strings.Join(kinds, ",") != "legal-hold,legal-hold,retention,policy,revoke,grant,imprint" {
+	if strings.Join(kinds, ",") != "legal-hold,legal-hold,encryption,retention,policy,revoke,grant,imprint" {
 		t.Fatalf("audit kinds = %v", kinds)
 	}
 	r = runCLI("audit", "--camera", camHex, "--hub", url).must(t, 0, "")

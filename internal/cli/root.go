@@ -82,6 +82,7 @@ func commands(e *env) []*cobra.Command {
 		newReleaseCmd(e),
 		newPolicyCmd(e),
 		newRetentionCmd(e),
+		newEncryptionCmd(e),
 		newHoldCmd(e),
 		newAuditCmd(e),
 		newPairCmd(e),

@@ -286,6 +286,8 @@ func cameraOf(m tx.Msg) (keys.Address, uint64) {
 		return m.Camera, m.Epoch
 	case *tx.LegalHold:
 		return m.Camera, m.Epoch
+	case *tx.Encryption:
+		return m.Camera, m.Epoch
 	}
 	panic(fmt.Sprintf("cameraOf: %T is not an owner action", m))
 }
@@ -369,6 +371,12 @@ func execOwnerAction(j *txn, msg tx.Msg, signer keys.Address, blk blockCtx) (*Re
 			return r, err
 		}
 		ev.Detail = detail
+	case *tx.Encryption:
+		detail, r, err := execEncryption(j, d, m, blk)
+		if r != nil || err != nil {
+			return r, err
+		}
+		ev.Detail = detail
 	}
 	// The owner's own event comes first in the log.
 	j.events = append([]Event{ev}, j.events...)
@@ -394,6 +402,8 @@ func kindOf(t tx.Type) audit.Kind {
 		return audit.Retention
 	case tx.TypeLegalHold:
 		return audit.LegalHold
+	case tx.TypeEncryption:
+		return audit.Encryption
 	}
 	panic(fmt.Sprintf("kindOf: %s is not an owner action", t))
 }

@@ -115,6 +115,9 @@ func checkStrings(m Msg) error {
 	if v, ok := m.(*ViewingKey); ok {
 		return checkViewingKey(v)
 	}
+	if e, ok := m.(*Encryption); ok && e.On > 1 {
+		return fmt.Errorf("%w: encryption policy on = %d, want 0 (off) or 1 (on)", ErrEncoding, e.On)
+	}
 	if c, ok := m.(*Checkpoint); ok {
 		if len(c.Consistency) > MaxConsistencyBytes || len(c.Consistency)%32 != 0 {
 			return fmt.Errorf("%w: consistency proof must be whole 32-byte hashes, at most %d bytes", ErrEncoding, MaxConsistencyBytes)

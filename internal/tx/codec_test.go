@@ -47,6 +47,7 @@ func sampleMsgs(cam, owner, hub keys.Address) []Msg {
 		&LegalHold{Camera: cam, Epoch: 3, From: 1700000000, Until: 1700086400, Nonce: 15, Expiry: 2000000000},
 		&SetValidator{Hub: owner, ValidatorKey: [32]byte{0xed, 0x25, 0x51, 0x9}, Power: 10, SetEpoch: 2, Nonce: 16, Expiry: 2000000000},
 		&ViewingKey{Account: owner, KEM: e2ee.KEMID, PublicKey: sampleViewingKey(), Nonce: 17, Expiry: 2000000000},
+		&Encryption{Camera: cam, Epoch: 3, On: 1, Nonce: 18, Expiry: 2000000000},
 	}
 }
 

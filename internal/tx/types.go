@@ -311,6 +311,8 @@ func newMsg(t Type) Msg {
 		return new(SetValidator)
 	case TypeViewingKey:
 		return new(ViewingKey)
+	case TypeEncryption:
+		return new(Encryption)
 	}
 	return nil
 }
@@ -318,7 +320,7 @@ func newMsg(t Type) Msg {
 // AllTypes lists every message type, in the order of docs/SPEC.md.
 func AllTypes() []Type {
 	return []Type{TypeImprint, TypeReset, TypeRelease, TypeTransfer, TypeBindHub,
-		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy, TypeRetention, TypeSubCheckpoint, TypeLegalHold, TypeSetValidator, TypeViewingKey}
+		TypeGrant, TypeRevoke, TypeSetPolicy, TypeCheckpoint, TypeAudit, TypeLoginBatch, TypeLoginPolicy, TypeRetention, TypeSubCheckpoint, TypeLegalHold, TypeSetValidator, TypeViewingKey, TypeEncryption}
 }
 
 // SignerCount is how many signatures a message of type t carries.
@@ -357,6 +359,8 @@ func CameraOf(m Msg) keys.Address {
 	case *Retention:
 		return m.Camera
 	case *LegalHold:
+		return m.Camera
+	case *Encryption:
 		return m.Camera
 	}
 	return keys.Address{}
