@@ -161,9 +161,13 @@ any witness key they trust) and read what is proven.`,
 		if htmlOut != "" {
 			fmt.Fprintf(e.stdout, "wrote %s: the bundle with its offline verifier; open it in a browser\n", htmlOut)
 		}
-		if rep.Pinned {
+		switch {
+		case rep.Pinned && len(rep.ValidatorChanges) > 0:
+			fmt.Fprintf(e.stdout, "verified against the pinned genesis validator set %s, through %d change(s) of the set to %s\n",
+				rep.GenesisValidatorsHash, len(rep.ValidatorChanges), rep.ValidatorChanges[len(rep.ValidatorChanges)-1].To)
+		case rep.Pinned:
 			fmt.Fprintf(e.stdout, "verified against the pinned validator set %s\n", strings.Join(rep.ValidatorsHashes, ", "))
-		} else {
+		default:
 			fmt.Fprintf(e.stdout, "verified as self-consistent; signed by validator set %s (not pinned: a recipient should verify with --validators-hash)\n",
 				strings.Join(rep.ValidatorsHashes, ", "))
 		}
@@ -207,6 +211,9 @@ against the signed ledger blocks, and the blocks against the ledger's
 validator set, which you pin: --validators-hash HASH, or --genesis with the
 ledger's genesis file (a hub keeps it in <data>/ledger/config/genesis.json).
 Obtain either from a source you trust, not from whoever sent the bundle.
+When the validators have changed the set since the genesis, the bundle
+carries each change, signed by more than 2/3 of the set before it, and the
+genesis set is still the one to pin.
 
 Witness cosignatures in the bundle (docs/SPEC.md §16) are always checked;
 --witness VKEY names a witness you trust, and then every checkpoint must be
@@ -370,10 +377,12 @@ func newEvidenceValidatorsHashCmd(e *env) *cobra.Command {
 		Use:   "validators-hash GENESIS",
 		Short: "Print the validator-set hash of a ledger's genesis file, the value to pin",
 		Long: `Print the hash of the validator set in a CometBFT genesis file (a hub keeps
-its ledger's in <data>/ledger/config/genesis.json). A camchain ledger's
-validator set never changes, so this is the value to pass to
-"camchain evidence verify --validators-hash". Get the genesis file from a
-source you trust, not from the party whose evidence you are checking.`,
+its ledger's in <data>/ledger/config/genesis.json): the value to pass to
+"camchain evidence verify --validators-hash". A bundle whose blocks a later
+set signed (the validators voted a change, docs/SPEC.md §3.6) carries the
+set's history from the genesis, each change signed by the set before it, and
+verifies against this hash too. Get the genesis file from a source you
+trust, not from the party whose evidence you are checking.`,
 		Args: exactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			g, err := os.ReadFile(args[0])

@@ -62,6 +62,10 @@ type Ledger interface {
 	Validators(ctx context.Context, height int64) (*types.ValidatorSet, error)
 	// Results are the results of block height's transactions.
 	Results(ctx context.Context, height int64) ([]*abci.ExecTxResult, error)
+	// ValidatorChanges lists, in increasing order, the heights up to upTo
+	// of the blocks whose NextValidatorsHash differs from their
+	// ValidatorsHash (the blocks that hand the ledger to a new set).
+	ValidatorChanges(ctx context.Context, upTo int64) ([]int64, error)
 }
 
 // Request selects the clips of a bundle: the records of camera in epoch,
@@ -286,7 +290,49 @@ func Build(ctx context.Context, recs Records, l Ledger, req Request) (*Bundle, e
 		}
 		b.Clips = append(b.Clips, Clip{Checkpoint: ci, LeafIndex: s, Record: r.Marshal(), Proof: checkpoint.EncodeProof(p), Segment: seg})
 	}
+	if b.History, err = buildHistory(ctx, l, int64(cps[cover[len(cover)-1]].Height)); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+// buildHistory gathers the validator set's history from the genesis to
+// block last+1 (the last block a bundle whose last checkpoint is in block
+// last proves): every change at or below last, as the signed header of the
+// block that names the new set and that set. Nil when the set never
+// changed: the bundle is then of version 1 or 2, as before changes.
+func buildHistory(ctx context.Context, l Ledger, last int64) (*History, error) {
+	heights, err := l.ValidatorChanges(ctx, last)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: the validator set's changes: %w", err)
+	}
+	if len(heights) == 0 {
+		return nil, nil
+	}
+	if len(heights) > MaxValidatorChanges {
+		return nil, fmt.Errorf("%w: the validator set changed %d times before block %d, more than a bundle holds (%d)", ErrTooLarge, len(heights), last, MaxValidatorChanges)
+	}
+	genesis, err := l.Validators(ctx, 1)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: the genesis validators: %w", err)
+	}
+	links := make([]Link, len(heights))
+	for i, h := range heights {
+		sh, _, err := l.SignedHeader(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("evidence: the validator-set change at block %d: %w", h, err)
+		}
+		next, err := l.Validators(ctx, h+1)
+		if err != nil {
+			return nil, fmt.Errorf("evidence: the validators of block %d: %w", h+1, err)
+		}
+		hb, err := encodeSignedHeader(sh)
+		if err != nil {
+			return nil, fmt.Errorf("evidence: the validator-set change at block %d: %w", h, err)
+		}
+		links[i] = Link{Header: hb, Validators: validatorsOf(next)}
+	}
+	return historyOf(genesis, links), nil
 }
 
 // buildCheckpoint gathers the ledger's proof of one checkpoint.

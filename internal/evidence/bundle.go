@@ -21,13 +21,18 @@ import (
 //
 // Version 1 bundles carry the ledger's proofs alone; version 2 adds, to
 // each checkpoint, witness cosignatures and RFC 3161 timestamps (SPEC
-// §10.2, §16). Encode writes version 1 when no checkpoint carries either
-// (so a bundle has one encoding, and readers of version 1 read it), and
-// Decode reads both.
+// §10.2, §16); version 3 adds the validator set's history from the
+// genesis (History), for blocks signed after the set changed (§3.6).
+// Encode writes the lowest version that holds the bundle — 3 with a
+// history, else 2 when a checkpoint carries a cosignature or a timestamp,
+// else 1 — so a bundle has one encoding and readers of an older version
+// read every bundle it can hold; Decode reads all three.
 const (
 	Label     = "camchain-evidence"
-	Version   = 2
+	Version   = VersionV3 // the latest
 	VersionV1 = 1
+	VersionV2 = 2
+	VersionV3 = 3
 )
 
 // HashSize is the size of every hash in a bundle (SHA-256).
@@ -56,6 +61,10 @@ type Bundle struct {
 	Checkpoints []Checkpoint
 	// Clips are in increasing sequence number.
 	Clips []Clip
+	// History is the validator set's history from the genesis to the
+	// bundle's last block (version 3); nil when the set never changed
+	// before it, and the genesis set signs every block.
+	History *History
 }
 
 // Checkpoint is one camera-signed checkpoint transaction with the proof
@@ -131,20 +140,32 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// version is the version Encode writes: 2 if any checkpoint carries a
-// cosignature or a timestamp, else 1.
+// version is the version Encode writes: 3 with a history, else 2 if any
+// checkpoint carries a cosignature or a timestamp, else 1.
 func (b *Bundle) version() uint64 {
+	if b.History != nil {
+		return VersionV3
+	}
 	for i := range b.Checkpoints {
 		if len(b.Checkpoints[i].Cosignatures) > 0 || len(b.Checkpoints[i].Timestamps) > 0 {
-			return Version
+			return VersionV2
 		}
 	}
 	return VersionV1
 }
 
-// Version is the version Encode writes for this bundle (1, or 2 when a
-// checkpoint carries a cosignature or a timestamp).
+// Version is the version Encode writes for this bundle (3 with a
+// validator-set history; else 2 when a checkpoint carries a cosignature or
+// a timestamp; else 1).
 func (b *Bundle) Version() uint64 { return b.version() }
+
+// items is the length of the bundle's top-level array at version v.
+func items(v uint64) uint64 {
+	if v == VersionV3 {
+		return 8
+	}
+	return 7
+}
 
 // wire is the bundle's wire form at its version.
 func (b *Bundle) wire() any {
@@ -156,6 +177,10 @@ func (b *Bundle) wire() any {
 	cks := make([]checkpointV2, len(b.Checkpoints))
 	for i := range b.Checkpoints {
 		cks[i] = b.Checkpoints[i].v2()
+	}
+	if v == VersionV3 {
+		return wireBundleV3{Label: Label, Version: v, LedgerChainID: b.LedgerChainID,
+			Camera: b.Camera[:], Epoch: b.Epoch, History: *b.History, Checkpoints: cks, Clips: b.Clips}
 	}
 	return wireBundleV2{Label: Label, Version: v, LedgerChainID: b.LedgerChainID,
 		Camera: b.Camera[:], Epoch: b.Epoch, Checkpoints: cks, Clips: b.Clips}
@@ -232,6 +257,20 @@ type wireBundleV2 struct {
 	Clips         []Clip
 }
 
+// wireBundleV3 is a version 3 bundle on the wire: an array of 8, the
+// history before the checkpoints (which are as in version 2).
+type wireBundleV3 struct {
+	_             struct{} `cbor:",toarray"`
+	Label         string
+	Version       uint64
+	LedgerChainID string
+	Camera        []byte
+	Epoch         uint64
+	History       History
+	Checkpoints   []checkpointV2
+	Clips         []Clip
+}
+
 // encMode is the canonical encoder; Decode (decode.go) accepts exactly
 // its output.
 var encMode = func() cbor.UserBufferEncMode {
@@ -282,6 +321,11 @@ func (b *Bundle) check() error {
 		return bad("%d checkpoints, want 1..%d", len(b.Checkpoints), MaxCheckpoints)
 	case len(b.Clips) == 0 || len(b.Clips) > MaxClips:
 		return bad("%d clips, want 1..%d", len(b.Clips), MaxClips)
+	}
+	if b.History != nil {
+		if err := b.History.check(); err != nil {
+			return bad("validator-set history: %v", err)
+		}
 	}
 	for i := range b.Checkpoints {
 		if err := b.Checkpoints[i].check(); err != nil {

@@ -37,11 +37,11 @@ func Decode(data []byte) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: no version after the label: %v", ErrMalformed, err)
 	}
-	if v != Version && v != VersionV1 {
-		return nil, fmt.Errorf("%w: %d (this code reads versions %d and %d)", ErrVersion, v, VersionV1, Version)
+	if v != VersionV1 && v != VersionV2 && v != VersionV3 {
+		return nil, fmt.Errorf("%w: %d (this code reads versions %d to %d)", ErrVersion, v, VersionV1, VersionV3)
 	}
-	if n != 7 {
-		return nil, fmt.Errorf("%w: a bundle is an array of 7, this one of %d", ErrMalformed, n)
+	if n != items(v) {
+		return nil, fmt.Errorf("%w: a version %d bundle is an array of %d, this one of %d", ErrMalformed, v, items(v), n)
 	}
 	// From here on the bundle's byte fields are slices of one private copy.
 	d.b = append([]byte(nil), data...)
@@ -50,7 +50,7 @@ func Decode(data []byte) (*Bundle, error) {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if b.version() != v {
-		return nil, fmt.Errorf("%w: a version %d bundle with no cosignature and no timestamp: such a bundle is written as version %d", ErrMalformed, v, VersionV1)
+		return nil, fmt.Errorf("%w: a version %d bundle with no cosignature and no timestamp: such a bundle is written as version %d", ErrMalformed, v, b.version())
 	}
 	if d.off != len(d.b) {
 		return nil, fmt.Errorf("%w: %d bytes after the bundle", ErrMalformed, len(d.b)-d.off)
@@ -71,6 +71,7 @@ const (
 	minAuntBytes                     = 2 + HashSize                   // bstr head, hash
 	minCosignatureBytes              = 1 + 2 + 2 + 32 + 1 + 2 + 64    // array head, name, key, time, signature
 	minTimestampBytes                = 2                              // bstr head and a byte
+	minLinkBytes                     = 1 + 2 + 1 + minValidatorBytes  // array head, header, a set of one
 	minCheckpointBytes, minClipBytes = 1, 1                           // bounded by their count limits
 )
 
@@ -230,6 +231,11 @@ func (d *decoder) bundle(version uint64) (*Bundle, error) {
 	if b.Epoch, err = d.uint(); err != nil {
 		return nil, fmt.Errorf("epoch: %w", err)
 	}
+	if version == VersionV3 {
+		if b.History, err = d.history(); err != nil {
+			return nil, fmt.Errorf("validator-set history: %w", err)
+		}
+	}
 	n, err := d.list(MaxCheckpoints, minCheckpointBytes)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoints: %w", err)
@@ -253,9 +259,9 @@ func (d *decoder) bundle(version uint64) (*Bundle, error) {
 }
 
 func (d *decoder) checkpoint(c *Checkpoint, version uint64) error {
-	items := uint64(7)
-	if version == Version {
-		items = 9
+	items := uint64(9)
+	if version == VersionV1 {
+		items = 7
 	}
 	if err := d.tuple(items); err != nil {
 		return err
@@ -301,6 +307,40 @@ func (d *decoder) checkpoint(c *Checkpoint, version uint64) error {
 		}
 	}
 	return nil
+}
+
+// history reads a version 3 bundle's validator-set history: the genesis
+// set, then 1..MaxValidatorChanges links of a header and a set.
+func (d *decoder) history() (*History, error) {
+	if err := d.tuple(2); err != nil {
+		return nil, err
+	}
+	var h History
+	var err error
+	if h.Genesis, err = d.validators(); err != nil {
+		return nil, fmt.Errorf("genesis validators: %w", err)
+	}
+	n, err := d.list(MaxValidatorChanges, minLinkBytes)
+	if err != nil {
+		return nil, fmt.Errorf("changes: %w", err)
+	}
+	if n == 0 {
+		return nil, errors.New("no change: a bundle without one is written as version 1 or 2")
+	}
+	h.Links = make([]Link, n)
+	for i := range h.Links {
+		l := &h.Links[i]
+		if err := d.tuple(2); err != nil {
+			return nil, fmt.Errorf("change %d: %w", i, err)
+		}
+		if l.Header, err = d.bytes(MaxHeaderBytes); err != nil || len(l.Header) == 0 {
+			return nil, fmt.Errorf("change %d: header: want 1..%d bytes (%v)", i, MaxHeaderBytes, err)
+		}
+		if l.Validators, err = d.validators(); err != nil {
+			return nil, fmt.Errorf("change %d: validators: %w", i, err)
+		}
+	}
+	return &h, nil
 }
 
 func (d *decoder) cosignatures() ([]Cosignature, error) {

@@ -108,6 +108,14 @@ func hostileBundles(scale int) map[string][]byte {
 		c.Validators[i] = Validator{KeyType: "x", PubKey: []byte{1}, Power: 1}
 	}
 	out["short-keys"] = hostileWire([]Checkpoint{c}, []Clip{clip})
+	// Version 3: the most changes of the smallest kind (a one-byte header,
+	// a set of one), and the genesis set as large as allowed.
+	links := make([]Link, min(MaxValidatorChanges, 10*scale))
+	for i := range links {
+		links[i] = Link{Header: []byte{1}, Validators: vals(1)}
+	}
+	out["history-links"] = EncodeUnchecked(&Bundle{LedgerChainID: "camchain-1", Epoch: 1,
+		History: &History{Genesis: vals(min(MaxValidators, 100*scale)), Links: links}, Checkpoints: []Checkpoint{ck(1, 1, 0)}, Clips: []Clip{clip}})
 	// List heads that claim more elements than there are bytes.
 	short := hostileWire([]Checkpoint{ck(1, 1, 0)}, []Clip{clip})
 	i := bytes.Index(short, []byte{0x81, 0x84, 0x00, 0x40, 0x00, 0x00}) // results: [result]

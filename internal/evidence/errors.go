@@ -26,8 +26,15 @@ var (
 	// ErrValidators: a validator set is malformed or is not the one the
 	// header names.
 	ErrValidators = errors.New("validator set invalid")
-	// ErrNotPinned: a validator set is not the pinned one.
+	// ErrNotPinned: a validator set is not the pinned one (version 3: the
+	// history does not start from the pinned one).
 	ErrNotPinned = errors.New("validator set is not the pinned one")
+	// ErrHistory: the bundle's validator-set history does not carry trust from
+	// its genesis set to the sets that signed its blocks: a link is malformed,
+	// out of order, not needed, not signed by more than 2/3 of the set before
+	// it, or does not name the set it carries; or a block is signed by a set
+	// other than the one the history gives at its height.
+	ErrHistory = errors.New("validator-set history invalid")
 	// ErrCommit: a block is not signed by more than 2/3 of its validator
 	// set's power, or a signature in its commit is invalid.
 	ErrCommit = errors.New("block commit invalid")
@@ -113,6 +120,7 @@ var kinds = []struct {
 	{ErrHeader, "header"},
 	{ErrValidators, "validators"},
 	{ErrNotPinned, "not_pinned"},
+	{ErrHistory, "history"},
 	{ErrCommit, "commit"},
 	{ErrResults, "results"},
 	{ErrCosignature, "cosignature"},

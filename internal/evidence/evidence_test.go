@@ -429,6 +429,9 @@ type nodeLedger struct {
 }
 
 func (l nodeLedger) LedgerChainID() string { return l.n.LedgerChainID() }
+func (l nodeLedger) ValidatorChanges(ctx context.Context, upTo int64) ([]int64, error) {
+	return l.n.ValidatorChanges(ctx, upTo)
+}
 func (l nodeLedger) Checkpoints(keys.Address, uint64, feedchain.Stream) ([]evidence.LedgerCheckpoint, error) {
 	return l.extra, nil
 }
@@ -517,7 +520,8 @@ func TestDecodeStrict(t *testing.T) {
 	}{
 		{"empty", nil, evidence.ErrNotBundle},
 		{"a transaction", f.cam.Records[0].Marshal(), evidence.ErrNotBundle},
-		{"version 3", withVersion(3), evidence.ErrVersion},
+		{"version 4", withVersion(4), evidence.ErrVersion},
+		{"version 3 without a history: an array of 7", withVersion(3), evidence.ErrMalformed},
 		{"version 2 without cosignatures or timestamps", withVersion(2), evidence.ErrMalformed},
 		{"trailing byte", append(bytes.Clone(f.bundle), 0), evidence.ErrMalformed},
 		{"truncated", f.bundle[:len(f.bundle)-1], evidence.ErrMalformed},

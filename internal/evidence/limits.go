@@ -72,6 +72,11 @@ const (
 	MaxDecodeAllocRatio = 2.5
 	MaxDecodeAllocFixed = 2 << 20
 
+	// MaxValidatorChanges caps the changes of the validator set one
+	// bundle's history carries (version 3): each is a signed header (up to
+	// MaxHeaderBytes) and a set.
+	MaxValidatorChanges = 1024
+
 	// MaxCosignatures caps the witness cosignatures of one checkpoint.
 	MaxCosignatures = 16
 

@@ -20,9 +20,16 @@ type Report struct {
 	ValidatorsHashes []string `json:"validators_hashes"`
 	// Pinned says the verifier pinned the validator set: the blocks are the
 	// ledger's. When false, the bundle is only self-consistent.
-	Pinned      bool             `json:"pinned"`
-	Checkpoints []CheckpointFact `json:"checkpoints"`
-	Clips       []ClipFact       `json:"clips"`
+	Pinned bool `json:"pinned"`
+	// GenesisValidatorsHash (version 3) is the set the bundle's history
+	// starts from: with a pin, the pinned one.
+	GenesisValidatorsHash string `json:"genesis_validators_hash,omitempty"`
+	// ValidatorChanges (version 3) are the changes of the validator set
+	// from the genesis to the bundle's blocks, each signed by more than 2/3
+	// of the set before it.
+	ValidatorChanges []ValidatorChangeFact `json:"validator_changes,omitempty"`
+	Checkpoints      []CheckpointFact      `json:"checkpoints"`
+	Clips            []ClipFact            `json:"clips"`
 	// Origin is the name of the camera's log in this epoch, the first line
 	// of every checkpoint witnesses cosign (SPEC §16.1).
 	Origin string `json:"origin"`
@@ -158,10 +165,23 @@ func (r *Report) String() string {
 	fmt.Fprintf(&s, "  - Each Checkpoint transaction is in a block of ledger %s that the ledger applied\n", r.LedgerChainID)
 	fmt.Fprintf(&s, "    (result code 0), and that block and the next are signed by more than 2/3 of the\n")
 	fmt.Fprintf(&s, "    voting power of validator set %s.\n", strings.Join(r.ValidatorsHashes, ", "))
-	if r.Pinned {
+	for _, c := range r.ValidatorChanges {
+		fmt.Fprintf(&s, "  - At block %d (%s) the ledger's validator set changed from %s to %s\n", c.Height, c.BlockTime, c.From, c.To)
+		fmt.Fprintf(&s, "    (%d validator(s), voting power %d): that block is signed by more than 2/3 of the voting\n", c.Validators, c.VotingPower)
+		fmt.Fprintf(&s, "    power of the set before it, and the new set signs from block %d on.\n", c.Height+1)
+	}
+	switch {
+	case r.Pinned && len(r.ValidatorChanges) > 0:
+		fmt.Fprintf(&s, "  - The first set, %s, is the one you pinned: each later set was handed the\n", r.GenesisValidatorsHash)
+		fmt.Fprintf(&s, "    ledger by the one before it, so these blocks are the ledger's.\n")
+	case r.Pinned:
 		fmt.Fprintf(&s, "  - That validator set is the one you pinned: these blocks are the ledger's.\n")
-	} else {
-		fmt.Fprintf(&s, "\nNOT PINNED — what was not proven: that validator set %s is the ledger's,\n", strings.Join(r.ValidatorsHashes, ", "))
+	default:
+		what := strings.Join(r.ValidatorsHashes, ", ")
+		if r.GenesisValidatorsHash != "" {
+			what = r.GenesisValidatorsHash + ", where the bundle's history of the set starts,"
+		}
+		fmt.Fprintf(&s, "\nNOT PINNED — what was not proven: that validator set %s is the ledger's,\n", what)
 		fmt.Fprintf(&s, "so not that these blocks, checkpoints or clips are on the real ledger at all. The set was\n")
 		fmt.Fprintf(&s, "taken from the bundle itself: anyone can run a private chain with a validator key of their\n")
 		fmt.Fprintf(&s, "own and make such a bundle. Obtain the ledger's genesis file or validator-set hash from a\n")

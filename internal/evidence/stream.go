@@ -19,9 +19,13 @@ func (b *Bundle) WriteTo(w io.Writer, segment func(seq uint64) ([]byte, error)) 
 	cw := &countWriter{w: w}
 	// A CBOR array's canonical encoding is its head followed by its items'
 	// canonical encodings, so the bundle can be written item by item.
-	head := appendHead(nil, majorArray, 7)
-	v2 := b.version() == Version
-	for _, v := range []any{Label, b.version(), b.LedgerChainID, b.Camera[:], b.Epoch} {
+	head := appendHead(nil, majorArray, items(b.version()))
+	v2 := b.version() != VersionV1 // checkpoints of 9 items
+	fields := []any{Label, b.version(), b.LedgerChainID, b.Camera[:], b.Epoch}
+	if b.History != nil {
+		fields = append(fields, b.History)
+	}
+	for _, v := range fields {
 		enc, err := encMode.Marshal(v)
 		if err != nil {
 			return cw.n, fmt.Errorf("evidence: encode: %w", err)

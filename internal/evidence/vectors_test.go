@@ -191,7 +191,7 @@ func generateVectors(t *testing.T) {
 			{Comment: "as is, unpinned: verifies as self-consistent only", Expect: "ok", Report: unpinned},
 			{Comment: "pinned to another validator set", Pin: strings.Repeat("ab", 32), Expect: "not_pinned"},
 			flipAt("the label", 1, 0x01, "not_bundle"),
-			flipAt("the version (1 → 3)", at([]byte(evidence.Label), 0, len(evidence.Label)), 0x02, "version"),
+			flipAt("the version (1 → 5)", at([]byte(evidence.Label), 0, len(evidence.Label)), 0x04, "version"),
 			{Comment: "a trailing zero byte", Pin: pin, Append: "00", Expect: "malformed"},
 			flipAt("a digit of the chain id: the transactions are signed for another", at([]byte(b.LedgerChainID), 0, len(b.LedgerChainID)-1), 0x01, "checkpoint_tx"),
 			flipAt("the camera address", at(b.Camera[:], 0, 5), 0x01, "checkpoint_tx"),

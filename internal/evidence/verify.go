@@ -58,7 +58,10 @@ type Options struct {
 //     bundle is the canonical one that finalised H);
 //  4. each block's validator set hashes to its header's ValidatorsHash, H's
 //     NextValidatorsHash names H+1's set, and, if a hash is pinned, both
-//     sets are the pinned one;
+//     sets are the pinned one — or, in a version 3 bundle, the history
+//     (verified first, from its genesis set, which must be the pinned one:
+//     each change signed by more than 2/3 of the set before it) gives
+//     both sets at their heights;
 //  5. each block's commit carries valid signatures of more than 2/3 of its
 //     set's voting power, every signature in it valid;
 //  6. block H's results hash to H+1's LastResultsHash, they number the
@@ -148,10 +151,19 @@ func verifyCheckpoints(b *Bundle, opts Options) (*Report, []*tx.Checkpoint, erro
 	for _, k := range opts.Witnesses {
 		rep.TrustedWitnesses = append(rep.TrustedWitnesses, k.String())
 	}
+	// 0. The validator set's history (version 3), from the genesis set.
+	var sets *setHistory
+	if b.History != nil {
+		var changes []ValidatorChangeFact
+		if sets, changes, rep.GenesisValidatorsHash, err = verifyHistory(b, opts); err != nil {
+			return nil, nil, err
+		}
+		rep.ValidatorChanges = changes
+	}
 	cks := make([]*tx.Checkpoint, len(b.Checkpoints))
 	var stream feedchain.Stream
 	for i := range b.Checkpoints {
-		m, fact, err := verifyCheckpoint(b, i, chainNum, opts)
+		m, fact, err := verifyCheckpoint(b, i, chainNum, sets, opts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -186,6 +198,15 @@ func verifyCheckpoints(b *Bundle, opts Options) (*Report, []*tx.Checkpoint, erro
 			rep.ValidatorsHashes = append(rep.ValidatorsHashes, fact.ValidatorsHash)
 		}
 	}
+	// Every change in the history is needed: none after the last block
+	// the bundle proves (the last checkpoint's H+1, which a change at H
+	// hands over).
+	if sets != nil {
+		if last, h := rep.Checkpoints[len(rep.Checkpoints)-1].Height, sets.lastLink(); h > last {
+			return nil, nil, &HistoryError{Link: len(b.History.Links) - 1, Height: h, Kind: ErrHistory,
+				Reason: fmt.Sprintf("block %d comes after every block the bundle proves (the last checkpoint is at block %d): a change the bundle does not need", h, last)}
+		}
+	}
 	return rep, cks, nil
 }
 
@@ -198,7 +219,7 @@ func VerifyBytes(data []byte, opts Options) (*Report, error) {
 	return Verify(b, opts)
 }
 
-func verifyCheckpoint(b *Bundle, i int, chainNum uint64, opts Options) (*tx.Checkpoint, CheckpointFact, error) {
+func verifyCheckpoint(b *Bundle, i int, chainNum uint64, sets *setHistory, opts Options) (*tx.Checkpoint, CheckpointFact, error) {
 	c := &b.Checkpoints[i]
 	var height int64
 	fail := func(kind, err error, format string, a ...any) (*tx.Checkpoint, CheckpointFact, error) {
@@ -300,7 +321,16 @@ func verifyCheckpoint(b *Bundle, i int, chainNum uint64, opts Options) (*tx.Chec
 	case !bytes.Equal(sh.NextValidatorsHash, next.ValidatorsHash):
 		return fail(ErrValidators, nil, "block H names %X as the next set, block H+1 is signed by %X", []byte(sh.NextValidatorsHash), []byte(next.ValidatorsHash))
 	}
-	if pin := opts.PinnedValidatorsHash; len(pin) > 0 {
+	if sets != nil {
+		// Version 3: each block is signed by the set the history (from the
+		// genesis set, pinned or not) gives at its height.
+		if err := checkBlockSet(sets, "H", sh.Height, vals.Hash()); err != nil {
+			return fail(ErrHistory, nil, "%v", err)
+		}
+		if err := checkBlockSet(sets, "H+1", next.Height, nextVals.Hash()); err != nil {
+			return fail(ErrHistory, nil, "%v", err)
+		}
+	} else if pin := opts.PinnedValidatorsHash; len(pin) > 0 {
 		for _, x := range []struct {
 			name string
 			hash []byte

@@ -121,7 +121,7 @@ func vectorPin(t *testing.T) []byte {
 // altered, moved, or made by a key the verifier does not trust.
 func TestWitnessedBundle(t *testing.T) {
 	v := newWitnessedVector(t)
-	if i := bytes.Index(v.signed, []byte(evidence.Label)) + len(evidence.Label); v.signed[i] != evidence.Version {
+	if i := bytes.Index(v.signed, []byte(evidence.Label)) + len(evidence.Label); v.signed[i] != evidence.VersionV2 {
 		t.Fatalf("a bundle with cosignatures is written as version %d", v.signed[i])
 	}
 	now := time.Now()
@@ -267,7 +267,7 @@ func generateWitnessedVectors(t *testing.T) {
 			flipAt("checkpoint 1's cosignature: its time", timeByte, 0x01, "cosignature"),
 			flipAt("checkpoint 0's cosignature: the witness key", at(cs0.Key, 3), 0x01, "cosignature"),
 			flipAt("checkpoint 1's cosignature: the witness name", at([]byte(cs1.Name), 0)+2, 0x01, "not_witnessed"),
-			flipAt("the version (2 → 3)", at([]byte(evidence.Label), len(evidence.Label)), 0x01, "version"),
+			flipAt("the version (2 → 6)", at([]byte(evidence.Label), len(evidence.Label)), 0x04, "version"),
 			flipAt("the version (2 → 1): a version 1 bundle has 7 items per checkpoint", at([]byte(evidence.Label), len(evidence.Label)), 0x03, "malformed"),
 		},
 	}

@@ -231,3 +231,7 @@ func (l ledgerSource) Validators(ctx context.Context, height int64) (*types.Vali
 func (l ledgerSource) Results(ctx context.Context, height int64) ([]*abci.ExecTxResult, error) {
 	return l.n.BlockResults(ctx, height)
 }
+
+func (l ledgerSource) ValidatorChanges(ctx context.Context, upTo int64) ([]int64, error) {
+	return l.n.ValidatorChanges(ctx, upTo)
+}

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -9,7 +10,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -69,6 +73,13 @@ type Node struct {
 	log    *slog.Logger
 	// onCommit is told each submission's time to commit (OnCommit).
 	onCommit atomic.Pointer[func(time.Duration)]
+	// valChanges caches ValidatorChanges: blocks never change once
+	// committed.
+	valChanges struct {
+		sync.Mutex
+		upTo    int64   // scanned blocks 1..upTo
+		heights []int64 // the changes among them
+	}
 }
 
 // RandomLedgerChainID returns a fresh "camchain-<n>" chain id with n a random
@@ -441,6 +452,41 @@ func (n *Node) Validators(ctx context.Context, height int64) (*types.ValidatorSe
 	// NewValidatorSet orders by power and address, the order the set's hash
 	// is computed in, as the node's own set is.
 	return types.NewValidatorSet(vals), nil
+}
+
+// ValidatorChanges returns, in increasing order, the heights up to upTo of
+// the blocks whose NextValidatorsHash differs from their ValidatorsHash:
+// the blocks that hand the ledger to a new validator set (signed by the
+// set before it; the new set signs from the next block on). An evidence
+// bundle carries them as its validator-set history (docs/SPEC.md §10.2).
+// It reads each block's header once, 20 at a time, and remembers what it
+// read.
+func (n *Node) ValidatorChanges(ctx context.Context, upTo int64) ([]int64, error) {
+	c := &n.valChanges
+	c.Lock()
+	defer c.Unlock()
+	for c.upTo < upTo {
+		lo, hi := c.upTo+1, min(c.upTo+20, upTo)
+		res, err := n.client.BlockchainInfo(ctx, lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		if len(res.BlockMetas) != int(hi-lo+1) {
+			return nil, fmt.Errorf("the node holds %d of blocks %d..%d (pruned, or not yet committed)", len(res.BlockMetas), lo, hi)
+		}
+		for i := len(res.BlockMetas) - 1; i >= 0; i-- { // highest first
+			h := &res.BlockMetas[i].Header
+			if h.Height != hi-int64(i) {
+				return nil, fmt.Errorf("asked for block %d, the node answered block %d", hi-int64(i), h.Height)
+			}
+			if !bytes.Equal(h.ValidatorsHash, h.NextValidatorsHash) {
+				c.heights = append(c.heights, h.Height)
+			}
+		}
+		c.upTo = hi
+	}
+	i := sort.Search(len(c.heights), func(i int) bool { return c.heights[i] > upTo })
+	return slices.Clone(c.heights[:i]), nil
 }
 
 // BlockResults returns the results of every transaction of block height, in
