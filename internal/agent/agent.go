@@ -22,6 +22,7 @@ import (
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/clocksync"
 	"github.com/camchain/camchain/internal/dataformat"
+	"github.com/camchain/camchain/internal/e2ee"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/ingest"
 	"github.com/camchain/camchain/internal/keys"
@@ -189,12 +190,18 @@ type Agent struct {
 	// session; partState is where each stream's open segment stands.
 	parts     [2]chan link.LivePart
 	partState [2]partState
+	// enc is the end-to-end encryption state of the current pairing and
+	// epoch (e2ee.go), opened on first use.
+	enc *camE2EE
 }
 
 // partState is a stream's open segment as its parts went out.
 type partState struct {
 	last  *feedchain.Part // the last part signed, nil before any
 	burnt *uint64         // a sequence number whose segment was dropped (card full): no more parts of it
+	// sealed is the open segment's parts sealed so far (E2EE on at its
+	// part 0), nil otherwise.
+	sealed *sealedParts
 }
 
 // linkRun is a set of goroutines that stop together.
@@ -417,6 +424,9 @@ type Status struct {
 	Source    string            `json:"source,omitempty"`
 	SubSource string            `json:"sub_source,omitempty"`
 	Sources   map[string]string `json:"sources,omitempty"`
+	// E2EE is end-to-end encryption as the camera applies it: "off", "on",
+	// or on but not encrypting, and why (SPEC §17.4); empty while unpaired.
+	E2EE string `json:"e2ee,omitempty"`
 }
 
 // SetSourceState records what a stream's source says of itself ("main" or
@@ -449,6 +459,9 @@ func (a *Agent) Status() Status {
 	}
 	if a.state.Paired != nil {
 		s.Hub = a.state.Paired.Hub
+		if enc := a.e2eeLocked(); enc != nil {
+			s.E2EE = enc.state()
+		}
 	}
 	if a.code != nil {
 		s.Code = a.code.String()
@@ -607,7 +620,12 @@ func (a *Agent) record(stream feedchain.Stream, seg media.Segment) error {
 	if chain == nil {
 		return fmt.Errorf("no chain open for the %s stream", stream)
 	}
-	if err := chain.Reserve(int64(len(seg.Data))); err != nil {
+	head := chain.Head()
+	data, err := a.seal(stream, chain, head, seg.Data)
+	if err != nil {
+		return err
+	}
+	if err := chain.Reserve(int64(len(data))); err != nil {
 		if errors.Is(err, store.ErrFull) {
 			// Its parts went out under the next sequence number, which
 			// the next segment takes: no more parts of it.
@@ -629,7 +647,6 @@ func (a *Agent) record(stream feedchain.Stream, seg media.Segment) error {
 		}
 		return err
 	}
-	head := chain.Head()
 	clock := seg.Clock
 	if clock == feedchain.ClockUnknown {
 		clock = feedchain.ClockArrival
@@ -638,15 +655,15 @@ func (a *Agent) record(stream feedchain.Stream, seg media.Segment) error {
 		clock = feedchain.ClockArrivalSynced
 	}
 	r := &feedchain.Record{Version: feedchain.Version2, Camera: a.key.Address(), Epoch: chain.ID().Epoch,
-		Segment: feedchain.SegmentHash(seg.Data), Start: seg.Start.UnixNano(), Duration: seg.Duration,
-		Size: uint64(len(seg.Data)), Codec: seg.Codec, Stream: stream, Clock: clock}
+		Segment: feedchain.SegmentHash(data), Start: seg.Start.UnixNano(), Duration: seg.Duration,
+		Size: uint64(len(data)), Codec: seg.Codec, Stream: stream, Clock: clock}
 	if head.Valid {
 		r.Seq, r.Prev = head.Seq+1, head.Hash
 	}
 	if err := r.Sign(a.key); err != nil {
 		return err
 	}
-	if err := chain.Append(r, seg.Data); err != nil {
+	if err := chain.Append(r, data); err != nil {
 		return fmt.Errorf("store %s segment #%d: %w", stream, r.Seq, err)
 	}
 	a.mu.Lock()
@@ -691,12 +708,48 @@ func (a *Agent) part(stream feedchain.Stream, mp media.Part) {
 		return
 	}
 	st.burnt = nil
+	if p.Index == 0 {
+		st.sealed = nil
+		if enc := a.currentE2EE(); enc != nil {
+			k, err := enc.segmentKey(stream, p.Seq)
+			if err != nil {
+				a.log.Error("e2ee: no key for a part; parts of this segment are not sent", "stream", stream.String(), "err", err)
+				st.last = nil
+				return
+			}
+			if k != nil {
+				st.sealed = &sealedParts{seq: p.Seq, key: k}
+			}
+		}
+	}
+	sp := st.sealed
+	if sp != nil && (sp.seq != p.Seq || uint32(mp.Index) != sp.n || mp.Offset != len(sp.plain)) {
+		return // not the part after the last one sealed
+	}
+	if sp != nil {
+		// Sealed offsets and sizes: the statement describes the bytes the
+		// hub and the card hold (SPEC §17.2, §7.3).
+		p.Offset, p.Size = uint64(len(sp.sealed)), uint32(len(mp.Data)+e2ee.SealedOverhead)
+	}
 	if p.Index > 0 {
 		l := st.last
 		if l == nil || l.Seq != p.Seq || l.Epoch != p.Epoch || l.Index+1 != p.Index || l.End() != p.Offset {
 			return // the parts before it did not go out
 		}
 		p.PrevPart = l.Hash()
+	}
+	data := mp.Data
+	if sp != nil {
+		// Once sealed under its index a part is the segment's, sent or
+		// not: the record seals it, and its index is never used again.
+		sealed, err := sp.key.Seal(uint32(mp.Index)+1, mp.Data)
+		if err != nil {
+			a.log.Error("e2ee: part not sealed", "stream", stream.String(), "err", err)
+			st.last = nil
+			return
+		}
+		sp.plain, sp.sealed, sp.n = append(sp.plain, mp.Data...), append(sp.sealed, sealed...), sp.n+1
+		data, p.Data = sealed, feedchain.SegmentHash(sealed)
 	}
 	if err := p.Sign(a.key); err != nil {
 		a.log.Warn("part not signed", "stream", stream.String(), "err", err)
@@ -705,7 +758,7 @@ func (a *Agent) part(stream feedchain.Stream, mp media.Part) {
 	}
 	st.last = p
 	select {
-	case a.parts[stream] <- link.LivePart{Part: p, Data: bytes.Clone(mp.Data)}:
+	case a.parts[stream] <- link.LivePart{Part: p, Data: bytes.Clone(data)}:
 	default:
 	}
 }
@@ -748,6 +801,9 @@ func (a *Agent) startLinkLocked() {
 				a.linkConnectedLocked()
 			}
 		}}
+	if enc := a.e2eeLocked(); enc != nil {
+		c.E2EE = enc
+	}
 	chain := a.chain
 	run.goRun(func() { c.Run(ctx) })
 	if a.subChain != nil {

@@ -103,6 +103,9 @@ func (c *checkpointer) once(ctx context.Context, now time.Time) (int, error) {
 			return committed, nil // not this chain's ledger state (reset/released): nothing to commit
 		}
 		period := d.CheckpointPeriod
+		if enc := c.a.currentE2EE(); enc != nil {
+			enc.SetPeriod(period) // content keys rotate at least every period (SPEC §17.2)
+		}
 		var first uint64
 		var prevSize uint64
 		var prevEnd uint64

@@ -338,6 +338,14 @@ func (c *Client) ViewingKey(ctx context.Context, account string) (*ViewingKey, e
 	return &r, c.do(ctx, http.MethodGet, "/viewing-keys/"+url.PathEscape(account), nil, nil, &r)
 }
 
+// Envelopes returns the camera's content-key envelopes of epoch from
+// serial from on, at most limit (SPEC §17.5).
+func (c *Client) Envelopes(ctx context.Context, camera string, epoch, from uint64, limit int) (*List[Envelope], error) {
+	var r List[Envelope]
+	q := url.Values{"epoch": {strconv.FormatUint(epoch, 10)}, "from": {strconv.FormatUint(from, 10)}, "limit": {strconv.Itoa(limit)}}
+	return &r, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/envelopes", q, nil, &r)
+}
+
 // ErrNotTheTx: asked for a transaction by its hash, the hub answered with
 // other bytes, or with another hash.
 var ErrNotTheTx = errors.New("the hub answered with another transaction than the one asked for")

@@ -124,6 +124,17 @@ type ViewingKey struct {
 	Tx        string `json:"tx"` // the registering transaction's wire bytes, 0x hex
 }
 
+// Envelope is one content key's envelope as the camera signed it (SPEC
+// §17.2, §7.4): the client checks the camera's signature on Envelope and
+// opens it with its viewing key; the hub can do neither.
+type Envelope struct {
+	Camera     string   `json:"camera"`
+	Epoch      uint64   `json:"epoch"`
+	Serial     uint64   `json:"serial"`
+	Recipients []string `json:"recipients"` // the accounts it is wrapped to, ascending
+	Envelope   string   `json:"envelope"`   // the wire bytes, 0x hex
+}
+
 // List wraps every collection response.
 type List[T any] struct {
 	Items []T `json:"items"`

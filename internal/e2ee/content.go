@@ -1,6 +1,7 @@
 package e2ee
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/binary"
@@ -169,4 +170,47 @@ func (k *SegmentKey) Open(sealed []byte) ([]byte, error) {
 func (k *SegmentKey) Equal(o *SegmentKey) bool {
 	return k.Camera == o.Camera && k.Epoch == o.Epoch && k.Stream == o.Stream && k.Seq == o.Seq && k.Serial == o.Serial &&
 		subtle.ConstantTimeCompare(k.key[:], o.key[:]) == 1
+}
+
+// OpenSegment decrypts a whole sealed segment under k: either one sealed
+// whole (index 0), or — a segment recorded in parts (docs/SPEC.md §17.4) —
+// its parts sealed one after the other with indexes 1, 2, …, n, the last
+// one the rest of the segment. The format carries no lengths: each part
+// ends where the next one's header, which is known in advance (the same
+// segment, the next index), begins. Anything else is refused.
+func (k *SegmentKey) OpenSegment(sealed []byte) ([]byte, error) {
+	h, err := ParseSealedHeader(sealed)
+	if err != nil {
+		return nil, err
+	}
+	if h.Index == 0 {
+		return k.Open(sealed)
+	}
+	if h.Index != 1 {
+		return nil, fmt.Errorf("%w: a segment whose first part has index %d", ErrOpen, h.Index)
+	}
+	var out []byte
+	for i := uint32(1); len(sealed) > 0; i++ {
+		if i > MaxParts {
+			return nil, fmt.Errorf("%w: more than %d parts", ErrOpen, MaxParts)
+		}
+		next := (&SealedHeader{Stream: k.Stream, Camera: k.Camera, Epoch: k.Epoch, Seq: k.Seq, Serial: k.Serial, Index: i + 1}).encode()
+		n := len(sealed)
+		if j := bytes.Index(sealed[min(SealedOverhead, len(sealed)):], next); j >= 0 {
+			n = SealedOverhead + j
+		}
+		h, err := ParseSealedHeader(sealed[:n])
+		if err != nil {
+			return nil, err
+		}
+		if h.Index != i {
+			return nil, fmt.Errorf("%w: part %d has index %d", ErrOpen, i-1, h.Index)
+		}
+		p, err := k.Open(sealed[:n])
+		if err != nil {
+			return nil, err
+		}
+		out, sealed = append(out, p...), sealed[n:]
+	}
+	return out, nil
 }

@@ -57,6 +57,10 @@ const (
 	// SealedOverhead is what sealing adds: the header and the GCM tag.
 	SealedOverhead = SealedHeaderSize + 16
 
+	// MaxParts caps the parts of one sealed segment (OpenSegment): a
+	// segment of at most 32 MiB in parts of at least one frame.
+	MaxParts = 1 << 16
+
 	// KeySize is a content key's and a segment key's size (AES-256).
 	KeySize = 32
 

@@ -102,6 +102,7 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/devices/{camera}/records", cameraViewer, h.records},
 		{"GET", "/devices/{camera}/timeline", cameraViewer, h.timeline},
 		{"GET", "/devices/{camera}/evidence", cameraViewer, h.evidence},
+		{"GET", "/devices/{camera}/envelopes", cameraViewer, h.envelopes},
 		{"GET", "/devices/{camera}/witness", cameraOwner, h.witnessInfo},
 		{"GET", "/devices/{camera}/play", socketViewer, h.play},
 		{"GET", "/integrations", hubOwner, h.integrations},

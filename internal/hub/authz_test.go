@@ -34,6 +34,7 @@ var authzCases = map[string]authzCase{
 	"GET /api/v1/devices/{camera}/records":      {"GET", "/api/v1/devices/{camera}/records", "", true, false},
 	"GET /api/v1/devices/{camera}/timeline":     {"GET", "/api/v1/devices/{camera}/timeline?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z", "", true, false},
 	"GET /api/v1/devices/{camera}/evidence":     {"GET", "/api/v1/devices/{camera}/evidence?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z", "", true, false},
+	"GET /api/v1/devices/{camera}/envelopes":    {"GET", "/api/v1/devices/{camera}/envelopes", "", true, false},
 	"GET /api/v1/devices/{camera}/witness":      {"GET", "/api/v1/devices/{camera}/witness", "", false, false},
 	"GET /api/v1/devices/{camera}/play":         {"GET", "/api/v1/devices/{camera}/play", "", true, false}, // a plain GET: 400 for those let in (TestPlayback* for the socket)
 	"POST /api/v1/devices/{camera}/resync":      {"POST", "/api/v1/devices/{camera}/resync", `{"resync":"0x00"}`, false, false},

@@ -53,6 +53,7 @@ type Hub struct {
 	integ         *integrations.Service
 	appends       appendSignal // wakes playback sessions (playback.go)
 	parts         liveParts    // open segments' parts for live playback (liveparts.go)
+	access        accessCache  // what the link forwards to cameras (access.go)
 	// emergencyKick asks the emergency loop for a pass: every stored
 	// segment that leaves the disk below MinFree sends one (emergency.go).
 	emergencyKick chan struct{}
@@ -245,7 +246,8 @@ func (h *Hub) startLink() error {
 	if h.linkAdvertise == "" {
 		h.linkAdvertise = h.linkLn.Addr().String()
 	}
-	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger, Limits: h.cfg.LinkLimits, Resyncs: hubResyncs{h}, Parts: &h.parts}
+	h.linkSrv = &link.Server{Identity: h.linkID, Key: h.key, Backend: linkBackend{h}, Logger: h.cfg.Logger, Limits: h.cfg.LinkLimits, Resyncs: hubResyncs{h}, Parts: &h.parts,
+		Access: hubAccess{h}, Envelopes: hubEnvelopes{h}}
 	// The integrations read the store and the link's live cameras, and
 	// observe the link from its first session.
 	if err := h.startIntegrations(); err != nil {

@@ -257,6 +257,7 @@ var wireTypes = map[string]reflect.Type{
 	"CheckpointsSummary":   reflect.TypeFor[api.CheckpointsSummary](),
 	"Grant":                reflect.TypeFor[api.Grant](),
 	"Checkpoint":           reflect.TypeFor[api.Checkpoint](),
+	"Envelope":             reflect.TypeFor[api.Envelope](),
 	"Event":                reflect.TypeFor[api.Event](),
 	"SubmitRequest":        reflect.TypeFor[api.SubmitRequest](),
 	"TxResult":             reflect.TypeFor[api.TxResult](),

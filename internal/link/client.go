@@ -75,6 +75,9 @@ type Client struct {
 	// record before them is sent; others are dropped (a part is a preview
 	// for live viewers, the segment follows).
 	Parts <-chan LivePart
+	// E2EE, if set, takes the hub's Access frames and gives the envelopes
+	// to send before sealed segments and parts (SPEC §7.4).
+	E2EE CameraE2EE
 	// Window is how many records may await acknowledgement (default 8).
 	Window int
 	// MinBackoff and MaxBackoff bound the reconnect delay (default 500 ms
@@ -204,10 +207,11 @@ func (c *Client) session(ctx context.Context) error {
 	if err := conn.Expect(TypeWelcome, &w); err != nil {
 		var ref *RefusedError
 		if errors.As(err, &ref) && ref.Code == RefuseProtocol && c.version > MinProtocolVersion {
-			// A hub of an earlier release: speak its version from the
-			// next attempt on, without parts.
-			c.Logger.Warn("link: the hub refused protocol version "+fmt.Sprint(c.version)+"; speaking version "+fmt.Sprint(MinProtocolVersion)+", without low-latency parts (upgrade the hub)", "reason", ref.Reason)
-			c.version = MinProtocolVersion
+			// A hub of an earlier release: speak the version before from
+			// the next attempt on (5 → 4: no E2EE frames; 4 → 3: no
+			// low-latency parts).
+			c.Logger.Warn("link: the hub refused protocol version "+fmt.Sprint(c.version)+"; speaking version "+fmt.Sprint(c.version-1)+" (upgrade the hub)", "reason", ref.Reason)
+			c.version--
 		}
 		return err
 	}
@@ -244,6 +248,9 @@ func (c *Client) session(ctx context.Context) error {
 		}
 	}
 	tc.SetDeadline(time.Time{})
+	if w.Version >= E2EEVersion {
+		conn.AllowSegments() // the hub proved who it is: its Access frames may be large
+	}
 	c.Logger.Info("link: connected", "stream", c.Stream.String(), "hub", c.Hub.Hex(), "hub_head", hubHead.String(), "camera_head", c.Chain.Head().String())
 	c.state(StateConnected, nil)
 	return c.stream(ctx, conn, tc, hubHead, w.Version)
@@ -256,14 +263,42 @@ func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead f
 	readErr := make(chan error, 1)
 	go func() {
 		for {
+			typ := TypeAck
+			if version >= E2EEVersion {
+				// An Access frame may come between acks.
+				t, body, err := conn.Read()
+				if err != nil {
+					readErr <- err
+					return
+				}
+				if t == TypeAccess {
+					var m Access
+					if err := Decode(body, &m); err != nil {
+						readErr <- err
+						return
+					}
+					if c.E2EE != nil {
+						c.E2EE.Learn(m.Txs)
+					}
+					continue
+				}
+				var a Ack
+				if err := expectBody(t, body, typ, &a); err != nil {
+					readErr <- err
+					return
+				}
+				acks <- a
+				continue
+			}
 			var a Ack
-			if err := conn.Expect(TypeAck, &a); err != nil {
+			if err := conn.Expect(typ, &a); err != nil {
 				readErr <- err
 				return
 			}
 			acks <- a
 		}
 	}()
+	envelopes := envelopesSent{}
 	next := uint64(0)
 	if hubHead.Valid {
 		next = hubHead.Seq + 1
@@ -301,6 +336,9 @@ func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead f
 				return fmt.Errorf("read own segment #%d: %w", next, err)
 			}
 			tc.SetWriteDeadline(time.Now().Add(time.Minute))
+			if err := c.sendEnvelope(conn, version, envelopes, data); err != nil {
+				return err
+			}
 			if err := conn.WriteSegment(r.Marshal(), data); err != nil {
 				return err
 			}
@@ -340,6 +378,9 @@ func (c *Client) stream(ctx context.Context, conn *Conn, tc *tls.Conn, hubHead f
 				continue // the hub lacks the records before it, or the parts before it
 			}
 			tc.SetWriteDeadline(time.Now().Add(time.Minute))
+			if err := c.sendEnvelope(conn, version, envelopes, lp.Data); err != nil {
+				return err
+			}
 			if err := conn.WritePart(p.Marshal(), lp.Data); err != nil {
 				return err
 			}

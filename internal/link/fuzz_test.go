@@ -19,12 +19,14 @@ func FuzzDecode(f *testing.F) {
 		&Ack{Seq: 4},
 		&Alarm{Kind: "alarm", Detail: "x", At: 1},
 		&Refuse{Code: "fork", Reason: "r"},
+		&Access{Txs: [][]byte{{1, 2}, {3}}},
+		&KeyEnvelope{Data: []byte{0x86, 1}},
 	} {
 		b, _ := encMode.Marshal(m)
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, m := range []any{&Hello{}, &Welcome{}, &Segment{}, &Ack{}, &Alarm{}, &Refuse{}} {
+		for _, m := range []any{&Hello{}, &Welcome{}, &Segment{}, &Ack{}, &Alarm{}, &Refuse{}, &Access{}, &KeyEnvelope{}} {
 			if Decode(b, m) == nil {
 				again, err := encMode.Marshal(m)
 				if err != nil || !bytes.Equal(again, b) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/canon"
+	"github.com/camchain/camchain/internal/e2ee"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -20,9 +21,11 @@ import (
 // version 2 adds the chain secret (SPEC §7.1); version 3 the stream in the
 // Hello, as each of a camera's streams is its own chain with its own
 // session (SPEC §6.5, §7); version 4 the Part message (SPEC §7.3), low
-// latency live. The hub answers in the camera's version: a version 3
-// camera is served as before, and gets no Part frames accepted.
-const ProtocolVersion = 4
+// latency live; version 5 the Access and KeyEnvelope frames of end-to-end
+// encryption (SPEC §7.4). The hub answers in the camera's version: a
+// version 3 camera is served as before, and gets no Part frames accepted;
+// a version 4 camera gets no Access frames.
+const ProtocolVersion = 5
 
 // MinProtocolVersion is the oldest version a hub of this release serves.
 const MinProtocolVersion = 3
@@ -295,6 +298,12 @@ func checkText(msg any) error {
 		if len(m.Code) > 32 || len(m.Reason) > MaxText {
 			return fmt.Errorf("%w: refusal text too long", ErrProtocol)
 		}
+	case *Access:
+		return checkAccess(m)
+	case *KeyEnvelope:
+		if len(m.Data) > e2ee.MaxEnvelopeBytes {
+			return fmt.Errorf("%w: key envelope of %d bytes over the %d limit", ErrProtocol, len(m.Data), e2ee.MaxEnvelopeBytes)
+		}
 	case *Segment:
 		if len(m.Data) > MaxSegmentBytes {
 			return fmt.Errorf("%w: segment of %d bytes over the %d limit", ErrProtocol, len(m.Data), MaxSegmentBytes)
@@ -310,6 +319,11 @@ func (c *Conn) Expect(typ byte, msg any) error {
 	if err != nil {
 		return err
 	}
+	return expectBody(t, body, typ, msg)
+}
+
+// expectBody decodes a frame read as type typ into msg (Expect).
+func expectBody(t byte, body []byte, typ byte, msg any) error {
 	if t == TypeRefuse && typ != TypeRefuse {
 		var r Refuse
 		if err := Decode(body, &r); err != nil {

@@ -140,16 +140,16 @@ func TestVersion3CameraIsServed(t *testing.T) {
 	waitFor(t, "3 records acknowledged", func() bool { return ackedSeq(r.chain) == 2 })
 }
 
-// TestFallsBackForAnOlderHub: a hub of the previous release refuses a
-// version 4 Hello with `protocol`; the camera speaks version 3 from the
-// next attempt on.
+// TestFallsBackForAnOlderHub: a hub of an earlier release refuses a
+// Hello of a later version with `protocol`; the camera steps down one
+// version at each next attempt (5 → 4 → 3) and no further.
 func TestFallsBackForAnOlderHub(t *testing.T) {
 	r := newRig(t)
 	l, err := net.Listen("tcp", r.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	versions := make(chan uint64, 4)
+	versions := make(chan uint64, 8)
 	go func() {
 		for {
 			raw, err := l.Accept()
@@ -175,13 +175,13 @@ func TestFallsBackForAnOlderHub(t *testing.T) {
 	}()
 	defer l.Close()
 	r.run(r.client(r.addr, r.chain, r.alarms))
-	for i, want := range []uint64{4, 3} {
+	for i, want := range []uint64{5, 4, 3, 3} {
 		select {
 		case v := <-versions:
 			if v != want {
 				t.Fatalf("attempt %d: Hello version %d, want %d", i, v, want)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(10 * time.Second):
 			t.Fatalf("attempt %d: no Hello", i)
 		}
 	}

@@ -105,6 +105,12 @@ type Server struct {
 	// Parts receives the parts (SPEC §7.3) the hub checked, for live
 	// viewers; nil: parts are checked and dropped.
 	Parts PartSink
+	// Access is what the hub forwards to cameras that speak version 5
+	// (SPEC §7.4); nil: nothing.
+	Access AccessSource
+	// Envelopes keeps the content-key envelopes cameras send (SPEC §7.4);
+	// nil: they are checked and dropped.
+	Envelopes EnvelopeStore
 
 	acceptor Acceptor
 	mu       sync.Mutex
@@ -350,13 +356,28 @@ func (s *Server) stream(c *Conn, tc *tls.Conn, id *sessionID, chain ServerChain,
 			}
 		}
 	}()
-	for f := range frames {
-		if err := s.handle(c, f, id, chain, log); err != nil {
-			return err
-		}
-		bufs <- f.body[:0]
+	var access accessPusher
+	if err := access.push(s, c, id); err != nil {
+		return err
 	}
-	return nil
+	poll := time.NewTicker(AccessPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				return nil
+			}
+			if err := s.handle(c, f, id, chain, log); err != nil {
+				return err
+			}
+			bufs <- f.body[:0]
+		case <-poll.C:
+			if err := access.push(s, c, id); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // alarm reports an alarm the hub itself raised.
@@ -403,6 +424,21 @@ func (s *Server) handle(c *Conn, f frame, id *sessionID, chain ServerChain, log 
 			return err
 		}
 		s.part(id, chain, st, data, log)
+	case TypeEnvelope:
+		if id.version < E2EEVersion {
+			s.refuse(c, cam, RefuseProtocol, "a KeyEnvelope frame in a version %d session (envelopes need version %d)", id.version, E2EEVersion)
+			return fmt.Errorf("%w: KeyEnvelope frame in a version %d session", ErrProtocol, id.version)
+		}
+		// Stored before the next frame is read: the segments sealed under
+		// its key follow it.
+		if err := s.envelope(id, f.body); err != nil {
+			if errors.Is(err, ErrProtocol) {
+				s.refuse(c, cam, RefuseProtocol, "%v", err)
+			} else {
+				s.refuse(c, cam, RefuseInternal, "key envelope not stored")
+			}
+			return err
+		}
 	case TypeAlarm:
 		var a Alarm
 		if err := Decode(f.body, &a); err != nil {
