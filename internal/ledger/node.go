@@ -67,6 +67,7 @@ type NodeConfig struct {
 type Node struct {
 	App    *App
 	node   *nm.Node
+	synced atomic.Bool // WaitSynced has seen block sync over and block 1
 	appDB  dbm.DB
 	dbs    *dbTracker
 	client *rpclocal.Local
@@ -364,12 +365,26 @@ func (n *Node) Submit(ctx context.Context, raw []byte) (Submitted, error) {
 // (CometBFT's block sync) and takes no transactions yet.
 var ErrCatchingUp = errors.New("ledger node is catching up with its peers")
 
-// WaitSynced returns once the node follows consensus: at once for a single
-// validator; for a hub of a network, after block sync has caught up with
-// its peers (CometBFT waits up to 5 s for them when all are at the start).
+// WaitSynced returns once the node follows consensus and its network has
+// made its first block: at once for a single validator; for a hub of a
+// network, after block sync has caught up with its peers (CometBFT waits up
+// to 5 s for them when all are at the start) and block 1 is committed.
+//
+// Block 1 matters for a network that is starting. A peer still in block
+// sync drops the transactions it is sent (CometBFT's mempool reactor
+// ignores them while syncing) and the sender never sends them again; with
+// empty blocks off, a transaction only its sender holds then waits for
+// ever. Block 1 is committed only once validators holding more than two
+// thirds of the power have left block sync and voted, so a transaction
+// sent after it reaches enough of them to be proposed.
 func (n *Node) WaitSynced(ctx context.Context) error {
+	if n.synced.Load() {
+		return nil // block 1 stays committed; block sync never comes back
+	}
 	for {
-		if !n.node.ConsensusReactor().WaitSync() {
+		h, _ := n.App.Height()
+		if !n.node.ConsensusReactor().WaitSync() && h >= 1 {
+			n.synced.Store(true)
 			return nil
 		}
 		t := time.NewTimer(50 * time.Millisecond)
@@ -377,7 +392,9 @@ func (n *Node) WaitSynced(ctx context.Context) error {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			h, _ := n.App.Height()
+			if !n.node.ConsensusReactor().WaitSync() {
+				return fmt.Errorf("%w: the network has not made its first block yet (are validators holding more than two thirds of the power up? see --peers): %w", ErrCatchingUp, ctx.Err())
+			}
 			return fmt.Errorf("%w (at block %d; are its peers up? see --peers): %w", ErrCatchingUp, h, ctx.Err())
 		}
 	}
