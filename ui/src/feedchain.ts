@@ -200,3 +200,141 @@ export function segmentMismatch(r: Record, data: Uint8Array, digest?: Uint8Array
   if (!equalBytes(digest ?? sha256(data), r.segment)) return "SHA-256 is not the record's";
   return null;
 }
+
+// Parts (SPEC §7.3): the camera's signed statements about the open
+// segment's byte ranges, for low-latency live view. A part verified here
+// is the camera's word about a segment not yet recorded; the record that
+// closes the segment binds the parts' concatenation (its size and SHA-256).
+export const PART_VERSION = 1;
+export const PART_BODY_SIZE = 1 + 20 + 8 + 1 + 8 + 32 + 4 + 32 + 8 + 4 + 32;
+export const PART_SIZE = PART_BODY_SIZE + SIGNATURE_SIZE;
+export const MAX_SEGMENT_BYTES = 32 << 20;
+const LABEL_PART = utf8ToBytes("camchain/v1/part");
+
+/** A decoded part statement. */
+export interface Part {
+  camera: Uint8Array; // 20
+  epoch: bigint;
+  stream: Stream;
+  seq: bigint; // the record the part's segment will have
+  prev: Uint8Array; // 32: that record's prev
+  index: number; // the part's number in the segment, from 0
+  prevPart: Uint8Array; // 32: PartHash of part index−1
+  offset: bigint; // where the part's bytes start in the segment file
+  size: number; // the part's length
+  data: Uint8Array; // 32: SHA-256 of the part's bytes
+  sig: Uint8Array; // 65
+  hash: Uint8Array; // PartHash
+}
+
+/** The field a part fails on, as internal/feedchain's PartError names it. */
+export type PartField = "signature" | "camera" | "epoch" | "stream" | "seq" | "prev" | "index" | "prevPart" | "offset" | "size" | "sha256";
+
+/** PartError says which part failed on which field, expected against got. */
+export class PartError extends Error {
+  constructor(
+    readonly seq: bigint,
+    readonly index: number,
+    readonly field: PartField,
+    readonly expected: string,
+    readonly got: string,
+  ) {
+    super(field === "signature" ? `part ${index} of record ${seq} is not signed by its camera: ${got}` : `part ${index} of record ${seq}: ${field} is ${got}, expected ${expected}`);
+  }
+}
+
+const partErr = (p: Part, field: PartField, want: unknown, got: unknown) => new PartError(p.seq, p.index, field, String(want), String(got));
+const shortHex = (h: Uint8Array): string => bytesToHex(h.subarray(0, 4));
+
+/** parsePart decodes exactly PART_SIZE bytes strictly, as the Go parser
+ * does (version, stream, prev zero on record 0 and only there, prevPart
+ * and offset zero on part 0 and only there, size within a segment). It
+ * does not check the signature (verifyPart does). */
+export function parsePart(b: Uint8Array): Part {
+  if (b.length !== PART_SIZE) throw new MalformedError(`malformed part statement: ${b.length} bytes, want ${PART_SIZE}`);
+  if (b[0] !== PART_VERSION) throw new MalformedError(`malformed part statement: unknown version ${b[0]}`);
+  const dv = new DataView(b.buffer, b.byteOffset, b.length);
+  let p = 1;
+  const take = (n: number) => b.slice(p, (p += n));
+  const camera = take(20);
+  const epoch = dv.getBigUint64(p);
+  p += 8;
+  const s = b[p++];
+  const seq = dv.getBigUint64(p);
+  p += 8;
+  const prev = take(32);
+  const index = dv.getUint32(p);
+  p += 4;
+  const prevPart = take(32);
+  const offset = dv.getBigUint64(p);
+  p += 8;
+  const size = dv.getUint32(p);
+  p += 4;
+  const data = take(32);
+  const sig = take(SIGNATURE_SIZE);
+  if (s > 1) throw new MalformedError(`malformed part statement: unknown stream ${s}`);
+  if (seq === 0n && !isZero(prev)) throw new MalformedError("malformed part statement: a part of record 0 must have a zero prev");
+  if (seq > 0n && isZero(prev)) throw new MalformedError(`malformed part statement: a part of record ${seq} has a zero prev`);
+  if (index === 0 && (!isZero(prevPart) || offset !== 0n)) throw new MalformedError("malformed part statement: part 0 must have a zero prevPart and offset");
+  if (index > 0 && (isZero(prevPart) || offset === 0n)) throw new MalformedError(`malformed part statement: part ${index} has a zero prevPart or offset`);
+  if (size === 0 || size > MAX_SEGMENT_BYTES || offset > BigInt(MAX_SEGMENT_BYTES - size))
+    throw new MalformedError(`malformed part statement: part of ${size} bytes at offset ${offset} outside a ${MAX_SEGMENT_BYTES}-byte segment`);
+  return { camera, epoch, stream: s === 0 ? "main" : "sub", seq, prev, index, prevPart, offset, size, data, sig, hash: labelled(LABEL_PART, b.subarray(0, PART_BODY_SIZE)) };
+}
+
+/** partEnd is where the part's bytes end in the segment file. */
+export const partEnd = (p: Part): bigint => p.offset + BigInt(p.size);
+
+/** verifyPart throws a PartError unless the statement is signed by the camera it names. */
+export function verifyPart(p: Part): void {
+  let got: string;
+  try {
+    got = signerOf(p.hash, p.sig);
+  } catch (e) {
+    throw partErr(p, "signature", checksum(p.camera), (e as Error).message);
+  }
+  if (got !== checksum(p.camera)) throw partErr(p, "signature", checksum(p.camera), "signed by " + got);
+}
+
+/** verifyPartNext throws a PartError unless p follows: with prev null, part
+ * 0 of the record after head (record 0 when head is null) of this camera,
+ * epoch and stream; with prev, the part after prev in the same segment.
+ * It does not check signatures (verifyPart does). */
+export function verifyPartNext(camera: Uint8Array, epoch: bigint, stream: Stream, head: { seq: bigint; hash: Uint8Array } | null, prev: Part | null, p: Part): void {
+  if (!equalBytes(p.camera, camera)) throw partErr(p, "camera", checksum(camera), checksum(p.camera));
+  if (p.epoch !== epoch) throw partErr(p, "epoch", epoch, p.epoch);
+  if (p.stream !== stream) throw partErr(p, "stream", stream, p.stream);
+  if (!prev) {
+    const wantSeq = head ? head.seq + 1n : 0n;
+    const wantPrev = head ? head.hash : new Uint8Array(32);
+    if (p.seq !== wantSeq) throw partErr(p, "seq", wantSeq, p.seq);
+    if (!equalBytes(p.prev, wantPrev)) throw partErr(p, "prev", shortHex(wantPrev), shortHex(p.prev));
+    if (p.index !== 0) throw partErr(p, "index", 0, p.index);
+    return;
+  }
+  if (p.seq !== prev.seq) throw partErr(p, "seq", prev.seq, p.seq);
+  if (!equalBytes(p.prev, prev.prev)) throw partErr(p, "prev", shortHex(prev.prev), shortHex(p.prev));
+  if (p.index !== prev.index + 1) throw partErr(p, "index", prev.index + 1, p.index);
+  if (!equalBytes(p.prevPart, prev.hash)) throw partErr(p, "prevPart", shortHex(prev.hash), shortHex(p.prevPart));
+  if (p.offset !== partEnd(prev)) throw partErr(p, "offset", partEnd(prev), p.offset);
+}
+
+/** verifyPartData throws a PartError unless data has the part's size and SHA-256. */
+export function verifyPartData(p: Part, data: Uint8Array): void {
+  if (data.length !== p.size) throw partErr(p, "size", p.size, data.length);
+  const h = sha256(data);
+  if (!equalBytes(h, p.data)) throw partErr(p, "sha256", shortHex(p.data), shortHex(h));
+}
+
+/** verifySealed throws a PartError unless record r closes the segment
+ * whose parts ended with last: same camera, epoch, stream, seq and prev,
+ * and a segment at least as long as the parts. (The segment's SHA-256 over
+ * the parts' bytes and the rest is the caller's: it holds the bytes.) */
+export function verifySealed(last: Part, r: Record): void {
+  if (!equalBytes(r.camera, last.camera)) throw partErr(last, "camera", checksum(r.camera), checksum(last.camera));
+  if (r.epoch !== last.epoch) throw partErr(last, "epoch", r.epoch, last.epoch);
+  if (r.stream !== last.stream) throw partErr(last, "stream", r.stream, last.stream);
+  if (r.seq !== last.seq) throw partErr(last, "seq", r.seq, last.seq);
+  if (!equalBytes(r.prev, last.prev)) throw partErr(last, "prev", shortHex(r.prev), shortHex(last.prev));
+  if (r.size < partEnd(last)) throw partErr(last, "size", `within the record's ${r.size} bytes`, `ending at ${partEnd(last)}`);
+}

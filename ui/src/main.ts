@@ -252,6 +252,8 @@ function tileText(s: PlayerState, stream: Stream): { cls: string; text: string }
       return { cls: "info", text: "Connecting…" };
     case "verified":
       return { cls: "ok", text: `✓ Verified · ${stream} stream` };
+    case "unverified-part":
+      return { cls: "pending", text: `Unverified part · ${stream} stream` };
     case "unsupported":
       return { cls: "error", text: `${s.video}: this browser cannot decode it` };
     case "broken":
@@ -459,6 +461,11 @@ function describe(s: PlayerState): { cls: string; text: string } {
         cls: "ok",
         text: `Verified: ${s.segments} segment${s.segments === 1 ? "" : "s"} checked in this page against the camera's signature and the hub's session chain; now record #${s.seq} from ${s.start.toLocaleTimeString()}${s.skipped ? ` (${s.skipped} not forwarded: the other stream or deleted)` : ""}.`,
       };
+    case "unverified-part":
+      return {
+        cls: "pending",
+        text: `Unverified part: playing ${s.parts} part${s.parts === 1 ? "" : "s"} of record #${s.seq}, each signed by the camera and checked in this page, not yet bound into the chain — its record, when the segment closes, binds them or playback stops. ${s.segments} segment${s.segments === 1 ? "" : "s"} verified before.`,
+      };
     case "unsupported":
       return { cls: "error", text: `This browser cannot decode ${s.video} (${s.codec}): nothing is shown rather than a black box. Download the recording (Export evidence) and play it in VLC or ffplay, or use a browser with ${s.video} support.` };
     case "broken":
@@ -523,6 +530,10 @@ function watchCard(dev: Device, hubAddr: string, st?: CameraStatus): HTMLElement
           status.dataset.first = String(s.first.getTime());
           status.dataset.segments = String(s.segments);
           status.dataset.codec = s.codec;
+        }
+        if (s.kind === "unverified-part") {
+          status.dataset.parts = String(s.parts);
+          status.dataset.seq = String(s.seq);
         }
         if (s.kind === "broken") {
           status.dataset.brk = s.brk;

@@ -8,6 +8,18 @@
 // element before it verified; on a break the player takes nothing more,
 // pauses, and says what broke — once every segment it verified before the
 // break is in the buffer, so nothing shown as verified is lost.
+//
+// Live, the page asks for parts (SPEC §7.3, §15.5): the open segment's
+// byte ranges, each signed by the camera, sent as the camera records them.
+// Each part is checked (its link, the camera's signature on its statement,
+// its place after the previous part and the previous record, its bytes)
+// and appended at once, the state saying "unverified part": the camera's
+// word, not yet bound into the chain. The segment's record, in a tail
+// frame, binds the parts (the SHA-256 and size of their bytes and the
+// rest, the camera's signature, the record's link); then the state is
+// "verified". A record that does not bind the parts played is a break like
+// any other: playback stops, and the parts it did not bind are taken out
+// of the buffer.
 import { bytesToHex, randomBytes } from "./bytes";
 import { Stream } from "./feedchain";
 import { BreakError, Verifier } from "./viewchain";
@@ -16,6 +28,8 @@ import { decodeStart } from "./fmp4";
 export type PlayerState =
   | { kind: "connecting" }
   | { kind: "verified"; segments: number; skipped: bigint; seq: bigint; start: Date; first: Date; codec: string }
+  /** parts of record #seq played, each signed by the camera, that its record has not bound into the chain yet */
+  | { kind: "unverified-part"; parts: number; seq: bigint; segments: number; first: Date | null; codec: string }
   | { kind: "unsupported"; codec: string; video: string }
   | { kind: "broken"; brk: string; message: string; segments: number; seconds: number }
   | { kind: "ended"; segments: number }
@@ -52,7 +66,26 @@ export function mediaSourceClass(): { MS: MSCtor; managed: boolean } | null {
 
 const KEEP_SECONDS = 60; // live: how much is kept behind the play position
 const LIVE_SLACK_SECONDS = 0.5; // live: how far behind the newest segment's start playback may fall
+// Live with parts: playback aims at PART_LAG_SECONDS behind the buffered end
+// (a part or two: 200 ms parts arrive 5 a second, so it seldom runs dry),
+// playing up to MAX_RATE times faster while it is further behind. It never
+// seeks into the middle of a segment (the browser would decode from the
+// segment's key frame on, and a seek that takes longer than it gains never
+// catches up): more than PART_JUMP_SECONDS behind, it jumps to the start of
+// the newest segment, a key frame, and plays faster from there.
+const PART_LAG_SECONDS = 0.3;
+const PART_JUMP_SECONDS = 1.5;
+const MAX_RATE = 1.5;
 const RESTART_SECONDS = 1; // a segment this far off its signed start on the media timeline is moved to it
+
+/** One verified piece of media for the SourceBuffer, in order. */
+interface Chunk {
+  data: Uint8Array;
+  seconds: number; // the signed duration of a whole segment; 0 for a part or a tail's rest
+  wall: number | null; // where it starts on the wall clock (ms): a record's signed start; for part 0, the previous record's end; null: not known
+  decode: number | null; // its first decode time in seconds, when it holds an init section and a fragment
+  part: { seq: bigint } | null; // a part (or a tail's rest) of record seq's segment
+}
 
 export function play(o: PlayOptions): Player {
   const nonce = randomBytes(16);
@@ -60,6 +93,7 @@ export function play(o: PlayOptions): Player {
   if (o.from) q.set("from", o.from.toISOString());
   if (o.to) q.set("to", o.to.toISOString());
   const live = !o.from;
+  if (live) q.set("parts", "1");
   const verifier = new Verifier(o.hub, o.camera, nonce, o.stream);
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/devices/${o.camera}/play?${q}`;
   const ws = new WebSocket(url);
@@ -72,7 +106,7 @@ export function play(o: PlayOptions): Player {
   let sb: SourceBuffer | null = null;
   let mime = "";
   let codec = "";
-  const queue: { data: Uint8Array; seconds: number; wall: number; decode: number | null }[] = [];
+  const queue: Chunk[] = [];
   // One media timeline for the whole session: a segment whose decode time
   // is more than a second away from where its signed start puts it (the
   // camera's decode times began again: its agent restarted) is moved there
@@ -80,12 +114,22 @@ export function play(o: PlayOptions): Player {
   let shift = 0;
   let origin: { decode: number; wall: number } | null = null;
   let appended = 0; // the signed duration of the segment appended last
+  let appendedPart = false; // the chunk appended last was a part or a tail's rest: parts are flowing
+  let keyStart: number | null = null; // where the newest segment begins on the media timeline: a key frame
+  let keyAt: number | null = null; // the same, for the chunk being appended (-1: the buffer was empty)
   let segments = 0;
   let seconds = 0; // the verified segments' signed durations
   let skipped = 0n;
-  // wall clock ↔ media time, from the first segment appended
+  let playing = false; // the first media is in the buffer and playback started
+  // wall clock ↔ media time, from the first segment verified (once both are known)
   let anchor: { wall: number; media: number } | null = null;
   let firstStartWall = 0;
+  // The last record verified (its seq and where it ends on the wall clock),
+  // and where on the media timeline the parts of a segment its record has
+  // not bound yet begin: what a break takes out of the buffer.
+  let sealed: { seq: bigint; end: number } | null = null;
+  let unbound: { seq: bigint; from: number } | null = null;
+  let parts = 0; // parts of the open segment
 
   const state = (s: PlayerState) => {
     if (!stopped || s.kind === "broken" || s.kind === "closed" || s.kind === "ended") o.onState(s);
@@ -103,16 +147,35 @@ export function play(o: PlayOptions): Player {
     if (draining) return draining();
     const brk = e instanceof BreakError ? e.brk : "player";
     const message = e instanceof Error ? e.message : String(e);
-    const kept = queue.splice(0);
+    // Parts whose record never bound them are not kept: those queued are
+    // dropped, those appended taken out of the buffer once the rest is in.
+    const bound = (c: Chunk) => !c.part || (sealed !== null && c.part.seq <= sealed.seq);
+    const kept = queue.splice(0).filter(bound);
+    const cut = unbound && !(sealed && unbound.seq <= sealed.seq) ? unbound.from : null;
     halt();
     o.video.pause();
     let reported = false;
-    draining = () => {
+    let removed = false;
+    const report = () => {
       if (reported) return;
       reported = true;
       queue.length = 0;
       o.video.pause();
       o.onState({ kind: "broken", brk, message, segments, seconds });
+    };
+    draining = () => {
+      if (reported) return;
+      if (cut === null || removed || !sb || ms?.readyState !== "open") return report();
+      if (sb.updating) return; // its updateend drains again
+      removed = true;
+      const b = sb.buffered;
+      const end = b.length ? b.end(b.length - 1) : 0;
+      if (end <= cut) return report();
+      try {
+        sb.remove(cut, end); // its updateend reports
+      } catch {
+        report();
+      }
     };
     if (!sb || ms?.readyState !== "open" || kept.length === 0) return draining();
     queue.push(...kept);
@@ -130,8 +193,12 @@ export function play(o: PlayOptions): Player {
       if (!draining) trim();
       if (sb.updating) return;
       const next = queue.shift()!;
-      appended = next.seconds;
-      if (next.decode !== null) {
+      if (next.part) appendedPart = true;
+      else {
+        appended = next.seconds;
+        appendedPart = false;
+      }
+      if (next.decode !== null && next.wall !== null) {
         if (!origin) origin = { decode: next.decode, wall: next.wall };
         const want = origin.decode + (next.wall - origin.wall) / 1000;
         if (Math.abs(next.decode + shift - want) > RESTART_SECONDS) {
@@ -139,7 +206,19 @@ export function play(o: PlayOptions): Player {
           sb.timestampOffset = shift;
         }
       }
-      sb.appendBuffer(next.data as BufferSource);
+      if (next.part && (!unbound || unbound.seq !== next.part.seq)) {
+        // The first bytes of a segment whose record has not come: all that
+        // is buffered after what is in the buffer now (chunks go in in order).
+        const b = sb.buffered;
+        unbound = { seq: next.part.seq, from: b.length ? b.end(b.length - 1) : 0 };
+      }
+      if (!next.part || next.decode !== null) {
+        // A whole segment or part 0: a key frame, where the buffer ends now.
+        const b = sb.buffered;
+        keyAt = b.length ? b.end(b.length - 1) : -1;
+      }
+      if (next.data.length > 0) sb.appendBuffer(next.data as BufferSource);
+      else pump();
     } catch (e) {
       broken(e);
     }
@@ -151,15 +230,32 @@ export function play(o: PlayOptions): Player {
     if (cut > start + 10) sb.remove(start, cut);
   };
 
-  // Live: a segment can play only once it arrived whole, so the least a
-  // live view can lag is one segment. Whenever playback is further behind
-  // than that (the hub's first live segment was already closed; a stall),
-  // it jumps to the start of the segment appended last.
+  // Live: without parts a segment can play only once it arrived whole, so
+  // the least a live view can lag is one segment. Whenever playback is
+  // further behind than that (the hub's first live segment was already
+  // closed; a stall), it jumps to the start of the segment appended last.
+  // With parts flowing, the buffered end is a part behind the camera:
+  // playback keeps PART_LAG_SECONDS behind it.
   const catchUp = () => {
     const b = sb!.buffered;
-    if (!anchor || b.length === 0 || o.video.seeking) return;
+    if (!playing || b.length === 0 || o.video.seeking) return;
+    const start = b.start(b.length - 1);
     const end = b.end(b.length - 1);
-    if (end - o.video.currentTime > appended + LIVE_SLACK_SECONDS) o.video.currentTime = Math.max(b.start(b.length - 1), end - appended);
+    const behind = end - o.video.currentTime;
+    if (!appendedPart) {
+      if (o.video.playbackRate !== 1) o.video.playbackRate = 1;
+      if (behind > appended + LIVE_SLACK_SECONDS) o.video.currentTime = Math.max(start, end - appended);
+      return;
+    }
+    const key = keyStart === null ? start : Math.max(start, keyStart);
+    if (behind > PART_JUMP_SECONDS && key > o.video.currentTime + 0.5) {
+      o.video.currentTime = key;
+      return;
+    }
+    // Faster while behind, at the camera's pace once near the edge (with
+    // some hysteresis, so that the rate does not flap with each part).
+    if (behind > PART_LAG_SECONDS + 0.25) o.video.playbackRate = Math.min(MAX_RATE, 1 + behind - PART_LAG_SECONDS);
+    else if (behind < PART_LAG_SECONDS + 0.05 && o.video.playbackRate !== 1) o.video.playbackRate = 1;
   };
 
   const openSource = (): Promise<void> => {
@@ -195,11 +291,19 @@ export function play(o: PlayOptions): Player {
     sb.mode = "segments";
     sb.addEventListener("updateend", () => {
       if (stopped && !draining) return; // a stop or the hub closing: nothing plays on
-      if (!anchor && sb!.buffered.length > 0) {
-        anchor = { wall: firstStartWall, media: sb!.buffered.start(0) };
-        o.video.currentTime = anchor.media;
+      if (keyAt !== null) {
+        const b = sb!.buffered;
+        keyStart = keyAt >= 0 || b.length === 0 ? keyAt : b.start(b.length - 1);
+        keyAt = null;
+      }
+      if (!playing && sb!.buffered.length > 0) {
+        playing = true;
+        o.video.currentTime = sb!.buffered.start(0);
         if (!draining) o.video.play().catch(() => undefined); // muted autoplay; a user gesture otherwise
       }
+      // The first verified segment's signed start is where the media timeline begins
+      // (a session that began with parts learns it from their record).
+      if (!anchor && firstStartWall && sb!.buffered.length > 0) anchor = { wall: firstStartWall, media: sb!.buffered.start(0) };
       if (live && !draining) catchUp();
       pump();
     });
@@ -248,13 +352,32 @@ export function play(o: PlayOptions): Player {
           state({ kind: "ended", segments });
           return;
         }
+        // (The end-to-end encryption issue decrypts c.data here, after it verified.)
+        const data = c.data.slice();
+        if (c.kind === "part") {
+          // Part 0 starts the segment after the last record (where that one
+          // ended on the wall clock, as far as the page knows before the
+          // record comes); it holds the init section and the first fragment.
+          const first = c.part.index === 0;
+          const wall = first && sealed && c.part.seq === sealed.seq + 1n ? sealed.end : null;
+          parts = c.part.index + 1;
+          queue.push({ data, seconds: 0, wall, decode: first ? decodeStart(data) : null, part: { seq: c.part.seq } });
+          pump();
+          state({ kind: "unverified-part", parts, seq: c.part.seq, segments, first: firstStartWall ? new Date(firstStartWall) : null, codec });
+          return;
+        }
         segments++;
         seconds += Number(c.record.duration) / 1e9;
         skipped += c.skipped;
         const start = Number(c.record.start / 1_000_000n);
         if (segments === 1) firstStartWall = start;
-        const data = c.data.slice();
-        queue.push({ data, seconds: Number(c.record.duration) / 1e9, wall: start, decode: decodeStart(data) });
+        sealed = { seq: c.record.seq, end: start + Number(c.record.duration / 1_000_000n) };
+        parts = 0;
+        if (c.kind === "tail") {
+          // Its parts are in the buffer (or queued): the rest follows them.
+          appended = Number(c.record.duration) / 1e9;
+          queue.push({ data, seconds: 0, wall: null, decode: null, part: { seq: c.record.seq } });
+        } else queue.push({ data, seconds: Number(c.record.duration) / 1e9, wall: start, decode: decodeStart(data), part: null });
         pump();
         state({ kind: "verified", segments, skipped, seq: c.record.seq, start: new Date(start), first: new Date(firstStartWall), codec });
       })

@@ -19,6 +19,12 @@
 //   - the viewer chain (SPEC §15): the vector session verifies, each
 //     corruption a proxy could make is named by the same break Go names,
 //     every refused link is refused, and a broken session stays broken;
+//   - parts (SPEC §7.3, §15.2): internal/feedchain's part statements parse,
+//     hash and recover to their camera, follow one another and are sealed
+//     by their records as Go says, every statement Go refuses is refused;
+//     internal/viewchain's live session with parts verifies part by part
+//     (open until the tail seals them) and each of its corruptions is
+//     named by Go's break;
 //   - fMP4 decode time (fmp4.ts): tfdt over its own track's mdhd timescale,
 //     both box versions; any truncation or garbage gives null or a number,
 //     never an exception.
@@ -256,6 +262,7 @@ function playVector(frames, wantEnd = true) {
 test("viewer chain: the vector session verifies in the page as in Go", () => {
   const { v, checked } = playVector(viewV.frames_hex);
   assert.ok(v.isEnded);
+  assert.ok(checked.every((c) => c.kind === "segment"));
   assert.equal(checked.length, viewV.Links.filter((l) => l.kind === "segment").length);
   viewV.Links.filter((l) => l.kind === "segment").forEach((l, i) => {
     assert.equal(ui.bytesToHex(checked[i].link.hash), l.hash);
@@ -293,9 +300,135 @@ test("viewer chain: a session for another nonce, camera or stream is refused", (
 test("viewer chain: every link Go refuses is refused, and frames are bounded", () => {
   for (const bad of viewV.links_parse_must_refuse) assert.throws(() => ui.parseLink(bytesOf(bad.link_hex)), Error, bad.why);
   assert.throws(() => ui.decodeFrame(new Uint8Array(0)), /frame of 0 bytes/);
-  assert.throws(() => ui.decodeFrame(Uint8Array.of(3, 0, 0)), /unknown frame type/);
+  assert.throws(() => ui.decodeFrame(Uint8Array.of(5, 0, 0)), /unknown frame type/);
+  assert.throws(() => ui.decodeFrame(Uint8Array.of(3, 0, 0)), /part frame of 3 bytes/);
+  assert.throws(() => ui.decodeFrame(new Uint8Array(1 + ui.PART_SIZE + ui.LINK_SIZE - 1).fill(3)), /part frame of/);
+  assert.equal(ui.decodeFrame(new Uint8Array(1 + ui.PART_SIZE + ui.LINK_SIZE).fill(3)).data.length, 0, "a part frame's bounds, not its content, are decodeFrame's");
+  assert.throws(() => ui.decodeFrame(Uint8Array.of(4, 0xff, 0xff)), /record of 65535 bytes/);
   assert.throws(() => ui.decodeFrame(Uint8Array.of(1, 0xff, 0xff)), /record of 65535 bytes/);
   assert.throws(() => ui.decodeFrame(Uint8Array.of(2, 1, 2)), /end frame/);
+});
+
+// Parts (SPEC §7.3): internal/feedchain/testdata/parts.json.
+const partV = JSON.parse(readFileSync(join(root, "internal", "feedchain", "testdata", "parts.json"), "utf8"));
+
+test("parts: statements parse, hash and recover to their camera; each follows the one before and its record seals them", () => {
+  const camera = new Wallet(partV.camera_private_key).address;
+  const cam = ui.fromHex(camera, 20);
+  let head = null;
+  partV.parts.forEach((ps, i) => {
+    let prev = null;
+    const data = [];
+    for (const pv of ps) {
+      const p = ui.parsePart(bytesOf(pv.statement_hex));
+      assert.equal(ui.bytesToHex(bytesOf(pv.statement_hex).subarray(0, ui.PART_BODY_SIZE)), pv.body_hex);
+      assert.equal(ui.bytesToHex(p.hash), pv.part_hash);
+      assert.equal(ui.signerOf(p.hash, p.sig), camera);
+      ui.verifyPart(p);
+      ui.verifyPartNext(cam, 3n, "main", head, prev, p);
+      ui.verifyPartData(p, bytesOf(pv.data_hex));
+      const flipped = bytesOf(pv.data_hex);
+      flipped[0] ^= 1;
+      assert.throws(() => ui.verifyPartData(p, flipped), (e) => e instanceof ui.PartError && e.field === "sha256");
+      assert.throws(() => ui.verifyPartData(p, flipped.subarray(1)), (e) => e instanceof ui.PartError && e.field === "size");
+      data.push(bytesOf(pv.data_hex));
+      prev = p;
+    }
+    if (i < partV.records.length) {
+      const r = ui.parseRecord(bytesOf(partV.records[i].record_hex));
+      assert.equal(ui.bytesToHex(r.hash), partV.records[i].record_hash);
+      ui.verifySealed(prev, r);
+      assert.equal(ui.segmentMismatch(r, ui.concatBytes(...data)), null, "the parts' concatenation is the record's segment");
+      assert.equal(ui.bytesToHex(ui.concatBytes(...data)), partV.records[i].segment_hex);
+      head = { seq: r.seq, hash: r.hash };
+    }
+  });
+  // Out of place: part 1 first, part 2 after part 0, part 0 of another record, another camera, epoch or stream.
+  const p = (i, j) => ui.parsePart(bytesOf(partV.parts[i][j].statement_hex));
+  const r0 = ui.parseRecord(bytesOf(partV.records[0].record_hex));
+  const h0 = { seq: r0.seq, hash: r0.hash };
+  const field = (f, fn) => assert.throws(fn, (e) => e instanceof ui.PartError && e.field === f, f);
+  field("index", () => ui.verifyPartNext(cam, 3n, "main", h0, null, p(1, 1)));
+  field("index", () => ui.verifyPartNext(cam, 3n, "main", h0, p(1, 0), p(1, 2)));
+  field("seq", () => ui.verifyPartNext(cam, 3n, "main", null, null, p(1, 0)));
+  field("camera", () => ui.verifyPartNext(new Uint8Array(20), 3n, "main", h0, null, p(1, 0)));
+  field("epoch", () => ui.verifyPartNext(cam, 4n, "main", h0, null, p(1, 0)));
+  field("stream", () => ui.verifyPartNext(cam, 3n, "sub", h0, null, p(1, 0)));
+  field("seq", () => ui.verifySealed(p(1, 2), r0));
+  const other = p(1, 0);
+  other.hash[0] ^= 1; // the camera did not sign this hash
+  field("signature", () => ui.verifyPart(other));
+});
+
+test("parts: every statement Go refuses is refused", () => {
+  assert.ok(partV.invalid.length >= 10);
+  for (const bad of partV.invalid) assert.throws(() => ui.parsePart(bytesOf(bad.hex)), ui.MalformedError, bad.why);
+});
+
+// The viewer chain with parts: internal/viewchain/testdata/parts_vectors.json.
+const partsV = JSON.parse(readFileSync(join(root, "internal", "viewchain", "testdata", "parts_vectors.json"), "utf8"));
+
+test("viewer chain with parts: the vector session verifies part by part, open until its tail seals it", () => {
+  const v = new ui.Verifier(partsV.hub, partsV.camera, bytesOf(partsV.nonce), "main");
+  const kinds = [];
+  let sealed = 0;
+  for (const f of partsV.frames_hex) {
+    const c = v.frame(bytesOf(f));
+    kinds.push(c.kind);
+    if (c.kind === "part") {
+      assert.equal(v.openParts.count, c.part.index + 1, "the parts so far are open");
+      assert.equal(v.openParts.last, c.part);
+    } else {
+      assert.equal(v.openParts, null, "a record leaves no part open");
+      if (c.kind === "tail") sealed += c.parts;
+    }
+  }
+  v.finish(false);
+  assert.deepEqual(kinds, ["segment", "part", "part", "part", "tail", "part", "part", "tail", "segment"]);
+  assert.equal(sealed, 5);
+  assert.throws(() => v.finish(true), (e) => e.brk === "truncated", "a live session has no signed end");
+});
+
+for (const c of partsV.corruptions) {
+  test(`viewer chain with parts: ${c.name} → ${c.expect_break}, and it stays broken`, () => {
+    const v = new ui.Verifier(partsV.hub, partsV.camera, bytesOf(partsV.nonce), "main");
+    let err;
+    try {
+      for (const f of c.frames_hex) v.frame(bytesOf(f));
+      v.finish(false);
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof ui.BreakError, `no break for ${c.name}: ${err}`);
+    assert.equal(err.brk, c.expect_break, err.message);
+    assert.throws(() => v.frame(bytesOf(partsV.frames_hex[0])), (e) => e === err, "a broken session fails the same way afterwards");
+  });
+}
+
+test("viewer chain with parts: each frame of the session replaced by a flipped, cut, lengthened or random one is refused, always as a break", () => {
+  const frames = partsV.frames_hex.map(bytesOf);
+  for (let i = 0; i < frames.length; i++) {
+    const variants = [frames[i].subarray(0, frames[i].length - 1), ui.concatBytes(frames[i], Uint8Array.of(0))];
+    for (const at of [0, 1, 40, 216, 300, frames[i].length - 1]) {
+      if (at >= frames[i].length) continue;
+      const b = frames[i].slice();
+      b[at] ^= 0x80;
+      variants.push(b);
+    }
+    // and random changes: a few random bytes anywhere, or random bytes behind a frame type
+    for (let n = 0; n < 40; n++) {
+      const b = frames[i].slice();
+      for (let m = 1 + Math.floor(Math.random() * 3); m > 0; m--) b[Math.floor(Math.random() * b.length)] ^= 1 + Math.floor(Math.random() * 255);
+      if (!ui.equalBytes(b, frames[i])) variants.push(b);
+      const junk = new Uint8Array(1 + Math.floor(Math.random() * 600)).map(() => Math.floor(Math.random() * 256));
+      junk[0] = 1 + (n % 4);
+      variants.push(junk);
+    }
+    for (const bad of variants) {
+      const v = new ui.Verifier(partsV.hub, partsV.camera, bytesOf(partsV.nonce), "main");
+      assert.throws(() => frames.forEach((f, j) => v.frame(j === i ? bad : f)), ui.BreakError, `frame ${i}: ${ui.bytesToHex(bad.subarray(0, 24))}…`);
+    }
+  }
 });
 
 // A minimal fMP4 segment: init (moov: an audio trak first, then the video
