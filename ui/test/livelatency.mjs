@@ -5,7 +5,7 @@
 //
 // Signs in as the owner (the injected wallet of the browser tests), opens
 // the camera page, starts the live view (every segment verified in the
-// page before it is appended), and records for SECONDS every frame the
+// page before it is appended; with parts, every part), and records for SECONDS every frame the
 // video element presents, with requestVideoFrameCallback: its media time
 // (seconds) and its presentation time as wall-clock milliseconds
 // (performance.timeOrigin + presentationTime: the same clock as the
