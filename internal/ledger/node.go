@@ -203,8 +203,13 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return nil, fmt.Errorf("node key: %w", err)
 	}
 	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
+	// One lock per ABCI connection, not one over all: CheckTx (the mempool
+	// connection) and Info run while a block executes on the consensus
+	// connection. The app is built for it: CheckTx works on its own check
+	// state over the committed database, which only Commit writes, under
+	// a.mu, which CheckTx and Info hold for reading.
 	n, err := nm.NewNode(context.Background(), c, pv, nodeKey,
-		proxy.NewLocalClientCreator(app),
+		proxy.NewConnSyncLocalClientCreator(app),
 		nm.DefaultGenesisDocProviderFunc(c),
 		dbs.provide,
 		nm.DefaultMetricsProvider(c.Instrumentation),

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,5 +140,73 @@ func TestBlockTimeIsFreshAfterIdle(t *testing.T) {
 	}
 	if bt := time.Unix(int64(evs[0].Time), 0); bt.Before(before.Add(-time.Second)) {
 		t.Fatalf("block time %s is stale (submitted at %s)", bt, before)
+	}
+}
+
+// Many submissions at once, while blocks execute (CheckTx runs on its own
+// ABCI connection, beside FinalizeBlock): every valid transaction commits
+// exactly once, and of two imprints of one camera by different owners
+// exactly one wins — whichever CheckTx admitted first, the other refused at
+// CheckTx or in its block — so the state names one owner per camera.
+func TestConcurrentSubmissionsWhileBlocksExecute(t *testing.T) {
+	home := t.TempDir()
+	hub := mustKey(t)
+	if err := InitHome(home, "camchain-99", []keys.Address{hub.Address()}); err != nil {
+		t.Fatal(err)
+	}
+	n := startTestNode(t, home)
+	defer n.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const cameras = 150
+	type result struct {
+		cam, owner keys.Address
+		res        Submitted
+		err        error
+	}
+	results := make(chan result, 2*cameras)
+	var wg sync.WaitGroup
+	for i := 0; i < cameras; i++ {
+		cam := mustKey(t)
+		for _, owner := range []*keys.PrivateKey{mustKey(t), mustKey(t)} {
+			s, err := tx.Sign(99, &tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: hub.Address(),
+				Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Hour)}, owner, cam)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := s.Encode()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := n.Submit(ctx, raw)
+				results <- result{cam.Address(), owner.Address(), res, err}
+			}()
+		}
+	}
+	wg.Wait()
+	close(results)
+	won := map[keys.Address]keys.Address{}
+	for r := range results {
+		if r.err != nil {
+			t.Fatalf("submit: %v", r.err)
+		}
+		switch {
+		case r.res.Code == CodeOK && r.res.Height > 0:
+			if prev, ok := won[r.cam]; ok {
+				t.Fatalf("camera %s imprinted twice: to %s and %s", r.cam.Hex(), prev.Hex(), r.owner.Hex())
+			}
+			won[r.cam] = r.owner
+		case r.res.Code == CodeOK:
+			t.Fatalf("admitted without a height: %+v", r.res)
+		}
+	}
+	if len(won) != cameras {
+		t.Fatalf("%d of %d cameras imprinted", len(won), cameras)
+	}
+	for cam, owner := range won {
+		d, err := n.App.Device(cam)
+		if err != nil || d == nil || d.Owner != owner {
+			t.Fatalf("camera %s: %+v %v, want owner %s", cam.Hex(), d, err, owner.Hex())
+		}
 	}
 }
