@@ -48,11 +48,20 @@ bytes). Until then a part is the camera's word about a segment not yet
 recorded: the summary says how many were left unsealed when watching
 stopped.
 
+An end-to-end encrypted camera's segments and parts are verified as they
+arrive (sealed: the record hashes the sealed bytes) and decrypted here, on
+this machine, for --out: each content key's envelope comes from the hub,
+checked as the camera's, and opens with your viewing key, derived from
+your wallet (--keystore, --passphrase-file) the first time one is needed.
+Video not encrypted to you (recorded while you had no grant) stops the
+command, saying so.
+
 Exit status: 0 when everything received verified (and a range arrived
 whole), 1 on the first break or any error, 2 for a bad command line.`,
 		Args: cobra.NoArgs,
 	}
 	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
 	cmd.Flags().StringVar(&camera, "camera", "", "the camera `ADDRESS` (required)")
 	cmd.Flags().StringVar(&stream, "stream", "main", "main or sub")
 	cmd.Flags().StringVar(&from, "from", "", "play recordings from this `TIME` (RFC 3339, or a duration ago: 10m): the key frame at or before it")
@@ -66,7 +75,7 @@ whole), 1 on the first break or any error, 2 for a bad command line.`,
 		if err != nil {
 			return err
 		}
-		w := watch{camera: cam, segments: segments, duration: duration, out: out, parts: parts}
+		w := watch{camera: cam, segments: segments, duration: duration, out: out, parts: parts, keystore: ks}
 		switch stream {
 		case "main":
 			w.stream = feedchain.StreamMain
@@ -116,6 +125,7 @@ type watch struct {
 	duration time.Duration
 	out      string
 	parts    bool
+	keystore *keystoreFlags // the viewing key's wallet, for an encrypted camera
 }
 
 func (e *env) watch(hf *hubFlags, w watch) error {
@@ -168,6 +178,7 @@ func (e *env) watch(hf *hubFlags, w watch) error {
 		file = &fmp4Writer{f: f}
 	}
 	v := viewchain.NewVerifier(hubAddr, w.camera, nonce, w.stream)
+	dec := &opener{e: e, ks: w.keystore, c: c, camera: w.camera}
 	var n, nparts int
 	var first, last uint64
 	var skipped uint64
@@ -232,7 +243,11 @@ func (e *env) watch(hf *hubFlags, w watch) error {
 				return err
 			}
 			if file != nil {
-				if err := file.writePart(cp.Part.Index == 0, fr.Data); err != nil {
+				plain, err := dec.open(sctx, fr.Data, false)
+				if err != nil {
+					return err
+				}
+				if err := file.writePart(cp.Part.Index == 0, plain); err != nil {
 					return fmt.Errorf("write %s: %w", w.out, err)
 				}
 			}
@@ -243,7 +258,11 @@ func (e *env) watch(hf *hubFlags, w watch) error {
 				return err
 			}
 			if file != nil {
-				if err := file.writePart(false, fr.Data); err != nil {
+				plain, err := dec.open(sctx, fr.Data, false)
+				if err != nil {
+					return err
+				}
+				if err := file.writePart(false, plain); err != nil {
 					return fmt.Errorf("write %s: %w", w.out, err)
 				}
 			}
@@ -252,7 +271,11 @@ func (e *env) watch(hf *hubFlags, w watch) error {
 				return err
 			}
 			if file != nil {
-				if err := file.write(fr.Data); err != nil {
+				plain, err := dec.open(sctx, fr.Data, true)
+				if err != nil {
+					return err
+				}
+				if err := file.write(plain); err != nil {
 					return fmt.Errorf("write %s: %w", w.out, err)
 				}
 			}

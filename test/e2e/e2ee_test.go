@@ -160,7 +160,9 @@ func lists(e api.Envelope, account string) bool {
 // it while granted; after the revoke, the content keys drawn do not list
 // the viewer and the viewer's key opens no segment recorded then. Content
 // keys rotate under the stream (each checkpoint period, each change of
-// recipients) and neither the hub nor the card misses a segment.
+// recipients) and neither the hub nor the card misses a segment. `camchain
+// watch` (whole segments, and live parts) verifies the sealed bytes and
+// decrypts them with the owner's viewing key into a file ffmpeg decodes.
 func TestE2EE(t *testing.T) {
 	t.Parallel() // mostly waiting for a checkpoint period to end
 	needles := plaintextNeedles(t)
@@ -350,6 +352,28 @@ func testE2EEOn(t *testing.T, needles map[string][]byte) {
 	rc, out, errs = camchain("evidence", "verify", bundle, "--genesis", filepath.Join(h.data, "ledger", "config", "genesis.json"))
 	if want := fmt.Sprintf("VERIFIED: %d clip(s) of camera ", ck.LastSeq+1); rc != 0 || !strings.Contains(out, want) {
 		t.Fatalf("evidence verify of the sealed bundle: exit %d, want %q\n%s%s", rc, want, out, errs)
+	}
+
+	// camchain watch verifies the sealed segments and parts and decrypts
+	// them here, with the owner's viewing key from the wallet: the file
+	// plays.
+	for _, extra := range [][]string{nil, {"--parts"}} {
+		out := filepath.Join(t.TempDir(), "watched.mp4")
+		args := append([]string{"watch", "--camera", camera, "--hub", h.url(), "--segments", "3", "--out", out, "--timeout", "60s"}, extra...)
+		rc, stdout, stderr := camchain(append(args, owner.flags()...)...)
+		if rc != 0 || !strings.Contains(stdout, "verified 3 segment(s)") {
+			t.Fatalf("watch %v of the encrypted camera: exit %d\n%s%s", extra, rc, stdout, stderr)
+		}
+		if b, err := exec.Command("ffmpeg", "-v", "error", "-i", out, "-f", "null", "-").CombinedOutput(); err != nil || len(b) != 0 {
+			t.Fatalf("ffmpeg decoding what watch %v decrypted: %v\n%s", extra, err, b)
+		}
+		if extra != nil && !strings.Contains(stdout, "part(s) checked before their segment closed") {
+			t.Fatalf("watch --parts took no sealed part:\n%s", stdout)
+		}
+		if b, _ := os.ReadFile(out); !bytes.Contains(b, needles["SPS"]) {
+			t.Fatalf("watch %v wrote no plaintext SPS", extra)
+		}
+		t.Logf("watch %v: %s", extra, strings.TrimSpace(stdout))
 	}
 
 	// No plaintext anywhere the hub keeps or says anything, nor on the card.
