@@ -24,7 +24,10 @@ import (
 // signs in with a wallet in the page; the live view and a recorded range
 // play through ManagedMediaSource (MediaSource hidden from the page, as on
 // an iPhone), then the live view through WebKit's MediaSource, every
-// segment verified in the page and frames decoded.
+// segment verified in the page and frames decoded; and, through
+// ManagedMediaSource, the live view of a second camera (RTSP, its agent
+// streaming 200 ms parts) plays its parts as they verify, "unverified
+// part" then "verified".
 func TestWebKitPlayer(t *testing.T) {
 	ui, _ := browserTestDeps(t)
 	driver, err := exec.LookPath("WebKitWebDriver")
@@ -60,6 +63,10 @@ func TestWebKitPlayer(t *testing.T) {
 	a := runAgent(t, filepath.Join(t.TempDir(), "cam"))
 	w := newWallet(t)
 	cam := pair(t, h, a, w)
+	tc := runTestcam(t)
+	publishFor(t, "rtsp://"+tc.addr+"/main", "320x180", h264AAC, 10*time.Minute)
+	a2 := runAgent(t, filepath.Join(t.TempDir(), "partscam"), "--source", "rtsp://"+tc.addr+"/main", "--parts", "200ms")
+	camParts := pair(t, h, a2, w)
 	waitFor(t, 60*time.Second, "recordings on the hub", func() bool { return hubHead(t, h, cam) >= 12 })
 	ownerKey, err := cwallet.NewKeystore(w.dir, cwallet.LightScrypt).Load("e2e passphrase")
 	if err != nil {
@@ -77,7 +84,7 @@ func TestWebKitPlayer(t *testing.T) {
 	cmd := exec.CommandContext(ctx, xvfb, append([]string{"-a", "node"}, nodeTestArgs("test/webkit.test.mjs")...)...)
 	cmd.Dir = ui
 	cmd.Env = append(os.Environ(), "HUB_URL=https://"+h.http, "OWNER_KEY=0x"+hex.EncodeToString(crypto.FromECDSA(ownerKey.ECDSA())),
-		"CAMERA="+cam, "MINIBROWSER="+browsers[0], "WEBKIT_WEBDRIVER="+driver, "SHOTS="+shots)
+		"CAMERA="+cam, "CAMERA_PARTS="+camParts, "MINIBROWSER="+browsers[0], "WEBKIT_WEBDRIVER="+driver, "SHOTS="+shots)
 	out, err := cmd.CombinedOutput()
 	t.Logf("xvfb-run node --test test/webkit.test.mjs:\n%s", out)
 	if err != nil {

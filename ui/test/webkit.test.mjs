@@ -6,12 +6,13 @@
 //   HUB_URL     the hub's origin (https: WebKit keeps no Secure cookie from plain-HTTP loopback)
 //   OWNER_KEY   the owner's private key (an in-page wallet, pagewallet.mjs)
 //   CAMERA      the camera, recording the built-in sample (H.264)
+//   CAMERA_PARTS a camera over RTSP (H.264) whose agent streams 200 ms parts
 //   MINIBROWSER the WebKitGTK browser binary; SHOTS where screenshots go
 //
 // The ManagedMediaSource path (what iPhone Safari has instead of
 // MediaSource, iOS 17.1+) is taken by hiding MediaSource from the page;
 // the MediaSource path is WebKit's own. Both must verify every segment in
-// the page and decode frames.
+// the page and decode frames; with parts, every part.
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -117,4 +118,27 @@ test("MediaSource (WebKit's own): live view verified in the page, frames decoded
   const q = await decoded(25);
   assert.ok(!q.managed && q.blob && q.err === null, `the video plays from a MediaSource: ${JSON.stringify(q)}`);
   await shot("webkit-live.png");
+});
+
+test("ManagedMediaSource with parts: the live view plays each part as it verifies, unverified part then verified", async () => {
+  await s.goto(`${HUB}/#/camera/${env("CAMERA_PARTS")}`);
+  await s.until(`return [...document.querySelectorAll("h2")].some((h) => h.textContent === "Watch");`, "the parts camera's page");
+  await s.run(`Object.defineProperty(window, "MediaSource", { value: undefined, configurable: true, writable: true });
+    const el = document.querySelector(".play-state"); window.__states = [];
+    new MutationObserver(() => { const st = el.dataset.state; if (window.__states[window.__states.length - 1] !== st) window.__states.push(st); })
+      .observe(el, { attributes: true, attributeFilter: ["data-state"] });
+    return true;`);
+  await s.until(button("Watch live"), "the Watch live button");
+  const want = ["unverified-part", "verified", "unverified-part", "verified"];
+  for (let deadline = Date.now() + 40000; ; await new Promise((r) => setTimeout(r, 250))) {
+    const got = await s.run(`return window.__states;`);
+    let i = 0;
+    for (const st of got) if (st === want[i]) i++;
+    if (i === want.length) break;
+    assert.ok(!got.includes("broken") && !got.includes("unsupported"), `the player: ${(await playState())?.text}`);
+    assert.ok(Date.now() < deadline, `states shown: ${JSON.stringify(got)}`);
+  }
+  const q = await decoded(25);
+  assert.ok(q.managed && q.err === null, `the video plays parts from a ManagedMediaSource: ${JSON.stringify(q)}`);
+  await shot("webkit-managed-parts.png");
 });
