@@ -43,7 +43,7 @@ func TestEvidenceVerifierAgreesWithGo(t *testing.T) {
 	}
 	var cases []diffCase
 	kinds := map[string]int{}
-	for _, name := range []string{"bundle-v1", "bundle-v2"} {
+	for _, name := range []string{"bundle-v1", "bundle-v2", "bundle-v3"} {
 		data, err := os.ReadFile(filepath.Join(root, "internal", "evidence", "testdata", name+".cbor"))
 		if err != nil {
 			t.Fatal(err)

@@ -178,7 +178,7 @@ func TestHTMLVerifierInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"bundle-v1", "bundle-v2"} {
+	for _, name := range []string{"bundle-v1", "bundle-v2", "bundle-v3"} {
 		data, err := os.ReadFile(filepath.Join(root, "internal", "evidence", "testdata", name+".cbor"))
 		if err != nil {
 			t.Fatal(err)
@@ -186,10 +186,11 @@ func TestHTMLVerifierInChromium(t *testing.T) {
 		var vec struct {
 			Witness string `json:"witness"`
 			Cases   []struct {
-				Pin    string `json:"pinned_validators_hash"`
-				Trust  bool   `json:"trust_witness"`
-				Append string `json:"append"`
-				Flip   *struct {
+				Pin     string `json:"pinned_validators_hash"`
+				Variant string `json:"variant"` // bundle-v3's attacks: a bundle file of its own
+				Trust   bool   `json:"trust_witness"`
+				Append  string `json:"append"`
+				Flip    *struct {
 					Offset int  `json:"offset"`
 					Xor    byte `json:"xor"`
 				} `json:"flip"`
@@ -204,6 +205,11 @@ func TestHTMLVerifierInChromium(t *testing.T) {
 		}
 		for i, c := range vec.Cases {
 			b := bytes.Clone(data)
+			if c.Variant != "" {
+				if b, err = os.ReadFile(filepath.Join(root, "internal", "evidence", "testdata", c.Variant)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if c.Flip != nil {
 				b[c.Flip.Offset] ^= c.Flip.Xor
 			}

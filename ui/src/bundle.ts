@@ -8,8 +8,12 @@ import { MAX_TOTAL_VOTING_POWER, type TxResult, type Validator } from "./cometbf
 import { HASH_SIZE, MAX_PROOF_HASHES } from "./merkle";
 
 export const LABEL = "camchain-evidence";
-export const VERSION = 2n;
+/** The latest version; version 2 adds witness cosignatures and
+ * timestamps, version 3 the validator set's history (SPEC §10.2). */
+export const VERSION = 3n;
 export const VERSION_V1 = 1n;
+export const VERSION_V2 = 2n;
+export const VERSION_V3 = 3n;
 
 // internal/evidence/limits.go.
 export const LIMITS = {
@@ -31,6 +35,7 @@ export const LIMITS = {
   witnessNameBytes: 256,
   timestamps: 8,
   timestampBytes: 16 << 10,
+  validatorChanges: 1024,
 };
 
 export interface TxProof {
@@ -64,11 +69,23 @@ export interface Clip {
   proof: Uint8Array;
   segment: Uint8Array;
 }
+/** One change of the validator set (version 3): the signed header of the
+ * block that first names the new set as its next one, and that set. */
+export interface Link {
+  header: Uint8Array;
+  validators: Validator[];
+}
+/** The validator set's history from the genesis (version 3). */
+export interface History {
+  genesis: Validator[];
+  links: Link[];
+}
 export interface Bundle {
   version: bigint;
   ledgerChainID: string;
   camera: Uint8Array;
   epoch: bigint;
+  history?: History;
   checkpoints: Checkpoint[];
   clips: Clip[];
 }
@@ -84,6 +101,7 @@ export type Kind =
   | "header"
   | "validators"
   | "not_pinned"
+  | "history"
   | "commit"
   | "results"
   | "cosignature"
@@ -110,7 +128,8 @@ const MIN_VALIDATOR = 1 + 2 + 2 + 32 + 1,
   MIN_RESULT = 5,
   MIN_AUNT = 2 + HASH_SIZE,
   MIN_COSIGNATURE = 1 + 2 + 2 + 32 + 1 + 2 + 64,
-  MIN_TIMESTAMP = 2;
+  MIN_TIMESTAMP = 2,
+  MIN_LINK = 1 + 2 + 1 + MIN_VALIDATOR;
 
 const UINT = 0,
   NEG = 1,
@@ -201,8 +220,9 @@ export function decodeBundle(data: Uint8Array): Bundle {
   } catch (e) {
     throw bad(`no version after the label: ${(e as Error).message}`);
   }
-  if (v !== VERSION && v !== VERSION_V1) throw new EvidenceError("version", "", `unknown bundle version ${v} (this page reads versions 1 and 2)`);
-  if (n !== 7n) throw bad(`a bundle is an array of 7, this one of ${n}`);
+  if (v !== VERSION_V1 && v !== VERSION_V2 && v !== VERSION_V3) throw new EvidenceError("version", "", `unknown bundle version ${v} (this page reads versions 1 to 3)`);
+  const items = v === VERSION_V3 ? 8n : 7n;
+  if (n !== items) throw bad(`a version ${v} bundle is an array of ${items}, this one of ${n}`);
   let b: Bundle;
   try {
     b = bundleBody(d, v);
@@ -210,7 +230,8 @@ export function decodeBundle(data: Uint8Array): Bundle {
     throw bad((e as Error).message);
   }
   const carries = b.checkpoints.some((c) => c.cosignatures.length > 0 || c.timestamps.length > 0);
-  if ((carries ? VERSION : VERSION_V1) !== v) throw bad(`a version ${v} bundle with no cosignature and no timestamp: such a bundle is written as version 1`);
+  const written = b.history ? VERSION_V3 : carries ? VERSION_V2 : VERSION_V1;
+  if (written !== v) throw bad(`a version ${v} bundle with no cosignature and no timestamp: such a bundle is written as version ${written}`);
   if (d.off !== data.length) throw bad(`${data.length - d.off} bytes after the bundle`);
   check(b);
   return b;
@@ -233,6 +254,8 @@ function bundleBody(d: Decoder, version: bigint): Bundle {
   });
   let epoch = 0n;
   ctx("epoch", () => (epoch = d.uint()));
+  let history: History | undefined;
+  if (version === VERSION_V3) ctx("validator-set history", () => (history = historyOf(d)));
   let n = 0;
   ctx("checkpoints", () => (n = d.list(LIMITS.checkpoints, 1)));
   const checkpoints: Checkpoint[] = [];
@@ -240,11 +263,41 @@ function bundleBody(d: Decoder, version: bigint): Bundle {
   ctx("clips", () => (n = d.list(LIMITS.clips, 1)));
   const clips: Clip[] = [];
   for (let i = 0; i < n; i++) ctx(`clip ${i}`, () => clips.push(clipOf(d)));
-  return { version, ledgerChainID, camera, epoch, checkpoints, clips };
+  return { version, ledgerChainID, camera, epoch, ...(history ? { history } : {}), checkpoints, clips };
+}
+
+/** historyOf reads a version 3 bundle's history (decode.go's history). */
+function historyOf(d: Decoder): History {
+  d.tuple(2);
+  let genesis: Validator[] = [];
+  try {
+    genesis = validatorsOf(d);
+  } catch (e) {
+    throw new Error(`genesis validators: ${(e as Error).message}`);
+  }
+  let n = 0;
+  try {
+    n = d.list(LIMITS.validatorChanges, MIN_LINK);
+  } catch (e) {
+    throw new Error(`changes: ${(e as Error).message}`);
+  }
+  if (n === 0) throw new Error("no change: a bundle without one is written as version 1 or 2");
+  const links: Link[] = [];
+  for (let i = 0; i < n; i++) {
+    try {
+      d.tuple(2);
+      const header = d.bytes(LIMITS.headerBytes);
+      if (header.length === 0) throw new Error(`header: want 1..${LIMITS.headerBytes} bytes`);
+      links.push({ header, validators: validatorsOf(d) });
+    } catch (e) {
+      throw new Error(`change ${i}: ${(e as Error).message}`);
+    }
+  }
+  return { genesis, links };
 }
 
 function checkpointOf(d: Decoder, version: bigint): Checkpoint {
-  d.tuple(version === VERSION ? 9 : 7);
+  d.tuple(version === VERSION_V1 ? 7 : 9);
   const tx = d.bytes(LIMITS.txBytes);
   d.tuple(5);
   const rootHash = d.bytes(HASH_SIZE);
@@ -272,7 +325,7 @@ function checkpointOf(d: Decoder, version: bigint): Checkpoint {
   }
   const cosignatures: Cosignature[] = [];
   const timestamps: Uint8Array[] = [];
-  if (version === VERSION) {
+  if (version !== VERSION_V1) {
     const nc = d.list(LIMITS.cosignatures, MIN_COSIGNATURE);
     for (let i = 0; i < nc; i++) {
       d.tuple(4);
@@ -335,6 +388,14 @@ function check(b: Bundle): void {
   if (b.ledgerChainID.length === 0) throw bad(`chain id must be 1..${LIMITS.chainIDBytes} bytes of UTF-8`);
   if (b.checkpoints.length === 0) throw bad(`0 checkpoints, want 1..${LIMITS.checkpoints}`);
   if (b.clips.length === 0) throw bad(`0 clips, want 1..${LIMITS.clips}`);
+  if (b.history) {
+    const g = validatorsProblem(b.history.genesis);
+    if (g) throw bad(`validator-set history: genesis validators: ${g}`);
+    b.history.links.forEach((l, i) => {
+      const why = validatorsProblem(l.validators);
+      if (why) throw bad(`validator-set history: change ${i}: validators: ${why}`);
+    });
+  }
   b.checkpoints.forEach((c, i) => {
     const why = checkpointProblem(c);
     if (why) throw bad(`checkpoint ${i}: ${why}`);
@@ -365,11 +426,18 @@ function checkpointProblem(c: Checkpoint): string | null {
     [c.validators, "validators"],
     [c.nextValidators, "next validators"],
   ] as [Validator[], string][]) {
-    if (vs.length === 0) return `${what}: 0 validators`;
-    for (const [i, v] of vs.entries()) {
-      if (v.keyType.length === 0) return `${what}: validator ${i}: key type must be 1..${LIMITS.keyTypeBytes} bytes`;
-      if (v.power === 0n || v.power > MAX_TOTAL_VOTING_POWER) return `${what}: validator ${i}: voting power ${v.power}, want 1..${MAX_TOTAL_VOTING_POWER}`;
-    }
+    const why = validatorsProblem(vs);
+    if (why) return `${what}: ${why}`;
+  }
+  return null;
+}
+
+/** validatorsProblem is checkValidators's structural part. */
+function validatorsProblem(vs: Validator[]): string | null {
+  if (vs.length === 0) return "0 validators";
+  for (const [i, v] of vs.entries()) {
+    if (v.keyType.length === 0) return `validator ${i}: key type must be 1..${LIMITS.keyTypeBytes} bytes`;
+    if (v.power === 0n || v.power > MAX_TOTAL_VOTING_POWER) return `validator ${i}: voting power ${v.power}, want 1..${MAX_TOTAL_VOTING_POWER}`;
   }
   return null;
 }

@@ -89,6 +89,15 @@ export interface ClipFact {
   checkpoint: number;
   checkpointHeight: bigint;
 }
+/** One verified change of the validator set (evidence.ValidatorChangeFact). */
+export interface ValidatorChangeFact {
+  height: bigint;
+  blockTime: string;
+  from: string;
+  to: string;
+  validators: number;
+  votingPower: bigint;
+}
 export interface Report {
   chainID: string;
   camera: string;
@@ -97,6 +106,11 @@ export interface Report {
   stream: "main" | "sub";
   validatorsHashes: string[];
   pinned: boolean;
+  /** (version 3) The set the bundle's history starts from. */
+  genesisValidatorsHash?: string;
+  /** (version 3) Each change of the set from the genesis to the bundle's
+   * blocks, signed by more than 2/3 of the set before it. */
+  validatorChanges: ValidatorChangeFact[];
   origin: string;
   trustedWitnesses: string[];
   checkpoints: CheckpointFact[];
@@ -273,15 +287,23 @@ export function verify(b: Bundle, opts: Options = {}): Report {
     stream: "main",
     validatorsHashes: [],
     pinned: !!opts.pin,
+    validatorChanges: [],
     origin: "",
     trustedWitnesses: (opts.witnesses ?? []).map(witnessKeyString),
     checkpoints: [],
     clips: [],
     missing: [],
   };
+  // 0. The validator set's history (version 3), from the genesis set.
+  let sets: SetHistory | undefined;
+  if (b.history) {
+    sets = verifyHistory(b, opts);
+    rep.genesisValidatorsHash = sets.genesis;
+    rep.validatorChanges = sets.facts;
+  }
   const cks: CheckpointMsg[] = [];
   b.checkpoints.forEach((_, i) => {
-    const [m, fact] = verifyCheckpoint(b, i, chainNum, opts);
+    const [m, fact] = verifyCheckpoint(b, i, chainNum, sets, opts);
     const where = `checkpoint ${i} (block ${fact.height})`;
     // One chain per bundle: the first checkpoint's type names the stream,
     // and every other checkpoint and every clip must be of that chain.
@@ -300,6 +322,18 @@ export function verify(b: Bundle, opts: Options = {}): Report {
     rep.checkpoints.push(fact);
     if (!rep.validatorsHashes.includes(fact.validatorsHash)) rep.validatorsHashes.push(fact.validatorsHash);
   });
+  // Every change in the history is needed: none after the last block the
+  // bundle proves.
+  if (sets) {
+    const last = rep.checkpoints[rep.checkpoints.length - 1].height;
+    const h = sets.from[sets.from.length - 1] - 1n;
+    if (h > last)
+      throw new EvidenceError(
+        "history",
+        `validator-set change ${b.history!.links.length - 1} (block ${h})`,
+        `block ${h} comes after every block the bundle proves (the last checkpoint is at block ${last}): a change the bundle does not need`,
+      );
+  }
   const signer: { known?: KnownSigner } = {};
   b.clips.forEach((_, i) => {
     const fact = verifyClip(b, i, cks, signer, opts.digests?.[i]);
@@ -351,7 +385,95 @@ function succession(prev: CheckpointMsg | undefined, m: CheckpointMsg): { linked
   return { linked: false, notChecked: `that it extends the checkpoint before it (of records up to ${m.firstSeq - 1n}): none is at hand` };
 }
 
-function verifyCheckpoint(b: Bundle, i: number, chainNum: bigint, opts: Options): [CheckpointMsg, CheckpointFact] {
+/** What a verified history proves (evidence.setHistory): hashes[k] signs
+ * the blocks from from[k] on. */
+interface SetHistory {
+  hashes: Uint8Array[];
+  from: bigint[];
+  genesis: string;
+  facts: ValidatorChangeFact[];
+}
+
+function hashAt(h: SetHistory, height: bigint): Uint8Array {
+  let k = 0;
+  while (k + 1 < h.from.length && h.from[k + 1] <= height) k++;
+  return h.hashes[k];
+}
+
+/** evidence.verifyHistory: from the genesis set (the pinned one, with a
+ * pin), each change's header is of the bundle's chain, well formed, not
+ * from the future, above the one before, signed by the current set (its
+ * ValidatorsHash, and more than 2/3 of its power with every signature
+ * valid), and names as its next set the set the change carries, a
+ * different one, which signs from the next block on. */
+function verifyHistory(b: Bundle, opts: Options): SetHistory {
+  const h = b.history!;
+  const fail = (link: number, height: bigint, kind: Kind, reason: string): never => {
+    const where = link < 0 ? "the genesis validator set" : `validator-set change ${link}${height > 0n ? ` (block ${height})` : ""}`;
+    throw new EvidenceError(kind, where, reason);
+  };
+  let cur: ValidatorSet;
+  try {
+    cur = validatorSet(h.genesis);
+  } catch (e) {
+    return fail(-1, 0n, "history", (e as Error).message);
+  }
+  if (opts.pin && !equalBytes(cur.hash, opts.pin)) fail(-1, 0n, "not_pinned", `the history starts from validator set ${upperHex(cur.hash)}, the pinned set is ${upperHex(opts.pin)}`);
+  const sets: SetHistory = { hashes: [cur.hash], from: [1n], genesis: upperHex(cur.hash), facts: [] };
+  let prev = 0n;
+  h.links.forEach((l, i) => {
+    let sh: SignedHeader;
+    try {
+      sh = decodeSignedHeader(l.header);
+    } catch (e) {
+      return fail(i, 0n, "history", `the header: ${(e as Error).message}`);
+    }
+    const height = sh.header.height;
+    if (sh.header.chainID !== b.ledgerChainID) fail(i, height, "history", `a block of chain ${JSON.stringify(sh.header.chainID)}, not ${JSON.stringify(b.ledgerChainID)}`);
+    if (height <= prev) fail(i, height, "history", `block ${height} does not follow the change before it at block ${prev}: changes must be in increasing height`);
+    try {
+      validateSignedHeader(sh, b.ledgerChainID);
+    } catch (e) {
+      fail(i, height, "history", `the header: ${(e as Error).message}`);
+    }
+    if (opts.now !== undefined && sh.header.time.seconds > opts.now + MAX_CLOCK_SKEW_S)
+      fail(i, height, "history", `block ${height} is dated ${rfc3339(sh.header.time)}, after the verifier's clock (${unixRFC3339(opts.now)})`);
+    if (!equalBytes(sh.header.validatorsHash, cur.hash))
+      fail(
+        i,
+        height,
+        "history",
+        `block ${height} is signed by validator set ${upperHex(sh.header.validatorsHash)}, the history's set at that height is ${upperHex(cur.hash)}: a change before it is missing, or the changes are out of order`,
+      );
+    let next: ValidatorSet;
+    try {
+      next = validatorSet(l.validators);
+    } catch (e) {
+      return fail(i, height, "history", `the new set: ${(e as Error).message}`);
+    }
+    if (!equalBytes(sh.header.nextValidatorsHash, next.hash))
+      fail(i, height, "history", `block ${height} names ${upperHex(sh.header.nextValidatorsHash)} as the next validator set, the change carries ${upperHex(next.hash)}`);
+    if (equalBytes(next.hash, cur.hash)) fail(i, height, "history", `block ${height} names the same validator set ${upperHex(cur.hash)} as its next one: not a change`);
+    try {
+      verifyCommit(b.ledgerChainID, cur, sh);
+    } catch (e) {
+      fail(
+        i,
+        height,
+        "history",
+        `block ${height}, which hands the ledger to validator set ${upperHex(next.hash)}, is not signed by more than 2/3 of the voting power of the set before it (${upperHex(cur.hash)}): ${(e as Error).message}`,
+      );
+    }
+    sets.facts.push({ height, blockTime: rfc3339(sh.header.time), from: upperHex(cur.hash), to: upperHex(next.hash), validators: next.vals.length, votingPower: next.total });
+    sets.hashes.push(next.hash);
+    sets.from.push(height + 1n);
+    cur = next;
+    prev = height;
+  });
+  return sets;
+}
+
+function verifyCheckpoint(b: Bundle, i: number, chainNum: bigint, sets: SetHistory | undefined, opts: Options): [CheckpointMsg, CheckpointFact] {
   const c = b.checkpoints[i];
   let height = 0n;
   const fail = (kind: Kind, reason: string): never => {
@@ -444,7 +566,20 @@ function verifyCheckpoint(b: Bundle, i: number, chainNum: bigint, opts: Options)
     fail("validators", `block H+1's set hashes to ${upperHex(nextVals.hash)}, its header names ${upperHex(next.header.validatorsHash)}`);
   if (!equalBytes(sh.header.nextValidatorsHash, next.header.validatorsHash))
     fail("validators", `block H names ${upperHex(sh.header.nextValidatorsHash)} as the next set, block H+1 is signed by ${upperHex(next.header.validatorsHash)}`);
-  if (opts.pin) {
+  if (sets) {
+    // Version 3: each block is signed by the set the history gives at its height.
+    for (const [name, height, h] of [
+      ["H", sh.header.height, vals.hash],
+      ["H+1", next.header.height, nextVals.hash],
+    ] as [string, bigint, Uint8Array][]) {
+      const want = hashAt(sets, height);
+      if (!equalBytes(h, want))
+        fail(
+          "history",
+          `block ${name} (${height}) is signed by validator set ${upperHex(h)}, the bundle's history from the genesis set gives ${upperHex(want)} at that height: a change before it is missing from the history`,
+        );
+    }
+  } else if (opts.pin) {
     for (const [name, h] of [
       ["H", vals.hash],
       ["H+1", nextVals.hash],
@@ -601,6 +736,19 @@ export function reportJSON(r: Report): unknown {
     stream: r.stream,
     validators_hashes: r.validatorsHashes,
     pinned: r.pinned,
+    ...(r.genesisValidatorsHash ? { genesis_validators_hash: r.genesisValidatorsHash } : {}),
+    ...(r.validatorChanges.length
+      ? {
+          validator_changes: r.validatorChanges.map((c) => ({
+            height: n(c.height),
+            block_time: c.blockTime,
+            from: c.from,
+            to: c.to,
+            validators: c.validators,
+            voting_power: n(c.votingPower),
+          })),
+        }
+      : {}),
     checkpoints: r.checkpoints.map((c) => {
       const o: Record<string, unknown> = {
         height: n(c.height),

@@ -108,13 +108,19 @@ function renderReport(r: Report, ms: number): Node[] {
     "Each record is the leaf at its sequence number of the Merkle tree (RFC 6962) whose root and size the camera signed in a Checkpoint transaction.",
     `Each Checkpoint transaction is in a block of ledger ${r.chainID} that the ledger applied (result code 0), and that block and the next are signed by more than 2/3 of the voting power of validator set ${r.validatorsHashes.join(", ")}.`,
   ];
-  if (r.pinned) proven.push("That validator set is the one you gave: these blocks are the ledger's.");
+  for (const c of r.validatorChanges)
+    proven.push(
+      `At block ${c.height} (${c.blockTime}) the ledger's validator set changed from ${c.from} to ${c.to} (${c.validators} validator(s), voting power ${c.votingPower}): that block is signed by more than 2/3 of the voting power of the set before it, and the new set signs from block ${c.height + 1n} on.`,
+    );
+  if (r.pinned && r.validatorChanges.length)
+    proven.push(`The first set, ${r.genesisValidatorsHash}, is the one you gave: each later set was handed the ledger by the one before it, so these blocks are the ledger's.`);
+  else if (r.pinned) proven.push("That validator set is the one you gave: these blocks are the ledger's.");
   if (witnessed === r.checkpoints.length && r.trustedWitnesses.length)
     proven.push(`Each checkpoint's tree was cosigned by a witness you trust: someone outside the owner's control saw this history by the time it signed (log ${r.origin}).`);
   const notProven: string[] = [];
   if (!r.pinned)
     notProven.push(
-      `That validator set ${r.validatorsHashes.join(", ")} is the ledger's: the set was taken from the bundle itself, and anyone can run a private chain with a key of their own and make such a bundle. Enter the ledger's validator-set hash, obtained from a source you trust, above.`,
+      `That validator set ${r.genesisValidatorsHash ? `${r.genesisValidatorsHash}, where the bundle's history of the set starts,` : r.validatorsHashes.join(", ")} is the ledger's: the set was taken from the bundle itself, and anyone can run a private chain with a key of their own and make such a bundle. Enter the ledger's validator-set hash, obtained from a source you trust, above.`,
     );
   if (!r.trustedWitnesses.length)
     notProven.push("That anyone outside the owner's control saw this history when it was made (no witness key was given): an owner who runs the ledger's only validator could have made it later.");

@@ -1,7 +1,8 @@
 // evidence.test.mjs: the offline HTML verifier's checks (ui/src/evidence.ts)
-// against Go's evidence vectors (internal/evidence/testdata/bundle-v1.json
-// and bundle-v2.json): on each case — the bundle as is, pinned or not,
-// witness trusted or not, and every systematic corruption — the page's
+// against Go's evidence vectors (internal/evidence/testdata/bundle-v1.json,
+// bundle-v2.json and bundle-v3.json): on each case — the bundle as is,
+// pinned or not, witness trusted or not, every systematic corruption and
+// every attack on the validator-set history — the page's
 // verdict is the kind Go's evidence.Verify gives, and on a bundle that
 // verifies its report is Go's report, field for field. internal/webui
 // TestEvidenceVerifierAgainstVectors runs it.
@@ -29,13 +30,15 @@ const ev = await import(pathToFileURL(out).href);
 
 const hex = (s) => Uint8Array.from(Buffer.from(s, "hex"));
 
-for (const name of ["bundle-v1", "bundle-v2"]) {
-  const vec = JSON.parse(readFileSync(join(root, "internal", "evidence", "testdata", name + ".json"), "utf8"));
-  const bundle = readFileSync(join(root, "internal", "evidence", "testdata", name + ".cbor"));
+for (const name of ["bundle-v1", "bundle-v2", "bundle-v3"]) {
+  const testdata = join(root, "internal", "evidence", "testdata");
+  const vec = JSON.parse(readFileSync(join(testdata, name + ".json"), "utf8"));
+  const bundle = readFileSync(join(testdata, name + ".cbor"));
   const now = BigInt(Math.floor(Date.parse(vec.now) / 1000));
   for (const c of vec.cases) {
     test(`${name}: ${c.comment} → ${c.expect}`, async () => {
-      let b = Uint8Array.from(bundle);
+      // bundle-v3's attacks on the history are bundle files of their own.
+      let b = Uint8Array.from(c.variant ? readFileSync(join(testdata, c.variant)) : bundle);
       if (c.flip) b[c.flip.offset] ^= c.flip.xor;
       if (c.append) b = Uint8Array.from([...b, ...hex(c.append)]);
       const opts = { now };
@@ -49,6 +52,7 @@ for (const name of ["bundle-v1", "bundle-v2"]) {
         kind = ev.kindOf(e);
       }
       assert.equal(kind, c.expect, `verdict ${kind} (${err?.message}), Go says ${c.expect}`);
+      if (c.reason) assert.ok(err.message.includes(c.reason), `the page says ${JSON.stringify(err.message)}, Go's error says ${JSON.stringify(c.reason)}`);
       if (c.report) assert.deepEqual(ev.reportJSON(rep), c.report);
       // The page's path: segments hashed by WebCrypto, the same verdict.
       let arep, akind = "ok", aerr;
