@@ -91,10 +91,12 @@ soak: build
 # short form): four validators as camchaind processes on 127.0.0.2-5 and a
 # streaming camera; every validator killed and restarted in turn, every
 # pair killed (the ledger halts, then resumes), the camera's hub down for a
-# minute, a validator's state tampered with on disk; and the hub's object
-# store down for 3 minutes (TestRecordingsInBucket).
+# minute, a validator's state tampered with on disk; the hub's object
+# store down for 3 minutes (TestRecordingsInBucket); and evidence bundles
+# from the bound hub verified against the genesis before and after the
+# validators change the set (TestEvidenceAcrossValidatorChanges).
 faults:
-	CAMCHAIN_FAULTS=long $(GO) test -count=1 -v -timeout 30m -run '^(TestFaults|TestRecordingsInBucket)$$' ./test/e2e
+	CAMCHAIN_FAULTS=long $(GO) test -count=1 -v -timeout 30m -run '^(TestFaults|TestRecordingsInBucket|TestEvidenceAcrossValidatorChanges)$$' ./test/e2e
 
 # Run each fuzz target for a short while (FUZZTIME=1m make fuzz for longer).
 FUZZTIME ?= 20s
