@@ -258,7 +258,9 @@ type agentStatus struct {
 	Link     string `json:"link"`
 	Head     string `json:"head"`
 	Acked    string `json:"acked"`
-	CPUNanos int64  `json:"cpu_ns"` // the agent's rusage, user+system
+	SubHead  string `json:"sub_head"`  // the sub stream's own chain
+	SubAcked string `json:"sub_acked"` // (empty without --sub-source)
+	CPUNanos int64  `json:"cpu_ns"`    // the agent's rusage, user+system
 }
 
 func agentStatusOf(agentBin, data string) (agentStatus, error) {

@@ -148,7 +148,9 @@ func benchIngestAgent(ctx context.Context, o *options) ([]Row, error) {
 	}
 	cpu := float64(s1.CPUNanos-s0.CPUNanos) / float64(wall) * 100
 	readerCPU := float64(r1-r0) / float64(wall) * 100
-	made, acked := seqOf(s1.Head)-seqOf(s0.Head), seqOf(s1.Acked)-seqOf(s0.Acked)
+	// Each stream is its own chain (SPEC §6.1): count both.
+	made := seqOf(s1.Head) - seqOf(s0.Head) + seqOf(s1.SubHead) - seqOf(s0.SubHead)
+	acked := seqOf(s1.Acked) - seqOf(s0.Acked) + seqOf(s1.SubAcked) - seqOf(s0.SubAcked)
 	upload := fmt.Sprintf("%d segments (main + sub) made and %d acknowledged in the window", made, acked)
 	o.Progress.Printf("   agent CPU %.2f %% of one core (ffmpeg readers %.2f %%), RSS max %.1f MB; %s", cpu, readerCPU, peak, upload)
 	// 2 s segments of each stream: 60 in 60 s.
