@@ -115,8 +115,8 @@ func newValidatorSet(vals []*types.Validator) (*types.ValidatorSet, error) {
 
 // GenesisValidatorsHash returns the hash of the validator set a CometBFT
 // genesis file (JSON) starts the ledger with: the value to pin when
-// verifying bundles of a ledger whose validator set never changes, as a
-// camchain ledger's does not.
+// verifying bundles, whether or not the validators have changed the set
+// since (a version 3 bundle carries the changes from this set on).
 func GenesisValidatorsHash(genesisJSON []byte) ([]byte, error) {
 	doc, err := types.GenesisDocFromJSON(genesisJSON)
 	if err != nil {
