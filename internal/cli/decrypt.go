@@ -107,3 +107,25 @@ func (o *opener) contentKey(ctx context.Context, epoch, serial uint64) (*e2ee.Co
 	o.keys[[2]uint64{epoch, serial}] = ck
 	return ck, nil
 }
+
+// openLayout decrypts a whole sealed segment for an export: its
+// plaintext, its segment key and its layout (export.Decrypt).
+func (o *opener) openLayout(ctx context.Context, sealed []byte) ([]byte, *e2ee.SegmentKey, e2ee.Layout, error) {
+	h, err := e2ee.ParseSealedHeader(sealed)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if h.Camera != o.camera {
+		return nil, nil, nil, fmt.Errorf("sealed data of camera %s among the clips of %s", h.Camera.Hex(), o.camera.Hex())
+	}
+	ck, err := o.contentKey(ctx, h.Epoch, h.Serial)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sk, err := ck.Segment(h.Stream, h.Seq)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	plain, l, err := sk.OpenLayout(sealed)
+	return plain, sk, l, err
+}

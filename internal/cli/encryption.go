@@ -26,9 +26,9 @@ by the hub. Until you set one it is off.
 
 What the hub then cannot do: transcode (H.265 to the browser), analyse
 pixels, or show the video to Home Assistant's camera entities. camchain
-watch decrypts with your wallet's viewing key; the viewers that do not yet
-decrypt (camchain export, the browser player) show nothing playable of
-what is recorded while it is on.`,
+watch and camchain export decrypt with your wallet's viewing key; the
+browser player does not decrypt yet, and shows nothing playable of what
+is recorded while it is on.`,
 		flags: func(cmd *cobra.Command) {
 			cmd.Flags().BoolVar(&on, "on", false, "turn end-to-end encryption on")
 			cmd.Flags().BoolVar(&off, "off", false, "turn end-to-end encryption off")

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/e2ee"
 	"github.com/camchain/camchain/internal/evidence"
 	"github.com/camchain/camchain/internal/export"
 )
@@ -42,10 +43,19 @@ The hub files every export on the ledger as a hub/evidence-export audit
 event carrying the SHA-256 of the bundle it served, which this command
 prints: chain of custody. Every recording in the range must be under a
 checkpoint already on the ledger. Files are written atomically; existing
-ones are kept unless --force.`,
+ones are kept unless --force.
+
+An end-to-end encrypted camera's clips are decrypted here, for you: each
+content key's envelope comes from the hub, checked as the camera's, and
+opens with your viewing key, derived from your wallet (--keystore,
+--passphrase-file). FILE then holds the plaintext, and FILE.keys beside it
+discloses the segment keys of exactly these clips (nothing of any other
+segment), with which "camchain verify FILE" seals the video again and
+checks it against what the camera signed.`,
 		Args: noArgs,
 	}
 	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
 	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
 	cmd.Flags().StringVar(&from, "from", "", "first recording start to include, RFC 3339 (2026-05-01T12:00:00Z) or a duration ago (1h)")
 	cmd.Flags().StringVar(&to, "to", "", "end of the range (exclusive), RFC 3339 or a duration ago")
@@ -102,7 +112,10 @@ ones are kept unless --force.`,
 		if err != nil {
 			return err
 		}
-		saved, err := export.Save(data, out, opts, force)
+		dec := &opener{e: e, ks: ks, c: c, camera: cam}
+		saved, err := export.SaveWith(data, out, opts, force, func(sealed []byte) ([]byte, *e2ee.SegmentKey, e2ee.Layout, error) {
+			return dec.openLayout(ctx, sealed)
+		})
 		if errors.Is(err, export.ErrExists) {
 			return usageError{err}
 		}

@@ -214,3 +214,63 @@ func (k *SegmentKey) OpenSegment(sealed []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// Layout is how a sealed segment is cut: nil for one chunk sealed whole
+// (index 0); else the plaintext lengths of its chunks, sealed with indexes
+// 1, 2, … (a segment recorded in parts, docs/SPEC.md §17.4).
+type Layout []int
+
+// OpenLayout is OpenSegment that also returns the segment's layout, so
+// that SealLayout can seal the plaintext again into the same bytes.
+func (k *SegmentKey) OpenLayout(sealed []byte) ([]byte, Layout, error) {
+	h, err := ParseSealedHeader(sealed)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h.Index == 0 {
+		p, err := k.Open(sealed)
+		return p, nil, err
+	}
+	var out []byte
+	var l Layout
+	for len(sealed) > 0 {
+		i := uint32(len(l) + 1)
+		next := (&SealedHeader{Stream: k.Stream, Camera: k.Camera, Epoch: k.Epoch, Seq: k.Seq, Serial: k.Serial, Index: i + 1}).encode()
+		n := len(sealed)
+		if j := bytes.Index(sealed[min(SealedOverhead, len(sealed)):], next); j >= 0 {
+			n = SealedOverhead + j
+		}
+		p, err := k.Open(sealed[:n])
+		if err != nil || len(l) >= MaxParts {
+			return nil, nil, fmt.Errorf("%w: part %d of the segment", ErrOpen, len(l))
+		}
+		if hh, _ := ParseSealedHeader(sealed[:n]); hh.Index != i {
+			return nil, nil, fmt.Errorf("%w: part %d has index %d", ErrOpen, len(l), hh.Index)
+		}
+		out, l, sealed = append(out, p...), append(l, len(p)), sealed[n:]
+	}
+	return out, l, nil
+}
+
+// SealLayout seals plain under k cut as l: the inverse of OpenLayout
+// (AES-GCM under one key, nonce and header is deterministic).
+func (k *SegmentKey) SealLayout(plain []byte, l Layout) ([]byte, error) {
+	if l == nil {
+		return k.Seal(0, plain)
+	}
+	var out []byte
+	for i, n := range l {
+		if n < 0 || n > len(plain) {
+			return nil, fmt.Errorf("layout part %d of %d bytes, %d left", i, n, len(plain))
+		}
+		s, err := k.Seal(uint32(i+1), plain[:n])
+		if err != nil {
+			return nil, err
+		}
+		out, plain = append(out, s...), plain[n:]
+	}
+	if len(plain) > 0 {
+		return nil, fmt.Errorf("layout covers %d bytes fewer than the plaintext", len(plain))
+	}
+	return out, nil
+}

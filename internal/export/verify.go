@@ -100,12 +100,32 @@ func Verify(name string, opts evidence.Options) (*Result, error) {
 		}
 		recs[i] = r
 	}
+	ks, err := loadKeys(name, recs)
+	if err != nil {
+		return nil, err
+	}
+	// clip reads clip i from v: its plaintext, sealed again with its
+	// disclosed key when the export was decrypted (keys.go).
+	clip := func(v *videoReader, i int) ([]byte, location, error) {
+		if ks == nil {
+			return v.next(recs[i].Size)
+		}
+		n, err := ks[i].plainSize(recs[i].Size)
+		if err != nil {
+			return nil, location{file: PartName(name, len(v.files))}, err
+		}
+		seg, at, err := v.next(n)
+		if err == nil {
+			seg, err = ks[i].reseal(recs[i], seg)
+		}
+		return seg, at, err
+	}
 	res := &Result{}
 	v := &videoReader{name: name}
 	defer v.close()
 	res.Stretches = make([]Stretch, len(b.Clips))
 	rep, clipErrs, err := evidence.VerifyEach(b, opts, func(i int) ([]byte, error) {
-		seg, at, err := v.next(recs[i].Size)
+		seg, at, err := clip(v, i)
 		res.Stretches[i] = Stretch{Seq: recs[i].Seq, File: at.file, Offset: at.offset, From: at.second, To: at.second + recs[i].Duration.Seconds(),
 			Recorded: recs[i].StartTime().UTC(), Duration: recs[i].Duration.Seconds()}
 		v.second += recs[i].Duration.Seconds()
@@ -144,12 +164,37 @@ func Verify(name string, opts evidence.Options) (*Result, error) {
 		bySeq[c.LeafIndex] = i
 	}
 	if _, err := b.WriteTo(h, func(seq uint64) ([]byte, error) {
-		seg, _, err := v2.next(recs[bySeq[seq]].Size)
+		seg, _, err := clip(v2, bySeq[seq])
 		return seg, err
 	}); err == nil {
 		res.BundleSHA256 = fmt.Sprintf("%x", h.Sum(nil))
 	}
 	return res, nil
+}
+
+// loadKeys reads the export's keys file (keys.go), nil when it has none;
+// it must name the evidence's clips in order.
+func loadKeys(name string, recs []*feedchain.Record) ([]ClipKey, error) {
+	b, err := readBounded(name+KeysSuffix, evidence.MaxBundleBytes)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ks, err := decodeKeys(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name+KeysSuffix, err)
+	}
+	if len(ks) != len(recs) {
+		return nil, fmt.Errorf("%s: %w: %d clips, the evidence has %d", name+KeysSuffix, ErrKeys, len(ks), len(recs))
+	}
+	for i := range ks {
+		if ks[i].Seq != recs[i].Seq {
+			return nil, fmt.Errorf("%s: %w: clip %d is record #%d, the evidence's is #%d", name+KeysSuffix, ErrKeys, i, ks[i].Seq, recs[i].Seq)
+		}
+	}
+	return ks, nil
 }
 
 // readBounded reads a whole file of at most max bytes.

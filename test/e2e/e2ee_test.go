@@ -354,6 +354,50 @@ func testE2EEOn(t *testing.T, needles map[string][]byte) {
 		t.Fatalf("evidence verify of the sealed bundle: exit %d, want %q\n%s%s", rc, want, out, errs)
 	}
 
+	// camchain export decrypts, for the owner, into a video ffmpeg plays,
+	// which camchain verify seals again with the disclosed segment keys of
+	// exactly its clips and proves against the camera's records; one byte
+	// flipped in the plaintext fails exactly one segment.
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	genesis := filepath.Join(h.data, "ledger", "config", "genesis.json")
+	args := []string{"export", "--hub", h.url(), "--camera", camera, "--from", recs.Items[0].Start,
+		"--to", lastStart.Add(time.Millisecond).Format(time.RFC3339Nano), "-o", clip}
+	rc, out, errs = camchain(append(args, owner.flags()...)...)
+	if rc != 0 || !strings.Contains(out, fmt.Sprintf("exported %d segment(s)", ck.LastSeq+1)) {
+		t.Fatalf("export of the encrypted camera: exit %d\n%s%s", rc, out, errs)
+	}
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-i", clip, "-f", "null", "-").CombinedOutput(); err != nil || len(b) != 0 {
+		t.Fatalf("ffmpeg decoding the decrypted export: %v\n%s", err, b)
+	}
+	if b, _ := os.ReadFile(clip); !bytes.Contains(b, needles["SPS"]) {
+		t.Fatal("the export holds no plaintext")
+	}
+	rc, out, errs = camchain("verify", clip, "--genesis", genesis)
+	if rc != 0 || !strings.HasPrefix(out, "VERIFIED: "+clip) {
+		t.Fatalf("verify of the decrypted export: exit %d\n%s%s", rc, out, errs)
+	}
+	video, _ := os.ReadFile(clip)
+	video[len(video)/2] ^= 0x01
+	tampered := filepath.Join(filepath.Dir(clip), "tampered.mp4")
+	os.WriteFile(tampered, video, 0o600)
+	for _, suffix := range []string{".evidence", ".keys"} {
+		b, err := os.ReadFile(clip + suffix)
+		if err != nil {
+			t.Fatalf("the export's %s file: %v", suffix, err)
+		}
+		os.WriteFile(tampered+suffix, b, 0o600)
+	}
+	rc, out, errs = camchain("verify", tampered, "--genesis", genesis)
+	if rc != 1 || strings.Count(out, "FAILS: "+tampered+" ") != 1 {
+		t.Fatalf("verify of the tampered decrypted export: exit %d\n%s%s", rc, out, errs)
+	}
+	// Without the keys file the plaintext proves nothing.
+	os.Remove(tampered + ".keys")
+	os.WriteFile(tampered, func() []byte { b, _ := os.ReadFile(clip); return b }(), 0o600)
+	if rc, out, _ = camchain("verify", tampered, "--genesis", genesis); rc != 1 {
+		t.Fatalf("verify of a decrypted export without its keys file: exit %d\n%s", rc, out)
+	}
+
 	// camchain watch verifies the sealed segments and parts and decrypts
 	// them here, with the owner's viewing key from the wallet: the file
 	// plays.
