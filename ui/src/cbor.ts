@@ -48,8 +48,9 @@ export function encode(v: Item): Uint8Array {
 const MAX_DEPTH = 4;
 const MAX_ITEMS = 64;
 
-/** Decodes one item that must span all of b. */
-export function decode(b: Uint8Array): Item {
+/** Decodes one item that must span all of b; arrays hold at most maxItems
+ * (64 unless a caller's format allows more: a key envelope's 65 recipients). */
+export function decode(b: Uint8Array, maxItems = MAX_ITEMS): Item {
   let p = 0;
   const dec = new TextDecoder("utf-8", { fatal: true });
   const need = (n: number) => {
@@ -85,7 +86,7 @@ export function decode(b: Uint8Array): Item {
         return major === 2 ? s : dec.decode(s);
       }
       case 4: {
-        if (n > BigInt(MAX_ITEMS)) throw new Error("cbor: array too long");
+        if (n > BigInt(maxItems)) throw new Error("cbor: array too long");
         const a: Item[] = [];
         for (let i = 0n; i < n; i++) a.push(item(depth + 1));
         return a;

@@ -9,10 +9,13 @@ import { nowSec, signAndSubmit } from "./ledger";
 import { CoSignatureError, pair, parseCode, type Code } from "./pairing";
 import { deviceLogin, HttpError, lastAddress, loadChain, login, logout, PendingError, rawCall, renew, type Session } from "./session";
 import type { AuditEvent, CameraStatus, ClientInfo, Device, List, Status, TxResult } from "./types";
-import { provider } from "./wallet";
+import { personalSign, provider } from "./wallet";
 import { play, type Player, type PlayerState } from "./player";
 import type { Stream } from "./feedchain";
 import { timeline } from "./timeline";
+import { DecryptError, Keyring, loadViewingKey } from "./e2ee";
+import { deriveViewingKey, type ViewingKey } from "./viewingkey";
+import { fromHex } from "./bytes";
 
 const root = document.getElementById("app")!;
 let hub: Status | null = null;
@@ -188,8 +191,54 @@ function viewPending(p: PendingError) {
   );
 }
 
+// ---------- the viewing key (SPEC §17.1) ----------
+// Made from the wallet once per login (two personal_sign requests, one
+// prompt's worth), kept in this page's memory only, and forgotten at logout.
+let viewing: { account: string; key: Promise<ViewingKey> } | null = null;
+let ring: Keyring | null = null;
+
+function viewingKey(account: string): Promise<ViewingKey> {
+  if (viewing?.account.toLowerCase() !== account.toLowerCase()) {
+    const key = deriveViewingKey(account, (text) => personalSign(account, text));
+    viewing = { account, key };
+    key.catch(() => {
+      if (viewing?.key === key) viewing = null; // declined: the next video asks again
+    });
+  }
+  return viewing.key;
+}
+
+/** keyring opens sealed video for the logged-in account (e2ee.ts). */
+function keyring(): Keyring | undefined {
+  const s = session();
+  if (!s) return undefined;
+  if (ring?.account.toLowerCase() !== s.address.toLowerCase()) {
+    const account = s.address;
+    ring = new Keyring(
+      account,
+      async () => {
+        const vk = await viewingKey(account);
+        return loadViewingKey(account, vk.seed);
+      },
+      async (camera, epoch, serial) => {
+        let l: { items: { envelope: string }[] } = { items: [] };
+        try {
+          l = await get<{ items: { envelope: string }[] }>(`/api/v1/devices/${camera}/envelopes?epoch=${epoch}&serial=${serial}`);
+        } catch (e) {
+          if (!(e instanceof HttpError && (e.status === 404 || e.status === 403))) throw e;
+        }
+        if (l.items.length !== 1) throw new DecryptError("no-key", `cannot decrypt: this account has no key for this video (the hub gives it no envelope of content key ${serial})`);
+        return fromHex(l.items[0].envelope);
+      },
+    );
+  }
+  return ring;
+}
+
 async function doLogout() {
   const s = session();
+  viewing = null;
+  ring = null;
   setSession(null);
   if (s) await logout(s.address);
   go("#/login");
@@ -256,6 +305,8 @@ function tileText(s: PlayerState, stream: Stream): { cls: string; text: string }
       return { cls: "pending", text: `Unverified part · ${stream} stream` };
     case "unsupported":
       return { cls: "error", text: `${s.video}: this browser cannot decode it` };
+    case "cannot-decrypt":
+      return { cls: "error", text: "Cannot decrypt" };
     case "broken":
       return { cls: "error", text: "Broken: stopped" };
     case "ended":
@@ -282,6 +333,7 @@ function liveTile(c: Cam, thumb: HTMLElement, link: HTMLElement): void {
     hub: c.dev.hub!,
     stream,
     video,
+    keyring: keyring(),
     onState: (s) => {
       const d = tileText(s, stream);
       label.className = `tile-state ${d.cls}`;
@@ -468,6 +520,11 @@ function describe(s: PlayerState): { cls: string; text: string } {
       };
     case "unsupported":
       return { cls: "error", text: `This browser cannot decode ${s.video} (${s.codec}): nothing is shown rather than a black box. Download the recording (Export evidence) and play it in VLC or ffplay, or use a browser with ${s.video} support.` };
+    case "cannot-decrypt":
+      return {
+        cls: "error",
+        text: `${s.message[0].toUpperCase()}${s.message.slice(1)}. This video is end-to-end encrypted: only the owner and the viewers it was shared with at the time it was recorded can open it, on their own device. Playback stopped; nothing undecrypted was shown.`,
+      };
     case "broken":
       return {
         cls: "error",
@@ -522,6 +579,7 @@ function watchCard(dev: Device, hubAddr: string, st?: CameraStatus): HTMLElement
       from: f,
       to: t,
       video,
+      keyring: keyring(),
       onState: (s) => {
         const d = describe(s);
         status.className = `play-state ${d.cls}`;

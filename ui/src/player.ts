@@ -1,8 +1,11 @@
 // player.ts: the verified player. One pipeline, no player library fetching
 // on its own: the hub's playback socket (SPEC §15.5) → this page's
 // Verifier (viewchain.ts: the hub's session chain, the camera's signature on
-// every record, the record chain, the bytes against the record) → (the
-// end-to-end encryption issue adds decryption here) → a SourceBuffer of
+// every record, the record chain, the bytes against the record) → for a
+// sealed segment or part (SPEC §17.2, magic "CCE1"), decryption on this
+// device (e2ee.ts: the camera-signed key envelope, the account's viewing
+// key, WebCrypto AES-GCM; the records hash the sealed bytes, so it comes
+// after verification) → a SourceBuffer of
 // MediaSource, or of ManagedMediaSource where MediaSource is missing (iPhone
 // Safari, iOS 17.1+), as go2rtc's player does. Nothing reaches the video
 // element before it verified; on a break the player takes nothing more,
@@ -19,11 +22,15 @@
 // rest, the camera's signature, the record's link); then the state is
 // "verified". A record that does not bind the parts played is a break like
 // any other: playback stops, and the parts it did not bind are taken out
-// of the buffer.
+// of the buffer. A sealed chunk that does not open stops playback the same
+// way, its ciphertext never appended: "cannot-decrypt" when this account
+// has no key for it, "broken" when the envelope is not the camera's or the
+// ciphertext does not open under the key it names.
 import { bytesToHex, randomBytes } from "./bytes";
 import { Stream } from "./feedchain";
 import { BreakError, Verifier } from "./viewchain";
 import { decodeStart } from "./fmp4";
+import { DecryptError, isSealed, type Keyring } from "./e2ee";
 
 export type PlayerState =
   | { kind: "connecting" }
@@ -31,6 +38,8 @@ export type PlayerState =
   /** parts of record #seq played, each signed by the camera, that its record has not bound into the chain yet */
   | { kind: "unverified-part"; parts: number; seq: bigint; segments: number; first: Date | null; codec: string }
   | { kind: "unsupported"; codec: string; video: string }
+  /** a sealed segment or part this account holds no key for (or its viewing key could not be made): playback stopped */
+  | { kind: "cannot-decrypt"; message: string; segments: number }
   | { kind: "broken"; brk: string; message: string; segments: number; seconds: number }
   | { kind: "ended"; segments: number }
   | { kind: "closed"; code: number; reason: string };
@@ -43,6 +52,8 @@ export interface PlayOptions {
   to?: Date;
   video: HTMLVideoElement;
   onState: (s: PlayerState) => void;
+  /** opens sealed segments and parts with the logged-in account's viewing key; none: a sealed one cannot play */
+  keyring?: Keyring;
 }
 
 export interface Player {
@@ -132,7 +143,7 @@ export function play(o: PlayOptions): Player {
   let parts = 0; // parts of the open segment
 
   const state = (s: PlayerState) => {
-    if (!stopped || s.kind === "broken" || s.kind === "closed" || s.kind === "ended") o.onState(s);
+    if (!stopped || s.kind === "broken" || s.kind === "cannot-decrypt" || s.kind === "closed" || s.kind === "ended") o.onState(s);
   };
   const halt = () => {
     stopped = true;
@@ -145,7 +156,8 @@ export function play(o: PlayOptions): Player {
   // break is reported. A second failure while draining reports at once.
   const broken = (e: unknown) => {
     if (draining) return draining();
-    const brk = e instanceof BreakError ? e.brk : "player";
+    const brk = e instanceof BreakError ? e.brk : e instanceof DecryptError ? (e.reason === "envelope" ? "envelope" : "decrypt") : "player";
+    const noKey = e instanceof DecryptError && (e.reason === "no-key" || e.reason === "wallet");
     const message = e instanceof Error ? e.message : String(e);
     // Parts whose record never bound them are not kept: those queued are
     // dropped, those appended taken out of the buffer once the rest is in.
@@ -161,7 +173,7 @@ export function play(o: PlayOptions): Player {
       reported = true;
       queue.length = 0;
       o.video.pause();
-      o.onState({ kind: "broken", brk, message, segments, seconds });
+      o.onState(noKey ? { kind: "cannot-decrypt", message, segments } : { kind: "broken", brk, message, segments, seconds });
     };
     draining = () => {
       if (reported) return;
@@ -322,6 +334,16 @@ export function play(o: PlayOptions): Player {
     }
   });
 
+  // open decrypts a verified chunk if it is sealed (plaintext passes as it
+  // is): a whole segment (index null), a part (its index + 1), a tail's rest
+  // (the parts' count + 1).
+  const streamNo = o.stream === "sub" ? 1 : 0;
+  const open = async (data: Uint8Array, epoch: bigint, seq: bigint, index: number | null): Promise<Uint8Array> => {
+    if (!isSealed(data)) return data.slice();
+    if (!o.keyring) throw new DecryptError("no-key", "cannot decrypt: this video is end-to-end encrypted and this page has no viewing key (log in with an account that may watch it)");
+    return o.keyring.open(o.camera, epoch, streamNo, seq, data, index);
+  };
+
   let pending: Promise<void> = Promise.resolve();
   ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "auth", cookie: true })));
   ws.addEventListener("message", (ev) => {
@@ -345,15 +367,21 @@ export function play(o: PlayOptions): Player {
     }
     const frame = new Uint8Array(ev.data as ArrayBuffer);
     pending = pending
-      .then(() => {
+      .then(async () => {
         if (stopped || finished) return;
         const c = verifier.frame(frame);
         if (!c) {
           state({ kind: "ended", segments });
           return;
         }
-        // (The end-to-end encryption issue decrypts c.data here, after it verified.)
-        const data = c.data.slice();
+        // Verified over the sealed bytes; now opened, if sealed, before anything is queued.
+        const data =
+          c.kind === "part"
+            ? await open(c.data, c.part.epoch, c.part.seq, c.part.index + 1)
+            : c.kind === "tail" && c.data.length === 0
+              ? new Uint8Array(0)
+              : await open(c.data, c.record.epoch, c.record.seq, c.kind === "tail" ? c.parts + 1 : null);
+        if (stopped || finished) return;
         if (c.kind === "part") {
           // Part 0 starts the segment after the last record (where that one
           // ended on the wall clock, as far as the page knows before the

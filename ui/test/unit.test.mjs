@@ -25,6 +25,13 @@
 //     internal/viewchain's live session with parts verifies part by part
 //     (open until the tail seals them) and each of its corruptions is
 //     named by Go's break;
+//   - end-to-end encryption (e2ee.ts, SPEC §17.2): every sealed segment and
+//     part of internal/e2ee's content vectors opens with each recipient's
+//     viewing key to its plaintext, through the camera-signed envelope; a
+//     segment sealed in parts opens whole; every corrupted chunk and
+//     envelope is refused (never plaintext), an envelope checked against
+//     another camera is refused, and an account not among the recipients
+//     gets "no key";
 //   - fMP4 decode time (fmp4.ts): tfdt over its own track's mdhd timescale,
 //     both box versions; any truncation or garbage gives null or a number,
 //     never an exception.
@@ -43,7 +50,7 @@ const dir = mkdtempSync(join(tmpdir(), "camchain-ui-unit-"));
 const entry = join(dir, "entry.ts");
 writeFileSync(
   entry,
-  ["eip712", "tx", "sig", "cbor", "bytes", "pairing", "feedchain", "viewchain", "viewingkey", "fmp4"].map((m) => `export * from ${JSON.stringify(join(here, "..", "src", m))};`).join("\n"),
+  ["eip712", "tx", "sig", "cbor", "bytes", "pairing", "feedchain", "viewchain", "viewingkey", "fmp4", "e2ee"].map((m) => `export * from ${JSON.stringify(join(here, "..", "src", m))};`).join("\n"),
 );
 const out = join(dir, "ui.mjs");
 // The page modules touch window only in wallet.ts/api.ts, which pairing.ts
@@ -475,5 +482,146 @@ test("fmp4: truncated or garbage segments give null or a number, never an except
     const b = new Uint8Array(1 + Math.floor(Math.random() * 300)).map(() => Math.floor(Math.random() * 256));
     const got = ui.decodeStart(b);
     assert.ok(got === null || Number.isFinite(got));
+  }
+});
+
+// End-to-end encryption (SPEC §17.2): internal/e2ee's content vectors opened
+// as the player opens them, through a Keyring whose envelope fetch returns
+// the vector's envelope.
+const cv = JSON.parse(readFileSync(join(root, "internal", "e2ee", "testdata", "content_vectors.json"), "utf8"));
+
+async function viewingKeyOf(privateKey) {
+  const w = new Wallet(privateKey);
+  const seed = await ui.seedFromSignature(w.address, await w.signMessage(ui.viewingKeyMessage(w.address)));
+  return ui.loadViewingKey(w.address, seed);
+}
+
+function ringFor(vk, envelope = cv.envelope, camera = cv.camera) {
+  let fetches = 0;
+  const ring = new ui.Keyring(vk.account, async () => vk, async (cam, epoch, serial) => {
+    fetches++;
+    assert.equal(cam, camera);
+    assert.equal(epoch, BigInt(cv.epoch));
+    assert.equal(serial, BigInt(cv.serial));
+    return ui.fromHex(envelope);
+  });
+  return { ring, fetches: () => fetches };
+}
+
+const openVector = (ring, v, sealed = v.sealed, camera = cv.camera) =>
+  ring.open(camera, BigInt(cv.epoch), v.stream, BigInt(v.seq), ui.fromHex(sealed), v.index === 0 ? null : v.index);
+
+test("e2ee: each recipient opens every vector's segment and part through the camera-signed envelope, fetched once", async () => {
+  assert.equal(cv.recipients.length, 2);
+  for (const pk of cv.recipients) {
+    const vk = await viewingKeyOf(pk);
+    const { ring, fetches } = ringFor(vk);
+    for (const v of cv.segments) {
+      assert.ok(ui.isSealed(ui.fromHex(v.sealed)));
+      const pt = await openVector(ring, v);
+      assert.equal(ui.hex0x(pt), v.plaintext, `${v.stream}/${v.seq}/${v.index}`);
+    }
+    assert.equal(fetches(), 1, "one envelope per camera, epoch and serial");
+  }
+});
+
+test("e2ee: a segment sealed in parts (indexes 1, 2, 3) opens whole; out of order or cut, it is refused", async () => {
+  const v = cv.segments.find((s) => s.seq === 1 && s.stream === 0);
+  const key = await crypto.subtle.importKey("raw", ui.fromHex(v.segment_key), "AES-GCM", false, ["encrypt"]);
+  const hdr = ui.fromHex(v.sealed).slice(0, 54);
+  const seal = async (index, text) => {
+    const h = hdr.slice();
+    new DataView(h.buffer).setUint32(50, index);
+    const iv = new Uint8Array(12);
+    new DataView(iv.buffer).setUint32(8, index);
+    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: h }, key, new TextEncoder().encode(text)));
+    return ui.concatBytes(h, ct);
+  };
+  const [a, b, c] = [await seal(1, "part zero "), await seal(2, "part one "), await seal(3, "and the rest")];
+  const { ring } = ringFor(await viewingKeyOf(cv.recipients[0]));
+  const whole = await ring.open(cv.camera, BigInt(cv.epoch), 0, 1n, ui.concatBytes(a, b, c), null);
+  assert.equal(new TextDecoder().decode(whole), "part zero part one and the rest");
+  // A part alone, under its own index (part i: i + 1), as the live player opens it.
+  assert.equal(new TextDecoder().decode(await ring.open(cv.camera, BigInt(cv.epoch), 0, 1n, b, 2)), "part one ");
+  await assert.rejects(ring.open(cv.camera, BigInt(cv.epoch), 0, 1n, b, 3), (e) => e instanceof ui.DecryptError && e.reason === "open");
+  await assert.rejects(ring.open(cv.camera, BigInt(cv.epoch), 0, 1n, ui.concatBytes(a, c, b), null), (e) => e instanceof ui.DecryptError);
+  await assert.rejects(ring.open(cv.camera, BigInt(cv.epoch), 0, 1n, ui.concatBytes(b, c), null), (e) => e instanceof ui.DecryptError);
+  await assert.rejects(ring.open(cv.camera, BigInt(cv.epoch), 0, 1n, ui.concatBytes(a, b, c.subarray(0, c.length - 1)), null), (e) => e instanceof ui.DecryptError);
+  // The record it came with names another segment: refused before any key is used.
+  await assert.rejects(ring.open(cv.camera, BigInt(cv.epoch), 0, 2n, a, 1), (e) => e instanceof ui.DecryptError && e.reason === "open");
+  await assert.rejects(ring.open(cv.camera, BigInt(cv.epoch), 1, 1n, a, 1), (e) => e instanceof ui.DecryptError && e.reason === "open");
+});
+
+test("e2ee: every corrupted sealed chunk and envelope of the vectors is refused; another camera's or a stranger's key opens nothing", async () => {
+  const vk = await viewingKeyOf(cv.recipients[0]);
+  const base = cv.segments[0];
+  let sealedCases = 0, envCases = 0;
+  for (const bad of cv.invalid) {
+    if (bad.sealed) {
+      sealedCases++;
+      const b = ui.fromHex(bad.sealed);
+      let h = null;
+      try {
+        h = ui.parseSealedHeader(b);
+      } catch (e) {
+        assert.ok(e instanceof ui.DecryptError, bad.name);
+        assert.equal(bad.expect, "not_sealed", bad.name);
+        continue;
+      }
+      const { ring } = ringFor(vk);
+      // As if the record named exactly the segment the (altered) header names.
+      await assert.rejects(
+        ring.open(cv.camera, h.epoch, h.stream, h.seq, b, h.index === 0 ? null : h.index),
+        (e) => e instanceof ui.DecryptError && e.reason === "open",
+        bad.name,
+      );
+    } else {
+      envCases++;
+      const { ring } = ringFor(vk, bad.envelope);
+      await assert.rejects(openVector(ring, base), (e) => e instanceof ui.DecryptError && e.reason === "envelope", bad.name);
+      assert.throws(() => ui.decodeEnvelope(ui.fromHex(bad.envelope), cv.camera), ui.DecryptError, bad.name);
+    }
+  }
+  assert.ok(sealedCases >= 8 && envCases >= 4);
+  // The envelope checked against the camera the page knows: another camera's address refuses it.
+  const other = new Wallet("0x" + "04".repeat(32)).address;
+  assert.throws(() => ui.decodeEnvelope(ui.fromHex(cv.envelope), other), /not signed by the camera/);
+  // A stranger (not a recipient): no key, and nothing opened.
+  const stranger = await viewingKeyOf("0x" + "05".repeat(32));
+  await assert.rejects(openVector(ringFor(stranger).ring, base), (e) => e instanceof ui.DecryptError && e.reason === "no-key" && /no key for this video/.test(e.message));
+  // A recipient's account with another viewing key (the wrapped key does not open): no key.
+  const wrongKey = { account: vk.account, key: stranger.key };
+  await assert.rejects(openVector(ringFor(wrongKey).ring, base), (e) => e instanceof ui.DecryptError && e.reason === "no-key");
+  // Plaintext fMP4 is not sealed.
+  assert.equal(ui.isSealed(Uint8Array.of(0, 0, 0, 24, 0x66, 0x74, 0x79, 0x70)), false);
+});
+
+test("e2ee: decodeEnvelope and parseSealedHeader, fed 3000 mutations of the vectors (bit flips, cuts, insertions), throw only DecryptError and accept only the original envelope", () => {
+  const env = ui.fromHex(cv.envelope);
+  const seg = ui.fromHex(cv.segments[2].sealed);
+  let seed = 1;
+  const rnd = (n) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const mutate = (b) => {
+    const c = b.slice();
+    switch (rnd(3)) {
+      case 0: c[rnd(c.length)] ^= 1 << rnd(8); return c;
+      case 1: return c.slice(0, rnd(c.length));
+      default: { const i = rnd(c.length); return ui.concatBytes(c.slice(0, i), Uint8Array.of(rnd(256)), c.slice(i)); }
+    }
+  };
+  for (let i = 0; i < 3000; i++) {
+    const m = mutate(env);
+    try {
+      ui.decodeEnvelope(m, cv.camera);
+      assert.equal(ui.hex0x(m), cv.envelope, "a mutated envelope was accepted");
+    } catch (e) {
+      assert.ok(e instanceof ui.DecryptError, String(e));
+    }
+    const s = mutate(seg);
+    try {
+      ui.parseSealedHeader(s);
+    } catch (e) {
+      assert.ok(e instanceof ui.DecryptError, String(e));
+    }
   }
 });
