@@ -26,9 +26,8 @@ by the hub. Until you set one it is off.
 
 What the hub then cannot do: transcode (H.265 to the browser), analyse
 pixels, or show the video to Home Assistant's camera entities. camchain
-watch and camchain export decrypt with your wallet's viewing key; the
-browser player does not decrypt yet, and shows nothing playable of what
-is recorded while it is on.`,
+watch, camchain export and the browser player decrypt on your device with
+your wallet's viewing key.`,
 		flags: func(cmd *cobra.Command) {
 			cmd.Flags().BoolVar(&on, "on", false, "turn end-to-end encryption on")
 			cmd.Flags().BoolVar(&off, "off", false, "turn end-to-end encryption off")
