@@ -240,6 +240,7 @@ type CameraStatus struct {
 	Streams          []string      `json:"streams,omitempty"` // the streams ("main", "sub") this hub holds recordings of in the epoch, each its own chain
 	RetentionSeconds uint64        `json:"retention_seconds"` // how long this hub keeps the camera's recordings: the ledger policy, else --retention
 	RetentionPolicy  bool          `json:"retention_policy"`  // retention_seconds is the owner's ledger policy (else the hub's --retention)
+	Encryption       bool          `json:"encryption"`        // the owner's ledger policy turns end-to-end encryption on (SPEC §17.4); off without one
 	CheckpointPeriod uint64        `json:"checkpoint_period_seconds"`
 	LastCheckpoint   *Checkpoint   `json:"last_checkpoint,omitempty"`
 	Alarms           *AlarmSummary `json:"alarms,omitempty"` // the owner only

@@ -115,6 +115,11 @@ func TestHubForwardsTheLedgersTransactions(t *testing.T) {
 		t.Fatalf("the forwarded policy: %+v, %v", p, err)
 	}
 
+	c.WithCredentials(&api.KeyCredentials{Key: owner})
+	if cs, err := c.CameraStatus(ctx, cam.Address().Hex()); err != nil || !cs.Encryption {
+		t.Fatalf("camera status after the owner's policy on: %+v, %v", cs, err)
+	}
+
 	// Envelopes: stored once, served as the camera's; a file altered on
 	// the disk is not served.
 	okv, _ := e2ee.Derive(owner)

@@ -45,8 +45,12 @@ func (h *Hub) cameraStatus(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	enc, err := h.node.App.EncryptionNow(d.Camera, d.Epoch)
+	if err != nil {
+		return nil, err
+	}
 	out := api.CameraStatus{Camera: d.Camera.Hex(), Epoch: d.Epoch, CheckpointPeriod: d.Period(),
-		RetentionSeconds: uint64(keep / time.Second), RetentionPolicy: policy}
+		RetentionSeconds: uint64(keep / time.Second), RetentionPolicy: policy, Encryption: enc != nil && enc.On}
 	for _, c := range h.linkSrv.LiveCameras() {
 		if c == d.Camera {
 			out.Online = true
