@@ -223,7 +223,7 @@ function keyring(): Keyring | undefined {
       async (camera, epoch, serial) => {
         let l: { items: { envelope: string }[] } = { items: [] };
         try {
-          l = await get<{ items: { envelope: string }[] }>(`/api/v1/devices/${camera}/envelopes?epoch=${epoch}&serial=${serial}`);
+          l = await get<{ items: { envelope: string }[] }>(`/devices/${camera}/envelopes?epoch=${epoch}&serial=${serial}`);
         } catch (e) {
           if (!(e instanceof HttpError && (e.status === 404 || e.status === 403))) throw e;
         }
