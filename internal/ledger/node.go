@@ -309,13 +309,13 @@ func (t *dbTracker) provide(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	g := &closedGuard{DB: db}
 	switch ctx.ID {
 	case "blockstore", "state", "evidence": // closed by Node.OnStop
-		return &closedGuard{DB: db}, nil
 	default:
-		t.orphans = append(t.orphans, db)
+		t.orphans = append(t.orphans, g) // the tx index among them: Close closes it
 	}
-	return db, nil
+	return g, nil
 }
 
 // Submitted is the outcome of Submit.
