@@ -26,13 +26,20 @@ import (
 // Encode writes the lowest version that holds the bundle — 3 with a
 // history, else 2 when a checkpoint carries a cosignature or a timestamp,
 // else 1 — so a bundle has one encoding and readers of an older version
-// read every bundle it can hold; Decode reads all three.
+// read every bundle it can hold; Decode reads all four.
+//
+// Version 4 is a bundle of version 1, 2 or 3 exactly as the hub served it,
+// wrapped with the segment keys of some of its sealed clips (Reveals,
+// `camchain evidence export --reveal`, SPEC §10.8): its inner bytes are
+// the served ones, so their SHA-256 is still the one the hub's
+// chain-of-custody event names.
 const (
 	Label     = "camchain-evidence"
-	Version   = VersionV3 // the latest
+	Version   = VersionV4 // the latest
 	VersionV1 = 1
 	VersionV2 = 2
 	VersionV3 = 3
+	VersionV4 = 4
 )
 
 // HashSize is the size of every hash in a bundle (SHA-256).
@@ -65,6 +72,21 @@ type Bundle struct {
 	// bundle's last block (version 3); nil when the set never changed
 	// before it, and the genesis set signs every block.
 	History *History
+	// Reveals are the segment keys of some of the sealed clips (SPEC
+	// §10.8), in increasing Seq, one per clip at most (version 4); nil for
+	// a bundle that reveals nothing.
+	Reveals []Reveal
+}
+
+// Reveal is the segment key of one sealed clip (SPEC §17.2): 32 bytes
+// that open that clip's segment, and no other segment, bound to the clip
+// by its seq and the serial of the content key it derives from (the
+// camera, epoch and stream are the bundle's).
+type Reveal struct {
+	_      struct{} `cbor:",toarray"`
+	Seq    uint64
+	Serial uint64
+	Key    []byte // 32 bytes
 }
 
 // Checkpoint is one camera-signed checkpoint transaction with the proof
@@ -143,6 +165,15 @@ func orEmpty[T any](s []T) []T {
 // version is the version Encode writes: 3 with a history, else 2 if any
 // checkpoint carries a cosignature or a timestamp, else 1.
 func (b *Bundle) version() uint64 {
+	if len(b.Reveals) > 0 {
+		return VersionV4
+	}
+	return b.innerVersion()
+}
+
+// innerVersion is the version of the bundle without its reveals: the one
+// a version 4 bundle wraps.
+func (b *Bundle) innerVersion() uint64 {
 	if b.History != nil {
 		return VersionV3
 	}
@@ -154,22 +185,26 @@ func (b *Bundle) version() uint64 {
 	return VersionV1
 }
 
-// Version is the version Encode writes for this bundle (3 with a
-// validator-set history; else 2 when a checkpoint carries a cosignature or
-// a timestamp; else 1).
+// Version is the version Encode writes for this bundle (4 with revealed
+// segment keys; else 3 with a validator-set history; else 2 when a
+// checkpoint carries a cosignature or a timestamp; else 1).
 func (b *Bundle) Version() uint64 { return b.version() }
 
 // items is the length of the bundle's top-level array at version v.
 func items(v uint64) uint64 {
-	if v == VersionV3 {
+	switch v {
+	case VersionV3:
 		return 8
+	case VersionV4:
+		return 4
 	}
 	return 7
 }
 
-// wire is the bundle's wire form at its version.
+// wire is the bundle's wire form at its version, reveals left out (a
+// version 4 bundle is that form wrapped, encode).
 func (b *Bundle) wire() any {
-	v := b.version()
+	v := b.innerVersion()
 	if v == VersionV1 {
 		return wireBundle{Label: Label, Version: v, LedgerChainID: b.LedgerChainID,
 			Camera: b.Camera[:], Epoch: b.Epoch, Checkpoints: b.Checkpoints, Clips: b.Clips}
@@ -271,6 +306,16 @@ type wireBundleV3 struct {
 	Clips         []Clip
 }
 
+// wireBundleV4 is a version 4 bundle on the wire: the inner bundle's
+// canonical bytes and the revealed keys.
+type wireBundleV4 struct {
+	_       struct{} `cbor:",toarray"`
+	Label   string
+	Version uint64
+	Bundle  []byte
+	Reveals []Reveal
+}
+
 // encMode is the canonical encoder; Decode (decode.go) accepts exactly
 // its output.
 var encMode = func() cbor.UserBufferEncMode {
@@ -301,6 +346,14 @@ func (b *Bundle) encode(sizeHint int) ([]byte, error) {
 	err := encMode.MarshalToBuffer(b.wire(), buf)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: encode: %w", err)
+	}
+	if len(b.Reveals) > 0 {
+		inner := buf.Bytes()
+		buf = bytes.NewBuffer(make([]byte, 0, len(inner)+64*len(b.Reveals)+64))
+		w := wireBundleV4{Label: Label, Version: VersionV4, Bundle: inner, Reveals: b.Reveals}
+		if err := encMode.MarshalToBuffer(w, buf); err != nil {
+			return nil, fmt.Errorf("evidence: encode: %w", err)
+		}
 	}
 	if buf.Len() > MaxBundleBytes {
 		return nil, fmt.Errorf("%w: %d bytes, over the %d-byte limit", ErrMalformed, buf.Len(), MaxBundleBytes)
@@ -354,6 +407,17 @@ func (b *Bundle) check() error {
 	for i, u := range used {
 		if !u {
 			return bad("checkpoint %d is used by no clip", i)
+		}
+	}
+	if len(b.Reveals) > len(b.Clips) {
+		return bad("%d revealed keys for %d clips", len(b.Reveals), len(b.Clips))
+	}
+	for i, r := range b.Reveals {
+		switch {
+		case len(r.Key) != RevealKeyBytes:
+			return bad("revealed key %d is %d bytes, want %d", i, len(r.Key), RevealKeyBytes)
+		case i > 0 && r.Seq <= b.Reveals[i-1].Seq:
+			return bad("revealed key %d: record #%d does not follow #%d: keys must be in increasing sequence, one per clip", i, r.Seq, b.Reveals[i-1].Seq)
 		}
 	}
 	return nil

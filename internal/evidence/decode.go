@@ -37,14 +37,53 @@ func Decode(data []byte) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: no version after the label: %v", ErrMalformed, err)
 	}
-	if v != VersionV1 && v != VersionV2 && v != VersionV3 {
-		return nil, fmt.Errorf("%w: %d (this code reads versions %d to %d)", ErrVersion, v, VersionV1, VersionV3)
+	if v < VersionV1 || v > VersionV4 {
+		return nil, fmt.Errorf("%w: %d (this code reads versions %d to %d)", ErrVersion, v, VersionV1, VersionV4)
 	}
 	if n != items(v) {
 		return nil, fmt.Errorf("%w: a version %d bundle is an array of %d, this one of %d", ErrMalformed, v, items(v), n)
 	}
 	// From here on the bundle's byte fields are slices of one private copy.
 	d.b = append([]byte(nil), data...)
+	if v != VersionV4 {
+		return d.rest(v)
+	}
+	// Version 4: the inner bundle's bytes, then the revealed keys.
+	inner, err := d.bytes(MaxBundleBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the inner bundle: %v", ErrMalformed, err)
+	}
+	in := decoder{b: inner}
+	n, err = in.expect(majorArray)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the inner bundle: %v", ErrMalformed, err)
+	}
+	if label, err := in.text(len(Label)); err != nil || label != Label {
+		return nil, fmt.Errorf("%w: the inner bundle does not start with the label", ErrMalformed)
+	}
+	iv, err := in.uint()
+	if err != nil || iv < VersionV1 || iv > VersionV3 || n != items(iv) {
+		return nil, fmt.Errorf("%w: the inner bundle of a version 4 bundle must be of version 1 to 3, an array of its length", ErrMalformed)
+	}
+	b, err := in.rest(iv)
+	if err != nil {
+		return nil, fmt.Errorf("the inner bundle: %w", err)
+	}
+	if b.Reveals, err = d.reveals(); err != nil {
+		return nil, fmt.Errorf("%w: revealed keys: %v", ErrMalformed, err)
+	}
+	if d.off != len(d.b) {
+		return nil, fmt.Errorf("%w: %d bytes after the bundle", ErrMalformed, len(d.b)-d.off)
+	}
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// rest reads a bundle of version v (1 to 3) after its label and version,
+// to the end of d's bytes, and checks it.
+func (d *decoder) rest(v uint64) (*Bundle, error) {
 	b, err := d.bundle(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -61,6 +100,35 @@ func Decode(data []byte) (*Bundle, error) {
 	return b, nil
 }
 
+// reveals reads a version 4 bundle's revealed keys: 1..MaxClips of [seq,
+// serial, key].
+func (d *decoder) reveals() ([]Reveal, error) {
+	n, err := d.list(MaxClips, minRevealBytes)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, errors.New("none: a bundle that reveals nothing is written as the bundle it wraps")
+	}
+	rs := make([]Reveal, n)
+	for i := range rs {
+		r := &rs[i]
+		if err := d.tuple(3); err != nil {
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		if r.Seq, err = d.uint(); err != nil {
+			return nil, fmt.Errorf("key %d: seq: %w", i, err)
+		}
+		if r.Serial, err = d.uint(); err != nil {
+			return nil, fmt.Errorf("key %d: serial: %w", i, err)
+		}
+		if r.Key, err = d.bytes(RevealKeyBytes); err != nil || len(r.Key) != RevealKeyBytes {
+			return nil, fmt.Errorf("key %d: want %d bytes (%v)", i, RevealKeyBytes, err)
+		}
+	}
+	return rs, nil
+}
+
 // The least number of bytes one element of each list takes in a
 // well-formed bundle (the decoder refuses anything smaller): a list head
 // claiming more elements than the bytes left could hold is refused before
@@ -72,6 +140,7 @@ const (
 	minCosignatureBytes              = 1 + 2 + 2 + 32 + 1 + 2 + 64    // array head, name, key, time, signature
 	minTimestampBytes                = 2                              // bstr head and a byte
 	minLinkBytes                     = 1 + 2 + 1 + minValidatorBytes  // array head, header, a set of one
+	minRevealBytes                   = 1 + 1 + 1 + 2 + RevealKeyBytes // array head, seq, serial, key
 	minCheckpointBytes, minClipBytes = 1, 1                           // bounded by their count limits
 )
 

@@ -63,7 +63,30 @@ var (
 	// ErrInclusion: a record is not proved to be in its checkpoint's tree
 	// at its sequence number.
 	ErrInclusion = errors.New("record not included in its checkpoint")
+	// ErrReveal: a revealed segment key (version 4) is not the key of a
+	// sealed clip of the bundle: it is for a record the bundle does not
+	// hold, for a clip that is not sealed or is sealed under another
+	// content key, or it does not open the clip (AES-GCM tag).
+	ErrReveal = errors.New("revealed segment key invalid")
 )
+
+// RevealError says which revealed key of a bundle failed and why.
+type RevealError struct {
+	Index  int    // position in Bundle.Reveals
+	Seq    uint64 // the record it claims to be the key of
+	Kind   error  // ErrReveal
+	Reason string
+	Err    error // the underlying error (e2ee's), if any
+}
+
+func (e *RevealError) Error() string {
+	return fmt.Sprintf("revealed key %d (record #%d): %v: %s", e.Index, e.Seq, e.Kind, e.Reason)
+}
+
+// Is makes errors.Is(err, Kind) true.
+func (e *RevealError) Is(target error) bool { return target == e.Kind }
+
+func (e *RevealError) Unwrap() error { return e.Err }
 
 // CheckpointError says which checkpoint of a bundle failed and why.
 type CheckpointError struct {
@@ -130,6 +153,7 @@ var kinds = []struct {
 	{ErrRecord, "record"},
 	{ErrSegment, "segment"},
 	{ErrInclusion, "inclusion"},
+	{ErrReveal, "reveal"},
 }
 
 // KindOf names the kind of a Decode or Verify error: "malformed",

@@ -520,7 +520,8 @@ func TestDecodeStrict(t *testing.T) {
 	}{
 		{"empty", nil, evidence.ErrNotBundle},
 		{"a transaction", f.cam.Records[0].Marshal(), evidence.ErrNotBundle},
-		{"version 4", withVersion(4), evidence.ErrVersion},
+		{"version 5", withVersion(5), evidence.ErrVersion},
+		{"version 4 (revealed keys) as an array of 7", withVersion(4), evidence.ErrMalformed},
 		{"version 3 without a history: an array of 7", withVersion(3), evidence.ErrMalformed},
 		{"version 2 without cosignatures or timestamps", withVersion(2), evidence.ErrMalformed},
 		{"trailing byte", append(bytes.Clone(f.bundle), 0), evidence.ErrMalformed},

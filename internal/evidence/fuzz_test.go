@@ -11,8 +11,8 @@ import (
 // bound (MaxDecodeAllocRatio × the input + MaxDecodeAllocFixed); whatever
 // it accepts re-encodes to exactly the input (one bundle, one byte string);
 // Verify never panics on it; and nothing verifies but the genuine vector
-// bundles (version 1, and version 3 with its validator-set history),
-// untouched. Seeds: testdata/fuzz/FuzzDecodeBundle (the vector bundles,
+// bundles (version 1, version 3 with its validator-set history, and
+// version 4 with revealed keys), untouched. Seeds: testdata/fuzz/FuzzDecodeBundle (the vector bundles,
 // their corruptions and the attacks on the history, and the hostile
 // shapes of hostileBundles).
 func FuzzDecodeBundle(f *testing.F) {
@@ -21,6 +21,10 @@ func FuzzDecodeBundle(f *testing.F) {
 		f.Fatal(err)
 	}
 	goldenV3, err := os.ReadFile("testdata/bundle-v3.cbor")
+	if err != nil {
+		f.Fatal(err)
+	}
+	goldenV4, err := os.ReadFile("testdata/bundle-v4.cbor")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -40,7 +44,7 @@ func FuzzDecodeBundle(f *testing.F) {
 		if !bytes.Equal(again, data) {
 			t.Fatalf("accepted a non-canonical encoding:\n in  %x\n out %x", data, again)
 		}
-		if _, err := Verify(b, Options{Now: now}); err == nil && !bytes.Equal(data, golden) && !bytes.Equal(data, goldenV3) {
+		if _, err := Verify(b, Options{Now: now}); err == nil && !bytes.Equal(data, golden) && !bytes.Equal(data, goldenV3) && !bytes.Equal(data, goldenV4) {
 			t.Fatalf("a bundle other than the genuine one verifies: %x", data)
 		}
 	})

@@ -17,6 +17,10 @@ const (
 	// MaxClips caps the clips in one bundle (5.5 hours of 2 s segments).
 	MaxClips = 10_000
 
+	// RevealKeyBytes is the size of a revealed segment key (version 4,
+	// AES-256, SPEC §17.2). A bundle reveals at most one per clip.
+	RevealKeyBytes = 32
+
 	// MaxCheckpoints caps the checkpoints one bundle relies on.
 	MaxCheckpoints = 1024
 

@@ -111,12 +111,31 @@ type ClipFact struct {
 	Clock            string `json:"clock,omitempty"`
 	Checkpoint       int    `json:"checkpoint"` // index in Checkpoints
 	CheckpointHeight int64  `json:"checkpoint_height"`
+	// Sealed: the clip is end-to-end encrypted (SPEC §17.2): verified as
+	// its sealed bytes, which play only with its segment key.
+	Sealed bool `json:"sealed,omitempty"`
+	// Revealed: the bundle reveals the clip's segment key (version 4) and
+	// it opens the clip: the clip plays.
+	Revealed bool `json:"revealed,omitempty"`
 }
 
 // SeqRange is the records First..Last (inclusive).
 type SeqRange struct {
 	First uint64 `json:"first"`
 	Last  uint64 `json:"last"`
+}
+
+// sealed counts the sealed clips and those of them revealed.
+func (r *Report) sealed() (n, revealed int) {
+	for _, c := range r.Clips {
+		if c.Sealed {
+			n++
+		}
+		if c.Revealed {
+			revealed++
+		}
+	}
+	return n, revealed
 }
 
 // witnessed counts the checkpoints cosigned by a trusted witness.
@@ -248,8 +267,26 @@ func (r *Report) String() string {
 		if c.Clock != "" {
 			clock = ", clock " + c.Clock
 		}
-		fmt.Fprintf(&s, "  #%-6d %s  %6.3fs  %9d bytes  sha256 %s  (checkpoint %d%s)\n",
-			c.Seq, c.Start, c.Duration, c.Size, c.SHA256, c.Checkpoint, clock)
+		play := ""
+		switch {
+		case c.Revealed:
+			play = "  sealed, revealed: playable"
+		case c.Sealed:
+			play = "  sealed: not playable without its key"
+		}
+		fmt.Fprintf(&s, "  #%-6d %s  %6.3fs  %9d bytes  sha256 %s  (checkpoint %d%s)%s\n",
+			c.Seq, c.Start, c.Duration, c.Size, c.SHA256, c.Checkpoint, clock, play)
+	}
+	if n, k := r.sealed(); n > 0 {
+		fmt.Fprintf(&s, "\n%d of the %d clip(s) are end-to-end encrypted (sealed): verified as their sealed bytes; ", n, len(r.Clips))
+		switch {
+		case k == n:
+			fmt.Fprintf(&s, "the bundle reveals the\nsegment key of each, which opens it (and no other segment): they play.\n")
+		case k > 0:
+			fmt.Fprintf(&s, "the bundle reveals the\nsegment keys of %d, which open them (and no other segment): those play, the others do not.\n", k)
+		default:
+			fmt.Fprintf(&s, "the bundle reveals no\nkey, so they do not play (the owner can export them with --reveal).\n")
+		}
 	}
 	return s.String()
 }

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"errors"
 	"fmt"
 	"io"
 )
@@ -15,6 +16,9 @@ import (
 func (b *Bundle) WriteTo(w io.Writer, segment func(seq uint64) ([]byte, error)) (int64, error) {
 	if err := b.check(); err != nil {
 		return 0, err
+	}
+	if len(b.Reveals) > 0 {
+		return 0, errors.New("evidence: WriteTo writes what a hub serves, which reveals no key; Encode a bundle with reveals")
 	}
 	cw := &countWriter{w: w}
 	// A CBOR array's canonical encoding is its head followed by its items'

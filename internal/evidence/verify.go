@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/camchain/camchain/internal/checkpoint"
+	"github.com/camchain/camchain/internal/e2ee"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/tsa"
 	"github.com/camchain/camchain/internal/tx"
@@ -88,8 +90,83 @@ func Verify(b *Bundle, opts Options) (*Report, error) {
 		fact.CheckpointHeight = rep.Checkpoints[fact.Checkpoint].Height
 		rep.Clips = append(rep.Clips, fact)
 	}
+	for i := range b.Reveals {
+		j, err := verifyReveal(b, i, cks)
+		if err != nil {
+			return nil, err
+		}
+		rep.Clips[j].Revealed = true
+	}
 	rep.Missing = missing(rep.Clips)
 	return rep, nil
+}
+
+// ErrSealed: a clip is end-to-end encrypted and the bundle does not reveal
+// its key (OpenClip).
+var ErrSealed = errors.New("the clip is end-to-end encrypted and the bundle does not reveal its key")
+
+// clipOf is the index of the clip of record seq, or -1.
+func clipOf(b *Bundle, seq uint64) int {
+	j := sort.Search(len(b.Clips), func(j int) bool { return b.Clips[j].LeafIndex >= seq })
+	if j < len(b.Clips) && b.Clips[j].LeafIndex == seq {
+		return j
+	}
+	return -1
+}
+
+// verifyReveal checks revealed key i (SPEC §10.8): it is for a clip of the
+// bundle, sealed under the content key it names, and it opens that clip.
+// It returns the clip's index.
+func verifyReveal(b *Bundle, i int, cks []*tx.Checkpoint) (int, error) {
+	r := &b.Reveals[i]
+	fail := func(err error, format string, a ...any) (int, error) {
+		return 0, &RevealError{Index: i, Seq: r.Seq, Kind: ErrReveal, Reason: fmt.Sprintf(format, a...), Err: err}
+	}
+	j := clipOf(b, r.Seq)
+	if j < 0 {
+		return fail(nil, "a key for record #%d, which is not a clip of this bundle: a bundle reveals the keys of its own clips and no other", r.Seq)
+	}
+	seg := b.Clips[j].Segment
+	h, err := e2ee.ParseSealedHeader(seg)
+	if err != nil {
+		return fail(err, "clip %d is not sealed: it has no key to reveal", j)
+	}
+	stream := cks[b.Clips[j].Checkpoint].Stream
+	switch {
+	case h.Camera != b.Camera || h.Epoch != b.Epoch || h.Stream != stream || h.Seq != r.Seq:
+		return fail(nil, "clip %d is sealed as segment %d of stream %d of camera %s epoch %d, not as this clip", j, h.Seq, h.Stream, h.Camera.Hex(), h.Epoch)
+	case h.Serial != r.Serial:
+		return fail(nil, "clip %d is sealed under content key %d, the key revealed is of content key %d", j, h.Serial, r.Serial)
+	}
+	sk, err := e2ee.NewSegmentKey(b.Camera, b.Epoch, stream, r.Seq, r.Serial, r.Key)
+	if err != nil {
+		return fail(err, "%v", err)
+	}
+	if _, err := sk.OpenSegment(seg); err != nil {
+		return fail(err, "the key does not open clip %d: %v", j, err)
+	}
+	return j, nil
+}
+
+// OpenClip returns what clip i of a verified bundle plays: its segment
+// when it is not sealed, its plaintext when it is sealed and the bundle
+// reveals its key (checked by Verify), else ErrSealed.
+func OpenClip(b *Bundle, i int) ([]byte, error) {
+	c := &b.Clips[i]
+	h, err := e2ee.ParseSealedHeader(c.Segment)
+	if err != nil {
+		return c.Segment, nil
+	}
+	k := sort.Search(len(b.Reveals), func(k int) bool { return b.Reveals[k].Seq >= c.LeafIndex })
+	if k == len(b.Reveals) || b.Reveals[k].Seq != c.LeafIndex {
+		return nil, ErrSealed
+	}
+	r := &b.Reveals[k]
+	sk, err := e2ee.NewSegmentKey(b.Camera, b.Epoch, h.Stream, r.Seq, r.Serial, r.Key)
+	if err != nil {
+		return nil, err
+	}
+	return sk.OpenSegment(c.Segment)
 }
 
 // VerifyEach is Verify checking every clip instead of stopping at the
@@ -490,7 +567,15 @@ func verifyClip(b *Bundle, i int, cks []*tx.Checkpoint) (ClipFact, error) {
 		Seq: r.Seq, Start: r.StartTime().Format(time.RFC3339Nano), Duration: r.Duration.Seconds(),
 		Size: r.Size, SHA256: fmt.Sprintf("%x", r.Segment[:]), RecordHash: fmt.Sprintf("%x", rh[:]),
 		Codec: r.Codec, Clock: clockOf(r), Checkpoint: int(c.Checkpoint),
+		Sealed: isSealed(c.Segment),
 	}, nil
+}
+
+// isSealed: the segment is end-to-end encrypted (a sealed header, SPEC
+// §17.2).
+func isSealed(seg []byte) bool {
+	_, err := e2ee.ParseSealedHeader(seg)
+	return err == nil
 }
 
 func unixRFC3339(s uint64) string {
