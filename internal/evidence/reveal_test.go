@@ -63,7 +63,9 @@ var revealCases = []struct {
 	{name: "the key of #2 given for #0", expect: "reveal", reason: "does not open",
 		edit: func(b *evidence.Bundle) { b.Reveals[0].Key = b.Reveals[1].Key }},
 	{name: "a key for record #9, not a clip of the bundle", expect: "reveal", reason: "not a clip of this bundle",
-		edit: func(b *evidence.Bundle) { b.Reveals = append(b.Reveals, evidence.Reveal{Seq: 9, Serial: 1, Key: b.Reveals[0].Key}) }},
+		edit: func(b *evidence.Bundle) {
+			b.Reveals = append(b.Reveals, evidence.Reveal{Seq: 9, Serial: 1, Key: b.Reveals[0].Key})
+		}},
 	{name: "#0's key bound to another content key", expect: "reveal", reason: "sealed under content key 1",
 		edit: func(b *evidence.Bundle) { b.Reveals[0].Serial = 2 }},
 	{name: "a key of #1 derived from a guess", expect: "reveal", reason: "does not open",
