@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/e2ee"
 	"github.com/camchain/camchain/internal/evidence"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/webui"
@@ -39,9 +42,9 @@ to the hub or the ledger.`,
 func newEvidenceExportCmd(e *env) *cobra.Command {
 	var camera, from, to, out, pin, stream, htmlOut string
 	var epoch int64
-	var force bool
+	var force, reveal bool
 	cmd := &cobra.Command{
-		Use:   "export --camera CAMERA --from TIME --to TIME -o FILE [--html PAGE]",
+		Use:   "export --camera CAMERA --from TIME --to TIME -o FILE [--html PAGE] [--reveal]",
 		Short: "Fetch a bundle of a camera's recordings from the hub, verify it, and save it",
 		Long: `Fetch from the hub the evidence bundle of CAMERA's recordings that start in
 [--from, --to) (RFC 3339 times), verify it, and only then write it to FILE
@@ -54,10 +57,20 @@ sub stream's recordings.
 --html PAGE also writes the bundle inside one self-contained HTML file that
 verifies it in any browser, offline (docs/SPEC.md §10.7): give it to someone
 who has no camchain; they open it, enter the ledger's validator-set hash (and
-any witness key they trust) and read what is proven.`,
+any witness key they trust) and read what is proven.
+
+The clips of an end-to-end encrypted camera (docs/SPEC.md §17) are bundled as
+their sealed bytes: they verify without a key, but do not play. --reveal adds
+the segment key of each exported sealed clip (docs/SPEC.md §10.8), opened here
+from its key envelope with your viewing key (from your wallet: --keystore,
+--passphrase-file): whoever has the bundle then plays exactly those clips. A
+segment key opens its own segment and nothing else, neither the period's
+other segments nor any other video of the camera.`,
 		Args: noArgs,
 	}
 	hf := addHubFlags(cmd)
+	ks := addKeystoreFlags(cmd)
+	cmd.Flags().BoolVar(&reveal, "reveal", false, "add the segment keys of the exported sealed clips, so that they play for whoever has the bundle (needs your wallet)")
 	cmd.Flags().StringVar(&camera, "camera", "", "camera `ADDRESS`")
 	cmd.Flags().StringVar(&from, "from", "", "first recording start to include, RFC 3339 (2026-05-01T12:00:00Z)")
 	cmd.Flags().StringVar(&to, "to", "", "end of the range (exclusive), RFC 3339")
@@ -104,6 +117,9 @@ any witness key they trust) and read what is proven.`,
 		if err != nil {
 			return err
 		}
+		if reveal && htmlOut != "" {
+			return usageError{errors.New("--reveal with --html: the offline HTML verifier does not read revealed keys yet; write the bundle with --reveal and verify it with camchain evidence verify --out DIR")}
+		}
 		if !force {
 			for _, f := range []string{out, htmlOut} {
 				if _, err := os.Stat(f); f != "" && err == nil {
@@ -126,6 +142,17 @@ any witness key they trust) and read what is proven.`,
 		}
 		if rep.Stream != stream {
 			return fmt.Errorf("asked for the %s stream's recordings, the hub sent a bundle of the %s stream's; nothing was written", stream, rep.Stream)
+		}
+		revealed := 0
+		if reveal {
+			if data, revealed, err = e.revealKeys(ctx, &opener{e: e, ks: ks, c: c, camera: cam}, data); err != nil {
+				return fmt.Errorf("--reveal: %w; nothing was written", err)
+			}
+			if revealed > 0 {
+				if rep, err = evidence.VerifyBytes(data, evidence.Options{PinnedValidatorsHash: pinned, Now: time.Now(), Witnesses: ws, TSARoots: roots}); err != nil {
+					return fmt.Errorf("--reveal: the bundle with its keys does not verify, so nothing was written: %w", err)
+				}
+			}
 		}
 		write := atomicfile.Create
 		if force {
@@ -161,6 +188,14 @@ any witness key they trust) and read what is proven.`,
 		if htmlOut != "" {
 			fmt.Fprintf(e.stdout, "wrote %s: the bundle with its offline verifier; open it in a browser\n", htmlOut)
 		}
+		switch sealed := sealedClips(rep); {
+		case reveal && sealed == 0:
+			fmt.Fprintf(e.stdout, "no clip is end-to-end encrypted: there was no key to reveal, and every clip plays\n")
+		case reveal:
+			fmt.Fprintf(e.stdout, "revealed the segment keys of %d sealed clip(s): whoever has the bundle can play them, and no other video\n", revealed)
+		case sealed > 0:
+			fmt.Fprintf(e.stdout, "%d clip(s) are end-to-end encrypted: they verify, but play only with --reveal (their segment keys in the bundle)\n", sealed)
+		}
 		switch {
 		case rep.Pinned && len(rep.ValidatorChanges) > 0:
 			fmt.Fprintf(e.stdout, "verified against the pinned genesis validator set %s, through %d change(s) of the set to %s\n",
@@ -176,6 +211,51 @@ any witness key they trust) and read what is proven.`,
 	return cmd
 }
 
+// revealKeys adds to a verified bundle the segment key of each of its
+// sealed clips (version 4, docs/SPEC.md §10.8), each content key opened
+// from its envelope with the caller's viewing key, and checks each opens
+// its clip. It returns data unchanged when no clip is sealed.
+func (e *env) revealKeys(ctx context.Context, o *opener, data []byte) ([]byte, int, error) {
+	b, err := evidence.Decode(data)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range b.Clips {
+		c := &b.Clips[i]
+		h, err := e2ee.ParseSealedHeader(c.Segment)
+		if err != nil {
+			continue // in the clear: it plays as it is
+		}
+		ck, err := o.contentKey(ctx, h.Epoch, h.Serial)
+		if err != nil {
+			return nil, 0, fmt.Errorf("clip %d (record #%d): %w", i, c.LeafIndex, err)
+		}
+		sk, err := ck.Segment(h.Stream, h.Seq)
+		if err != nil {
+			return nil, 0, err
+		}
+		if _, err := sk.OpenSegment(c.Segment); err != nil {
+			return nil, 0, fmt.Errorf("clip %d (record #%d) does not open under its content key %d: %w", i, c.LeafIndex, h.Serial, err)
+		}
+		b.Reveals = append(b.Reveals, evidence.Reveal{Seq: c.LeafIndex, Serial: h.Serial, Key: sk.Bytes()})
+	}
+	if len(b.Reveals) == 0 {
+		return data, 0, nil
+	}
+	out, err := b.Encode()
+	return out, len(b.Reveals), err
+}
+
+func sealedClips(r *evidence.Report) int {
+	n := 0
+	for _, c := range r.Clips {
+		if c.Sealed {
+			n++
+		}
+	}
+	return n
+}
+
 // verifyResult is the --json output of export and verify.
 type verifyResult struct {
 	// OK: everything verified, against a pinned validator set.
@@ -189,6 +269,8 @@ type verifyResult struct {
 	Kind           string           `json:"error_kind,omitempty"` // evidence.KindOf: what failed
 	Error          string           `json:"error,omitempty"`
 	Report         *evidence.Report `json:"report,omitempty"`
+	// Written are the clips verify --out wrote (their playable bytes).
+	Written []string `json:"written,omitempty"`
 }
 
 func heights(r *evidence.Report) string {
@@ -202,8 +284,9 @@ func heights(r *evidence.Report) string {
 func newEvidenceVerifyCmd(e *env) *cobra.Command {
 	var pf pinFlags
 	var jsonOut bool
+	var outDir string
 	cmd := &cobra.Command{
-		Use:   "verify FILE (--validators-hash HASH | --genesis GENESIS | --no-pin)",
+		Use:   "verify FILE (--validators-hash HASH | --genesis GENESIS | --no-pin) [--out DIR]",
 		Short: "Verify an evidence bundle offline and say exactly what it proves",
 		Long: `Verify the evidence bundle in FILE with no network: the clips against their
 signed records, the records against the camera's checkpoints, the checkpoints
@@ -226,6 +309,13 @@ A bundle's blocks are signed by the validator set it carries, which anyone
 could have made on a private chain of their own: without a pin nothing ties
 them to the real ledger. --no-pin checks everything else and says so.
 
+The clips of an end-to-end encrypted camera are in the bundle sealed: they
+verify, and the report says they are sealed. A bundle exported with --reveal
+carries their segment keys, each checked to open its clip; the report then
+says "revealed: playable". --out DIR writes, once the bundle verifies, each
+clip that plays (in the clear, or sealed and revealed) as DIR/<seq>.mp4 (each
+a self-contained MP4); a sealed clip without its key is not written.
+
 Exit status: 0 verified against the pinned validator set; 3 with --no-pin,
 when the bundle is self-consistent but the ledger was not proven; 1 when it
 does not verify; 2 for a bad command line (no pin and no --no-pin included).`,
@@ -233,6 +323,7 @@ does not verify; 2 for a bad command line (no pin and no --no-pin included).`,
 	}
 	pf.add(cmd)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the outcome as JSON")
+	cmd.Flags().StringVar(&outDir, "out", "", "write each playable clip, once the bundle verifies, to `DIR`/<seq>.mp4")
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		pinned, err := pf.resolve()
 		if err != nil {
@@ -246,7 +337,7 @@ does not verify; 2 for a bad command line (no pin and no --no-pin included).`,
 		if err != nil {
 			return err
 		}
-		return e.verifyBundleFile(args[0], evidence.Options{PinnedValidatorsHash: pinned, Witnesses: ws, TSARoots: roots}, jsonOut)
+		return e.verifyBundleFile(args[0], evidence.Options{PinnedValidatorsHash: pinned, Witnesses: ws, TSARoots: roots}, jsonOut, outDir)
 	}
 	return cmd
 }
@@ -335,16 +426,27 @@ func btoi(b bool) int {
 }
 
 // verifyBundleFile verifies one evidence bundle offline, against pinned
-// (nil: self-consistency only, and errNotPinned when that holds).
-func (e *env) verifyBundleFile(p string, opts evidence.Options, jsonOut bool) error {
+// (nil: self-consistency only, and errNotPinned when that holds). With
+// outDir it then writes each playable clip there (writeClips).
+func (e *env) verifyBundleFile(p string, opts evidence.Options, jsonOut bool, outDir string) error {
 	data, err := readBundle(p)
 	if err != nil {
 		return err
 	}
 	opts.Now = time.Now()
-	rep, err := evidence.VerifyBytes(data, opts)
+	b, err := evidence.Decode(data)
+	var rep *evidence.Report
+	if err == nil {
+		rep, err = evidence.Verify(b, opts)
+	}
+	var written []string
+	if err == nil && outDir != "" {
+		if written, err = writeClips(b, outDir); err != nil {
+			return err
+		}
+	}
 	if jsonOut {
-		res := verifyResult{OK: err == nil && rep.Pinned, SelfConsistent: err == nil, File: p, Bytes: len(data), Kind: evidence.KindOf(err), Report: rep}
+		res := verifyResult{OK: err == nil && rep.Pinned, SelfConsistent: err == nil, File: p, Bytes: len(data), Kind: evidence.KindOf(err), Report: rep, Written: written}
 		switch {
 		case err != nil:
 			res.Error = err.Error()
@@ -365,11 +467,45 @@ func (e *env) verifyBundleFile(p string, opts evidence.Options, jsonOut bool) er
 	}
 	if !jsonOut {
 		fmt.Fprint(e.stdout, rep.String())
+		if outDir != "" {
+			fmt.Fprintf(e.stdout, "\nwrote %d playable clip(s) of %d to %s", len(written), len(rep.Clips), outDir)
+			if n := len(rep.Clips) - len(written); n > 0 {
+				fmt.Fprintf(e.stdout, "; %d sealed clip(s) not written: the bundle does not reveal their keys", n)
+			}
+			fmt.Fprintln(e.stdout)
+		}
 	}
 	if !rep.Pinned {
 		return fmt.Errorf("%s: %w", p, errNotPinned)
 	}
 	return nil
+}
+
+// writeClips writes what each clip of a verified bundle plays
+// (evidence.OpenClip: a clip in the clear as it is, a sealed clip whose key
+// the bundle reveals decrypted) to dir/<seq, 16 digits>.mp4, each a
+// self-contained MP4 segment, and returns the files written. A sealed clip
+// without its key is skipped. An existing file is not replaced.
+func writeClips(b *evidence.Bundle, dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := range b.Clips {
+		plain, err := evidence.OpenClip(b, i)
+		if errors.Is(err, evidence.ErrSealed) {
+			continue
+		}
+		if err != nil {
+			return out, fmt.Errorf("clip %d: %w", i, err)
+		}
+		f := filepath.Join(dir, fmt.Sprintf("%016d.mp4", b.Clips[i].LeafIndex))
+		if err := atomicfile.Create(f, plain, 0o600); err != nil {
+			return out, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 func newEvidenceValidatorsHashCmd(e *env) *cobra.Command {

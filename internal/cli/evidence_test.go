@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/evidence"
 	"github.com/camchain/camchain/internal/evidence/evidencetest"
 	"github.com/camchain/camchain/internal/webui"
 )
@@ -176,4 +179,75 @@ func TestEvidenceExportAndVerify(t *testing.T) {
 	}
 	runCLI("verify", file, "--hub", noHub, "--no-pin").must(t, 3, "NOT PINNED")
 	runCLI("verify", bad, "--hub", noHub, "--no-pin").must(t, 1, "does not verify")
+}
+
+// evidence verify --out of the version 4 vector (internal/evidence,
+// bundle-v4: 3 sealed clips, the keys of #0 and #2 revealed) writes the
+// plaintext of #0 and #2 and not #1; the bundle it wraps (the hub's, no
+// key) verifies, says its clips are sealed and writes nothing; a bundle
+// whose key is wrong does not verify and writes nothing.
+func TestEvidenceVerifyRevealOut(t *testing.T) {
+	data, err := os.ReadFile("../evidence/testdata/bundle-v4.cbor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Pin       string            `json:"validators_hash"`
+		Plaintext map[string]string `json:"plaintext_sha256"`
+	}
+	raw, _ := os.ReadFile("../evidence/testdata/bundle-v4.json")
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	b, err := evidence.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "revealed.cbor")
+	os.WriteFile(file, data, 0o600)
+	out := filepath.Join(dir, "clips")
+	r := runCLI("evidence", "verify", file, "--validators-hash", v.Pin, "--out", out).must(t, 0, "")
+	if !strings.Contains(r.stdout, "revealed: playable") || !strings.Contains(r.stdout, "wrote 2 playable clip(s) of 3") {
+		t.Fatalf("verify --out of the revealed bundle:\n%s", r.stdout)
+	}
+	for seq, sum := range v.Plaintext {
+		var n int
+		fmt.Sscan(seq, &n)
+		got, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("%016d.mp4", n)))
+		if h := sha256.Sum256(got); err != nil || hex.EncodeToString(h[:]) != sum {
+			t.Fatalf("clip #%s written is not its plaintext (%v)", seq, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, fmt.Sprintf("%016d.mp4", 1))); err == nil {
+		t.Fatal("verify --out wrote clip #1, whose key the bundle does not reveal")
+	}
+
+	b.Reveals = nil
+	inner, err := b.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealedFile, sealedOut := filepath.Join(dir, "sealed.cbor"), filepath.Join(dir, "none")
+	os.WriteFile(sealedFile, inner, 0o600)
+	r = runCLI("evidence", "verify", sealedFile, "--validators-hash", v.Pin, "--out", sealedOut).must(t, 0, "")
+	if !strings.Contains(r.stdout, "VERIFIED") || !strings.Contains(r.stdout, "sealed: not playable without its key") || !strings.Contains(r.stdout, "wrote 0 playable clip(s) of 3") {
+		t.Fatalf("verify --out of the sealed bundle:\n%s", r.stdout)
+	}
+	if es, _ := os.ReadDir(sealedOut); len(es) != 0 {
+		t.Fatalf("verify --out of a bundle without keys wrote %d file(s)", len(es))
+	}
+
+	b, _ = evidence.Decode(data)
+	b.Reveals[1].Key = bytes.Repeat([]byte{1}, 32)
+	bad, _ := b.Encode()
+	badFile, badOut := filepath.Join(dir, "bad.cbor"), filepath.Join(dir, "bad")
+	os.WriteFile(badFile, bad, 0o600)
+	r = runCLI("evidence", "verify", badFile, "--validators-hash", v.Pin, "--out", badOut, "--json").must(t, 1, "does not open")
+	if !strings.Contains(r.stdout, `"error_kind": "reveal"`) {
+		t.Fatalf("verify --json of a wrong key:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(badOut); err == nil {
+		t.Fatal("verify --out of a bundle that does not verify wrote something")
+	}
 }

@@ -115,7 +115,7 @@ command line, 3 when all verified but a bundle was checked with --no-pin.`,
 		}
 		bundlesOK, unpinned := true, false
 		for _, p := range bundles {
-			switch err := e.verifyBundleFile(p, opts, hf.jsonOut); {
+			switch err := e.verifyBundleFile(p, opts, hf.jsonOut, ""); {
 			case errors.Is(err, errNotPinned):
 				unpinned = true
 			case err != nil:
