@@ -14,8 +14,8 @@ import { play, type Player, type PlayerState } from "./player";
 import type { Stream } from "./feedchain";
 import { timeline } from "./timeline";
 import { DecryptError, Keyring, loadViewingKey } from "./e2ee";
-import { deriveViewingKey, type ViewingKey } from "./viewingkey";
-import { fromHex } from "./bytes";
+import { deriveViewingKey, KEM_XWING, type ViewingKey } from "./viewingkey";
+import { fromHex, hex0x } from "./bytes";
 
 const root = document.getElementById("app")!;
 let hub: Status | null = null;
@@ -808,8 +808,36 @@ function viewPair() {
     }
     btn.disabled = true;
     try {
-      const r = await pair(hub!, session()!.address, code, (t) => (status.textContent = t));
-      say("ok", `Camera ${short(r.camera, 5)} is yours (epoch ${r.epoch}); its co-signature verified in this page, imprint at block ${r.imprint.height}.`);
+      const me = session()!.address;
+      const r = await pair(hub!, me, code, (t) => (status.textContent = t));
+      const paired = `Camera ${short(r.camera, 5)} is yours (epoch ${r.epoch}); its co-signature verified in this page, imprint at block ${r.imprint.height}.`;
+      // The owner's viewing key on the ledger (SPEC §17.1), so that the
+      // camera can encrypt to it from the imprint on.
+      try {
+        status.textContent = "Making your viewing key in your wallet (it signs one message twice)…";
+        const vk = await viewingKey(me);
+        const registered = async () => {
+          try {
+            return (await get<{ public_key: string }>(`/viewing-keys/${me}`)).public_key.toLowerCase() === hex0x(vk.publicKey);
+          } catch (e) {
+            if (!(e instanceof HttpError && e.status === 404)) throw e;
+            return false;
+          }
+        };
+        if (!(await registered())) {
+          status.textContent = "Sign your viewing key's registration in your wallet…";
+          try {
+            const t = await signAndSubmit(hub!, me, "ViewingKey", { account: me, kem: KEM_XWING, publicKey: vk.publicKey });
+            if (t.code !== 0) throw new Error(`the ledger refused it: ${t.code_name}${t.log ? ` (${t.log})` : ""}`);
+          } catch (e) {
+            // The ledger refuses a key it already holds (registered meanwhile, or by the CLI): then it is there.
+            if (!(await registered())) throw e;
+          }
+        }
+        say("ok", `${paired} Your viewing key ${vk.id} is on the ledger: the camera can encrypt its video to you.`);
+      } catch (e) {
+        say("error", `${paired} But your viewing key was not registered (${errText(e)}): until it is, an encrypting camera records in the clear. Register it with camchain wallet viewing-key --register.`);
+      }
       go(`#/camera/${r.camera}`);
     } catch (e) {
       status.textContent = "";

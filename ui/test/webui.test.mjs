@@ -164,9 +164,31 @@ test("a tampered co-signature is refused and nothing is paired; the genuine one 
     code2 = await currentCode();
   }
   assert.notEqual(code2, code1, "the camera shows a new code");
+  // The owner's viewing key, registered by camchain pair for the first camera.
+  const vkPath = `/api/v1/viewing-keys/${owner.state.address}`;
+  const viaCLI = await page.evaluate(async (p) => (await fetch(p, { headers: { "X-Camchain-CSRF": "1" } })).json(), vkPath);
+  // The page registers it after the imprint unless the ledger holds it: a
+  // hub answering (once) that it holds none makes the page sign and submit
+  // its own; the ledger refuses it as the key it already holds — the CLI's
+  // (a ViewingKey of another key would replace it) — and the page, asking
+  // again, finds that very key there.
+  let lied = 0;
+  await page.route(`**${vkPath}`, (route) => (lied++ ? route.continue() : route.fulfill({ status: 404, json: { error: { code: "not_found", message: "no viewing key" } } })));
   await page.getByLabel("Pairing code shown by the camera").fill(code2);
   await page.getByRole("button", { name: "Pair this camera" }).click();
-  await outcome(page, "is yours", 60000);
+  const said = await outcome(page, "is on the ledger", 60000);
+  assert.match(said, /is yours .* Your viewing key viewkey:0x[0-9a-f]{64} is on the ledger/);
+  await page.unroute(`**${vkPath}`);
+  assert.equal(lied, 2, "asked before submitting and after the ledger's answer");
+  const vkPrompts = owner.state.log.filter((l) => l.method === "personal_sign" && l.text.startsWith("camchain viewing key\n"));
+  assert.equal(vkPrompts.length, 2, "the viewing key: two signatures of its message");
+  const vkTx = owner.state.log.filter((l) => l.method === "eth_signTypedData_v4" && l.primaryType === "ViewingKey");
+  assert.equal(vkTx.length, 1, "one ViewingKey transaction signed after the imprint");
+  assert.equal(vkTx[0].message.account, owner.state.address);
+  assert.equal(String(vkTx[0].message.kem), "25722");
+  // The key the page made from the browser wallet is the one camchain made from the words.
+  assert.equal(String(vkTx[0].message.publicKey).toLowerCase(), viaCLI.public_key.toLowerCase());
+  assert.ok(said.includes(viaCLI.key_id), `the page names the CLI's key id ${viaCLI.key_id}: ${said}`);
   cam2 = decodeURIComponent(page.url().split("#/camera/")[1]);
   assert.match(cam2, /^0x[0-9a-fA-F]{40}$/);
   const typed = owner.state.log.filter((l) => l.method === "eth_signTypedData_v4" && l.primaryType === "Imprint");
