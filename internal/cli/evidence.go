@@ -65,7 +65,8 @@ the segment key of each exported sealed clip (docs/SPEC.md §10.8), opened here
 from its key envelope with your viewing key (from your wallet: --keystore,
 --passphrase-file): whoever has the bundle then plays exactly those clips. A
 segment key opens its own segment and nothing else, neither the period's
-other segments nor any other video of the camera.`,
+other segments nor any other video of the camera. With --html the page
+checks the keys too and plays the revealed clips.`,
 		Args: noArgs,
 	}
 	hf := addHubFlags(cmd)
@@ -116,9 +117,6 @@ other segments nor any other video of the camera.`,
 		roots, err := trust.tsaRoots()
 		if err != nil {
 			return err
-		}
-		if reveal && htmlOut != "" {
-			return usageError{errors.New("--reveal with --html: the offline HTML verifier does not read revealed keys yet; write the bundle with --reveal and verify it with camchain evidence verify --out DIR")}
 		}
 		if !force {
 			for _, f := range []string{out, htmlOut} {

@@ -42,6 +42,8 @@ type revealVectors struct {
 	Now       string            `json:"now"`
 	Plaintext map[string]string `json:"plaintext_sha256"` // by seq
 	Cases     []revealCase      `json:"cases"`
+	// Report is Verify's report of the bundle as is, pinned.
+	Report *evidence.Report `json:"report"`
 }
 
 type revealCase struct {
@@ -330,6 +332,13 @@ func TestRevealVectors(t *testing.T) {
 				t.Errorf("%s: %T, want a *RevealError", c.name, err)
 			}
 		}
+		if err == nil && c.name == "as is" {
+			got, _ := json.Marshal(rep)
+			want, _ := json.Marshal(v.Report)
+			if !bytes.Equal(got, want) {
+				t.Errorf("report\n got %s\nwant %s", got, want)
+			}
+		}
 		if err == nil {
 			b, _ := evidence.Decode(in)
 			for j, cl := range rep.Clips {
@@ -403,6 +412,9 @@ func generateRevealVectors(t *testing.T) {
 	}
 	for _, c := range revealCases {
 		v.Cases = append(v.Cases, revealCase{Name: c.name, Expect: c.expect, Reason: c.reason})
+	}
+	if v.Report, err = evidence.VerifyBytes(v4, f.opts()); err != nil {
+		t.Fatal(err)
 	}
 	j, _ := json.MarshalIndent(v, "", "  ")
 	if err := os.WriteFile(revealFile, append(j, '\n'), 0o644); err != nil {

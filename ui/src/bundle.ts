@@ -10,10 +10,13 @@ import { HASH_SIZE, MAX_PROOF_HASHES } from "./merkle";
 export const LABEL = "camchain-evidence";
 /** The latest version; version 2 adds witness cosignatures and
  * timestamps, version 3 the validator set's history (SPEC §10.2). */
-export const VERSION = 3n;
+export const VERSION = 4n;
 export const VERSION_V1 = 1n;
 export const VERSION_V2 = 2n;
 export const VERSION_V3 = 3n;
+/** Version 4: a version 1–3 bundle, byte for byte, with the segment keys
+ * of some sealed clips (SPEC §10.8). */
+export const VERSION_V4 = 4n;
 
 // internal/evidence/limits.go.
 export const LIMITS = {
@@ -80,8 +83,16 @@ export interface History {
   genesis: Validator[];
   links: Link[];
 }
+/** A revealed segment key (version 4, SPEC §10.8): [seq, serial, key]. */
+export interface Reveal {
+  seq: bigint;
+  serial: bigint;
+  key: Uint8Array;
+}
 export interface Bundle {
   version: bigint;
+  /** The revealed segment keys (version 4); absent when none. */
+  reveals?: Reveal[];
   ledgerChainID: string;
   camera: Uint8Array;
   epoch: bigint;
@@ -110,7 +121,8 @@ export type Kind =
   | "not_timestamped"
   | "record"
   | "segment"
-  | "inclusion";
+  | "inclusion"
+  | "reveal";
 
 /** EvidenceError is a failure of a bundle: its kind, where, and why. */
 export class EvidenceError extends Error {
@@ -220,9 +232,50 @@ export function decodeBundle(data: Uint8Array): Bundle {
   } catch (e) {
     throw bad(`no version after the label: ${(e as Error).message}`);
   }
-  if (v !== VERSION_V1 && v !== VERSION_V2 && v !== VERSION_V3) throw new EvidenceError("version", "", `unknown bundle version ${v} (this page reads versions 1 to 3)`);
-  const items = v === VERSION_V3 ? 8n : 7n;
+  if (v !== VERSION_V1 && v !== VERSION_V2 && v !== VERSION_V3 && v !== VERSION_V4)
+    throw new EvidenceError("version", "", `unknown bundle version ${v} (this page reads versions 1 to 4)`);
+  const items = v === VERSION_V3 ? 8n : v === VERSION_V4 ? 4n : 7n;
   if (n !== items) throw bad(`a version ${v} bundle is an array of ${items}, this one of ${n}`);
+  if (v !== VERSION_V4) return rest(d, v, data.length);
+  // Version 4: the inner bundle's bytes, then the revealed keys.
+  let b: Bundle;
+  let reveals: Reveal[];
+  try {
+    const inner = d.bytes(LIMITS.bundleBytes);
+    const id = new Decoder(inner);
+    const m = id.expect(ARRAY);
+    if (id.text(LABEL.length) !== LABEL) throw new Error("the inner bundle does not start with the label");
+    const iv = id.uint();
+    if (iv < VERSION_V1 || iv > VERSION_V3 || m !== (iv === VERSION_V3 ? 8n : 7n))
+      throw new Error("the inner bundle of a version 4 bundle must be of version 1 to 3, an array of its length");
+    b = rest(id, iv, inner.length);
+    const k = d.list(LIMITS.clips, 37);
+    if (k === 0) throw new Error("revealed keys: none: a bundle that reveals nothing is written as the bundle it wraps");
+    reveals = [];
+    for (let i = 0; i < k; i++) {
+      d.tuple(3);
+      const seq = d.uint(),
+        serial = d.uint(),
+        key = d.bytes(32);
+      if (key.length !== 32) throw new Error(`revealed keys: key ${i}: want 32 bytes`);
+      reveals.push({ seq, serial, key });
+    }
+  } catch (e) {
+    if (e instanceof EvidenceError) throw e;
+    throw bad((e as Error).message);
+  }
+  if (d.off !== data.length) throw bad(`${data.length - d.off} bytes after the bundle`);
+  if (reveals.length > b.clips.length) throw bad(`${reveals.length} revealed keys for ${b.clips.length} clips`);
+  reveals.forEach((r, i) => {
+    if (i > 0 && r.seq <= reveals[i - 1].seq) throw bad(`revealed key ${i}: record #${r.seq} does not follow #${reveals[i - 1].seq}: keys must be in increasing sequence, one per clip`);
+  });
+  return { ...b, version: VERSION_V4, reveals };
+}
+
+/** rest reads a version 1–3 bundle after its label and version, to the
+ * end of its bytes (end), and checks it. */
+function rest(d: Decoder, v: bigint, end: number): Bundle {
+  const bad = (why: string) => new EvidenceError("malformed", "", why);
   let b: Bundle;
   try {
     b = bundleBody(d, v);
@@ -232,7 +285,7 @@ export function decodeBundle(data: Uint8Array): Bundle {
   const carries = b.checkpoints.some((c) => c.cosignatures.length > 0 || c.timestamps.length > 0);
   const written = b.history ? VERSION_V3 : carries ? VERSION_V2 : VERSION_V1;
   if (written !== v) throw bad(`a version ${v} bundle with no cosignature and no timestamp: such a bundle is written as version ${written}`);
-  if (d.off !== data.length) throw bad(`${data.length - d.off} bytes after the bundle`);
+  if (d.off !== end) throw bad(`${end - d.off} bytes after the bundle`);
   check(b);
   return b;
 }

@@ -88,6 +88,12 @@ export interface ClipFact {
   clock: string;
   checkpoint: number;
   checkpointHeight: bigint;
+  /** The clip is end-to-end encrypted (SPEC §17.2): verified as its
+   * sealed bytes, which play only with its key. */
+  sealed: boolean;
+  /** The bundle reveals its segment key (version 4) and it opens the clip
+   * (set by openReveals). */
+  revealed: boolean;
 }
 /** One verified change of the validator set (evidence.ValidatorChangeFact). */
 export interface ValidatorChangeFact {
@@ -272,7 +278,9 @@ export async function segmentDigests(b: Bundle): Promise<Uint8Array[] | undefine
  * (segmentDigests): the same checks, the same report and verdicts. */
 export async function verifyBytesAsync(data: Uint8Array, opts: Options = {}): Promise<Report> {
   const b = decodeBundle(data);
-  return verify(b, { ...opts, digests: await segmentDigests(b) });
+  const rep = verify(b, { ...opts, digests: await segmentDigests(b) });
+  await openReveals(b, rep);
+  return rep;
 }
 
 /** verify is evidence.Verify: it returns what the bundle proves or throws
@@ -340,6 +348,9 @@ export function verify(b: Bundle, opts: Options = {}): Report {
     fact.checkpointHeight = rep.checkpoints[fact.checkpoint].height;
     rep.clips.push(fact);
   });
+  // Revealed keys (version 4): what needs no decryption; openReveals
+  // (async, WebCrypto) checks that each opens its clip.
+  checkReveals(b, rep.stream);
   for (let i = 1; i < rep.clips.length; i++) {
     const a = rep.clips[i - 1].seq,
       c = rep.clips[i].seq;
@@ -719,7 +730,138 @@ function verifyClip(b: Bundle, i: number, cks: CheckpointMsg[], cache: { known?:
     clock: r.clock,
     checkpoint: Number(c.checkpoint),
     checkpointHeight: 0n,
+    sealed: sealedHeader(c.segment) !== null,
+    revealed: false,
   };
+}
+
+// Sealed segments (SPEC §17.2): "CCE1", version 1, stream, camera (20),
+// epoch, seq, serial (u64be), index (u32be), then AES-256-GCM.
+const SEALED_HEADER = 54;
+const SEALED_OVERHEAD = SEALED_HEADER + 16;
+interface SealedHeader {
+  stream: number;
+  camera: Uint8Array;
+  epoch: bigint;
+  seq: bigint;
+  serial: bigint;
+  index: number;
+}
+
+/** sealedHeader is e2ee.ParseSealedHeader; null for bytes not sealed. */
+function sealedHeader(b: Uint8Array): SealedHeader | null {
+  if (b.length < SEALED_OVERHEAD || b[0] !== 0x43 || b[1] !== 0x43 || b[2] !== 0x45 || b[3] !== 0x31 || b[4] !== 1 || b[5] > 1) return null;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { stream: b[5], camera: b.subarray(6, 26), epoch: v.getBigUint64(26), seq: v.getBigUint64(34), serial: v.getBigUint64(42), index: v.getUint32(50) };
+}
+
+function headerBytes(h: SealedHeader): Uint8Array {
+  const out = new Uint8Array(SEALED_HEADER);
+  out.set([0x43, 0x43, 0x45, 0x31, 1, h.stream]);
+  out.set(h.camera, 6);
+  const v = new DataView(out.buffer);
+  v.setBigUint64(26, h.epoch);
+  v.setBigUint64(34, h.seq);
+  v.setBigUint64(42, h.serial);
+  v.setUint32(50, h.index);
+  return out;
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** openSealed is e2ee's SegmentKey.OpenSegment with WebCrypto's AES-GCM: a
+ * segment sealed whole (index 0), or its parts one after the other
+ * (indexes 1, 2, …), each chunk ending where the next one's header begins. */
+async function openSealed(key: Uint8Array, h: SealedHeader, sealed: Uint8Array): Promise<Uint8Array> {
+  const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;
+  if (!subtle) throw new Error("this browser has no WebCrypto: the revealed keys cannot be checked here");
+  const k = await subtle.importKey("raw", key.slice() as Uint8Array<ArrayBuffer>, "AES-GCM", false, ["decrypt"]);
+  const open = async (chunk: Uint8Array, index: number): Promise<Uint8Array> => {
+    const ch = sealedHeader(chunk);
+    if (!ch || ch.index !== index || ch.seq !== h.seq || ch.serial !== h.serial || ch.epoch !== h.epoch || ch.stream !== h.stream || !equalBytes(ch.camera, h.camera))
+      throw new Error(`chunk ${index} is not this segment's`);
+    const iv = new Uint8Array(12);
+    new DataView(iv.buffer).setBigUint64(4, BigInt(index));
+    try {
+      const pt = await subtle.decrypt(
+        { name: "AES-GCM", iv, additionalData: chunk.slice(0, SEALED_HEADER) as Uint8Array<ArrayBuffer>, tagLength: 128 },
+        k,
+        chunk.slice(SEALED_HEADER) as Uint8Array<ArrayBuffer>,
+      );
+      return new Uint8Array(pt);
+    } catch {
+      throw new Error("sealed segment does not open under this key (wrong key, or altered)");
+    }
+  };
+  if (h.index === 0) return open(sealed, 0);
+  if (h.index !== 1) throw new Error(`a segment whose first part has index ${h.index}`);
+  const parts: Uint8Array[] = [];
+  for (let i = 1, rest = sealed; rest.length > 0; i++) {
+    if (i > 1 << 16) throw new Error("too many parts");
+    const next = headerBytes({ ...h, index: i + 1 });
+    const j = indexOf(rest, next, Math.min(SEALED_OVERHEAD, rest.length));
+    const n = j >= 0 ? j : rest.length;
+    parts.push(await open(rest.subarray(0, n), i));
+    rest = rest.subarray(n);
+  }
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** checkReveals is the part of §10.8's checks that needs no decryption:
+ * each revealed key is for a clip of the bundle, sealed as that clip under
+ * the content key it names. It returns, for each, the clip's index. */
+function checkReveals(b: Bundle, stream: string): number[] {
+  return (b.reveals ?? []).map((r, i) => {
+    const fail = (reason: string): never => {
+      throw new EvidenceError("reveal", `revealed key ${i} (record #${r.seq})`, reason);
+    };
+    const j = b.clips.findIndex((c) => c.leafIndex === r.seq);
+    if (j < 0) fail(`a key for record #${r.seq}, which is not a clip of this bundle: a bundle reveals the keys of its own clips and no other`);
+    const h = sealedHeader(b.clips[j].segment);
+    if (!h) return fail(`clip ${j} is not sealed: it has no key to reveal`);
+    if (!equalBytes(h.camera, b.camera) || h.epoch !== b.epoch || h.stream !== (stream === "sub" ? 1 : 0) || h.seq !== r.seq)
+      fail(`clip ${j} is sealed as segment ${h.seq} of stream ${h.stream} of another camera or epoch, not as this clip`);
+    if (h.serial !== r.serial) fail(`clip ${j} is sealed under content key ${h.serial}, the key revealed is of content key ${r.serial}`);
+    return j;
+  });
+}
+
+/** openReveals finishes §10.8 on a verified bundle: each revealed key must
+ * open its clip (AES-GCM, by WebCrypto); those clips are then marked
+ * revealed. It throws an EvidenceError of kind reveal. */
+export async function openReveals(b: Bundle, rep: Report): Promise<void> {
+  const js = checkReveals(b, rep.stream);
+  for (const [i, j] of js.entries()) {
+    const r = b.reveals![i];
+    try {
+      await openSealed(r.key, sealedHeader(b.clips[j].segment)!, b.clips[j].segment);
+    } catch (e) {
+      throw new EvidenceError("reveal", `revealed key ${i} (record #${r.seq})`, `the key does not open clip ${j}: ${(e as Error).message}`);
+    }
+    rep.clips[j].revealed = true;
+  }
+}
+
+/** playable is what clip i of a verified bundle plays: its bytes in the
+ * clear, its plaintext when sealed and revealed, or null (sealed, no key). */
+export async function playable(b: Bundle, i: number): Promise<Uint8Array | null> {
+  const c = b.clips[i];
+  const h = sealedHeader(c.segment);
+  if (!h) return c.segment;
+  const r = (b.reveals ?? []).find((r) => r.seq === c.leafIndex);
+  return r ? openSealed(r.key, h, c.segment) : null;
 }
 
 /** kindOf names the kind of an error as evidence.KindOf does. */
@@ -782,6 +924,8 @@ export function reportJSON(r: Report): unknown {
       ...(c.clock !== "unknown" ? { clock: c.clock } : {}),
       checkpoint: c.checkpoint,
       checkpoint_height: n(c.checkpointHeight),
+      ...(c.sealed ? { sealed: true } : {}),
+      ...(c.revealed ? { revealed: true } : {}),
     })),
     origin: r.origin,
   };

@@ -12,7 +12,7 @@
 import { h, mount } from "./dom";
 import { fromHex } from "./bytes";
 import { decodeBundle } from "./bundle";
-import { kindOf, parseWitnessKey, reportJSON, segmentDigests, verify, type Options, type Report, type WitnessKey } from "./evidence";
+import { kindOf, openReveals, parseWitnessKey, playable, reportJSON, segmentDigests, verify, type Options, type Report, type WitnessKey } from "./evidence";
 
 const $ = (id: string) => document.getElementById(id)!;
 
@@ -77,7 +77,9 @@ async function run(): Promise<void> {
   try {
     const b = decodeBundle(current);
     rep = verify(b, { ...opts, digests: await segmentDigests(b) });
+    await openReveals(b, rep);
   } catch (e) {
+    rep = null;
     err = e;
   }
   const ms = performance.now() - t0;
@@ -191,7 +193,13 @@ function renderReport(r: Report, ms: number): Node[] {
             h("td", { class: "mono" }, c.sha256),
             h("td", null, c.codec),
             h("td", null, c.clock),
-            h("td", null, h("button", { type: "button", "data-clip": i, onclick: () => play(i) }, "Play")),
+            h(
+              "td",
+              { "data-play": c.revealed ? "revealed" : c.sealed ? "sealed" : "clear" },
+              c.sealed && !c.revealed
+                ? "sealed: not playable without its key"
+                : h("button", { type: "button", "data-clip": i, onclick: () => void play(i) }, c.revealed ? "Play (revealed)" : "Play"),
+            ),
           ),
         ),
       ),
@@ -200,14 +208,19 @@ function renderReport(r: Report, ms: number): Node[] {
   ];
 }
 
-function play(i: number): void {
+async function play(i: number): Promise<void> {
   if (!current) return;
   const b = decodeBundle(current); // the bytes just verified
-  const seg = b.clips[i].segment;
+  const seg = await playable(b, i);
+  if (!seg) {
+    mount($("player"), h("p", { class: "notice" }, `Clip #${b.clips[i].leafIndex} is end-to-end encrypted and this bundle does not reveal its key: it verifies, but does not play.`));
+    return;
+  }
   const url = URL.createObjectURL(new Blob([seg.slice()], { type: "video/mp4" }));
   urls.push(url);
   const v = h("video", { controls: true, autoplay: true, src: url, "data-clip": i });
-  mount($("player"), h("p", null, `Clip #${b.clips[i].leafIndex}, from the verified bytes:`), v);
+  const what = seg === b.clips[i].segment ? "from the verified bytes" : "decrypted with the segment key the bundle reveals, from the verified sealed bytes";
+  mount($("player"), h("p", null, `Clip #${b.clips[i].leafIndex}, ${what}:`), v);
 }
 
 async function open(f: File): Promise<void> {

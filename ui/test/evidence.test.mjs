@@ -22,7 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), "camchain-ui-evidence-"));
 const entry = join(dir, "entry.ts");
 writeFileSync(
   entry,
-  `export * from ${JSON.stringify(join(here, "..", "src", "evidence"))};\nexport { KnownSigner, recoverKey, signerOf, addressOf } from ${JSON.stringify(join(here, "..", "src", "feedchain"))};`,
+  `export * from ${JSON.stringify(join(here, "..", "src", "evidence"))};\nexport { KnownSigner, recoverKey, signerOf, addressOf } from ${JSON.stringify(join(here, "..", "src", "feedchain"))};\nexport { decodeBundle } from ${JSON.stringify(join(here, "..", "src", "bundle"))};`,
 );
 const out = join(dir, "evidence.mjs");
 await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", outfile: out, logLevel: "warning", mainFields: ["module", "main"] });
@@ -148,3 +148,50 @@ test("KnownSigner agrees with recovery", () => {
     assert.equal(k.recovers(digest, Uint8Array.from([...sig2.subarray(1, 65), sig2[0] + 27])), false);
   }
 });
+
+// Version 4 (SPEC §10.8): bundle-v4 reveals the segment keys of #0 and #2
+// of its 3 sealed clips. The page's report is Go's, field for field (#0
+// and #2 revealed, #1 sealed); the revealed clips open to the plaintext
+// Go sealed (WebCrypto AES-GCM); a key flipped, a key for a record not in
+// the bundle, or bound to another content key is a reveal failure; two
+// keys for one clip are malformed — the verdicts reveal_test.go gives.
+{
+  const testdata = join(root, "internal", "evidence", "testdata");
+  const vec = JSON.parse(readFileSync(join(testdata, "bundle-v4.json"), "utf8"));
+  const bundle = readFileSync(join(testdata, "bundle-v4.cbor"));
+  const opts = { now: BigInt(Math.floor(Date.parse(vec.now) / 1000)), pin: hex(vec.validators_hash) };
+  const n = bundle.length; // the last reveal: 83 <seq> <serial> 58 20 <key 32>
+  const cases = [
+    ["as is", (b) => b, "ok"],
+    ["a bit of #2's key flipped", (b) => ((b[n - 1] ^= 1), b), "reveal"],
+    ["#2's key given for record #9, not a clip of the bundle", (b) => ((b[n - 36] = 9), b), "reveal"],
+    ["#2's key bound to content key 2", (b) => ((b[n - 35] = 2), b), "reveal"],
+    ["#2's key given as #0's a second time", (b) => ((b[n - 36] = 0), b), "malformed"],
+  ];
+  for (const [name, edit, expect] of cases) {
+    test(`bundle-v4: ${name} → ${expect}`, async () => {
+      assert.equal(bundle[n - 37], 0x83);
+      const b = edit(Uint8Array.from(bundle));
+      let rep, kind = "ok", err;
+      try {
+        rep = await ev.verifyBytesAsync(b, opts);
+      } catch (e) {
+        err = e;
+        kind = ev.kindOf(e);
+      }
+      assert.equal(kind, expect, `verdict ${kind} (${err?.message})`);
+      if (expect !== "ok") return;
+      assert.deepEqual(ev.reportJSON(rep), vec.report);
+      const d = ev.decodeBundle(b);
+      for (const [i, c] of rep.clips.entries()) {
+        const p = await ev.playable(d, i);
+        const want = vec.plaintext_sha256[String(c.seq)];
+        if (!want) {
+          assert.equal(p, null, `clip ${i}, not revealed, plays`);
+          continue;
+        }
+        assert.equal(Buffer.from(await crypto.subtle.digest("SHA-256", p)).toString("hex"), want, `clip ${i}'s plaintext`);
+      }
+    });
+  }
+}
