@@ -261,6 +261,8 @@ type agentStatus struct {
 	SubHead  string `json:"sub_head"`  // the sub stream's own chain
 	SubAcked string `json:"sub_acked"` // (empty without --sub-source)
 	CPUNanos int64  `json:"cpu_ns"`    // the agent's rusage, user+system
+	Camera   string `json:"camera"`
+	E2EE     string `json:"e2ee"` // "off", "on", or why not encrypting; empty unpaired
 }
 
 func agentStatusOf(agentBin, data string) (agentStatus, error) {

@@ -52,35 +52,11 @@ func benchLiveLatency(ctx context.Context, o *options) ([]Row, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	clip := filepath.Join(tmp, "clip.mkv")
-	o.Progress.Printf("   encoding a %s 1280x720 clip at %s with ffmpeg", liveClip, liveBitrate)
-	if err := makeClip(ctx, clip, "1280x720", liveBitrate, liveClip, false, "matroska"); err != nil {
-		return nil, err
-	}
-	camPort, err := freePort()
+	l, stop, err := startLivePipeline(ctx, o, bins, tmp)
 	if err != nil {
 		return nil, err
 	}
-	camAddr := "127.0.0.1:" + strconv.Itoa(camPort)
-	cam, err := startProc(ctx, "camchain-testcam", "ready", filepath.Join(bins, "camchain-testcam"), "-addr", camAddr)
-	if err != nil {
-		return nil, err
-	}
-	defer cam.stop()
-	ff := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy",
-		"-rtsp_transport", "tcp", "-f", "rtsp", "rtsp://"+camAddr+"/main")
-	if err := ff.Start(); err != nil {
-		return nil, fmt.Errorf("ffmpeg: %w", err)
-	}
-	defer func() { ff.Process.Kill(); ff.Wait() }()
-	hub, httpAddr, err := startHubProc(ctx, bins, tmp)
-	if err != nil {
-		return nil, err
-	}
-	defer hub.stop()
-
-	env := append(os.Environ(), "CAMCHAIN_HOME="+filepath.Join(tmp, "home"))
-	l := &liveRun{bins: bins, tmp: tmp, env: env, hubURL: "http://" + httpAddr, camURL: "rtsp://" + camAddr + "/main", agentData: filepath.Join(tmp, "agent")}
+	defer stop()
 	var res [2]liveResult
 	for i, parts := range []time.Duration{livePart, 0} {
 		name := "with parts of " + parts.String()
@@ -107,6 +83,54 @@ func benchLiveLatency(ctx context.Context, o *options) ([]Row, error) {
 	}, nil
 }
 
+// startLivePipeline starts what a live view is measured through, under
+// tmp: ffmpeg playing a 720p clip in real time into camchain-testcam, and a
+// real camchaind; the agent (in this process) and the viewer are started by
+// liveRun.measure. stop ends them.
+func startLivePipeline(ctx context.Context, o *options, bins, tmp string) (l *liveRun, stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	clip := filepath.Join(tmp, "clip.mkv")
+	o.Progress.Printf("   encoding a %s 1280x720 clip at %s with ffmpeg", liveClip, liveBitrate)
+	if err := makeClip(ctx, clip, "1280x720", liveBitrate, liveClip, false, "matroska"); err != nil {
+		return nil, nil, err
+	}
+	camPort, err := freePort()
+	if err != nil {
+		return nil, nil, err
+	}
+	camAddr := "127.0.0.1:" + strconv.Itoa(camPort)
+	cam, err := startProc(ctx, "camchain-testcam", "ready", filepath.Join(bins, "camchain-testcam"), "-addr", camAddr)
+	if err != nil {
+		return nil, nil, err
+	}
+	stops = append(stops, cam.stop)
+	ff := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy",
+		"-rtsp_transport", "tcp", "-f", "rtsp", "rtsp://"+camAddr+"/main")
+	if err := ff.Start(); err != nil {
+		return nil, nil, fmt.Errorf("ffmpeg: %w", err)
+	}
+	stops = append(stops, func() { ff.Process.Kill(); ff.Wait() })
+	hub, httpAddr, err := startHubProc(ctx, bins, tmp)
+	if err != nil {
+		return nil, nil, err
+	}
+	stops = append(stops, hub.stop)
+
+	env := append(os.Environ(), "CAMCHAIN_HOME="+filepath.Join(tmp, "home"))
+	l = &liveRun{bins: bins, tmp: tmp, env: env, hubURL: "http://" + httpAddr, camURL: "rtsp://" + camAddr + "/main", agentData: filepath.Join(tmp, "agent")}
+	return l, stop, nil
+}
+
 func pct(d []time.Duration, p int) time.Duration {
 	if len(d) == 0 {
 		return 0
@@ -124,6 +148,11 @@ type liveRun struct {
 	env                  []string
 	hubURL, camURL       string
 	camera               string
+	// e2ee, if set, is the agent's E2EE state (its status) each mode
+	// waits for before the viewer starts and checks again at its end;
+	// watchArgs are added to camchain watch's.
+	e2ee      string
+	watchArgs []string
 }
 
 type liveResult struct {
@@ -165,11 +194,15 @@ func (l *liveRun) measure(ctx context.Context, parts time.Duration, first bool) 
 			return res, fmt.Errorf("camchain login: %w\n%s", err, out)
 		}
 	}
-	if err := waitUntil(ctx, time.Minute, func() bool { s := a.Status(); return s.Link == "connected" && seqOf(s.Acked) >= 0 }); err != nil {
-		return res, fmt.Errorf("agent not connected and recording: %w (status %+v)", err, a.Status())
+	if err := waitUntil(ctx, time.Minute, func() bool {
+		s := a.Status()
+		return s.Link == "connected" && seqOf(s.Acked) >= 0 && (l.e2ee == "" || s.E2EE == l.e2ee)
+	}); err != nil {
+		return res, fmt.Errorf("agent not connected and recording (e2ee %q wanted): %w (status %+v)", l.e2ee, err, a.Status())
 	}
 
 	fifo := filepath.Join(l.tmp, fmt.Sprintf("watch-%d.mp4", parts))
+	os.Remove(fifo) // a mode measured again (the e2ee group) makes its own
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		return res, err
 	}
@@ -177,6 +210,7 @@ func (l *liveRun) measure(ctx context.Context, parts time.Duration, first bool) 
 	if parts > 0 {
 		args = append(args, "--parts")
 	}
+	args = append(args, l.watchArgs...)
 	w := l.cli(ctx, args...)
 	var werr safeBuffer
 	w.Stderr, w.Stdout = &werr, &werr
@@ -196,6 +230,9 @@ func (l *liveRun) measure(ctx context.Context, parts time.Duration, first bool) 
 	w.Wait()
 	if rerr != nil {
 		return res, fmt.Errorf("reading what watch wrote: %w\nwatch: %s", rerr, werr.String())
+	}
+	if s := a.Status(); l.e2ee != "" && s.E2EE != l.e2ee {
+		return res, fmt.Errorf("the agent's e2ee is %q at the end, not %q", s.E2EE, l.e2ee)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -68,6 +68,7 @@ func groups() []group {
 		{"hub.mqtt", "100 cameras streaming to a hub with MQTT integrations: messages per second at the broker, and the hub's CPU beside the same run without MQTT", benchMQTT},
 		{"live.latency", "live view latency from the agent receiving a frame to camchain watch having verified and written it, with parts (200 ms) beside the same without parts, frames matched by decode time", benchLiveLatency},
 		{"live.tailnet", "the first live frame through the tailnet (headscale and its DERP relay on loopback, the hub's embedded Tailscale node) beside through loopback directly, same hub, camera and viewer", benchTailnetFirstFrame},
+		{"e2ee", "end-to-end encryption's cost, off then on in the same run (the owner's policy signed with camchain encryption --on): the agent's CPU at 4 Mbit/s as agent.footprint measures it, and the live view with parts as live.latency measures it (camchain watch decrypting)", benchE2EE},
 		{"playback.seek", "recorded playback: time to the first segment of a seek into a 24-hour timeline through the hub's playback socket, beside the store's own seek and read", benchPlaybackSeek},
 		{"timeline.day_query", "one day of one camera's timeline (spans, gaps, alarms, integrity per segment) through the API from a store of 30 days at 2 s segments, beside reading that day's records from the log directly", benchTimelineDay},
 		{"export.hour", "camchain export of one hour (bundle from the hub, verified, MP4 and evidence written), MB/s beside copying the same segment files", benchExportHour},
