@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/e2ee"
 	"github.com/camchain/camchain/internal/evidence"
 	"github.com/camchain/camchain/internal/evidence/evidencetest"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/testutil/interop"
 	"github.com/camchain/camchain/internal/verify/verifytest"
 	"github.com/camchain/camchain/internal/webui"
@@ -172,6 +174,53 @@ func TestHTMLVerifierInChromium(t *testing.T) {
 	page("commit-altered", flip(at(decoded.Checkpoints[0].NextHeader)+len(decoded.Checkpoints[0].NextHeader)-3, 0x01), pinHex, nil, false)
 	page("trailing-byte", append(bytes.Clone(genuine), 0), pinHex, nil, false)
 	page("truncated", genuine[:len(genuine)-100], pinHex, nil, false)
+
+	// A sealed camera's bundle (SPEC §10.8): the sample's segments sealed
+	// under a content key; without keys the page verifies and plays
+	// nothing; with clip 0's key revealed it plays clip 0 from its
+	// plaintext; with a wrong key it fails as the CLI does (reveal).
+	sealedCam, err := evidencetest.NewCamera(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := e2ee.NewContentKey(sealedCam.Key.Address(), 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sealedSegs [][]byte
+	for i, seg := range sample.Segments[:2] {
+		sk, _ := ck.Segment(feedchain.StreamMain, uint64(i))
+		s, err := sk.Seal(0, seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealedSegs = append(sealedSegs, s)
+	}
+	if err := sealedCam.RecordData(sealedSegs, t0, 2*time.Second, sample.Records[0].Codec); err != nil {
+		t.Fatal(err)
+	}
+	if err := sealedCam.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sealedBundle, err := sealedCam.Export(ctx, t0, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := evidence.Decode(sealedBundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk0, _ := ck.Segment(feedchain.StreamMain, 0)
+	sb.Reveals = []evidence.Reveal{{Seq: 0, Serial: 1, Key: sk0.Bytes()}}
+	revealedBundle, err := sb.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.Reveals[0].Key = bytes.Repeat([]byte{9}, 32)
+	wrongKey, _ := sb.Encode()
+	page("sealed", sealedBundle, pinHex, nil, false)
+	page("revealed", revealedBundle, pinHex, nil, true)
+	page("revealed-wrong-key", wrongKey, pinHex, nil, false)
 
 	// Every case of the Go vectors, as a page.
 	root, err := interop.ModuleRoot()
