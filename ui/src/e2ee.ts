@@ -252,6 +252,7 @@ function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
  * for once (viewingKey: the session's derivation, memoised by the caller). */
 export class Keyring {
   private readonly keys = new Map<string, Promise<CryptoKey>>();
+  private vk: Promise<ViewingPrivateKey> | null = null; // loaded once (X-Wing key expansion), again only after a failure
   constructor(
     readonly account: string,
     private readonly viewingKey: () => Promise<ViewingPrivateKey>,
@@ -265,7 +266,11 @@ export class Keyring {
       p = (async () => {
         let vk: ViewingPrivateKey;
         try {
-          vk = await this.viewingKey();
+          const p = (this.vk ??= this.viewingKey());
+          p.catch(() => {
+            if (this.vk === p) this.vk = null;
+          });
+          vk = await p;
         } catch (e) {
           throw e instanceof DecryptError ? e : new DecryptError("wallet", `cannot decrypt: the viewing key could not be made: ${(e as Error).message}`);
         }

@@ -498,14 +498,15 @@ async function viewingKeyOf(privateKey) {
 
 function ringFor(vk, envelope = cv.envelope, camera = cv.camera) {
   let fetches = 0;
-  const ring = new ui.Keyring(vk.account, async () => vk, async (cam, epoch, serial) => {
+  let loads = 0;
+  const ring = new ui.Keyring(vk.account, async () => (loads++, vk), async (cam, epoch, serial) => {
     fetches++;
     assert.equal(cam, camera);
     assert.equal(epoch, BigInt(cv.epoch));
     assert.equal(serial, BigInt(cv.serial));
     return ui.fromHex(envelope);
   });
-  return { ring, fetches: () => fetches };
+  return { ring, fetches: () => fetches, loads: () => loads };
 }
 
 const openVector = (ring, v, sealed = v.sealed, camera = cv.camera) =>
@@ -515,13 +516,14 @@ test("e2ee: each recipient opens every vector's segment and part through the cam
   assert.equal(cv.recipients.length, 2);
   for (const pk of cv.recipients) {
     const vk = await viewingKeyOf(pk);
-    const { ring, fetches } = ringFor(vk);
+    const { ring, fetches, loads } = ringFor(vk);
     for (const v of cv.segments) {
       assert.ok(ui.isSealed(ui.fromHex(v.sealed)));
       const pt = await openVector(ring, v);
       assert.equal(ui.hex0x(pt), v.plaintext, `${v.stream}/${v.seq}/${v.index}`);
     }
     assert.equal(fetches(), 1, "one envelope per camera, epoch and serial");
+    assert.equal(loads(), 1, "the viewing key asked for once");
   }
 });
 
