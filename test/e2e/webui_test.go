@@ -91,6 +91,9 @@ func TestWebUI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if st, err := c.CameraStatus(ctx, cam1); err != nil || st.Encryption {
+		t.Errorf("camera 1's end-to-end encryption: %v, %+v; want off, nobody turned it on", err, st)
+	}
 	for _, g := range d.Grants {
 		if strings.EqualFold(g.Viewer, viewerKey.Address().Hex()) && g.Active {
 			t.Errorf("the viewer's grant is still active after the revoke in the page: %+v", g)
@@ -116,6 +119,9 @@ func TestWebUI(t *testing.T) {
 		}
 		if !st.RetentionPolicy || st.RetentionSeconds != 7*86400 {
 			t.Errorf("camera 2's retention is %d s (ledger policy %v), want the 7-day policy signed in the page", st.RetentionSeconds, st.RetentionPolicy)
+		}
+		if !st.Encryption {
+			t.Errorf("camera 2's end-to-end encryption is off on the ledger, want the policy turned on in the page")
 		}
 	}
 	// The bundle the page downloaded verifies offline against the

@@ -52,6 +52,13 @@ export const TYPES = {
     { name: "nonce", type: "uint64" },
     { name: "expiry", type: "uint64" },
   ],
+  Encryption: [
+    { name: "camera", type: "address" },
+    { name: "epoch", type: "uint64" },
+    { name: "on", type: "uint64" },
+    { name: "nonce", type: "uint64" },
+    { name: "expiry", type: "uint64" },
+  ],
   ViewingKey: [
     { name: "account", type: "address" },
     { name: "kem", type: "uint64" },

@@ -290,6 +290,7 @@ function camStatusRows(c: Cam): HTMLElement {
     row("Last checkpoint", st.last_checkpoint ? `${fmtTime(st.last_checkpoint.period_end)} (block ${st.last_checkpoint.height})` : "none yet"),
     row("Checkpoints every", fmtDuration(st.checkpoint_period_seconds)),
     row("Retention", fmtDuration(st.retention_seconds)),
+    row("End-to-end encryption", st.encryption ? "on" : "off"),
     st.alarms !== undefined && row("Alarms", st.alarms.count ? h("span", { class: "alarm" }, `${st.alarms.count} · last ${st.alarms.last_kind} ${fmtTime(st.alarms.last_time)}`) : "none"),
   );
 }
@@ -424,7 +425,7 @@ async function viewCamera(cam: string) {
   ];
   if (dev.hub) sections.push(watchCard(dev, dev.hub, st));
   sections.push(exportCard(dev, st));
-  if (owner) sections.push(sharing(dev), settings(dev, st));
+  if (owner) sections.push(sharing(dev), settings(dev, st), encryptionCard(dev, st));
   else sections.push(h("section", { class: "card" }, h("h2", null, "Your access"), ...dev.grants.map((g) => h("p", null, `Viewer until ${g.valid_until ? fmtTime(g.valid_until) : "revoked"}; recordings from ${g.history_from ? fmtTime(g.history_from) : "the start"}.`))));
   page(`Camera ${short(cam, 4)}`, h("p", null, h("a", { href: "#/cameras" }, "← All cameras")), ...sections);
 }
@@ -734,6 +735,69 @@ function settings(dev: Device, st?: CameraStatus): HTMLElement {
     h("p", { class: "fine" }, "The camera commits a Merkle root of its recordings to the ledger at the end of each period; your wallet signs the change."),
     keepForm,
     h("p", { class: "fine" }, "The hub deletes recordings older than this, and only those under a checkpoint. The policy is on the ledger, so a verifier can tell an allowed deletion from one made too early (pruned-early)."),
+  );
+}
+
+/** What the hub can no longer do for a camera whose video it cannot read
+ * (issue 18; SPEC §17.4), said before the owner chooses. */
+const E2EE_LOSSES = [
+  "H.265 transcoding: a browser that cannot decode H.265 (Chromium) cannot play it through the hub.",
+  "Any analysis of the pixels by the hub: no motion or object detection there.",
+  "Home Assistant camera entities and snapshots: the hub has no picture to give them. MQTT states and events keep working.",
+];
+
+/** encryptionCard shows the camera's end-to-end encryption policy from the
+ * API and lets the owner turn it on or off: an owner-signed Encryption
+ * transaction (SPEC §2.2, §17.4) the camera checks itself. Before the
+ * wallet is asked, it says what the change means. */
+function encryptionCard(dev: Device, st?: CameraStatus): HTMLElement {
+  const me = session()!.address;
+  const on = !!st?.encryption;
+  const now = h(
+    "p",
+    { id: "e2ee-now" },
+    !st ? "The hub did not say whether this camera's video is encrypted." : on ? "Now on: your signed policy on the ledger. The camera encrypts its video before its card and the link." : "Now off (the default): the camera sends its video in the clear to this hub, over the encrypted link.",
+  );
+  const turn = on ? "off" : "on";
+  const confirm = h("input", { id: "e2ee-confirm", type: "checkbox", name: "confirm" }) as HTMLInputElement;
+  const sign = h("button", { type: "submit", class: "primary", disabled: true }, `Sign: turn encryption ${turn}`);
+  confirm.addEventListener("change", () => (sign.disabled = !confirm.checked));
+  const consequences = on
+    ? [
+        h("p", null, "Turning it off: from then on the camera sends new video in the clear to this hub, which (and anything that copies its disk) can see it again. Video recorded while it was on stays encrypted."),
+        h("div", { class: "check" }, confirm, h("label", { for: "e2ee-confirm" }, "I understand that new video will reach the hub unencrypted.")),
+      ]
+    : [
+        h("p", null, "Turning it on: the camera encrypts every segment and live part before its own card and the link (post-quantum HPKE, AES-256-GCM). The hub, its disk and any copy hold only ciphertext; only your devices and those of viewers you grant can watch."),
+        h("p", null, h("strong", null, "What the hub then loses:")),
+        h("ul", null, ...E2EE_LOSSES.map((l) => h("li", null, l))),
+        h("p", null, h("strong", null, "If you lose your wallet — the 24 words or the passphrase — the encrypted video is unreadable for ever."), " Nobody can recover it, not this hub, not us."),
+        h("p", null, "Watching needs a viewing key registered on the ledger: pairing registered yours; each viewer you grant registers theirs (signing in to this page with their wallet, or camchain wallet viewing-key --register)."),
+        h("p", { class: "fine" }, "Integrity checkpoints, camchain verify and evidence bundles work as before, without any key."),
+        h("div", { class: "check" }, confirm, h("label", { for: "e2ee-confirm" }, "I understand what the hub loses, and that without my wallet the video is lost.")),
+      ];
+  const panel = h("form", { class: "stack e2ee-confirm", id: "e2ee-panel", hidden: true, "aria-label": `Before turning encryption ${turn}` }, ...consequences, sign);
+  const toggle = h("button", { type: "button", "aria-expanded": "false", "aria-controls": "e2ee-panel" }, `Turn end-to-end encryption ${turn}…`);
+  toggle.addEventListener("click", () => {
+    panel.hidden = !panel.hidden;
+    toggle.setAttribute("aria-expanded", String(!panel.hidden));
+  });
+  panel.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!confirm.checked) return;
+    sign.disabled = true;
+    const done = await submitted(`End-to-end encryption ${turn}`, signAndSubmit(hub!, me, "Encryption", { camera: dev.camera, epoch: BigInt(dev.epoch), on: on ? 0n : 1n }));
+    if (!done) sign.disabled = false;
+    viewCamera(dev.camera);
+  });
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "e2ee-h" },
+    h("h2", { id: "e2ee-h" }, "End-to-end encryption"),
+    now,
+    toggle,
+    panel,
+    h("p", { class: "fine" }, "A policy your wallet signs; the camera checks your signature itself, so the hub can delay a change but not make one (SPEC §17.4). Off unless you turn it on."),
   );
 }
 

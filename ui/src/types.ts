@@ -36,6 +36,7 @@ export interface CameraStatus {
   streams?: ("main" | "sub")[];
   retention_seconds: number;
   retention_policy: boolean;
+  encryption: boolean; // the owner's ledger policy (SPEC §17.4); off without one
   checkpoint_period_seconds: number;
   last_checkpoint?: { index: number; period_end: string; height: number; tree_size: number; tx_hash: string };
   alarms?: { count: number; last_kind?: string; last_time?: string };

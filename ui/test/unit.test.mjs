@@ -94,6 +94,13 @@ for (const v of signable) {
   });
 }
 
+test("Encryption (SPEC §2.2, §17.4): the page's type string is the ledger's, and its vector is among those checked above", () => {
+  const v = signable.find((v) => v.type === "Encryption");
+  assert.ok(v, "internal/tx's v2 vectors hold an Encryption");
+  assert.deepEqual(v.typed_data.types.Encryption, ui.TYPES.Encryption);
+  assert.equal(ui.TYPES.Encryption.map((f) => `${f.type} ${f.name}`).join(","), "address camera,uint64 epoch,uint64 on,uint64 nonce,uint64 expiry");
+});
+
 // The viewing key (SPEC §17.1): the page's derivation against
 // internal/e2ee's vectors, and from an ethers wallet restored from the
 // vectors' words, as a browser wallet session does it.

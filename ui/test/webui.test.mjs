@@ -250,6 +250,49 @@ test("settings: the checkpoint period lands on the ledger", async () => {
   assert.ok("salt" in r.domain && !("chainId" in r.domain));
 });
 
+test("end-to-end encryption: the owner reads what the hub loses before signing, and turns it on", async () => {
+  const page = ownerPage;
+  await page.goto(`${HUB}/#/camera/${cam2}?t=${Date.now()}`);
+  const card = page.getByRole("region", { name: "End-to-end encryption" });
+  await card.getByText("Now off (the default)").waitFor();
+  const facts = await page.locator(".facts").first().innerText();
+  assert.match(facts, /End-to-end encryption\s*off/);
+  const before = owner.state.log.length;
+  await card.getByRole("button", { name: "Turn end-to-end encryption on…" }).click();
+  const panel = card.getByRole("form", { name: "Before turning encryption on" });
+  await panel.waitFor();
+  const said = await panel.innerText();
+  for (const want of [/only ciphertext/, /H\.265 transcoding/, /motion or object detection/, /Home Assistant camera entities and snapshots/, /MQTT states and events keep working/, /24 words or the passphrase.*unreadable for ever/, /viewing key registered/, /each viewer you grant registers theirs/]) {
+    assert.match(said, want);
+  }
+  const sign = panel.getByRole("button", { name: "Sign: turn encryption on" });
+  assert.equal(await sign.isDisabled(), true, "nothing to sign until the owner says they understand");
+  assert.equal(owner.state.log.length, before, "the wallet was not asked before the notice");
+  await shot(page, "camera-e2ee-notice-desktop");
+  await panel.getByLabel(/I understand what the hub loses/).check();
+  await sign.click();
+  await outcome(page, "End-to-end encryption on: on the ledger", 30000);
+  const e = owner.state.log.findLast((l) => l.method === "eth_signTypedData_v4");
+  assert.equal(e.primaryType, "Encryption");
+  assert.equal(e.message.camera.toLowerCase(), cam2.toLowerCase());
+  assert.equal(e.message.on, "1");
+  assert.ok("salt" in e.domain && !("chainId" in e.domain));
+  // The page shows the ledger's state again, from the API.
+  await card.getByText("Now on: your signed policy on the ledger.").waitFor();
+  await card.getByRole("button", { name: "Turn end-to-end encryption off…" }).waitFor();
+  const st = await page.evaluate(async (c) => (await fetch(`/api/v1/devices/${c}/status`, { headers: { "X-Camchain-CSRF": "1" } })).json(), cam2);
+  assert.equal(st.encryption, true);
+});
+
+test("end-to-end encryption: a granted viewer sees the state but no toggle", async () => {
+  const page = viewerPage;
+  await page.goto(`${HUB}/#/camera/${CAM1}?t=${Date.now()}`);
+  await page.getByRole("heading", { name: "Your access" }).waitFor();
+  assert.match(await page.locator(".facts").first().innerText(), /End-to-end encryption\s*off/);
+  assert.equal(await page.getByRole("region", { name: "End-to-end encryption" }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: /encryption/i }).count(), 0);
+});
+
 test("revoke: the viewer loses access on its next request", async () => {
   const page = ownerPage;
   await page.goto(`${HUB}/#/camera/${CAM1}`);
