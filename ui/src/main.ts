@@ -738,10 +738,11 @@ function settings(dev: Device, st?: CameraStatus): HTMLElement {
   );
 }
 
-/** What the hub can no longer do for a camera whose video it cannot read
- * (issue 18; SPEC §17.4), said before the owner chooses. */
+/** What a hub that cannot read the video can never do for it (issue 18;
+ * SPEC §17.4), said before the owner chooses. camchain's hub does none of
+ * it today; with encryption on, no later version or add-on can either. */
 const E2EE_LOSSES = [
-  "H.265 transcoding: a browser that cannot decode H.265 (Chromium) cannot play it through the hub.",
+  "H.265 transcoding: no converting H.265 video for a browser that cannot decode it (Chromium).",
   "Any analysis of the pixels by the hub: no motion or object detection there.",
   "Home Assistant camera entities and snapshots: the hub has no picture to give them. MQTT states and events keep working.",
 ];
@@ -769,11 +770,11 @@ function encryptionCard(dev: Device, st?: CameraStatus): HTMLElement {
       ]
     : [
         h("p", null, "Turning it on: the camera encrypts every segment and live part before its own card and the link (post-quantum HPKE, AES-256-GCM). The hub, its disk and any copy hold only ciphertext; only your devices and those of viewers you grant can watch."),
-        h("p", null, h("strong", null, "What the hub then loses:")),
+        h("p", null, h("strong", null, "What the hub then loses"), " (this hub does none of it yet; with encryption on, no hub or add-on ever can):"),
         h("ul", null, ...E2EE_LOSSES.map((l) => h("li", null, l))),
         h("p", null, h("strong", null, "If you lose your wallet — the 24 words or the passphrase — the encrypted video is unreadable for ever."), " Nobody can recover it, not this hub, not us."),
-        h("p", null, "Watching needs a viewing key registered on the ledger: pairing registered yours; each viewer you grant registers theirs (signing in to this page with their wallet, or camchain wallet viewing-key --register)."),
-        h("p", { class: "fine" }, "Integrity checkpoints, camchain verify and evidence bundles work as before, without any key."),
+        h("p", null, "Watching needs a viewing key registered on the ledger: pairing registered yours; each viewer you grant registers theirs once, with ", h("code", null, "camchain wallet viewing-key --register"), ". Until a viewer has, the camera cannot encrypt to them and they cannot watch."),
+        h("p", { class: "fine" }, "Integrity checkpoints, ", h("code", null, "camchain verify"), " and evidence bundles work as before, without any key."),
         h("div", { class: "check" }, confirm, h("label", { for: "e2ee-confirm" }, "I understand what the hub loses, and that without my wallet the video is lost.")),
       ];
   const panel = h("form", { class: "stack e2ee-confirm", id: "e2ee-panel", hidden: true, "aria-label": `Before turning encryption ${turn}` }, ...consequences, sign);

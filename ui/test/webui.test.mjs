@@ -268,7 +268,7 @@ test("end-to-end encryption: the owner reads what the hub loses before signing, 
   const sign = panel.getByRole("button", { name: "Sign: turn encryption on" });
   assert.equal(await sign.isDisabled(), true, "nothing to sign until the owner says they understand");
   assert.equal(owner.state.log.length, before, "the wallet was not asked before the notice");
-  await shot(page, "camera-e2ee-notice-desktop");
+  await card.screenshot({ path: join(SHOTS, "camera-e2ee-notice-desktop.png") });
   await panel.getByLabel(/I understand what the hub loses/).check();
   await sign.click();
   await outcome(page, "End-to-end encryption on: on the ledger", 30000);
