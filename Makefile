@@ -52,12 +52,14 @@ HEADSCALE := $(BIN)/headscale
 $(HEADSCALE): tools/headscale/go.mod tools/headscale/go.sum
 	cd tools/headscale && $(GO) build -o $(abspath $(HEADSCALE)) github.com/juanfont/headscale/cmd/headscale
 
+# test/e2e runs its real-process tests one after another: 13 min on this
+# 2-core machine in CI (2026-12-03), hence a per-package timeout above it.
 test: deps $(HEADSCALE)
 	$(GO) vet ./...
 	cd tools/release && $(GO) vet ./...
 	cd tools/headscale && $(GO) vet ./...
 	$(GO) build -o $(BIN)/testreport ./tools/testreport
-	set -o pipefail; { CAMCHAIN_HEADSCALE=$(abspath $(HEADSCALE)) $(GO) test -json -count=1 -timeout 15m ./...; a=$$?; \
+	set -o pipefail; { CAMCHAIN_HEADSCALE=$(abspath $(HEADSCALE)) $(GO) test -json -count=1 -timeout 25m ./...; a=$$?; \
 	  (cd tools/release && $(GO) test -json -count=1 -timeout 15m ./...); b=$$?; \
 	  [ $$a = 0 ] && [ $$b = 0 ]; } | $(BIN)/testreport
 
