@@ -182,6 +182,7 @@ func (l *liveRun) measure(ctx context.Context, parts time.Duration, first bool) 
 		return res, err
 	}
 	defer a.Close()
+	before := seqOf(a.Status().Acked) // a segment acknowledged in an earlier mode's run
 	if err := a.Start(); err != nil {
 		return res, err
 	}
@@ -196,7 +197,7 @@ func (l *liveRun) measure(ctx context.Context, parts time.Duration, first bool) 
 	}
 	if err := waitUntil(ctx, time.Minute, func() bool {
 		s := a.Status()
-		return s.Link == "connected" && seqOf(s.Acked) >= 0 && (l.e2ee == "" || s.E2EE == l.e2ee)
+		return s.Link == "connected" && seqOf(s.Acked) > before && (l.e2ee == "" || s.E2EE == l.e2ee)
 	}); err != nil {
 		return res, fmt.Errorf("agent not connected and recording (e2ee %q wanted): %w (status %+v)", l.e2ee, err, a.Status())
 	}

@@ -121,11 +121,15 @@ func (l *liveRun) measureBrowser(ctx context.Context) (browserResult, error) {
 		return res, err
 	}
 	defer a.Close()
+	// The agent ran before (the baseline's mode), its segments acknowledged:
+	// the page starts once this run has a segment on the hub, so that the
+	// live view begins with this run's media.
+	before := seqOf(a.Status().Acked)
 	if err := a.Start(); err != nil {
 		return res, err
 	}
-	if err := waitUntil(ctx, time.Minute, func() bool { s := a.Status(); return s.Link == "connected" && seqOf(s.Acked) >= 0 }); err != nil {
-		return res, fmt.Errorf("agent not connected and recording: %w (status %+v)", err, a.Status())
+	if err := waitUntil(ctx, time.Minute, func() bool { s := a.Status(); return s.Link == "connected" && seqOf(s.Acked) > before }); err != nil {
+		return res, fmt.Errorf("agent not connected and recording a segment of this run: %w (status %+v)", err, a.Status())
 	}
 	k, err := cwallet.NewKeystore(filepath.Join(l.tmp, "keystore"), cwallet.LightScrypt).Load("bench passphrase")
 	if err != nil {

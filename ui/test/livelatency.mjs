@@ -9,7 +9,10 @@
 // video element presents, with requestVideoFrameCallback: its media time
 // (seconds) and its presentation time as wall-clock milliseconds
 // (performance.timeOrigin + presentationTime: the same clock as the
-// agent's, on this machine). Prints JSON {frames: [[mediaTime, ms], ...],
+// agent's, on this machine). The media time is given on the camera's own
+// timeline: less the SourceBuffer's timestampOffset, which the player sets
+// when the camera's decode times began again (its agent restarted: player.ts keeps one
+// media timeline per session). Prints JSON {frames: [[mediaTime, ms], ...],
 // dropped, state}.
 import { chromium } from "playwright-core";
 import { injectWallet, makeWallet } from "./provider.mjs";
@@ -19,6 +22,14 @@ const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || 
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await injectWallet(context, makeWallet(key));
+  await context.addInitScript(() => {
+    const d = Object.getOwnPropertyDescriptor(SourceBuffer.prototype, "timestampOffset");
+    window.__shift = 0;
+    Object.defineProperty(SourceBuffer.prototype, "timestampOffset", {
+      get() { return d.get.call(this); },
+      set(v) { window.__shift = v; d.set.call(this, v); },
+    });
+  });
   const page = await context.newPage();
   await page.goto(hub + "/");
   await page.waitForSelector("body[data-ready='1']");
@@ -30,7 +41,7 @@ try {
     const v = document.querySelector("video.live");
     window.__frames = [];
     const on = (_now, m) => {
-      window.__frames.push([m.mediaTime, performance.timeOrigin + m.presentationTime]);
+      window.__frames.push([m.mediaTime - window.__shift, performance.timeOrigin + m.presentationTime]);
       v.requestVideoFrameCallback(on);
     };
     v.requestVideoFrameCallback(on);
