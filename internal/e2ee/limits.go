@@ -76,3 +76,26 @@ const (
 	// 1.23 KB each, and the rest).
 	MaxEnvelopeBytes = 96 << 10
 )
+
+// Labels and sizes of history envelopes (docs/SPEC.md §17.6).
+const (
+	// labelHistory prefixes the digest the owner signs over a history
+	// envelope.
+	labelHistory = "camchain/v1/history-envelope"
+	// labelHistoryInfo prefixes the HPKE info of a history envelope's
+	// sealed keys (followed by the envelope's digest).
+	labelHistoryInfo = "camchain/v1/history-keys"
+
+	// HistoryVersion is the history envelope's version.
+	HistoryVersion = 1
+	// MaxHistoryItems caps the keys of one history envelope; an owner
+	// re-wrapping more uploads several.
+	MaxHistoryItems = 2048
+	// MaxHistoryBytes bounds an encoded history envelope: 2048 items of at
+	// most 35 bytes, their keys sealed (32 bytes each, a 1120-byte
+	// encapsulation and a 16-byte tag), and the rest.
+	MaxHistoryBytes = 144 << 10
+	// historyEncSize is X-Wing's encapsulation in a history envelope's
+	// sealed keys.
+	historyEncSize = 1120
+)

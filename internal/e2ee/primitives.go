@@ -138,3 +138,15 @@ func wrapKey(pub hpke.PublicKey, info, key []byte) ([]byte, error) {
 func unwrapKey(sk hpke.PrivateKey, info, wrapped []byte) ([]byte, error) {
 	return hpke.Open(sk, hpke.HKDFSHA256(), hpke.AES256GCM(), info, wrapped)
 }
+
+// sealKeys is the sealing of a history envelope's keys: X-Wing,
+// HKDF-SHA256, AES-256-GCM, base mode, single-shot — one encapsulation
+// for all the envelope's keys, concatenated; info binds the envelope's
+// digest, so the keys open only as that envelope's.
+func sealKeys(pub hpke.PublicKey, info, keys []byte) ([]byte, error) {
+	return hpke.Seal(pub, hpke.HKDFSHA256(), hpke.AES256GCM(), info, keys)
+}
+
+func openKeys(sk hpke.PrivateKey, info, sealed []byte) ([]byte, error) {
+	return hpke.Open(sk, hpke.HKDFSHA256(), hpke.AES256GCM(), info, sealed)
+}
