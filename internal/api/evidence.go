@@ -59,7 +59,7 @@ func (c *Client) Evidence(ctx context.Context, camera string, eq EvidenceQuery, 
 		}
 		return nil, fmt.Errorf("hub answered %s for GET %s", resp.Status, u.Path)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
+	data, err := readLarge(io.LimitReader(resp.Body, maxBytes+1), min(resp.ContentLength, maxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read the bundle: %w", err)
 	}
@@ -67,4 +67,53 @@ func (c *Client) Evidence(ctx context.Context, camera string, eq EvidenceQuery, 
 		return nil, fmt.Errorf("the hub sent more than %d bytes", maxBytes)
 	}
 	return data, nil
+}
+
+// readLarge is io.ReadAll for bodies of tens of megabytes (an hour's
+// bundle), where io.ReadAll's growth copies (and clears) the bytes read so
+// far again at every step — 40 % of an export's client time (bench
+// export.hour's profile). With the length the server announced (> 0) it
+// reads into one slice of that size, and a body that ends before it is an
+// error (a hub that fails midway aborts the response); otherwise into
+// chunks that double from 1 MiB, copied once into a slice of the final
+// size.
+func readLarge(r io.Reader, length int64) ([]byte, error) {
+	if length > 0 {
+		buf := make([]byte, length)
+		n, err := io.ReadFull(r, buf)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, fmt.Errorf("the answer ended after %d of its %d bytes: %w", n, length, io.ErrUnexpectedEOF)
+		}
+		if err != nil {
+			return nil, err
+		}
+		rest, err := readLarge(r, 0)
+		if err != nil || len(rest) == 0 {
+			return buf, err
+		}
+		return append(buf, rest...), nil
+	}
+	var chunks [][]byte
+	size, total := 1<<20, 0
+	for {
+		buf := make([]byte, size)
+		n, err := io.ReadFull(r, buf)
+		chunks = append(chunks, buf[:n])
+		total += n
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		size = min(2*size, 64<<20)
+	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
 }

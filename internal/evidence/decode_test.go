@@ -234,11 +234,55 @@ func TestWriteToIsEncode(t *testing.T) {
 		if err != nil || n != int64(len(golden)) || !bytes.Equal(buf.Bytes(), golden) {
 			t.Fatalf("%s: WriteTo wrote %d bytes (%v), not the bundle's %d", name, n, err, len(golden))
 		}
+		// What a hub sends as Content-Length, before reading a segment.
+		if l, err := bb.EncodedLen(); err != nil || l != int64(len(golden)) {
+			t.Fatalf("%s: EncodedLen %d (%v), WriteTo writes %d", name, l, err, len(golden))
+		}
 	}
 	if lazy.Clips[0].Segment != nil {
 		t.Fatal("WriteTo kept a segment in the bundle")
 	}
 	if _, err := lazy.WriteTo(io.Discard, func(uint64) ([]byte, error) { return nil, os.ErrNotExist }); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a segment that cannot be read: %v", err)
+	}
+}
+
+// EncodedLen counts what WriteTo writes for every bundle of testdata that
+// WriteTo writes (those with reveals it refuses, and so does EncodedLen),
+// its segments held or left to be read.
+func TestEncodedLenIsWriteTo(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.cbor")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("testdata bundles: %v %v", files, err)
+	}
+	counted := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Decode(data)
+		if err != nil {
+			continue // a vector that does not decode
+		}
+		var buf bytes.Buffer
+		n, werr := b.WriteTo(&buf, nil)
+		lazy := *b
+		lazy.Clips = append([]Clip(nil), b.Clips...)
+		for i := range lazy.Clips {
+			lazy.Clips[i].Segment = nil
+		}
+		for name, bb := range map[string]*Bundle{"whole": b, "lazy": &lazy} {
+			l, err := bb.EncodedLen()
+			if (err != nil) != (werr != nil) || l != n {
+				t.Errorf("%s %s: EncodedLen %d (%v), WriteTo %d (%v)", f, name, l, err, n, werr)
+			}
+		}
+		if werr == nil {
+			counted++
+		}
+	}
+	if counted < 2 {
+		t.Fatalf("only %d bundles of testdata checked", counted)
 	}
 }

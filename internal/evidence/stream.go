@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/camchain/camchain/internal/feedchain"
 )
 
 // WriteTo writes the bundle's canonical encoding (exactly Encode's bytes)
@@ -14,13 +16,28 @@ import (
 // that Encode would refuse before writing anything; a segment that cannot
 // be read stops it midway, with an error.
 func (b *Bundle) WriteTo(w io.Writer, segment func(seq uint64) ([]byte, error)) (int64, error) {
+	return b.writeTo(&countWriter{w: w}, segment)
+}
+
+// EncodedLen is the number of bytes WriteTo writes, without reading a
+// segment: the size of each clip's segment that the bundle does not hold
+// is its record's (which the segment must have to verify). A hub sends it
+// as the response's Content-Length, so a client allocates the bundle once.
+// If a segment WriteTo then reads is not its record's size, the two
+// differ (and that bundle would not verify).
+func (b *Bundle) EncodedLen() (int64, error) {
+	return b.writeTo(&countWriter{}, nil)
+}
+
+// writeTo is WriteTo on cw; a countWriter without a writer only counts,
+// and then segment is not called.
+func (b *Bundle) writeTo(cw *countWriter, segment func(seq uint64) ([]byte, error)) (int64, error) {
 	if err := b.check(); err != nil {
 		return 0, err
 	}
 	if len(b.Reveals) > 0 {
 		return 0, errors.New("evidence: WriteTo writes what a hub serves, which reveals no key; Encode a bundle with reveals")
 	}
-	cw := &countWriter{w: w}
 	// A CBOR array's canonical encoding is its head followed by its items'
 	// canonical encodings, so the bundle can be written item by item.
 	head := appendHead(nil, majorArray, items(b.version()))
@@ -54,6 +71,19 @@ func (b *Bundle) WriteTo(w io.Writer, segment func(seq uint64) ([]byte, error)) 
 	}
 	for i := range b.Clips {
 		c := b.Clips[i] // a copy: the bundle keeps no segment it did not have
+		if c.Segment == nil && cw.w == nil {
+			r, err := feedchain.Parse(c.Record)
+			if err != nil {
+				return cw.n, fmt.Errorf("%w: the record of clip #%d: %w", ErrMalformed, c.LeafIndex, err)
+			}
+			if r.Size > MaxSegmentBytes {
+				return cw.n, fmt.Errorf("%w: segment #%d is %d bytes, over the %d-byte limit", ErrMalformed, c.LeafIndex, r.Size, MaxSegmentBytes)
+			}
+			if err := cw.clipLen(&c, int(r.Size)); err != nil {
+				return cw.n, err
+			}
+			continue
+		}
 		if c.Segment == nil {
 			seg, err := segment(c.LeafIndex)
 			if err != nil {
@@ -80,9 +110,25 @@ type countWriter struct {
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
+	if c.w == nil {
+		c.n += int64(len(p))
+		return len(p), nil
+	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// clipLen counts what clip writes for cl with a segment of size bytes.
+func (c *countWriter) clipLen(cl *Clip, size int) error {
+	head := *cl
+	head.Segment = []byte{}
+	enc, err := encMode.Marshal(&head)
+	if err != nil {
+		return fmt.Errorf("evidence: encode: %w", err)
+	}
+	c.n += int64(len(enc)-1+len(appendHead(nil, majorBytes, uint64(size)))) + int64(size)
+	return nil
 }
 
 // clip writes a clip's canonical encoding without copying its segment

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ const DefaultMaxEvidenceRequests = 2
 type streamBody struct {
 	contentType string
 	filename    string
+	length      int64 // the body's length, sent as Content-Length; 0: not known
 	write       func(w io.Writer) error
 	done        func()
 }
@@ -54,6 +56,9 @@ func (s streamBody) send(w http.ResponseWriter, log *slog.Logger) {
 	w.Header().Set("Cache-Control", "no-store")
 	if s.filename != "" {
 		w.Header().Set("Content-Disposition", `attachment; filename="`+s.filename+`"`)
+	}
+	if s.length > 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(s.length, 10))
 	}
 	rc := http.NewResponseController(w)
 	if err := s.write(deadlineWriter{w: w, rc: rc}); err != nil {
@@ -164,7 +169,13 @@ func (h *Hub) evidence(r *http.Request) (_ any, err error) {
 			hw.Sum(nil), n, epoch, streamDetail(stream), first, last, len(b.Clips), b.Version()), time.Now())
 		return nil
 	}
-	return streamBody{contentType: "application/cbor", filename: name, write: write, done: release}, nil
+	// Known before a segment is read (each is its record's size), so the
+	// client allocates the bundle once.
+	length, err := b.EncodedLen()
+	if err != nil {
+		return nil, err
+	}
+	return streamBody{contentType: "application/cbor", filename: name, length: length, write: write, done: release}, nil
 }
 
 // timeQuery reads a required RFC 3339 time parameter.
