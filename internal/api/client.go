@@ -350,6 +350,28 @@ func (c *Client) Envelopes(ctx context.Context, camera string, epoch, from uint6
 // other bytes, or with another hash.
 var ErrNotTheTx = errors.New("the hub answered with another transaction than the one asked for")
 
+// UploadHistory stores a history envelope (SPEC §17.6) on the hub; the
+// owner only.
+func (c *Client) UploadHistory(ctx context.Context, camera string, wire []byte) (*HistoryEnvelope, error) {
+	var r HistoryEnvelope
+	return &r, c.do(ctx, http.MethodPost, "/devices/"+url.PathEscape(camera)+"/history-keys", nil, HistoryUpload{Envelope: "0x" + hex.EncodeToString(wire)}, &r)
+}
+
+// HistoryEnvelopes lists the history envelopes of the camera's epoch (< 0:
+// its current one) for viewer (empty: the caller's own, or, for the owner,
+// all).
+func (c *Client) HistoryEnvelopes(ctx context.Context, camera string, epoch int64, viewer string) (*List[HistoryEnvelope], error) {
+	q := url.Values{}
+	if epoch >= 0 {
+		q.Set("epoch", strconv.FormatInt(epoch, 10))
+	}
+	if viewer != "" {
+		q.Set("viewer", viewer)
+	}
+	var r List[HistoryEnvelope]
+	return &r, c.do(ctx, http.MethodGet, "/devices/"+url.PathEscape(camera)+"/history-keys", q, nil, &r)
+}
+
 // Committed looks up the transaction raw (the hash is SHA-256 of its bytes,
 // CometBFT's) and returns its result once it is in a committed block. The
 // hub's answer must carry exactly raw: a hub cannot vouch for a

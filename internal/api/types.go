@@ -379,3 +379,20 @@ type ValidatorProposal struct {
 	Voters       []string `json:"voters"`
 	VotedPower   uint64   `json:"voted_power"`
 }
+
+// HistoryUpload is POST /api/v1/devices/{camera}/history-keys: a history
+// envelope (docs/SPEC.md §17.6) the owner's client made.
+type HistoryUpload struct {
+	Envelope string `json:"envelope"` // the wire bytes, 0x hex
+}
+
+// HistoryEnvelope is one history envelope the hub holds: past keys of the
+// camera re-wrapped by its owner to a grantee (SPEC §17.6).
+type HistoryEnvelope struct {
+	Camera   string `json:"camera"`
+	Epoch    uint64 `json:"epoch"`
+	Viewer   string `json:"viewer"`
+	Keys     int    `json:"keys"`     // how many keys it re-wraps
+	Hash     string `json:"hash"`     // SHA-256 of the wire bytes
+	Envelope string `json:"envelope"` // the wire bytes, 0x hex
+}

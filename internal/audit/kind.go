@@ -88,6 +88,9 @@ const (
 	// Resync: the owner signed a resync of a camera's chain secret with
 	// the hub (SPEC §7.2), stored until the camera re-keys.
 	Resync Kind = "hub/resync"
+	// HistoryKeys: the owner uploaded a history envelope re-wrapping past
+	// keys to a grantee (SPEC §17.6); the subject is the grantee.
+	HistoryKeys Kind = "hub/history-keys"
 	// UnboundAlarm: a camera alarm the hub could not file as the camera's
 	// because the camera is no longer bound to it; the detail names the
 	// camera and its alarm. A security alarm.

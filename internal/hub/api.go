@@ -103,6 +103,8 @@ func (h *Hub) routeTable() []route {
 		{"GET", "/devices/{camera}/timeline", cameraViewer, h.timeline},
 		{"GET", "/devices/{camera}/evidence", cameraViewer, h.evidence},
 		{"GET", "/devices/{camera}/envelopes", cameraViewer, h.envelopes},
+		{"GET", "/devices/{camera}/history-keys", cameraViewer, h.historyEnvelopes},
+		{"POST", "/devices/{camera}/history-keys", cameraOwner, h.uploadHistory},
 		{"GET", "/devices/{camera}/witness", cameraOwner, h.witnessInfo},
 		{"GET", "/devices/{camera}/play", socketViewer, h.play},
 		{"GET", "/integrations", hubOwner, h.integrations},

@@ -27,28 +27,30 @@ type authzCase struct {
 // new route cannot slip through unchecked. {camera} and {owner} are
 // filled in by the test.
 var authzCases = map[string]authzCase{
-	"GET /api/v1/devices/{camera}":              {"GET", "/api/v1/devices/{camera}", "", true, true}, // a stranger sees only owned and epoch (TestAuthorizationFollowsLedger)
-	"GET /api/v1/devices/{camera}/grants":       {"GET", "/api/v1/devices/{camera}/grants", "", false, false},
-	"GET /api/v1/devices/{camera}/checkpoints":  {"GET", "/api/v1/devices/{camera}/checkpoints", "", true, false},
-	"GET /api/v1/devices/{camera}/recordings":   {"GET", "/api/v1/devices/{camera}/recordings", "", true, false},
-	"GET /api/v1/devices/{camera}/records":      {"GET", "/api/v1/devices/{camera}/records", "", true, false},
-	"GET /api/v1/devices/{camera}/timeline":     {"GET", "/api/v1/devices/{camera}/timeline?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z", "", true, false},
-	"GET /api/v1/devices/{camera}/evidence":     {"GET", "/api/v1/devices/{camera}/evidence?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z", "", true, false},
-	"GET /api/v1/devices/{camera}/envelopes":    {"GET", "/api/v1/devices/{camera}/envelopes", "", true, false},
-	"GET /api/v1/devices/{camera}/witness":      {"GET", "/api/v1/devices/{camera}/witness", "", false, false},
-	"GET /api/v1/devices/{camera}/play":         {"GET", "/api/v1/devices/{camera}/play", "", true, false}, // a plain GET: 400 for those let in (TestPlayback* for the socket)
-	"POST /api/v1/devices/{camera}/resync":      {"POST", "/api/v1/devices/{camera}/resync", `{"resync":"0x00"}`, false, false},
-	"GET /api/v1/owners/{owner}/devices":        {"GET", "/api/v1/owners/{owner}/devices", "", false, false},
-	"GET /api/v1/viewers/{viewer}/devices":      {"GET", "/api/v1/viewers/{owner}/devices", "", false, false}, // the owner's own list; viewer and stranger are forbidden it
-	"GET /api/v1/devices/{camera}/status":       {"GET", "/api/v1/devices/{camera}/status", "", true, false},
-	"POST /api/v1/pairings/relay":               {"POST", "/api/v1/pairings/relay", "{}", true, true}, // any session; the owner in the body must be the caller (TestPairRelay)
-	"GET /api/v1/audit":                         {"GET", "/api/v1/audit?camera={camera}", "", false, false},
-	"GET /api/v1/txs/{hash}":                    {"GET", "/api/v1/txs/0x" + strings.Repeat("ab", 32), "", true, true},
-	"GET /api/v1/nonces/{signer}/{nonce}":       {"GET", "/api/v1/nonces/{owner}/1", "", true, true},
-	"GET /api/v1/viewing-keys/{account}":        {"GET", "/api/v1/viewing-keys/{owner}", "", true, true}, // public keys, to anyone logged in
-	"GET /api/v1/auth/session":                  {"GET", "/api/v1/auth/session", "", true, true},
-	"GET /api/v1/auth/clients":                  {"GET", "/api/v1/auth/clients", "", true, true},
-	"POST /api/v1/auth/clients/{client}/revoke": {"POST", "/api/v1/auth/clients/" + strings.Repeat("ab", 16) + "/revoke", "{}", true, true},
+	"GET /api/v1/devices/{camera}":               {"GET", "/api/v1/devices/{camera}", "", true, true}, // a stranger sees only owned and epoch (TestAuthorizationFollowsLedger)
+	"GET /api/v1/devices/{camera}/grants":        {"GET", "/api/v1/devices/{camera}/grants", "", false, false},
+	"GET /api/v1/devices/{camera}/checkpoints":   {"GET", "/api/v1/devices/{camera}/checkpoints", "", true, false},
+	"GET /api/v1/devices/{camera}/recordings":    {"GET", "/api/v1/devices/{camera}/recordings", "", true, false},
+	"GET /api/v1/devices/{camera}/records":       {"GET", "/api/v1/devices/{camera}/records", "", true, false},
+	"GET /api/v1/devices/{camera}/timeline":      {"GET", "/api/v1/devices/{camera}/timeline?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z", "", true, false},
+	"GET /api/v1/devices/{camera}/evidence":      {"GET", "/api/v1/devices/{camera}/evidence?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z", "", true, false},
+	"GET /api/v1/devices/{camera}/envelopes":     {"GET", "/api/v1/devices/{camera}/envelopes", "", true, false},
+	"GET /api/v1/devices/{camera}/history-keys":  {"GET", "/api/v1/devices/{camera}/history-keys", "", true, false},
+	"POST /api/v1/devices/{camera}/history-keys": {"POST", "/api/v1/devices/{camera}/history-keys", `{"envelope":"0x00"}`, false, false},
+	"GET /api/v1/devices/{camera}/witness":       {"GET", "/api/v1/devices/{camera}/witness", "", false, false},
+	"GET /api/v1/devices/{camera}/play":          {"GET", "/api/v1/devices/{camera}/play", "", true, false}, // a plain GET: 400 for those let in (TestPlayback* for the socket)
+	"POST /api/v1/devices/{camera}/resync":       {"POST", "/api/v1/devices/{camera}/resync", `{"resync":"0x00"}`, false, false},
+	"GET /api/v1/owners/{owner}/devices":         {"GET", "/api/v1/owners/{owner}/devices", "", false, false},
+	"GET /api/v1/viewers/{viewer}/devices":       {"GET", "/api/v1/viewers/{owner}/devices", "", false, false}, // the owner's own list; viewer and stranger are forbidden it
+	"GET /api/v1/devices/{camera}/status":        {"GET", "/api/v1/devices/{camera}/status", "", true, false},
+	"POST /api/v1/pairings/relay":                {"POST", "/api/v1/pairings/relay", "{}", true, true}, // any session; the owner in the body must be the caller (TestPairRelay)
+	"GET /api/v1/audit":                          {"GET", "/api/v1/audit?camera={camera}", "", false, false},
+	"GET /api/v1/txs/{hash}":                     {"GET", "/api/v1/txs/0x" + strings.Repeat("ab", 32), "", true, true},
+	"GET /api/v1/nonces/{signer}/{nonce}":        {"GET", "/api/v1/nonces/{owner}/1", "", true, true},
+	"GET /api/v1/viewing-keys/{account}":         {"GET", "/api/v1/viewing-keys/{owner}", "", true, true}, // public keys, to anyone logged in
+	"GET /api/v1/auth/session":                   {"GET", "/api/v1/auth/session", "", true, true},
+	"GET /api/v1/auth/clients":                   {"GET", "/api/v1/auth/clients", "", true, true},
+	"POST /api/v1/auth/clients/{client}/revoke":  {"POST", "/api/v1/auth/clients/" + strings.Repeat("ab", 16) + "/revoke", "{}", true, true},
 	// Anyone logged in may ask; another address's record is 404 whether it
 	// exists or not (TestLoginRecordsOnTheLedger).
 	"GET /api/v1/auth/logins/{record}":           {"GET", "/api/v1/auth/logins/0x" + strings.Repeat("ab", 32), "", true, true},
