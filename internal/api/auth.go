@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -199,24 +199,24 @@ const SigninStatement = "Sign in to camchain."
 // writes the EIP-4361 message the hub asks for, has sign sign it
 // (personal_sign) and posts it with the client's id and head (the zero head
 // for a new client).
-func (c *Client) Login(ctx context.Context, addr keys.Address, sign func(msg []byte) (keys.Signature, error), client auth.ClientID, head auth.Head) (*Session, error) {
+func (c *Client) Login(ctx context.Context, addr keys.Address, sign func(msg []byte) (keys.Signature, error), client signin.ClientID, head signin.Head) (*Session, error) {
 	return c.LoginWith(ctx, addr, sign, client, head, nil)
 }
 
 // LoginWith is Login with resources in the sign-in message, e.g.
 // auth.OverrideResource, the owner's override of the approval policy.
-func (c *Client) LoginWith(ctx context.Context, addr keys.Address, sign func(msg []byte) (keys.Signature, error), client auth.ClientID, head auth.Head, resources []string) (*Session, error) {
+func (c *Client) LoginWith(ctx context.Context, addr keys.Address, sign func(msg []byte) (keys.Signature, error), client signin.ClientID, head signin.Head, resources []string) (*Session, error) {
 	var n Nonce
 	if err := c.do(ctx, http.MethodGet, "/auth/nonce", nil, nil, &n); err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
-	m := &auth.Message{Domain: n.Domain, Address: addr, Statement: n.Statement, URI: n.URI,
-		Version: auth.SIWEVersion, ChainID: n.ChainID, Nonce: n.Nonce,
-		IssuedAt: now.Format(time.RFC3339), ExpirationTime: now.Add(auth.DefaultNonceTTL).Format(time.RFC3339),
+	m := &signin.Message{Domain: n.Domain, Address: addr, Statement: n.Statement, URI: n.URI,
+		Version: signin.SIWEVersion, ChainID: n.ChainID, Nonce: n.Nonce,
+		IssuedAt: now.Format(time.RFC3339), ExpirationTime: now.Add(signin.DefaultNonceTTL).Format(time.RFC3339),
 		Resources: resources}
 	text := m.String()
-	if _, err := auth.ParseMessage(text); err != nil {
+	if _, err := signin.ParseMessage(text); err != nil {
 		return nil, fmt.Errorf("the hub's nonce answer does not make a valid sign-in message: %w", err)
 	}
 	sig, err := sign([]byte(text))
@@ -264,7 +264,7 @@ type KeyCredentials struct {
 
 	mu     sync.Mutex
 	hub    string // the session's hub; another hub starts afresh
-	client auth.ClientID
+	client signin.ClientID
 	sess   *Session
 	exp    time.Time
 }
@@ -274,7 +274,7 @@ func (k *KeyCredentials) Token(ctx context.Context, c *Client) (string, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.hub != c.Base() {
-		k.hub, k.client, k.sess, k.exp = c.Base(), auth.ClientID{}, nil, time.Time{}
+		k.hub, k.client, k.sess, k.exp = c.Base(), signin.ClientID{}, nil, time.Time{}
 	}
 	if k.sess != nil && time.Until(k.exp) > renewAhead {
 		return k.sess.AccessToken, nil
@@ -285,15 +285,15 @@ func (k *KeyCredentials) Token(ctx context.Context, c *Client) (string, error) {
 		}
 	}
 	if k.client.IsZero() {
-		cid, err := auth.NewClientID()
+		cid, err := signin.NewClientID()
 		if err != nil {
 			return "", err
 		}
 		k.client = cid
 	}
-	var head auth.Head
+	var head signin.Head
 	if k.sess != nil {
-		head, _ = auth.ParseHead(k.sess.Head)
+		head, _ = signin.ParseHead(k.sess.Head)
 	}
 	s, err := c.Login(ctx, k.Key.Address(), func(msg []byte) (keys.Signature, error) { return keys.SignText(k.Key, msg) }, k.client, head)
 	if err != nil {
@@ -324,7 +324,7 @@ func (k *KeyCredentials) Invalidate() {
 
 // LoginProof is GET /auth/logins/{record}'s answer: a login record of the
 // hub's login log with its inclusion proof in the batch whose root the hub
-// committed on the ledger (docs/SPEC.md §11.7). auth.VerifyLoginProof
+// committed on the ledger (docs/SPEC.md §11.7). signin.VerifyLoginProof
 // checks it from Entry, Index, Path and BatchTx alone.
 type LoginProof struct {
 	Hash    string     `json:"hash"`   // the record's hash (for a login, the client's head after it)

@@ -130,6 +130,19 @@ func (c *Client) transport() *http.Transport {
 	return t
 }
 
+// HTTPClient is the client's HTTP client (its pin and dialer), for a
+// protocol on top of the API's (the playback socket, package playconn).
+func (c *Client) HTTPClient() *http.Client { return c.http }
+
+// Token returns the access token c's credentials give ("" without
+// credentials), as a request carries it.
+func (c *Client) Token(ctx context.Context) (string, error) {
+	if c.creds == nil {
+		return "", nil
+	}
+	return c.creds.Token(ctx, c)
+}
+
 // Base returns the hub URL.
 func (c *Client) Base() string { return c.base.String() }
 

@@ -8,13 +8,13 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
 // StartDevice asks for a device code, as a browser without a wallet does
 // (docs/SPEC.md §11.8).
-func (c *Client) StartDevice(ctx context.Context, client auth.ClientID, head auth.Head) (*DeviceCode, error) {
+func (c *Client) StartDevice(ctx context.Context, client signin.ClientID, head signin.Head) (*DeviceCode, error) {
 	req := DeviceStartRequest{Client: client.String()}
 	if !head.IsZero() {
 		req.Head = head.String()
@@ -38,12 +38,12 @@ func (c *Client) DeviceInfo(ctx context.Context, code string) (*DeviceInfo, erro
 
 // Approval is the approval of the request i describes, by addr, at now:
 // the text to sign.
-func (i *DeviceInfo) Approval(addr keys.Address, now time.Time) (*auth.Approval, error) {
+func (i *DeviceInfo) Approval(addr keys.Address, now time.Time) (*signin.Approval, error) {
 	hubAddr, err := keys.ParseAddress(i.HubAddress)
 	if err != nil {
 		return nil, fmt.Errorf("hub address: %w", err)
 	}
-	req, err := auth.ParseDeviceRequestID(i.Request)
+	req, err := signin.ParseDeviceRequestID(i.Request)
 	if err != nil {
 		return nil, err
 	}
@@ -51,18 +51,18 @@ func (i *DeviceInfo) Approval(addr keys.Address, now time.Time) (*auth.Approval,
 	if err != nil {
 		return nil, fmt.Errorf("device IP: %w", err)
 	}
-	a := &auth.Approval{Hub: i.Hub, HubAddress: hubAddr, ChainID: i.ChainID, Code: i.Code, Request: req,
+	a := &signin.Approval{Hub: i.Hub, HubAddress: hubAddr, ChainID: i.ChainID, Code: i.Code, Request: req,
 		DeviceOrigin: i.DeviceOrigin, DeviceIP: ip, DeviceAgent: i.DeviceUserAgent,
 		Address: addr, IssuedAt: now.UTC().Format(time.RFC3339)}
 	// What the wallet signs must parse as the hub will parse it.
-	if _, err := auth.ParseApproval(a.String()); err != nil {
+	if _, err := signin.ParseApproval(a.String()); err != nil {
 		return nil, fmt.Errorf("the hub's device answer does not make a valid approval: %w", err)
 	}
 	return a, nil
 }
 
 // ApproveDevice signs the approval a (personal_sign) and posts it.
-func (c *Client) ApproveDevice(ctx context.Context, a *auth.Approval, sign func(msg []byte) (keys.Signature, error)) (*DeviceApproved, error) {
+func (c *Client) ApproveDevice(ctx context.Context, a *signin.Approval, sign func(msg []byte) (keys.Signature, error)) (*DeviceApproved, error) {
 	text := a.String()
 	sig, err := sign([]byte(text))
 	if err != nil {

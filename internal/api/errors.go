@@ -74,3 +74,14 @@ func CodeOf(err error) ErrorCode {
 	}
 	return ErrInternal
 }
+
+// CodeForStatus is the error code an HTTP status stands for (ErrInternal
+// for a status of no code).
+func CodeForStatus(s int) ErrorCode {
+	for c, st := range statusOf {
+		if st == s {
+			return c
+		}
+	}
+	return ErrInternal
+}

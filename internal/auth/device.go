@@ -1,13 +1,14 @@
 package auth
 
 import (
+	"github.com/camchain/camchain/internal/auth/signin"
+
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,20 +22,6 @@ import (
 // a secret only it holds, then collects its session. The code is what a
 // person reads and types; the secret is what collects the session, so a
 // code read over a shoulder logs in nobody but the browser that showed it.
-
-// DeviceRequestID names one device request (16 random bytes).
-type DeviceRequestID [16]byte
-
-func (d DeviceRequestID) String() string { return hex.EncodeToString(d[:]) }
-
-// ParseDeviceRequestID decodes 32 lower-case hex digits.
-func ParseDeviceRequestID(s string) (DeviceRequestID, error) {
-	var d DeviceRequestID
-	if err := decodeFixed(s, d[:]); err != nil {
-		return d, fmt.Errorf("%w: device request id: %v", ErrMalformed, err)
-	}
-	return d, nil
-}
 
 // DeviceSecret is what the requesting browser presents to collect its
 // session (32 random bytes).
@@ -51,9 +38,7 @@ func ParseDeviceSecret(s string) (DeviceSecret, error) {
 	return d, nil
 }
 
-// deviceCodeAlphabet has 32 symbols without 0/O and 1/I, so a code read
-// aloud or typed is not mistaken: 8 symbols are 40 bits.
-const deviceCodeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+const deviceCodeAlphabet = signin.DeviceCodeAlphabet
 
 func newDeviceCode() (string, error) {
 	var b [DeviceCodeChars]byte
@@ -66,31 +51,9 @@ func newDeviceCode() (string, error) {
 	return string(b[:4]) + "-" + string(b[4:]), nil
 }
 
-// ParseDeviceCode accepts a code as a person types it (any case, with or
-// without the hyphen or spaces) and returns its canonical form XXXX-XXXX.
-func ParseDeviceCode(s string) (string, error) {
-	if len(s) > 32 {
-		return "", fmt.Errorf("%w: device code too long", ErrMalformed)
-	}
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '-' || c == ' ':
-			continue
-		case 'a' <= c && c <= 'z':
-			c -= 'a' - 'A'
-		}
-		if strings.IndexByte(deviceCodeAlphabet, c) < 0 {
-			return "", fmt.Errorf("%w: device code has %q (letters A-Z without I and O, digits 2-9)", ErrMalformed, c)
-		}
-		b = append(b, c)
-	}
-	if len(b) != DeviceCodeChars {
-		return "", fmt.Errorf("%w: device code has %d symbols, want %d", ErrMalformed, len(b), DeviceCodeChars)
-	}
-	return string(b[:4]) + "-" + string(b[4:]), nil
-}
+// ParseDeviceCode accepts a code as a person types it and returns its
+// canonical form XXXX-XXXX (signin.ParseDeviceCode).
+func ParseDeviceCode(s string) (string, error) { return signin.ParseDeviceCode(s) }
 
 // DeviceStart is a browser's request for a code: the client id and head it
 // will log in with, optionally the address it wants, and what the hub saw
@@ -289,7 +252,7 @@ func (s *Service) DeviceApprove(code, message string, sig keys.Signature, ip net
 	if err != nil {
 		return failIP(err)
 	}
-	if err := a.check(r.info.Approval, signer, DeviceCodeTTL, now); err != nil {
+	if err := a.Check(r.info.Approval, signer, DeviceCodeTTL, now); err != nil {
 		return failIP(err)
 	}
 	// The wallet's approval is a wallet login: under the owner's approval

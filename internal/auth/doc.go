@@ -5,12 +5,14 @@
 // useless (docs/SPEC.md §11).
 //
 // The pieces, one per file:
-//   - siwe.go     the EIP-4361 message: a strict parser (fuzzed) and its
+//   - signin/     the client's side, which a camera links alone: the EIP-4361
+//     message (a strict parser, fuzzed here) and its
 //     field checks against the hub's origin, chain id and clock;
 //   - nonce.go    single-use, short-lived nonces: stateless (MAC'd) until
 //     used, so a flood of nonce requests costs the hub no memory;
 //   - token.go    access tokens and the keyring that signs them;
-//   - chain.go    the login record, its hash and the client's head;
+//   - chain.go    the login record and its hash (the client id and head are
+//     signin's);
 //   - clients.go  the enrolled clients, their heads and renewal secrets;
 //   - ratelimit.go failed attempts per address and per client IP;
 //   - service.go  Login, Renew and Authenticate, which tie them together.

@@ -1,21 +1,26 @@
 package auth
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/camchain/camchain/internal/auth/signin"
+)
 
 // Refusal reasons. Each is distinct so that a refusal says exactly what
 // failed; callers match them with errors.Is. Messages never carry a secret.
 var (
-	// Message format and fields (siwe.go).
-	ErrMalformed    = errors.New("malformed sign-in message")
-	ErrWrongDomain  = errors.New("sign-in message is for another domain")
-	ErrWrongURI     = errors.New("sign-in message is for another URI")
-	ErrWrongVersion = errors.New("sign-in message has an unsupported version")
-	ErrWrongChain   = errors.New("sign-in message is for another chain id")
-	ErrExpired      = errors.New("sign-in message has expired")
-	ErrNotYetValid  = errors.New("sign-in message is not valid yet")
-	ErrIssuedFuture = errors.New("sign-in message is issued in the future")
+	// Message format and fields (package signin names the same values).
+	ErrMalformed    = signin.ErrMalformed
+	ErrWrongDomain  = signin.ErrWrongDomain
+	ErrWrongURI     = signin.ErrWrongURI
+	ErrWrongVersion = signin.ErrWrongVersion
+	ErrWrongChain   = signin.ErrWrongChain
+	ErrExpired      = signin.ErrExpired
+	ErrNotYetValid  = signin.ErrNotYetValid
+	ErrIssuedFuture = signin.ErrIssuedFuture
 	ErrBadSignature = errors.New("signature does not verify")
-	ErrOtherSigner  = errors.New("signature is by another key than the message's address")
+	ErrOtherSigner  = signin.ErrOtherSigner
 
 	// Nonces (nonce.go).
 	ErrUnknownNonce = errors.New("nonce was not issued by this hub")
@@ -46,9 +51,9 @@ var (
 	ErrDeviceExpired        = errors.New("device code has expired")
 	ErrDeviceUsed           = errors.New("device code was already used")
 	ErrDevicePending        = errors.New("device code is not approved yet")
-	ErrApprovalOtherHub     = errors.New("device approval is for another hub")
-	ErrApprovalOtherCode    = errors.New("device approval is for another code")
-	ErrApprovalOtherAddress = errors.New("device approval is by another address than the device asked for")
+	ErrApprovalOtherHub     = signin.ErrApprovalOtherHub
+	ErrApprovalOtherCode    = signin.ErrApprovalOtherCode
+	ErrApprovalOtherAddress = signin.ErrApprovalOtherAddress
 	// The approval policy (docs/SPEC.md §11.11).
 	ErrPendingApproval = errors.New("client is pending approval: an enrolled client of this address must approve it")
 	ErrSelfApproval    = errors.New("a client cannot approve itself")
@@ -59,3 +64,7 @@ var (
 	ErrRateLimited = errors.New("too many failed logins; wait and retry")
 	ErrBusy        = errors.New("hub is busy; retry")
 )
+
+func malformed(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+}

@@ -1,24 +1,28 @@
 package auth
 
-import "time"
+import (
+	"time"
+
+	"github.com/camchain/camchain/internal/auth/signin"
+)
 
 // Caps on what a login request may carry. Every decoder checks them before
 // it allocates.
 const (
-	MaxMessageBytes   = 4096 // a whole EIP-4361 message
-	MaxDomainBytes    = 255
-	MaxStatementBytes = 512
-	MaxURIBytes       = 512
-	MaxNonceBytes     = 128
-	MinNonceChars     = 8 // EIP-4361: at least 8 alphanumeric characters
-	MaxRequestIDBytes = 128
-	MaxResources      = 16
+	MaxMessageBytes   = signin.MaxMessageBytes
+	MaxDomainBytes    = signin.MaxDomainBytes
+	MaxStatementBytes = signin.MaxStatementBytes
+	MaxURIBytes       = signin.MaxURIBytes
+	MaxNonceBytes     = signin.MaxNonceBytes
+	MinNonceChars     = signin.MinNonceChars
+	MaxRequestIDBytes = signin.MaxRequestIDBytes
+	MaxResources      = signin.MaxResources
 	MaxTokenBytes     = 2048
 	// The device flow (§11.8).
-	MaxApprovalBytes     = 2048
-	MaxDeviceOriginBytes = 255
-	MaxDeviceAgentBytes  = 256
-	DeviceCodeChars      = 8 // 40 bits, shown as XXXX-XXXX
+	MaxApprovalBytes     = signin.MaxApprovalBytes
+	MaxDeviceOriginBytes = signin.MaxDeviceOriginBytes
+	MaxDeviceAgentBytes  = signin.MaxDeviceAgentBytes
+	DeviceCodeChars      = signin.DeviceCodeChars
 )
 
 // The device flow's lifetimes and bounds.
@@ -31,9 +35,9 @@ const (
 
 // Default lifetimes and tolerances.
 const (
-	DefaultNonceTTL = 5 * time.Minute  // a nonce is good this long after issue
+	DefaultNonceTTL = signin.DefaultNonceTTL
 	DefaultTokenTTL = 15 * time.Minute // an access token's life
-	DefaultSkew     = 30 * time.Second // clock tolerance on issued-at / not-before
+	DefaultSkew     = signin.DefaultSkew
 	// DefaultKeyRotation is how long a token signing key stays current.
 	// A key keeps verifying for one token lifetime after it stops being
 	// current, so a rotation logs nobody out.

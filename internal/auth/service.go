@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"github.com/camchain/camchain/internal/auth/signin"
+
 	"errors"
 	"fmt"
 	"net/netip"
@@ -129,15 +131,9 @@ var reasons = []error{
 	ErrApprovalOtherHub, ErrApprovalOtherCode, ErrApprovalOtherAddress,
 }
 
-// ParseOrigin checks a public origin: http or https, a host, no path.
-func ParseOrigin(s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("public origin %q: want http(s)://host[:port]", s)
-	}
-	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
-}
+// ParseOrigin checks a public origin: http or https, a host, no path
+// (signin.ParseOrigin).
+func ParseOrigin(s string) (*url.URL, error) { return signin.ParseOrigin(s) }
 
 // New opens the keyring and the client registry. Start the service before
 // use and Close it after.

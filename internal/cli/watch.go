@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/api/playconn"
 	"github.com/camchain/camchain/internal/export"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -160,7 +161,7 @@ func (e *env) watch(hf *hubFlags, w watch) error {
 		sctx, c2 = context.WithTimeout(sctx, w.duration)
 		defer c2()
 	}
-	p, err := c.Play(ctx, w.camera.Hex(), api.PlayOptions{Stream: w.stream.String(), From: w.from, To: w.to, Nonce: nonce.String(), Epoch: -1, MaxFrame: viewchain.MaxFrame, Parts: w.parts})
+	p, err := playconn.Dial(ctx, c, w.camera.Hex(), api.PlayOptions{Stream: w.stream.String(), From: w.from, To: w.to, Nonce: nonce.String(), Epoch: -1, MaxFrame: viewchain.MaxFrame, Parts: w.parts})
 	if err != nil {
 		return fmt.Errorf("open the stream: %w", err)
 	}

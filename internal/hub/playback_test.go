@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/api/playconn"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/tx"
 	"github.com/camchain/camchain/internal/verify/verifytest"
@@ -106,7 +107,7 @@ func TestPlaybackRecordedRangeSeeksAndVerifies(t *testing.T) {
 		{-time.Hour, 3 * time.Second, []uint64{0, 1}},                                     // before the first segment
 		{19 * time.Second, 21 * time.Second, []uint64{9}},                                 // the last one
 	} {
-		p, err := asClient(a, a.viewerTok).Play(ctx, a.cam.Address().Hex(), api.PlayOptions{From: start.Add(tc.from), To: start.Add(tc.to), Nonce: nonce.String(), Epoch: -1})
+		p, err := playconn.Dial(ctx, asClient(a, a.viewerTok), a.cam.Address().Hex(), api.PlayOptions{From: start.Add(tc.from), To: start.Add(tc.to), Nonce: nonce.String(), Epoch: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +264,7 @@ func TestPlaybackLiveFollowsAndRevokeClosesIt(t *testing.T) {
 		t.Fatalf("a stranger's socket: %v, want close %d", err, wsForbidden)
 	}
 	// A stranger with a bearer token: refused at the handshake.
-	if _, err := asClient(a, a.strangerTok).Play(ctx, a.cam.Address().Hex(), api.PlayOptions{Epoch: -1}); api.CodeOf(err) != api.ErrForbidden {
+	if _, err := playconn.Dial(ctx, asClient(a, a.strangerTok), a.cam.Address().Hex(), api.PlayOptions{Epoch: -1}); api.CodeOf(err) != api.ErrForbidden {
 		t.Fatalf("a stranger's bearer handshake: %v, want forbidden", err)
 	}
 }
@@ -273,7 +274,7 @@ func TestPlaybackClosesWithItsClient(t *testing.T) {
 	a, _, _ := playHub(t, 2, func(now uint64) *tx.Grant { return &tx.Grant{ValidUntil: now + 3600} })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := asClient(a, a.viewerTok).Play(ctx, a.cam.Address().Hex(), api.PlayOptions{Epoch: -1})
+	p, err := playconn.Dial(ctx, asClient(a, a.viewerTok), a.cam.Address().Hex(), api.PlayOptions{Epoch: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/api/playconn"
 	"github.com/camchain/camchain/internal/evidence/evidencetest"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/viewchain"
@@ -72,7 +73,7 @@ func benchPlaybackSeek(ctx context.Context, o *options) ([]Row, error) {
 		want := uint64(at.Sub(t0) / (2 * time.Second)) // the segment holding at
 
 		start := time.Now()
-		p, err := c.Play(ctx, cam.Key.Address().Hex(), api.PlayOptions{From: at, To: at.Add(time.Minute), Epoch: -1, MaxFrame: viewchain.MaxFrame})
+		p, err := playconn.Dial(ctx, c, cam.Key.Address().Hex(), api.PlayOptions{From: at, To: at.Add(time.Minute), Epoch: -1, MaxFrame: viewchain.MaxFrame})
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/api/playconn"
 	"github.com/camchain/camchain/internal/evidence/evidencetest"
 	"github.com/camchain/camchain/internal/viewchain"
 )
@@ -59,7 +60,7 @@ func benchPlayerVerify(ctx context.Context, o *options) ([]Row, error) {
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, err
 	}
-	p, err := c.Play(ctx, cam.Key.Address().Hex(), api.PlayOptions{From: t0, To: t0.Add(verifyRateSegments * 2 * time.Second), Nonce: hex.EncodeToString(nonce[:]), Epoch: -1, MaxFrame: viewchain.MaxFrame})
+	p, err := playconn.Dial(ctx, c, cam.Key.Address().Hex(), api.PlayOptions{From: t0, To: t0.Add(verifyRateSegments * 2 * time.Second), Nonce: hex.EncodeToString(nonce[:]), Epoch: -1, MaxFrame: viewchain.MaxFrame})
 	if err != nil {
 		return nil, err
 	}

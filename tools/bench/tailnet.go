@@ -18,6 +18,7 @@ import (
 	"tailscale.com/tsnet"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/api/playconn"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/testutil/headscale"
@@ -211,7 +212,7 @@ func firstLiveFrame(ctx context.Context, c *api.Client, hub, camera keys.Address
 		return 0, err
 	}
 	start := time.Now()
-	p, err := c.Play(ctx, camera.Hex(), api.PlayOptions{Nonce: nonce.String(), Epoch: -1, MaxFrame: viewchain.MaxFrame})
+	p, err := playconn.Dial(ctx, c, camera.Hex(), api.PlayOptions{Nonce: nonce.String(), Epoch: -1, MaxFrame: viewchain.MaxFrame})
 	if err != nil {
 		return 0, err
 	}

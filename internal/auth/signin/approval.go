@@ -1,4 +1,4 @@
-package auth
+package signin
 
 import (
 	"fmt"
@@ -153,10 +153,10 @@ func DeviceText(s string, max int) string {
 	return string(b)
 }
 
-// checkApproval checks a parsed approval against the request it names and
+// Check checks a parsed approval against the request it names and
 // the hub, in the order of §11.8; signer is the address the signature
 // recovers to.
-func (a *Approval) check(want Approval, signer keys.Address, ttl time.Duration, now time.Time) error {
+func (a *Approval) Check(want Approval, signer keys.Address, ttl time.Duration, now time.Time) error {
 	switch {
 	case a.Hub != want.Hub || a.HubAddress != want.HubAddress:
 		return fmt.Errorf("%w: approval names hub %s (%s), this is %s (%s)", ErrApprovalOtherHub, a.Hub, a.HubAddress.Hex(), want.Hub, want.HubAddress.Hex())
