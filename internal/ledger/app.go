@@ -95,7 +95,8 @@ type App struct {
 	root     stateproof.Hash // its root
 	work     *trie.Trie      // the trie of the block being finalized
 	heightCh chan struct{}
-	sigs     *sigCache // signers recovered by CheckTx, for the recheck and the block
+	sigs     *sigCache  // signers recovered by CheckTx, for the recheck and the block
+	nodes    *nodeCache // trie nodes written or read, by path (nodecache.go)
 }
 
 // NewApp opens the application over cfg.DB, resuming from the last
@@ -109,7 +110,8 @@ func NewApp(cfg Config) (*App, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &App{cfg: cfg, evmChainID: id, log: cfg.Logger, st: newStore(cfg.DB), checkSt: newStore(cfg.DB),
-		waiters: map[feedchain.Hash][]chan TxResult{}, heightCh: make(chan struct{}), sigs: newSigCache(MaxSigCache)}
+		waiters: map[feedchain.Hash][]chan TxResult{}, heightCh: make(chan struct{}), sigs: newSigCache(MaxSigCache),
+		nodes: newNodeCache(trieNodeCache)}
 	if b, err := a.st.committed(keyMetaChain); err != nil {
 		return nil, err
 	} else if b != nil && string(b) != cfg.LedgerChainID {
@@ -184,7 +186,8 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if err := a.st.commit(0, appHash, root, nodes, map[string][]byte{string(keyMetaStateVersion): be64(stateVersion2)}); err != nil {
 		return nil, err
 	}
-	tree, err := openTrie(a.cfg.DB, root)
+	a.nodes.cacheWrites(nodes)
+	tree, err := openTrie(a.cfg.DB, a.nodes, root)
 	if err != nil {
 		return nil, err
 	}
@@ -374,9 +377,10 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	err := a.st.commit(height, a.nextHash, root, nodes, nil)
 	var tree *trie.Trie
 	if err == nil {
-		// A node that no longer reads back as the root just written means
-		// the disk is failing: halt (the error stops CometBFT).
-		tree, err = openTrie(a.cfg.DB, root)
+		a.nodes.cacheWrites(nodes)
+		// A root that does not open means the disk is failing: halt (the
+		// error stops CometBFT).
+		tree, err = openTrie(a.cfg.DB, a.nodes, root)
 	}
 	if err == nil {
 		a.height, a.appHash, a.tree, a.root = height, a.nextHash, tree, root

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	dbm "github.com/cometbft/cometbft-db"
+	"github.com/ethereum/go-ethereum/trie/trienode"
 
 	"github.com/camchain/camchain/internal/stateproof"
 )
@@ -47,18 +48,18 @@ func (s *store) set(k, v []byte) { s.pending[string(k)] = change{val: v} }
 func (s *store) del(k []byte)    { s.pending[string(k)] = change{del: true} }
 
 // commit writes the pending changes, the trie nodes that commit to them
-// (path → node, nil to delete), the height, the trie root and the app hash
+// (path → node, a deleted node to delete), the height, the trie root and the app hash
 // in one synced batch, so a crash leaves either the whole block or none of
 // it. extra holds further metadata of the same batch.
-func (s *store) commit(height uint64, appHash []byte, root stateproof.Hash, nodes map[string][]byte, extra map[string][]byte) error {
+func (s *store) commit(height uint64, appHash []byte, root stateproof.Hash, nodes map[string]*trienode.Node, extra map[string][]byte) error {
 	b := s.db.NewBatch()
 	defer b.Close()
-	for path, blob := range nodes {
+	for path, n := range nodes {
 		var err error
-		if blob == nil {
+		if n.IsDeleted() {
 			err = b.Delete(trieNodeKey([]byte(path)))
 		} else {
-			err = b.Set(trieNodeKey([]byte(path)), blob)
+			err = b.Set(trieNodeKey([]byte(path)), n.Blob)
 		}
 		if err != nil {
 			return fmt.Errorf("state batch: %w", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/trie"
+	"github.com/ethereum/go-ethereum/trie/trienode"
 	"github.com/ethereum/go-ethereum/triedb/database"
 
 	"github.com/camchain/camchain/internal/stateproof"
@@ -67,16 +68,24 @@ func authenticated(k []byte) bool {
 
 func trieNodeKey(path []byte) []byte { return cat(prefixTrie, path) }
 
-// nodeDB serves the trie's nodes from the application database.
-type nodeDB struct{ db dbm.DB }
+// nodeDB serves the trie's nodes from the node cache (nodecache.go) or the
+// application database.
+type nodeDB struct {
+	db    dbm.DB
+	cache *nodeCache // nil: the database only
+}
 
 var _ database.NodeDatabase = nodeDB{}
 
 func (n nodeDB) NodeReader(common.Hash) (database.NodeReader, error) { return n, nil }
 
 // Node returns the node at path after checking that it hashes to the hash
-// its parent (or the committed root) names.
+// its parent (or the committed root) names: a cached node is the one that
+// did, a node read from the database is hashed again.
 func (n nodeDB) Node(_ common.Hash, path []byte, hash common.Hash) ([]byte, error) {
+	if blob, ok := n.cache.get(path, hash); ok {
+		return blob, nil
+	}
 	blob, err := n.db.Get(trieNodeKey(path))
 	if err != nil {
 		return nil, fmt.Errorf("state trie read: %w", err)
@@ -87,12 +96,14 @@ func (n nodeDB) Node(_ common.Hash, path []byte, hash common.Hash) ([]byte, erro
 	if crypto.Keccak256Hash(blob) != hash {
 		return nil, fmt.Errorf("%w: trie node at path %x does not hash to %x", ErrStateTampered, path, hash)
 	}
+	n.cache.put(string(path), hash, blob)
 	return blob, nil
 }
 
-// openTrie opens the committed trie at root.
-func openTrie(db dbm.DB, root stateproof.Hash) (*trie.Trie, error) {
-	t, err := trie.New(trie.StateTrieID(common.Hash(root)), nodeDB{db})
+// openTrie opens the committed trie at root, its nodes read through cache
+// (nil: from the database only).
+func openTrie(db dbm.DB, cache *nodeCache, root stateproof.Hash) (*trie.Trie, error) {
+	t, err := trie.New(trie.StateTrieID(common.Hash(root)), nodeDB{db, cache})
 	if err != nil {
 		if errors.Is(err, ErrStateTampered) {
 			return nil, err
@@ -120,21 +131,25 @@ func applyChanges(t *trie.Trie, pending map[string]change) error {
 }
 
 // trieWrites returns the database writes that persist t's changes since
-// it was opened: path → node, nil for a node that no longer exists. t is
-// unusable afterwards.
-func trieWrites(t *trie.Trie) (stateproof.Hash, map[string][]byte) {
+// it was opened: path → node, a deleted node for one that no longer
+// exists. t is unusable afterwards.
+func trieWrites(t *trie.Trie) (stateproof.Hash, map[string]*trienode.Node) {
 	root, set := t.Commit(false)
-	out := map[string][]byte{}
-	if set != nil {
-		for path, n := range set.Nodes {
-			if n.IsDeleted() {
-				out[path] = nil
-			} else {
-				out[path] = n.Blob
-			}
+	if set == nil {
+		return stateproof.Hash(root), nil
+	}
+	return stateproof.Hash(root), set.Nodes
+}
+
+// cacheWrites makes the node cache hold what a commit just wrote.
+func (c *nodeCache) cacheWrites(nodes map[string]*trienode.Node) {
+	for path, n := range nodes {
+		if n.IsDeleted() {
+			c.drop(path)
+		} else {
+			c.put(path, n.Hash, n.Blob)
 		}
 	}
-	return stateproof.Hash(root), out
 }
 
 // recomputeRoot rebuilds the trie root from the flat state entries alone,
@@ -213,7 +228,7 @@ func (a *App) openState() error {
 	}
 	if chain == nil {
 		// A fresh database: InitChain creates the state.
-		a.tree = trie.NewEmpty(nodeDB{db})
+		a.tree = trie.NewEmpty(nodeDB{db, a.nodes})
 		return nil
 	}
 	ver, err := a.st.committed(keyMetaStateVersion)
@@ -252,7 +267,7 @@ func (a *App) openState() error {
 	if (migrated == nil || be64u(migrated) != a.height) && !equalBytes(stateproof.AppHash(root), a.appHash) {
 		return fmt.Errorf("%w: at height %d the app hash entry %x is not that of the committed root %x", ErrStateTampered, a.height, a.appHash, root)
 	}
-	if a.tree, err = openTrie(db, root); err != nil {
+	if a.tree, err = openTrie(db, a.nodes, root); err != nil {
 		return err
 	}
 	if stateproof.Hash(a.tree.Hash()) != root {

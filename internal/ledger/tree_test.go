@@ -8,6 +8,7 @@ import (
 
 	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/stateproof"
@@ -128,32 +129,60 @@ func TestTamperedStateStopsTheStart(t *testing.T) {
 	}
 }
 
-// TestTamperedTrieNodeHaltsTheBlock: a trie node changed while the node
-// runs is caught when the next block reads it, and the block fails (which
-// halts CometBFT) rather than commit on top of it.
+// TestTamperedTrieNodeHaltsTheBlock: a trie node changed on disk while the
+// node runs is caught when the next block reads it from the database, and
+// the block fails (which halts CometBFT) rather than commit on top of it.
+// While the node's committed copy is in the node cache the changed bytes
+// are never read: the block computes from the committed node, its commit
+// rewrites the path, and the state on disk then passes the start check.
 func TestTamperedTrieNodeHaltsTheBlock(t *testing.T) {
-	h, owner, cam := stateHarnessKeys(t)
-	dev := deviceKey(cam.Address())
-	path := stateproof.TrieKey(dev)
-	nibble := []byte{path[0] >> 4}
-	k := firstKey(t, h.db, cat(prefixTrie, nibble))
-	v, _ := h.db.Get(k)
-	v[len(v)-1] ^= 1
-	mustSet(t, h.db, k, v)
-	d, err := h.app.Device(cam.Address())
-	if err != nil || d == nil {
-		t.Fatal(d, err)
-	}
-	// Reopen the trie from disk, as after any commit, then write the device.
-	h.app.tree, err = openTrie(h.db, h.app.root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := h.sign(&tx.SetPolicy{Camera: d.Camera, Epoch: d.Epoch, CheckpointPeriod: 7200, Nonce: tx.NewNonce(), Expiry: h.expiry()}, owner)
-	h.height++
-	_, err = h.app.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{Txs: [][]byte{raw}, Height: h.height, Time: h.now})
-	if !errors.Is(err, ErrStateTampered) {
-		t.Fatalf("block over a tampered trie node: %v, want ErrStateTampered", err)
+	for _, cached := range []bool{false, true} {
+		h, owner, cam := stateHarnessKeys(t)
+		dev := deviceKey(cam.Address())
+		path := stateproof.TrieKey(dev)
+		nibble := []byte{path[0] >> 4}
+		k := firstKey(t, h.db, cat(prefixTrie, nibble))
+		orig, _ := h.db.Get(k)
+		v := bytes.Clone(orig)
+		v[len(v)-1] ^= 1
+		mustSet(t, h.db, k, v)
+		d, err := h.app.Device(cam.Address())
+		if err != nil || d == nil {
+			t.Fatal(d, err)
+		}
+		if !cached {
+			h.app.nodes.purge() // as if evicted
+		} else if _, ok := h.app.nodes.get(k[len(prefixTrie):], crypto.Keccak256Hash(orig)); !ok {
+			t.Fatal("the committed node is not in the cache")
+		}
+		raw := h.sign(&tx.SetPolicy{Camera: d.Camera, Epoch: d.Epoch, CheckpointPeriod: 7200, Nonce: tx.NewNonce(), Expiry: h.expiry()}, owner)
+		h.height++
+		_, err = h.app.FinalizeBlock(context.Background(), &abci.FinalizeBlockRequest{Txs: [][]byte{raw}, Height: h.height, Time: h.now})
+		if !cached {
+			if !errors.Is(err, ErrStateTampered) {
+				t.Fatalf("block over a tampered trie node read from disk: %v, want ErrStateTampered", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("block over a tampered node whose committed copy is cached: %v", err)
+		}
+		if _, err := h.app.Commit(context.Background(), &abci.CommitRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if w, _ := h.db.Get(k); bytes.Equal(w, v) {
+			t.Fatal("the commit left the tampered node on disk")
+		}
+		again, err := NewApp(Config{LedgerChainID: testChain, DB: h.db})
+		if err != nil {
+			t.Fatalf("start after the commit: %v", err)
+		}
+		if !bytes.Equal(again.AppHash(), h.app.AppHash()) {
+			t.Fatal("restart: another app hash")
+		}
+		if d, _ := again.Device(cam.Address()); d == nil || d.CheckpointPeriod != 7200 {
+			t.Fatalf("device after the block: %+v", d)
+		}
 	}
 }
 

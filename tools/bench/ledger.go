@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -219,7 +220,12 @@ func benchCommitThroughput(ctx context.Context, o *options) ([]Row, error) {
 		return nil, err
 	}
 	o.Progress.Printf("   submitting %d signed txs, %d in flight", len(signed), o.InFlight)
+	stopProfile, err := startProfile(o.SignedProfile)
+	if err != nil {
+		return nil, err
+	}
 	sRate, sBlocks, err := flood(ctx, o, e.node, "signed", signed, o.InFlight)
+	stopProfile()
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +238,23 @@ func benchCommitThroughput(ctx context.Context, o *options) ([]Row, error) {
 	return []Row{
 		NewRow("ledger.commit_throughput.signed", "tx/s", sRate, "ledger.commit_throughput.noop", nRate, AtLeast(10000), note),
 	}, nil
+}
+
+// startProfile starts a CPU profile into path (nothing if path is empty)
+// and returns what stops it.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func benchCommitLatency(ctx context.Context, o *options) ([]Row, error) {

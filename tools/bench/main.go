@@ -88,6 +88,7 @@ type options struct {
 	LatencyTxs    int    // sequential transactions per latency run
 	StartRuns     int    // start-to-ready repetitions
 	CatchUpBlocks int    // blocks a restarted validator catches up
+	SignedProfile string // CPU profile of the signed flood of ledger.commit_throughput only
 	Progress      *progress
 }
 
@@ -114,6 +115,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.LatencyTxs, "latency-txs", 300, "transactions per latency run")
 	fs.IntVar(&o.StartRuns, "start-runs", 5, "start-to-ready repetitions (the median is reported)")
 	fs.IntVar(&o.CatchUpBlocks, "catchup-blocks", 10_000, "blocks a restarted validator catches up (ledger.catchup)")
+	fs.StringVar(&o.SignedProfile, "signed-cpuprofile", "", "write a CPU profile of ledger.commit_throughput's signed flood alone to this file (not with -cpuprofile)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
