@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -109,5 +110,57 @@ func TestReplayKeepsPendingPending(t *testing.T) {
 	}
 	if _, err := b.svc.Renew(RenewRequest{Client: p2.Client, Head: p2.Head, Renewal: p2.Renewal}, testIP); !errors.Is(err, ErrPendingApproval) {
 		t.Fatalf("the pending client after a crash: %v", err)
+	}
+}
+
+// The registry is written only every FlushInterval, so pruning the login
+// log must write it first: a batch's records are what a crash would
+// replay. Without that write (pruning the log directly, the contrast
+// below) a client whose enrollment only the pruned batch held is unknown
+// after a crash.
+func TestPruneLogWritesTheRegistryFirst(t *testing.T) {
+	for _, direct := range []bool{false, true} {
+		dir := t.TempDir()
+		owner, err := keys.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		open := func() (*fixture, *LoginLog) {
+			log := mustOpenLog(t, filepath.Join(dir, "logins"), uint64(t0.Unix()))
+			f := &fixture{t: t, clk: &clock{t: t0}, key: owner}
+			f.svc, err = New(Config{Origin: testOrigin, ChainID: testChain, Now: f.clk.now, Log: log,
+				Limits:      Limits{FailuresPerIP: -1, FailuresPerAddress: -1},
+				ClientsPath: filepath.Join(dir, "clients.json"), KeyringPath: filepath.Join(dir, "keys.json")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f, log // no Start: the flusher never runs
+		}
+		a, log := open()
+		g := a.enroll()
+		a.clk.add(time.Second)
+		if g, err = a.svc.Renew(RenewRequest{Client: g.Client, Head: g.Head, Renewal: g.Renewal}, testIP); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := log.Close(uint64(t0.Unix()) + 10); err != nil || b == nil || b.Size != 2 {
+			t.Fatalf("close the batch: %+v, %v", b, err)
+		}
+		var n int
+		if direct {
+			n, err = log.Prune(1<<40, 1<<40)
+		} else {
+			n, err = a.svc.PruneLog(1<<40, 1<<40)
+		}
+		if err != nil || n != 1 {
+			t.Fatalf("prune (direct %v): %d, %v", direct, n, err)
+		}
+		b, _ := open() // a crash: the log no longer holds the records
+		_, err = b.svc.Renew(RenewRequest{Client: g.Client, Head: g.Head, Renewal: g.Renewal}, testIP)
+		switch {
+		case !direct && err != nil:
+			t.Fatalf("renew with the last head after pruning and a crash: %v", err)
+		case direct && !errors.Is(err, ErrUnknownClient):
+			t.Fatalf("contrast: pruning without writing the registry should lose the client, got %v", err)
+		}
 	}
 }

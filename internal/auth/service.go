@@ -435,6 +435,21 @@ func (s *Service) grant(res *loginResult, now time.Time) (*Grant, error) {
 	return g, nil
 }
 
+// PruneLog deletes the login log's batches that ended before before and
+// are below committed (LoginLog.Prune), once the registry is on disk: the
+// registry is written only every FlushInterval, and a head advance a crash
+// made it forget is recovered from the log, so a batch's records may go
+// only when the registry holding them has been written.
+func (s *Service) PruneLog(before, committed uint64) (int, error) {
+	if s.cfg.Log == nil {
+		return 0, nil
+	}
+	if err := s.clients.Flush(); err != nil {
+		return 0, fmt.Errorf("login log not pruned: %w", err)
+	}
+	return s.cfg.Log.Prune(before, committed)
+}
+
 // countLog counts, in the login log's open batch, a refusal that is not
 // recorded.
 func (s *Service) countLog() {

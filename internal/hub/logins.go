@@ -61,7 +61,7 @@ func (h *Hub) fileLoginBatches(ctx context.Context) {
 		head.Batches = b.Seq + 1
 	}
 	before := time.Now().Add(-h.cfg.LoginRetention).Unix()
-	if n, err := h.logins.Prune(uint64(max(before, 0)), head.Batches); err != nil {
+	if n, err := h.auth.PruneLog(uint64(max(before, 0)), head.Batches); err != nil {
 		h.cfg.Logger.Error("login log: pruning", "err", err)
 	} else if n > 0 {
 		h.cfg.Logger.Info("login log: pruned batches past the retention", "batches", n, "retention", h.cfg.LoginRetention)
