@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 
-	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 )
@@ -101,7 +101,9 @@ func (p *PrivateKey) SignText(msg []byte) (Signature, error) {
 // TextDigest is the EIP-191 version 0x45 ("personal_sign") digest of msg.
 func TextDigest(msg []byte) [32]byte {
 	var d [32]byte
-	copy(d[:], accounts.TextHash(msg))
+	// go-ethereum's accounts.TextHash, written out: that package brings
+	// core/types (and through it KZG and gnark-crypto) into every binary.
+	copy(d[:], crypto.Keccak256([]byte("\x19Ethereum Signed Message:\n"+strconv.Itoa(len(msg))), msg))
 	return d
 }
 
