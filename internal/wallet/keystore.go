@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/google/uuid"
 	"golang.org/x/text/unicode/norm"
 
@@ -31,12 +30,12 @@ type ScryptParams struct {
 var (
 	// DefaultScrypt is geth's standard cost (N = 2^18, P = 1: about 256 MiB
 	// and a second or so per unlock). Every real wallet uses it.
-	DefaultScrypt = ScryptParams{N: keystore.StandardScryptN, P: keystore.StandardScryptP}
+	DefaultScrypt = ScryptParams{N: 1 << 18, P: 1}
 
 	// LightScrypt is geth's light cost (N = 2^12, P = 6: about 4 MiB). It is
 	// for tests and low-memory devices only: a stolen file is far cheaper to
 	// brute-force.
-	LightScrypt = ScryptParams{N: keystore.LightScryptN, P: keystore.LightScryptP}
+	LightScrypt = ScryptParams{N: 1 << 12, P: 6}
 )
 
 // Keystore file limits and permissions.
@@ -120,11 +119,7 @@ func (ks *Keystore) Save(k *keys.PrivateKey, passphrase string) (path string, er
 		return "", fmt.Errorf("key id: %w", err)
 	}
 	p := ks.scrypt()
-	blob, err := keystore.EncryptKey(&keystore.Key{
-		Id:         id,
-		Address:    k.Address(),
-		PrivateKey: k.ECDSA(),
-	}, norm.NFKD.String(passphrase), p.N, p.P)
+	blob, err := encryptV3(k, id, norm.NFKD.String(passphrase), p.N, p.P)
 	if err != nil {
 		return "", fmt.Errorf("encrypt key: %w", err)
 	}
@@ -150,25 +145,21 @@ func (ks *Keystore) Load(passphrase string) (*keys.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	var key *keystore.Key
+	var priv *keys.PrivateKey
 	for _, auth := range passwordForms(passphrase) {
-		key, err = keystore.DecryptKey(data, auth)
-		if !errors.Is(err, keystore.ErrDecrypt) {
+		priv, _, err = decryptV3(data, auth)
+		if !errors.Is(err, errV3Decrypt) {
 			break
 		}
 	}
 	switch {
-	case errors.Is(err, keystore.ErrDecrypt):
+	case errors.Is(err, errV3Decrypt):
 		return nil, fmt.Errorf("%w for keystore %s", ErrWrongPassphrase, addr.Hex())
 	case err != nil:
 		return nil, fmt.Errorf("decrypt key file %s: %w", path, err)
 	}
-	if key.Address != addr {
-		return nil, fmt.Errorf("key file %s: holds the key of %s but is labelled %s", path, key.Address.Hex(), addr.Hex())
-	}
-	priv, err := keys.FromECDSA(key.PrivateKey)
-	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", path, err)
+	if priv.Address() != addr {
+		return nil, fmt.Errorf("key file %s: holds the key of %s but is labelled %s", path, priv.Address().Hex(), addr.Hex())
 	}
 	return priv, nil
 }
@@ -268,7 +259,7 @@ func (ks *Keystore) Export(passphrase string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	blob, err := keystore.EncryptKey(&keystore.Key{Id: id, Address: k.Address(), PrivateKey: k.ECDSA()}, norm.NFC.String(passphrase), p.N, p.P)
+	blob, err := encryptV3(k, id, norm.NFC.String(passphrase), p.N, p.P)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt key: %w", err)
 	}
