@@ -78,6 +78,26 @@ func startHub() (*hub.Hub, string, error) {
 	return h, filepath.Join(dir, "hub"), nil
 }
 
+// freshCamera starts a hub of its own (a ledger of its own) with a new
+// camera on it, for a test that changes what the shared fixture must keep:
+// the camera, the hub and the hub's pinned validators hash.
+func freshCamera(t *testing.T) (*evidencetest.Camera, *hub.Hub, string, []byte) {
+	t.Helper()
+	h, dir, err := startHub()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, err := evidencetest.PinnedValidatorsHash(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cam, err := evidencetest.NewCamera(context.Background(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cam, h, dir, pin
+}
+
 func newFixture() (*fixture, error) {
 	ctx := context.Background()
 	h, dir, err := startHub()
@@ -365,14 +385,7 @@ func TestCorruptions(t *testing.T) {
 func TestBundleOfAnotherLedger(t *testing.T) {
 	f := shared(t)
 	ctx := context.Background()
-	h2, dir2, err := startHub()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cam, err := evidencetest.NewCamera(ctx, h2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cam, _, _, pin2 := freshCamera(t)
 	if err := cam.Record(3, f.t0, 2*time.Second, 100); err != nil {
 		t.Fatal(err)
 	}
@@ -380,10 +393,6 @@ func TestBundleOfAnotherLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	foreign, err := cam.Export(ctx, f.t0, f.t0.Add(time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pin2, err := evidencetest.PinnedValidatorsHash(dir2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -158,18 +158,7 @@ func TestHistoryRoundTrip(t *testing.T) {
 // keys and the time of the first record.
 func historyScenario(t *testing.T) (*evidencetest.Camera, []byte, []ed25519.PrivKey, time.Time) {
 	ctx := context.Background()
-	h, dir, err := startHub()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pin, err := evidencetest.PinnedValidatorsHash(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cam, err := evidencetest.NewCamera(ctx, h)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cam, h, dir, pin := freshCamera(t)
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 	var added []ed25519.PrivKey
 	voteIn := func() error {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/evidence"
-	"github.com/camchain/camchain/internal/evidence/evidencetest"
 )
 
 // Verify checks a bundle's clips on every core: the report is the one of
@@ -19,18 +18,7 @@ import (
 func TestParallelClipChecksMatchSequential(t *testing.T) {
 	f := shared(t)
 	ctx := context.Background()
-	h, dir, err := startHub()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pin, err := evidencetest.PinnedValidatorsHash(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cam, err := evidencetest.NewCamera(ctx, h)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cam, _, _, pin := freshCamera(t)
 	const n = 600 // ten batches of 64 and a short one
 	if err := cam.Record(n, f.t0, time.Second, 200); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/evidence"
-	"github.com/camchain/camchain/internal/evidence/evidencetest"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/store/layout"
 )
@@ -24,18 +23,7 @@ import (
 func TestServedBundleBreaksOnABadSegment(t *testing.T) {
 	f := shared(t)
 	ctx := context.Background()
-	h, dir, err := startHub()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pin, err := evidencetest.PinnedValidatorsHash(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cam, err := evidencetest.NewCamera(ctx, h)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cam, h, _, pin := freshCamera(t)
 	if err := cam.Record(6, f.t0, 2*time.Second, 4000); err != nil {
 		t.Fatal(err)
 	}
