@@ -184,7 +184,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	c.Instrumentation.Prometheus = false
 
 	dbs := &dbTracker{log: cfg.Logger}
-	appDB, err := dbs.openCached("app", c.DBDir(), appBlockCache)
+	appDB, err := dbs.openApp(c.DBDir())
 	if err != nil {
 		return nil, fmt.Errorf("open application database: %w", err)
 	}
@@ -281,7 +281,7 @@ type dbTracker struct {
 
 // open opens a Pebble database whose log lines go to slog, not to stderr.
 func (t *dbTracker) open(name, dir string) (dbm.DB, error) {
-	return t.openCached(name, dir, 0)
+	return t.openWith(name, dir, &pebble.Options{})
 }
 
 // appBlockCache is the application database's block cache. Every
@@ -291,13 +291,25 @@ func (t *dbTracker) open(name, dir string) (dbm.DB, error) {
 // FinalizeBlock in the signed-throughput profile).
 const appBlockCache = 64 << 20
 
-// openCached is open with a block cache of cache bytes (0: Pebble's default).
-func (t *dbTracker) openCached(name, dir string, cache int64) (dbm.DB, error) {
-	opts := &pebble.Options{Logger: pebbleLogger{t.log.With("db", name)}}
-	if cache > 0 {
-		opts.Cache = pebble.NewCache(cache)
-		defer opts.Cache.Unref() // the open database holds its own reference
-	}
+// appMemTable is the application database's memtable size (Pebble's
+// default is 4 MiB). A block rewrites the trie nodes on every path it
+// changes — the upper levels in every block — and each 4 MiB memtable
+// flushed them to L0 to be compacted again and again: Pebble's compactions
+// took 17 % of the signed-throughput profile. In a 16 MiB memtable a node
+// rewritten by the next blocks is replaced before it is flushed. At most
+// two are held (Pebble's MemTableStopWritesThreshold): 32 MiB.
+const appMemTable = 16 << 20
+
+// openApp opens the application database, with its own block cache and
+// memtable size.
+func (t *dbTracker) openApp(dir string) (dbm.DB, error) {
+	opts := &pebble.Options{Cache: pebble.NewCache(appBlockCache), MemTableSize: appMemTable}
+	defer opts.Cache.Unref() // the open database holds its own reference
+	return t.openWith("app", dir, opts)
+}
+
+func (t *dbTracker) openWith(name, dir string, opts *pebble.Options) (dbm.DB, error) {
+	opts.Logger = pebbleLogger{t.log.With("db", name)}
 	return dbm.NewPebbleDBWithOpts(name, dir, opts)
 }
 
