@@ -28,23 +28,27 @@ const (
 // no memory. Used nonces are remembered until they expire, so each works
 // once. The key is never persisted: a restart kills every outstanding nonce
 // (and with it any chance to replay one whose use the restart forgot).
+//
+// Used nonces are kept by their expiry second (which each nonce carries
+// under its MAC), so forgetting the expired ones drops whole seconds at a
+// time: the work under the lock does not grow with the number of nonces
+// in use, where a sweep of one map of them all held every login up for
+// the length of the sweep (about a million entries at a few thousand
+// logins a second).
 type Nonces struct {
 	key [32]byte
 	ttl time.Duration
+	max int // cap on the used nonces held: maxUsedNonces
 
-	mu        sync.Mutex
-	used      map[[nonceRandBytes]byte]usedNonce
-	lastSweep time.Time
-}
-
-type usedNonce struct {
-	expiry  int64
-	message [32]byte // digest of the message that used it
+	mu    sync.Mutex
+	used  map[int64]map[[nonceRandBytes]byte][32]byte // expiry → id → digest of the message that used it
+	n     int                                         // entries in used
+	swept int64                                       // the second forget last ran
 }
 
 // NewNonces returns a nonce issuer whose nonces live ttl.
 func NewNonces(ttl time.Duration) (*Nonces, error) {
-	n := &Nonces{ttl: ttl, used: make(map[[nonceRandBytes]byte]usedNonce)}
+	n := &Nonces{ttl: ttl, max: maxUsedNonces, used: make(map[int64]map[[nonceRandBytes]byte][32]byte)}
 	if _, err := rand.Read(n.key[:]); err != nil {
 		return nil, fmt.Errorf("nonce key: %w", err)
 	}
@@ -111,29 +115,38 @@ func (n *Nonces) Use(nonce string, msg [32]byte, now time.Time) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if u, ok := n.used[id]; ok {
-		if hmac.Equal(u.message[:], msg[:]) {
+	bucket := n.used[exp]
+	if m, ok := bucket[id]; ok {
+		if hmac.Equal(m[:], msg[:]) {
 			return ErrReplayed
 		}
 		return ErrNonceReused
 	}
-	if len(n.used) >= maxUsedNonces || now.Sub(n.lastSweep) > n.ttl {
-		n.sweep(now)
+	if t := now.Unix(); t != n.swept {
+		n.forget(t)
 	}
-	if len(n.used) >= maxUsedNonces {
+	if n.n >= n.max {
 		return ErrBusy
 	}
-	n.used[id] = usedNonce{expiry: exp, message: msg}
+	if bucket == nil {
+		bucket = make(map[[nonceRandBytes]byte][32]byte)
+		n.used[exp] = bucket
+	}
+	bucket[id] = msg
+	n.n++
 	return nil
 }
 
-// sweep forgets used nonces that have expired: they are refused as expired
-// from then on. The caller holds mu.
-func (n *Nonces) sweep(now time.Time) {
-	n.lastSweep = now
-	for id, u := range n.used {
-		if now.Unix() >= u.expiry {
-			delete(n.used, id)
+// forget drops the used nonces that have expired by second t: they are
+// refused as expired from then on. It runs at most once a second and
+// visits one entry per expiry second held (at most the TTL in seconds),
+// however many nonces each holds. The caller holds mu.
+func (n *Nonces) forget(t int64) {
+	n.swept = t
+	for exp, bucket := range n.used {
+		if t >= exp {
+			n.n -= len(bucket)
+			delete(n.used, exp)
 		}
 	}
 }
