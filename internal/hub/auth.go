@@ -1,8 +1,10 @@
 package hub
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"os"
@@ -75,6 +77,15 @@ func (h *Hub) authEvent(e auth.Event) {
 		// The override revoked every other client of the address: their
 		// open sockets end now.
 		h.sockets.closeAddressExcept(e.Address, e.Client, wsForbidden, "client revoked by a wallet override")
+	case auth.EventLogin, auth.EventRenewed:
+		// Routine, and already a record of the login log (its batch on
+		// the ledger): at debug level only, so a hub taking thousands of
+		// logins a second does not write a line for each on the login's
+		// path (the handler writes under its lock); the arguments are
+		// built only when the line is kept.
+		if h.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+			h.cfg.Logger.Debug("auth", "event", e.Kind, "address", e.Address.Hex(), "client", e.Client.String())
+		}
 	default:
 		h.cfg.Logger.Info("auth", "event", e.Kind, "address", e.Address.Hex(), "client", e.Client.String())
 	}
