@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,15 +45,7 @@ func TestE2EESubStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	envs := map[uint64]*e2ee.Envelope{}
-	for _, e := range envelopesOf(t, h, camera) {
-		raw, _ := hex.DecodeString(strings.TrimPrefix(e.Envelope, "0x"))
-		env, err := e2ee.DecodeEnvelope(raw, camKey)
-		if err != nil {
-			t.Fatalf("envelope %d from the hub: %v", e.Serial, err)
-		}
-		envs[e.Serial] = env
-	}
+	envs := decodedEnvelopes(t, h, camera)
 	camDir := strings.ToLower(strings.TrimPrefix(camera, "0x"))
 	subSeg := func(root string, seq uint64) string {
 		return filepath.Join(root, camDir, "0.sub", "seg", filepath.Base(segPath("", camera, seq)))

@@ -141,6 +141,26 @@ func envelopesOf(t *testing.T, h *hubProc, camera string) []api.Envelope {
 	}
 }
 
+// decodedEnvelopes is the camera's envelopes on the hub by serial, each
+// checked as the camera's (e2ee.DecodeEnvelope).
+func decodedEnvelopes(t *testing.T, h *hubProc, camera string) map[uint64]*e2ee.Envelope {
+	t.Helper()
+	cam, err := keys.ParseAddress(camera)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs := map[uint64]*e2ee.Envelope{}
+	for _, e := range envelopesOf(t, h, camera) {
+		raw, _ := hex.DecodeString(strings.TrimPrefix(e.Envelope, "0x"))
+		env, err := e2ee.DecodeEnvelope(raw, cam)
+		if err != nil {
+			t.Fatalf("envelope %d from the hub: %v", e.Serial, err)
+		}
+		envs[e.Serial] = env
+	}
+	return envs
+}
+
 func lists(e api.Envelope, account string) bool {
 	for _, r := range e.Recipients {
 		if strings.EqualFold(r, account) {
@@ -250,16 +270,7 @@ func testE2EEOn(t *testing.T, needles map[string][]byte) {
 
 	// The keys open what they should, and only that.
 	ownerKey, viewerKey := viewingKeyOf(t, owner), viewingKeyOf(t, viewer)
-	camAddrKey, _ := keys.ParseAddress(camera)
-	envs := map[uint64]*e2ee.Envelope{}
-	for _, e := range envelopesOf(t, h, camera) {
-		raw, _ := hex.DecodeString(strings.TrimPrefix(e.Envelope, "0x"))
-		env, err := e2ee.DecodeEnvelope(raw, camAddrKey)
-		if err != nil {
-			t.Fatalf("envelope %d from the hub: %v", e.Serial, err)
-		}
-		envs[e.Serial] = env
-	}
+	envs := decodedEnvelopes(t, h, camera)
 	head := hubHead(t, h, camera)
 	openedByViewer, afterRevoke, inParts := 0, 0, 0
 	for seq := uint64(0); seq <= uint64(head); seq++ {
