@@ -374,10 +374,15 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	height := a.height + 1
 	root, nodes := trieWrites(a.work)
 	a.work = nil
+	// The node cache takes the new nodes while the batch is written and
+	// synced (a cached node is served only for its own hash, so it may
+	// hold them before the disk does).
+	cached := make(chan struct{})
+	go func() { a.nodes.cacheWrites(nodes); close(cached) }()
 	err := a.st.commit(height, a.nextHash, root, nodes, nil)
+	<-cached
 	var tree *trie.Trie
 	if err == nil {
-		a.nodes.cacheWrites(nodes)
 		// A root that does not open means the disk is failing: halt (the
 		// error stops CometBFT).
 		tree, err = openTrie(a.cfg.DB, a.nodes, root)

@@ -83,7 +83,15 @@ func (c *nodeCache) put(path string, hash common.Hash, blob []byte) {
 	if c == nil {
 		return
 	}
-	n := &cachedNode{path: path, hash: hash, blob: bytes.Clone(blob)}
+	c.add(path, hash, bytes.Clone(blob))
+}
+
+// add is put of a blob that nothing will modify, without the copy.
+func (c *nodeCache) add(path string, hash common.Hash, blob []byte) {
+	if c == nil {
+		return
+	}
+	n := &cachedNode{path: path, hash: hash, blob: blob}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if n.size() > c.max {

@@ -141,13 +141,16 @@ func trieWrites(t *trie.Trie) (stateproof.Hash, map[string]*trienode.Node) {
 	return stateproof.Hash(root), set.Nodes
 }
 
-// cacheWrites makes the node cache hold what a commit just wrote.
+// cacheWrites makes the node cache hold what a commit writes. The blobs
+// are the trie's fresh encodings, which nothing modifies (a database
+// batch copies them, or with MemDB keeps them read-only): cached as they
+// are.
 func (c *nodeCache) cacheWrites(nodes map[string]*trienode.Node) {
 	for path, n := range nodes {
 		if n.IsDeleted() {
 			c.drop(path)
 		} else {
-			c.put(path, n.Hash, n.Blob)
+			c.add(path, n.Hash, n.Blob)
 		}
 	}
 }
