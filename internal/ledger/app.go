@@ -97,6 +97,8 @@ type App struct {
 	heightCh chan struct{}
 	sigs     *sigCache  // signers recovered by CheckTx, for the recheck and the block
 	nodes    *nodeCache // trie nodes written or read, by path (nodecache.go)
+	// sequential turns preVerifyBlock off: the reference path of tests.
+	sequential bool
 }
 
 // NewApp opens the application over cfg.DB, resuming from the last
@@ -239,6 +241,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		if err := a.pruneNonces(now); err != nil {
 			return nil, err
 		}
+	}
+	if !a.sequential {
+		a.preVerifyBlock(req.Txs)
 	}
 	res := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {

@@ -3,7 +3,9 @@ package ledger
 import (
 	"bytes"
 	"crypto/sha256"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -105,4 +107,34 @@ func (a *App) PreVerify(raw []byte) {
 		return
 	}
 	a.sigs.put(h, verifiedTx{tx: t, signers: signers})
+}
+
+// preVerifyBlock recovers, on every core, the signers of a block's
+// transactions that are not in the cache — those no CheckTx of this node
+// admitted: a block proposed by another validator with transactions it
+// never gossiped here, a block replayed at start or fetched by block sync
+// — so that FinalizeBlock's sequential execution finds them there, as it
+// finds those CheckTx admitted. It is PreVerify on each: only successful
+// recoveries are cached, each under the SHA-256 of its exact bytes, so
+// what execution takes from the cache is what decoding and recovering
+// those bytes would give, whatever the order the workers ran in; a
+// transaction that does not decode or recover is not cached and is refused
+// by execution with the same result as ever.
+func (a *App) preVerifyBlock(txs [][]byte) {
+	workers := min(runtime.GOMAXPROCS(0), len(txs))
+	if workers < 2 {
+		return // execution recovers it: the same work
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(len(txs)); i = next.Add(1) - 1 {
+				a.PreVerify(txs[i])
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -1,11 +1,15 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"testing"
 
+	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
 
@@ -122,6 +126,113 @@ func TestPreVerify(t *testing.T) {
 		r, err := h.app.CheckTx(context.Background(), &abci.CheckTxRequest{Tx: c.raw})
 		if err != nil || r.Code != c.code {
 			t.Fatalf("CheckTx: %s (%s) %v, want %s", CodeName(r.Code), r.Log, err, CodeName(c.code))
+		}
+	}
+}
+
+// TestBlockPreVerifyMatchesSequential: a block's signatures recovered on
+// every core before execution (preVerifyBlock) give exactly the results
+// and the app hash of the sequential path, whether the block's
+// transactions were admitted by this node's CheckTx first or never seen
+// here (a block from another validator, verified in full); a signature
+// altered after a valid transaction was cached is refused with the code it
+// gets without any cache.
+func TestBlockPreVerifyMatchesSequential(t *testing.T) {
+	base := newHarness(t)
+	g, _ := json.Marshal(Genesis{Hubs: []string{base.hubs[0].Address().Hex(), base.hubs[1].Address().Hex()}})
+	ledgers := []*harness{base}
+	for _, sequential := range []bool{true, false} {
+		h := &harness{t: t, db: dbm.NewMemDB(), now: base.now, hubs: base.hubs}
+		h.open()
+		h.app.sequential = sequential
+		if _, err := h.app.InitChain(context.Background(), &abci.InitChainRequest{ChainId: testChain, AppStateBytes: g}); err != nil {
+			t.Fatal(err)
+		}
+		ledgers = append(ledgers, h)
+	}
+	// ledgers[0]: CheckTx first, then the block; [1]: no pre-pass (the
+	// sequential reference); [2]: the pre-pass over a block never checked.
+	owner, stranger := base.key(), base.key()
+	var imprints [][]byte
+	var cams []*keys.PrivateKey
+	for range 6 {
+		cam := base.key()
+		cams = append(cams, cam)
+		imprints = append(imprints, base.sign(&tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: base.hubs[0].Address(),
+			Nonce: tx.NewNonce(), Expiry: base.expiry()}, owner, cam))
+	}
+	policy := func(cam *keys.PrivateKey, by *keys.PrivateKey) []byte {
+		return base.sign(&tx.SetPolicy{Camera: cam.Address(), Epoch: 0, CheckpointPeriod: 7200, Nonce: tx.NewNonce(), Expiry: base.expiry()}, by)
+	}
+	good := policy(cams[0], owner)
+	altered := bytes.Clone(good)
+	altered[len(altered)-10] ^= 0x01 // a byte of s: recovers to someone else, or not at all
+	badV := bytes.Clone(good)
+	badV[len(badV)-1] = 29 // v must be 27 or 28
+	block := [][]byte{
+		good, altered, badV,
+		policy(cams[1], owner), policy(cams[2], stranger), policy(cams[3], owner),
+		[]byte("garbage"), good, // a replay of the first
+		base.signFor(testChainID+1, &tx.SetPolicy{Camera: cams[4].Address(), CheckpointPeriod: 7200, Nonce: tx.NewNonce(), Expiry: base.expiry()}, owner),
+		policy(cams[5], owner),
+	}
+	var want []*abci.ExecTxResult
+	var wantHash []byte
+	for i, h := range ledgers {
+		h.block(imprints...)
+		if i == 0 {
+			for _, raw := range block {
+				h.checkTx(raw) // the valid ones are cached
+			}
+			if _, ok := h.app.sigs.get(sha(good)); !ok {
+				t.Fatal("CheckTx did not cache the valid policy")
+			}
+		}
+		res := h.block(block...)
+		if n := h.app.sigs.len(); n != 0 {
+			t.Fatalf("ledger %d: %d cache entries after the block executed its transactions", i, n)
+		}
+		if i == 0 {
+			want, wantHash = res, h.app.AppHash()
+			continue
+		}
+		for j, r := range res {
+			if r.Code != want[j].Code || r.Log != want[j].Log {
+				t.Fatalf("ledger %d tx %d: %s %q, ledger 0 had %s %q", i, j, CodeName(r.Code), r.Log, CodeName(want[j].Code), want[j].Log)
+			}
+		}
+		if !bytes.Equal(h.app.AppHash(), wantHash) {
+			t.Fatalf("ledger %d: app hash %x, ledger 0 %x", i, h.app.AppHash(), wantHash)
+		}
+	}
+	// The pre-pass itself: what recovers is cached under its exact bytes,
+	// with the signer those bytes give; what does not is not cached.
+	pre := ledgers[2].app
+	pre.preVerifyBlock(block)
+	if v, ok := pre.sigs.get(sha(good)); !ok || v.signers[0] != owner.Address() {
+		t.Fatalf("pre-pass: the valid policy %v %+v", ok, v)
+	}
+	if v, ok := pre.sigs.get(sha(block[4])); !ok || v.signers[0] != stranger.Address() {
+		t.Fatalf("pre-pass: the stranger's policy %v %+v", ok, v)
+	}
+	if v, ok := pre.sigs.get(sha(altered)); ok && v.signers[0] == owner.Address() {
+		t.Fatal("pre-pass: an altered signature recovered to the owner")
+	}
+	for _, raw := range [][]byte{badV, []byte("garbage")} {
+		if _, ok := pre.sigs.get(sha(raw)); ok {
+			t.Fatalf("pre-pass cached %q", raw[:8])
+		}
+	}
+	codes := []uint32{CodeOK, 0, CodeBadSignature, CodeOK, CodeUnauthorized, CodeOK, CodeEncoding, CodeReplay, CodeWrongChain, CodeOK}
+	for j, c := range codes {
+		if j == 1 {
+			if want[j].Code != CodeBadSignature && want[j].Code != CodeUnauthorized {
+				t.Fatalf("altered signature: %s %q", CodeName(want[j].Code), want[j].Log)
+			}
+			continue
+		}
+		if want[j].Code != c {
+			t.Fatalf("tx %d: %s %q, want %s", j, CodeName(want[j].Code), want[j].Log, CodeName(c))
 		}
 	}
 }
