@@ -224,13 +224,9 @@ func (e *env) revealKeys(ctx context.Context, o *opener, data []byte) ([]byte, i
 		if err != nil {
 			continue // in the clear: it plays as it is
 		}
-		ck, err := o.contentKey(ctx, h.Epoch, h.Serial)
+		sk, err := o.segmentKey(ctx, h)
 		if err != nil {
 			return nil, 0, fmt.Errorf("clip %d (record #%d): %w", i, c.LeafIndex, err)
-		}
-		sk, err := ck.Segment(h.Stream, h.Seq)
-		if err != nil {
-			return nil, 0, err
 		}
 		if _, err := sk.OpenSegment(c.Segment); err != nil {
 			return nil, 0, fmt.Errorf("clip %d (record #%d) does not open under its content key %d: %w", i, c.LeafIndex, h.Serial, err)

@@ -83,6 +83,7 @@ func commands(e *env) []*cobra.Command {
 		newPolicyCmd(e),
 		newRetentionCmd(e),
 		newEncryptionCmd(e),
+		newHistoryKeysCmd(e),
 		newHoldCmd(e),
 		newAuditCmd(e),
 		newPairCmd(e),
