@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -158,7 +159,17 @@ func (h *Hub) evidence(r *http.Request) (_ any, err error) {
 	who := sessionOf(r).Address
 	write := func(w io.Writer) error {
 		hw := sha256.New()
-		n, err := b.WriteTo(io.MultiWriter(w, hw), c.Segment)
+		var seqs []uint64
+		for i := range b.Clips {
+			if b.Clips[i].Segment == nil {
+				seqs = append(seqs, b.Clips[i].LeafIndex)
+			}
+		}
+		// The next segments are read and checked against their records
+		// while this one is hashed and sent.
+		next, stop := readAhead(seqs, evidenceReadAhead, c.Segment)
+		defer stop()
+		n, err := b.WriteTo(io.MultiWriter(w, hw), next)
 		if err != nil {
 			return err
 		}
@@ -176,6 +187,80 @@ func (h *Hub) evidence(r *http.Request) (_ any, err error) {
 		return nil, err
 	}
 	return streamBody{contentType: "application/cbor", filename: name, length: length, write: write, done: release}, nil
+}
+
+// evidenceReadAhead is how many bytes of segments a bundle being served
+// holds read ahead of the one being sent: one segment at least, so with
+// segments of a megabyte or more, one ahead (two in memory).
+const evidenceReadAhead = 1 << 20
+
+// readAhead returns a function that gives fetch's results for seqs, which
+// it must be asked for in that order: a goroutine fetches the next ones
+// while fewer than maxBytes of them wait to be taken, and stops at the
+// first error (given in its turn) or when stop is called (which the caller
+// must do once it is done).
+func readAhead(seqs []uint64, maxBytes int, fetch func(seq uint64) ([]byte, error)) (next func(seq uint64) ([]byte, error), stop func()) {
+	type fetched struct {
+		seq  uint64
+		data []byte
+		err  error
+	}
+	var (
+		mu      sync.Mutex
+		cond    = sync.NewCond(&mu)
+		queue   []fetched
+		held    int
+		done    bool // the goroutine fetches no more
+		stopped bool
+	)
+	go func() {
+		defer func() { mu.Lock(); done = true; cond.Broadcast(); mu.Unlock() }()
+		for _, seq := range seqs {
+			mu.Lock()
+			for held >= maxBytes && !stopped {
+				cond.Wait()
+			}
+			if stopped {
+				mu.Unlock()
+				return
+			}
+			mu.Unlock()
+			data, err := fetch(seq)
+			mu.Lock()
+			queue = append(queue, fetched{seq, data, err})
+			held += len(data)
+			cond.Broadcast()
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	next = func(seq uint64) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for len(queue) == 0 && !done {
+			cond.Wait()
+		}
+		if len(queue) == 0 {
+			return nil, fmt.Errorf("segment #%d was not read ahead", seq)
+		}
+		f := queue[0]
+		queue = queue[1:]
+		held -= len(f.data)
+		cond.Broadcast()
+		if f.seq != seq {
+			return nil, fmt.Errorf("segment #%d asked for, #%d read ahead", seq, f.seq)
+		}
+		return f.data, f.err
+	}
+	stop = func() {
+		mu.Lock()
+		stopped, queue = true, nil
+		cond.Broadcast()
+		mu.Unlock()
+	}
+	return next, stop
 }
 
 // timeQuery reads a required RFC 3339 time parameter.
