@@ -11,7 +11,7 @@
 // only, as non-extractable WebCrypto keys.
 import { Aes256Gcm, CipherSuite, HkdfSha256 } from "@hpke/core";
 import { XWing } from "@hpke/hybridkem-x-wing";
-import { bytesToHex, checksum, concatBytes, fromHex, utf8ToBytes } from "./bytes";
+import { bytesToHex, checksum, concatBytes, fromHex, keccak, utf8ToBytes } from "./bytes";
 import { decode, encode, type Item } from "./cbor";
 import { recover } from "./sig";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -128,7 +128,16 @@ export function decodeEnvelope(b: Uint8Array, camera: string): Envelope {
   if (!canonical) throw bad("not in canonical form");
   const want = fromHex(camera, 20);
   // The camera's signature: canonical (v 27/28, low s), recovering to the ledger's camera address.
-  const s = sig as Uint8Array;
+  const signer = canonicalSigner(sha256(concatBytes(utf8ToBytes("camchain/v1/key-envelope"), encode([version, cam, epoch, serial, recips]))), sig as Uint8Array);
+  if (signer.toLowerCase() !== "0x" + bytesToHex(want))
+    throw new DecryptError("envelope", `the key envelope (content key ${serial}) is not signed by the camera ${checksum(want)}`);
+  if (bytesToHex(cam) !== bytesToHex(want)) throw new DecryptError("envelope", `the key envelope is of camera ${checksum(cam)}, not ${checksum(want)}`);
+  return { camera: cam, epoch, serial, recipients };
+}
+
+/** canonicalSigner: the address that made sig over digest, or "" when sig
+ * is not canonical (v 27/28, low s) or recovers to nothing. */
+function canonicalSigner(digest: Uint8Array, s: Uint8Array): string {
   let lowS = true;
   for (let i = 32, half = HALF_N; i < 64; i++) {
     if (s[i] !== half[i - 32]) {
@@ -136,19 +145,12 @@ export function decodeEnvelope(b: Uint8Array, camera: string): Envelope {
       break;
     }
   }
-  let signer = "";
-  if ((s[64] === 27 || s[64] === 28) && lowS) {
-    try {
-      const digest = sha256(concatBytes(utf8ToBytes("camchain/v1/key-envelope"), encode([version, cam, epoch, serial, recips])));
-      signer = recover(digest, s);
-    } catch {
-      /* refused below */
-    }
+  if (!((s[64] === 27 || s[64] === 28) && lowS)) return "";
+  try {
+    return recover(digest, s);
+  } catch {
+    return "";
   }
-  if (signer.toLowerCase() !== "0x" + bytesToHex(want))
-    throw new DecryptError("envelope", `the key envelope (content key ${serial}) is not signed by the camera ${checksum(want)}`);
-  if (bytesToHex(cam) !== bytesToHex(want)) throw new DecryptError("envelope", `the key envelope is of camera ${checksum(cam)}, not ${checksum(want)}`);
-  return { camera: cam, epoch, serial, recipients };
 }
 
 // n/2 of secp256k1, big-endian: a canonical s is at most this.
@@ -246,6 +248,120 @@ function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
   return -1;
 }
 
+// ---------- history envelopes (SPEC §17.6) ----------
+const MAX_HISTORY_ITEMS = 2048;
+const MAX_HISTORY_BYTES = 144 << 10;
+
+export interface HistoryItem {
+  kind: bigint; // 0 a content key, 1 a segment key
+  serial: bigint;
+  stream: bigint;
+  seq: bigint;
+}
+
+export interface History {
+  camera: Uint8Array;
+  epoch: bigint;
+  recipient: string;
+  historyFrom: bigint;
+  grantedAt: bigint;
+  items: HistoryItem[];
+  sealed: Uint8Array;
+  head: Item[]; // the first 8 fields, which the sealed keys' HPKE info binds
+}
+
+/** decodeHistory reads a history envelope's wire bytes as internal/e2ee's
+ * DecodeHistory does: canonical CBOR [1, camera, epoch, owner, recipient,
+ * keyID, [historyFrom, grantedAt], items, sealed, signature], 1 to 2048
+ * items ascending and distinct, the sealed keys of their size, and the
+ * signature (EIP-191 of SHA-256("camchain/v1/history-envelope" ‖ CBOR of
+ * the first nine)) the owner's — owner being the camera's owner as the
+ * ledger has it, never one the envelope names. */
+export function decodeHistory(b: Uint8Array, camera: string, owner: string): History {
+  const bad = (why: string) => new DecryptError("envelope", `malformed history envelope: ${why}`);
+  if (b.length > MAX_HISTORY_BYTES) throw bad(`${b.length} bytes, limit ${MAX_HISTORY_BYTES}`);
+  let v: Item;
+  try {
+    v = decode(b, MAX_HISTORY_ITEMS);
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+  const isBytes = (x: Item, n?: number): x is Uint8Array => x instanceof Uint8Array && (n === undefined || x.length === n);
+  const isU = (x: Item): x is bigint => typeof x === "bigint";
+  if (!Array.isArray(v) || v.length !== 10) throw bad("not a 10-item array");
+  const [version, cam, epoch, own, recipient, keyID, grant, items, sealed, sig] = v;
+  if (version !== 1n) throw bad(`version ${String(version)}`);
+  if (!isBytes(cam, 20) || !isU(epoch) || !isBytes(own, 20) || !isBytes(recipient, 20) || !isBytes(keyID, 32) || !Array.isArray(grant) || !Array.isArray(items) || !isBytes(sealed) || !isBytes(sig, 65))
+    throw bad("field types");
+  if (grant.length !== 2 || !isU(grant[0]) || !isU(grant[1])) throw bad("grant is not [historyFrom, grantedAt]");
+  if (items.length < 1 || items.length > MAX_HISTORY_ITEMS) throw bad(`${items.length} items`);
+  const out: HistoryItem[] = [];
+  for (const it of items) {
+    if (!Array.isArray(it) || it.length !== 4 || !it.every(isU)) throw bad("an item is not [kind, serial, stream, seq]");
+    const [kind, serial, stream, seq] = it as bigint[];
+    if (kind > 1n) throw bad(`an item of kind ${kind}`);
+    if (kind === 0n && (stream !== 0n || seq !== 0n)) throw bad("a content key naming a segment");
+    if (stream > 1n) throw bad(`an item of stream ${stream}`);
+    const p = out[out.length - 1];
+    if (p) {
+      const c = p.serial !== serial ? (p.serial < serial ? -1 : 1) : p.kind !== kind ? (p.kind < kind ? -1 : 1) : p.stream !== stream ? (p.stream < stream ? -1 : 1) : p.seq < seq ? -1 : p.seq > seq ? 1 : 0;
+      if (c >= 0) throw bad("items not in ascending order");
+    }
+    out.push({ kind, serial, stream, seq });
+  }
+  if (sealed.length !== ENC_SIZE + 32 * out.length + 16) throw bad(`${sealed.length} sealed bytes for ${out.length} keys`);
+  let canonical = false;
+  try {
+    canonical = bytesToHex(encode(v)) === bytesToHex(b);
+  } catch {
+    /* not canonical */
+  }
+  if (!canonical) throw bad("not in canonical form");
+  const digest = sha256(concatBytes(utf8ToBytes("camchain/v1/history-envelope"), encode(v.slice(0, 9))));
+  const signer = canonicalSigner(keccak(concatBytes(utf8ToBytes("\x19Ethereum Signed Message:\n32"), digest)), sig);
+  const want = fromHex(owner, 20);
+  if (signer.toLowerCase() !== "0x" + bytesToHex(want) || bytesToHex(own) !== bytesToHex(want))
+    throw new DecryptError("envelope", `the history envelope is not signed by the camera's owner ${checksum(want)}`);
+  if (bytesToHex(cam) !== bytesToHex(fromHex(camera, 20))) throw new DecryptError("envelope", `the history envelope is of camera ${checksum(cam)}, not ${camera}`);
+  return { camera: cam, epoch, recipient: checksum(recipient), historyFrom: grant[0], grantedAt: grant[1], items: out, sealed, head: v.slice(0, 8) };
+}
+
+/** The keys a history envelope gives: content keys (HKDF) by serial,
+ * segment keys (AES-GCM) by "serial/stream/seq". Non-extractable. */
+export interface HistoryKeys {
+  content: Map<string, CryptoKey>;
+  segments: Map<string, CryptoKey>;
+}
+
+/** openHistory opens h's sealed keys with vk (HPKE base mode, info
+ * "camchain/v1/history-keys" ‖ SHA-256 of that label ‖ CBOR of the first
+ * eight fields). Another account's envelope is "no-key". */
+export async function openHistory(h: History, vk: ViewingPrivateKey): Promise<HistoryKeys> {
+  if (h.recipient.toLowerCase() !== vk.account.toLowerCase()) throw new DecryptError("no-key", `a history envelope for ${h.recipient}, not this account`);
+  const label = utf8ToBytes("camchain/v1/history-keys");
+  const info = concatBytes(label, sha256(concatBytes(label, encode(h.head))));
+  let plain: Uint8Array;
+  try {
+    plain = new Uint8Array(await suite.open({ recipientKey: vk.key, enc: buf(h.sealed.slice(0, ENC_SIZE)).buffer, info: buf(info).buffer }, buf(h.sealed.slice(ENC_SIZE)).buffer));
+  } catch {
+    throw new DecryptError("no-key", "a history envelope whose keys do not open with this account's viewing key");
+  }
+  try {
+    if (plain.length !== 32 * h.items.length) throw new DecryptError("envelope", `${plain.length} bytes of keys for ${h.items.length} items`);
+    const out: HistoryKeys = { content: new Map(), segments: new Map() };
+    for (let i = 0; i < h.items.length; i++) {
+      const it = h.items[i];
+      const raw = plain.slice(32 * i, 32 * i + 32);
+      if (it.kind === 0n) out.content.set(String(it.serial), await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveBits"]));
+      else out.segments.set(`${it.serial}/${it.stream}/${it.seq}`, await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"]));
+      raw.fill(0);
+    }
+    return out;
+  } finally {
+    plain.fill(0);
+  }
+}
+
 /** Keyring opens sealed chunks of the cameras this account may watch: it
  * fetches each envelope once (per camera, epoch, serial), checks it as the
  * camera's and opens its content key with the viewing key, which it asks
@@ -257,7 +373,53 @@ export class Keyring {
     readonly account: string,
     private readonly viewingKey: () => Promise<ViewingPrivateKey>,
     private readonly fetchEnvelope: (camera: string, epoch: bigint, serial: bigint) => Promise<Uint8Array>,
+    // The owner's history envelopes for this account (SPEC §17.6), and the
+    // camera's owner as the ledger has it; asked for once per camera and
+    // epoch, when a content key is not wrapped to this account.
+    private readonly fetchHistory?: (camera: string, epoch: bigint) => Promise<{ owner: string; envelopes: Uint8Array[] }>,
   ) {}
+
+  private readonly histories = new Map<string, Promise<HistoryKeys>>();
+
+  private history(camera: string, epoch: bigint): Promise<HistoryKeys> {
+    const id = `${camera.toLowerCase()}/${epoch}`;
+    let p = this.histories.get(id);
+    if (!p) {
+      p = (async () => {
+        const vk = await (this.vk ??= this.viewingKey());
+        const { owner, envelopes } = await this.fetchHistory!(camera, epoch);
+        const all: HistoryKeys = { content: new Map(), segments: new Map() };
+        for (const b of envelopes) {
+          const h = decodeHistory(b, camera, owner); // the owner's signature, not the hub's word
+          if (h.epoch !== epoch || h.recipient.toLowerCase() !== this.account.toLowerCase()) continue;
+          const k = await openHistory(h, vk);
+          k.content.forEach((v, key) => all.content.set(key, v));
+          k.segments.forEach((v, key) => all.segments.set(key, v));
+        }
+        return all;
+      })();
+      this.histories.set(id, p);
+      p.catch(() => this.histories.delete(id));
+    }
+    return p;
+  }
+
+  /** keyFor: the segment key of want — from its content key's envelope,
+   * else from the owner's history envelopes (the content key of its
+   * serial, or the key of exactly this segment). */
+  private async keyFor(camera: string, epoch: bigint, want: SealedHeader): Promise<CryptoKey> {
+    try {
+      return await segmentKey(await this.contentKey(camera, epoch, want.serial), want);
+    } catch (e) {
+      if (!(e instanceof DecryptError && e.reason === "no-key") || !this.fetchHistory) throw e;
+      const h = await this.history(camera, epoch);
+      const ck = h.content.get(String(want.serial));
+      if (ck) return segmentKey(ck, want);
+      const sk = h.segments.get(`${want.serial}/${want.stream}/${want.seq}`);
+      if (sk) return sk;
+      throw new DecryptError("no-key", `${e.message}; nor did the owner re-wrap it to this account (recorded before its grant's history-from)`);
+    }
+  }
 
   private contentKey(camera: string, epoch: bigint, serial: bigint): Promise<CryptoKey> {
     const id = `${camera.toLowerCase()}/${epoch}/${serial}`;
@@ -292,7 +454,7 @@ export class Keyring {
     const want: SealedHeader = { stream, camera: fromHex(camera, 20), epoch, seq, serial: header.serial, index: index ?? header.index };
     if (bytesToHex(header.camera) !== bytesToHex(want.camera) || header.epoch !== epoch || header.stream !== stream || header.seq !== seq)
       throw new DecryptError("open", `sealed data of camera ${checksum(header.camera)} epoch ${header.epoch} stream ${header.stream} seq ${header.seq}, not of the record it came with (seq ${seq})`);
-    const sk = await segmentKey(await this.contentKey(camera, epoch, header.serial), want);
+    const sk = await this.keyFor(camera, epoch, want);
     const out: Uint8Array[] = [];
     for (let i = 0; i < chunks.length; i++) out.push(await openChunk(sk, chunks[i], { ...want, index: want.index + i }));
     return out.length === 1 ? out[0] : concatBytes(...out);

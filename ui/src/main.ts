@@ -230,6 +230,18 @@ function keyring(): Keyring | undefined {
         if (l.items.length !== 1) throw new DecryptError("no-key", `cannot decrypt: this account has no key for this video (the hub gives it no envelope of content key ${serial})`);
         return fromHex(l.items[0].envelope);
       },
+      async (camera, epoch) => {
+        // The owner's history envelopes for this account (SPEC §17.6),
+        // checked against the owner of the ledger's device record.
+        const dev = await get<Device>(`/devices/${camera}`);
+        let l: { items: { envelope: string }[] } = { items: [] };
+        try {
+          l = await get<{ items: { envelope: string }[] }>(`/devices/${camera}/history-keys?epoch=${epoch}&viewer=${account}`);
+        } catch (e) {
+          if (!(e instanceof HttpError && (e.status === 404 || e.status === 403))) throw e;
+        }
+        return { owner: dev.owner ?? "", envelopes: l.items.map((i) => fromHex(i.envelope)) };
+      },
     );
   }
   return ring;

@@ -31,7 +31,10 @@
 //     segment sealed in parts opens whole; every corrupted chunk and
 //     envelope is refused (never plaintext), an envelope checked against
 //     another camera is refused, and an account not among the recipients
-//     gets "no key";
+//     gets "no key"; history envelopes (SPEC §17.6) give a grantee exactly
+//     the re-wrapped segments (not the cut period's earlier one), and every
+//     corrupted, forged or other owner's one is refused, another grantee's
+//     opens nothing;
 //   - fMP4 decode time (fmp4.ts): tfdt over its own track's mdhd timescale,
 //     both box versions; any truncation or garbage gives null or a number,
 //     never an exception.
@@ -633,4 +636,94 @@ test("e2ee: decodeEnvelope and parseSealedHeader, fed 3000 mutations of the vect
       assert.ok(e instanceof ui.DecryptError, String(e));
     }
   }
+});
+
+// History envelopes (SPEC §17.6): internal/e2ee's history vectors — the
+// owner 0x01…01 re-wraps to the grantee 0x02…02 the content key of serial
+// 8 and, of serial 7 (the content vectors' key), the segment keys of main
+// seq 1 and sub seq 1 only — through a Keyring whose camera envelope is
+// not the grantee's, as for video recorded before its grant reached the
+// camera.
+const hv = JSON.parse(readFileSync(join(root, "internal", "e2ee", "testdata", "history_vectors.json"), "utf8"));
+
+function historyRing(vk, envelopes = [hv.envelope], owner = hv.owner) {
+  let asked = 0;
+  const ring = new ui.Keyring(
+    vk.account,
+    async () => vk,
+    async () => {
+      throw new ui.DecryptError("no-key", "cannot decrypt: this account has no key for this video");
+    },
+    async (cam, epoch) => {
+      asked++;
+      assert.equal(cam, hv.camera);
+      assert.equal(epoch, BigInt(hv.epoch));
+      return { owner, envelopes: envelopes.map((e) => ui.fromHex(e)) };
+    },
+  );
+  return { ring, asked: () => asked };
+}
+
+test("e2ee history: the grantee opens exactly the re-wrapped segments, through the owner-signed history envelope, asked for once", async () => {
+  const vk = await viewingKeyOf(hv.grantee_private_key);
+  const h = ui.decodeHistory(ui.fromHex(hv.envelope), hv.camera, hv.owner);
+  assert.equal(h.recipient, vk.account);
+  assert.equal(h.historyFrom, BigInt(hv.history_from));
+  assert.deepEqual(h.items.map((i) => `${i.kind}/${i.serial}/${i.stream}/${i.seq}`), hv.keys.map((k) => `${k.kind}/${k.serial}/${k.stream}/${k.seq}`));
+  const { ring, asked } = historyRing(vk);
+  let opened = 0;
+  for (const v of cv.segments) {
+    if (v.seq === 1) {
+      assert.equal(ui.hex0x(await openVector(ring, v)), v.plaintext, `${v.stream}/${v.seq}/${v.index}`);
+      opened++;
+    } else {
+      // Main seq 0 of the cut period: its content key is not given, nor its segment key.
+      await assert.rejects(openVector(ring, v), (e) => e instanceof ui.DecryptError && e.reason === "no-key" && /history-from/.test(e.message), `${v.stream}/${v.seq}`);
+    }
+  }
+  assert.equal(opened, 3);
+  assert.equal(asked(), 1);
+});
+
+test("e2ee history: every corrupted or forged history envelope is refused, one for another grantee opens nothing, another owner's is refused", async () => {
+  const vk = await viewingKeyOf(hv.grantee_private_key);
+  const v1 = cv.segments.find((s) => s.seq === 1 && s.stream === 0 && s.index === 0);
+  let n = 0;
+  for (const bad of hv.invalid) {
+    n++;
+    if (bad.expect === "not_recipient") {
+      const h = ui.decodeHistory(ui.fromHex(bad.envelope), hv.camera, hv.owner);
+      await assert.rejects(ui.openHistory(h, vk), (e) => e instanceof ui.DecryptError && e.reason === "no-key", bad.name);
+      await assert.rejects(openVector(historyRing(vk, [bad.envelope]).ring, v1), (e) => e instanceof ui.DecryptError && e.reason === "no-key", bad.name);
+      continue;
+    }
+    assert.throws(() => ui.decodeHistory(ui.fromHex(bad.envelope), hv.camera, hv.owner), ui.DecryptError, bad.name);
+    await assert.rejects(openVector(historyRing(vk, [bad.envelope]).ring, v1), (e) => e instanceof ui.DecryptError && e.reason === "envelope", bad.name);
+  }
+  assert.ok(n >= 8);
+  // Checked against the ledger's owner: the same bytes taken as the hub's (0x05…05) are refused.
+  const hub = new Wallet("0x" + "05".repeat(32)).address;
+  assert.throws(() => ui.decodeHistory(ui.fromHex(hv.envelope), hv.camera, hub), /not signed by the camera's owner/);
+  await assert.rejects(openVector(historyRing(vk, [hv.envelope], hub).ring, v1), (e) => e instanceof ui.DecryptError && e.reason === "envelope");
+  // Another grantee (0x04…04) with the grantee's envelope: nothing.
+  const other = await viewingKeyOf("0x" + "04".repeat(32));
+  await assert.rejects(openVector(historyRing(other).ring, v1), (e) => e instanceof ui.DecryptError && e.reason === "no-key");
+});
+
+test("e2ee history: decodeHistory, fuzzed: every one-bit change and every truncation of the vector is refused with a DecryptError, never another exception", () => {
+  const b = ui.fromHex(hv.envelope);
+  let n = 0;
+  for (let i = 0; i < b.length; i += i < 200 ? 1 : 37) {
+    for (const bit of [0x01, 0x80]) {
+      const m = b.slice();
+      m[i] ^= bit;
+      assert.throws(() => ui.decodeHistory(m, hv.camera, hv.owner), ui.DecryptError, `byte ${i} bit ${bit}`);
+      n++;
+    }
+  }
+  for (const cut of [0, 1, 10, 100, b.length - 66, b.length - 1]) {
+    assert.throws(() => ui.decodeHistory(b.subarray(0, cut), hv.camera, hv.owner), ui.DecryptError, `cut at ${cut}`);
+  }
+  assert.throws(() => ui.decodeHistory(ui.concatBytes(b, Uint8Array.of(0)), hv.camera, hv.owner), ui.DecryptError);
+  assert.ok(n > 400);
 });
