@@ -25,7 +25,9 @@ import (
 // envelope, and plays it, live with parts and a recorded range. A viewer
 // granted, revoked, and granted again (history from the start, so the hub
 // serves it the whole recording) cannot decrypt a segment recorded while
-// it was revoked: the page says so and appends nothing.
+// it was revoked: the page says so and appends nothing. A viewer granted
+// afterwards with history from that segment's start plays it, through the
+// history envelope the owner's `camchain history-keys` made (SPEC §17.6).
 func TestVerifiedPlayerE2EE(t *testing.T) {
 	ui, chromium := browserTestDeps(t)
 	h := initHub(t)
@@ -90,6 +92,21 @@ func TestVerifiedPlayerE2EE(t *testing.T) {
 	mustCLI(t, owner, "grant", "--camera", camera, "--viewer", viewerAddr, "--hub", h.url())
 	waitFor(t, 60*time.Second, "the live view's segments", func() bool { return hubHead(t, h, camera) >= int64(after.Seq)+2 })
 
+	// Another viewer, granted later with history from that segment's
+	// start: the owner's `camchain history-keys` re-wraps it the keys of
+	// what was recorded since (SPEC §17.6), and the page opens the same
+	// segment through that history envelope.
+	historyViewer := newWallet(t)
+	hvAddr := walletAddress(t, historyViewer)
+	revokedStart, err := time.Parse(time.RFC3339Nano, rec.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, owner, "grant", "--camera", camera, "--viewer", hvAddr, "--history-from", time.Unix(revokedStart.Unix(), 0).UTC().Format(time.RFC3339), "--hub", h.url())
+	mustCLI(t, historyViewer, "wallet", "viewing-key", "--register", "--hub", h.url())
+	mustCLI(t, owner, "login", "--hub", h.url())
+	t.Logf("history-keys: %s", mustCLI(t, owner, "history-keys", "--camera", camera, "--viewer", hvAddr, "--hub", h.url()))
+
 	load := func(w wallet) string {
 		k, err := cwallet.NewKeystore(w.dir, cwallet.LightScrypt).Load("e2e passphrase")
 		if err != nil {
@@ -101,7 +118,7 @@ func TestVerifiedPlayerE2EE(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", nodeTestArgs("test/playere2ee.test.mjs")...)
 	cmd.Dir = ui
-	cmd.Env = append(os.Environ(), "HUB_URL="+h.url(), "OWNER_KEY="+load(owner), "VIEWER_KEY="+load(viewer), "CAMERA="+camera,
+	cmd.Env = append(os.Environ(), "HUB_URL="+h.url(), "OWNER_KEY="+load(owner), "VIEWER_KEY="+load(viewer), "HISTORY_VIEWER_KEY="+load(historyViewer), "CAMERA="+camera,
 		"REVOKED_START="+rec.Start, "REVOKED_SECONDS="+fmt.Sprint(rec.Duration), "CHROMIUM="+chromium)
 	out, err := cmd.CombinedOutput()
 	t.Logf("segment %d sealed under content key %d (drawn at the revoke; %d listed the viewer)\nnode --test test/playere2ee.test.mjs:\n%s", after.Seq, revoked, granted, out)

@@ -7,6 +7,8 @@
 //   HUB_URL          the hub's origin
 //   OWNER_KEY        the owner's private key
 //   VIEWER_KEY       a viewer granted, revoked and granted again
+//   HISTORY_VIEWER_KEY a viewer granted later with history from REVOKED_START,
+//                    to whom the owner re-wrapped the keys since (SPEC §17.6)
 //   CAMERA           the camera
 //   REVOKED_START    the start (RFC 3339) of a segment recorded while the
 //                    viewer was revoked: sealed under a key not wrapped to it
@@ -30,6 +32,7 @@ const HUB = env("HUB_URL");
 const CAM = env("CAMERA");
 const owner = makeWallet(env("OWNER_KEY"));
 const viewer = makeWallet(env("VIEWER_KEY"));
+const historyViewer = makeWallet(env("HISTORY_VIEWER_KEY"));
 const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 19);
 
 let browser;
@@ -169,5 +172,25 @@ test("a viewer revoked and granted again cannot decrypt a segment recorded while
   const q = await quality(page);
   assert.equal(q.ranges, 0, `nothing appended: ${JSON.stringify(q)}`);
   assert.equal(q.frames, 0);
+  await page.context().close();
+});
+
+test("a viewer granted later with history from that segment's start plays it, through the owner's history envelope (checked as the owner's, opened with its viewing key)", async () => {
+  const page = await signedIn(historyViewer);
+  let asked = 0;
+  page.on("request", (r) => {
+    if (r.url().includes("/history-keys?")) asked++;
+  });
+  const from = new Date(Date.parse(env("REVOKED_START").replace(/(\.\d{3})\d+/, "$1")) + 1000);
+  const to = new Date(from.getTime() + Math.max(1000, (Number(env("REVOKED_SECONDS")) - 1.5) * 1000));
+  await page.getByLabel("Recording from").fill(local(from));
+  await page.getByLabel("Until (empty: on to live)").fill(local(to));
+  await page.getByRole("button", { name: "Play recording" }).click();
+  await waitState(page, "ended", 40000);
+  assert.match(await page.locator(".play-state").innerText(), /End of the range: \d+ segments?, all verified/);
+  await page.waitForFunction(() => document.querySelector("video.live").getVideoPlaybackQuality().totalVideoFrames > 0, null, { timeout: 20000 });
+  const q = await quality(page);
+  assert.equal(q.err, null);
+  assert.ok(asked >= 1, "the page asked the hub for its history envelopes");
   await page.context().close();
 });
