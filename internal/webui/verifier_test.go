@@ -114,8 +114,8 @@ func TestEvidenceVerifierAgreesWithGo(t *testing.T) {
 	}
 }
 
-// VerifierPage puts the bundle, base64 in lines of 64 KiB, in place of the
-// marker and leaves the rest of the page as built.
+// VerifierPage puts the bundle, base64 of 48 KiB pieces one an element,
+// in place of the marker and leaves the rest of the page as built.
 func TestVerifierPage(t *testing.T) {
 	bundle := make([]byte, 200<<10)
 	copy(bundle, "\x87\x71camchain-evidence\x01 any bytes")
@@ -130,14 +130,26 @@ func TestVerifierPage(t *testing.T) {
 	if err != nil || !bytes.Equal(got, bundle) || bytes.Contains(page, []byte(bundleMarker)) {
 		t.Fatalf("the bundle is not where the page reads it: %v", err)
 	}
-	start := bytes.Index(page, []byte(bundleOpen)) + len(bundleOpen)
-	text := page[start : start+bytes.Index(page[start:], []byte("</script>"))]
-	lines := bytes.Split(text, []byte("\n"))
-	if len(lines) != 5 || len(lines[0]) != bundleLineChars || len(lines[4]) > bundleLineChars {
-		t.Fatalf("%d lines of %d, %d chars: want lines of %d", len(lines), len(lines[0]), len(lines[len(lines)-1]), bundleLineChars)
+	start := bytes.Index(page, []byte(bundleOpen))
+	end := bytes.LastIndex(page, []byte(bundleOpen))
+	end += bytes.Index(page[end:], []byte(bundleClose)) + len(bundleClose)
+	lines := bytes.Split(page[start:end], []byte("\n"))
+	if len(lines) != 5 {
+		t.Fatalf("%d bundle elements, want 5", len(lines))
 	}
-	if len(page) != len(verifierPage)-len(bundleMarker)+base64.StdEncoding.EncodedLen(len(bundle))+len(lines)-1 {
+	for k, l := range lines {
+		text, ok := bytes.CutPrefix(l, []byte(bundleOpen))
+		if text, ok2 := bytes.CutSuffix(text, []byte(bundleClose)); !ok || !ok2 || (k < 4 && len(text) != 65536) || (k == 4 && len(text) != base64.StdEncoding.EncodedLen(len(bundle)%bundlePieceBytes)) {
+			t.Fatalf("element %d is %.80q…: want a whole element of 65,536 characters, the last of its piece's", k, l)
+		}
+	}
+	if len(page) != len(verifierPage)-len(bundleMarker)+base64.StdEncoding.EncodedLen(len(bundle)-len(bundle)%bundlePieceBytes)+base64.StdEncoding.EncodedLen(len(bundle)%bundlePieceBytes)+4*len(bundleClose+"\n"+bundleOpen) {
 		t.Fatalf("the page has %d bytes, want the template's with the bundle instead of the marker", len(page))
+	}
+	// A page whose pieces are in another order holds another bundle.
+	swapped := bytes.Replace(page, lines[0], lines[1], 1)
+	if got, err := EmbeddedBundle(swapped); err != nil || bytes.Equal(got, bundle) {
+		t.Fatalf("a page with a piece changed reads as the bundle: %v", err)
 	}
 	for _, s := range []string{"http://", "https://", "connect-src", "<link", " src="} {
 		if bytes.Contains(page, []byte(s)) && s != "connect-src" {

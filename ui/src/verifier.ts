@@ -16,20 +16,34 @@ import { kindOf, openReveals, parseWitnessKey, playable, reportJSON, segmentDige
 
 const $ = (id: string) => document.getElementById(id)!;
 
+/** embedded is the bundle the page holds: standard base64 of successive
+ * pieces, each the text of one <script class="bundle"> element (SPEC
+ * §10.7), decoded piece by piece into one buffer — never one string of the
+ * whole bundle (tens of megabytes), which the browser would build and then
+ * copy. Null for the template, which holds the marker. */
 function embedded(): Uint8Array | null {
-  const el = document.getElementById("bundle");
-  const raw = el?.textContent ?? "";
-  // The native decoder where the browser has one (a bundle is megabytes);
-  // it skips ASCII whitespace itself, so the text is not copied first.
-  const native = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
-  const head = raw.trimStart().slice(0, 2);
+  const texts = Array.from(document.querySelectorAll("script.bundle"), (el) => el.textContent ?? "");
+  const head = (texts[0] ?? "").trimStart().slice(0, 2);
   if (!head || head.startsWith("@@")) return null; // the template: no bundle put in
-  if (native) return native(raw);
-  const t = raw.replace(/\s+/g, "");
-  const bin = atob(t);
-  const b = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
-  return b;
+  // At most 3 bytes for every 4 characters (base64 skips ASCII whitespace).
+  const out = new Uint8Array(texts.reduce((n, t) => n + Math.floor(t.length / 4) * 3 + 3, 0));
+  type Into = (s: string) => { read: number; written: number };
+  const setFrom = (out as unknown as { setFromBase64?: Into }).setFromBase64;
+  let n = 0;
+  for (const t of texts) {
+    if (setFrom) {
+      // The native decoder where the browser has one: strict base64, each
+      // piece whole (it throws on anything else).
+      const { read, written } = setFrom.call(out.subarray(n), t);
+      if (read !== t.length) throw new Error("a piece of the bundle does not fit");
+      n += written;
+      continue;
+    }
+    const bin = atob(t.replace(/\s+/g, ""));
+    for (let i = 0; i < bin.length; i++) out[n + i] = bin.charCodeAt(i);
+    n += bin.length;
+  }
+  return out.subarray(0, n);
 }
 
 interface Trust {
