@@ -17,9 +17,13 @@ func partsOf(t *testing.T, aus [][][]byte, pts []int64, partDur time.Duration) (
 	t.Helper()
 	var segs []Segment
 	var parts [][]Part
-	var cur []Part
+	var cur, held []Part
 	s := &Segmenter{Epoch: t0, Parts: partDur,
 		OnPart: func(p Part) {
+			// A part's Data is a window on the segment's buffer: it must
+			// keep its bytes while later parts are written (held, the
+			// slices as given, are compared with the copies below).
+			held = append(held, p)
 			p.Data = bytes.Clone(p.Data)
 			cur = append(cur, p)
 		},
@@ -27,6 +31,12 @@ func partsOf(t *testing.T, aus [][][]byte, pts []int64, partDur time.Duration) (
 			if len(cur) == 0 || !cur[len(cur)-1].Last {
 				t.Fatalf("segment %d closed without its last part", len(segs))
 			}
+			for j, h := range held {
+				if !bytes.Equal(h.Data, cur[j].Data) {
+					t.Fatalf("segment %d part %d: its Data changed after OnPart", len(segs), j)
+				}
+			}
+			held = nil
 			segs, parts, cur = append(segs, sg), append(parts, cur), nil
 			return nil
 		}}

@@ -1,7 +1,10 @@
 package media
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
@@ -99,7 +102,8 @@ type pending struct {
 	// audioFrames audio frames; their total length; and the video decode
 	// time of the first sample.
 	init        []byte
-	parts       [][]byte
+	body        []byte // the segment so far: init, then each part's fragment
+	parts       int    // how many fragments body holds
 	emitted     int
 	audioFrames int
 	partBytes   int
@@ -134,16 +138,17 @@ func (p *pending) marshal(seq uint32, baseTime uint64, nextDTS, endPTS int64, ap
 			return Segment{}, err
 		}
 	}
-	frag, err := p.fragment(seq, baseTime, p.samples[p.emitted:], nextDTS, ap, audio, audioBase)
+	// The last fragment goes after the parts already in body (or after the
+	// init section, without parts), so the segment is written once.
+	buf := p.body
+	if buf == nil {
+		buf = slices.Clip(init) // fragment grows it once, to its size
+	}
+	buf, err := p.fragment(buf, seq, baseTime, p.samples[p.emitted:], nextDTS, ap, audio, audioBase)
 	if err != nil {
 		return Segment{}, err
 	}
-	buf := make([]byte, 0, len(init)+p.partBytes+len(frag))
-	buf = append(buf, init...)
-	for _, f := range p.parts {
-		buf = append(buf, f...)
-	}
-	buf = append(buf, frag...)
+	p.body = nil
 	seg := Segment{
 		Data:       buf,
 		InitLen:    len(init),
@@ -165,10 +170,11 @@ func (p *pending) marshal(seq uint32, baseTime uint64, nextDTS, endPTS int64, ap
 	return seg, nil
 }
 
-// fragment marshals one fragment (moof, mdat) of samples, the video track
-// starting at decode time baseTime; nextDTS is the DTS of the frame after
-// the last sample (its duration).
-func (p *pending) fragment(seq uint32, baseTime uint64, samples []sample, nextDTS int64, ap *audioParams, audio []audioSample, audioBase uint64) ([]byte, error) {
+// fragment appends to dst one fragment (moof, mdat) of samples, the video
+// track starting at decode time baseTime; nextDTS is the DTS of the frame
+// after the last sample (its duration). The fragment is the returned
+// slice's bytes past len(dst).
+func (p *pending) fragment(dst []byte, seq uint32, baseTime uint64, samples []sample, nextDTS int64, ap *audioParams, audio []audioSample, audioBase uint64) ([]byte, error) {
 	vs := make([]*fmp4.Sample, len(samples))
 	size := 0
 	for i, s := range samples {
@@ -204,12 +210,58 @@ func (p *pending) fragment(seq uint32, baseTime uint64, samples []sample, nextDT
 		}
 		part.Tracks = append(part.Tracks, &fmp4.PartTrack{ID: 2, BaseTime: audioBase, Samples: as})
 	}
-	var buf seekablebuffer.Buffer
-	buf.Grow(size + 128 + 16*len(vs) + 16*len(audio))
-	if err := part.Marshal(&buf); err != nil {
+	w := &tail{b: slices.Grow(dst, size+fragmentSlack(len(vs), len(audio))), base: len(dst)}
+	if err := part.Marshal(w); err != nil {
 		return nil, fmt.Errorf("media: marshal fragment: %w", err)
 	}
-	return buf.Bytes(), nil
+	return w.b, nil
+}
+
+// fragmentSlack bounds a fragment's boxes (moof, trafs, truns, mdat
+// header) beyond its payload, so that its buffer is sized once.
+func fragmentSlack(video, audio int) int { return 256 + 16*video + 16*audio }
+
+// tail is an io.WriteSeeker over the end of a byte slice, as the fmp4
+// marshaller wants one: offset 0 is len(b) when it starts, and what it
+// writes extends b. It writes a segment's fragments straight into the
+// segment's own buffer, with no copy.
+type tail struct {
+	b         []byte
+	base, pos int
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	at := t.base + t.pos
+	if end := at + len(p); end > len(t.b) {
+		t.b = slices.Grow(t.b, end-len(t.b))[:end]
+	}
+	copy(t.b[at:], p)
+	t.pos += len(p)
+	return len(p), nil
+}
+
+func (t *tail) Seek(offset int64, whence int) (int64, error) {
+	var pos int64
+	switch whence {
+	case io.SeekStart:
+		pos = offset
+	case io.SeekCurrent:
+		pos = int64(t.pos) + offset
+	case io.SeekEnd:
+		pos = int64(len(t.b)-t.base) + offset
+	default:
+		return 0, errors.New("media: seek: bad whence")
+	}
+	if pos < 0 || pos > 2*MaxSegmentBytes {
+		return 0, errors.New("media: seek: out of range")
+	}
+	if end := t.base + int(pos); end > len(t.b) {
+		n := len(t.b)
+		t.b = slices.Grow(t.b, end-n)[:end]
+		clear(t.b[n:])
+	}
+	t.pos = int(pos)
+	return pos, nil
 }
 
 // ticksToDuration converts 90 kHz ticks without overflowing for any int64.

@@ -127,6 +127,7 @@ type Segmenter struct {
 
 	target     int64 // Target in ticks
 	partTicks  int64 // Parts in ticks
+	lastSize   int   // the last segment's length: the next one's buffer size
 	maxTicks   int64 // MaxSegmentDuration in ticks
 	audio      *audioParams
 	epoch      time.Time
@@ -488,11 +489,12 @@ func (s *Segmenter) close(nextDTS, nextPTS int64) error {
 	if err != nil {
 		return err
 	}
+	s.lastSize = len(seg.Data)
 	s.timeline.Next = uint64(nextDTS - s.origin)
 	s.timeline.WallEnd = seg.Start.Add(seg.Duration)
 	if s.partTicks > 0 {
 		off := len(p.init) + p.partBytes
-		part := Part{Index: len(p.parts), Offset: off, Data: seg.Data[off:], Last: true,
+		part := Part{Index: p.parts, Offset: off, Data: seg.Data[off:], Last: true,
 			BaseTime: uint64(p.samples[p.emitted].dts - s.origin), Frames: len(p.samples) - p.emitted}
 		if part.Index == 0 {
 			part.Offset, part.Data, part.InitLen = 0, seg.Data, len(p.init)
@@ -513,20 +515,28 @@ func (s *Segmenter) emitPart(nextDTS int64) error {
 		}
 		p.init = init
 	}
+	if p.body == nil {
+		// Sized for a segment like the last one, so that it rarely grows.
+		p.body = append(make([]byte, 0, max(s.lastSize+s.lastSize/8, len(p.init))), p.init...)
+	}
 	audio, audioBase := s.takeAudio(p, nextDTS)
 	s.timeline.Seq++
 	base := uint64(p.samples[p.emitted].dts - s.origin)
-	frag, err := p.fragment(s.timeline.Seq, base, p.samples[p.emitted:], nextDTS, s.audio, audio, audioBase)
+	off := len(p.body)
+	body, err := p.fragment(p.body, s.timeline.Seq, base, p.samples[p.emitted:], nextDTS, s.audio, audio, audioBase)
 	if err != nil {
 		return err
 	}
-	part := Part{Index: len(p.parts), Offset: len(p.init) + p.partBytes, Data: frag, BaseTime: base, Frames: len(p.samples) - p.emitted}
+	p.body = body
+	// A part's bytes are never written again (the body only grows past
+	// them), so its Data may be a window on the body.
+	part := Part{Index: p.parts, Offset: off, Data: body[off:len(body):len(body)], BaseTime: base, Frames: len(p.samples) - p.emitted}
 	if part.Index == 0 {
 		part.Offset, part.InitLen = 0, len(p.init)
-		part.Data = append(slices.Clip(p.init), frag...)
+		part.Data = body[:len(body):len(body)]
 	}
-	p.parts = append(p.parts, frag)
-	p.partBytes += len(frag)
+	p.parts++
+	p.partBytes += len(body) - off
 	p.emitted = len(p.samples)
 	p.audioFrames += len(audio)
 	s.OnPart(part)
