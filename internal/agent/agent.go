@@ -266,7 +266,8 @@ func Open(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{MaxBytes: cfg.MaxBytes, MaxAge: cfg.MaxAge, Logger: cfg.Logger,
-		Signer: a.key}) // prune statements: signed by the key outside the card
+		Signer:  a.key, // prune statements: signed by the key outside the card
+		HandOff: true}) // the uploader takes each new segment from memory, not the card
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return nil, fmt.Errorf("%w (is camchain-agent already running on %s? use its control socket, e.g. `camchain-agent reset`)", err, cfg.DataDir)

@@ -78,6 +78,12 @@ type Chain struct {
 	acked      feedchain.Head
 	broken     error // set when a failed append could not be rolled back
 	closed     bool
+	// handOff: with Options.HandOff, the last segment appended, until a
+	// Segment call takes it.
+	handOff struct {
+		seq  uint64
+		data []byte
+	}
 }
 
 func (c *Chain) logPath() string { return filepath.Join(c.dir, layout.LogName) }
@@ -412,7 +418,22 @@ func (c *Chain) Segment(seq uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := c.readSegment(seq)
+	c.mu.Lock()
+	data := c.handOff.data
+	if data != nil && c.handOff.seq == seq {
+		c.handOff.data = nil
+	} else {
+		data = nil
+	}
+	c.mu.Unlock()
+	if data != nil {
+		if err := feedchain.VerifySegment(r, data); err == nil {
+			return data, nil
+		}
+		// Changed since Append (a caller's bug): what the card holds
+		// decides, below.
+	}
+	data, err = c.readSegment(seq)
 	if errors.Is(err, fs.ErrNotExist) {
 		c.mu.RLock()
 		pruned := seq < c.pruneBelow
@@ -520,6 +541,9 @@ func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 	c.metas = append(c.metas, m)
 	c.logSize = off + int64(len(entry))
 	c.bytes += int64(r.Size)
+	if c.s.opts.HandOff {
+		c.handOff.seq, c.handOff.data = r.Seq, data
+	}
 	c.mu.Unlock()
 	c.s.total.Add(int64(r.Size))
 	return nil

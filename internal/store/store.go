@@ -52,6 +52,12 @@ type Options struct {
 	// the records logs (the chains' index) and state files, no segment
 	// files.
 	ObjectsOnly bool
+	// HandOff keeps each chain's last appended segment in memory until
+	// the first Segment call for it, which takes it instead of reading
+	// the file back (it is still checked against its record): the
+	// agent's uploader reads each segment right after it is stored. The
+	// caller must not change the bytes it gave Append.
+	HandOff bool
 }
 
 // ChainRef names one chain: one stream of a camera in one binding epoch.
