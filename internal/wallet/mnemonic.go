@@ -3,12 +3,13 @@ package wallet
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	_ "embed"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
-	"github.com/tyler-smith/go-bip39/wordlists"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -54,18 +55,31 @@ func (e *UnknownWordError) Error() string {
 	return msg
 }
 
-// englishIndex maps each BIP-39 English word to its 11-bit value. It is built
-// once from the list and never modified.
-var englishIndex = func() map[string]uint16 {
-	if len(wordlists.English) != wordListSize {
+// englishList is the BIP-39 English word list, the file of BIP-39 itself
+// (SHA-256 2f5eed53…24dbda, checked by a test beside go-bip39's copy).
+//
+//go:embed english.txt
+var englishList string
+
+// english is the list as words, split on first use: a program that makes
+// no mnemonic (the camera agent) never holds it.
+var english = sync.OnceValue(func() []string {
+	w := strings.Split(strings.TrimSuffix(englishList, "\n"), "\n")
+	if len(w) != wordListSize {
 		panic("wallet: BIP-39 English list does not have 2048 words")
 	}
+	return w
+})
+
+// englishIndex maps each BIP-39 English word to its 11-bit value. It is built
+// once, on first use, from the list and never modified.
+var englishIndex = sync.OnceValue(func() map[string]uint16 {
 	m := make(map[string]uint16, wordListSize)
-	for i, w := range wordlists.English {
+	for i, w := range english() {
 		m[w] = uint16(i)
 	}
 	return m
-}()
+})
 
 // NewMnemonic returns a fresh 24-word phrase from 256 bits of crypto/rand.
 func NewMnemonic() (string, error) {
@@ -111,7 +125,7 @@ func encodeMnemonic(entropy []byte) (string, error) {
 	buf[n] = sum[0] // only the first n/4 bits of this byte are read
 	words := make([]string, (n*8+n/4)/wordBits)
 	for i := range words {
-		words[i] = wordlists.English[readBits(buf, i*wordBits)]
+		words[i] = english()[readBits(buf, i*wordBits)]
 	}
 	return strings.Join(words, " "), nil
 }
@@ -139,7 +153,7 @@ func decodeWords(words []string) ([]byte, error) {
 	entBytes := (totalBits - csBits) / 8
 	buf := make([]byte, (totalBits+7)/8)
 	for i, w := range words {
-		idx, ok := englishIndex[w]
+		idx, ok := englishIndex()[w]
 		if !ok {
 			return nil, &UnknownWordError{Index: i + 1, Word: shorten(w), Suggestion: suggest(w)}
 		}
@@ -176,14 +190,14 @@ func suggest(w string) string {
 		return ""
 	}
 	if len(w) >= 4 {
-		for _, c := range wordlists.English {
+		for _, c := range english() {
 			if c[:min(4, len(c))] == w[:4] {
 				return c
 			}
 		}
 	}
 	best, bestD, ties := "", suggestMaxEdt+1, 0
-	for _, c := range wordlists.English {
+	for _, c := range english() {
 		d := editDistance(w, c)
 		switch {
 		case d < bestD:

@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -192,6 +193,13 @@ func TestNormalisedPhrasesDeriveTheSameKey(t *testing.T) {
 }
 
 func TestWordList(t *testing.T) {
+	// The embedded list is BIP-39's file and go-bip39's list.
+	if sum := sha256.Sum256([]byte(englishList)); hex.EncodeToString(sum[:]) != "2f5eed53a4727b4bf8880d8f3f199efc90e58503646d9ff8eff3a2ed3b24dbda" {
+		t.Errorf("english.txt has SHA-256 %x, not BIP-39's", sum)
+	}
+	if !slices.Equal(english(), wordlists.English) {
+		t.Error("the embedded list is not go-bip39's")
+	}
 	if len(wordlists.English) != 2048 {
 		t.Fatalf("list has %d words", len(wordlists.English))
 	}
