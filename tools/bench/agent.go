@@ -68,6 +68,11 @@ func benchAgentFootprint(ctx context.Context, o *options) ([]Row, error) {
 		return nil, err
 	}
 
+	if o.Agent, err = releasedAgent(ctx, tmp); err != nil {
+		return nil, err
+	}
+	defer func() { o.Agent = "" }()
+
 	// A hub, and the agent paired with it.
 	agentData := filepath.Join(tmp, "agent")
 	hub, httpAddr, err := startHubProc(ctx, bins, tmp)
@@ -162,6 +167,9 @@ type phaseResult struct {
 func agentPhase(ctx context.Context, o *options, bins, data string, padBitrate float64, setup func() error) (phaseResult, error) {
 	var r phaseResult
 	agentBin := filepath.Join(bins, "camchain-agent")
+	if o.Agent != "" {
+		agentBin = o.Agent
+	}
 	a, err := startProc(ctx, "camchain-agent", "camchain-agent: camera", agentBin, "run", "--data", data,
 		"--pad-bitrate", strconv.FormatInt(int64(padBitrate), 10), "--log-level", "warn")
 	if err != nil {
@@ -381,6 +389,28 @@ func goBuild(ctx context.Context, dir, out, pkg string, env []string) error {
 		return fmt.Errorf("go build %s (%s): %w\n%s", pkg, strings.Join(env, " "), err, b)
 	}
 	return nil
+}
+
+// agentBinEnv names a camchain-agent binary for the footprint rows to run
+// instead of releasedAgent's (a profiling build, say).
+const agentBinEnv = "CAMCHAIN_BENCH_AGENT"
+
+// releasedAgent builds camchain-agent into dir as tools/release builds it
+// for a camera — CGO_ENABLED=0, -trimpath, -ldflags "-s -w" (goBuild), for
+// the host — the same way as the hello-world baseline beside it: the
+// footprint rows measure the program a camera runs, not `make build`'s
+// development binary, which links the C library (its resolver) and maps
+// libc beside itself (about 1.3 MB of RSS).
+func releasedAgent(ctx context.Context, dir string) (string, error) {
+	if p := os.Getenv(agentBinEnv); p != "" {
+		return p, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "camchain-agent-release")
+	return out, goBuild(ctx, wd, out, "./cmd/camchain-agent", nil)
 }
 
 // proc is a program started by the bench, its output kept.

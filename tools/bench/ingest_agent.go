@@ -74,7 +74,10 @@ func benchIngestAgent(ctx context.Context, o *options) ([]Row, error) {
 	}
 	defer hub.stop()
 
-	agentBin := filepath.Join(bins, "camchain-agent")
+	agentBin, err := releasedAgent(ctx, tmp)
+	if err != nil {
+		return nil, err
+	}
 	a, err := startProc(ctx, "camchain-agent", "camchain-agent: camera", agentBin, "run", "--data", agentData,
 		"--source", "rtsp://"+camAddr+"/main", "--sub-source", "rtsp://"+camAddr+"/sub", "--log-level", "warn")
 	if err != nil {
@@ -157,7 +160,7 @@ func benchIngestAgent(ctx context.Context, o *options) ([]Row, error) {
 	if want := int64(rtspMeasure/time.Second) * 2 / 2; made < want-4 || acked < made-5 {
 		return fail(fmt.Errorf("the agent did not keep up: %s, want about %d", upload, want))
 	}
-	how := fmt.Sprintf("real camchain-agent --source rtsp://…/main --sub-source rtsp://…/sub, paired with a real camchaind on loopback; ffmpeg plays, in real time and "+
+	how := fmt.Sprintf("real camchain-agent (built as released: CGO_ENABLED=0 -trimpath -ldflags \"-s -w\", like the baseline) --source rtsp://…/main --sub-source rtsp://…/sub, paired with a real camchaind on loopback; ffmpeg plays, in real time and "+
 		"in a loop (-re -stream_loop -1 -c copy), a %s 1920x1080 25 fps H.264 clip at %s (testsrc2 with temporal noise, GOP 50, 2 B-frames) and a 640x360 one at %s, "+
 		"each with 64 kbit/s AAC, into camchain-testcam over RTSP/TCP; the agent segments both (2 s, audio kept), signs, stores, fsyncs and uploads; %s; "+
 		"measured for %s after %s of warm-up", rtspClip, rtspMainBitrate, rtspSubBitrate, upload, rtspMeasure, rtspWarmUp)

@@ -89,7 +89,10 @@ type options struct {
 	StartRuns     int    // start-to-ready repetitions
 	CatchUpBlocks int    // blocks a restarted validator catches up
 	SignedProfile string // CPU profile of the signed flood of ledger.commit_throughput only
-	Progress      *progress
+	// Agent, while a group that sets it runs, is the camchain-agent binary
+	// agentPhase runs (releasedAgent); "" is the one beside Bin.
+	Agent    string
+	Progress *progress
 }
 
 func main() {
