@@ -75,6 +75,7 @@ func groups() []group {
 		{"checkpoint.publish", "one camera's checkpoint published end to end each period (sign, ledger commit, a real witness's cosignature, a real TSA's timestamp) until its bundle carries both, beside signing alone", benchCheckpointPublish},
 		{"player.live_latency", "the web UI's live view in Chromium: the agent receiving a frame to the page presenting it (requestVideoFrameCallback), every segment verified in the page, beside camchain watch of the same feed in the same run", benchPlayerLatency},
 		{"player.verify", "the web player's own verification of a recorded session in Chromium (session chain, camera signatures, record chain, SHA-256 against the records), beside SHA-256 alone of the same segments in the same page", benchPlayerVerify},
+		{"player.decrypt", "the web player with end-to-end encryption: a sealed recorded session in Chromium verified and decrypted as the player does (Verifier, then Keyring: envelope, HKDF, AES-GCM), beside verification alone of the same sealed frames in the same page", benchPlayerDecrypt},
 		{"evidence.html", "the offline HTML verifier in Chromium on a 1-hour bundle (1800 clips), beside camchain evidence verify of the same bundle", benchEvidenceHTML},
 		{"evidence", "evidence bundle of 30 clips of 1 MiB under 2 checkpoints: overhead per clip beside the clip, verify time beside SHA-256 of the clips", benchEvidence},
 	}

@@ -50,50 +50,8 @@ func benchPlayerVerify(ctx context.Context, o *options) ([]Row, error) {
 	if err := cam.RecordSample(verifyRateSegments, t0, nil); err != nil {
 		return nil, err
 	}
-	tok, err := cam.OwnerToken(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c, _ := api.NewClient(cam.URL)
-	c.WithCredentials(api.StaticToken(tok))
-	var nonce [16]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return nil, err
-	}
-	p, err := playconn.Dial(ctx, c, cam.Key.Address().Hex(), api.PlayOptions{From: t0, To: t0.Add(verifyRateSegments * 2 * time.Second), Nonce: hex.EncodeToString(nonce[:]), Epoch: -1, MaxFrame: viewchain.MaxFrame})
-	if err != nil {
-		return nil, err
-	}
-	session := struct {
-		Hub    string   `json:"hub"`
-		Camera string   `json:"camera"`
-		Stream string   `json:"stream"`
-		Nonce  string   `json:"nonce"`
-		Frames []string `json:"frames"`
-	}{Hub: p.Start.Hub, Camera: cam.Key.Address().Hex(), Stream: "main", Nonce: hex.EncodeToString(nonce[:])}
-	for {
-		m, err := p.Next(ctx)
-		if errors.Is(err, api.ErrPlayEnded) {
-			break
-		}
-		if err != nil {
-			p.Close()
-			return nil, err
-		}
-		if m.Frame != nil {
-			session.Frames = append(session.Frames, base64.StdEncoding.EncodeToString(m.Frame))
-		}
-	}
-	p.Close()
-	if len(session.Frames) != verifyRateSegments+1 { // and the signed end
-		return nil, fmt.Errorf("the hub sent %d frames, want %d segments and the end", len(session.Frames), verifyRateSegments)
-	}
 	in := filepath.Join(tmp, "session.json")
-	b, err := json.Marshal(session)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(in, b, 0o600); err != nil {
+	if err := captureSession(ctx, cam, t0, verifyRateSegments, in); err != nil {
 		return nil, err
 	}
 	o.Progress.Printf("   %d runs in one Chromium page: the page's Verifier, then SHA-256 alone", verifyRateRuns)
@@ -124,6 +82,59 @@ func benchPlayerVerify(ctx context.Context, o *options) ([]Row, error) {
 	return []Row{
 		NewRow("player.verify_segments_per_s", "segments/s", float64(res.Segments)/(v/1000), "player.sha256_segments_per_s", float64(res.Segments)/(s/1000), RatioAtLeast(0.5), note),
 	}, nil
+}
+
+// captureSession records, as a viewer would receive it, the hub's playback
+// session of cam's n segments from t0 (its binary frames, base64, with the
+// hub, camera, stream and nonce to check them against) into the JSON file
+// in, for ui/test/verifyrate.mjs.
+func captureSession(ctx context.Context, cam *evidencetest.Camera, t0 time.Time, n int, in string) error {
+	tok, err := cam.OwnerToken(ctx)
+	if err != nil {
+		return err
+	}
+	c, _ := api.NewClient(cam.URL)
+	c.WithCredentials(api.StaticToken(tok))
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return err
+	}
+	p, err := playconn.Dial(ctx, c, cam.Key.Address().Hex(), api.PlayOptions{From: t0, To: t0.Add(time.Duration(n) * 2 * time.Second), Nonce: hex.EncodeToString(nonce[:]), Epoch: -1, MaxFrame: viewchain.MaxFrame})
+	if err != nil {
+		return err
+	}
+	session := struct {
+		Hub    string   `json:"hub"`
+		Camera string   `json:"camera"`
+		Stream string   `json:"stream"`
+		Nonce  string   `json:"nonce"`
+		Frames []string `json:"frames"`
+	}{Hub: p.Start.Hub, Camera: cam.Key.Address().Hex(), Stream: "main", Nonce: hex.EncodeToString(nonce[:])}
+	for {
+		m, err := p.Next(ctx)
+		if errors.Is(err, api.ErrPlayEnded) {
+			break
+		}
+		if err != nil {
+			p.Close()
+			return err
+		}
+		if m.Frame != nil {
+			session.Frames = append(session.Frames, base64.StdEncoding.EncodeToString(m.Frame))
+		}
+	}
+	p.Close()
+	if len(session.Frames) != n+1 { // and the signed end
+		return fmt.Errorf("the hub sent %d frames, want %d segments and the end", len(session.Frames), n)
+	}
+	b, err := json.Marshal(session)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(in, b, 0o600); err != nil {
+		return err
+	}
+	return nil
 }
 
 func medianF(v []float64) float64 {

@@ -71,6 +71,9 @@ type Camera struct {
 	// Stream is the chain this Camera writes and exports: main, or the
 	// sub stream for the Camera that Sub returns.
 	Stream feedchain.Stream
+	// Seal, when set, turns each segment RecordSample records into the
+	// bytes stored and hashed (end-to-end encryption, SPEC §17.2).
+	Seal func(seq uint64, data []byte) ([]byte, error)
 
 	creds       *api.KeyCredentials // the owner's login: reads need one
 	checkpoints int                 // committed
@@ -191,6 +194,13 @@ func (f *Camera) RecordSample(n int, start time.Time, skip func(i int) bool) err
 		i++
 		if skip != nil && skip(i-1) {
 			return nil
+		}
+		if f.Seal != nil {
+			sealed, err := f.Seal(uint64(len(f.Records)), s.Data)
+			if err != nil {
+				return err
+			}
+			s.Data = sealed
 		}
 		r := &feedchain.Record{Camera: f.Key.Address(), Seq: uint64(len(f.Records)), Segment: feedchain.SegmentHash(s.Data),
 			Start: s.Start.UnixNano(), Duration: s.Duration, Size: uint64(len(s.Data)), Codec: s.Codec}
