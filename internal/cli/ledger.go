@@ -472,7 +472,13 @@ func newGrantCmd(e *env) *cobra.Command {
 		long: `Give ADDRESS the viewer role on CAMERA, signed by your wallet as owner.
 --until ends the grant (RFC 3339 time or a duration such as 7d); without it
 the grant lasts until revoked. --history-from is the earliest recording the
-viewer may see. Grants end when the camera is reset, released or transferred.`,
+viewer may see. Grants end when the camera is reset, released or transferred.
+
+With end-to-end encryption on, the camera wraps its keys to the viewer only
+from when the grant (and the viewer's registered viewing key) reaches it.
+The keys of what it recorded before, from --history-from on (without it:
+from the start), are yours to give: run camchain history-keys --camera
+CAMERA --viewer ADDRESS once the viewer has registered its viewing key.`,
 		flags: func(cmd *cobra.Command) {
 			cmd.Flags().StringVar(&viewer, "viewer", "", "viewer `ADDRESS`")
 			cmd.Flags().StringVar(&until, "until", "", "end of the grant: RFC 3339 time or duration (default: until revoked)")
