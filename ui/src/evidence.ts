@@ -342,7 +342,7 @@ export function verify(b: Bundle, opts: Options = {}): Report {
         `block ${h} comes after every block the bundle proves (the last checkpoint is at block ${last}): a change the bundle does not need`,
       );
   }
-  const signer: { known?: KnownSigner } = {};
+  const signer = new ClipSigner(b);
   b.clips.forEach((_, i) => {
     const fact = verifyClip(b, i, cks, signer, opts.digests?.[i]);
     fact.checkpointHeight = rep.checkpoints[fact.checkpoint].height;
@@ -675,18 +675,58 @@ function verifyWitnesses(b: Bundle, i: number, m: CheckpointMsg, fact: Checkpoin
     );
 }
 
-function verifyClip(b: Bundle, i: number, cks: CheckpointMsg[], cache: { known?: KnownSigner }, digest?: Uint8Array): ClipFact {
+type FeedRecord = ReturnType<typeof parseRecord>;
+/** A record as parsed, or what its parse threw. */
+type Parsed = { record: FeedRecord } | { error: unknown };
+
+/** ClipSigner holds the bundle's records, each parsed once (or the error
+ * its parse threw, thrown in its clip's turn), and answers for clip i
+ * whether its record's signature recovers to the camera's key once one
+ * record has given it: KnownSigner.recovers, asked of every record from i
+ * on at once (recoversAll, one batch inversion for all) the first time,
+ * and again only if the key changes. */
+class ClipSigner {
+  readonly records: Parsed[];
+  private known?: KnownSigner;
+  private from = 0;
+  private answers: boolean[] = [];
+  constructor(b: Bundle) {
+    this.records = b.clips.map((c) => {
+      try {
+        return { record: parseRecord(c.record) };
+      } catch (e) {
+        return { error: e };
+      }
+    });
+  }
+  recovers(i: number, r: FeedRecord): boolean {
+    if (!this.known) return false;
+    if (i < this.from || i >= this.from + this.answers.length) {
+      // A record that does not parse fails in its turn before this is
+      // asked: an empty signature (answer false) holds its place.
+      const rest = this.records.slice(i).map((x) => ("record" in x ? { digest: x.record.hash, sig: x.record.sig } : { digest: new Uint8Array(32), sig: new Uint8Array(0) }));
+      this.from = i;
+      this.answers = this.known.recoversAll(rest);
+    }
+    // The answer is for clip i's record as parsed here: r is that record.
+    const x = this.records[i];
+    return "record" in x && x.record === r && this.answers[i - this.from];
+  }
+  learn(key: Uint8Array): void {
+    this.known = new KnownSigner(key);
+    this.answers = [];
+  }
+}
+
+function verifyClip(b: Bundle, i: number, cks: CheckpointMsg[], cache: ClipSigner, digest?: Uint8Array): ClipFact {
   const c = b.clips[i];
   let seq = c.leafIndex;
   const fail = (kind: Kind, reason: string): never => {
     throw new EvidenceError(kind, `clip ${i} (record #${seq})`, reason);
   };
-  let r: ReturnType<typeof parseRecord>;
-  try {
-    r = parseRecord(c.record);
-  } catch (e) {
-    return fail("record", `the record does not parse: ${(e as Error).message}`);
-  }
+  const parsed = cache.records[i];
+  if ("error" in parsed) return fail("record", `the record does not parse: ${(parsed.error as Error).message}`);
+  const r = parsed.record;
   seq = r.seq;
   if (!equalBytes(r.camera, b.camera)) fail("record", `a record of camera ${checksum(r.camera)}, the bundle is camera ${checksum(b.camera)}'s`);
   if (r.epoch !== b.epoch) fail("record", `a record of epoch ${r.epoch}, the bundle is of epoch ${b.epoch}`);
@@ -694,7 +734,7 @@ function verifyClip(b: Bundle, i: number, cks: CheckpointMsg[], cache: { known?:
   if (r.stream !== cs) fail("record", `a record of the ${r.stream} stream, its checkpoint is of the ${cs} stream's chain`);
   // The camera's key, once recovered from a record it signed, checks the
   // others without recovering each (the same answer, several times faster).
-  if (!cache.known?.recovers(r.hash, r.sig)) {
+  if (!cache.recovers(i, r)) {
     let key: Uint8Array = new Uint8Array(0);
     try {
       key = recoverKey(r.hash, r.sig);
@@ -703,7 +743,7 @@ function verifyClip(b: Bundle, i: number, cks: CheckpointMsg[], cache: { known?:
     }
     const signer = addressOf(key);
     if (signer !== checksum(r.camera)) fail("record", `record ${r.seq}: signed by ${signer}, camera is ${checksum(r.camera)}`);
-    cache.known = new KnownSigner(key);
+    cache.learn(key);
   }
   const mis = segmentMismatch(r, c.segment, digest);
   if (mis) fail("segment", mis);

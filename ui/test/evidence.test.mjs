@@ -149,6 +149,44 @@ test("KnownSigner agrees with recovery", () => {
   }
 });
 
+// recoversAll (one batch inversion for a batch) answers, for each
+// signature of a batch mixing genuine ones with every kind the check
+// refuses, what recovers (one inversion each) and recovery answer alone —
+// wherever in the batch the refused ones are.
+test("KnownSigner.recoversAll is recovers of each", () => {
+  const N = secp256k1.Point.CURVE().n;
+  const sk = secp256k1.utils.randomSecretKey();
+  const pub = secp256k1.getPublicKey(sk, false);
+  const k = new ev.KnownSigner(pub);
+  const be = (x) => Uint8Array.from(Buffer.from(x.toString(16).padStart(64, "0"), "hex"));
+  const batch = [];
+  for (let i = 0; i < 40; i++) {
+    const digest = Uint8Array.from(randomBytes(32));
+    const sig = secp256k1.sign(digest, sk, { prehash: false, format: "recovered", lowS: true });
+    const eth = Uint8Array.from([...sig.subarray(1, 65), sig[0] + 27]);
+    const bad = Uint8Array.from(eth);
+    const d2 = Uint8Array.from(digest);
+    switch (i % 8) {
+      case 1: bad[64] ^= 0x07; break; // 27 ↔ 28: the other R
+      case 2: d2[31] ^= 1; break; // another digest
+      case 3: bad.set(be(0n), 0); break; // r = 0
+      case 4: bad.set(be(N), 0); break; // r = n
+      case 5: bad.set(be(N - 1n), 32); break; // high s
+      case 6: bad[64] = 29; break;
+      case 7: { const o = secp256k1.sign(digest, secp256k1.utils.randomSecretKey(), { prehash: false, format: "recovered", lowS: true }); bad.set(o.subarray(1, 65)); bad[64] = o[0] + 27; break; }
+    }
+    batch.push({ digest: d2, sig: i % 8 === 0 || i % 8 === 2 ? eth : bad });
+  }
+  batch.push({ digest: new Uint8Array(32), sig: new Uint8Array(0) });
+  const one = batch.map(({ digest, sig }) => k.recovers(digest, sig));
+  const byRecovery = batch.map(({ digest, sig }) => { try { return ev.signerOf(digest, sig) === ev.addressOf(pub); } catch { return false; } });
+  assert.deepEqual(one, byRecovery);
+  assert.deepEqual(k.recoversAll(batch), one);
+  assert.deepEqual(k.recoversAll([...batch].reverse()), [...one].reverse());
+  assert.equal(one.filter(Boolean).length, 5, "only the genuine signatures recover to the key");
+  assert.deepEqual(k.recoversAll([]), []);
+});
+
 // Version 4 (SPEC §10.8): bundle-v4 reveals the segment keys of #0 and #2
 // of its 3 sealed clips. The page's report is Go's, field for field (#0
 // and #2 revealed, #1 sealed); the revealed clips open to the plaintext
