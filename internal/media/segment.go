@@ -1,9 +1,7 @@
 package media
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
@@ -190,10 +188,7 @@ func (p *pending) fragment(dst []byte, seq uint32, baseTime uint64, samples []sa
 		}
 		size += len(s.payload)
 	}
-	part := fmp4.Part{
-		SequenceNumber: seq,
-		Tracks:         []*fmp4.PartTrack{{ID: 1, BaseTime: baseTime, Samples: vs}},
-	}
+	tracks := []fragmentTrack{{id: 1, base: baseTime, samples: vs}}
 	if ap != nil && len(audio) > 0 {
 		as := make([]*fmp4.Sample, len(audio))
 		for i, a := range audio {
@@ -208,61 +203,14 @@ func (p *pending) fragment(dst []byte, seq uint32, baseTime uint64, samples []sa
 			as[i] = &fmp4.Sample{Duration: clampU32(d), Payload: a.payload}
 			size += len(a.payload)
 		}
-		part.Tracks = append(part.Tracks, &fmp4.PartTrack{ID: 2, BaseTime: audioBase, Samples: as})
+		tracks = append(tracks, fragmentTrack{id: 2, base: audioBase, samples: as})
 	}
-	w := &tail{b: slices.Grow(dst, size+fragmentSlack(len(vs), len(audio))), base: len(dst)}
-	if err := part.Marshal(w); err != nil {
-		return nil, fmt.Errorf("media: marshal fragment: %w", err)
-	}
-	return w.b, nil
+	return appendFragment(slices.Grow(dst, size+fragmentSlack(len(vs), len(audio))), seq, tracks), nil
 }
 
 // fragmentSlack bounds a fragment's boxes (moof, trafs, truns, mdat
 // header) beyond its payload, so that its buffer is sized once.
 func fragmentSlack(video, audio int) int { return 256 + 16*video + 16*audio }
-
-// tail is an io.WriteSeeker over the end of a byte slice, as the fmp4
-// marshaller wants one: offset 0 is len(b) when it starts, and what it
-// writes extends b. It writes a segment's fragments straight into the
-// segment's own buffer, with no copy.
-type tail struct {
-	b         []byte
-	base, pos int
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	at := t.base + t.pos
-	if end := at + len(p); end > len(t.b) {
-		t.b = slices.Grow(t.b, end-len(t.b))[:end]
-	}
-	copy(t.b[at:], p)
-	t.pos += len(p)
-	return len(p), nil
-}
-
-func (t *tail) Seek(offset int64, whence int) (int64, error) {
-	var pos int64
-	switch whence {
-	case io.SeekStart:
-		pos = offset
-	case io.SeekCurrent:
-		pos = int64(t.pos) + offset
-	case io.SeekEnd:
-		pos = int64(len(t.b)-t.base) + offset
-	default:
-		return 0, errors.New("media: seek: bad whence")
-	}
-	if pos < 0 || pos > 2*MaxSegmentBytes {
-		return 0, errors.New("media: seek: out of range")
-	}
-	if end := t.base + int(pos); end > len(t.b) {
-		n := len(t.b)
-		t.b = slices.Grow(t.b, end-n)[:end]
-		clear(t.b[n:])
-	}
-	t.pos = int(pos)
-	return pos, nil
-}
 
 // ticksToDuration converts 90 kHz ticks without overflowing for any int64.
 func ticksToDuration(t int64) time.Duration {
