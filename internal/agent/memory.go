@@ -6,11 +6,16 @@ import (
 )
 
 // DefaultMemoryLimit is the agent's soft memory limit. A camera has little
-// RAM; the agent's live heap is a few MiB plus the segment in flight, and
-// without a limit the Go runtime sets its first garbage-collection goal
-// from the 32 MiB scrypt buffer of the key unseal, letting garbage grow to
-// ~80 MiB before collecting.
-const DefaultMemoryLimit = 12 << 20
+// RAM; without a limit the Go runtime lets garbage grow with the heap goal
+// it first sets (36 MB of RSS at a 4 Mbit/s RTSP main + sub stream).
+//
+// The limit counts the runtime's own memory too (about 5.5 MiB at that
+// load: GC metadata, stacks, fragmentation) beside a live heap of about
+// 3 MiB. At 12 MiB the goal was pressed down to the live heap and the
+// collector ran ten times a second (the bench's ingest.agent_rtsp: 5.8 %
+// of a core, 22.4 MB RSS); at 14 MiB it runs about twice a second (2.5 %,
+// 24.4 MB), at 16 MiB 2.4 % but 25.6 MB.
+const DefaultMemoryLimit = 14 << 20
 
 // setMemoryLimit applies a soft limit unless GOMEMLIMIT is set.
 func setMemoryLimit(limit int64) {
