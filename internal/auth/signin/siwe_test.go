@@ -1,4 +1,4 @@
-package auth
+package signin
 
 import (
 	"errors"
@@ -133,7 +133,7 @@ func FuzzParseMessage(f *testing.F) {
 
 // TestFuzzSeedsCommitted keeps the committed corpus in place.
 func TestFuzzSeedsCommitted(t *testing.T) {
-	for _, fz := range []string{"FuzzParseMessage", "FuzzDecodeRecord", "FuzzVerifyToken"} {
+	for _, fz := range []string{"FuzzParseMessage", "FuzzParseApproval", "FuzzParseDeviceCode"} {
 		ents, err := os.ReadDir(filepath.Join("testdata", "fuzz", fz))
 		if err != nil || len(ents) == 0 {
 			t.Errorf("no committed seeds for %s: %v", fz, err)

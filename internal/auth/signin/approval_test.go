@@ -1,4 +1,4 @@
-package auth
+package signin
 
 import (
 	"net/netip"
