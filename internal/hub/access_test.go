@@ -2,7 +2,6 @@ package hub
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,34 +23,11 @@ import (
 // it.
 func TestHubForwardsTheLedgersTransactions(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "hub")
-	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
-		t.Fatal(err)
-	}
-	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	c, _ := api.NewClient("http://" + h.Addr())
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lh := startLedgerHub(t, Config{DataDir: dir})
+	h, c, ctx, st := lh.Hub, lh.c, lh.ctx, lh.status
+	var err error
 	owner, cam, kept, gone := recordsTestKey(t), recordsTestKey(t), recordsTestKey(t), recordsTestKey(t)
-	submit := func(m tx.Msg, ks ...*keys.PrivateKey) []byte {
-		t.Helper()
-		signed, err := tx.Sign(st.EVMChainID, m, ks...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := signed.Encode()
-		if _, err := c.Submit(ctx, raw); err != nil {
-			t.Fatalf("%s: %v", m.Type(), err)
-		}
-		return raw
-	}
+	submit := lh.mustSubmit(t)
 	vkey := func(k *keys.PrivateKey) []byte {
 		vk, err := e2ee.Derive(k)
 		if err != nil {

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -9,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"
-	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
@@ -28,9 +25,6 @@ import (
 // disk stays.
 func TestEmergencyDeletionOnWrite(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "hub")
-	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
-		t.Fatal(err)
-	}
 	// The disk: base bytes free, plus whatever the store has deleted.
 	var base atomic.Int64
 	base.Store(1 << 29)
@@ -42,31 +36,10 @@ func TestEmergencyDeletionOnWrite(t *testing.T) {
 		}
 		return uint64(base.Load() + freed), 1 << 30, nil
 	}
-	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0",
-		RetentionInterval: time.Hour, MinFree: 1 << 20, DiskFree: diskFree})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	c, _ := api.NewClient("http://" + h.Addr())
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lh := startLedgerHub(t, Config{DataDir: dir, RetentionInterval: time.Hour, MinFree: 1 << 20, DiskFree: diskFree})
+	h = lh.Hub
 	owner, cam := recordsTestKey(t), recordsTestKey(t)
-	submit := func(m tx.Msg, ks ...*keys.PrivateKey) {
-		t.Helper()
-		signed, err := tx.Sign(st.EVMChainID, m, ks...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := signed.Encode()
-		if _, err := c.Submit(ctx, raw); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submit := lh.mustSubmit(t)
 	submit(&tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: h.Address(),
 		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner, cam)
 

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -22,33 +21,10 @@ import (
 // made for an earlier grant, is not served.
 func TestHistoryEnvelopesOnTheHub(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "hub")
-	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
-		t.Fatal(err)
-	}
-	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	c, _ := api.NewClient("http://" + h.Addr())
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lh := startLedgerHub(t, Config{DataDir: dir})
+	h, c, ctx, _ := lh.Hub, lh.c, lh.ctx, lh.status
 	owner, cam, a, b, stranger := recordsTestKey(t), recordsTestKey(t), recordsTestKey(t), recordsTestKey(t), recordsTestKey(t)
-	submit := func(m tx.Msg, ks ...*keys.PrivateKey) {
-		t.Helper()
-		signed, err := tx.Sign(st.EVMChainID, m, ks...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := signed.Encode()
-		if _, err := c.Submit(ctx, raw); err != nil {
-			t.Fatalf("%s: %v", m.Type(), err)
-		}
-	}
+	submit := lh.mustSubmit(t)
 	exp := func() uint64 { return tx.ExpiryIn(time.Minute) }
 	histFrom := uint64(time.Now().Add(-time.Hour).Unix())
 	submit(&tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: h.Address(), Nonce: tx.NewNonce(), Expiry: exp()}, owner, cam)

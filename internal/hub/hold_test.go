@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
@@ -23,35 +21,14 @@ import (
 // owner releases it, retention deletes it.
 func TestLegalHoldSurvivesRetentionAndEmergencyDeletion(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "hub")
-	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
-		t.Fatal(err)
-	}
 	var free atomic.Int64
 	free.Store(1 << 29)
-	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0", RetentionInterval: time.Hour, MinFree: 1 << 20,
+	lh := startLedgerHub(t, Config{DataDir: dir, RetentionInterval: time.Hour, MinFree: 1 << 20,
 		DiskFree: func(string) (uint64, uint64, error) { return uint64(free.Load()), 1 << 30, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	c, _ := api.NewClient("http://" + h.Addr())
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := lh.Hub
 	owner, cam, stranger := recordsTestKey(t), recordsTestKey(t), recordsTestKey(t)
-	submit := func(m tx.Msg, ks ...*keys.PrivateKey) error {
-		t.Helper()
-		signed, err := tx.Sign(st.EVMChainID, m, ks...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := signed.Encode()
-		_, err = c.Submit(ctx, raw)
-		return err
-	}
+	trySubmit := lh.trySubmit(t)
+	submit := func(m tx.Msg, ks ...*keys.PrivateKey) error { _, err := trySubmit(m, ks...); return err }
 	must := func(m tx.Msg, ks ...*keys.PrivateKey) {
 		t.Helper()
 		if err := submit(m, ks...); err != nil {

@@ -1,14 +1,12 @@
 package hub
 
 import (
-	"context"
 	"errors"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
@@ -24,37 +22,14 @@ import (
 // nothing.
 func TestMetricsRetentionCountersMatchTheDeletions(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "hub")
-	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
-		t.Fatal(err)
-	}
 	var free atomic.Int64
 	free.Store(1 << 29)
-	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0",
+	lh := startLedgerHub(t, Config{DataDir: dir, MetricsAddr: "127.0.0.1:0",
 		RetentionInterval: time.Hour, MinFree: 1 << 20,
 		DiskFree: func(string) (uint64, uint64, error) { return uint64(free.Load()), 1 << 30, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	c, _ := api.NewClient("http://" + h.Addr())
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := lh.Hub
 	owner, cam := recordsTestKey(t), recordsTestKey(t)
-	submit := func(m tx.Msg, ks ...*keys.PrivateKey) {
-		t.Helper()
-		signed, err := tx.Sign(st.EVMChainID, m, ks...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := signed.Encode()
-		if _, err := c.Submit(ctx, raw); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submit := lh.mustSubmit(t)
 	submit(&tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: h.Address(),
 		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner, cam)
 

@@ -21,32 +21,11 @@ import (
 // — on a real hub with its real ledger.
 func TestHubRetentionFollowsTheLedgerPolicy(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "hub")
-	if _, err := Init(Config{DataDir: dir}, ""); err != nil {
-		t.Fatal(err)
-	}
-	h, err := Start(Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0", RetentionInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	c, _ := api.NewClient("http://" + h.Addr())
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lh := startLedgerHub(t, Config{DataDir: dir, RetentionInterval: time.Hour})
+	h, c, ctx, _ := lh.Hub, lh.c, lh.ctx, lh.status
 	owner, cam, stranger := recordsTestKey(t), recordsTestKey(t), recordsTestKey(t)
-	submit := func(m tx.Msg, ks ...*keys.PrivateKey) error {
-		t.Helper()
-		signed, err := tx.Sign(st.EVMChainID, m, ks...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := signed.Encode()
-		_, err = c.Submit(ctx, raw)
-		return err
-	}
+	trySubmit := lh.trySubmit(t)
+	submit := func(m tx.Msg, ks ...*keys.PrivateKey) error { _, err := trySubmit(m, ks...); return err }
 	if err := submit(&tx.Imprint{Camera: cam.Address(), Owner: owner.Address(), Hub: h.Address(),
 		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner, cam); err != nil {
 		t.Fatal(err)
