@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,18 +35,6 @@ type netHub struct {
 }
 
 func (h *netHub) start(t *testing.T) { h.run(t, "--p2p", "tcp://"+h.p2p) }
-
-// freeAddrOn picks a free port on host (each hub has its own loopback
-// address, which keeps a collision with anything else rare).
-func freeAddrOn(t *testing.T, host string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", host+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 func camchaindCmd(t *testing.T, args ...string) string {
 	t.Helper()
