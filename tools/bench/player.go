@@ -36,33 +36,15 @@ func benchPlayerVerify(ctx context.Context, o *options) ([]Row, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	h, err := evidencetest.StartHub(filepath.Join(tmp, "hub"))
-	if err != nil {
-		return nil, err
-	}
-	defer h.Close()
-	cam, err := evidencetest.NewCamera(ctx, h)
-	if err != nil {
-		return nil, err
-	}
-	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 	o.Progress.Printf("   %d segments of the built-in sample on a real hub, played back over its socket", verifyRateSegments)
-	if err := cam.RecordSample(verifyRateSegments, t0, nil); err != nil {
-		return nil, err
-	}
-	in := filepath.Join(tmp, "session.json")
-	if err := captureSession(ctx, cam, t0, verifyRateSegments, in); err != nil {
+	in, err := recordedSession(ctx, tmp, nil)
+	if err != nil {
 		return nil, err
 	}
 	o.Progress.Printf("   %d runs in one Chromium page: the page's Verifier, then SHA-256 alone", verifyRateRuns)
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, "node", "test/verifyrate.mjs", in, fmt.Sprint(verifyRateRuns))
-	cmd.Dir = "ui"
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	out, err := verifyRate(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("ui/test/verifyrate.mjs (needs npm ci --prefix ui and chromium): %w", err)
+		return nil, err
 	}
 	var res struct {
 		Segments int       `json:"segments"`
@@ -82,6 +64,49 @@ func benchPlayerVerify(ctx context.Context, o *options) ([]Row, error) {
 	return []Row{
 		NewRow("player.verify_segments_per_s", "segments/s", float64(res.Segments)/(v/1000), "player.sha256_segments_per_s", float64(res.Segments)/(s/1000), RatioAtLeast(0.5), note),
 	}, nil
+}
+
+// recordedSession records verifyRateSegments segments of the built-in
+// sample on a real hub under tmp (the camera made ready by prepare first,
+// when given: to seal them), plays them back over the hub's socket and
+// writes the session where it returns, for ui/test/verifyrate.mjs.
+func recordedSession(ctx context.Context, tmp string, prepare func(cam *evidencetest.Camera) error) (string, error) {
+	h, err := evidencetest.StartHub(filepath.Join(tmp, "hub"))
+	if err != nil {
+		return "", err
+	}
+	defer h.Close()
+	cam, err := evidencetest.NewCamera(ctx, h)
+	if err != nil {
+		return "", err
+	}
+	if prepare != nil {
+		if err := prepare(cam); err != nil {
+			return "", err
+		}
+	}
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := cam.RecordSample(verifyRateSegments, t0, nil); err != nil {
+		return "", err
+	}
+	in := filepath.Join(tmp, "session.json")
+	return in, captureSession(ctx, cam, t0, verifyRateSegments, in)
+}
+
+// verifyRate runs ui/test/verifyrate.mjs on a recorded session, in
+// Chromium, verifyRateRuns times, with args after those, and returns what
+// it prints.
+func verifyRate(ctx context.Context, session string, args ...string) ([]byte, error) {
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, "node", append([]string{"test/verifyrate.mjs", session, fmt.Sprint(verifyRateRuns)}, args...)...)
+	cmd.Dir = "ui"
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("ui/test/verifyrate.mjs (needs npm ci --prefix ui and chromium): %w", err)
+	}
+	return out, nil
 }
 
 // captureSession records, as a viewer would receive it, the hub's playback

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"time"
 
 	"github.com/camchain/camchain/internal/e2ee"
 	"github.com/camchain/camchain/internal/evidence/evidencetest"
@@ -27,55 +25,45 @@ func benchPlayerDecrypt(ctx context.Context, o *options) ([]Row, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	h, err := evidencetest.StartHub(filepath.Join(tmp, "hub"))
-	if err != nil {
-		return nil, err
-	}
-	defer h.Close()
-	cam, err := evidencetest.NewCamera(ctx, h)
-	if err != nil {
-		return nil, err
-	}
 	// One content key wrapped to a viewer, whose viewing-key signature the
 	// page turns into its key as a browser wallet's would.
-	ck, err := e2ee.NewContentKey(cam.Key.Address(), 0, 1)
-	if err != nil {
-		return nil, err
-	}
 	viewer, err := keys.Generate()
 	if err != nil {
 		return nil, err
 	}
-	vk, err := e2ee.Derive(viewer)
-	if err != nil {
-		return nil, err
-	}
-	env, err := ck.Wrap([]e2ee.Recipient{{Account: viewer.Address(), Key: vk.Public()}}, cam.Key)
-	if err != nil {
-		return nil, err
-	}
-	wire, err := env.Encode()
-	if err != nil {
-		return nil, err
+	var wire []byte
+	seal := func(cam *evidencetest.Camera) error {
+		ck, err := e2ee.NewContentKey(cam.Key.Address(), 0, 1)
+		if err != nil {
+			return err
+		}
+		vk, err := e2ee.Derive(viewer)
+		if err != nil {
+			return err
+		}
+		env, err := ck.Wrap([]e2ee.Recipient{{Account: viewer.Address(), Key: vk.Public()}}, cam.Key)
+		if err != nil {
+			return err
+		}
+		if wire, err = env.Encode(); err != nil {
+			return err
+		}
+		cam.Seal = func(seq uint64, data []byte) ([]byte, error) {
+			sk, err := ck.Segment(feedchain.StreamMain, seq)
+			if err != nil {
+				return nil, err
+			}
+			return sk.Seal(0, data)
+		}
+		return nil
 	}
 	sig, err := keys.SignText(viewer, e2ee.Message(viewer.Address()))
 	if err != nil {
 		return nil, err
 	}
-	cam.Seal = func(seq uint64, data []byte) ([]byte, error) {
-		sk, err := ck.Segment(feedchain.StreamMain, seq)
-		if err != nil {
-			return nil, err
-		}
-		return sk.Seal(0, data)
-	}
-	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 	o.Progress.Printf("   %d sealed segments of the built-in sample on a real hub, played back over its socket", verifyRateSegments)
-	if err := cam.RecordSample(verifyRateSegments, t0, nil); err != nil {
-		return nil, err
-	}
-	in := filepath.Join(tmp, "session.json")
-	if err := captureSession(ctx, cam, t0, verifyRateSegments, in); err != nil {
+	in, err := recordedSession(ctx, tmp, seal)
+	if err != nil {
 		return nil, err
 	}
 	kb, _ := json.Marshal(map[string]string{"account": viewer.Address().Hex(), "signature": sig.Hex(), "envelope": "0x" + hex.EncodeToString(wire)})
@@ -84,14 +72,9 @@ func benchPlayerDecrypt(ctx context.Context, o *options) ([]Row, error) {
 		return nil, err
 	}
 	o.Progress.Printf("   %d runs in one Chromium page: the page's Verifier alone, then Verifier and Keyring", verifyRateRuns)
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, "node", "test/verifyrate.mjs", in, fmt.Sprint(verifyRateRuns), kf)
-	cmd.Dir = "ui"
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	out, err := verifyRate(ctx, in, kf)
 	if err != nil {
-		return nil, fmt.Errorf("ui/test/verifyrate.mjs (needs npm ci --prefix ui and chromium): %w", err)
+		return nil, err
 	}
 	var res struct {
 		Segments   int       `json:"segments"`
