@@ -13,6 +13,7 @@ import { bytesToHex, checksum, fromHex, utf8ToBytes } from "./bytes";
 import {
   equalBytes,
   isZero,
+  KnownSigner,
   labelled,
   MAX_RECORD_SIZE,
   MAX_SEGMENT_BYTES,
@@ -23,7 +24,8 @@ import {
   parseRecord,
   Record,
   segmentMismatch,
-  signerOf,
+  addressOf,
+  recoverKey,
   Stream,
   verifyPart,
   verifyPartData,
@@ -181,6 +183,10 @@ export class Verifier {
   private openCount = 0;
   private readonly hub: string;
   private readonly camera: string;
+  // The hub's and the camera's keys, once a signature recovered to them:
+  // later signatures are checked against the key (KnownSigner: the same
+  // answer as recovering, several times faster).
+  private readonly known = new Map<string, KnownSigner>();
 
   /** hub and camera are EIP-55 or lower-case addresses the page knows from the ledger, not from the hub's word. */
   constructor(hub: string, camera: string, private readonly nonce: Uint8Array, private readonly stream: Stream) {
@@ -198,6 +204,21 @@ export class Verifier {
     return this.open ? { last: this.open, count: this.openCount } : null;
   }
 
+  /** signer is the lower-case address whose key sig over digest recovers
+   * to ("" when it recovers to none): checked against expect's key when a
+   * signature recovered to it before, else recovered. */
+  private signer(digest: Uint8Array, sig: Uint8Array, expect: string): string {
+    if (this.known.get(expect)?.recovers(digest, sig)) return expect;
+    try {
+      const key = recoverKey(digest, sig);
+      const a = addressOf(key).toLowerCase();
+      if (a === expect && !this.known.has(a)) this.known.set(a, new KnownSigner(key));
+      return a;
+    } catch {
+      return "";
+    }
+  }
+
   private fail(brk: Break, seq: bigint | undefined, detail: string): BreakError {
     this.broken = new BreakError(brk, this.next, seq, detail);
     return this.broken;
@@ -212,12 +233,7 @@ export class Verifier {
     } catch (e) {
       throw this.fail("malformed", undefined, (e as Error).message);
     }
-    let signer = "";
-    try {
-      signer = signerOf(l.hash, l.sig).toLowerCase();
-    } catch {
-      /* forged below */
-    }
+    const signer = this.signer(l.hash, l.sig, this.hub);
     if (signer !== this.hub || "0x" + bytesToHex(l.hub) !== this.hub) throw this.fail("forged", undefined, `link #${l.index} is not signed by the hub ${checksum(hexBytes(this.hub))}`);
     if (!equalBytes(l.nonce, this.nonce)) throw this.fail("foreign", undefined, `link #${l.index} answers another viewer's nonce, not ours: a session replayed`);
     if ("0x" + bytesToHex(l.camera) !== this.camera) throw this.fail("foreign", undefined, `link #${l.index} forwards camera ${checksum(l.camera)}, not ${checksum(hexBytes(this.camera))}`);
@@ -264,12 +280,7 @@ export class Verifier {
     } catch (e) {
       throw this.fail("malformed", undefined, `record of link #${l.index}: ${(e as Error).message}`);
     }
-    let signer = "";
-    try {
-      signer = signerOf(r.hash, r.sig).toLowerCase();
-    } catch {
-      /* forged below */
-    }
+    const signer = this.signer(r.hash, r.sig, this.camera);
     if (signer !== "0x" + bytesToHex(r.camera)) throw this.fail("forged", r.seq, `record ${r.seq} is not signed by the camera it names`);
     if (!equalBytes(r.hash, l.record)) throw this.fail("substituted", r.seq, `record ${short(r.hash)} is not the record ${short(l.record)} the hub's link #${l.index} names`);
     if ("0x" + bytesToHex(r.camera) !== this.camera) throw this.fail("foreign", r.seq, `record of camera ${checksum(r.camera)}, not ${checksum(hexBytes(this.camera))}`);
