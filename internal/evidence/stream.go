@@ -79,7 +79,7 @@ func (b *Bundle) writeTo(cw *countWriter, segment func(seq uint64) ([]byte, erro
 			if r.Size > MaxSegmentBytes {
 				return cw.n, fmt.Errorf("%w: segment #%d is %d bytes, over the %d-byte limit", ErrMalformed, c.LeafIndex, r.Size, MaxSegmentBytes)
 			}
-			if err := cw.clipLen(&c, int(r.Size)); err != nil {
+			if err := cw.clip(&c, int(r.Size)); err != nil {
 				return cw.n, err
 			}
 			continue
@@ -94,7 +94,7 @@ func (b *Bundle) writeTo(cw *countWriter, segment func(seq uint64) ([]byte, erro
 			}
 			c.Segment = seg
 		}
-		if err := cw.clip(&c); err != nil {
+		if err := cw.clip(&c, len(c.Segment)); err != nil {
 			return cw.n, err
 		}
 	}
@@ -119,24 +119,14 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// clipLen counts what clip writes for cl with a segment of size bytes.
-func (c *countWriter) clipLen(cl *Clip, size int) error {
-	head := *cl
-	head.Segment = []byte{}
-	enc, err := encMode.Marshal(&head)
-	if err != nil {
-		return fmt.Errorf("evidence: encode: %w", err)
-	}
-	c.n += int64(len(enc)-1+len(appendHead(nil, majorBytes, uint64(size)))) + int64(size)
-	return nil
-}
-
 // clip writes a clip's canonical encoding without copying its segment
 // into an encoder's buffer: the segment is the last item of the clip's
 // array, so the clip with an empty segment is encoded, its final 0x40
-// (an empty byte string) replaced by the segment's head, and the segment
-// written as it is. TestWriteToIsEncode holds it to Encode's bytes.
-func (c *countWriter) clip(cl *Clip) error {
+// (an empty byte string) replaced by the head of a size-byte segment, and
+// the segment written as it is — or, counting only (EncodedLen, cl holding
+// no segment), counted as size bytes. TestWriteToIsEncode holds it to
+// Encode's bytes.
+func (c *countWriter) clip(cl *Clip, size int) error {
 	seg := cl.Segment
 	head := *cl
 	head.Segment = []byte{}
@@ -147,9 +137,13 @@ func (c *countWriter) clip(cl *Clip) error {
 	if len(enc) == 0 || enc[len(enc)-1] != 0x40 {
 		return fmt.Errorf("evidence: encode: a clip does not end with its segment")
 	}
-	enc = appendHead(enc[:len(enc)-1], majorBytes, uint64(len(seg)))
+	enc = appendHead(enc[:len(enc)-1], majorBytes, uint64(size))
 	if _, err := c.Write(enc); err != nil {
 		return err
+	}
+	if seg == nil {
+		c.n += int64(size)
+		return nil
 	}
 	_, err = c.Write(seg)
 	return err
