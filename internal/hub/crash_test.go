@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/testutil/freeport"
 	"github.com/camchain/camchain/internal/tx"
 	"github.com/camchain/camchain/internal/wallet"
 )
@@ -34,12 +34,7 @@ func buildCamchaind(t *testing.T) string {
 
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return freeport.Addr(t, "127.0.0.1")
 }
 
 // daemon is a camchaind process.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
+	"github.com/camchain/camchain/internal/testutil/freeport"
 	"github.com/camchain/camchain/internal/tx"
 )
 
@@ -28,15 +28,10 @@ func camchaind(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// freeP2P returns a free tcp address on host.
+// freeP2P returns a tcp address free on host for a node's p2p listener.
 func freeP2P(t *testing.T, host string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", host+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return freeport.Addr(t, host)
 }
 
 // The README's walk-through, through the command line: four hubs make

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/cometbft/cometbft/crypto/ed25519"
 
 	"github.com/camchain/camchain/internal/keys"
+	"github.com/camchain/camchain/internal/testutil/freeport"
 	"github.com/camchain/camchain/internal/tx"
 )
 
@@ -31,16 +31,10 @@ type testNet struct {
 	nodes   []*Node
 }
 
-// freeAddr picks a free port on host (racy, as any pick is; each node has
-// its own loopback address, which keeps collisions with others rare).
+// freeAddr picks a port free on host for a node to listen on (freeport).
 func freeAddr(t *testing.T, host string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", host+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return freeport.Addr(t, host)
 }
 
 // prepareHub makes hub i's home and keys.

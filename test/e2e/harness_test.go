@@ -9,12 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +19,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
+	"github.com/camchain/camchain/internal/testutil/freeport"
 	cwallet "github.com/camchain/camchain/internal/wallet"
 )
 
@@ -54,56 +52,11 @@ func freeAddr(t *testing.T) string {
 }
 
 // freeAddrOn returns host with a port no one listens on, for a program
-// the test starts to listen on: from below the kernel's ephemeral range
-// (ip_local_port_range), where the local ports of outgoing connections are
-// taken — a port from ":0" is in that range, and once it is closed any
-// connection the tests make may be given it before the program binds it,
-// which failed CI ("bind: address already in use") — and never the same
-// twice in this test binary.
+// the test starts to listen on (see freeport: below the ephemeral range,
+// never the same twice in this test binary).
 func freeAddrOn(t *testing.T, host string) string {
 	t.Helper()
-	lo, hi := 20000, ephemeralLow()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 2000 {
-		p := lo + mrand.IntN(hi-lo)
-		if portsGiven[p] {
-			continue
-		}
-		addr := net.JoinHostPort(host, strconv.Itoa(p))
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue
-		}
-		l.Close()
-		portsGiven[p] = true
-		return addr
-	}
-	t.Fatalf("no free port on %s in %d–%d", host, lo, hi)
-	return ""
-}
-
-var (
-	portsMu    sync.Mutex
-	portsGiven = map[int]bool{}
-)
-
-// ephemeralLow is the first port of the kernel's ephemeral range (32768
-// when it cannot be read), above the ports freeAddrOn gives.
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 32768
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return 32768
-	}
-	n, err := strconv.Atoi(f[0])
-	if err != nil || n <= 20000+1000 {
-		return 32768
-	}
-	return n
+	return freeport.Addr(t, host)
 }
 
 // proc is a running program with its output captured.
