@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/hub"
-	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/store"
 	"github.com/camchain/camchain/internal/tx"
 	"github.com/camchain/camchain/internal/verify/verifytest"
@@ -29,31 +29,10 @@ import (
 // as well leaves nothing that allows any deletion.
 func TestVerifyCardPrunesAgainstARealHub(t *testing.T) {
 	h, url := startHub(t)
-	owner := newTestWallet(t, "owner")
-	cam := imprint(t, url, h, owner)
-	cliLogin(t, url, owner.key)
-	c, _ := api.NewClient(url)
-	ctx := context.Background()
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain := verifytest.NewChain(cam, 0)
-	if err := chain.AppendSample(8, time.Now().Add(-time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	rc := newRecordedCamera(t, h, url, 8, time.Now().Add(-time.Hour))
+	cam, chain := rc.cam, rc.chain
 	now := uint64(time.Now().Unix())
-	m, err := chain.CheckpointMsg(0, 7, now-3600, now-3000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := verifytest.SignTx(st.EVMChainID, m, cam)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Submit(ctx, raw); err != nil {
-		t.Fatal(err)
-	}
+	rc.checkpoint(t, 0, 7, now-3600, now-3000)
 
 	// The card: the camera's store, with the camera's key as its signer
 	// and a budget that holds seqs 3–7. Everything is acknowledged, so the
@@ -167,44 +146,11 @@ func TestVerifyCardPrunesAgainstARealHub(t *testing.T) {
 // PruneOlder, as internal/hub calls it) leaves a copy that verifies.
 func TestVerifyHubCopyAgainstTheLedgerPolicy(t *testing.T) {
 	h, url := startHub(t)
-	owner := newTestWallet(t, "owner")
-	cam := imprint(t, url, h, owner)
-	cliLogin(t, url, owner.key)
-	c, _ := api.NewClient(url)
-	ctx := context.Background()
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	submit := func(m tx.Msg, k *keys.PrivateKey) {
-		t.Helper()
-		raw, err := verifytest.SignTx(st.EVMChainID, m, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Submit(ctx, raw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	chain := verifytest.NewChain(cam, 0)
-	if err := chain.AppendSample(6, time.Now().Add(-10*24*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	hc, err := h.Store().Chain(cam.Address(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range chain.Records {
-		if err := hc.Append(r, chain.Segments[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rc := newRecordedCamera(t, h, url, 6, time.Now().Add(-10*24*time.Hour))
+	cam, owner := rc.cam, rc.owner
+	hc := rc.toHub(t)
 	now := uint64(time.Now().Unix())
-	m, err := chain.CheckpointMsg(0, 5, now-3600, now-3000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	submit(m, cam)
+	rc.checkpoint(t, 0, 5, now-3600, now-3000)
 
 	// A copy of the hub's chain with its three oldest clips deleted and the
 	// marker moved, under the 30-day default: pruned-early.
@@ -227,7 +173,7 @@ func TestVerifyHubCopyAgainstTheLedgerPolicy(t *testing.T) {
 	}
 
 	// The owner keeps 7 days: the same deletion is retention now.
-	submit(&tx.Retention{Camera: cam.Address(), Days: 7, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner.key)
+	rc.submit(t, &tx.Retention{Camera: cam.Address(), Days: 7, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, owner.key)
 	r = runCLI("verify", cp, "--hub", url).must(t, 0, "")
 	if !strings.Contains(r.stdout, "· pruned       seq 2 ") || !strings.Contains(r.stdout, "owner's retention policy on the ledger (now 7 days") {
 		t.Errorf("under the owner's 7-day policy:\n%s", r.stdout)
@@ -254,63 +200,50 @@ func TestHubEmergencyDeletionIsItsOwnVerdict(t *testing.T) {
 	if _, err := hub.Init(hub.Config{DataDir: dir}, ""); err != nil {
 		t.Fatal(err)
 	}
+	// The disk: roomy until full is set; from then on its free space is
+	// freeAfter plus what the hub has deleted since (the store's bytes then
+	// minus now), so a pass that frees enough ends the shortage, as on a
+	// real disk.
 	var full atomic.Bool
-	var freeAfter atomic.Int64
+	var freeAfter, usedAtFull atomic.Int64
 	h, err := hub.Start(hub.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0",
 		RetentionInterval: 100 * time.Millisecond, MinFree: 1 << 20,
-		DiskFree: func(string) (uint64, uint64, error) {
-			if full.Load() {
-				return uint64(freeAfter.Load()), 1 << 30, nil
+		DiskFree: func(dir string) (uint64, uint64, error) {
+			if !full.Load() {
+				return 1 << 29, 1 << 30, nil
 			}
-			return 1 << 29, 1 << 30, nil
+			used, err := treeSize(dir)
+			if err != nil {
+				return 0, 0, err
+			}
+			return uint64(freeAfter.Load() + usedAtFull.Load() - used), 1 << 30, nil
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
 	url := "http://" + h.Addr()
-	owner := newTestWallet(t, "owner")
-	cam := imprint(t, url, h, owner)
-	cliLogin(t, url, owner.key)
-	c, _ := api.NewClient(url)
-	ctx := context.Background()
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain := verifytest.NewChain(cam, 0)
-	if err := chain.AppendSample(6, time.Now().Add(-time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	hc, err := h.Store().Chain(cam.Address(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range chain.Records {
-		if err := hc.Append(r, chain.Segments[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rc := newRecordedCamera(t, h, url, 6, time.Now().Add(-time.Hour))
+	cam, chain := rc.cam, rc.chain
+	hc := rc.toHub(t)
 	now := uint64(time.Now().Unix())
-	m, err := chain.CheckpointMsg(0, 3, now-3600, now-3000) // 4 and 5 pending
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := verifytest.SignTx(st.EVMChainID, m, cam)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Submit(ctx, raw); err != nil {
-		t.Fatal(err)
-	}
+	rc.checkpoint(t, 0, 3, now-3600, now-3000) // 4 and 5 pending
 
 	// The disk lacks just over two segments' bytes: seqs 0 and 1 and 2 go.
 	need := int64(len(chain.Segments[0]) + len(chain.Segments[1]) + 1)
 	freeAfter.Store(1<<20 - need)
+	used, err := treeSize(h.Store().Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	usedAtFull.Store(used)
 	full.Store(true)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		si, _ := hc.Info(2)
+		si, ok := hc.Info(2)
+		if !ok {
+			t.Fatal("the hub's chain has no seq 2")
+		}
 		if si.Pruned {
 			break
 		}
@@ -319,14 +252,14 @@ func TestHubEmergencyDeletionIsItsOwnVerdict(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	full.Store(false)
 	for s := uint64(3); s < 6; s++ {
-		if si, _ := hc.Info(s); si.Pruned {
+		if si, ok := hc.Info(s); !ok || si.Pruned {
 			t.Fatalf("seq %d deleted: beyond what was needed, or not checkpointed", s)
 		}
 	}
 	// The alarm reaches the ledger.
-	c.WithCredentials(&api.KeyCredentials{Key: owner.key})
+	c := rc.ownerClient(t)
+	ctx := context.Background()
 	var detail string
 	for deadline = time.Now().Add(20 * time.Second); detail == ""; {
 		evs, err := c.Audit(ctx, api.AuditQuery{Camera: cam.Address().Hex(), Limit: 50})
@@ -356,4 +289,21 @@ func TestHubEmergencyDeletionIsItsOwnVerdict(t *testing.T) {
 	if strings.Contains(r.stdout, "· pruned") {
 		t.Errorf("an emergency deletion reported as pruning:\n%s", r.stdout)
 	}
+}
+
+// treeSize is the bytes in the regular files under dir.
+func treeSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		n += fi.Size()
+		return nil
+	})
+	return n, err
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/verify"
-	"github.com/camchain/camchain/internal/verify/verifytest"
 )
 
 // TestVerifyAgainstARealHub records a real chain into a camera's store and
@@ -21,49 +18,19 @@ import (
 // tampered copy.
 func TestVerifyAgainstARealHub(t *testing.T) {
 	h, url := startHub(t)
-	owner := newTestWallet(t, "owner")
-	cam := imprint(t, url, h, owner)
+	rc := newRecordedCamera(t, h, url, 8, time.Now().Add(-time.Hour))
+	cam, chain := rc.cam, rc.chain
 	camHex := cam.Address().Hex()
-	cliLogin(t, url, owner.key)
-	c, _ := api.NewClient(url)
-	ctx := context.Background()
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	chain := verifytest.NewChain(cam, 0)
-	if err := chain.AppendSample(8, time.Now().Add(-time.Hour)); err != nil {
-		t.Fatal(err)
-	}
 	sdStore := filepath.Join(t.TempDir(), "store")
 	sdChain, err := chain.WriteStore(sdStore)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hubChain, err := h.Store().Chain(cam.Address(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range chain.Records {
-		if err := hubChain.Append(r, chain.Segments[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rc.toHub(t)
 	now := uint64(time.Now().Unix())
 	commit := func(first, last, k uint64) {
 		t.Helper()
-		m, err := chain.CheckpointMsg(first, last, now-3600+k*600, now-3000+k*600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := verifytest.SignTx(st.EVMChainID, m, cam)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Submit(ctx, raw); err != nil {
-			t.Fatalf("checkpoint %d–%d: %v", first, last, err)
-		}
+		rc.checkpoint(t, first, last, now-3600+k*600, now-3000+k*600)
 	}
 	commit(0, 3, 0)
 	commit(4, 5, 1)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/camchain/camchain/internal/verify/verifytest"
 	"github.com/camchain/camchain/internal/viewchain"
 )
 
@@ -80,24 +79,11 @@ func (p *tamperProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // alters one segment, or cuts the range's end, it exits 1 naming the break.
 func TestWatchVerifiesAndNamesTampering(t *testing.T) {
 	h, hubURL := startHub(t)
-	owner := newTestWallet(t, "owner")
-	cam := imprint(t, hubURL, h, owner)
-	camHex := cam.Address().Hex()
-	cliLogin(t, hubURL, owner.key)
 	start := time.Now().Add(-time.Hour).Truncate(time.Second)
-	chain := verifytest.NewChain(cam, 0)
-	if err := chain.AppendSample(6, start); err != nil {
-		t.Fatal(err)
-	}
-	hc, err := h.Store().Chain(cam.Address(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range chain.Records {
-		if err := hc.Append(r, chain.Segments[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rc := newRecordedCamera(t, h, hubURL, 6, start)
+	cam := rc.cam
+	camHex := cam.Address().Hex()
+	rc.toHub(t)
 	from, to := start.Format(time.RFC3339), start.Add(time.Hour-time.Minute).Format(time.RFC3339)
 	out := filepath.Join(t.TempDir(), "watched.mp4")
 	r := runCLI("watch", "--camera", camHex, "--hub", hubURL, "--from", from, "--to", to, "--out", out).must(t, 0, "")
