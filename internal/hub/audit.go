@@ -81,27 +81,66 @@ func (h *Hub) recordAudit(cam, subject keys.Address, kind audit.Kind, detail str
 	}
 }
 
+// auditBatch caps the queued events filed together.
+const auditBatch = 256
+
 // auditLoop files queued events, and every RefusalInterval the aggregated
-// refusal records of the interval that ended.
+// refusal records of the interval that ended. The events queued at once
+// (a burst of enrollments, say) are filed together: handed to the mempool
+// in order, then waited for, so they share blocks instead of taking a
+// block each.
 func (h *Hub) auditLoop(ctx context.Context) {
 	defer h.wg.Done()
 	tick := time.NewTicker(h.cfg.RefusalInterval)
 	defer tick.Stop()
-	file := func(e auditEvent) {
-		if err := h.submitAudit(ctx, e); err != nil {
-			h.cfg.Logger.Error("audit event not recorded", "kind", e.kind, "err", err)
-		}
-	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			for _, e := range h.refusals.drain(h.cfg.RefusalInterval, time.Now()) {
-				file(e)
-			}
+			h.fileAudits(ctx, h.refusals.drain(h.cfg.RefusalInterval, time.Now()))
 		case e := <-h.auditQ:
-			file(e)
+			batch := []auditEvent{e}
+		more:
+			for len(batch) < auditBatch {
+				select {
+				case e := <-h.auditQ:
+					batch = append(batch, e)
+				default:
+					break more
+				}
+			}
+			h.fileAudits(ctx, batch)
+		}
+	}
+}
+
+// fileAudits signs and submits ordinary events, in order, and waits for
+// their blocks; each failure is logged.
+func (h *Hub) fileAudits(ctx context.Context, es []auditEvent) {
+	if len(es) == 0 {
+		return
+	}
+	var raws [][]byte
+	var filed []auditEvent
+	for _, e := range es {
+		raw, err := h.signOwn(h.auditTx(e))
+		if err != nil {
+			h.cfg.Logger.Error("audit event not recorded", "kind", e.kind, "err", err)
+			continue
+		}
+		raws, filed = append(raws, raw), append(filed, e)
+	}
+	ctx, cancel := context.WithTimeout(ctx, submitTimeout)
+	defer cancel()
+	res, errs := h.node.SubmitAll(ctx, raws)
+	for i, e := range filed {
+		err := errs[i]
+		if err == nil && res[i].Code != ledger.CodeOK {
+			err = &ledger.Refusal{Code: res[i].Code, Reason: res[i].Log}
+		}
+		if err != nil {
+			h.cfg.Logger.Error("audit event not recorded", "kind", e.kind, "err", err)
 		}
 	}
 }
@@ -182,6 +221,11 @@ func truncateUTF8(s string, n int) string {
 // submitAudit signs and submits one audit event and waits for its block.
 // A ledger refusal is returned as a *ledger.Refusal.
 func (h *Hub) submitAudit(ctx context.Context, e auditEvent) error {
+	return h.submitOwn(ctx, h.auditTx(e))
+}
+
+// auditTx is the hub-signed audit transaction of e.
+func (h *Hub) auditTx(e auditEvent) *tx.Audit {
 	cam, kind := e.camera, e.kind
 	// The ledger accepts camera-scoped events only from the camera's hub;
 	// an alarm of a camera no longer bound here is filed as the hub's.
@@ -199,20 +243,24 @@ func (h *Hub) submitAudit(ctx context.Context, e auditEvent) error {
 	if nonce == 0 {
 		nonce = tx.NewNonce()
 	}
-	m := &tx.Audit{Hub: h.key.Address(), Camera: cam, Kind: kind, Actor: e.subject,
+	return &tx.Audit{Hub: h.key.Address(), Camera: cam, Kind: kind, Actor: e.subject,
 		Detail: truncateUTF8(e.detail, tx.MaxDetailBytes), At: uint64(min(at, time.Now().Unix())),
 		Nonce: nonce, Expiry: tx.ExpiryIn(tx.DefaultTTL)}
-	return h.submitOwn(ctx, m)
+}
+
+// signOwn signs m with the hub's key and encodes it.
+func (h *Hub) signOwn(m tx.Msg) ([]byte, error) {
+	signed, err := tx.Sign(h.node.App.EVMChainID(), m, h.key)
+	if err != nil {
+		return nil, err
+	}
+	return signed.Encode()
 }
 
 // submitOwn signs m with the hub's key, submits it and waits for its
 // block. A ledger refusal is returned as a *ledger.Refusal.
 func (h *Hub) submitOwn(ctx context.Context, m tx.Msg) error {
-	signed, err := tx.Sign(h.node.App.EVMChainID(), m, h.key)
-	if err != nil {
-		return err
-	}
-	raw, err := signed.Encode()
+	raw, err := h.signOwn(m)
 	if err != nil {
 		return err
 	}

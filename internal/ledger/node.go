@@ -345,36 +345,65 @@ var ErrDuplicate = errors.New("transaction already submitted")
 // committed (or ctx ends). A transaction refused by CheckTx returns at once
 // with its code and no height.
 func (n *Node) Submit(ctx context.Context, raw []byte) (Submitted, error) {
+	return n.handOff(ctx, raw)()
+}
+
+// SubmitAll is Submit for several transactions: each is handed to the
+// mempool in order, without waiting for the block of the one before, and
+// then each is waited for. A burst of them shares blocks instead of taking
+// one block each. The i-th outcome is raws[i]'s.
+func (n *Node) SubmitAll(ctx context.Context, raws [][]byte) ([]Submitted, []error) {
+	waits := make([]func() (Submitted, error), len(raws))
+	for i, raw := range raws {
+		waits[i] = n.handOff(ctx, raw)
+	}
+	out, errs := make([]Submitted, len(raws)), make([]error, len(raws))
+	for i, wait := range waits {
+		out[i], errs[i] = wait()
+	}
+	return out, errs
+}
+
+// handOff hands raw to the mempool (CheckTx) and returns what waits for
+// its block; a refusal before the mempool is the outcome at once.
+func (n *Node) handOff(ctx context.Context, raw []byte) func() (Submitted, error) {
 	start := time.Now()
 	h := feedchain.Hash(types.Tx(raw).Hash())
+	now := func(s Submitted, err error) func() (Submitted, error) {
+		return func() (Submitted, error) { return s, err }
+	}
 	if err := n.WaitSynced(ctx); err != nil {
-		return Submitted{Hash: h}, err
+		return now(Submitted{Hash: h}, err)
 	}
 	n.App.PreVerify(raw) // signatures recovered here, in parallel, not under the ABCI lock
 	ch, cancel := n.App.Await(h)
-	defer cancel()
 	res, err := n.client.BroadcastTxSync(ctx, raw)
 	if err != nil {
+		cancel()
 		if errors.Is(err, mempool.ErrTxInCache) {
-			return Submitted{Hash: h}, ErrDuplicate
+			return now(Submitted{Hash: h}, ErrDuplicate)
 		}
 		var invalid mempool.ErrInvalidTx
 		if errors.As(err, &invalid) {
-			return Submitted{Hash: h, Code: invalid.Code, Log: invalid.Log}, nil
+			return now(Submitted{Hash: h, Code: invalid.Code, Log: invalid.Log}, nil)
 		}
-		return Submitted{Hash: h}, fmt.Errorf("submit to mempool: %w", err)
+		return now(Submitted{Hash: h}, fmt.Errorf("submit to mempool: %w", err))
 	}
 	if res.Code != CodeOK {
-		return Submitted{Hash: h, Code: res.Code, Log: res.Log}, nil
+		cancel()
+		return now(Submitted{Hash: h, Code: res.Code, Log: res.Log}, nil)
 	}
-	select {
-	case r := <-ch:
-		if f := n.onCommit.Load(); f != nil {
-			(*f)(time.Since(start))
+	return func() (Submitted, error) {
+		defer cancel()
+		select {
+		case r := <-ch:
+			if f := n.onCommit.Load(); f != nil {
+				(*f)(time.Since(start))
+			}
+			return Submitted{Hash: h, Code: r.Code, Log: r.Log, Height: r.Height}, nil
+		case <-ctx.Done():
+			return Submitted{Hash: h}, fmt.Errorf("waiting for commit of %x: %w", h[:], ctx.Err())
 		}
-		return Submitted{Hash: h, Code: r.Code, Log: r.Log, Height: r.Height}, nil
-	case <-ctx.Done():
-		return Submitted{Hash: h}, fmt.Errorf("waiting for commit of %x: %w", h[:], ctx.Err())
 	}
 }
 

@@ -3,6 +3,8 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -208,5 +210,65 @@ func TestConcurrentSubmissionsWhileBlocksExecute(t *testing.T) {
 		if err != nil || d == nil || d.Owner != owner {
 			t.Fatalf("camera %s: %+v %v, want owner %s", cam.Hex(), d, err, owner.Hex())
 		}
+	}
+}
+
+// SubmitAll hands a burst to the mempool in order and then waits: the
+// transactions share blocks (a hub's burst of audit events does not take a
+// block each), keep their order on the ledger, and each outcome is its own
+// — a transaction refused at CheckTx in the middle changes no other's.
+func TestSubmitAllSharesBlocksInOrder(t *testing.T) {
+	home := t.TempDir()
+	hub := mustKey(t)
+	if err := InitHome(home, "camchain-97", []keys.Address{hub.Address()}); err != nil {
+		t.Fatal(err)
+	}
+	n := startTestNode(t, home)
+	defer n.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const burst = 40
+	var raws [][]byte
+	for i := range burst {
+		s, err := tx.Sign(97, &tx.Audit{Hub: hub.Address(), Kind: "hub/test", Detail: fmt.Sprint(i), At: uint64(time.Now().Unix()),
+			Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(time.Minute)}, hub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := s.Encode()
+		if i == burst/2 {
+			b = b[:10] // garbage: refused at CheckTx
+		}
+		raws = append(raws, b)
+	}
+	h0, _ := n.App.Height()
+	res, errs := n.SubmitAll(ctx, raws)
+	h1, _ := n.App.Height()
+	for i := range raws {
+		switch {
+		case errs[i] != nil:
+			t.Fatalf("tx %d: %v", i, errs[i])
+		case i == burst/2 && (res[i].Code != CodeEncoding || res[i].Height != 0):
+			t.Fatalf("garbage tx: %+v", res[i])
+		case i != burst/2 && (res[i].Code != CodeOK || res[i].Height == 0):
+			t.Fatalf("tx %d: %+v", i, res[i])
+		}
+	}
+	if blocks := h1 - h0; blocks > burst/4 {
+		t.Fatalf("%d transactions took %d blocks: the burst did not share blocks", burst-1, blocks)
+	}
+	evs, err := n.App.Events(EventFilter{Limit: burst})
+	if err != nil || len(evs) != burst-1 {
+		t.Fatalf("%d events, %v", len(evs), err)
+	}
+	want := burst - 1 // newest first
+	for _, e := range evs {
+		if want == burst/2 {
+			want--
+		}
+		if d, _, _ := strings.Cut(e.Detail, " "); d != fmt.Sprint(want) {
+			t.Fatalf("event %q where %d was due: the burst's order was not kept", e.Detail, want)
+		}
+		want--
 	}
 }
