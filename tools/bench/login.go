@@ -64,6 +64,15 @@ func benchLogin(ctx context.Context, o *options) ([]Row, error) {
 		first error
 		wg    sync.WaitGroup
 	)
+	stopProfile, err := startProfile(o.LoginProfile)
+	if err != nil {
+		return nil, err
+	}
+	cpu0, err := processCPU()
+	if err != nil {
+		stopProfile()
+		return nil, err
+	}
 	deadline := time.Now().Add(loginDuration)
 	for range loginClients {
 		wg.Add(1)
@@ -101,9 +110,15 @@ func benchLogin(ctx context.Context, o *options) ([]Row, error) {
 		}()
 	}
 	wg.Wait()
+	cpu1, err := processCPU()
+	stopProfile()
+	if err != nil {
+		return nil, err
+	}
 	if first != nil {
 		return nil, fmt.Errorf("login: %w", first)
 	}
+	cpuPerLogin := (cpu1 - cpu0) / time.Duration(max(len(lat), 1))
 	logins := float64(len(lat)) / loginDuration.Seconds()
 	p99 := percentile(lat, 99)
 
@@ -119,7 +134,7 @@ func benchLogin(ctx context.Context, o *options) ([]Row, error) {
 	}
 	return []Row{
 		NewRow("auth.logins_per_s", "logins/s", logins, "PBKDF2-SHA256 600k password logins/s, all cores", passwords, RatioAtLeast(250),
-			fmt.Sprintf("%d concurrent clients on loopback, each: GET nonce, EIP-4361 message, personal_sign, POST login (login chain advanced), GET its own devices with the token; the hub's default rate limits in force; %d logins in %s", loginClients, len(lat), loginDuration)),
+			fmt.Sprintf("%d concurrent clients on loopback, each: GET nonce, EIP-4361 message, personal_sign, POST login (login chain advanced), GET its own devices with the token; the hub's default rate limits in force; %d logins in %s; CPU (this process's user+system, clients and hub together) %d µs per login", loginClients, len(lat), loginDuration, cpuPerLogin.Microseconds())),
 		NewRow("auth.login_p99", "ms", float64(p99.Microseconds())/1000, "PBKDF2-SHA256 600k password check p99, all cores", float64(passwordP99.Microseconds())/1000, AtMost(50),
 			fmt.Sprintf("p99 of the same %d nonce-sign-login-read rounds of %d closed-loop clients (by Little's law the mean is %d clients / the login rate, so p99 ≤ 50 ms needs well over 2,000 logins/s); "+
 				"baseline: p99 of the password check alone (one PBKDF2 derivation and a constant-time compare, no HTTP, no queueing: one per core) in the same run", len(lat), loginClients, loginClients)),

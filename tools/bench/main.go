@@ -90,6 +90,7 @@ type options struct {
 	StartRuns     int    // start-to-ready repetitions
 	CatchUpBlocks int    // blocks a restarted validator catches up
 	SignedProfile string // CPU profile of the signed flood of ledger.commit_throughput only
+	LoginProfile  string // CPU profile of auth.logins_per_s's login phase only
 	// Agent, while a group that sets it runs, is the camchain-agent binary
 	// agentPhase runs (releasedAgent); "" is the one beside Bin.
 	Agent    string
@@ -120,6 +121,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.StartRuns, "start-runs", 5, "start-to-ready repetitions (the median is reported)")
 	fs.IntVar(&o.CatchUpBlocks, "catchup-blocks", 10_000, "blocks a restarted validator catches up (ledger.catchup)")
 	fs.StringVar(&o.SignedProfile, "signed-cpuprofile", "", "write a CPU profile of ledger.commit_throughput's signed flood alone to this file (not with -cpuprofile)")
+	fs.StringVar(&o.LoginProfile, "login-cpuprofile", "", "write a CPU profile of auth.logins_per_s's login phase alone to this file (not with -cpuprofile)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
