@@ -52,6 +52,26 @@ func compareAcrossReset(t *testing.T, h *hubProc, a *agentProc, camera string, m
 	}
 }
 
+// storedHead is the head of the camera's epoch-0 main chain in the hub
+// data directory hubData, read from its files (the hub not running).
+func storedHead(t *testing.T, hubData, camera string) feedchain.Head {
+	t.Helper()
+	cAddr, err := keys.ParseAddress(camera)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := store.Open(filepath.Join(hubData, "recordings"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hs.Close()
+	hc, err := hs.StreamChain(store.ChainRef{Camera: cAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hc.Head()
+}
+
 // compareStream is compareStores for one stream's chain.
 func compareStream(t *testing.T, hubData, agentData, camera string, epoch uint64, stream feedchain.Stream) (hub, cam feedchain.Head) {
 	t.Helper()
