@@ -30,7 +30,12 @@ var ErrBadSignature = errors.New("bad signature")
 
 // PrivateKey is a secp256k1 signing key. The zero value is not usable.
 type PrivateKey struct {
-	k *ecdsa.PrivateKey
+	k    *ecdsa.PrivateKey
+	addr Address // derived once: a hash of the public key, asked for at every signature
+}
+
+func wrap(k *ecdsa.PrivateKey) *PrivateKey {
+	return &PrivateKey{k: k, addr: crypto.PubkeyToAddress(k.PublicKey)}
 }
 
 // Generate returns a new key from crypto/rand.
@@ -39,7 +44,7 @@ func Generate() (*PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate secp256k1 key: %w", err)
 	}
-	return &PrivateKey{k: k}, nil
+	return wrap(k), nil
 }
 
 // FromECDSA wraps an existing key (from a keystore or a BIP-32 derivation).
@@ -47,7 +52,7 @@ func FromECDSA(k *ecdsa.PrivateKey) (*PrivateKey, error) {
 	if k == nil || k.D == nil || k.D.Sign() <= 0 || k.D.Cmp(crypto.S256().Params().N) >= 0 {
 		return nil, errors.New("invalid secp256k1 private key")
 	}
-	return &PrivateKey{k: k}, nil
+	return wrap(k), nil
 }
 
 // FromBytes parses a 32-byte big-endian scalar.
@@ -56,14 +61,14 @@ func FromBytes(b []byte) (*PrivateKey, error) {
 	if err != nil {
 		return nil, errors.New("invalid secp256k1 private key")
 	}
-	return &PrivateKey{k: k}, nil
+	return wrap(k), nil
 }
 
 // ECDSA exposes the key to the keystore encoder. Callers must not log it.
 func (p *PrivateKey) ECDSA() *ecdsa.PrivateKey { return p.k }
 
 // Address returns the key's Ethereum address.
-func (p *PrivateKey) Address() Address { return crypto.PubkeyToAddress(p.k.PublicKey) }
+func (p *PrivateKey) Address() Address { return p.addr }
 
 // Equal compares two private keys in constant time.
 func (p *PrivateKey) Equal(q *PrivateKey) bool {
@@ -122,14 +127,16 @@ func Recover(digest [32]byte, sig Signature) (Address, error) {
 	if !crypto.ValidateSignatureValues(v, r, s, true) {
 		return Address{}, ErrBadSignature
 	}
-	raw := make([]byte, SignatureSize)
-	copy(raw, sig[:64])
+	var raw [SignatureSize]byte
+	copy(raw[:], sig[:64])
 	raw[64] = v
-	pub, err := crypto.SigToPub(digest[:], raw)
-	if err != nil {
+	// The uncompressed key (0x04 ‖ x ‖ y) straight from the recovery: the
+	// address is its hash, with no round trip through an ecdsa.PublicKey.
+	pub, err := crypto.Ecrecover(digest[:], raw[:])
+	if err != nil || len(pub) != 65 || pub[0] != 4 {
 		return Address{}, ErrBadSignature
 	}
-	return crypto.PubkeyToAddress(*pub), nil
+	return common.BytesToAddress(crypto.Keccak256(pub[1:])[12:]), nil
 }
 
 // VerifyText reports whether sig is addr's personal_sign signature of msg.
