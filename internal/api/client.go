@@ -234,7 +234,7 @@ func (c *Client) doOnce(ctx context.Context, method, path string, q url.Values, 
 		return fmt.Errorf("cannot reach the hub at %s (is camchaind running? use --hub or CAMCHAIN_HUB): %w", c.base, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
+	data, err := ReadLimited(resp.Body, resp.ContentLength, MaxResponseBytes)
 	if err != nil {
 		return fmt.Errorf("read hub response: %w", err)
 	}
@@ -252,6 +252,30 @@ func (c *Client) doOnce(ctx context.Context, method, path string, q url.Values, 
 		return fmt.Errorf("hub sent a malformed response to %s: %w", u.Path, err)
 	}
 	return nil
+}
+
+// ReadLimited reads r to its end or to limit bytes, whichever comes first.
+// size, when known and within the limit (a Content-Length), sizes the
+// buffer at once, where io.ReadAll grows it from 512 bytes by copying.
+func ReadLimited(r io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size > limit {
+		return io.ReadAll(io.LimitReader(r, limit))
+	}
+	lr := io.LimitedReader{R: r, N: limit}
+	buf := make([]byte, 0, size+1) // +1: the read that finds the end needs room
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // longer than announced: grow
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // Status returns the hub's status.

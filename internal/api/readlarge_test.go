@@ -35,3 +35,24 @@ func TestReadLarge(t *testing.T) {
 		t.Fatalf("a read error midway of an announced length: got %v, want %v", err, boom)
 	}
 }
+
+// ReadLimited reads what is sent, up to the limit, whatever length was
+// announced (right, none, too short, too long, over the limit).
+func TestReadLimited(t *testing.T) {
+	const limit = 4096
+	for _, n := range []int{0, 1, 511, 512, 513, 4095, 4096, 4097, 10000} {
+		src := make([]byte, n)
+		rand.Read(src)
+		want := src[:min(n, limit)]
+		for _, size := range []int64{-1, 0, int64(n), int64(n / 2), int64(n) + 7, limit + 1} {
+			got, err := ReadLimited(io.MultiReader(bytes.NewReader(src[:n/3]), iotest.OneByteReader(bytes.NewReader(src[n/3:]))), size, limit)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%d bytes, %d announced, limit %d: got %d bytes, err %v", n, size, limit, len(got), err)
+			}
+		}
+	}
+	boom := errors.New("connection reset")
+	if _, err := ReadLimited(io.MultiReader(bytes.NewReader(make([]byte, 100)), iotest.ErrReader(boom)), 200, limit); !errors.Is(err, boom) {
+		t.Fatalf("a read error midway: got %v, want %v", err, boom)
+	}
+}

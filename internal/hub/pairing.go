@@ -1,11 +1,11 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,14 +27,14 @@ func (h *Hub) linkInfo(*http.Request) (any, error) {
 
 // decodeJSONBody reads one JSON object, strictly.
 func decodeJSONBody(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	body, err := api.ReadLimited(r.Body, r.ContentLength, maxBodyBytes+1)
 	if err != nil {
 		return api.Errorf(api.ErrBadRequest, "read body: %v", err)
 	}
 	if len(body) > maxBodyBytes {
 		return api.Errorf(api.ErrBadRequest, "body over %d bytes", maxBodyBytes)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return api.Errorf(api.ErrBadRequest, "body: %v", err)
