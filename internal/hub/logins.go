@@ -122,6 +122,11 @@ func (h *Hub) loginRecord(r *http.Request) (any, error) {
 		return nil, fmt.Errorf("login batch %d on the ledger differs from the hub's log", p.Batch.Seq)
 	}
 	res, err := h.node.Tx(r.Context(), rec.TxHash, false)
+	if errors.Is(err, ledger.ErrTxNotFound) {
+		// Committed, but CometBFT indexes a block's transactions after the
+		// block: moments later it is found.
+		return nil, api.Errorf(api.ErrConflict, "login batch %d is on the ledger but its transaction is not indexed yet; retry in a moment", p.Batch.Seq)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("login batch %d transaction: %w", p.Batch.Seq, err)
 	}
