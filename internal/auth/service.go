@@ -288,13 +288,14 @@ func (s *Service) Login(req LoginRequest, ip netip.Addr) (*Grant, error) {
 		return unverified(fmt.Errorf("%w: message names %s", ErrOtherSigner, m.Address.Hex()))
 	}
 	addr := signer
-	if !s.addrLim.allowed(addr.Hex(), now) {
+	addrKey := string(addr[:]) // the limiter's key: the 20 bytes, no checksum to compute
+	if !s.addrLim.allowed(addrKey, now) {
 		s.count(ErrRateLimited)
 		s.countLog()
 		return nil, ErrRateLimited
 	}
 	fail := func(err error) (*Grant, error) {
-		s.addrLim.fail(addr.Hex(), now)
+		s.addrLim.fail(addrKey, now)
 		s.cfg.Events(Event{Kind: EventRefused, Address: addr, Client: req.Client, Detail: err.Error(), At: now})
 		s.logRefusal(&RefusalRecord{Address: addr, Client: req.Client, Head: req.Head, Time: uint64(now.Unix()), Message: digest, Reason: ReasonOf(err)})
 		return failIP(err)
