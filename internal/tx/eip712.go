@@ -7,8 +7,11 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/keys"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -138,8 +141,36 @@ func digestOf(d Domain, evmChainID uint64, name string, fields []field) (feedcha
 // on every vector and on random values), without linking that package
 // into the camera agent.
 
-// domainSeparator is hashStruct(EIP712Domain) of domain d (§2.1).
+// domainSeparator is hashStruct(EIP712Domain) of domain d (§2.1). Each
+// domain keeps the last separator it computed: a ledger checks almost only
+// transactions of its own chain id, so recomputing it (four Keccak-256s)
+// for every digest was a third of the cost of a digest. One entry per
+// domain, whatever chain ids transactions name: nothing a sender chooses
+// grows it.
 func domainSeparator(d Domain, evmChainID uint64) [32]byte {
+	last := &lastSeparator[0]
+	if d == DomainV2 {
+		last = &lastSeparator[1]
+	}
+	if c := last.Load(); c != nil && c.d == d && c.chainID == evmChainID {
+		return c.sep
+	}
+	sep := computeDomainSeparator(d, evmChainID)
+	last.Store(&cachedSeparator{d: d, chainID: evmChainID, sep: sep})
+	return sep
+}
+
+type cachedSeparator struct {
+	d       Domain
+	chainID uint64
+	sep     [32]byte
+}
+
+// lastSeparator is DomainV1's last separator, then every other domain's.
+var lastSeparator [2]atomic.Pointer[cachedSeparator]
+
+// computeDomainSeparator is domainSeparator without its cache.
+func computeDomainSeparator(d Domain, evmChainID uint64) [32]byte {
 	fields := []field{str("name", DomainName), str("version", strconv.FormatUint(uint64(d), 10))}
 	if d == DomainV2 {
 		fields = append(fields, b32("salt", LedgerSalt(evmChainID)))
@@ -175,7 +206,8 @@ func encodeType(name string, fields []field) string {
 // keccak256(encodeType), and each member encoded to one 32-byte word.
 func hashStruct(name string, fields []field) ([32]byte, error) {
 	enc := make([]byte, 32*(1+len(fields)))
-	copy(enc, crypto.Keccak256([]byte(encodeType(name, fields))))
+	th := typeHash(encodeType(name, fields))
+	copy(enc, th[:])
 	for i, f := range fields {
 		if err := encodeValue(enc[32*(i+1):32*(i+2)], f); err != nil {
 			return [32]byte{}, fmt.Errorf("%s.%s: %w", name, f.name, err)
@@ -186,6 +218,29 @@ func hashStruct(name string, fields []field) ([32]byte, error) {
 	return h, nil
 }
 
+// typeHashes caches keccak256(encodeType) by encodeType. Every struct
+// type comes from this package's code (the messages' fields(), the
+// domains): a fixed, small set, whatever is signed. maxTypeHashes bounds
+// it all the same; past it a type hash is computed each time.
+var (
+	typeHashes   sync.Map // string → [32]byte
+	typeHashSize atomic.Int64
+)
+
+const maxTypeHashes = 256
+
+func typeHash(encType string) [32]byte {
+	if h, ok := typeHashes.Load(encType); ok {
+		return h.([32]byte)
+	}
+	var h [32]byte
+	copy(h[:], crypto.Keccak256([]byte(encType)))
+	if typeHashSize.Add(1) <= maxTypeHashes {
+		typeHashes.Store(encType, h)
+	}
+	return h
+}
+
 // encodeValue writes f's encodeData word into w (32 bytes, zero on entry):
 // an address left-padded to 32 bytes, an unsigned integer as a 256-bit
 // big-endian word, bytes32 as it is, string and bytes as the keccak256 of
@@ -193,6 +248,10 @@ func hashStruct(name string, fields []field) ([32]byte, error) {
 func encodeValue(w []byte, f field) error {
 	switch f.typ {
 	case "address":
+		if a, ok := f.value.(keys.Address); ok { // what the messages' fields() give
+			copy(w[12:], a[:])
+			break
+		}
 		s, ok := f.value.(string)
 		if !ok || !isHexAddress(s) {
 			return fmt.Errorf("address %v is not 0x and 40 hex digits", f.value)
@@ -288,6 +347,8 @@ func WalletJSONIn(d Domain, evmChainID uint64, m Msg) ([]byte, error) {
 			msg[f.name] = (*big.Int)(v).String()
 		case []byte:
 			msg[f.name] = hexutil.Bytes(v)
+		case keys.Address:
+			msg[f.name] = v.Hex()
 		default:
 			msg[f.name] = v
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
 	"github.com/camchain/camchain/internal/feedchain"
@@ -32,6 +33,9 @@ func typedData(d Domain, evmChainID uint64, name string, fields []field) apitype
 		v := f.value
 		if b, ok := v.([]byte); ok {
 			v = hexutil.Bytes(b)
+		}
+		if a, ok := v.(common.Address); ok {
+			v = a.Hex() // as a wallet's JSON names it
 		}
 		msg[f.name] = v
 		types = append(types, apitypes.Type{Name: f.name, Type: f.typ})
@@ -232,4 +236,48 @@ func readVectorFile(t *testing.T, path string) vectorFile {
 		t.Fatal(err)
 	}
 	return vf
+}
+
+// TestCachedDigestPartsAreTheComputedOnes: the cached domain separators
+// and type hashes are what computing them gives, for both domains, across
+// alternating chain ids (each domain keeps only its last one), and digests
+// stay apitypes' throughout.
+func TestCachedDigestPartsAreTheComputedOnes(t *testing.T) {
+	for _, d := range []Domain{DomainV1, DomainV2} {
+		for _, id := range []uint64{1, 7, 1, 1 << 52, 7, 7} {
+			if got, want := domainSeparator(d, id), computeDomainSeparator(d, id); got != want {
+				t.Fatalf("domain %d chain %d: cached separator %x, computed %x", d, id, got, want)
+			}
+			for _, m := range allSigned() {
+				got, err := DigestIn(d, id, m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := apitypesDigest(t, d, id, string(m.Type()), m.fields()); got != want {
+					t.Fatalf("domain %d chain %d %s: digest %x, apitypes %x", d, id, m.Type(), got, want)
+				}
+			}
+		}
+	}
+	if computeDomainSeparator(DomainV1, 1) == computeDomainSeparator(DomainV1, 2) ||
+		computeDomainSeparator(DomainV1, 1) == computeDomainSeparator(DomainV2, 1) {
+		t.Fatal("separators of different chain ids or domains are equal")
+	}
+	enc := encodeType("SetPolicy", (&SetPolicy{}).fields())
+	var want [32]byte
+	copy(want[:], crypto.Keccak256([]byte(enc)))
+	if typeHash(enc) != want || typeHash(enc) != want {
+		t.Fatal("cached type hash is not keccak256(encodeType)")
+	}
+}
+
+// BenchmarkSignedDigest is the EIP-712 digest of a SetPolicy (the bench's
+// ledger transaction), as CheckTx's pre-verification computes it.
+func BenchmarkSignedDigest(b *testing.B) {
+	m := &SetPolicy{Epoch: 3, CheckpointPeriod: 3600, Nonce: 12345, Expiry: 1 << 31}
+	for b.Loop() {
+		if _, err := Digest(1234567, m); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

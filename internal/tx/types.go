@@ -48,7 +48,7 @@ type field struct {
 	value     any
 }
 
-func addr(name string, a keys.Address) field  { return field{name, "address", a.Hex()} }
+func addr(name string, a keys.Address) field  { return field{name, "address", a} }
 func u64(name string, v uint64) field         { return field{name, "uint64", uint256(v)} }
 func b32(name string, h feedchain.Hash) field { return field{name, "bytes32", h[:]} }
 func str(name, s string) field                { return field{name, "string", s} }
