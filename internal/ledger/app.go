@@ -97,6 +97,11 @@ type App struct {
 	heightCh chan struct{}
 	sigs     *sigCache  // signers recovered by CheckTx, for the recheck and the block
 	nodes    *nodeCache // trie nodes written or read, by path (nodecache.go)
+	// unflushed holds the trie nodes committed since they were last
+	// written to the database (tree.go).
+	unflushed *nodeOverlay
+	// flushBlocks is trieFlushBlocks; tests set 1 to write every block's.
+	flushBlocks int
 	// sequential turns preVerifyBlock off: the reference path of tests.
 	sequential bool
 }
@@ -113,7 +118,7 @@ func NewApp(cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, evmChainID: id, log: cfg.Logger, st: newStore(cfg.DB), checkSt: newStore(cfg.DB),
 		waiters: map[feedchain.Hash][]chan TxResult{}, heightCh: make(chan struct{}), sigs: newSigCache(MaxSigCache),
-		nodes: newNodeCache(trieNodeCache)}
+		nodes: newNodeCache(trieNodeCache), unflushed: newNodeOverlay(), flushBlocks: trieFlushBlocks}
 	if b, err := a.st.committed(keyMetaChain); err != nil {
 		return nil, err
 	} else if b != nil && string(b) != cfg.LedgerChainID {
@@ -185,11 +190,12 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	}
 	root, nodes := trieWrites(work)
 	appHash := stateproof.AppHash(root)
-	if err := a.st.commit(0, appHash, root, nodes, map[string][]byte{string(keyMetaStateVersion): be64(stateVersion2)}); err != nil {
+	if err := a.st.commit(0, appHash, root, nodes, map[string][]byte{string(keyMetaStateVersion): be64(stateVersion2),
+		string(keyMetaTrieRoot): root[:]}); err != nil {
 		return nil, err
 	}
 	a.nodes.cacheWrites(nodes)
-	tree, err := openTrie(a.cfg.DB, a.nodes, root)
+	tree, err := a.openTrie(root)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +376,9 @@ func (a *App) pruneNonces(now uint64) error {
 }
 
 // Commit persists the finalized block's state in one synced write, then
-// wakes whoever waits for its transactions.
+// wakes whoever waits for its transactions. The trie nodes that commit to
+// the state are written with it only every trieFlushBlocks blocks; in
+// between they wait in memory (a.unflushed, tree.go).
 func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
 	if a.work == nil {
 		return nil, errors.New("ledger: Commit without FinalizeBlock")
@@ -379,18 +387,27 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	height := a.height + 1
 	root, nodes := trieWrites(a.work)
 	a.work = nil
-	// The node cache takes the new nodes while the batch is written and
-	// synced (a cached node is served only for its own hash, so it may
+	a.unflushed.add(nodes)
+	var extra map[string][]byte
+	flushed := a.unflushed.due(a.flushBlocks)
+	if flushed != nil {
+		extra = map[string][]byte{string(keyMetaTrieRoot): root[:]}
+	}
+	// The node cache takes the flushed nodes while the batch is written
+	// and synced (a cached node is served only for its own hash, so it may
 	// hold them before the disk does).
 	cached := make(chan struct{})
-	go func() { a.nodes.cacheWrites(nodes); close(cached) }()
-	err := a.st.commit(height, a.nextHash, root, nodes, nil)
+	go func() { a.nodes.cacheWrites(flushed); close(cached) }()
+	err := a.st.commit(height, a.nextHash, root, flushed, extra)
 	<-cached
+	if err == nil && flushed != nil {
+		a.unflushed.reset()
+	}
 	var tree *trie.Trie
 	if err == nil {
 		// A root that does not open means the disk is failing: halt (the
 		// error stops CometBFT).
-		tree, err = openTrie(a.cfg.DB, a.nodes, root)
+		tree, err = a.openTrie(root)
 	}
 	if err == nil {
 		a.height, a.appHash, a.tree, a.root = height, a.nextHash, tree, root

@@ -260,6 +260,10 @@ func (n *Node) Close() error {
 	if err := n.node.ProxyApp().Stop(); err != nil && !errors.Is(err, service.ErrAlreadyStopped) {
 		errs = append(errs, err)
 	}
+	// The trie nodes the app holds in memory, while nothing executes.
+	if err := n.App.Close(); err != nil {
+		errs = append(errs, err)
+	}
 	for _, db := range n.dbs.orphans {
 		if err := db.Close(); err != nil {
 			errs = append(errs, err)

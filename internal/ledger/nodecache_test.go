@@ -60,15 +60,18 @@ func TestNodeCacheBounded(t *testing.T) {
 // TestNodeCacheSameAppHashes: ledgers fed the same blocks agree on every
 // app hash whether their trie nodes come from the cache, from the
 // database alone, or from a cache so small that nearly every node is
-// evicted; what the cached one wrote passes the start check.
+// evicted, and whether they write their nodes every trieFlushBlocks
+// blocks, every block or every third; what the cached one wrote passes the
+// start check, flushed or not.
 func TestNodeCacheSameAppHashes(t *testing.T) {
 	base := newHarness(t)
 	g, _ := json.Marshal(Genesis{Hubs: []string{base.hubs[0].Address().Hex(), base.hubs[1].Address().Hex()}})
 	apps := []*harness{base}
-	for _, cache := range []*nodeCache{nil, newNodeCache(4 << 10)} {
+	for i, cache := range []*nodeCache{nil, newNodeCache(4 << 10), newNodeCache(4 << 10), newNodeCache(trieNodeCache)} {
 		h := &harness{t: t, db: dbm.NewMemDB(), now: base.now, hubs: base.hubs}
 		h.open()
 		h.app.nodes = cache
+		h.app.flushBlocks = []int{trieFlushBlocks, 1, 3, 1}[i]
 		if _, err := h.app.InitChain(context.Background(), &abci.InitChainRequest{ChainId: testChain, AppStateBytes: g}); err != nil {
 			t.Fatal(err)
 		}
@@ -137,11 +140,18 @@ func TestNodeCacheSameAppHashes(t *testing.T) {
 	if n := base.app.nodes.len(); n == 0 {
 		t.Fatal("the default cache holds nothing")
 	}
-	again, err := NewApp(Config{LedgerChainID: testChain, DB: base.db})
-	if err != nil {
-		t.Fatalf("start over what the cached ledger wrote: %v", err)
-	}
-	if !bytes.Equal(again.AppHash(), base.app.AppHash()) {
-		t.Fatal("restart: another app hash")
+	for _, flushed := range []bool{false, true} {
+		if flushed {
+			if err := base.app.flushTrie(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		again, err := NewApp(Config{LedgerChainID: testChain, DB: base.db})
+		if err != nil {
+			t.Fatalf("start over what the cached ledger wrote (flushed %v): %v", flushed, err)
+		}
+		if !bytes.Equal(again.AppHash(), base.app.AppHash()) {
+			t.Fatal("restart: another app hash")
+		}
 	}
 }

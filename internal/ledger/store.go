@@ -47,23 +47,16 @@ func (s *store) get(k []byte) ([]byte, error) {
 func (s *store) set(k, v []byte) { s.pending[string(k)] = change{val: v} }
 func (s *store) del(k []byte)    { s.pending[string(k)] = change{del: true} }
 
-// commit writes the pending changes, the trie nodes that commit to them
-// (path → node, a deleted node to delete), the height, the trie root and the app hash
-// in one synced batch, so a crash leaves either the whole block or none of
-// it. extra holds further metadata of the same batch.
+// commit writes the pending changes, the trie nodes given (path → node, a
+// deleted node to delete; those of the blocks since the last write of
+// them, or none), the height, the trie root and the app hash in one synced
+// batch, so a crash leaves either the whole block or none of it. extra
+// holds further metadata of the same batch.
 func (s *store) commit(height uint64, appHash []byte, root stateproof.Hash, nodes map[string]*trienode.Node, extra map[string][]byte) error {
 	b := s.db.NewBatch()
 	defer b.Close()
-	for path, n := range nodes {
-		var err error
-		if n.IsDeleted() {
-			err = b.Delete(trieNodeKey([]byte(path)))
-		} else {
-			err = b.Set(trieNodeKey([]byte(path)), n.Blob)
-		}
-		if err != nil {
-			return fmt.Errorf("state batch: %w", err)
-		}
+	if err := setTrieNodes(b, nodes); err != nil {
+		return err
 	}
 	for k, v := range extra {
 		if err := b.Set([]byte(k), v); err != nil {
@@ -94,6 +87,23 @@ func (s *store) commit(height uint64, appHash []byte, root stateproof.Hash, node
 		return fmt.Errorf("state commit: %w", err)
 	}
 	s.pending = map[string]change{}
+	return nil
+}
+
+// setTrieNodes adds the trie node writes (path → node, a deleted node to
+// delete) to b.
+func setTrieNodes(b dbm.Batch, nodes map[string]*trienode.Node) error {
+	for path, n := range nodes {
+		var err error
+		if n.IsDeleted() {
+			err = b.Delete(trieNodeKey([]byte(path)))
+		} else {
+			err = b.Set(trieNodeKey([]byte(path)), n.Blob)
+		}
+		if err != nil {
+			return fmt.Errorf("state batch: %w", err)
+		}
+	}
 	return nil
 }
 

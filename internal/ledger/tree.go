@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 
 	dbm "github.com/cometbft/cometbft-db"
 	"github.com/ethereum/go-ethereum/common"
@@ -26,9 +27,21 @@ import (
 //
 // Trie nodes are stored by their path (prefixTrie ‖ nibbles), the latest
 // version only, in the application database beside the entries they
-// commit to, and written in the same synced batch. Every node read is
-// checked against the hash its parent holds, so a node changed on disk is
-// caught when it is read.
+// commit to. Every node read is checked against the hash its parent holds,
+// so a node changed on disk is caught when it is read.
+//
+// The entries, the root and the app hash are written at every commit; the
+// trie nodes only every trieFlushBlocks blocks (or once trieFlushBytes of
+// them wait), in that block's batch, and when the node stops (flushTrie).
+// A block rewrites the nodes on its paths, the upper levels in every
+// block: written once for several blocks, the nodes' bytes halve (their
+// writes and compactions were a fifth of the signed-throughput profile).
+// In between they wait in memory (nodeOverlay), each with its hash, and
+// are served from there only for that hash, as the node cache serves its
+// own. keyMetaTrieRoot names the root whose nodes are on disk; after a
+// crash it is an older root than the committed one, and the start
+// rebuilds the nodes from the entries, which it checks against the
+// committed root anyway (openState).
 
 // prefixTrie holds the trie's nodes: mpt/<path nibbles> → node RLP.
 var prefixTrie = []byte("mpt/")
@@ -46,6 +59,76 @@ var (
 
 const stateVersion2 = 2
 
+// keyMetaTrieRoot is the root whose trie nodes the database holds: the
+// committed root, or after a crash an older one. Absent in ledgers written
+// before nodes were flushed every few blocks, which wrote them every block.
+var keyMetaTrieRoot = []byte("meta/trieroot")
+
+// trieFlushBlocks and trieFlushBytes bound the trie nodes waiting in
+// memory to be written: blocks committed, and the nodes' bytes.
+const (
+	trieFlushBlocks = 16
+	trieFlushBytes  = 32 << 20
+)
+
+// nodeOverlay is the trie nodes committed since the last write of them,
+// the latest by path (a deleted node marks a path that no longer exists).
+// Commit and flushTrie change it under the app's write lock; blocks and
+// proofs read it.
+type nodeOverlay struct {
+	mu     sync.RWMutex
+	m      map[string]*trienode.Node
+	bytes  int
+	blocks int
+}
+
+func newNodeOverlay() *nodeOverlay { return &nodeOverlay{m: map[string]*trienode.Node{}} }
+
+// add takes one block's node writes.
+func (o *nodeOverlay) add(nodes map[string]*trienode.Node) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for path, n := range nodes {
+		if old, ok := o.m[path]; ok {
+			o.bytes -= len(path) + len(old.Blob)
+		}
+		o.m[path] = n
+		o.bytes += len(path) + len(n.Blob)
+	}
+	o.blocks++
+}
+
+// due returns the nodes to write with this block, nil if they can wait.
+func (o *nodeOverlay) due(everyBlocks int) map[string]*trienode.Node {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.blocks < everyBlocks && o.bytes < trieFlushBytes {
+		return nil
+	}
+	return o.m
+}
+
+// get returns the waiting node at path if it hashes to hash.
+func (o *nodeOverlay) get(path []byte, hash common.Hash) ([]byte, bool) {
+	if o == nil {
+		return nil, false
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	n, ok := o.m[string(path)]
+	if !ok || n.IsDeleted() || n.Hash != hash {
+		return nil, false
+	}
+	return n.Blob, true
+}
+
+// reset empties the overlay once its nodes are on disk.
+func (o *nodeOverlay) reset() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.m, o.bytes, o.blocks = map[string]*trienode.Node{}, 0, 0
+}
+
 // ErrStateTampered means the stored state does not match the root it was
 // committed with: it was changed on disk, or the disk is failing. A
 // validator that sees it stops rather than serve or sign wrong answers.
@@ -60,7 +143,7 @@ func authenticated(k []byte) bool {
 	}
 	switch string(k) {
 	case string(keyMetaHeight), string(keyMetaAppHash), string(keyMetaStateRoot),
-		string(keyMetaStateVersion), string(keyMetaMigrated):
+		string(keyMetaStateVersion), string(keyMetaMigrated), string(keyMetaTrieRoot):
 		return false
 	}
 	return true
@@ -68,11 +151,12 @@ func authenticated(k []byte) bool {
 
 func trieNodeKey(path []byte) []byte { return cat(prefixTrie, path) }
 
-// nodeDB serves the trie's nodes from the node cache (nodecache.go) or the
-// application database.
+// nodeDB serves the trie's nodes from those waiting to be written, the
+// node cache (nodecache.go) or the application database.
 type nodeDB struct {
-	db    dbm.DB
-	cache *nodeCache // nil: the database only
+	db        dbm.DB
+	cache     *nodeCache   // nil: none
+	unflushed *nodeOverlay // nil: none
 }
 
 var _ database.NodeDatabase = nodeDB{}
@@ -83,6 +167,9 @@ func (n nodeDB) NodeReader(common.Hash) (database.NodeReader, error) { return n,
 // its parent (or the committed root) names: a cached node is the one that
 // did, a node read from the database is hashed again.
 func (n nodeDB) Node(_ common.Hash, path []byte, hash common.Hash) ([]byte, error) {
+	if blob, ok := n.unflushed.get(path, hash); ok {
+		return blob, nil
+	}
 	if blob, ok := n.cache.get(path, hash); ok {
 		return blob, nil
 	}
@@ -100,10 +187,9 @@ func (n nodeDB) Node(_ common.Hash, path []byte, hash common.Hash) ([]byte, erro
 	return blob, nil
 }
 
-// openTrie opens the committed trie at root, its nodes read through cache
-// (nil: from the database only).
-func openTrie(db dbm.DB, cache *nodeCache, root stateproof.Hash) (*trie.Trie, error) {
-	t, err := trie.New(trie.StateTrieID(common.Hash(root)), nodeDB{db, cache})
+// openTrie opens the committed trie at root.
+func (a *App) openTrie(root stateproof.Hash) (*trie.Trie, error) {
+	t, err := trie.New(trie.StateTrieID(common.Hash(root)), a.nodeDB())
 	if err != nil {
 		if errors.Is(err, ErrStateTampered) {
 			return nil, err
@@ -112,6 +198,8 @@ func openTrie(db dbm.DB, cache *nodeCache, root stateproof.Hash) (*trie.Trie, er
 	}
 	return t, nil
 }
+
+func (a *App) nodeDB() nodeDB { return nodeDB{a.cfg.DB, a.nodes, a.unflushed} }
 
 // applyChanges writes a block's staged changes into t.
 func applyChanges(t *trie.Trie, pending map[string]change) error {
@@ -231,7 +319,7 @@ func (a *App) openState() error {
 	}
 	if chain == nil {
 		// A fresh database: InitChain creates the state.
-		a.tree = trie.NewEmpty(nodeDB{db, a.nodes})
+		a.tree = trie.NewEmpty(a.nodeDB())
 		return nil
 	}
 	ver, err := a.st.committed(keyMetaStateVersion)
@@ -256,7 +344,14 @@ func (a *App) openState() error {
 		return fmt.Errorf("%w: the committed root entry is %d bytes", ErrStateTampered, len(stored))
 	}
 	root := stateproof.Hash(stored)
-	got, _, err := recomputeRoot(db, false)
+	onDisk, err := a.st.committed(keyMetaTrieRoot)
+	if err != nil {
+		return err
+	}
+	// The nodes on disk are those of an older root after a crash between
+	// two flushes: rebuild them from the entries (checked just below).
+	stale := onDisk != nil && !equalBytes(onDisk, root[:])
+	got, nodes, err := recomputeRoot(db, stale)
 	if err != nil {
 		return err
 	}
@@ -270,7 +365,13 @@ func (a *App) openState() error {
 	if (migrated == nil || be64u(migrated) != a.height) && !equalBytes(stateproof.AppHash(root), a.appHash) {
 		return fmt.Errorf("%w: at height %d the app hash entry %x is not that of the committed root %x", ErrStateTampered, a.height, a.appHash, root)
 	}
-	if a.tree, err = openTrie(db, a.nodes, root); err != nil {
+	if stale {
+		if err := rewriteTrieNodes(db, root, nodes); err != nil {
+			return err
+		}
+		a.log.Info("ledger trie nodes rebuilt from the state entries (the node stopped between two writes of them)", "height", a.height, "root", fmt.Sprintf("%x", root))
+	}
+	if a.tree, err = a.openTrie(root); err != nil {
 		return err
 	}
 	if stateproof.Hash(a.tree.Hash()) != root {
@@ -313,7 +414,7 @@ func (a *App) migrateV1() error {
 			return fmt.Errorf("state batch: %w", err)
 		}
 	}
-	for k, v := range map[string][]byte{string(keyMetaStateRoot): root[:],
+	for k, v := range map[string][]byte{string(keyMetaStateRoot): root[:], string(keyMetaTrieRoot): root[:],
 		string(keyMetaStateVersion): be64(stateVersion2), string(keyMetaMigrated): be64(a.height)} {
 		if err := b.Set([]byte(k), v); err != nil {
 			return fmt.Errorf("state batch: %w", err)
@@ -325,5 +426,73 @@ func (a *App) migrateV1() error {
 	a.log.Info("ledger state converted to the authenticated state (v2)", "height", a.height, "root", fmt.Sprintf("%x", root))
 	return nil
 }
+
+// rewriteTrieNodes replaces every stored trie node with nodes (path →
+// blob, the trie of root rebuilt from the entries) in one synced batch,
+// and records root as the nodes' root.
+func rewriteTrieNodes(db dbm.DB, root stateproof.Hash, nodes map[string][]byte) error {
+	b := db.NewBatch()
+	defer b.Close()
+	it, err := db.Iterator(prefixTrie, prefixEnd(prefixTrie))
+	if err != nil {
+		return fmt.Errorf("state scan: %w", err)
+	}
+	for ; it.Valid(); it.Next() {
+		if _, keep := nodes[string(it.Key()[len(prefixTrie):])]; keep {
+			continue // overwritten below
+		}
+		if err := b.Delete(bytes.Clone(it.Key())); err != nil {
+			it.Close()
+			return fmt.Errorf("state batch: %w", err)
+		}
+	}
+	err = it.Error()
+	it.Close()
+	if err != nil {
+		return fmt.Errorf("state scan: %w", err)
+	}
+	for path, blob := range nodes {
+		if err := b.Set(trieNodeKey([]byte(path)), blob); err != nil {
+			return fmt.Errorf("state batch: %w", err)
+		}
+	}
+	if err := b.Set(keyMetaTrieRoot, root[:]); err != nil {
+		return fmt.Errorf("state batch: %w", err)
+	}
+	if err := b.WriteSync(); err != nil {
+		return fmt.Errorf("state trie rebuild commit: %w", err)
+	}
+	return nil
+}
+
+// flushTrie writes the trie nodes waiting in memory and records the
+// committed root as the nodes' root, in one synced batch: what a stopping
+// node does, so its next start finds the nodes of the committed root.
+func (a *App) flushTrie() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	nodes := a.unflushed.due(0)
+	if len(nodes) == 0 {
+		return nil
+	}
+	b := a.cfg.DB.NewBatch()
+	defer b.Close()
+	if err := setTrieNodes(b, nodes); err != nil {
+		return err
+	}
+	if err := b.Set(keyMetaTrieRoot, bytes.Clone(a.root[:])); err != nil { // a copy: MemDB keeps the slice
+		return fmt.Errorf("state batch: %w", err)
+	}
+	if err := b.WriteSync(); err != nil {
+		return fmt.Errorf("state trie commit: %w", err)
+	}
+	a.nodes.cacheWrites(nodes)
+	a.unflushed.reset()
+	return nil
+}
+
+// Close writes the trie nodes held in memory (flushTrie). The node calls it
+// once consensus has stopped; the app takes no block after it.
+func (a *App) Close() error { return a.flushTrie() }
 
 func equalBytes(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
