@@ -102,6 +102,8 @@ type App struct {
 	unflushed *nodeOverlay
 	// flushBlocks is trieFlushBlocks; tests set 1 to write every block's.
 	flushBlocks int
+	// nonces holds every committed nonce entry's key (noncefilter.go).
+	nonces *nonceFilter
 	// sequential turns preVerifyBlock off: the reference path of tests.
 	sequential bool
 }
@@ -135,6 +137,10 @@ func NewApp(cfg Config) (*App, error) {
 	if err := a.openState(); err != nil {
 		return nil, err
 	}
+	if a.nonces, err = loadNonceFilter(cfg.DB); err != nil {
+		return nil, err
+	}
+	a.st.nonces, a.checkSt.nonces = a.nonces, a.nonces
 	return a, nil
 }
 
@@ -385,6 +391,11 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	}
 	a.mu.Lock()
 	height := a.height + 1
+	for k, c := range a.st.pending { // before the write: a false "maybe" is harmless, a false "no" is not
+		if !c.del && isNonceKey([]byte(k)) {
+			a.nonces.add([]byte(k))
+		}
+	}
 	root, nodes := trieWrites(a.work)
 	a.work = nil
 	a.unflushed.add(nodes)
@@ -411,6 +422,9 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	}
 	if err == nil {
 		a.height, a.appHash, a.tree, a.root = height, a.nextHash, tree, root
+		if a.nonces.full() {
+			err = a.nonces.rebuild(a.cfg.DB)
+		}
 	}
 	// The mempool's recheck, which follows, rebuilds the check state from
 	// the new committed state.

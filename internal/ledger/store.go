@@ -16,6 +16,9 @@ import (
 type store struct {
 	db      dbm.DB
 	pending map[string]change
+	// nonces, if set, answers for the nonce entries it has never seen
+	// (noncefilter.go): they are not in the database.
+	nonces *nonceFilter
 }
 
 type change struct {
@@ -40,6 +43,9 @@ func (s *store) get(k []byte) ([]byte, error) {
 			return nil, nil
 		}
 		return c.val, nil
+	}
+	if s.nonces != nil && isNonceKey(k) && !s.nonces.mayContain(k) {
+		return nil, nil
 	}
 	return s.committed(k)
 }
