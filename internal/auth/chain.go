@@ -69,8 +69,8 @@ const RecordSize = 1 + 1 + 20 + 16 + 32 + 8 + 32 + 32
 type Record struct {
 	Kind    RecordKind
 	Address keys.Address
-	Client  ClientID
-	Prev    Head
+	Client  signin.ClientID
+	Prev    signin.Head
 	Time    uint64
 	Message [32]byte
 	Renewal [32]byte
@@ -92,14 +92,14 @@ func (r *Record) Encode() []byte {
 // version or kind.
 func DecodeRecord(b []byte) (*Record, error) {
 	if len(b) != RecordSize {
-		return nil, fmt.Errorf("%w: login record is %d bytes, want %d", ErrMalformed, len(b), RecordSize)
+		return nil, fmt.Errorf("%w: login record is %d bytes, want %d", signin.ErrMalformed, len(b), RecordSize)
 	}
 	if b[0] != RecordVersion {
-		return nil, fmt.Errorf("%w: login record version %d", ErrMalformed, b[0])
+		return nil, fmt.Errorf("%w: login record version %d", signin.ErrMalformed, b[0])
 	}
 	r := &Record{Kind: RecordKind(b[1])}
 	if r.Kind < KindEnroll || r.Kind > KindRenew {
-		return nil, fmt.Errorf("%w: login record kind %d", ErrMalformed, b[1])
+		return nil, fmt.Errorf("%w: login record kind %d", signin.ErrMalformed, b[1])
 	}
 	p := b[2:]
 	p = p[copy(r.Address[:], p):]
@@ -113,12 +113,12 @@ func DecodeRecord(b []byte) (*Record, error) {
 
 // Hash is the record's identity and the client's next head:
 // SHA-256(LabelRecord ‖ 0x00 ‖ Encode()).
-func (r *Record) Hash() Head {
+func (r *Record) Hash() signin.Head {
 	h := sha256.New()
 	h.Write([]byte(LabelRecord))
 	h.Write([]byte{0})
 	h.Write(r.Encode())
-	var out Head
+	var out signin.Head
 	h.Sum(out[:0])
 	return out
 }
@@ -137,7 +137,7 @@ func (r Renewal) GoString() string { return "auth.Renewal(redacted)" }
 func ParseRenewal(s string) (Renewal, error) {
 	var r Renewal
 	if err := decodeFixed(s, r[:]); err != nil {
-		return r, fmt.Errorf("%w: renewal: %v", ErrMalformed, err)
+		return r, fmt.Errorf("%w: renewal: %v", signin.ErrMalformed, err)
 	}
 	return r, nil
 }
@@ -161,22 +161,3 @@ func RenewalCommitment(r Renewal) [32]byte {
 	h.Sum(out[:0])
 	return out
 }
-
-// The sign-in identities (package signin).
-type (
-	ClientID        = signin.ClientID
-	Head            = signin.Head
-	DeviceRequestID = signin.DeviceRequestID
-)
-
-// NewClientID draws a client id from crypto/rand.
-func NewClientID() (ClientID, error) { return signin.NewClientID() }
-
-// ParseClientID decodes 32 lower-case hex digits.
-func ParseClientID(s string) (ClientID, error) { return signin.ParseClientID(s) }
-
-// ParseHead decodes 64 lower-case hex digits; "" is the zero head.
-func ParseHead(s string) (Head, error) { return signin.ParseHead(s) }
-
-// ParseDeviceRequestID decodes 32 lower-case hex digits.
-func ParseDeviceRequestID(s string) (DeviceRequestID, error) { return signin.ParseDeviceRequestID(s) }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -108,7 +109,7 @@ func TestRecordVectors(t *testing.T) {
 		got, err := DecodeRecord(b)
 		switch c.Expect {
 		case "malformed":
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, signin.ErrMalformed) {
 				t.Errorf("%s: got %v, want malformed", c.Name, err)
 			}
 		case "other hash":
@@ -142,7 +143,7 @@ func FuzzVerifyToken(f *testing.F) {
 		f.Fatal(err)
 	}
 	toks := &Tokens{Keys: ring, Issuer: "hub", Audience: testOrigin, TTL: DefaultTokenTTL}
-	var cid ClientID
+	var cid signin.ClientID
 	good, _, err := toks.Issue(keys.Address{1}, cid, t0)
 	if err != nil {
 		f.Fatal(err)

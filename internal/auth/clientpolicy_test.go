@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -20,7 +21,7 @@ func policyFixture(t *testing.T) (*fixture, *atomic.Bool) {
 	return f, &strict
 }
 
-func (f *fixture) wallet(cid ClientID, head Head, resources ...string) (*Grant, error) {
+func (f *fixture) wallet(cid signin.ClientID, head signin.Head, resources ...string) (*Grant, error) {
 	m := f.message(f.key.Address(), f.nonce())
 	m.Resources = resources
 	msg := m.String()
@@ -34,7 +35,7 @@ func TestApprovalPolicy(t *testing.T) {
 	first := f.enroll() // enrolled before the policy: stays in
 	strict.Store(true)
 	cid := f.newClient()
-	g, err := f.wallet(cid, Head{})
+	g, err := f.wallet(cid, signin.Head{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestApprovalPolicy(t *testing.T) {
 		t.Fatalf("self-approval: %v", err)
 	}
 	other := f.newClient()
-	if g, _ := f.wallet(other, Head{}); !g.Pending {
+	if g, _ := f.wallet(other, signin.Head{}); !g.Pending {
 		t.Fatal("second new client not pending")
 	}
 	if err := f.svc.ApproveClient(Session{Address: f.key.Address(), Client: other}, cid); !errors.Is(err, ErrNotApprover) {
@@ -107,7 +108,7 @@ func TestApprovalOverride(t *testing.T) {
 		t.Fatal("override event before any override")
 	}
 	cid := f.newClient()
-	g, err := f.wallet(cid, Head{}, OverrideResource)
+	g, err := f.wallet(cid, signin.Head{}, OverrideResource)
 	if err != nil || g.Pending || g.AccessToken == "" {
 		t.Fatalf("override login: %+v, %v", g, err)
 	}
@@ -130,7 +131,7 @@ func TestApprovalOverride(t *testing.T) {
 	strict.Store(false)
 	f2, _ := policyFixture(t)
 	keep := f2.enroll()
-	if g, err := f2.wallet(f2.newClient(), Head{}, OverrideResource); err != nil || g.Pending {
+	if g, err := f2.wallet(f2.newClient(), signin.Head{}, OverrideResource); err != nil || g.Pending {
 		t.Fatalf("override resource without the policy: %+v, %v", g, err)
 	}
 	if _, err := f2.svc.Authenticate(keep.AccessToken); err != nil || f2.hasEvent(EventOverride) {
@@ -138,14 +139,14 @@ func TestApprovalOverride(t *testing.T) {
 	}
 }
 
-func (f *fixture) head(cid ClientID) Head {
+func (f *fixture) head(cid signin.ClientID) signin.Head {
 	for _, c := range f.svc.Clients().List(f.key.Address()) {
 		if c.ID == cid {
 			return c.Head
 		}
 	}
 	f.t.Fatalf("no client %s", cid)
-	return Head{}
+	return signin.Head{}
 }
 
 // The device flow is a wallet login too: under the approval policy the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -32,20 +33,20 @@ const (
 
 // ClientInfo is what the owner sees of one enrolled client.
 type ClientInfo struct {
-	ID       ClientID     `json:"id"`
-	Address  keys.Address `json:"address"`
-	Head     Head         `json:"head"`
-	Enrolled uint64       `json:"enrolled"`
-	LastSeen uint64       `json:"last_seen"`
-	Logins   uint64       `json:"logins"`
-	Revoked  uint64       `json:"revoked,omitempty"` // time; 0 while live
-	Clones   uint64       `json:"clones,omitempty"`  // stale-head attempts refused
+	ID       signin.ClientID `json:"id"`
+	Address  keys.Address    `json:"address"`
+	Head     signin.Head     `json:"head"`
+	Enrolled uint64          `json:"enrolled"`
+	LastSeen uint64          `json:"last_seen"`
+	Logins   uint64          `json:"logins"`
+	Revoked  uint64          `json:"revoked,omitempty"` // time; 0 while live
+	Clones   uint64          `json:"clones,omitempty"`  // stale-head attempts refused
 	// Pending: enrolled under the approval policy (docs/SPEC.md §11.11) and
 	// not yet approved; it gets no token.
-	Pending    bool     `json:"pending,omitempty"`
-	Approved   uint64   `json:"approved,omitempty"`    // time an enrolled client approved it
-	ApprovedBy ClientID `json:"approved_by,omitempty"` // that client (zero: none, or the override)
-	Override   uint64   `json:"override,omitempty"`    // time the wallet-signed override let it in
+	Pending    bool            `json:"pending,omitempty"`
+	Approved   uint64          `json:"approved,omitempty"`    // time an enrolled client approved it
+	ApprovedBy signin.ClientID `json:"approved_by,omitempty"` // that client (zero: none, or the override)
+	Override   uint64          `json:"override,omitempty"`    // time the wallet-signed override let it in
 }
 
 // gate is what a wallet login of a client needs besides the wallet
@@ -68,8 +69,8 @@ type loginResult struct {
 }
 
 type link struct {
-	Head    Head     `json:"head"`
-	Renewal [32]byte `json:"renewal"` // RenewalCommitment of the secret handed out with Head
+	Head    signin.Head `json:"head"`
+	Renewal [32]byte    `json:"renewal"` // RenewalCommitment of the secret handed out with Head
 }
 
 type client struct {
@@ -95,7 +96,7 @@ type Clients struct {
 	flushMu sync.Mutex // serializes Flush
 
 	mu    sync.RWMutex
-	m     map[ClientID]*client
+	m     map[signin.ClientID]*client
 	dirty bool
 
 	stop chan struct{}
@@ -104,7 +105,7 @@ type Clients struct {
 
 // OpenClients loads the registry at path ("" keeps it in memory only).
 func OpenClients(path string) (*Clients, error) {
-	c := &Clients{path: path, m: make(map[ClientID]*client)}
+	c := &Clients{path: path, m: make(map[signin.ClientID]*client)}
 	if path == "" {
 		return c, nil
 	}
@@ -192,7 +193,7 @@ func (c *Clients) Flush() error {
 
 // CloneError is ErrClientClone with the client concerned.
 type CloneError struct {
-	Client  ClientID
+	Client  signin.ClientID
 	Address keys.Address
 }
 
@@ -253,7 +254,7 @@ func (c *Clients) undo(rec *Record) {
 // login records a wallet-verified login by addr on client cid presenting
 // head. An unknown client with the zero head is enrolled. A known client
 // must present its current head; any other is a copy (CloneError).
-func (c *Clients) login(addr keys.Address, cid ClientID, head Head, msg [32]byte, now time.Time, g gate) (*loginResult, error) {
+func (c *Clients) login(addr keys.Address, cid signin.ClientID, head signin.Head, msg [32]byte, now time.Time, g gate) (*loginResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	res, err := c.loginLocked(addr, cid, head, msg, now)
@@ -283,7 +284,7 @@ func (c *Clients) login(addr keys.Address, cid ClientID, head Head, msg [32]byte
 	return res, nil
 }
 
-func (c *Clients) loginLocked(addr keys.Address, cid ClientID, head Head, msg [32]byte, now time.Time) (*loginResult, error) {
+func (c *Clients) loginLocked(addr keys.Address, cid signin.ClientID, head signin.Head, msg [32]byte, now time.Time) (*loginResult, error) {
 	cl, ok := c.m[cid]
 	if !ok {
 		if !head.IsZero() {
@@ -332,7 +333,7 @@ func (c *Clients) loginLocked(addr keys.Address, cid ClientID, head Head, msg [3
 
 // approve lets addr's pending client target in, on the word of its
 // enrolled client by (docs/SPEC.md §11.11).
-func (c *Clients) approve(addr keys.Address, by, target ClientID, now time.Time) error {
+func (c *Clients) approve(addr keys.Address, by, target signin.ClientID, now time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if by == target {
@@ -357,7 +358,7 @@ func (c *Clients) approve(addr keys.Address, by, target ClientID, now time.Time)
 }
 
 // approveAndFlush is approve, written before it returns.
-func (c *Clients) approveAndFlush(addr keys.Address, by, target ClientID, now time.Time) error {
+func (c *Clients) approveAndFlush(addr keys.Address, by, target signin.ClientID, now time.Time) error {
 	if err := c.approve(addr, by, target, now); err != nil {
 		return err
 	}
@@ -367,7 +368,7 @@ func (c *Clients) approveAndFlush(addr keys.Address, by, target ClientID, now ti
 // renew advances client cid's chain on its renewal secret and head. A pair
 // (head, secret) the client held before is a copy's (CloneError); any other
 // pair is ErrRenewalInvalid.
-func (c *Clients) renew(cid ClientID, head Head, ren Renewal, now time.Time) (*Record, Renewal, error) {
+func (c *Clients) renew(cid signin.ClientID, head signin.Head, ren Renewal, now time.Time) (*Record, Renewal, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cl, ok := c.m[cid]
@@ -397,7 +398,7 @@ func (c *Clients) renew(cid ClientID, head Head, ren Renewal, now time.Time) (*R
 
 // Live reports whether client cid is enrolled for addr and not revoked: the
 // per-request check behind every access token.
-func (c *Clients) Live(addr keys.Address, cid ClientID) error {
+func (c *Clients) Live(addr keys.Address, cid signin.ClientID) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	cl, ok := c.m[cid]
@@ -438,7 +439,7 @@ func (c *Clients) List(addr keys.Address) []ClientInfo {
 //
 // The registry is written before Revoke returns: a revocation is never
 // among what a crash forgets.
-func (c *Clients) Revoke(addr keys.Address, cid ClientID, now time.Time) error {
+func (c *Clients) Revoke(addr keys.Address, cid signin.ClientID, now time.Time) error {
 	c.mu.Lock()
 	cl, ok := c.m[cid]
 	if !ok || cl.Info.Address != addr {

@@ -33,34 +33,28 @@ func (d DeviceSecret) String() string { return hex.EncodeToString(d[:]) }
 func ParseDeviceSecret(s string) (DeviceSecret, error) {
 	var d DeviceSecret
 	if err := decodeFixed(s, d[:]); err != nil {
-		return d, fmt.Errorf("%w: device secret: %v", ErrMalformed, err)
+		return d, fmt.Errorf("%w: device secret: %v", signin.ErrMalformed, err)
 	}
 	return d, nil
 }
 
-const deviceCodeAlphabet = signin.DeviceCodeAlphabet
-
 func newDeviceCode() (string, error) {
-	var b [DeviceCodeChars]byte
+	var b [signin.DeviceCodeChars]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("device code: %w", err)
 	}
 	for i := range b {
-		b[i] = deviceCodeAlphabet[b[i]&31] // 256 is a multiple of 32: uniform
+		b[i] = signin.DeviceCodeAlphabet[b[i]&31] // 256 is a multiple of 32: uniform
 	}
 	return string(b[:4]) + "-" + string(b[4:]), nil
 }
-
-// ParseDeviceCode accepts a code as a person types it and returns its
-// canonical form XXXX-XXXX (signin.ParseDeviceCode).
-func ParseDeviceCode(s string) (string, error) { return signin.ParseDeviceCode(s) }
 
 // DeviceStart is a browser's request for a code: the client id and head it
 // will log in with, optionally the address it wants, and what the hub saw
 // of it (filled by the hub, not the browser).
 type DeviceStart struct {
-	Client    ClientID
-	Head      Head
+	Client    signin.ClientID
+	Head      signin.Head
 	Address   keys.Address // zero: any wallet may approve
 	Origin    string       // the Origin header ("" if none)
 	UserAgent string       // the User-Agent header
@@ -70,7 +64,7 @@ type DeviceStart struct {
 // DeviceCode is what the requesting browser gets: the code to show, and
 // the id and secret it polls with.
 type DeviceCode struct {
-	Request  DeviceRequestID
+	Request  signin.DeviceRequestID
 	Code     string
 	Secret   DeviceSecret
 	Expires  time.Time
@@ -80,7 +74,7 @@ type DeviceCode struct {
 // DeviceInfo is what the approver is shown before signing: the approval to
 // sign, without the approver's address and time, and the request's life.
 type DeviceInfo struct {
-	Approval Approval // Address is the address the device asked for, or zero
+	Approval signin.Approval // Address is the address the device asked for, or zero
 	Created  time.Time
 	Expires  time.Time
 }
@@ -108,12 +102,12 @@ type deviceReq struct {
 type deviceFlows struct {
 	mu     sync.Mutex
 	byCode map[string]*deviceReq
-	byID   map[DeviceRequestID]*deviceReq
+	byID   map[signin.DeviceRequestID]*deviceReq
 	perIP  map[string]int
 }
 
 func newDeviceFlows() *deviceFlows {
-	return &deviceFlows{byCode: map[string]*deviceReq{}, byID: map[DeviceRequestID]*deviceReq{}, perIP: map[string]int{}}
+	return &deviceFlows{byCode: map[string]*deviceReq{}, byID: map[signin.DeviceRequestID]*deviceReq{}, perIP: map[string]int{}}
 }
 
 // sweep forgets expired requests. The caller holds mu.
@@ -130,13 +124,13 @@ func (f *deviceFlows) sweep(now time.Time) {
 }
 
 // approvalTemplate is the approval a request needs, without the approver.
-func (s *Service) approvalTemplate(code string, id DeviceRequestID, st DeviceStart) Approval {
-	return Approval{
+func (s *Service) approvalTemplate(code string, id signin.DeviceRequestID, st DeviceStart) signin.Approval {
+	return signin.Approval{
 		Hub: s.origin.String(), HubAddress: s.cfg.Issuer, ChainID: s.cfg.ChainID,
 		Code: code, Request: id,
-		DeviceOrigin: DeviceText(st.Origin, MaxDeviceOriginBytes),
+		DeviceOrigin: signin.DeviceText(st.Origin, signin.MaxDeviceOriginBytes),
 		DeviceIP:     st.IP.Unmap(),
-		DeviceAgent:  DeviceText(st.UserAgent, MaxDeviceAgentBytes),
+		DeviceAgent:  signin.DeviceText(st.UserAgent, signin.MaxDeviceAgentBytes),
 		Address:      st.Address,
 	}
 }
@@ -144,7 +138,7 @@ func (s *Service) approvalTemplate(code string, id DeviceRequestID, st DeviceSta
 // DeviceStart opens a device request and returns its code and secret.
 func (s *Service) DeviceStart(st DeviceStart) (*DeviceCode, error) {
 	now := s.cfg.Now()
-	var id DeviceRequestID
+	var id signin.DeviceRequestID
 	var secret DeviceSecret
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, fmt.Errorf("device request: %w", err)
@@ -184,7 +178,7 @@ func (s *Service) DeviceStart(st DeviceStart) (*DeviceCode, error) {
 // pendingDevice returns the live, unapproved request of code. The caller holds
 // s.devices.mu.
 func (s *Service) pendingDevice(code string, now time.Time) (*deviceReq, error) {
-	c, err := ParseDeviceCode(code)
+	c, err := signin.ParseDeviceCode(code)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +231,7 @@ func (s *Service) DeviceApprove(code, message string, sig keys.Signature, ip net
 		s.ipLim.fail(ipk, now)
 		return keys.Address{}, err
 	}
-	a, err := ParseApproval(message)
+	a, err := signin.ParseApproval(message)
 	if err != nil {
 		return failIP(err)
 	}
@@ -278,7 +272,7 @@ func (s *Service) DeviceApprove(code, message string, sig keys.Signature, ip net
 // DevicePoll is the requesting device collecting its session: ErrDevicePending
 // until the code is approved, then the session, once. A wrong secret is
 // ErrDeviceUnknown and counts as a failed login of ip.
-func (s *Service) DevicePoll(id DeviceRequestID, secret DeviceSecret, ip netip.Addr) (*Grant, error) {
+func (s *Service) DevicePoll(id signin.DeviceRequestID, secret DeviceSecret, ip netip.Addr) (*Grant, error) {
 	now := s.cfg.Now()
 	ipk := ipKey(ip)
 	if !s.ipLim.allowed(ipk, now) {

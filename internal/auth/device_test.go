@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
 // deviceStart opens a device request as a browser at 192.0.2.7 would.
-func (f *fixture) deviceStart(want keys.Address) (*DeviceCode, ClientID) {
+func (f *fixture) deviceStart(want keys.Address) (*DeviceCode, signin.ClientID) {
 	f.t.Helper()
-	cid, err := NewClientID()
+	cid, err := signin.NewClientID()
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -98,22 +99,22 @@ func TestDeviceApprovalRefusals(t *testing.T) {
 	other, _ := keys.Generate()
 	for _, tc := range []struct {
 		name string
-		edit func(a *Approval, dc *DeviceCode) (signer *keys.PrivateKey)
+		edit func(a *signin.Approval, dc *DeviceCode) (signer *keys.PrivateKey)
 		want error
 	}{
-		{"another hub's origin", func(a *Approval, _ *DeviceCode) *keys.PrivateKey { a.Hub = "https://other.example"; return nil }, ErrApprovalOtherHub},
-		{"another hub's address", func(a *Approval, _ *DeviceCode) *keys.PrivateKey { a.HubAddress = other.Address(); return nil }, ErrApprovalOtherHub},
-		{"another chain", func(a *Approval, _ *DeviceCode) *keys.PrivateKey { a.ChainID++; return nil }, ErrApprovalOtherHub},
-		{"another request", func(a *Approval, _ *DeviceCode) *keys.PrivateKey { a.Request[0] ^= 1; return nil }, ErrApprovalOtherCode},
-		{"another device IP", func(a *Approval, _ *DeviceCode) *keys.PrivateKey {
+		{"another hub's origin", func(a *signin.Approval, _ *DeviceCode) *keys.PrivateKey { a.Hub = "https://other.example"; return nil }, signin.ErrApprovalOtherHub},
+		{"another hub's address", func(a *signin.Approval, _ *DeviceCode) *keys.PrivateKey { a.HubAddress = other.Address(); return nil }, signin.ErrApprovalOtherHub},
+		{"another chain", func(a *signin.Approval, _ *DeviceCode) *keys.PrivateKey { a.ChainID++; return nil }, signin.ErrApprovalOtherHub},
+		{"another request", func(a *signin.Approval, _ *DeviceCode) *keys.PrivateKey { a.Request[0] ^= 1; return nil }, signin.ErrApprovalOtherCode},
+		{"another device IP", func(a *signin.Approval, _ *DeviceCode) *keys.PrivateKey {
 			a.DeviceIP = netip.MustParseAddr("198.51.100.1")
 			return nil
-		}, ErrApprovalOtherCode},
-		{"signed by another key", func(a *Approval, _ *DeviceCode) *keys.PrivateKey { return other }, ErrOtherSigner},
-		{"stale", func(a *Approval, _ *DeviceCode) *keys.PrivateKey {
+		}, signin.ErrApprovalOtherCode},
+		{"signed by another key", func(a *signin.Approval, _ *DeviceCode) *keys.PrivateKey { return other }, signin.ErrOtherSigner},
+		{"stale", func(a *signin.Approval, _ *DeviceCode) *keys.PrivateKey {
 			a.IssuedAt = f.clk.now().Add(-DeviceCodeTTL - time.Minute).UTC().Format(time.RFC3339)
 			return nil
-		}, ErrExpired},
+		}, signin.ErrExpired},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dc, _ := f.deviceStart(keys.Address{})
@@ -140,31 +141,31 @@ func TestDeviceApprovalRefusals(t *testing.T) {
 		dc1, _ := f.deviceStart(keys.Address{})
 		dc2, _ := f.deviceStart(keys.Address{})
 		msg, sig := f.approval(dc1.Code, f.key)
-		if _, err := f.svc.DeviceApprove(dc2.Code, msg, sig, testIP); !errors.Is(err, ErrApprovalOtherCode) {
-			t.Fatalf("%v, want %v", err, ErrApprovalOtherCode)
+		if _, err := f.svc.DeviceApprove(dc2.Code, msg, sig, testIP); !errors.Is(err, signin.ErrApprovalOtherCode) {
+			t.Fatalf("%v, want %v", err, signin.ErrApprovalOtherCode)
 		}
 	})
 	t.Run("the device asked for another wallet", func(t *testing.T) {
 		dc, _ := f.deviceStart(other.Address())
 		msg, sig := f.approval(dc.Code, f.key)
-		if _, err := f.svc.DeviceApprove(dc.Code, msg, sig, testIP); !errors.Is(err, ErrApprovalOtherAddress) {
-			t.Fatalf("%v, want %v", err, ErrApprovalOtherAddress)
+		if _, err := f.svc.DeviceApprove(dc.Code, msg, sig, testIP); !errors.Is(err, signin.ErrApprovalOtherAddress) {
+			t.Fatalf("%v, want %v", err, signin.ErrApprovalOtherAddress)
 		}
 	})
 	t.Run("a sign-in message is not an approval", func(t *testing.T) {
 		dc, _ := f.deviceStart(keys.Address{})
 		m := f.message(f.key.Address(), f.nonce())
 		msg, sig := f.sign(m.String(), f.key)
-		if _, err := f.svc.DeviceApprove(dc.Code, msg, sig, testIP); !errors.Is(err, ErrMalformed) {
-			t.Fatalf("%v, want %v", err, ErrMalformed)
+		if _, err := f.svc.DeviceApprove(dc.Code, msg, sig, testIP); !errors.Is(err, signin.ErrMalformed) {
+			t.Fatalf("%v, want %v", err, signin.ErrMalformed)
 		}
 	})
 	t.Run("an approval is not a sign-in message", func(t *testing.T) {
 		dc, _ := f.deviceStart(keys.Address{})
 		msg, sig := f.approval(dc.Code, f.key)
-		cid, _ := NewClientID()
-		if _, err := f.svc.Login(LoginRequest{Message: msg, Signature: sig, Client: cid}, testIP); !errors.Is(err, ErrMalformed) {
-			t.Fatalf("%v, want %v", err, ErrMalformed)
+		cid, _ := signin.NewClientID()
+		if _, err := f.svc.Login(LoginRequest{Message: msg, Signature: sig, Client: cid}, testIP); !errors.Is(err, signin.ErrMalformed) {
+			t.Fatalf("%v, want %v", err, signin.ErrMalformed)
 		}
 	})
 }
@@ -174,7 +175,7 @@ func TestDeviceCodeUnknownExpiredReused(t *testing.T) {
 	if _, err := f.svc.DeviceLookup("AAAA-AAAA", testIP); !errors.Is(err, ErrDeviceUnknown) {
 		t.Errorf("a code never issued: %v", err)
 	}
-	if _, err := f.svc.DeviceLookup("AAAA-AAA0", testIP); !errors.Is(err, ErrMalformed) {
+	if _, err := f.svc.DeviceLookup("AAAA-AAA0", testIP); !errors.Is(err, signin.ErrMalformed) {
 		t.Errorf("a code with a 0: %v", err)
 	}
 	dc, _ := f.deviceStart(keys.Address{})
@@ -206,7 +207,7 @@ func TestDeviceCodeUnknownExpiredReused(t *testing.T) {
 
 func TestDeviceCodesBoundedPerIP(t *testing.T) {
 	f := newFixture(t, nil)
-	cid, _ := NewClientID()
+	cid, _ := signin.NewClientID()
 	ip := netip.MustParseAddr("2001:db8::1")
 	for i := range MaxDeviceRequestsPerIP + 1 {
 		_, err := f.svc.DeviceStart(DeviceStart{Client: cid, IP: ip})

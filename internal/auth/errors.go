@@ -10,17 +10,9 @@ import (
 // Refusal reasons. Each is distinct so that a refusal says exactly what
 // failed; callers match them with errors.Is. Messages never carry a secret.
 var (
-	// Message format and fields (package signin names the same values).
-	ErrMalformed    = signin.ErrMalformed
-	ErrWrongDomain  = signin.ErrWrongDomain
-	ErrWrongURI     = signin.ErrWrongURI
-	ErrWrongVersion = signin.ErrWrongVersion
-	ErrWrongChain   = signin.ErrWrongChain
-	ErrExpired      = signin.ErrExpired
-	ErrNotYetValid  = signin.ErrNotYetValid
-	ErrIssuedFuture = signin.ErrIssuedFuture
+	// The message's format and fields are package signin's (ErrMalformed,
+	// ErrWrongDomain, …); its signature:
 	ErrBadSignature = errors.New("signature does not verify")
-	ErrOtherSigner  = signin.ErrOtherSigner
 
 	// Nonces (nonce.go).
 	ErrUnknownNonce = errors.New("nonce was not issued by this hub")
@@ -47,13 +39,10 @@ var (
 	ErrTicketReused  = errors.New("WebSocket ticket was already used")
 
 	// The device flow (device.go, approval.go).
-	ErrDeviceUnknown        = errors.New("device code is unknown")
-	ErrDeviceExpired        = errors.New("device code has expired")
-	ErrDeviceUsed           = errors.New("device code was already used")
-	ErrDevicePending        = errors.New("device code is not approved yet")
-	ErrApprovalOtherHub     = signin.ErrApprovalOtherHub
-	ErrApprovalOtherCode    = signin.ErrApprovalOtherCode
-	ErrApprovalOtherAddress = signin.ErrApprovalOtherAddress
+	ErrDeviceUnknown = errors.New("device code is unknown")
+	ErrDeviceExpired = errors.New("device code has expired")
+	ErrDeviceUsed    = errors.New("device code was already used")
+	ErrDevicePending = errors.New("device code is not approved yet")
 	// The approval policy (docs/SPEC.md §11.11).
 	ErrPendingApproval = errors.New("client is pending approval: an enrolled client of this address must approve it")
 	ErrSelfApproval    = errors.New("a client cannot approve itself")
@@ -66,5 +55,5 @@ var (
 )
 
 func malformed(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+	return fmt.Errorf("%w: %s", signin.ErrMalformed, fmt.Sprintf(format, a...))
 }

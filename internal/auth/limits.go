@@ -1,29 +1,11 @@
 package auth
 
-import (
-	"time"
+import "time"
 
-	"github.com/camchain/camchain/internal/auth/signin"
-)
-
-// Caps on what a login request may carry. Every decoder checks them before
-// it allocates.
-const (
-	MaxMessageBytes   = signin.MaxMessageBytes
-	MaxDomainBytes    = signin.MaxDomainBytes
-	MaxStatementBytes = signin.MaxStatementBytes
-	MaxURIBytes       = signin.MaxURIBytes
-	MaxNonceBytes     = signin.MaxNonceBytes
-	MinNonceChars     = signin.MinNonceChars
-	MaxRequestIDBytes = signin.MaxRequestIDBytes
-	MaxResources      = signin.MaxResources
-	MaxTokenBytes     = 2048
-	// The device flow (§11.8).
-	MaxApprovalBytes     = signin.MaxApprovalBytes
-	MaxDeviceOriginBytes = signin.MaxDeviceOriginBytes
-	MaxDeviceAgentBytes  = signin.MaxDeviceAgentBytes
-	DeviceCodeChars      = signin.DeviceCodeChars
-)
+// MaxTokenBytes caps an access token a request may carry; package signin
+// caps the sign-in message's fields. Every decoder checks them before it
+// allocates.
+const MaxTokenBytes = 2048
 
 // The device flow's lifetimes and bounds.
 const (
@@ -35,9 +17,7 @@ const (
 
 // Default lifetimes and tolerances.
 const (
-	DefaultNonceTTL = signin.DefaultNonceTTL
 	DefaultTokenTTL = 15 * time.Minute // an access token's life
-	DefaultSkew     = signin.DefaultSkew
 	// DefaultKeyRotation is how long a token signing key stays current.
 	// A key keeps verifying for one token lifetime after it stops being
 	// current, so a rotation logs nobody out.

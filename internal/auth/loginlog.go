@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
 )
@@ -115,7 +116,7 @@ type LoginLog struct {
 	writes  uint64   // appends so far
 	base    uint64   // the seq of batches[0]: those before were pruned
 	batches []*batch // by seq, from base; the last is open
-	index   map[Head]entryLoc
+	index   map[signin.Head]entryLoc
 	// tree caches the tree of the batch last proven from.
 	treeSeq uint64
 	tree    *checkpoint.Tree
@@ -131,7 +132,7 @@ func OpenLoginLog(dir string, now uint64) (*LoginLog, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("login log: %w", err)
 	}
-	l := &LoginLog{dir: dir, maxBatch: DefaultMaxBatch, maxRefusals: DefaultMaxRefusals, index: map[Head]entryLoc{}}
+	l := &LoginLog{dir: dir, maxBatch: DefaultMaxBatch, maxRefusals: DefaultMaxRefusals, index: map[signin.Head]entryLoc{}}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("login log: %w", err)
@@ -258,7 +259,7 @@ func frame(tag byte, payload []byte) []byte {
 	return binary.BigEndian.AppendUint32(out, crc32.Checksum(out, castagnoli))
 }
 
-func (l *LoginLog) add(b *batch, h Head, pos entryPos) {
+func (l *LoginLog) add(b *batch, h signin.Head, pos entryPos) {
 	l.index[h] = entryLoc{seq: b.seq, index: uint32(len(b.hashes))}
 	b.hashes = append(b.hashes, feedchain.Hash(h))
 	b.pos = append(b.pos, pos)
@@ -432,7 +433,7 @@ type Proof struct {
 // Prove returns the entry with hash h and its inclusion proof in its
 // (closed) batch. An entry of the open batch is ErrNotBatched, with the
 // entry.
-func (l *LoginLog) Prove(h Head) (*Proof, error) {
+func (l *LoginLog) Prove(h signin.Head) (*Proof, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	loc, ok := l.index[h]
@@ -526,8 +527,8 @@ func (l *LoginLog) Prune(before, committed uint64) (int, error) {
 			return n, fmt.Errorf("login log: %w", err)
 		}
 		for _, h := range b.hashes {
-			if loc, ok := l.index[Head(h)]; ok && loc.seq == b.seq {
-				delete(l.index, Head(h))
+			if loc, ok := l.index[signin.Head(h)]; ok && loc.seq == b.seq {
+				delete(l.index, signin.Head(h))
 			}
 		}
 		if l.tree != nil && l.treeSeq == b.seq {

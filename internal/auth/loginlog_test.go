@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -107,7 +108,7 @@ func TestLoginLogBatchesAndProofs(t *testing.T) {
 			t.Fatalf("entry %d verified as another", i)
 		}
 	}
-	if _, err := l.Prove(Head{1}); !errors.Is(err, ErrNoEntry) {
+	if _, err := l.Prove(signin.Head{1}); !errors.Is(err, ErrNoEntry) {
 		t.Fatalf("unknown hash: %v", err)
 	}
 	if got := l.Closed(0); len(got) != 1 || *got[0] != *b {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -47,9 +48,9 @@ var reasonErrs = []struct {
 	r   Reason
 	err error
 }{
-	{ReasonWrongDomain, ErrWrongDomain}, {ReasonWrongURI, ErrWrongURI}, {ReasonWrongVersion, ErrWrongVersion},
-	{ReasonWrongChain, ErrWrongChain}, {ReasonExpired, ErrExpired}, {ReasonNotYetValid, ErrNotYetValid},
-	{ReasonIssuedFuture, ErrIssuedFuture}, {ReasonNonceReused, ErrNonceReused}, {ReasonReplayed, ErrReplayed},
+	{ReasonWrongDomain, signin.ErrWrongDomain}, {ReasonWrongURI, signin.ErrWrongURI}, {ReasonWrongVersion, signin.ErrWrongVersion},
+	{ReasonWrongChain, signin.ErrWrongChain}, {ReasonExpired, signin.ErrExpired}, {ReasonNotYetValid, signin.ErrNotYetValid},
+	{ReasonIssuedFuture, signin.ErrIssuedFuture}, {ReasonNonceReused, ErrNonceReused}, {ReasonReplayed, ErrReplayed},
 	{ReasonClientClone, ErrClientClone}, {ReasonRevoked, ErrClientRevoked}, {ReasonUnknown, ErrUnknownClient},
 	{ReasonAddress, ErrClientAddress}, {ReasonBusy, ErrBusy},
 }
@@ -83,8 +84,8 @@ func (r Reason) String() string {
 // for a refused renewal).
 type RefusalRecord struct {
 	Address keys.Address
-	Client  ClientID
-	Head    Head
+	Client  signin.ClientID
+	Head    signin.Head
 	Time    uint64
 	Message [32]byte
 	Reason  Reason
@@ -103,12 +104,12 @@ func (r *RefusalRecord) Encode() []byte {
 }
 
 // Hash is SHA-256(LabelRefusal ‖ 0x00 ‖ Encode()).
-func (r *RefusalRecord) Hash() Head {
+func (r *RefusalRecord) Hash() signin.Head {
 	h := sha256.New()
 	h.Write([]byte(LabelRefusal))
 	h.Write([]byte{0})
 	h.Write(r.Encode())
-	var out Head
+	var out signin.Head
 	h.Sum(out[:0])
 	return out
 }
@@ -117,10 +118,10 @@ func (r *RefusalRecord) Hash() Head {
 // length, version or kind.
 func DecodeRefusal(b []byte) (*RefusalRecord, error) {
 	if len(b) != RefusalSize {
-		return nil, fmt.Errorf("%w: refusal record is %d bytes, want %d", ErrMalformed, len(b), RefusalSize)
+		return nil, fmt.Errorf("%w: refusal record is %d bytes, want %d", signin.ErrMalformed, len(b), RefusalSize)
 	}
 	if b[0] != RecordVersion || RecordKind(b[1]) != KindRefused {
-		return nil, fmt.Errorf("%w: refusal record version %d kind %d", ErrMalformed, b[0], b[1])
+		return nil, fmt.Errorf("%w: refusal record version %d kind %d", signin.ErrMalformed, b[0], b[1])
 	}
 	r := &RefusalRecord{}
 	p := b[2:]
@@ -144,7 +145,7 @@ type Entry struct {
 // DecodeEntry parses a login-log entry by its kind byte.
 func DecodeEntry(b []byte) (*Entry, error) {
 	if len(b) < 2 {
-		return nil, fmt.Errorf("%w: login-log entry of %d bytes", ErrMalformed, len(b))
+		return nil, fmt.Errorf("%w: login-log entry of %d bytes", signin.ErrMalformed, len(b))
 	}
 	if RecordKind(b[1]) == KindRefused {
 		r, err := DecodeRefusal(b)
@@ -170,7 +171,7 @@ func (e *Entry) Encode() []byte {
 
 // Hash is the entry's identity, and its leaf in a login batch: a record's
 // hash (the client's head after it) or a refusal's.
-func (e *Entry) Hash() Head {
+func (e *Entry) Hash() signin.Head {
 	if e.Refusal != nil {
 		return e.Refusal.Hash()
 	}
@@ -194,7 +195,7 @@ func (e *Entry) Address() keys.Address {
 }
 
 // Client is the client the entry is about.
-func (e *Entry) Client() ClientID {
+func (e *Entry) Client() signin.ClientID {
 	if e.Refusal != nil {
 		return e.Refusal.Client
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -92,15 +93,15 @@ func TestReplayKeepsPendingPending(t *testing.T) {
 	a := open()
 	// The first client: pending too (the policy holds from the start), so
 	// let it in by the override.
-	first, err := a.wallet(a.newClient(), Head{}, OverrideResource)
+	first, err := a.wallet(a.newClient(), signin.Head{}, OverrideResource)
 	if err != nil || first.Pending {
 		t.Fatalf("override: %+v, %v", first, err)
 	}
-	p1, _ := a.wallet(a.newClient(), Head{})
+	p1, _ := a.wallet(a.newClient(), signin.Head{})
 	if err := a.svc.ApproveClient(Session{Address: owner.Address(), Client: first.Client}, p1.Client); err != nil {
 		t.Fatal(err)
 	}
-	p2, _ := a.wallet(a.newClient(), Head{}) // after the last write: only the log has it
+	p2, _ := a.wallet(a.newClient(), signin.Head{}) // after the last write: only the log has it
 	if !p1.Pending || !p2.Pending {
 		t.Fatal("new clients not pending")
 	}

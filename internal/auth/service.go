@@ -67,7 +67,7 @@ const (
 type Event struct {
 	Kind    EventKind
 	Address keys.Address
-	Client  ClientID
+	Client  signin.ClientID
 	Record  *Record
 	Detail  string
 	At      time.Time
@@ -77,26 +77,26 @@ type Event struct {
 type LoginRequest struct {
 	Message   string
 	Signature keys.Signature
-	Client    ClientID
-	Head      Head // zero for a new client
+	Client    signin.ClientID
+	Head      signin.Head // zero for a new client
 }
 
 // RenewRequest is POST /auth/renew's body, decoded.
 type RenewRequest struct {
-	Client  ClientID
-	Head    Head
+	Client  signin.ClientID
+	Head    signin.Head
 	Renewal Renewal
 }
 
 // Grant is what a successful login or renewal hands the client.
 type Grant struct {
 	Address     keys.Address
-	Client      ClientID
+	Client      signin.ClientID
 	AccessToken string
 	Expires     time.Time
-	Head        Head    // present it at the next login or renewal
-	Renewal     Renewal // single use: the next renewal's secret
-	Enrolled    bool    // this login enrolled a new client
+	Head        signin.Head // present it at the next login or renewal
+	Renewal     Renewal     // single use: the next renewal's secret
+	Enrolled    bool        // this login enrolled a new client
 	// Pending: the client waits for an enrolled client's approval
 	// (docs/SPEC.md §11.11); there is no token yet. Keep Head and Renewal:
 	// once approved, the client renews with them.
@@ -121,25 +121,21 @@ type Service struct {
 
 // reasons are the refusals Stats counts, one counter each.
 var reasons = []error{
-	ErrMalformed, ErrWrongDomain, ErrWrongURI, ErrWrongVersion, ErrWrongChain,
-	ErrExpired, ErrNotYetValid, ErrIssuedFuture, ErrBadSignature, ErrOtherSigner,
+	signin.ErrMalformed, signin.ErrWrongDomain, signin.ErrWrongURI, signin.ErrWrongVersion, signin.ErrWrongChain,
+	signin.ErrExpired, signin.ErrNotYetValid, signin.ErrIssuedFuture, ErrBadSignature, signin.ErrOtherSigner,
 	ErrUnknownNonce, ErrNonceExpired, ErrNonceReused, ErrReplayed,
 	ErrClientClone, ErrClientRevoked, ErrUnknownClient, ErrClientAddress, ErrRenewalInvalid, ErrPendingApproval,
 	ErrRateLimited, ErrBusy,
 	ErrTicketUnknown, ErrTicketExpired, ErrTicketReused,
 	ErrDeviceUnknown, ErrDeviceExpired, ErrDeviceUsed,
-	ErrApprovalOtherHub, ErrApprovalOtherCode, ErrApprovalOtherAddress,
+	signin.ErrApprovalOtherHub, signin.ErrApprovalOtherCode, signin.ErrApprovalOtherAddress,
 }
-
-// ParseOrigin checks a public origin: http or https, a host, no path
-// (signin.ParseOrigin).
-func ParseOrigin(s string) (*url.URL, error) { return signin.ParseOrigin(s) }
 
 // New opens the keyring and the client registry. Start the service before
 // use and Close it after.
 func New(cfg Config) (*Service, error) {
 	if cfg.NonceTTL == 0 {
-		cfg.NonceTTL = DefaultNonceTTL
+		cfg.NonceTTL = signin.DefaultNonceTTL
 	}
 	if cfg.TokenTTL == 0 {
 		cfg.TokenTTL = DefaultTokenTTL
@@ -148,7 +144,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.KeyRotation = DefaultKeyRotation
 	}
 	if cfg.Skew == 0 {
-		cfg.Skew = DefaultSkew
+		cfg.Skew = signin.DefaultSkew
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -157,7 +153,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Events = func(Event) {}
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
-	origin, err := ParseOrigin(cfg.Origin)
+	origin, err := signin.ParseOrigin(cfg.Origin)
 	if err != nil {
 		return nil, err
 	}
@@ -245,8 +241,8 @@ func (s *Service) count(err error) {
 	}
 }
 
-func (s *Service) expect() Expect {
-	return Expect{Origin: s.origin, ChainID: s.cfg.ChainID, MaxAge: s.cfg.NonceTTL, Skew: s.cfg.Skew}
+func (s *Service) expect() signin.Expect {
+	return signin.Expect{Origin: s.origin, ChainID: s.cfg.ChainID, MaxAge: s.cfg.NonceTTL, Skew: s.cfg.Skew}
 }
 
 // Login checks a signed sign-in message and, if every check passes,
@@ -272,7 +268,7 @@ func (s *Service) Login(req LoginRequest, ip netip.Addr) (*Grant, error) {
 		s.countLog()
 		return failIP(err)
 	}
-	m, err := ParseMessage(req.Message)
+	m, err := signin.ParseMessage(req.Message)
 	if err != nil {
 		return unverified(err)
 	}
@@ -285,7 +281,7 @@ func (s *Service) Login(req LoginRequest, ip netip.Addr) (*Grant, error) {
 		return unverified(fmt.Errorf("%w: %v", ErrBadSignature, err))
 	}
 	if signer != m.Address {
-		return unverified(fmt.Errorf("%w: message names %s", ErrOtherSigner, m.Address.Hex()))
+		return unverified(fmt.Errorf("%w: message names %s", signin.ErrOtherSigner, m.Address.Hex()))
 	}
 	addr := signer
 	addrKey := string(addr[:]) // the limiter's key: the 20 bytes, no checksum to compute
@@ -345,7 +341,7 @@ func (s *Service) gate(addr keys.Address, resources []string) (gate, error) {
 // ApproveClient lets a pending client of the caller's address in, on the
 // word of the caller's own enrolled client (docs/SPEC.md §11.11). A client
 // cannot approve itself, nor can a pending one approve another.
-func (s *Service) ApproveClient(by Session, target ClientID) error {
+func (s *Service) ApproveClient(by Session, target signin.ClientID) error {
 	now := s.cfg.Now()
 	if err := s.clients.approveAndFlush(by.Address, by.Client, target, now); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -83,9 +84,9 @@ func (f *fixture) nonce() string {
 }
 
 // message is a valid sign-in message for the fixture's hub by addr.
-func (f *fixture) message(addr keys.Address, nonce string) *Message {
+func (f *fixture) message(addr keys.Address, nonce string) *signin.Message {
 	now := f.clk.now()
-	return &Message{
+	return &signin.Message{
 		Domain: "127.0.0.1:8080", Address: addr, Statement: "Sign in to camchain.",
 		URI: testOrigin, Version: "1", ChainID: testChain, Nonce: nonce,
 		IssuedAt:       now.Format(time.RFC3339),
@@ -102,13 +103,13 @@ func sign(t *testing.T, k *keys.PrivateKey, msg string) keys.Signature {
 	return sig
 }
 
-func (f *fixture) login(msg string, sig keys.Signature, cid ClientID, head Head) (*Grant, error) {
+func (f *fixture) login(msg string, sig keys.Signature, cid signin.ClientID, head signin.Head) (*Grant, error) {
 	return f.svc.Login(LoginRequest{Message: msg, Signature: sig, Client: cid, Head: head}, testIP)
 }
 
-func (f *fixture) newClient() ClientID {
+func (f *fixture) newClient() signin.ClientID {
 	f.t.Helper()
-	c, err := NewClientID()
+	c, err := signin.NewClientID()
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func (f *fixture) newClient() ClientID {
 func (f *fixture) enroll() *Grant {
 	f.t.Helper()
 	msg := f.message(f.key.Address(), f.nonce()).String()
-	g, err := f.login(msg, sign(f.t, f.key, msg), f.newClient(), Head{})
+	g, err := f.login(msg, sign(f.t, f.key, msg), f.newClient(), signin.Head{})
 	if err != nil {
 		f.t.Fatalf("login: %v", err)
 	}
@@ -188,7 +189,7 @@ func TestLoginRefusals(t *testing.T) {
 	usedNonce := f.nonce()
 	used := f.message(me, usedNonce).String()
 	usedSig := sign(t, f.key, used)
-	if _, err := f.login(used, usedSig, f.newClient(), Head{}); err != nil {
+	if _, err := f.login(used, usedSig, f.newClient(), signin.Head{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -208,57 +209,57 @@ func TestLoginRefusals(t *testing.T) {
 			m := f.message(me, f.nonce())
 			m.Domain = "evil.example:8080"
 			return m.String()
-		}, nil, ErrWrongDomain},
+		}, nil, signin.ErrWrongDomain},
 		{"wrong scheme", func() string {
 			m := f.message(me, f.nonce())
 			m.Scheme = "https"
 			return m.String()
-		}, nil, ErrWrongDomain},
+		}, nil, signin.ErrWrongDomain},
 		{"wrong URI", func() string {
 			m := f.message(me, f.nonce())
 			m.URI = "http://evil.example/"
 			return m.String()
-		}, nil, ErrWrongURI},
+		}, nil, signin.ErrWrongURI},
 		{"URI on a lookalike host", func() string {
 			m := f.message(me, f.nonce())
 			m.URI = testOrigin + "1/"
 			return m.String()
-		}, nil, ErrWrongURI},
+		}, nil, signin.ErrWrongURI},
 		{"URI with a userinfo lookalike", func() string {
 			m := f.message(me, f.nonce())
 			m.URI = testOrigin + "@evil.example/"
 			return m.String()
-		}, nil, ErrWrongURI},
+		}, nil, signin.ErrWrongURI},
 		{"wrong version", func() string {
 			m := f.message(me, f.nonce())
 			m.Version = "2"
 			return m.String()
-		}, nil, ErrWrongVersion},
+		}, nil, signin.ErrWrongVersion},
 		{"wrong chain id", func() string {
 			m := f.message(me, f.nonce())
 			m.ChainID = 1
 			return m.String()
-		}, nil, ErrWrongChain},
+		}, nil, signin.ErrWrongChain},
 		{"expired message", func() string {
 			m := f.message(me, f.nonce())
 			m.ExpirationTime = f.clk.now().Add(-time.Second).Format(time.RFC3339)
 			return m.String()
-		}, nil, ErrExpired},
+		}, nil, signin.ErrExpired},
 		{"message issued long ago", func() string {
 			m := f.message(me, f.nonce())
 			m.IssuedAt = f.clk.now().Add(-time.Hour).Format(time.RFC3339)
 			return m.String()
-		}, nil, ErrExpired},
+		}, nil, signin.ErrExpired},
 		{"not yet valid", func() string {
 			m := f.message(me, f.nonce())
 			m.NotBefore = f.clk.now().Add(time.Hour).Format(time.RFC3339)
 			return m.String()
-		}, nil, ErrNotYetValid},
+		}, nil, signin.ErrNotYetValid},
 		{"issued in the future", func() string {
 			m := f.message(me, f.nonce())
 			m.IssuedAt = f.clk.now().Add(time.Hour).Format(time.RFC3339)
 			return m.String()
-		}, nil, ErrIssuedFuture},
+		}, nil, signin.ErrIssuedFuture},
 		{"nonce this hub never issued", func() string {
 			return f.message(me, strings.Repeat("a1", 32)).String()
 		}, nil, ErrUnknownNonce},
@@ -266,15 +267,15 @@ func TestLoginRefusals(t *testing.T) {
 			g := newFixture(t, nil)
 			return f.message(me, g.nonce()).String()
 		}, nil, ErrUnknownNonce},
-		{"short nonce", func() string { return f.message(me, "abc").String() }, nil, ErrMalformed},
-		{"malformed message", func() string { return "hello" }, nil, ErrMalformed},
+		{"short nonce", func() string { return f.message(me, "abc").String() }, nil, signin.ErrMalformed},
+		{"malformed message", func() string { return "hello" }, nil, signin.ErrMalformed},
 		{"CRLF line ends", func() string {
 			return strings.ReplaceAll(f.message(me, f.nonce()).String(), "\n", "\r\n")
-		}, nil, ErrMalformed},
+		}, nil, signin.ErrMalformed},
 		{"signature by another key", func() string { return f.message(me, f.nonce()).String() },
-			func(msg string) keys.Signature { return sign(t, other, msg) }, ErrOtherSigner},
+			func(msg string) keys.Signature { return sign(t, other, msg) }, signin.ErrOtherSigner},
 		{"signature over another message", func() string { return f.message(me, f.nonce()).String() },
-			func(string) keys.Signature { return sign(t, f.key, "something else") }, ErrOtherSigner},
+			func(string) keys.Signature { return sign(t, f.key, "something else") }, signin.ErrOtherSigner},
 		{"garbage signature", func() string { return f.message(me, f.nonce()).String() },
 			func(string) keys.Signature { return keys.Signature{1, 2, 3} }, ErrBadSignature},
 	}
@@ -287,7 +288,7 @@ func TestLoginRefusals(t *testing.T) {
 			} else {
 				sig = sign(t, f.key, msg)
 			}
-			g, err := f.login(msg, sig, f.newClient(), Head{})
+			g, err := f.login(msg, sig, f.newClient(), signin.Head{})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
@@ -305,11 +306,11 @@ func TestLoginRefusals(t *testing.T) {
 func TestNonceExpires(t *testing.T) {
 	f := newFixture(t, nil)
 	m := f.message(f.key.Address(), f.nonce())
-	f.clk.add(DefaultNonceTTL + time.Second)
+	f.clk.add(signin.DefaultNonceTTL + time.Second)
 	m.IssuedAt = f.clk.now().Format(time.RFC3339)
 	m.ExpirationTime = ""
 	msg := m.String()
-	if _, err := f.login(msg, sign(t, f.key, msg), f.newClient(), Head{}); !errors.Is(err, ErrNonceExpired) {
+	if _, err := f.login(msg, sign(t, f.key, msg), f.newClient(), signin.Head{}); !errors.Is(err, ErrNonceExpired) {
 		t.Fatalf("got %v, want %v", err, ErrNonceExpired)
 	}
 }
@@ -340,7 +341,7 @@ func TestTokenRefusals(t *testing.T) {
 	}
 
 	// Expired.
-	f.clk.add(DefaultTokenTTL + DefaultSkew + time.Second)
+	f.clk.add(DefaultTokenTTL + signin.DefaultSkew + time.Second)
 	if _, err := f.svc.Authenticate(g.AccessToken); !errors.Is(err, ErrTokenExpired) {
 		t.Fatalf("expired token: got %v, want %v", err, ErrTokenExpired)
 	}
@@ -361,7 +362,7 @@ func TestKeyRotationKeepsSessionsThenRetires(t *testing.T) {
 	}
 	// New tokens come from the new key.
 	g2 := f.enroll()
-	f.clk.add(DefaultTokenTTL + DefaultSkew + time.Second)
+	f.clk.add(DefaultTokenTTL + signin.DefaultSkew + time.Second)
 	if err := f.svc.Keys().Rotate(f.clk.now()); err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +481,7 @@ func TestRateLimits(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Limits = Limits{FailuresPerIP: 5, FailuresPerAddress: 3, Window: time.Minute} })
 	attacker := netip.MustParseAddr("192.0.2.7")
 	for i := 0; i < 5; i++ {
-		if _, err := f.svc.Login(LoginRequest{Message: "garbage"}, attacker); !errors.Is(err, ErrMalformed) {
+		if _, err := f.svc.Login(LoginRequest{Message: "garbage"}, attacker); !errors.Is(err, signin.ErrMalformed) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
@@ -496,11 +497,11 @@ func TestRateLimits(t *testing.T) {
 	if _, err := f.svc.Login(LoginRequest{Message: "garbage"}, netip.MustParseAddr("2001:db8::2")); !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("same /64: got %v, want %v", err, ErrRateLimited)
 	}
-	if _, err := f.svc.Login(LoginRequest{Message: "garbage"}, netip.MustParseAddr("2001:db8:0:1::2")); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("other /64: got %v, want %v", err, ErrMalformed)
+	if _, err := f.svc.Login(LoginRequest{Message: "garbage"}, netip.MustParseAddr("2001:db8:0:1::2")); !errors.Is(err, signin.ErrMalformed) {
+		t.Fatalf("other /64: got %v, want %v", err, signin.ErrMalformed)
 	}
 	// The user's own logins still work from their IP.
-	if _, err := f.login(msg, sign(t, f.key, msg), f.newClient(), Head{}); err != nil {
+	if _, err := f.login(msg, sign(t, f.key, msg), f.newClient(), signin.Head{}); err != nil {
 		t.Fatalf("user locked out by a stranger's flood: %v", err)
 	}
 	// Signed failures count against the address.
@@ -509,16 +510,16 @@ func TestRateLimits(t *testing.T) {
 		m.ChainID = 1
 		s := m.String()
 		ip := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
-		if _, err := f.svc.Login(LoginRequest{Message: s, Signature: sign(t, f.key, s)}, ip); !errors.Is(err, ErrWrongChain) {
+		if _, err := f.svc.Login(LoginRequest{Message: s, Signature: sign(t, f.key, s)}, ip); !errors.Is(err, signin.ErrWrongChain) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
 	m := f.message(f.key.Address(), f.nonce()).String()
-	if _, err := f.login(m, sign(t, f.key, m), f.newClient(), Head{}); !errors.Is(err, ErrRateLimited) {
+	if _, err := f.login(m, sign(t, f.key, m), f.newClient(), signin.Head{}); !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("over the address limit: got %v, want %v", err, ErrRateLimited)
 	}
 	f.clk.add(time.Minute)
-	if _, err := f.login(m, sign(t, f.key, m), f.newClient(), Head{}); err != nil {
+	if _, err := f.login(m, sign(t, f.key, m), f.newClient(), signin.Head{}); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 	if f.svc.Stats()[ErrRateLimited.Error()] < 2 {

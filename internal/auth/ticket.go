@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/camchain/camchain/internal/auth/signin"
 )
 
 // A WebSocket ticket is how a browser authenticates a WebSocket, which
@@ -37,13 +39,13 @@ type ticket struct {
 type Tickets struct {
 	mu        sync.Mutex
 	m         map[[32]byte]*ticket
-	perClient map[ClientID]int
+	perClient map[signin.ClientID]int
 	lastSweep time.Time
 }
 
 // NewTickets returns an empty ticket store.
 func NewTickets() *Tickets {
-	return &Tickets{m: make(map[[32]byte]*ticket), perClient: make(map[ClientID]int)}
+	return &Tickets{m: make(map[[32]byte]*ticket), perClient: make(map[signin.ClientID]int)}
 }
 
 // Issue returns a fresh ticket for sess, good once until now+TicketTTL

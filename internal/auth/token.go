@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/camchain/camchain/internal/atomicfile"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -145,7 +146,7 @@ func (k *Keyring) rotateLocked(now time.Time) error {
 // token lifetime ago, and forgets the oldest retired ids beyond a bound.
 func (k *Keyring) expireLocked(now time.Time) {
 	for i := 0; i+1 < len(k.keys); i++ {
-		if k.keys[i].Retired == 0 && now.Unix()-k.keys[i+1].Created > int64((k.ttl+DefaultSkew)/time.Second) {
+		if k.keys[i].Retired == 0 && now.Unix()-k.keys[i+1].Created > int64((k.ttl+signin.DefaultSkew)/time.Second) {
 			k.keys[i].Retired, k.keys[i].Secret = now.Unix(), ""
 		}
 	}
@@ -214,7 +215,7 @@ type claims struct {
 // Session is who a verified access token speaks for.
 type Session struct {
 	Address keys.Address
-	Client  ClientID
+	Client  signin.ClientID
 	Expires time.Time
 }
 
@@ -227,7 +228,7 @@ type Tokens struct {
 }
 
 // Issue returns an access token for addr on client cid, valid from now for TTL.
-func (t *Tokens) Issue(addr keys.Address, cid ClientID, now time.Time) (string, time.Time, error) {
+func (t *Tokens) Issue(addr keys.Address, cid signin.ClientID, now time.Time) (string, time.Time, error) {
 	key, err := t.Keys.current(now)
 	if err != nil {
 		return "", time.Time{}, err
@@ -271,7 +272,7 @@ func (t *Tokens) Verify(token string, now time.Time) (Session, error) {
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(t.Issuer), jwt.WithAudience(t.Audience),
-		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(DefaultSkew),
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(signin.DefaultSkew),
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	var c claims
@@ -292,7 +293,7 @@ func (t *Tokens) Verify(token string, now time.Time) (Session, error) {
 	if err != nil {
 		return Session{}, ErrTokenForged
 	}
-	cid, err := ParseClientID(c.Client)
+	cid, err := signin.ParseClientID(c.Client)
 	if err != nil {
 		return Session{}, ErrTokenForged
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
-	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/hub"
 )
 
@@ -118,8 +118,8 @@ func TestLoginApproveDevice(t *testing.T) {
 	browser, _ := api.NewClient(url)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cid, _ := auth.NewClientID()
-	dc, err := browser.StartDevice(ctx, cid, auth.Head{})
+	cid, _ := signin.NewClientID()
+	dc, err := browser.StartDevice(ctx, cid, signin.Head{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 )
 
 func newLoginCmd(e *env) *cobra.Command {
@@ -88,7 +89,7 @@ session used elsewhere is refused as a clone.`,
 // it shows the requesting browser as the hub recorded it, asks, and signs
 // the device approval with the wallet.
 func (e *env) approveDevice(ctx context.Context, c *api.Client, ks *keystoreFlags, code string, yes, jsonOut bool) error {
-	if _, err := auth.ParseDeviceCode(code); err != nil {
+	if _, err := signin.ParseDeviceCode(code); err != nil {
 		return usageError{fmt.Errorf("--approve %q: %w", code, err)}
 	}
 	store, err := ks.keystore()

@@ -14,7 +14,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/atomicfile"
-	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/home"
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -135,17 +135,17 @@ func sessionLoginWith(ctx context.Context, c *api.Client, key *keys.PrivateKey, 
 	if err != nil {
 		return nil, nil, err
 	}
-	var cid auth.ClientID
-	var head auth.Head
+	var cid signin.ClientID
+	var head signin.Head
 	if s != nil && s.Address == key.Address().Hex() {
-		cid, _ = auth.ParseClientID(s.Client)
-		head, _ = auth.ParseHead(s.Head)
+		cid, _ = signin.ParseClientID(s.Client)
+		head, _ = signin.ParseHead(s.Head)
 	}
 	if cid.IsZero() {
-		if cid, err = auth.NewClientID(); err != nil {
+		if cid, err = signin.NewClientID(); err != nil {
 			return nil, nil, err
 		}
-		head = auth.Head{}
+		head = signin.Head{}
 	}
 	a, err := c.LoginWith(ctx, key.Address(), key.SignText, cid, head, resources)
 	if err != nil {

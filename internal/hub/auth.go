@@ -14,6 +14,7 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -99,7 +100,7 @@ var authErrors = []struct {
 }{
 	{auth.ErrRateLimited, api.ErrRateLimited},
 	{auth.ErrBusy, api.ErrUnavailable},
-	{auth.ErrMalformed, api.ErrBadRequest},
+	{signin.ErrMalformed, api.ErrBadRequest},
 	{auth.ErrClientRevoked, api.ErrForbidden},
 	{auth.ErrClientClone, api.ErrForbidden},
 	{auth.ErrClientAddress, api.ErrForbidden},
@@ -122,12 +123,12 @@ func authError(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	for _, r := range []error{auth.ErrBadSignature, auth.ErrOtherSigner, auth.ErrWrongDomain, auth.ErrWrongURI,
-		auth.ErrWrongVersion, auth.ErrWrongChain, auth.ErrExpired, auth.ErrNotYetValid, auth.ErrIssuedFuture,
+	for _, r := range []error{auth.ErrBadSignature, signin.ErrOtherSigner, signin.ErrWrongDomain, signin.ErrWrongURI,
+		signin.ErrWrongVersion, signin.ErrWrongChain, signin.ErrExpired, signin.ErrNotYetValid, signin.ErrIssuedFuture,
 		auth.ErrUnknownNonce, auth.ErrNonceExpired, auth.ErrNonceReused, auth.ErrReplayed,
 		auth.ErrUnknownClient, auth.ErrRenewalInvalid, auth.ErrNoToken, auth.ErrTokenForged,
 		auth.ErrTokenExpired, auth.ErrTokenKeyRetired, auth.ErrTicketUnknown, auth.ErrTicketExpired, auth.ErrTicketReused,
-		auth.ErrApprovalOtherHub, auth.ErrApprovalOtherCode, auth.ErrApprovalOtherAddress} {
+		signin.ErrApprovalOtherHub, signin.ErrApprovalOtherCode, signin.ErrApprovalOtherAddress} {
 		if errors.Is(err, r) {
 			return api.Errorf(api.ErrUnauthenticated, "%v", err)
 		}
@@ -200,12 +201,12 @@ func (h *Hub) authRenew(r *http.Request) (any, error) {
 }
 
 // parseClientHead decodes a request's client id and login-chain head.
-func parseClientHead(client, head string) (auth.ClientID, auth.Head, error) {
-	cid, err := auth.ParseClientID(client)
+func parseClientHead(client, head string) (signin.ClientID, signin.Head, error) {
+	cid, err := signin.ParseClientID(client)
 	if err != nil {
-		return cid, auth.Head{}, api.Errorf(api.ErrBadRequest, "%v", err)
+		return cid, signin.Head{}, api.Errorf(api.ErrBadRequest, "%v", err)
 	}
-	hd, err := auth.ParseHead(head)
+	hd, err := signin.ParseHead(head)
 	if err != nil {
 		return cid, hd, api.Errorf(api.ErrBadRequest, "%v", err)
 	}
@@ -243,11 +244,11 @@ func (h *Hub) authClients(r *http.Request) (any, error) {
 
 // clientAction reads a POST /auth/clients/{client}/… request: an empty
 // body and the client named in the path.
-func clientAction(r *http.Request) (auth.Session, auth.ClientID, error) {
+func clientAction(r *http.Request) (auth.Session, signin.ClientID, error) {
 	if err := decodeJSONBody(r, &api.Empty{}); err != nil {
-		return auth.Session{}, auth.ClientID{}, err
+		return auth.Session{}, signin.ClientID{}, err
 	}
-	cid, err := auth.ParseClientID(r.PathValue("client"))
+	cid, err := signin.ParseClientID(r.PathValue("client"))
 	if err != nil {
 		return auth.Session{}, cid, api.Errorf(api.ErrBadRequest, "%v", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/camchain/camchain/internal/api"
-	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -14,11 +14,11 @@ import (
 // access token.
 func loginToken(t *testing.T, ctx context.Context, c *api.Client, k *keys.PrivateKey) string {
 	t.Helper()
-	cid, err := auth.NewClientID()
+	cid, err := signin.NewClientID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.Login(ctx, k.Address(), k.SignText, cid, auth.Head{})
+	s, err := c.Login(ctx, k.Address(), k.SignText, cid, signin.Head{})
 	if err != nil {
 		t.Fatalf("login as %s: %v", k.Address().Hex(), err)
 	}

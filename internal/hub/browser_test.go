@@ -14,6 +14,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -75,13 +76,13 @@ func (b *browserHub) loginBody(t *testing.T, k *keys.PrivateKey, cookie bool) st
 	json.NewDecoder(resp.Body).Decode(&n)
 	resp.Body.Close()
 	now := time.Now().UTC()
-	m := &auth.Message{Domain: n.Domain, Address: k.Address(), Statement: n.Statement, URI: n.URI, Version: "1",
+	m := &signin.Message{Domain: n.Domain, Address: k.Address(), Statement: n.Statement, URI: n.URI, Version: "1",
 		ChainID: n.ChainID, Nonce: n.Nonce, IssuedAt: now.Format(time.RFC3339)}
 	sig, err := k.SignText([]byte(m.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cid, _ := auth.NewClientID()
+	cid, _ := signin.NewClientID()
 	body, _ := json.Marshal(api.LoginRequest{Message: m.String(), Signature: sig.Hex(), Client: cid.String(), Cookie: cookie})
 	return string(body)
 }
@@ -310,7 +311,7 @@ func TestWebSocketTicketAndCookie(t *testing.T) {
 		t.Fatalf("cookie socket: %v %d", hello, code)
 	}
 	// Revoking the client closes its open socket at once.
-	cid, _ := auth.ParseClientID(hello["client"].(string))
+	cid, _ := signin.ParseClientID(hello["client"].(string))
 	tk2 := ticket()
 	if resp, v := b.do(t, req{method: "POST", path: "/api/v1/auth/clients/" + cid.String() + "/revoke", body: "{}", cookie: ck.Value, hdr: csrf}); resp.StatusCode != 200 {
 		t.Fatalf("revoke: %d %v", resp.StatusCode, v)
@@ -354,8 +355,8 @@ func TestWalletOverrideClosesOtherClientsSockets(t *testing.T) {
 	if _, err := a.c.Submit(ctx, raw); err != nil {
 		t.Fatal(err)
 	}
-	over, _ := auth.NewClientID()
-	if _, err := a.c.LoginWith(ctx, a.owner.Address(), a.owner.SignText, over, auth.Head{}, []string{auth.OverrideResource}); err != nil {
+	over, _ := signin.NewClientID()
+	if _, err := a.c.LoginWith(ctx, a.owner.Address(), a.owner.SignText, over, signin.Head{}, []string{auth.OverrideResource}); err != nil {
 		t.Fatalf("override: %v", err)
 	}
 	for i, s := range []*websocket.Conn{s1, s2} {

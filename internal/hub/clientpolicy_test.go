@@ -9,6 +9,7 @@ import (
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/tx"
 )
@@ -72,8 +73,8 @@ func TestApprovalPolicyOnTheLedger(t *testing.T) {
 		t.Fatalf("the client enrolled before the policy: %v", err)
 	}
 	// A new client: pending, no token; its renewal is refused as pending.
-	cid, _ := auth.NewClientID()
-	pend, err := a.c.Login(ctx, a.owner.Address(), a.owner.SignText, cid, auth.Head{})
+	cid, _ := signin.NewClientID()
+	pend, err := a.c.Login(ctx, a.owner.Address(), a.owner.SignText, cid, signin.Head{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +113,8 @@ func TestApprovalPolicyOnTheLedger(t *testing.T) {
 	}
 	// The override: a new client with the wallet alone, every other
 	// client revoked, an alarm on the ledger.
-	over, _ := auth.NewClientID()
-	o, err := a.c.LoginWith(ctx, a.owner.Address(), a.owner.SignText, over, auth.Head{}, []string{auth.OverrideResource})
+	over, _ := signin.NewClientID()
+	o, err := a.c.LoginWith(ctx, a.owner.Address(), a.owner.SignText, over, signin.Head{}, []string{auth.OverrideResource})
 	if err != nil || o.Pending || o.AccessToken == "" {
 		t.Fatalf("override login: %+v, %v", o, err)
 	}

@@ -3,11 +3,13 @@ package hub
 import (
 	"errors"
 	"fmt"
-	"github.com/camchain/camchain/internal/retention"
 	"log/slog"
 	"net"
 	"path/filepath"
 	"time"
+
+	"github.com/camchain/camchain/internal/auth/signin"
+	"github.com/camchain/camchain/internal/retention"
 
 	"github.com/camchain/camchain/internal/apitls"
 	"github.com/camchain/camchain/internal/auth"
@@ -163,7 +165,7 @@ func (c *Config) Validate() error {
 		c.TLS = true
 	}
 	if c.PublicOrigin != "" {
-		o, err := auth.ParseOrigin(c.PublicOrigin)
+		o, err := signin.ParseOrigin(c.PublicOrigin)
 		if err != nil {
 			return fmt.Errorf("--public-origin: %w", err)
 		}

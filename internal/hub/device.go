@@ -7,6 +7,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -86,7 +87,7 @@ func (h *Hub) deviceToken(r *http.Request) (any, error) {
 	if err := decodeJSONBody(r, &req); err != nil {
 		return nil, err
 	}
-	id, err := auth.ParseDeviceRequestID(req.Request)
+	id, err := signin.ParseDeviceRequestID(req.Request)
 	if err != nil {
 		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
-	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 )
 
 // TestDeviceFlowOverHTTP: a browser asks for a code, the owner's wallet
@@ -22,7 +22,7 @@ func TestDeviceFlowOverHTTP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	cid, _ := auth.NewClientID()
+	cid, _ := signin.NewClientID()
 	ua := "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/131.0"
 	resp, v := b.do(t, req{method: "POST", path: "/api/v1/auth/device", body: `{"client":"` + cid.String() + `"}`,
 		hdr: map[string]string{"Origin": b.base, "User-Agent": ua, "Sec-Fetch-Site": "same-origin"}})
@@ -55,9 +55,9 @@ func TestDeviceFlowOverHTTP(t *testing.T) {
 	// Approvals for another hub or another code are refused and leave the
 	// request pending.
 	other, _ := api.NewClient(b.base)
-	for name, edit := range map[string]func(a *auth.Approval){
-		"another hub":  func(a *auth.Approval) { a.Hub = "https://127.0.0.1:9" },
-		"another code": func(a *auth.Approval) { a.Request[3] ^= 0x40 },
+	for name, edit := range map[string]func(a *signin.Approval){
+		"another hub":  func(a *signin.Approval) { a.Hub = "https://127.0.0.1:9" },
+		"another code": func(a *signin.Approval) { a.Request[3] ^= 0x40 },
 	} {
 		a, err := info.Approval(owner.Address(), time.Now())
 		if err != nil {

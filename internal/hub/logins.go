@@ -9,6 +9,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/ledger"
 	"github.com/camchain/camchain/internal/tx"
@@ -100,7 +101,7 @@ func (h *Hub) loginRecord(r *http.Request) (any, error) {
 		return nil, err
 	}
 	notFound := api.Errorf(api.ErrNotFound, "no login record %s of yours on this hub", hexHash(hash[:]))
-	p, err := h.logins.Prove(auth.Head(hash))
+	p, err := h.logins.Prove(signin.Head(hash))
 	switch {
 	case errors.Is(err, auth.ErrNoEntry):
 		return nil, notFound

@@ -15,6 +15,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -85,9 +86,9 @@ func TestLoginRecordsOnTheLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	owner, stranger := recordsTestKey(t), recordsTestKey(t)
-	cid, _ := auth.NewClientID()
+	cid, _ := signin.NewClientID()
 	began := time.Now()
-	sess, err := c.Login(ctx, owner.Address(), owner.SignText, cid, auth.Head{})
+	sess, err := c.Login(ctx, owner.Address(), owner.SignText, cid, signin.Head{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +142,10 @@ func TestLoginRecordsOnTheLedger(t *testing.T) {
 					return
 				}
 				now := time.Now().UTC()
-				m := &auth.Message{Domain: "evil.example", Address: k.Address(), URI: "https://evil.example", Version: auth.SIWEVersion,
+				m := &signin.Message{Domain: "evil.example", Address: k.Address(), URI: "https://evil.example", Version: signin.SIWEVersion,
 					ChainID: n.ChainID, Nonce: n.Nonce, IssuedAt: now.Format(time.RFC3339)}
 				sig, _ := k.SignText([]byte(m.String()))
-				rcid, _ := auth.NewClientID()
+				rcid, _ := signin.NewClientID()
 				if code := post(api.LoginRequest{Message: m.String(), Signature: sig.Hex(), Client: rcid.String()}); code != http.StatusUnauthorized {
 					t.Errorf("wrong-domain login: %d", code)
 				}
@@ -259,12 +260,12 @@ func TestLoginRecordsRetention(t *testing.T) {
 	defer cancel()
 	c, _ := api.NewClient("http://" + h.Addr())
 	k := recordsTestKey(t)
-	cid, _ := auth.NewClientID()
-	first, err := c.Login(ctx, k.Address(), k.SignText, cid, auth.Head{})
+	cid, _ := signin.NewClientID()
+	first, err := c.Login(ctx, k.Address(), k.SignText, cid, signin.Head{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, _ := auth.ParseHead(first.Head)
+	head, _ := signin.ParseHead(first.Head)
 	seen := false
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		// Keep logging in, so a fresh token always reads the first record.
@@ -272,7 +273,7 @@ func TestLoginRecordsRetention(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		head, _ = auth.ParseHead(s.Head)
+		head, _ = signin.ParseHead(s.Head)
 		cl, _ := api.NewClient("http://" + h.Addr())
 		_, err = cl.WithCredentials(api.StaticToken(s.AccessToken)).LoginRecord(ctx, "0x"+first.Head)
 		switch {

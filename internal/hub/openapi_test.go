@@ -22,7 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/camchain/camchain/internal/api"
-	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/checkpoint"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
@@ -594,11 +594,11 @@ func TestAPIAgainstOpenAPI(t *testing.T) {
 
 	// Reads need a login: the owner's session is the default.
 	login := func(k *keys.PrivateKey) *api.Session {
-		cid, err := auth.NewClientID()
+		cid, err := signin.NewClientID()
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := c.Login(ctx, k.Address(), k.SignText, cid, auth.Head{})
+		s, err := c.Login(ctx, k.Address(), k.SignText, cid, signin.Head{})
 		if err != nil {
 			t.Fatalf("login: %v", err)
 		}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/testutil/interop"
 )
@@ -44,7 +44,7 @@ func TestSIWEInterop(t *testing.T) {
 	}
 	priv := "0x" + hex.EncodeToString(k.ECDSA().D.FillBytes(make([]byte, 32)))
 	newClient := func() string {
-		c, err := auth.NewClientID()
+		c, err := signin.NewClientID()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/keys"
 )
 
@@ -129,7 +130,7 @@ func parseWSAuth(typ websocket.MessageType, data []byte) (api.WSAuth, error) {
 // client). Handlers remove a socket when they finish with it.
 type sockets struct {
 	mu sync.Mutex
-	m  map[auth.ClientID]*clientSockets
+	m  map[signin.ClientID]*clientSockets
 }
 
 type clientSockets struct {
@@ -141,7 +142,7 @@ func (s *sockets) add(sess auth.Session, c *websocket.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
-		s.m = map[auth.ClientID]*clientSockets{}
+		s.m = map[signin.ClientID]*clientSockets{}
 	}
 	cs := s.m[sess.Client]
 	if cs == nil {
@@ -151,7 +152,7 @@ func (s *sockets) add(sess auth.Session, c *websocket.Conn) {
 	cs.conns[c] = struct{}{}
 }
 
-func (s *sockets) remove(cid auth.ClientID, c *websocket.Conn) {
+func (s *sockets) remove(cid signin.ClientID, c *websocket.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cs := s.m[cid]; cs != nil {
@@ -163,17 +164,17 @@ func (s *sockets) remove(cid auth.ClientID, c *websocket.Conn) {
 }
 
 // closeClient closes every socket of cid with reason.
-func (s *sockets) closeClient(cid auth.ClientID, code websocket.StatusCode, reason string) {
-	s.closeWhere(func(c auth.ClientID, _ keys.Address) bool { return c == cid }, code, reason)
+func (s *sockets) closeClient(cid signin.ClientID, code websocket.StatusCode, reason string) {
+	s.closeWhere(func(c signin.ClientID, _ keys.Address) bool { return c == cid }, code, reason)
 }
 
 // closeAddressExcept closes the sockets of every client of addr but keep
 // (a wallet override revoked them all).
-func (s *sockets) closeAddressExcept(addr keys.Address, keep auth.ClientID, code websocket.StatusCode, reason string) {
-	s.closeWhere(func(c auth.ClientID, a keys.Address) bool { return a == addr && c != keep }, code, reason)
+func (s *sockets) closeAddressExcept(addr keys.Address, keep signin.ClientID, code websocket.StatusCode, reason string) {
+	s.closeWhere(func(c signin.ClientID, a keys.Address) bool { return a == addr && c != keep }, code, reason)
 }
 
-func (s *sockets) closeWhere(match func(auth.ClientID, keys.Address) bool, code websocket.StatusCode, reason string) {
+func (s *sockets) closeWhere(match func(signin.ClientID, keys.Address) bool, code websocket.StatusCode, reason string) {
 	var conns []*websocket.Conn
 	s.mu.Lock()
 	for cid, cs := range s.m {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/api"
-	"github.com/camchain/camchain/internal/auth"
+	"github.com/camchain/camchain/internal/auth/signin"
 	"github.com/camchain/camchain/internal/hub"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/tx"
@@ -86,13 +86,13 @@ func benchLogin(ctx context.Context, o *options) ([]Row, error) {
 				return
 			}
 			c, _ := api.NewClient(base)
-			cid, _ := auth.NewClientID()
-			var head auth.Head
+			cid, _ := signin.NewClientID()
+			var head signin.Head
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				start := time.Now()
 				s, err := c.Login(ctx, k.Address(), k.SignText, cid, head)
 				if err == nil {
-					head, _ = auth.ParseHead(s.Head)
+					head, _ = signin.ParseHead(s.Head)
 					rc, _ := api.NewClient(base)
 					_, err = rc.WithCredentials(api.StaticToken(s.AccessToken)).DevicesOf(ctx, k.Address().Hex())
 				}

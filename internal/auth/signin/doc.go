@@ -6,6 +6,7 @@
 //
 // It is apart from package auth, which holds the hub's side (nonces,
 // access tokens, the client registry, the login log), so that a program
-// that only signs in — the camera agent — links none of that. Package auth
-// names every type, error and limit of this package under the same name.
+// that only signs in — the camera agent — links none of that. The hub's
+// side uses this package's types, errors and limits as they are: package
+// auth does not rename them.
 package signin
