@@ -69,14 +69,41 @@ func trunEntrySize(flags uint32) int {
 
 // appendFragment appends fragment seq of tracks to dst.
 func appendFragment(dst []byte, seq uint32, tracks []fragmentTrack) []byte {
-	moofSize := boxHeader + mfhdSize
-	dataSize := 0
+	dst = appendFragmentHeader(dst, seq, tracks)
+	for _, t := range tracks {
+		for _, s := range t.samples {
+			dst = append(dst, s.Payload...)
+		}
+	}
+	return dst
+}
+
+// fragmentSizes returns the size of the fragment's moof box and of its
+// payloads (the mdat's content).
+func fragmentSizes(tracks []fragmentTrack) (moofSize, dataSize int) {
+	moofSize = boxHeader + mfhdSize
 	for _, t := range tracks {
 		moofSize += boxHeader + tfhdSize + tfdtSize + fullBoxHeader + trunFixedFields + len(t.samples)*trunEntrySize(trunFlagsOf(t.samples))
 		for _, s := range t.samples {
 			dataSize += len(s.Payload)
 		}
 	}
+	return moofSize, dataSize
+}
+
+// fragmentHeaderLen is the length of what appendFragmentHeader appends.
+func fragmentHeaderLen(tracks []fragmentTrack) int {
+	moofSize, _ := fragmentSizes(tracks)
+	return moofSize + boxHeader
+}
+
+// appendFragmentHeader appends fragment seq's moof box and its mdat's box
+// header to dst: the fragment but its payloads, which follow the header,
+// each track's in order, as appendFragment writes them (the Segmenter
+// writes them in place, before the header). Only the payloads' lengths
+// are read.
+func appendFragmentHeader(dst []byte, seq uint32, tracks []fragmentTrack) []byte {
+	moofSize, dataSize := fragmentSizes(tracks)
 	be := binary.BigEndian
 	box := func(size int, typ string) {
 		dst = be.AppendUint32(dst, uint32(size))
@@ -118,10 +145,5 @@ func appendFragment(dst []byte, seq uint32, tracks []fragmentTrack) []byte {
 		}
 	}
 	box(boxHeader+dataSize, "mdat")
-	for _, t := range tracks {
-		for _, s := range t.samples {
-			dst = append(dst, s.Payload...)
-		}
-	}
 	return dst
 }

@@ -79,7 +79,8 @@ type Part struct {
 type sample struct {
 	pts, dts int64
 	key      bool
-	payload  []byte // NAL units with 4-byte length prefixes
+	n        int    // its payload's length: NAL units with 4-byte length prefixes
+	payload  []byte // the payload, with parts; without, it is in pending.data
 }
 
 // pending is the segment being collected.
@@ -94,6 +95,15 @@ type pending struct {
 	craLeading bool
 	samples    []sample
 	size       int // sum of payload lengths
+
+	// Without parts: the segment's file as it is written. The samples'
+	// payloads go in as they arrive, from data[head:] on, in order: the
+	// fragment's mdat content, to which the audio is added at the close.
+	// The init section, the moof and the mdat box header are then written
+	// in the room left before them (or, if it is too small, everything is
+	// copied into a new buffer once), so that each payload is written once.
+	data []byte
+	head int
 
 	// With parts (Segmenter.Parts): the init section, written with the
 	// first part; the fragments emitted so far, of samples[:emitted], with
@@ -124,30 +134,35 @@ func initSection(v *videoParams, a *audioParams) ([]byte, error) {
 // marshal builds the segment. nextDTS is the DTS of the frame after the last
 // sample and endPTS the PTS where the segment ends; audio, if any, starts at
 // decode time audioBase. With parts (Segmenter.Parts), the fragments already
-// emitted come first and the rest of the samples form the last one.
-func (p *pending) marshal(seq uint32, baseTime uint64, nextDTS, endPTS int64, ap *audioParams, audio []audioSample, audioBase uint64) (Segment, error) {
+// emitted come first and the rest of the samples form the last one. initOf
+// gives the init section for the segment's tracks (ap nil: video only).
+// Without parts, prefix is the length of what precedes the payloads (the
+// init section, the moof, the mdat header); with parts, 0.
+func (p *pending) marshal(seq uint32, baseTime uint64, nextDTS, endPTS int64, ap *audioParams, audio []audioSample, audioBase uint64,
+	initOf func(*videoParams, *audioParams) ([]byte, error)) (seg Segment, prefix int, err error) {
 	if ap != nil && len(audio) == 0 && p.init == nil {
 		ap = nil // an audio track with no samples in this segment: leave it out
 	}
 	init := p.init
 	if init == nil {
-		var err error
-		if init, err = initSection(p.params, ap); err != nil {
-			return Segment{}, err
+		if init, err = initOf(p.params, ap); err != nil {
+			return Segment{}, 0, err
 		}
 	}
-	// The last fragment goes after the parts already in body (or after the
-	// init section, without parts), so the segment is written once.
-	buf := p.body
-	if buf == nil {
-		buf = slices.Clip(init) // fragment grows it once, to its size
+	var buf []byte
+	if p.data != nil {
+		buf, prefix = p.inPlace(init, seq, baseTime, nextDTS, ap, audio, audioBase)
+	} else {
+		// The last fragment goes after the parts already in body (or
+		// after the init section), so the segment is written once.
+		buf = p.body
+		if buf == nil {
+			buf = slices.Clip(init) // fragment grows it once, to its size
+		}
+		buf = p.fragment(buf, seq, baseTime, p.samples[p.emitted:], nextDTS, ap, audio, audioBase)
 	}
-	buf, err := p.fragment(buf, seq, baseTime, p.samples[p.emitted:], nextDTS, ap, audio, audioBase)
-	if err != nil {
-		return Segment{}, err
-	}
-	p.body = nil
-	seg := Segment{
+	p.body, p.data = nil, nil
+	seg = Segment{
 		Data:       buf,
 		InitLen:    len(init),
 		Start:      p.start,
@@ -165,16 +180,57 @@ func (p *pending) marshal(seq uint32, baseTime uint64, nextDTS, endPTS int64, ap
 		seg.AudioCodec = ap.codec
 		seg.Codec += "," + ap.codec
 	}
-	return seg, nil
+	return seg, prefix, nil
+}
+
+// inPlace finishes a segment written in data (without parts): the audio
+// payloads after the video's, then the init section, the moof and the
+// mdat header right before the payloads, in the room left at data's start
+// when it suffices. It returns the file and the offset of its first
+// payload byte.
+func (p *pending) inPlace(init []byte, seq uint32, baseTime uint64, nextDTS int64, ap *audioParams, audio []audioSample, audioBase uint64) ([]byte, int) {
+	buf := p.data
+	if ap != nil {
+		for _, a := range audio {
+			buf = append(buf, a.payload...)
+		}
+	}
+	// The samples' payloads as windows on buf, where they are: only
+	// their lengths go into the header.
+	at := p.head
+	for i := range p.samples {
+		p.samples[i].payload = buf[at : at+p.samples[i].n : at+p.samples[i].n]
+		at += p.samples[i].n
+	}
+	tracks := p.tracks(baseTime, p.samples, nextDTS, ap, audio, audioBase)
+	prefix := len(init) + fragmentHeaderLen(tracks)
+	if prefix > p.head {
+		// More frames than the room was made for: one copy.
+		out := make([]byte, 0, prefix+len(buf)-p.head)
+		out = appendFragmentHeader(append(out, init...), seq, tracks)
+		return append(out, buf[p.head:]...), prefix
+	}
+	start := p.head - prefix
+	hdr := appendFragmentHeader(append(buf[start:start], init...), seq, tracks)
+	if len(hdr) != prefix {
+		panic("media: fragment header length") // fragmentHeaderLen and appendFragmentHeader disagree
+	}
+	return buf[start:len(buf):len(buf)], prefix
 }
 
 // fragment appends to dst one fragment (moof, mdat) of samples, the video
 // track starting at decode time baseTime; nextDTS is the DTS of the frame
 // after the last sample (its duration). The fragment is the returned
 // slice's bytes past len(dst).
-func (p *pending) fragment(dst []byte, seq uint32, baseTime uint64, samples []sample, nextDTS int64, ap *audioParams, audio []audioSample, audioBase uint64) ([]byte, error) {
+func (p *pending) fragment(dst []byte, seq uint32, baseTime uint64, samples []sample, nextDTS int64, ap *audioParams, audio []audioSample, audioBase uint64) []byte {
+	tracks := p.tracks(baseTime, samples, nextDTS, ap, audio, audioBase)
+	_, size := fragmentSizes(tracks)
+	return appendFragment(slices.Grow(dst, size+fragmentSlack(len(samples), len(audio))), seq, tracks)
+}
+
+// tracks describes a fragment of samples (their payloads set) and audio.
+func (p *pending) tracks(baseTime uint64, samples []sample, nextDTS int64, ap *audioParams, audio []audioSample, audioBase uint64) []fragmentTrack {
 	vs := make([]*fmp4.Sample, len(samples))
-	size := 0
 	for i, s := range samples {
 		next := nextDTS
 		if i+1 < len(samples) {
@@ -186,7 +242,6 @@ func (p *pending) fragment(dst []byte, seq uint32, baseTime uint64, samples []sa
 			IsNonSyncSample: !s.key,
 			Payload:         s.payload,
 		}
-		size += len(s.payload)
 	}
 	tracks := []fragmentTrack{{id: 1, base: baseTime, samples: vs}}
 	if ap != nil && len(audio) > 0 {
@@ -201,11 +256,10 @@ func (p *pending) fragment(dst []byte, seq uint32, baseTime uint64, samples []sa
 				}
 			}
 			as[i] = &fmp4.Sample{Duration: clampU32(d), Payload: a.payload}
-			size += len(a.payload)
 		}
 		tracks = append(tracks, fragmentTrack{id: 2, base: audioBase, samples: as})
 	}
-	return appendFragment(slices.Grow(dst, size+fragmentSlack(len(vs), len(audio))), seq, tracks), nil
+	return tracks
 }
 
 // fragmentSlack bounds a fragment's boxes (moof, trafs, truns, mdat

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -128,7 +129,10 @@ type Segmenter struct {
 	target     int64 // Target in ticks
 	partTicks  int64 // Parts in ticks
 	lastSize   int   // the last segment's length: the next one's buffer size
-	maxTicks   int64 // MaxSegmentDuration in ticks
+	lastPrefix int   // the last segment's bytes before its payloads (without parts)
+	initParams *videoParams
+	initCache  [2][]byte // init sections for initParams: video only, with audio
+	maxTicks   int64     // MaxSegmentDuration in ticks
 	audio      *audioParams
 	epoch      time.Time
 	epochSet   bool
@@ -347,14 +351,11 @@ func (s *Segmenter) WriteVideo(pts int64, ntp time.Time, au [][]byte) error {
 		s.extractor = s.Video.newExtractor()
 		return errors.Join(append(errs, s.drop(fmt.Errorf("%w: %v", ErrInvalidAccessUnit, err)))...)
 	}
-	payload, err := h264.AVCC(s.frame).Marshal() // the same length-prefixed layout for H.265
-	if err != nil {
-		return errors.Join(append(errs, s.drop(fmt.Errorf("%w: %v", ErrInvalidAccessUnit, err)))...)
-	}
+	n := avccLen(s.frame)
 
 	if s.cur != nil {
 		switch {
-		case s.cur.size+len(payload) > MaxSegmentBytes || len(s.cur.samples) >= MaxSegmentFrames:
+		case s.cur.size+n > MaxSegmentBytes || len(s.cur.samples) >= MaxSegmentFrames:
 			if !key {
 				return errors.Join(append(errs, s.drop(fmt.Errorf("%w: %d frames, %d bytes without a keyframe",
 					ErrSegmentTooLarge, len(s.cur.samples), s.cur.size)))...)
@@ -388,14 +389,70 @@ func (s *Segmenter) WriteVideo(pts int64, ntp time.Time, au [][]byte) error {
 			s.origin, s.originSet = dts-base, true
 		}
 		s.cur = &pending{params: s.params, keyPTS: pts, start: start, clock: s.clock, first: first, craLeading: !idr}
+		if s.partTicks == 0 {
+			// Room for the init section and the moof of a segment like
+			// the last one, and more; the payloads after it.
+			head := 4096
+			if s.lastPrefix > 0 {
+				head = s.lastPrefix + s.lastPrefix/4 + 256
+			}
+			s.cur.data, s.cur.head = make([]byte, head, head+max(s.lastSize+s.lastSize/8, 64<<10)), head
+		}
 	}
-	s.cur.samples = append(s.cur.samples, sample{pts: pts, dts: dts, key: key, payload: payload})
-	s.cur.size += len(payload)
+	smp := sample{pts: pts, dts: dts, key: key, n: n}
+	if s.cur.data != nil {
+		s.cur.data = appendAVCC(s.cur.data, s.frame)
+	} else {
+		smp.payload = appendAVCC(make([]byte, 0, n), s.frame)
+	}
+	s.cur.samples = append(s.cur.samples, smp)
+	s.cur.size += n
 	s.accepted++
 	if s.OnFrame != nil {
 		s.OnFrame(uint64(dts - s.origin))
 	}
 	return errors.Join(errs...)
+}
+
+// initOf returns the init section for a segment with parameters v and
+// audio a (nil: video only), marshalled once for each (the same bytes
+// every time; callers copy them, never write them).
+func (s *Segmenter) initOf(v *videoParams, a *audioParams) ([]byte, error) {
+	if v != s.initParams {
+		s.initParams, s.initCache = v, [2][]byte{}
+	}
+	i := 0
+	if a != nil {
+		i = 1
+	}
+	if s.initCache[i] == nil {
+		init, err := initSection(v, a)
+		if err != nil {
+			return nil, err
+		}
+		s.initCache[i] = slices.Clip(init)
+	}
+	return s.initCache[i], nil
+}
+
+// avccLen is the length of an access unit's NAL units with 4-byte length
+// prefixes (AVCC, the layout of an fMP4 sample for H.264 and H.265).
+func avccLen(au [][]byte) int {
+	n := 0
+	for _, nalu := range au {
+		n += 4 + len(nalu)
+	}
+	return n
+}
+
+// appendAVCC appends au's NAL units with 4-byte length prefixes: what
+// mediacommon's h264.AVCC.Marshal returns, written straight into dst.
+func appendAVCC(dst []byte, au [][]byte) []byte {
+	for _, nalu := range au {
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(nalu)))
+		dst = append(dst, nalu...)
+	}
+	return dst
 }
 
 // checkSPS parses a new SPS, so that a broken one is refused at once.
@@ -478,18 +535,18 @@ func (s *Segmenter) close(nextDTS, nextPTS int64) error {
 	s.timeline.Seq++
 	audio, audioBase := s.takeAudio(p, nextPTS)
 	if s.partTicks > 0 && p.init == nil {
-		init, err := initSection(p.params, s.audio)
+		init, err := s.initOf(p.params, s.audio)
 		if err != nil {
 			return err
 		}
 		p.init = init
 	}
 	p.baseTime = uint64(p.samples[0].dts - s.origin)
-	seg, err := p.marshal(s.timeline.Seq, uint64(p.samples[p.emitted].dts-s.origin), nextDTS, nextPTS, s.audio, audio, audioBase)
+	seg, prefix, err := p.marshal(s.timeline.Seq, uint64(p.samples[p.emitted].dts-s.origin), nextDTS, nextPTS, s.audio, audio, audioBase, s.initOf)
 	if err != nil {
 		return err
 	}
-	s.lastSize = len(seg.Data)
+	s.lastSize, s.lastPrefix = len(seg.Data), prefix
 	s.timeline.Next = uint64(nextDTS - s.origin)
 	s.timeline.WallEnd = seg.Start.Add(seg.Duration)
 	if s.partTicks > 0 {
@@ -509,7 +566,7 @@ func (s *Segmenter) close(nextDTS, nextPTS int64) error {
 func (s *Segmenter) emitPart(nextDTS int64) error {
 	p := s.cur
 	if p.init == nil {
-		init, err := initSection(p.params, s.audio)
+		init, err := s.initOf(p.params, s.audio)
 		if err != nil {
 			return err
 		}
@@ -523,10 +580,7 @@ func (s *Segmenter) emitPart(nextDTS int64) error {
 	s.timeline.Seq++
 	base := uint64(p.samples[p.emitted].dts - s.origin)
 	off := len(p.body)
-	body, err := p.fragment(p.body, s.timeline.Seq, base, p.samples[p.emitted:], nextDTS, s.audio, audio, audioBase)
-	if err != nil {
-		return err
-	}
+	body := p.fragment(p.body, s.timeline.Seq, base, p.samples[p.emitted:], nextDTS, s.audio, audio, audioBase)
 	p.body = body
 	// A part's bytes are never written again (the body only grows past
 	// them), so its Data may be a window on the body.
