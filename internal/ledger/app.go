@@ -141,6 +141,8 @@ func NewApp(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.st.nonces, a.checkSt.nonces = a.nonces, a.nonces
+	a.st.devices = &deviceMemo{}
+	a.checkSt.devices = a.st.devices
 	return a, nil
 }
 

@@ -119,11 +119,7 @@ func (t *txn) device(c keys.Address) (*Device, error) {
 	if err != nil || b == nil {
 		return nil, err
 	}
-	var d Device
-	if err := decodeValue(b, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
+	return t.s.devices.decode(b)
 }
 
 func (t *txn) putDevice(d *Device) { t.set(deviceKey(d.Camera), encodeValue(d)) }
