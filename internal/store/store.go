@@ -148,6 +148,9 @@ func Open(dir string, opts Options) (_ *Store, err error) {
 	if err := s.checkFormat(); err != nil {
 		return nil, err
 	}
+	if err := s.removeDiscarded(); err != nil {
+		return nil, err
+	}
 	if opts.Objects != nil {
 		if err := s.checkObjectsFormat(); err != nil {
 			return nil, err
@@ -396,4 +399,72 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// discardPrefix starts the name a discarded chain's directory is renamed
+// to before it is removed (within its camera's directory; Chains skips
+// it, Open removes what a crash left).
+const discardPrefix = layout.TmpPrefix + "discard-"
+
+// Discard deletes the chain id names, records and segments, as if it had
+// never been: for a chain no one else has seen (the camera's own, recorded
+// before its imprint, which pairing with end-to-end encryption on drops
+// rather than send in the clear, SPEC §17.4). The *Chain it returned
+// before is closed; the next StreamChain starts the chain afresh at #0. The
+// directory is renamed away in one step (a crash leaves the whole chain or
+// none of it) and then removed.
+func (s *Store) Discard(id ChainRef) error {
+	if err := checkStream(id.Stream); err != nil {
+		return err
+	}
+	s.pruneMu.Lock() // no retention pass is holding the chain
+	defer s.pruneMu.Unlock()
+	s.mu.Lock()
+	slot := s.chains[id]
+	delete(s.chains, id)
+	s.mu.Unlock()
+	if slot != nil {
+		<-slot.done
+		if c := slot.c; c != nil {
+			c.close()
+			s.total.Add(-c.Stored())
+		}
+	}
+	dir := filepath.Join(s.dir, id.dirName())
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	trash := filepath.Join(filepath.Dir(dir), fmt.Sprintf("%s%s-%d", discardPrefix, filepath.Base(dir), time.Now().UnixNano()))
+	if err := os.Rename(dir, trash); err != nil {
+		return fmt.Errorf("store: discard %s: %w", id, err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return fmt.Errorf("store: discard %s: %w", id, err)
+	}
+	return os.RemoveAll(trash)
+}
+
+// removeDiscarded removes what a crash inside Discard left.
+func (s *Store) removeDiscarded() error {
+	cams, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	for _, ce := range cams {
+		if _, ok := layout.ParseCameraDir(ce.Name()); !ok || !ce.IsDir() {
+			continue
+		}
+		es, err := os.ReadDir(filepath.Join(s.dir, ce.Name()))
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		for _, e := range es {
+			if strings.HasPrefix(e.Name(), discardPrefix) {
+				if err := os.RemoveAll(filepath.Join(s.dir, ce.Name(), e.Name())); err != nil {
+					return fmt.Errorf("store: %w", err)
+				}
+			}
+		}
+	}
+	return nil
 }
