@@ -1,9 +1,13 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/clocksync"
+	"github.com/camchain/camchain/internal/e2ee"
 	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/media"
@@ -51,7 +56,10 @@ func startAgent(t *testing.T, ttl time.Duration) (*Agent, context.CancelFunc) {
 
 func startAgentWith(t *testing.T, cfg Config) (*Agent, context.CancelFunc) {
 	t.Helper()
-	cfg.DataDir, cfg.Source = t.TempDir(), nopSource{}
+	cfg.DataDir = t.TempDir()
+	if cfg.Source == nil {
+		cfg.Source = nopSource{}
+	}
 	a, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +97,23 @@ func requestIn(t *testing.T, dom tx.Domain, code *pairing.Code, owner *keys.Priv
 		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(ttl), HubLink: "127.0.0.1:1", HubAPI: hubAPI, Domain: uint64(dom)}
 	d, _ := tx.DigestIn(dom, 7, r.Imprint(code.Camera))
 	r.OwnerSig, _ = owner.SignDigest(d)
+	r.Encryption = signedIn(t, dom, &tx.Encryption{Camera: code.Camera, Epoch: code.Epoch, On: 1, Nonce: tx.NewNonce(), Expiry: r.Expiry}, owner)
+	r.ViewingKey = viewingKeyTx(t, 7, owner, r.Expiry)
 	return r
+}
+
+// signedIn is m signed by k in domain dom on chain 7, as wire bytes.
+func signedIn(t *testing.T, dom tx.Domain, m tx.Msg, k *keys.PrivateKey) []byte {
+	t.Helper()
+	s, err := tx.SignIn(dom, 7, m, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func alarmKinds(a *Agent) []string {
@@ -352,4 +376,194 @@ func TestRecordsSayWhetherTheClockIsSynchronised(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+}
+
+// gatedSource records the sample (fast) only once gate is closed.
+type gatedSource struct{ gate chan struct{} }
+
+func (g gatedSource) Run(ctx context.Context, emit func(media.Segment) error) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-g.gate:
+	}
+	return (&PacedSample{Speed: 50}).Run(ctx, emit)
+}
+
+// TestEncryptionStartsAtTheImprint: the owner's encryption policy comes
+// with the imprint, and only the owner's for this very imprint is taken —
+// a request without one (an old client, or a relaying hub that dropped
+// it), one the hub signed turning it off, one the owner signed for
+// another pairing attempt (another expiry), or "on" without the owner's
+// own viewing key is refused, and the code spent. The camera paired with
+// the default seals its first segment, to the owner's viewing key, before
+// any hub forwarded anything, and what it recorded in the clear before
+// its imprint (unowned) is gone from the card: the chain restarts at #0,
+// sealed. A hub-signed "off" afterwards changes nothing.
+func TestEncryptionStartsAtTheImprint(t *testing.T) {
+	confirmEvery = 20 * time.Millisecond
+	gate := make(chan struct{})
+	a, _ := startAgentWith(t, Config{Source: gatedSource{gate}})
+	close(gate) // an unowned camera records, in the clear
+	waitHead := func(seq uint64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for h := a.Chain().Head(); !h.Valid || h.Seq < seq; h = a.Chain().Head() {
+			if time.Now().After(deadline) {
+				t.Fatalf("not recording: %+v", a.Status())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitHead(1)
+	sps := sampleSPS(t)
+	if !cardHolds(t, a.cfg.DataDir, sps) {
+		t.Fatal("the unowned camera's card holds no plaintext SPS: the search is broken")
+	}
+	owner, hub := mustKey(t), mustKey(t)
+	ctx := context.Background()
+	nextCode := func() *pairing.Code {
+		t.Helper()
+		c, err := pairing.ParseCode(a.Status().Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	policy := func(code *pairing.Code, by *keys.PrivateKey, on, expiry uint64) []byte {
+		return signedIn(t, tx.DomainV1, &tx.Encryption{Camera: code.Camera, Epoch: code.Epoch, On: on, Nonce: tx.NewNonce(), Expiry: expiry}, by)
+	}
+	refusals := []struct {
+		name   string
+		change func(code *pairing.Code, r *pairing.Request)
+		want   string
+	}{
+		{"no policy", func(_ *pairing.Code, r *pairing.Request) { r.Encryption, r.ViewingKey = nil, nil }, "carries no encryption policy"},
+		{"off, signed by the hub", func(c *pairing.Code, r *pairing.Request) { r.Encryption = policy(c, hub, 0, r.Expiry) }, "not the owner"},
+		{"off, the owner's for another attempt", func(c *pairing.Code, r *pairing.Request) { r.Encryption = policy(c, owner, 0, r.Expiry-1) }, "signed for another pairing"},
+		{"off, the owner's for another epoch", func(c *pairing.Code, r *pairing.Request) {
+			r.Encryption = signedIn(t, tx.DomainV1, &tx.Encryption{Camera: c.Camera, Epoch: c.Epoch + 1, On: 0, Nonce: 1, Expiry: r.Expiry}, owner)
+		}, "not the owner's for this imprint"},
+		{"on without a viewing key", func(_ *pairing.Code, r *pairing.Request) { r.ViewingKey = nil }, "without the owner's viewing key"},
+		{"on, to the hub's viewing key", func(_ *pairing.Code, r *pairing.Request) { r.ViewingKey = viewingKeyTx(t, 7, hub, r.Expiry) }, "the owner's viewing key"},
+		{"not a transaction", func(_ *pairing.Code, r *pairing.Request) { r.Encryption = []byte{0x85, 1} }, "not the owner's for this imprint"},
+	}
+	for _, c := range refusals {
+		code := nextCode()
+		req := request(t, code, owner)
+		c.change(code, req)
+		if _, err := pairing.Dial(ctx, code, req); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("%s: %v, want a refusal saying %q", c.name, err, c.want)
+		}
+		if st := a.Status(); st.Pending != 0 || st.Paired {
+			t.Fatalf("%s: the camera took the imprint: %+v", c.name, st)
+		}
+	}
+	code := nextCode()
+	ledger := newTxHub(t)
+	req := requestVia(t, code, owner, ledger.URL(), time.Minute)
+	resp, err := pairing.Dial(ctx, code, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger.commit(t, req, code.Camera, resp)
+	waitPaired(t, a)
+	if s := a.Status().E2EE; s != e2eeOn {
+		t.Fatalf("paired with the policy on: e2ee %q before the hub forwarded anything", s)
+	}
+	// A hub-signed "off", with a later expiry, changes nothing.
+	a.currentE2EE().Learn([][]byte{policy(code, hub, 0, req.Expiry+60)})
+	waitHead(1)
+	if cardHolds(t, a.cfg.DataDir, sps) {
+		t.Fatal("plaintext on the card of a camera paired with encryption on")
+	}
+	vk, err := e2ee.Derive(owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(0); seq <= 1; seq++ {
+		seg, err := a.Chain().Segment(seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hdr, err := e2ee.ParseSealedHeader(seg)
+		if err != nil {
+			t.Fatalf("segment %d is not sealed: %v", seq, err)
+		}
+		raw, err := a.currentE2EE().Envelope(hdr.Epoch, hdr.Serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := e2ee.DecodeEnvelope(raw, code.Camera)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck, err := vk.Open(env)
+		if err != nil {
+			t.Fatalf("the owner's viewing key does not open segment %d's content key: %v", seq, err)
+		}
+		sk, _ := ck.Segment(hdr.Stream, hdr.Seq)
+		if _, err := sk.OpenSegment(seg); err != nil {
+			t.Fatalf("segment %d does not open: %v", seq, err)
+		}
+	}
+	if s := a.Status().E2EE; s != e2eeOn {
+		t.Fatalf("after a hub-signed off: e2ee %q", s)
+	}
+}
+
+// A camera paired with --no-encryption (the owner's signed "off") records
+// in the clear, as one paired before the policy came with the imprint.
+func TestPairedWithEncryptionOff(t *testing.T) {
+	confirmEvery = 20 * time.Millisecond
+	a, _ := startAgent(t, 0)
+	owner := mustKey(t)
+	code, _ := pairing.ParseCode(a.Status().Code)
+	ledger := newTxHub(t)
+	req := requestVia(t, code, owner, ledger.URL(), time.Minute)
+	req.Encryption = signedIn(t, tx.DomainV1, &tx.Encryption{Camera: code.Camera, Epoch: code.Epoch, On: 0, Nonce: tx.NewNonce(), Expiry: req.Expiry}, owner)
+	req.ViewingKey = nil
+	resp, err := pairing.Dial(context.Background(), code, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger.commit(t, req, code.Camera, resp)
+	waitPaired(t, a)
+	if s := a.Status().E2EE; s != e2eeOff {
+		t.Fatalf("paired with the policy off: e2ee %q", s)
+	}
+}
+
+// sampleSPS is the sample clip's SPS, in every plaintext segment.
+func sampleSPS(t *testing.T) []byte {
+	t.Helper()
+	aus, err := media.SplitAccessUnits(media.SampleH264())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, au := range aus {
+		for _, n := range au {
+			if n[0]&0x1f == 7 {
+				return n
+			}
+		}
+	}
+	t.Fatal("no SPS in the sample")
+	return nil
+}
+
+// cardHolds reports whether any file under dir holds needle.
+func cardHolds(t *testing.T, dir string, needle []byte) bool {
+	t.Helper()
+	found := false
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+			return nil
+		}
+		if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, needle) {
+			found = true
+		}
+		return nil
+	})
+	return found
 }

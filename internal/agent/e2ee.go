@@ -282,6 +282,12 @@ func (a *Agent) e2eeLocked() *camE2EE {
 		a.log.Error("e2ee: state unreadable; not encrypting", "err", err)
 		return nil
 	}
+	// The policy and the owner's viewing key the imprint came with (SPEC
+	// §17.4): the camera seals from the imprint on, before its hub has
+	// forwarded anything. A later policy of the owner's holds over it.
+	if txs := p.imprintTxs(); len(txs) > 0 {
+		c.Learn(txs)
+	}
 	a.enc = c
 	return c
 }

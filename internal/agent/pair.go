@@ -131,6 +131,13 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 	if who, err := keys.Recover(d, req.OwnerSig); err != nil || who != req.Owner {
 		return nil, a.refusePair(remote, "the imprint is not signed by the owner it names")
 	}
+	// The owner's encryption policy comes with the imprint, signed by the
+	// owner for this imprint: the camera encrypts (or not) from its first
+	// segment as the owner chose, never as whoever relayed the request.
+	pol, err := req.Policy(a.key.Address())
+	if err != nil {
+		return nil, a.refusePair(remote, err.Error())
+	}
 	camSig, err := a.key.SignDigest(d)
 	if err != nil {
 		return nil, err
@@ -150,7 +157,8 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 		}
 	}
 	p := PendingImprint{Pairing: Pairing{Owner: req.Owner.Hex(), Hub: req.Hub.Hex(), HubLink: req.HubLink, HubPin: req.HubPin.String(),
-		HubAPI: req.HubAPI, EVMChainID: req.EVMChainID, PairedAt: now.UTC()}, Epoch: req.Epoch, Tx: "0x" + hex.EncodeToString(raw), Expiry: req.Expiry}
+		HubAPI: req.HubAPI, EVMChainID: req.EVMChainID, PairedAt: now.UTC(), Encryption: hex0x(req.Encryption), ViewingKey: hex0x(req.ViewingKey)},
+		Epoch: req.Epoch, Tx: "0x" + hex.EncodeToString(raw), Expiry: req.Expiry}
 	prev := a.state.Pending
 	a.state.Pending = append(prev, p)
 	if len(a.state.Pending) > maxPending {
@@ -160,9 +168,17 @@ func (a *Agent) Pair(req *pairing.Request, remote string) (*pairing.Response, er
 		a.state.Pending = prev
 		return nil, err
 	}
-	a.log.Info("imprint co-signed; paired once the hub shows it committed", "owner", req.Owner.Hex(), "hub", req.Hub.Hex(), "link", req.HubLink)
+	a.log.Info("imprint co-signed; paired once the hub shows it committed", "owner", req.Owner.Hex(), "hub", req.Hub.Hex(), "link", req.HubLink, "e2ee", pol.On)
 	a.resumeConfirmLocked()
 	return resp, nil
+}
+
+// hex0x is b as 0x hex, or "" when empty.
+func hex0x(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return "0x" + hex.EncodeToString(b)
 }
 
 // confirmEvery is how often a pending imprint is looked up on the hub;
@@ -229,6 +245,10 @@ func (a *Agent) confirmOnce(ctx context.Context) bool {
 			break
 		}
 	}
+	// recordMu before mu, as record does: pairing may replace the chains
+	// (confirmLocked), which no record may be appended to meanwhile.
+	a.recordMu.Lock()
+	defer a.recordMu.Unlock()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed || a.state.Paired != nil {
@@ -288,10 +308,18 @@ func lookupImprint(ctx context.Context, login api.Credentials, p *PendingImprint
 
 // confirmLocked makes the camera paired with p: the epoch the imprint
 // names (the ledger may have moved on), the pinned hub, the uploader; the
-// pairing endpoint closes.
+// pairing endpoint closes. With the imprint's policy on, what the camera
+// recorded in the epoch before it (in the clear: it had no owner) is
+// discarded, so that the chain the hub receives is sealed from #0.
+// a.recordMu and a.mu are held.
 func (a *Agent) confirmLocked(p *PendingImprint) error {
 	if p.Epoch > a.state.Epoch {
 		if err := a.switchEpochLocked(p.Epoch); err != nil {
+			return err
+		}
+	}
+	if p.Pairing.encrypts() {
+		if err := a.discardUnownedLocked(); err != nil {
 			return err
 		}
 	}
@@ -310,6 +338,32 @@ func (a *Agent) confirmLocked(p *PendingImprint) error {
 	fmt.Fprintf(a.cfg.Out, "camera %s paired: owner %s, hub %s\n", a.key.Address().Hex(), paired.Owner, paired.Hub)
 	a.startLinkLocked()
 	return nil
+}
+
+// discardUnownedLocked deletes the current epoch's chains, recorded
+// before the imprint, and starts them afresh (SPEC §17.4): nobody owned
+// that video, it is in the clear, and an owner who chose end-to-end
+// encryption would otherwise hand it to the hub. Nothing outside the card
+// has seen these chains (an unpaired camera has no link, no checkpoint).
+// a.recordMu and a.mu are held.
+func (a *Agent) discardUnownedLocked() error {
+	dropped := false
+	for _, c := range []*store.Chain{a.chain, a.subChain} {
+		if c == nil || !c.Head().Valid {
+			continue
+		}
+		n := c.Head().Seq + 1
+		if err := a.store.Discard(c.ID()); err != nil {
+			return err
+		}
+		dropped = true
+		a.log.Info("e2ee: discarded what the camera recorded in the clear before its imprint", "stream", c.ID().Stream.String(), "segments", n)
+	}
+	if !dropped {
+		return nil
+	}
+	a.partState = [2]partState{}
+	return a.openChainsLocked(a.state.Epoch)
 }
 
 func (a *Agent) signReset(chainID, epoch uint64) ([]byte, error) {

@@ -1,17 +1,20 @@
 package agent
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/camchain/camchain/internal/atomicfile"
 	"github.com/camchain/camchain/internal/dataformat"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/link"
+	"github.com/camchain/camchain/internal/tx"
 )
 
 // Format is the agent data directory's kind and version (<data>/FORMAT,
@@ -31,6 +34,40 @@ type Pairing struct {
 	HubAPI     string    `json:"hub_api"`
 	EVMChainID uint64    `json:"chain_id"`
 	PairedAt   time.Time `json:"paired_at"`
+	// Encryption and ViewingKey are the owner-signed transactions the
+	// imprint came with (0x hex wire bytes, pairing.Request.Policy): the
+	// encryption policy the camera starts the epoch with, and the owner's
+	// viewing key. A camera paired before they existed has neither: its
+	// policy is whatever the owner later sends (off until then).
+	Encryption string `json:"encryption_tx,omitempty"`
+	ViewingKey string `json:"owner_viewing_key_tx,omitempty"`
+}
+
+// encrypts reports whether the pairing came with the owner's policy on
+// (checked when the camera co-signed, and again by camE2EE.Learn).
+func (p *Pairing) encrypts() bool {
+	b, err := hex.DecodeString(strings.TrimPrefix(p.Encryption, "0x"))
+	if err != nil || len(b) == 0 {
+		return false
+	}
+	t, err := tx.Decode(b)
+	if err != nil {
+		return false
+	}
+	m, ok := t.Msg.(*tx.Encryption)
+	return ok && m.On == 1
+}
+
+// imprintTxs are the pairing's owner-signed transactions, for the
+// camera's E2EE state (camE2EE.Learn checks them again).
+func (p *Pairing) imprintTxs() [][]byte {
+	var out [][]byte
+	for _, h := range []string{p.Encryption, p.ViewingKey} {
+		if b, err := hex.DecodeString(strings.TrimPrefix(h, "0x")); err == nil && len(b) > 0 {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func (p *Pairing) hub() (keys.Address, link.Pin, error) {

@@ -270,6 +270,12 @@ type PairRelayRequest struct {
 	Nonce    string `json:"nonce"`     // decimal uint64
 	Expiry   uint64 `json:"expiry"`    // Unix seconds
 	OwnerSig string `json:"owner_sig"` // 0x hex, 65 bytes
+	// EncryptionTx is the owner's signed Encryption policy for this
+	// imprint (0x hex wire bytes; its epoch and expiry the imprint's), and
+	// ViewingKeyTx the owner's ViewingKey registration (required with
+	// the policy on): the camera starts from them (SPEC §8, §17.4).
+	EncryptionTx string `json:"encryption_tx"`
+	ViewingKeyTx string `json:"viewing_key_tx,omitempty"`
 }
 
 // PairRelayResult is the camera's answer, passed through unchanged: the

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,7 +26,16 @@ func newPairCmd(e *env) *cobra.Command {
 (on its console, as a QR code, or in pairing-code.txt in its data directory).
 Only someone with physical access can read it. Your wallet signs the imprint,
 the camera co-signs it, and the hub puts it on the ledger: from then on the
-camera is yours and trusts only this hub, until it is reset on the device.`,
+camera is yours and trusts only this hub, until it is reset on the device.
+
+End-to-end encryption is on from the imprint: your wallet also signs the
+camera's encryption policy and your viewing key, which travel with the
+imprint, so the camera seals its video from its first segment to keys only
+you (and the viewers you grant) hold. The hub, its disk and any copy of it
+hold only ciphertext — and so cannot transcode it (H.265 to a browser),
+analyse its pixels or show it to Home Assistant's camera entities.
+--no-encryption pairs with it off: the hub can then watch the video.
+Either way ` + "`camchain encryption`" + ` changes it later.`,
 		Args: exactArgs(1),
 	}
 	hf := addHubFlags(cmd)
@@ -34,7 +44,8 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 	cmd.Flags().StringVar(&want.HubAddress, "hub-address", "", "the hub's ledger `ADDRESS` you expect (its owner's records, its console); pairing aborts before signing if the hub is another")
 	cmd.Flags().StringVar(&want.LinkTLSPin, "hub-pin", "", "the SHA-256 `PIN` of the hub's camera-link TLS key you expect")
 	cmd.Flags().StringVar(&want.LedgerChainID, "chain-id", "", "the hub's ledger chain `ID` you expect (camchain-<n>)")
-	var yes bool
+	var yes, noEncryption bool
+	cmd.Flags().BoolVar(&noEncryption, "no-encryption", false, "pair with end-to-end encryption off: the hub (and whoever holds its disk) can watch the video")
 	cmd.Flags().BoolVar(&yes, "yes", false, "at first contact with a hub, trust the identity it shows without asking (for scripts; giving --hub-address, --chain-id and --hub-pin is safer)")
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		code, err := pairing.ParseCode(args[0])
@@ -131,10 +142,32 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 		if err != nil {
 			return err
 		}
+		// The owner's encryption policy for this imprint (its epoch and
+		// expiry) and, with it on, the owner's viewing key: the camera
+		// takes them from the request, signed here (SPEC §8, §17.4).
+		on := uint64(1)
+		if noEncryption {
+			on = 0
+		}
+		policy, err := signedWire(st.EVMChainID, &tx.Encryption{Camera: code.Camera, Epoch: epoch, On: on, Nonce: tx.NewNonce(), Expiry: imp.Expiry}, key)
+		if err != nil {
+			return err
+		}
+		var vk *e2ee.PrivateKey
+		var vkTx []byte
+		if !noEncryption {
+			if vk, err = e2ee.Derive(key); err != nil {
+				return err
+			}
+			if vkTx, err = signedViewingKey(st.EVMChainID, key, vk); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintf(e.stderr, "contacting camera %s at %s…\n", code.Camera.Hex(), code.Addr)
 		resp, err := pairing.Dial(ctx, code, &pairing.Request{Secret: code.Secret, EVMChainID: st.EVMChainID,
 			Owner: imp.Owner, Hub: imp.Hub, Epoch: imp.Epoch, Nonce: imp.Nonce, Expiry: imp.Expiry, OwnerSig: ownerSig,
-			HubLink: li.LinkAddress, HubPin: hubPin, HubAPI: c.PinnedURL(), Domain: uint64(tx.DomainV1)})
+			HubLink: li.LinkAddress, HubPin: hubPin, HubAPI: c.PinnedURL(), Domain: uint64(tx.DomainV1),
+			Encryption: policy, ViewingKey: vkTx})
 		if err != nil {
 			return err
 		}
@@ -155,20 +188,23 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 			}
 			return err
 		}
-		// The owner's viewing key goes on the ledger now, so the camera
-		// can encrypt from its imprint on (SPEC §17.1).
-		vkErr := func() error {
-			vk, err := e2ee.Derive(key)
-			if err != nil {
-				return err
-			}
-			r, err := registerViewingKey(ctx, c, st.EVMChainID, key, vk)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(e.stderr, r.describe(vk))
-			return nil
-		}()
+		// The camera holds the policy and the key already; the ledger gets
+		// them now (the owner's own, so viewers and the hub's UI see them,
+		// and the hub forwards the key to cameras the owner pairs later).
+		var regErr error
+		if vk != nil {
+			regErr = func() error {
+				r, err := registerViewingKey(ctx, c, st.EVMChainID, key, vk)
+				if err != nil {
+					return fmt.Errorf("your viewing key is not registered (%w); run camchain wallet viewing-key --register", err)
+				}
+				fmt.Fprintln(e.stderr, r.describe(vk))
+				return nil
+			}()
+		}
+		if err := submitPolicy(ctx, c, st.EVMChainID, key, policy, code.Camera, epoch, on); err != nil {
+			regErr = errors.Join(regErr, fmt.Errorf("the encryption policy is not on the ledger (%w); the camera has it, and camchain encryption --camera %s puts it there", err, code.Camera.Hex()))
+		}
 		if hf.jsonOut {
 			if err := e.printJSON(res); err != nil {
 				return err
@@ -177,10 +213,45 @@ camera is yours and trusts only this hub, until it is reset on the device.`,
 			fmt.Fprintf(e.stdout, "camera %s is yours (epoch %d), bound to hub %s; imprint committed at height %d (tx %s)\n",
 				res.Camera, res.Epoch, res.Hub, res.Imprint.Height, res.Imprint.Hash)
 		}
-		if vkErr != nil {
-			return fmt.Errorf("the camera is yours, but your viewing key is not registered (%w); run camchain wallet viewing-key --register", vkErr)
+		if !hf.jsonOut {
+			if noEncryption {
+				fmt.Fprintln(e.stdout, "end-to-end encryption: off (--no-encryption): the hub, its disk and any copy of them can watch this camera's video; camchain encryption --on changes that")
+			} else {
+				fmt.Fprintf(e.stdout, "end-to-end encryption: on from the first segment, to your viewing key %s: the hub holds only ciphertext (no transcoding, no pixel analysis, no Home Assistant camera entity)\n", vk.Public())
+			}
+		}
+		if regErr != nil {
+			return fmt.Errorf("the camera is yours, but: %w", regErr)
 		}
 		return nil
 	}
 	return cmd
+}
+
+// signedWire signs msg with k (EIP-712 domain v1) and returns its wire
+// bytes.
+func signedWire(chain uint64, msg tx.Msg, k *keys.PrivateKey) ([]byte, error) {
+	t, err := tx.Sign(chain, msg, k)
+	if err != nil {
+		return nil, err
+	}
+	return t.Encode()
+}
+
+// submitPolicy puts the pairing's encryption policy on the ledger: the
+// very transaction the camera holds, or, if that one can no longer land
+// (it expired while the imprint committed), the same choice signed again.
+func submitPolicy(ctx context.Context, c *api.Client, chain uint64, k *keys.PrivateKey, raw []byte, camera keys.Address, epoch, on uint64) error {
+	_, err := c.Submit(ctx, raw)
+	var ae *api.Error
+	if errors.As(err, &ae) && ae.Result != nil && (ae.Result.CodeName == "expired" || ae.Result.CodeName == "expiry_too_far") {
+		if raw, err = signedWire(chain, &tx.Encryption{Camera: camera, Epoch: epoch, On: on, Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}, k); err != nil {
+			return err
+		}
+		_, err = c.Submit(ctx, raw)
+	}
+	if errors.As(err, &ae) && ae.Result != nil {
+		return fmt.Errorf("the ledger refused it: %s: %s", ae.Result.CodeName, ae.Result.Log)
+	}
+	return err
 }

@@ -108,13 +108,7 @@ func registerViewingKey(ctx context.Context, c *api.Client, chain uint64, k *key
 	case api.CodeOf(err) != api.ErrNotFound:
 		return nil, err
 	}
-	m := &tx.ViewingKey{Account: k.Address(), KEM: e2ee.KEMID, PublicKey: vk.Public().Bytes(),
-		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}
-	signed, err := tx.Sign(chain, m, k)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := signed.Encode()
+	raw, err := signedViewingKey(chain, k, vk)
 	if err != nil {
 		return nil, err
 	}
@@ -132,4 +126,11 @@ func registerViewingKey(ctx context.Context, c *api.Client, chain uint64, k *key
 		return nil, err
 	}
 	return &viewingKeyResult{Tx: res}, nil
+}
+
+// signedViewingKey is k's ViewingKey transaction registering vk (wire
+// bytes).
+func signedViewingKey(chain uint64, k *keys.PrivateKey, vk *e2ee.PrivateKey) ([]byte, error) {
+	return signedWire(chain, &tx.ViewingKey{Account: k.Address(), KEM: e2ee.KEMID, PublicKey: vk.Public().Bytes(),
+		Nonce: tx.NewNonce(), Expiry: tx.ExpiryIn(tx.DefaultTTL)}, k)
 }

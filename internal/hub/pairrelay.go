@@ -60,9 +60,18 @@ func (h *Hub) pairRelay(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, api.Errorf(api.ErrBadRequest, "owner_sig: %v", err)
 	}
+	policy, err := decodeHexField("encryption_tx", req.EncryptionTx)
+	if err != nil {
+		return nil, err
+	}
+	vkTx, err := decodeHexField("viewing_key_tx", req.ViewingKeyTx)
+	if err != nil {
+		return nil, err
+	}
 	preq := &pairing.Request{Secret: code.Secret, EVMChainID: h.node.App.EVMChainID(), Owner: owner, Hub: h.key.Address(),
 		Epoch: req.Epoch, Nonce: nonce, Expiry: req.Expiry, OwnerSig: sig,
-		HubLink: h.linkAdvertise, HubPin: h.linkID.Pin, HubAPI: h.cameraAPI(), Domain: req.Domain}
+		HubLink: h.linkAdvertise, HubPin: h.linkID.Pin, HubAPI: h.cameraAPI(), Domain: req.Domain,
+		Encryption: policy, ViewingKey: vkTx}
 	d, err := preq.ImprintDigest(code.Camera)
 	if err != nil {
 		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
@@ -71,6 +80,11 @@ func (h *Hub) pairRelay(r *http.Request) (any, error) {
 	// imprint its caller did not sign.
 	if who, err := keys.Recover(d, sig); err != nil || who != owner {
 		return nil, api.Errorf(api.ErrBadRequest, "owner_sig is not %s's signature of the imprint of camera %s to this hub", owner.Hex(), code.Camera.Hex())
+	}
+	// The camera checks the policy itself (a hub cannot strip or forge
+	// it); checking it here only spares the code of a request it refuses.
+	if _, err := preq.Policy(code.Camera); err != nil {
+		return nil, api.Errorf(api.ErrBadRequest, "%v", err)
 	}
 	select {
 	case h.relaySlots <- struct{}{}:
@@ -95,4 +109,16 @@ func (h *Hub) pairRelay(r *http.Request) (any, error) {
 		out.PendingReset = "0x" + hex.EncodeToString(resp.PendingReset)
 	}
 	return out, nil
+}
+
+// decodeHexField decodes a 0x hex field of a request body ("" is none).
+func decodeHexField(name, v string) ([]byte, error) {
+	if v == "" {
+		return nil, nil
+	}
+	b, err := hex.DecodeString(strings.TrimPrefix(v, "0x"))
+	if err != nil || !strings.HasPrefix(v, "0x") {
+		return nil, api.Errorf(api.ErrBadRequest, "%s: want 0x hex", name)
+	}
+	return b, nil
 }

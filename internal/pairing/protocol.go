@@ -39,11 +39,49 @@ type Request struct {
 	HubPin     link.Pin // the hub's TLS key
 	HubAPI     string   // the hub's HTTP API URL
 	Domain     uint64   // the EIP-712 domain (tx.Domain) OwnerSig is made in: 1, or 2 for a browser wallet
+	// Encryption is the wire bytes (SPEC §2.3) of the owner's signed
+	// Encryption{camera, epoch, on} policy the camera starts with (SPEC
+	// §8, §17.4): always present, so that no relay can strip the owner's
+	// choice, with the imprint's epoch and expiry.
+	Encryption []byte
+	// ViewingKey is the owner's own signed ViewingKey transaction (SPEC
+	// §17.1): required when Encryption is on, so that the camera has a
+	// key to seal its first segment to; optional (and checked) when off.
+	ViewingKey []byte
 }
 
 // Imprint returns the message the request describes for camera.
 func (r *Request) Imprint(camera keys.Address) *tx.Imprint {
 	return &tx.Imprint{Camera: camera, Owner: r.Owner, Hub: r.Hub, Epoch: r.Epoch, Nonce: r.Nonce, Expiry: r.Expiry}
+}
+
+// Policy checks the request's encryption policy (SPEC §8, §17.4) for
+// camera and returns it: an Encryption transaction for camera, the
+// imprint's epoch and ledger, signed by the imprint's owner, with the
+// imprint's expiry (so that a policy signed for another pairing attempt
+// cannot be passed off with this imprint); with it on, the owner's own
+// ViewingKey registration. A relaying hub can neither forge one nor drop
+// one: a request without a policy is refused.
+func (r *Request) Policy(camera keys.Address) (*tx.EncryptionPolicy, error) {
+	if len(r.Encryption) == 0 {
+		return nil, ErrNoPolicy
+	}
+	p, err := tx.VerifyEncryption(r.Encryption, camera, r.Owner, r.Epoch, r.EVMChainID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
+	}
+	if p.Expiry != r.Expiry {
+		return nil, fmt.Errorf("%w: it expires at %d, the imprint at %d: signed for another pairing", ErrPolicy, p.Expiry, r.Expiry)
+	}
+	switch {
+	case len(r.ViewingKey) > 0:
+		if _, err := tx.VerifyViewingKey(r.ViewingKey, r.Owner, r.EVMChainID); err != nil {
+			return nil, fmt.Errorf("%w: the owner's viewing key: %w", ErrPolicy, err)
+		}
+	case p.On:
+		return nil, fmt.Errorf("%w: encryption on without the owner's viewing key", ErrPolicy)
+	}
+	return p, nil
 }
 
 // ImprintDigest is the EIP-712 digest of the request's imprint for camera,
@@ -101,6 +139,16 @@ var (
 	// ErrCameraRefused: the camera answered with a refusal (wrong or
 	// spent code, a bad request); its reason follows in the message.
 	ErrCameraRefused = errors.New("the camera refused to pair")
+)
+
+// The request's encryption policy (Request.Policy).
+var (
+	// ErrNoPolicy: a request without the owner's encryption policy (a
+	// client older than the policy at the imprint, or a relay that
+	// dropped it).
+	ErrNoPolicy = errors.New("the pairing request carries no encryption policy signed by the owner (upgrade camchain, or the web page)")
+	// ErrPolicy: a policy that is not the owner's, for this imprint.
+	ErrPolicy = errors.New("the encryption policy is not the owner's for this imprint")
 )
 
 // ErrPinSignature: the camera TLS pin is not signed by the camera.
