@@ -14,7 +14,7 @@ import { play, type Player, type PlayerState } from "./player";
 import type { Stream } from "./feedchain";
 import { timeline } from "./timeline";
 import { DecryptError, Keyring, loadViewingKey } from "./e2ee";
-import { deriveViewingKey, KEM_XWING, type ViewingKey } from "./viewingkey";
+import { deriveViewingKey, type ViewingKey } from "./viewingkey";
 import { fromHex, hex0x } from "./bytes";
 
 const root = document.getElementById("app")!;
@@ -769,7 +769,7 @@ function encryptionCard(dev: Device, st?: CameraStatus): HTMLElement {
   const now = h(
     "p",
     { id: "e2ee-now" },
-    !st ? "The hub did not say whether this camera's video is encrypted." : on ? "Now on: your signed policy on the ledger. The camera encrypts its video before its card and the link." : "Now off (the default): the camera sends its video in the clear to this hub, over the encrypted link.",
+    !st ? "The hub did not say whether this camera's video is encrypted." : on ? "Now on: your signed policy on the ledger. The camera encrypts its video before its card and the link." : "Now off: the camera sends its video in the clear to this hub, over the encrypted link.",
   );
   const turn = on ? "off" : "on";
   const confirm = h("input", { id: "e2ee-confirm", type: "checkbox", name: "confirm" }) as HTMLInputElement;
@@ -810,7 +810,7 @@ function encryptionCard(dev: Device, st?: CameraStatus): HTMLElement {
     now,
     toggle,
     panel,
-    h("p", { class: "fine" }, "A policy your wallet signs; the camera checks your signature itself, so the hub can delay a change but not make one (SPEC §17.4). Off unless you turn it on."),
+    h("p", { class: "fine" }, "A policy your wallet signs; the camera checks your signature itself, so the hub can delay a change but not make one (SPEC §17.4). A camera is paired with it on unless you choose otherwise; one paired before that stays off until you turn it on."),
   );
 }
 
@@ -832,6 +832,25 @@ function viewPair() {
     }
   });
   const btn = h("button", { type: "submit", class: "primary" }, "Pair this camera");
+  // End-to-end encryption from the imprint, on unless the owner unticks it
+  // (SPEC §17.4): what the hub then loses is said here, before signing.
+  const encrypt = h("input", { id: "pair-e2ee", type: "checkbox", name: "e2ee", checked: true }) as HTMLInputElement;
+  const e2eeNote = h("div", { class: "fine", id: "pair-e2ee-note" });
+  const sayE2EE = () =>
+    mount(
+      e2eeNote,
+      encrypt.checked
+        ? h(
+            "div",
+            null,
+            h("p", null, "The camera seals its video from its first segment, before its card and the link; this hub, its disk and any copy hold only ciphertext. Your wallet signs the policy and your viewing key with the imprint. What the hub then cannot do:"),
+            h("ul", null, ...E2EE_LOSSES.map((l) => h("li", null, l))),
+            h("p", null, h("strong", null, "If you lose your wallet — the 24 words or the passphrase — the encrypted video is unreadable for ever.")),
+          )
+        : h("p", null, h("strong", null, "Off: this hub, and anyone who copies its disk, can watch this camera's video."), " You can turn encryption on later."),
+    );
+  encrypt.addEventListener("change", sayE2EE);
+  sayE2EE();
   const video = h("video", { class: "scan", hidden: true, "aria-label": "Camera preview for the QR code" });
   const scanBtn = h("button", { type: "button" }, "Scan the QR code");
   let scanning: { stop(): void } | null = null;
@@ -872,6 +891,8 @@ function viewPair() {
     h("div", { class: "row-buttons" }, scanBtn),
     video,
     info,
+    h("div", { class: "check" }, encrypt, h("label", { for: "pair-e2ee" }, "End-to-end encryption (recommended)")),
+    e2eeNote,
     btn,
     status,
   );
@@ -886,13 +907,18 @@ function viewPair() {
     btn.disabled = true;
     try {
       const me = session()!.address;
-      const r = await pair(hub!, me, code, (t) => (status.textContent = t));
+      const r = await pair(hub!, me, code, (t) => (status.textContent = t), { encrypt: encrypt.checked, viewingKey: () => viewingKey(me) });
       const paired = `Camera ${short(r.camera, 5)} is yours (epoch ${r.epoch}); its co-signature verified in this page, imprint at block ${r.imprint.height}.`;
-      // The owner's viewing key on the ledger (SPEC §17.1), so that the
-      // camera can encrypt to it from the imprint on.
-      try {
-        status.textContent = "Making your viewing key in your wallet (it signs one message twice)…";
-        const vk = await viewingKey(me);
+      // The camera holds the policy and the owner's key already (they came
+      // with the imprint); the ledger gets them now, so that the hub's
+      // pages and the viewers see them (SPEC §17.1, §17.4).
+      const submitRaw = async (raw: Uint8Array) => {
+        const t = await rawCall<TxResult>("POST", "/txs", { tx: hex0x(raw) });
+        if (t.code !== 0) throw new Error(`the ledger refused it: ${t.code_name}${t.log ? ` (${t.log})` : ""}`);
+      };
+      const problems: string[] = [];
+      if (r.viewingKey && r.viewingKeyTx) {
+        const vk = r.viewingKey;
         const registered = async () => {
           try {
             return (await get<{ public_key: string }>(`/viewing-keys/${me}`)).public_key.toLowerCase() === hex0x(vk.publicKey);
@@ -901,20 +927,30 @@ function viewPair() {
             return false;
           }
         };
-        if (!(await registered())) {
-          status.textContent = "Sign your viewing key's registration in your wallet…";
-          try {
-            const t = await signAndSubmit(hub!, me, "ViewingKey", { account: me, kem: KEM_XWING, publicKey: vk.publicKey });
-            if (t.code !== 0) throw new Error(`the ledger refused it: ${t.code_name}${t.log ? ` (${t.log})` : ""}`);
-          } catch (e) {
-            // The ledger refuses a key it already holds (registered meanwhile, or by the CLI): then it is there.
-            if (!(await registered())) throw e;
+        try {
+          if (!(await registered())) {
+            status.textContent = "Registering your viewing key on the ledger…";
+            try {
+              await submitRaw(r.viewingKeyTx);
+            } catch (e) {
+              // The ledger refuses a key it already holds (registered meanwhile, or by the CLI): then it is there.
+              if (!(await registered())) throw e;
+            }
           }
+        } catch (e) {
+          problems.push(`your viewing key is not on the ledger (${errText(e)}; the camera has it: register it with camchain wallet viewing-key --register)`);
         }
-        say("ok", `${paired} Your viewing key ${vk.id} is on the ledger: the camera can encrypt its video to you.`);
-      } catch (e) {
-        say("error", `${paired} But your viewing key was not registered (${errText(e)}): until it is, an encrypting camera records in the clear. Register it with camchain wallet viewing-key --register.`);
       }
+      try {
+        await submitRaw(r.encryptionTx);
+      } catch (e) {
+        problems.push(`the encryption policy is not on the ledger (${errText(e)}; the camera has it: sign it again on the camera's page)`);
+      }
+      const e2ee = r.viewingKey
+        ? `End-to-end encryption is on from the first segment, to your viewing key ${r.viewingKey.id}.`
+        : "End-to-end encryption is off: this hub can watch the video.";
+      if (problems.length) say("error", `${paired} ${e2ee} But ${problems.join("; and ")}.`);
+      else say("ok", `${paired} ${e2ee}`);
       go(`#/camera/${r.camera}`);
     } catch (e) {
       status.textContent = "";

@@ -5,7 +5,7 @@
 // itself, against the camera address in the code the user pasted, before
 // it submits anything or reports success.
 import { sha256 } from "@noble/hashes/sha2.js";
-import { checksum, concatBytes, fromHex, hex0x, sameAddress, utf8ToBytes } from "./bytes";
+import { checksum, concatBytes, fromHex, hex0x, randomU64, sameAddress, utf8ToBytes } from "./bytes";
 import { decode } from "./cbor";
 import { digestV2, DOMAIN_V2, type Message } from "./eip712";
 import { ledgerChain, signMessage, withReplay } from "./ledger";
@@ -14,6 +14,7 @@ import { get, post } from "./api";
 import { recover } from "./sig";
 import { encodeTx } from "./tx";
 import type { Device, Status } from "./types";
+import { viewingKeyMsg, type ViewingKey } from "./viewingkey";
 
 export interface Code {
   text: string;
@@ -107,7 +108,25 @@ export function checkCamera(chain: string, code: Code, imprint: Message, a: Rela
   return { camSig, pin, pinSig };
 }
 
-export async function pair(st: Status, owner: string, code: Code, step: (s: string) => void): Promise<PairAnswer> {
+/** What pairing does about end-to-end encryption (SPEC §8, §17.4): the
+ * owner's signed policy travels with the imprint, so the camera seals
+ * from its first segment (encrypt, the default) or records in the clear;
+ * with it on, viewingKey makes the owner's viewing key, whose signed
+ * registration travels too. */
+export interface PairOptions {
+  encrypt: boolean;
+  viewingKey: () => Promise<ViewingKey>;
+}
+
+/** What the pairing signed besides the imprint, for the page to put on
+ * the ledger once the imprint is there. */
+export interface PairResult extends PairAnswer {
+  encryptionTx: Uint8Array;
+  viewingKeyTx?: Uint8Array;
+  viewingKey?: ViewingKey;
+}
+
+export async function pair(st: Status, owner: string, code: Code, step: (s: string) => void, opts: PairOptions): Promise<PairResult> {
   if (code.expiry <= Date.now() / 1000) throw new Error("this pairing code has expired; the camera shows a new one");
   const chain = ledgerChain(st);
   const link = await rawCall<{ hub_address: string }>("GET", "/link");
@@ -121,6 +140,21 @@ export async function pair(st: Status, owner: string, code: Code, step: (s: stri
     if (!(e instanceof HttpError && e.status === 404)) throw e;
   }
   const imprint = withReplay({ camera: code.camera, owner, hub: st.hub_address, epoch });
+  const evm = BigInt(st.eip712_chain_id);
+  let viewingKey: ViewingKey | undefined, viewingKeyTx: Uint8Array | undefined;
+  if (opts.encrypt) {
+    step("Making your viewing key in your wallet (it signs one message twice)…");
+    viewingKey = await opts.viewingKey();
+    step("Sign your viewing key's registration in your wallet: the camera encrypts to it…");
+    const m = viewingKeyMsg(viewingKey, randomU64(), imprint.expiry as bigint);
+    viewingKeyTx = encodeTx(evm, "ViewingKey", m, [await signMessage(st, owner, "ViewingKey", m)]);
+  }
+  // The policy names the imprint's epoch and expiry: the camera takes it
+  // only with this imprint (a hub relaying the request can neither drop
+  // nor swap it).
+  step(`Sign the camera's encryption policy in your wallet (end-to-end encryption ${opts.encrypt ? "on" : "off"})…`);
+  const policy: Message = { camera: code.camera, epoch, on: opts.encrypt ? 1n : 0n, nonce: randomU64(), expiry: imprint.expiry };
+  const encryptionTx = encodeTx(evm, "Encryption", policy, [await signMessage(st, owner, "Encryption", policy)]);
   step("Sign the imprint in your wallet: it makes you the camera's owner…");
   const ownerSig = await signMessage(st, owner, "Imprint", imprint);
   step("The hub is contacting the camera…");
@@ -132,6 +166,8 @@ export async function pair(st: Status, owner: string, code: Code, step: (s: stri
     nonce: (imprint.nonce as bigint).toString(),
     expiry: Number(imprint.expiry),
     owner_sig: hex0x(ownerSig),
+    encryption_tx: hex0x(encryptionTx),
+    ...(viewingKeyTx ? { viewing_key_tx: hex0x(viewingKeyTx) } : {}),
   });
   step("Checking the camera's signatures…");
   const { camSig, pin, pinSig } = checkCamera(chain, code, imprint, relay);
@@ -142,5 +178,5 @@ export async function pair(st: Status, owner: string, code: Code, step: (s: stri
   const res = await rawCall<PairAnswer>("POST", "/pairings", body);
   const d = await get<Device>(`/devices/${code.camera}`);
   if (!d.owned || !sameAddress(d.owner, owner)) throw new Error("the ledger does not show you as the camera's owner");
-  return res;
+  return { ...res, encryptionTx, viewingKeyTx, viewingKey };
 }

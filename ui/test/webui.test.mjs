@@ -153,6 +153,7 @@ test("a tampered co-signature is refused and nothing is paired; the genuine one 
   await page.getByLabel("Pairing code shown by the camera").fill(code1);
   await page.getByRole("button", { name: "Pair this camera" }).click();
   await page.getByText(/Refused: the camera's co-signature does not verify/).waitFor({ timeout: 30000 });
+  await page.evaluate(() => window.scrollTo(0, 0)); // the page is taller than the window: the sticky header at the top
   await shot(page, "pair-refused-desktop");
   await page.unroute("**/api/v1/pairings/relay");
   const pasted = await page.evaluate(() => document.querySelector("#code").value);
@@ -164,7 +165,7 @@ test("a tampered co-signature is refused and nothing is paired; the genuine one 
     code2 = await currentCode();
   }
   assert.notEqual(code2, code1, "the camera shows a new code");
-  // The owner's viewing key, registered by camchain pair for the first camera.
+  // The owner's viewing key, registered with the CLI (camchain wallet viewing-key --register).
   const vkPath = `/api/v1/viewing-keys/${owner.state.address}`;
   const viaCLI = await page.evaluate(async (p) => (await fetch(p, { headers: { "X-Camchain-CSRF": "1" } })).json(), vkPath);
   // The page registers it after the imprint unless the ledger holds it: a
@@ -176,14 +177,14 @@ test("a tampered co-signature is refused and nothing is paired; the genuine one 
   await page.route(`**${vkPath}`, (route) => (lied++ ? route.continue() : route.fulfill({ status: 404, json: { error: { code: "not_found", message: "no viewing key" } } })));
   await page.getByLabel("Pairing code shown by the camera").fill(code2);
   await page.getByRole("button", { name: "Pair this camera" }).click();
-  const said = await outcome(page, "is on the ledger", 60000);
-  assert.match(said, /is yours .* Your viewing key viewkey:0x[0-9a-f]{64} is on the ledger/);
+  const said = await outcome(page, "End-to-end encryption is on from the first segment", 60000);
+  assert.match(said, /is yours .* End-to-end encryption is on from the first segment, to your viewing key viewkey:0x[0-9a-f]{64}\./);
   await page.unroute(`**${vkPath}`);
   assert.equal(lied, 2, "asked before submitting and after the ledger's answer");
   const vkPrompts = owner.state.log.filter((l) => l.method === "personal_sign" && l.text.startsWith("camchain viewing key\n"));
   assert.equal(vkPrompts.length, 2, "the viewing key: two signatures of its message");
   const vkTx = owner.state.log.filter((l) => l.method === "eth_signTypedData_v4" && l.primaryType === "ViewingKey");
-  assert.equal(vkTx.length, 1, "one ViewingKey transaction signed after the imprint");
+  assert.equal(vkTx.length, 2, "a ViewingKey registration signed with each imprint (the camera seals to it from its first segment)");
   assert.equal(vkTx[0].message.account, owner.state.address);
   assert.equal(String(vkTx[0].message.kem), "25722");
   // The key the page made from the browser wallet is the one camchain made from the words.
@@ -194,6 +195,16 @@ test("a tampered co-signature is refused and nothing is paired; the genuine one 
   const typed = owner.state.log.filter((l) => l.method === "eth_signTypedData_v4" && l.primaryType === "Imprint");
   assert.equal(typed.length, 2);
   assert.equal(typed[0].domain.chainId, undefined, "the imprint is signed in the v2 domain (no chainId)");
+  // With each imprint, the owner's encryption policy — on, the default —
+  // for this very imprint (its epoch and expiry), which the camera takes.
+  const policies = owner.state.log.filter((l) => l.method === "eth_signTypedData_v4" && l.primaryType === "Encryption");
+  assert.equal(policies.length, 2, "an Encryption policy signed with each imprint");
+  for (const [i, p] of policies.entries()) {
+    assert.equal(p.message.on, "1", "on by default");
+    assert.equal(p.message.camera.toLowerCase(), cam2.toLowerCase());
+    assert.equal(p.message.expiry, typed[i].message.expiry, "the policy expires with its imprint");
+    assert.equal(p.message.epoch, typed[i].message.epoch);
+  }
   await page.getByRole("link", { name: "Cameras", exact: true }).click();
   await page.getByRole("heading", { name: "Cameras" }).waitFor();
   await page.waitForFunction(() => document.querySelectorAll("ul.cams > li").length === 2);
@@ -250,11 +261,18 @@ test("settings: the checkpoint period lands on the ledger", async () => {
   assert.ok("salt" in r.domain && !("chainId" in r.domain));
 });
 
-test("end-to-end encryption: the owner reads what the hub loses before signing, and turns it on", async () => {
+test("end-to-end encryption: on from the page's pairing; the owner turns it off, then reads what the hub loses before signing, and turns it on", async () => {
   const page = ownerPage;
   await page.goto(`${HUB}/#/camera/${cam2}?t=${Date.now()}`);
   const card = page.getByRole("region", { name: "End-to-end encryption" });
-  await card.getByText("Now off (the default)").waitFor();
+  // Paired in the page with the default: on, the policy on the ledger.
+  await card.getByText("Now on: your signed policy on the ledger.").waitFor();
+  await card.getByRole("button", { name: "Turn end-to-end encryption off…" }).click();
+  const offPanel = card.getByRole("form", { name: "Before turning encryption off" });
+  await offPanel.getByLabel(/new video will reach the hub unencrypted/).check();
+  await offPanel.getByRole("button", { name: "Sign: turn encryption off" }).click();
+  await outcome(page, "End-to-end encryption off: on the ledger", 30000);
+  await card.getByText("Now off: the camera sends its video in the clear").waitFor();
   const facts = await page.locator(".facts").first().innerText();
   assert.match(facts, /End-to-end encryption\s*off/);
   const before = owner.state.log.length;
