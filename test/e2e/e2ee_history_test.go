@@ -41,7 +41,10 @@ func TestE2EEHistory(t *testing.T) {
 	owner, viewer, other := newWallet(t), newWallet(t), newWallet(t)
 	camera := pair(t, h, a, owner)
 	ownerAddr, viewerAddr, otherAddr := walletAddress(t, owner), walletAddress(t, viewer), walletAddress(t, other)
-	mustCLI(t, owner, "encryption", "--camera", camera, "--on", "--hub", h.url())
+	// Paired with the default: encrypting from the imprint on, no
+	// `camchain encryption --on` needed. The RTSP source starts once the
+	// camera is paired, so the camera records nothing unpaired (which is in
+	// the clear: there is no owner to seal to, SPEC §17.4).
 	waitFor(t, 60*time.Second, "the camera encrypting", func() bool { return e2eeState(t, a) == "on" })
 	start(t, "camchain-testcam", "ready", "-addr", camAddr)
 	waitFor(t, 60*time.Second, "3 segments on the hub", func() bool { return hubHead(t, h, camera) >= 2 })

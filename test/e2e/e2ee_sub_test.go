@@ -35,7 +35,10 @@ func TestE2EESubStream(t *testing.T) {
 	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--source", src, "--sub-source", src, "--camera-max-backoff", "1s")
 	owner := newWallet(t)
 	camera := pair(t, h, a, owner)
-	mustCLI(t, owner, "encryption", "--camera", camera, "--on", "--hub", h.url())
+	// Paired with the default: encrypting from the imprint on, no
+	// `camchain encryption --on` needed. The RTSP source starts once the
+	// camera is paired, so the camera records nothing unpaired (which is in
+	// the clear: there is no owner to seal to, SPEC §17.4).
 	waitFor(t, 60*time.Second, "the camera encrypting", func() bool { return e2eeState(t, a) == "on" })
 	start(t, "camchain-testcam", "ready", "-addr", camAddr)
 	waitFor(t, 90*time.Second, "4 sub segments acknowledged", func() bool { return seqOf(a.status(t).SubAcked) >= 3 })

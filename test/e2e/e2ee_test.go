@@ -170,11 +170,13 @@ func lists(e api.Envelope, account string) bool {
 	return false
 }
 
-// TestE2EE: with the owner's policy on, the camera seals every segment and
-// part before its card and the link. The hub's whole data directory, its
+// TestE2EE: a camera paired with camchain pair's default (E2EE on, the
+// owner's policy and viewing key travelling with the imprint) seals every
+// segment and part before its card and the link, from its first segment
+// (segment #0 on the hub and the card is sealed). The hub's whole data directory, its
 // API responses (recordings, records, envelopes, an evidence bundle) and
 // its log, and the camera's card, hold no plaintext frame — while with the
-// policy off the same search finds them — yet `camchain verify` of the
+// policy off (camchain pair --no-encryption) the same search finds them — yet `camchain verify` of the
 // hub's copy and of the card and `camchain evidence verify` pass without a
 // key. The owner's viewing key opens what was recorded; a viewer's opens
 // it while granted; after the revoke, the content keys drawn do not list
@@ -193,10 +195,11 @@ func TestE2EE(t *testing.T) {
 		cam := runTestcam(t)
 		a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--source", "rtsp://"+cam.addr+"/sample")
 		owner := newWallet(t)
-		camera := pair(t, h, a, owner)
+		// E2EE off, explicitly: the control for the search below.
+		camera := pairClear(t, h, a, owner)
 		waitFor(t, 60*time.Second, "3 segments on the hub", func() bool { return hubHead(t, h, camera) >= 2 })
 		if s := e2eeState(t, a); s != "off" {
-			t.Fatalf("e2ee %q without a policy, want off", s)
+			t.Fatalf("e2ee %q paired with --no-encryption, want off", s)
 		}
 		if hits := findPlaintext(t, h.data, needles); len(hits) == 0 {
 			t.Fatal("with E2EE off the search finds no plaintext in the hub's data: the search is broken")
@@ -214,17 +217,31 @@ func TestE2EE(t *testing.T) {
 func testE2EEOn(t *testing.T, needles map[string][]byte) {
 	h := initHub(t)
 	h.run(t)
-	// The camera's RTSP source answers only once the policy has reached
-	// the camera: nothing is recorded before.
+	// The camera's RTSP source answers only once the camera is paired:
+	// an unpaired camera records in the clear (it has no owner to seal
+	// to), and nothing is recorded before. Pairing with camchain pair's
+	// default is all it takes: the owner's policy (on) and viewing key came
+	// with the imprint, so the camera encrypts from its first segment —
+	// before the policy is on the ledger, or the hub forwarded anything.
 	camAddr := freeAddr(t)
 	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--source", "rtsp://"+camAddr+"/sample", "--parts", "200ms", "--camera-max-backoff", "1s")
 	owner, viewer := newWallet(t), newWallet(t)
-	camera := pair(t, h, a, owner)
+	rc, out, errs := camchain(append([]string{"pair", pairingCode(t, a.data), "--hub", h.url(), "--yes"}, owner.flags()...)...)
+	if rc != 0 || !strings.Contains(out, "end-to-end encryption: on from the first segment") {
+		t.Fatalf("pair with the default: exit %d\n%s%s", rc, out, errs)
+	}
+	camera := strings.Fields(out)[1]
+	h.readAs(t, owner)
+	waitFor(t, 30*time.Second, "the camera paired", func() bool { return a.status(t).Paired })
+	if s := e2eeState(t, a); s != "on" {
+		t.Fatalf("paired with the default, e2ee %q: want on from the imprint", s)
+	}
 	ownerAddr, viewerAddr := walletAddress(t, owner), walletAddress(t, viewer)
-	mustCLI(t, owner, "policy", "--camera", camera, "--period", "1m", "--hub", h.url())
-	mustCLI(t, owner, "encryption", "--camera", camera, "--on", "--hub", h.url())
-	waitFor(t, 60*time.Second, "the camera encrypting", func() bool { return e2eeState(t, a) == "on" })
+	if st, err := h.client(t).CameraStatus(context.Background(), camera); err != nil || !st.Encryption {
+		t.Fatalf("the ledger's policy after camchain pair: %+v, %v; want on", st, err)
+	}
 	start(t, "camchain-testcam", "ready", "-addr", camAddr)
+	mustCLI(t, owner, "policy", "--camera", camera, "--period", "1m", "--hub", h.url())
 	waitFor(t, 60*time.Second, "3 segments on the hub", func() bool { return hubHead(t, h, camera) >= 2 })
 
 	// A viewer granted, with a viewing key: the next content key lists it.
@@ -335,7 +352,7 @@ func testE2EEOn(t *testing.T, needles map[string][]byte) {
 
 	// Verify needs no key.
 	chainDir := filepath.Join(h.data, "recordings", strings.ToLower(strings.TrimPrefix(camera, "0x")), "0")
-	rc, out, errs := camchain("verify", "--hub", h.url(), chainDir)
+	rc, out, errs = camchain("verify", "--hub", h.url(), chainDir)
 	if rc != 1 || !strings.Contains(out, "verified") || strings.Contains(out, "✗ ") {
 		// Exit 1 only for the pending segments after the last checkpoint.
 		t.Fatalf("verify of the hub's sealed copy: exit %d\n%s%s", rc, out, errs)

@@ -31,7 +31,10 @@ func TestRetentionExportVerify(t *testing.T) {
 	cam := runTestcam(t)
 	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--source", "rtsp://"+cam.addr+"/sample")
 	w := newWallet(t)
-	camera := pair(t, h, a, w)
+	// E2EE off: this test is of retention and the plaintext export (ffmpeg
+	// decodes it, verify proves it without a keys file); TestE2EE exports
+	// an encrypted camera, decrypting with the owner's key.
+	camera := pairClear(t, h, a, w)
 	for _, args := range [][]string{
 		{"policy", "--camera", camera, "--period", "1m"},
 		{"retention", "--camera", camera, "--days", "7"},

@@ -278,10 +278,29 @@ func pairingCode(t *testing.T, agentData string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// pair pairs the agent's camera with the hub as w, and returns the camera.
+// pair pairs the agent's camera with the hub as w, with camchain pair's
+// default — end-to-end encryption on from the imprint (docs/SPEC.md
+// §17.4): the hub and the card then hold only sealed segments — and
+// returns the camera.
 func pair(t *testing.T, h *hubProc, a *agentProc, w wallet) string {
 	t.Helper()
-	code, out, errs := camchain(append([]string{"pair", pairingCode(t, a.data), "--hub", h.url(), "--yes"}, w.flags()...)...)
+	return pairWith(t, h, a, w)
+}
+
+// pairClear pairs with end-to-end encryption off (camchain pair
+// --no-encryption), for tests of something else that read the video
+// itself: ffprobe or ffmpeg on the hub's or the card's segment files, frame
+// counts, watch or the browser player without the owner's viewing key, the
+// hub's H.265 transcoding. Each caller says which.
+func pairClear(t *testing.T, h *hubProc, a *agentProc, w wallet) string {
+	t.Helper()
+	return pairWith(t, h, a, w, "--no-encryption")
+}
+
+func pairWith(t *testing.T, h *hubProc, a *agentProc, w wallet, extra ...string) string {
+	t.Helper()
+	args := append([]string{"pair", pairingCode(t, a.data), "--hub", h.url(), "--yes"}, extra...)
+	code, out, errs := camchain(append(args, w.flags()...)...)
 	if code != 0 {
 		t.Fatalf("pair: exit %d: %s%s", code, out, errs)
 	}

@@ -35,7 +35,9 @@ func TestWatchLiveParts(t *testing.T) {
 	h.run(t)
 	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--source", "rtsp://"+cam.addr+"/main", "--segment", "1s", "--parts", "200ms")
 	owner := newWallet(t)
-	camera := pair(t, h, a, owner)
+	// E2EE off: watch --parts writes what ffmpeg and ffprobe decode and
+	// count frames of; TestE2EE watches sealed parts with the owner's key.
+	camera := pairClear(t, h, a, owner)
 	if rc, _, errs := camchain(append([]string{"login", "--hub", h.url()}, owner.flags()...)...); rc != 0 {
 		t.Fatalf("login: %s", errs)
 	}

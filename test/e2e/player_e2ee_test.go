@@ -37,7 +37,10 @@ func TestVerifiedPlayerE2EE(t *testing.T) {
 	owner, viewer := newWallet(t), newWallet(t)
 	camera := pair(t, h, a, owner)
 	viewerAddr := walletAddress(t, viewer)
-	mustCLI(t, owner, "encryption", "--camera", camera, "--on", "--hub", h.url())
+	// Paired with the default: encrypting from the imprint on, no
+	// `camchain encryption --on` needed. The RTSP source starts once the
+	// camera is paired, so the camera records nothing unpaired (which is in
+	// the clear: there is no owner to seal to, SPEC §17.4).
 	waitFor(t, 60*time.Second, "the camera encrypting", func() bool { return e2eeState(t, a) == "on" })
 	start(t, "camchain-testcam", "ready", "-addr", camAddr)
 	waitFor(t, 60*time.Second, "3 segments on the hub", func() bool { return hubHead(t, h, camera) >= 2 })

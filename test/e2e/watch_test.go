@@ -23,7 +23,10 @@ func TestWatchALiveCamera(t *testing.T) {
 	a := runAgent(t, filepath.Join(t.TempDir(), "agent"), "--source", "rtsp://"+cam.addr+"/main",
 		"--sub-source", "rtsp://"+cam.addr+"/sub", "--segment", "1s")
 	owner := newWallet(t)
-	camera := pair(t, h, a, owner)
+	// E2EE off: the watched files are decoded (ffmpeg, ffprobe frame
+	// counts, the H.265 sub stream); TestE2EE and TestE2EESubStream watch
+	// encrypted streams with the owner's key.
+	camera := pairClear(t, h, a, owner)
 	if rc, _, errs := camchain(append([]string{"login", "--hub", h.url()}, owner.flags()...)...); rc != 0 {
 		t.Fatalf("login: %s", errs)
 	}
