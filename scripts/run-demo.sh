@@ -60,6 +60,15 @@ if printf '%s\n' "$status" | grep -q '"paired": false'; then
   "$BIN/camchain" pair "$(cat "$RUN_DIR/camera/pairing-code.txt")" --hub "$HUB" "${WALLET[@]}" \
     --hub-address "$hub_address" --chain-id "$hub_chain" --hub-pin "$hub_pin"
 fi
+# Pairing signs the camera's encryption policy with the imprint: on by
+# default (camchain pair --no-encryption opts out), so the camera seals its
+# video from its first segment to the demo wallet's viewing key.
+for _ in $(seq 1 50); do
+  e2ee=$("$BIN/camchain-agent" status --data "$RUN_DIR/camera" 2>/dev/null | sed -n 's/.*"e2ee": "\([^"]*\)".*/\1/p')
+  [ -n "$e2ee" ] && break
+  sleep 0.1
+done
+echo "== The camera's end-to-end encryption: ${e2ee:-unknown}"
 echo "== Logging in to the hub with the demo wallet (Sign-In with Ethereum):"
 "$BIN/camchain" login --hub "$HUB" "${WALLET[@]}"
 
@@ -68,6 +77,7 @@ cat <<MSG
 camchain is running.
   hub API     $HUB/api/v1/status
   camera      $camera: recording the sample clip into $RUN_DIR/camera, uploading to the hub over the link ($LINK)
+  encryption  ${e2ee:-unknown} (end-to-end: the hub holds only ciphertext; the browser player and camchain watch/export decrypt with the wallet)
   logs        $RUN_DIR/hub.log, $RUN_DIR/camera.log
 
 The web UI: open $HUB/ in a browser, then sign in either way:
@@ -87,7 +97,8 @@ Every read of the hub needs a login (the demo wallet is logged in above). In ano
   $BIN/camchain-agent status --data $RUN_DIR/camera
   $BIN/camchain audit ${WALLET[*]} --hub $HUB
   $BIN/camchain policy --camera $camera --period 1m ${WALLET[*]} --hub $HUB   # checkpoint every minute
-  $BIN/camchain verify $RUN_DIR/camera/store --hub $HUB  # every clip on the "SD card" against the ledger
+  $BIN/camchain verify $RUN_DIR/camera/store --hub $HUB  # every clip on the "SD card" against the ledger (sealed: no key needed)
+  $BIN/camchain watch --camera $camera --segments 3 --out watched.mp4 ${WALLET[*]} --hub $HUB  # verified, decrypted here
   $BIN/camchain-agent reset --data $RUN_DIR/camera      # the camera's reset button
 Ctrl-C stops the hub and the camera.
 MSG
