@@ -235,7 +235,10 @@ func agentPhase(ctx context.Context, o *options, bins, data string, padBitrate f
 	return r, nil
 }
 
-// pairAgent makes a wallet and pairs the agent's camera with the hub.
+// pairAgent makes a wallet and pairs the agent's camera with the hub,
+// with end-to-end encryption off (camchain pair --no-encryption): the
+// agent rows measure the pipeline they always have, and the e2ee group
+// turns it on and off itself, beside each other in one run.
 func pairAgent(ctx context.Context, bins, tmp, agentData, httpAddr string) error {
 	keystore, pass := filepath.Join(tmp, "keystore"), filepath.Join(tmp, "passphrase")
 	if err := os.WriteFile(pass, []byte("bench passphrase\n"), 0o600); err != nil {
@@ -253,7 +256,7 @@ func pairAgent(ctx context.Context, bins, tmp, agentData, httpAddr string) error
 	}); err != nil {
 		return fmt.Errorf("no pairing code: %w", err)
 	}
-	out, err := exec.CommandContext(ctx, cli, "pair", string(bytes.TrimSpace(code)), "--hub", "http://"+httpAddr, "--yes",
+	out, err := exec.CommandContext(ctx, cli, "pair", string(bytes.TrimSpace(code)), "--hub", "http://"+httpAddr, "--yes", "--no-encryption",
 		"--keystore", keystore, "--passphrase-file", pass).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("camchain pair: %w\n%s", err, out)
