@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +25,9 @@ import (
 // the owner's viewing key opens it into the sample; `camchain verify` of
 // the hub's sealed sub chain passes without a key; `camchain watch
 // --stream sub` verifies the sealed sub chain and decrypts it into a file
-// ffmpeg decodes.
+// ffmpeg decodes; a viewer granted with history from before the first
+// segment gets the sub stream's keys from the owner's `camchain
+// history-keys` and watches it decrypted.
 func TestE2EESubStream(t *testing.T) {
 	t.Parallel()
 	needles := plaintextNeedles(t)
@@ -108,6 +111,41 @@ func TestE2EESubStream(t *testing.T) {
 	if b, _ := os.ReadFile(file); !bytes.Contains(b, needles["SPS"]) {
 		t.Fatal("watch --stream sub wrote no plaintext SPS")
 	}
+
+	// History-from on the sub stream (SPEC §17.6): a viewer granted now,
+	// with history from before the first segment, gets from the owner's
+	// `camchain history-keys` the keys of both streams' recordings, and
+	// `camchain watch --stream sub` decrypts the sub stream's for it.
+	viewer := newWallet(t)
+	viewerAddr := walletAddress(t, viewer)
+	histFrom := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	mustCLI(t, owner, "grant", "--camera", camera, "--viewer", viewerAddr, "--history-from", histFrom, "--hub", h.url())
+	mustCLI(t, viewer, "wallet", "viewing-key", "--register", "--hub", h.url())
+	mustCLI(t, owner, "login", "--hub", h.url())
+	out = mustCLI(t, owner, "history-keys", "--camera", camera, "--viewer", viewerAddr, "--hub", h.url(), "--json")
+	var res struct {
+		Content   int `json:"content_keys"`
+		Segments  int `json:"segment_keys"`
+		Envelopes int `json:"envelopes"`
+	}
+	// One period, still being recorded (the default 24 h): its keys go
+	// segment by segment, both streams' (at least the 4 sub segments').
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Content+res.Segments < 4 || res.Envelopes != 1 {
+		t.Fatalf("history-keys for a camera with a sub stream: %+v, %v\n%s", res, err, out)
+	}
+	mustCLI(t, viewer, "login", "--hub", h.url())
+	vfile := filepath.Join(t.TempDir(), "viewer-sub.mp4")
+	rc, out, errs = camchain(append([]string{"watch", "--camera", camera, "--stream", "sub", "--hub", h.url(), "--from", histFrom, "--segments", "3", "--out", vfile, "--timeout", "60s"}, viewer.flags()...)...)
+	if rc != 0 || !strings.Contains(out, "verified 3 segment(s)") {
+		t.Fatalf("watch --stream sub from history-from as the viewer: exit %d\n%s%s", rc, out, errs)
+	}
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-i", vfile, "-f", "null", "-").CombinedOutput(); err != nil || len(b) != 0 {
+		t.Fatalf("ffmpeg decoding what the viewer's watch --stream sub decrypted: %v\n%s", err, b)
+	}
+	if b, _ := os.ReadFile(vfile); !bytes.Contains(b, needles["SPS"]) {
+		t.Fatal("the viewer's watch --stream sub wrote no plaintext SPS")
+	}
+
 	if hits := findPlaintext(t, h.data, needles); len(hits) > 0 {
 		t.Errorf("plaintext in the hub's data directory: %v", hits)
 	}

@@ -177,6 +177,13 @@ const api = (page, path) =>
     return r.json();
   }, path);
 const ms = (s) => Date.parse(s.replace(/(\.\d{3})\d+/, "$1"));
+// ns is an RFC 3339 time in nanoseconds since the epoch (a BigInt), to the
+// precision the hub keeps: a segment starting at .112871 s does not hold
+// the instant .112 s, which ms() would round it onto.
+const ns = (s) => {
+  const m = /^(.*?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(s);
+  return BigInt(Date.parse(m[1] + m[3])) * 1_000_000n + BigInt(((m[2] ?? "") + "000000000").slice(0, 9));
+};
 
 /** timelineShown waits for the camera page's timeline to have drawn a
  * window newer than load number after, and returns that window. */
@@ -271,9 +278,10 @@ test("the recordings timeline: the API's gap and alarm drawn where it says, each
   await waitState(page, "verified", 30000);
   const first = Number(await page.locator(".play-state").getAttribute("data-first"));
   const recs = await api(page, `/devices/${CAM}/recordings?from=${target.first_seq}&limit=100`);
-  const holding = recs.items.find((r) => ms(r.start) <= clicked && clicked < ms(r.start) + r.duration_seconds * 1000);
+  const at = BigInt(Math.trunc(clicked)) * 1_000_000n; // what the page asks the hub for: new Date(cursor), the click's millisecond
+  const holding = recs.items.find((r) => ns(r.start) <= at && at < ns(r.start) + BigInt(Math.round(r.duration_seconds * 1e9)));
   assert.ok(holding, `no recording holds ${new Date(clicked).toISOString()}`);
-  assert.equal(first, ms(holding.start), `playback starts at ${new Date(first).toISOString()}; the segment holding the click starts at ${holding.start}`);
+  assert.equal(first, Number(ns(holding.start) / 1_000_000n), `playback starts at ${new Date(first).toISOString()}; the segment holding the click starts at ${holding.start}`);
   await decoded(page, 25);
   const head = await page.locator(".tl-playhead").evaluate((e) => ({ hidden: e.hidden, t: Number(e.dataset.time) }));
   assert.ok(!head.hidden && head.t >= first && head.t < Date.now(), `the playhead: ${JSON.stringify(head)}`);
