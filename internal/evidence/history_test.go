@@ -170,7 +170,12 @@ func historyScenario(t *testing.T) (*evidencetest.Camera, []byte, []ed25519.Priv
 			return fmt.Errorf("vote: %+v %v", res, err)
 		}
 		added = append(added, k)
-		return nil
+		// The new set signs from two blocks after the vote's (CometBFT
+		// applies a validator update at H+2): once H+1 is committed, the
+		// next checkpoint lands in a block the new set signs — without
+		// this wait a quick checkpoint shared the old set's last block
+		// (failed CI once).
+		return h.Node().WaitForHeight(ctx, res.Tx.Height+1)
 	}
 	for _, step := range []func() error{
 		func() error { return cam.Record(2, t0, 2*time.Second, 64) },
