@@ -52,24 +52,35 @@ func compareAcrossReset(t *testing.T, h *hubProc, a *agentProc, camera string, m
 	}
 }
 
-// storedHead is the head of the camera's epoch-0 main chain in the hub
-// data directory hubData, read from its files (the hub not running).
-func storedHead(t *testing.T, hubData, camera string) feedchain.Head {
+// openChain opens the store at storeDir (a hub's recordings or a camera's
+// card, the program not running) and camera's chain ref in it; close the
+// store with the function it returns before the program runs again.
+func openChain(t *testing.T, storeDir, camera string, ref store.ChainRef) (*store.Chain, func()) {
 	t.Helper()
 	cAddr, err := keys.ParseAddress(camera)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs, err := store.Open(filepath.Join(hubData, "recordings"), store.Options{})
+	s, err := store.Open(storeDir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer hs.Close()
-	hc, err := hs.StreamChain(store.ChainRef{Camera: cAddr})
+	ref.Camera = cAddr
+	c, err := s.StreamChain(ref)
 	if err != nil {
+		s.Close()
 		t.Fatal(err)
 	}
-	return hc.Head()
+	return c, func() { s.Close() }
+}
+
+// storedHead is the head of the camera's epoch-0 main chain in the hub
+// data directory hubData, read from its files (the hub not running).
+func storedHead(t *testing.T, hubData, camera string) feedchain.Head {
+	t.Helper()
+	c, done := openChain(t, filepath.Join(hubData, "recordings"), camera, store.ChainRef{})
+	defer done()
+	return c.Head()
 }
 
 // compareStream is compareStores for one stream's chain.
@@ -85,29 +96,10 @@ func compareChains(t *testing.T, hubData, agentData, camera string, epoch uint64
 
 func compareStreamChains(t *testing.T, hubData, agentData, camera string, ref store.ChainRef, checkAcked bool) (hub, cam feedchain.Head) {
 	t.Helper()
-	cAddr, err := keys.ParseAddress(camera)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs, err := store.Open(filepath.Join(hubData, "recordings"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hs.Close()
-	as, err := store.Open(filepath.Join(agentData, "store"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer as.Close()
-	ref.Camera = cAddr
-	hc, err := hs.StreamChain(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac, err := as.StreamChain(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hc, hubDone := openChain(t, filepath.Join(hubData, "recordings"), camera, ref)
+	defer hubDone()
+	ac, camDone := openChain(t, filepath.Join(agentData, "store"), camera, ref)
+	defer camDone()
 	hub, cam = hc.Head(), ac.Head()
 	if acked := ac.Acked(); checkAcked && acked.Valid && (!hub.Valid || hub.Seq < acked.Seq) {
 		t.Fatalf("the camera saw record #%d acknowledged but the hub holds only %v: an acknowledged segment was lost", acked.Seq, hub)
