@@ -105,15 +105,7 @@ func requestIn(t *testing.T, dom tx.Domain, code *pairing.Code, owner *keys.Priv
 // signedIn is m signed by k in domain dom on chain 7, as wire bytes.
 func signedIn(t *testing.T, dom tx.Domain, m tx.Msg, k *keys.PrivateKey) []byte {
 	t.Helper()
-	s, err := tx.SignIn(dom, 7, m, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return signedInChain(t, dom, 7, m, k)
 }
 
 func alarmKinds(a *Agent) []string {

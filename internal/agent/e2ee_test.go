@@ -14,7 +14,13 @@ import (
 
 func signedTx(t *testing.T, chain uint64, m tx.Msg, k *keys.PrivateKey) []byte {
 	t.Helper()
-	s, err := tx.Sign(chain, m, k)
+	return signedInChain(t, tx.DomainV1, chain, m, k)
+}
+
+// signedInChain is m signed by k in domain dom on chain, as wire bytes.
+func signedInChain(t *testing.T, dom tx.Domain, chain uint64, m tx.Msg, k *keys.PrivateKey) []byte {
+	t.Helper()
+	s, err := tx.SignIn(dom, chain, m, k)
 	if err != nil {
 		t.Fatal(err)
 	}
