@@ -46,9 +46,15 @@ after(async () => {
   await browser?.close();
 });
 
-async function signedIn(w) {
+// signedIn opens the hub's UI in a new context, signs w in and goes to the
+// camera's page. setup(context) runs before the first request: what it
+// routes applies to the cameras grid too, whose live tile fetches the
+// content key's envelope into the page's keyring before the camera page
+// opens.
+async function signedIn(w, setup = async () => {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await injectWallet(context, w);
+  await setup(context);
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
   await page.goto(HUB + "/");
@@ -134,19 +140,22 @@ test("owner, E2EE on: a recorded range opens and plays to its signed end; the vi
 });
 
 test("a hub that alters an envelope (one bit of the camera's signature) breaks playback before anything is appended", async () => {
-  const page = await signedIn(owner);
+  // The route is in place from the first request: the cameras grid's live
+  // tile fetches the envelope too, and the page keeps what it opened.
   let altered = 0;
-  await page.route("**/api/v1/devices/*/envelopes?**", async (route) => {
-    const resp = await route.fetch();
-    const j = await resp.json();
-    for (const it of j.items ?? []) {
-      const e = it.envelope;
-      const i = e.length - 10; // inside the 65-byte signature, the last field
-      it.envelope = e.slice(0, i) + (e[i] === "0" ? "1" : "0") + e.slice(i + 1);
-      altered++;
-    }
-    await route.fulfill({ response: resp, json: j });
-  });
+  const page = await signedIn(owner, (context) =>
+    context.route("**/api/v1/devices/*/envelopes?**", async (route) => {
+      const resp = await route.fetch();
+      const j = await resp.json();
+      for (const it of j.items ?? []) {
+        const e = it.envelope;
+        const i = e.length - 10; // inside the 65-byte signature, the last field
+        it.envelope = e.slice(0, i) + (e[i] === "0" ? "1" : "0") + e.slice(i + 1);
+        altered++;
+      }
+      await route.fulfill({ response: resp, json: j });
+    }),
+  );
   await page.getByRole("button", { name: "Watch live" }).click();
   await waitState(page, "broken", 40000);
   assert.ok(altered > 0);
