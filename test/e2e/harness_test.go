@@ -7,11 +7,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,7 +27,22 @@ import (
 
 var binDir string
 
+// e2eParallel is how many of the tests that call t.Parallel (those that
+// mostly wait: for a checkpoint period, an outage, a validator vote) run at
+// once when `go test` is not given -parallel: more than the default of one
+// per core, since they wait far more than they compute and the sequential
+// tests (browsers, floods, kills, timings) are done before they start.
+const e2eParallel = 4
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		if err := flag.Set("test.parallel", strconv.Itoa(e2eParallel)); err != nil {
+			panic(err)
+		}
+	}
 	dir, err := os.MkdirTemp("", "camchain-e2e-bin-")
 	if err != nil {
 		panic(err)

@@ -27,6 +27,7 @@ import (
 // Chromium; stripped of its history, or pinned to the changed set, it does
 // not.
 func TestEvidenceAcrossValidatorChanges(t *testing.T) {
+	t.Parallel() // mostly waiting: for checkpoint periods, for the votes' blocks
 	ui, chromium := browserTestDeps(t)
 	hubs := startNetwork(t, 4)
 	bound := hubs[0]
