@@ -60,18 +60,24 @@ async function signedIn(proxy) {
   await page.getByRole("heading", { name: "Cameras" }).waitFor();
   await page.goto(`${HUB}/#/camera/${CAM}`);
   await page.getByRole("heading", { name: "Watch" }).waitFor();
-  // Every state the player shows, in order, as it shows it, with its text.
+  // Every state the player shows, in order, with its text. One callback
+  // may bring several changes (a burst of parts on a loaded machine): each
+  // record's old value is the state before it, the element's the last;
+  // only the last one's text is still there to read ("" for the others).
   await page.evaluate(() => {
     const el = document.querySelector(".play-state");
     window.__states = [];
     window.__texts = [];
-    new MutationObserver(() => {
-      const s = el.dataset.state;
+    const push = (s, text) => {
       if (window.__states[window.__states.length - 1] !== s) {
         window.__states.push(s);
-        window.__texts.push(el.innerText);
+        window.__texts.push(text);
       }
-    }).observe(el, { attributes: true, attributeFilter: ["data-state"] });
+    };
+    new MutationObserver((records) => {
+      for (const r of records.slice(1)) push(r.oldValue, "");
+      push(el.dataset.state, el.innerText);
+    }).observe(el, { attributes: true, attributeFilter: ["data-state"], attributeOldValue: true });
   });
   return { page, sockets };
 }
@@ -110,7 +116,7 @@ test("live view with parts: each part plays as it verifies, unverified until its
   await page.getByRole("button", { name: "Watch live" }).click();
   await waitState(page, "unverified-part");
   assert.match(sockets.find((u) => u.includes("/play?")) ?? "", /[?&]parts=1(&|$)/, `the live view's socket asks for parts: ${sockets}`);
-  const text = await page.evaluate(() => window.__texts[window.__states.indexOf("unverified-part")]);
+  const text = await page.evaluate(() => window.__texts.find((t, i) => t && window.__states[i] === "unverified-part"));
   assert.match(text, /^Unverified part: playing \d+ parts? of record #\d+, each signed by the camera and checked in this page, not yet bound into the chain/);
   // Parts of one segment, its record binding them, and the next segment's parts: twice.
   const deadline = Date.now() + 30000;

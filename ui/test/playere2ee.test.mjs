@@ -66,10 +66,13 @@ async function signedIn(w, setup = async () => {}) {
   await page.evaluate(() => {
     const el = document.querySelector(".play-state");
     window.__states = [];
-    new MutationObserver(() => {
-      const s = el.dataset.state;
-      if (window.__states[window.__states.length - 1] !== s) window.__states.push(s);
-    }).observe(el, { attributes: true, attributeFilter: ["data-state"] });
+    // Every change, also when one callback brings several: each record's
+    // old value is the state before it, the element's the last.
+    const push = (s) => window.__states[window.__states.length - 1] !== s && window.__states.push(s);
+    new MutationObserver((records) => {
+      for (const r of records.slice(1)) push(r.oldValue);
+      push(el.dataset.state);
+    }).observe(el, { attributes: true, attributeFilter: ["data-state"], attributeOldValue: true });
   });
   return page;
 }

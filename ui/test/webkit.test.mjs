@@ -125,8 +125,9 @@ test("ManagedMediaSource with parts: the live view plays each part as it verifie
   await s.until(`return [...document.querySelectorAll("h2")].some((h) => h.textContent === "Watch");`, "the parts camera's page");
   await s.run(`Object.defineProperty(window, "MediaSource", { value: undefined, configurable: true, writable: true });
     const el = document.querySelector(".play-state"); window.__states = [];
-    new MutationObserver(() => { const st = el.dataset.state; if (window.__states[window.__states.length - 1] !== st) window.__states.push(st); })
-      .observe(el, { attributes: true, attributeFilter: ["data-state"] });
+    const push = (st) => window.__states[window.__states.length - 1] !== st && window.__states.push(st);
+    new MutationObserver((records) => { for (const r of records.slice(1)) push(r.oldValue); push(el.dataset.state); })
+      .observe(el, { attributes: true, attributeFilter: ["data-state"], attributeOldValue: true });
     return true;`);
   await s.until(button("Watch live"), "the Watch live button");
   const want = ["unverified-part", "verified", "unverified-part", "verified"];
