@@ -99,6 +99,17 @@ func checkH265Params(info *h265.SPS, pps []byte) (uint32, error) {
 	return p.ID, nil
 }
 
+// sliceHeaderBytes is how much of a slice NAL unit's payload
+// checkKeySlices unescapes: the fields it reads (at most three Exp-Golomb
+// codes of 32-bit values, 65 bits each, or two flags and one) fit in 25
+// bytes of RBSP, and 64 escaped bytes hold at least 42 of them. Unescaping
+// the whole slice — a keyframe's hundreds of kilobytes — copied it to read
+// a few bits. (A variable only for the test that compares it with the
+// whole slices.)
+var sliceHeaderBytes = 64
+
+func sliceHeaderPrefix(b []byte) []byte { return b[:min(len(b), sliceHeaderBytes)] }
+
 // checkKeySlices checks the slice headers of a keyframe's slices: an intra
 // slice (H.264) or the first slice of an IRAP picture (H.265), naming the
 // PPS in force.
@@ -111,12 +122,12 @@ func (c VideoCodec) checkKeySlices(frame [][]byte, ppsID uint32) error {
 		}
 		var rbsp []byte
 		if c == H265 {
-			rbsp = h264.EmulationPreventionRemove(nalu[2:])
+			rbsp = h264.EmulationPreventionRemove(sliceHeaderPrefix(nalu[2:]))
 		} else {
 			if nalu[0]&0x60 == 0 {
 				return fmt.Errorf("%w: IDR slice with nal_ref_idc 0", ErrInvalidAccessUnit)
 			}
-			rbsp = h264.EmulationPreventionRemove(nalu[1:])
+			rbsp = h264.EmulationPreventionRemove(sliceHeaderPrefix(nalu[1:]))
 		}
 		pos := 0
 		if c == H265 {
