@@ -630,10 +630,7 @@ func (a *Agent) record(stream feedchain.Stream, seg media.Segment) error {
 		if errors.Is(err, store.ErrFull) {
 			// Its parts went out under the next sequence number, which
 			// the next segment takes: no more parts of it.
-			next := uint64(0)
-			if h := chain.Head(); h.Valid {
-				next = h.Seq + 1
-			}
+			next := chain.Head().Next()
 			a.partState[stream].burnt = &next
 			a.mu.Lock()
 			first := a.recording != "stopped: storage full"
@@ -655,17 +652,21 @@ func (a *Agent) record(stream feedchain.Stream, seg media.Segment) error {
 	if clock == feedchain.ClockArrival && a.clockSynced() {
 		clock = feedchain.ClockArrivalSynced
 	}
-	r := &feedchain.Record{Version: feedchain.Version2, Camera: a.key.Address(), Epoch: chain.ID().Epoch,
-		Segment: feedchain.SegmentHash(data), Start: seg.Start.UnixNano(), Duration: seg.Duration,
-		Size: uint64(len(data)), Codec: seg.Codec, Stream: stream, Clock: clock}
-	if head.Valid {
-		r.Seq, r.Prev = head.Seq+1, head.Hash
-	}
-	if err := r.Sign(a.key); err != nil {
-		return err
-	}
-	if err := chain.Append(r, data); err != nil {
-		return fmt.Errorf("store %s segment #%d: %w", stream, r.Seq, err)
+	// The store hashes the segment once, for the record signed here and
+	// for its own check of it.
+	r, err := chain.AppendNew(data, func(segHash feedchain.Hash, at feedchain.Head) (*feedchain.Record, error) {
+		if at != head {
+			// Only record appends, and it holds recordMu.
+			return nil, fmt.Errorf("the %s chain's head moved under the recorder (%v, then %v)", stream, head, at)
+		}
+		r := &feedchain.Record{Version: feedchain.Version2, Camera: a.key.Address(), Epoch: chain.ID().Epoch,
+			Segment: segHash, Start: seg.Start.UnixNano(), Duration: seg.Duration,
+			Size: uint64(len(data)), Codec: seg.Codec, Stream: stream, Clock: clock}
+		r.Seq, r.Prev = head.Next(), head.Hash
+		return r, r.Sign(a.key)
+	})
+	if err != nil {
+		return fmt.Errorf("store %s segment #%d: %w", stream, head.Next(), err)
 	}
 	a.mu.Lock()
 	if a.recording != "recording" {

@@ -304,10 +304,7 @@ func (a *Agent) currentE2EE() *camE2EE {
 // parts, when they went out sealed), else the plaintext. a.recordMu is
 // held.
 func (a *Agent) seal(stream feedchain.Stream, chain *store.Chain, head feedchain.Head, plain []byte) ([]byte, error) {
-	seq := uint64(0)
-	if head.Valid {
-		seq = head.Seq + 1
-	}
+	seq := head.Next()
 	st := &a.partState[stream]
 	sp := st.sealed
 	st.sealed = nil // whatever happens to this segment, its parts' key is spent

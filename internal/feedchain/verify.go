@@ -65,6 +65,15 @@ func (h Head) String() string {
 	return fmt.Sprintf("#%d %s", h.Seq, h.Hash.Short())
 }
 
+// Next is the sequence number of the record that follows h: head.Seq+1,
+// 0 after an empty chain.
+func (h Head) Next() uint64 {
+	if !h.Valid {
+		return 0
+	}
+	return h.Seq + 1
+}
+
 // HeadOf returns the head a chain has after r.
 func HeadOf(r *Record) Head { return Head{Valid: true, Seq: r.Seq, Hash: r.Hash()} }
 
@@ -105,12 +114,25 @@ func VerifyStream(stream Stream, r *Record) error {
 // VerifySegment checks a segment's bytes against its record.
 func VerifySegment(r *Record, data []byte) error {
 	if uint64(len(data)) != r.Size {
-		return &SegmentError{Seq: r.Seq, Field: "size", Expected: fmt.Sprint(r.Size), Got: fmt.Sprint(len(data))}
+		return sizeError(r, len(data))
 	}
-	if h := SegmentHash(data); h != r.Segment {
+	return VerifySegmentHash(r, len(data), SegmentHash(data))
+}
+
+// VerifySegmentHash is VerifySegment for a segment of size bytes whose
+// SHA-256 (SegmentHash) the caller computed.
+func VerifySegmentHash(r *Record, size int, h Hash) error {
+	if uint64(size) != r.Size {
+		return sizeError(r, size)
+	}
+	if h != r.Segment {
 		return &SegmentError{Seq: r.Seq, Field: "sha256", Expected: fmt.Sprintf("%x", r.Segment), Got: fmt.Sprintf("%x", h)}
 	}
 	return nil
+}
+
+func sizeError(r *Record, size int) error {
+	return &SegmentError{Seq: r.Seq, Field: "size", Expected: fmt.Sprint(r.Size), Got: fmt.Sprint(size)}
 }
 
 // Ack is a hub's acknowledgement that it stored record Seq and that its

@@ -486,6 +486,37 @@ func (c *Chain) SegmentAsStored(seq uint64) (data []byte, damage, err error) {
 func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	return c.appendLocked(r, data, feedchain.SegmentHash(data))
+}
+
+// AppendNew stores data as the chain's next segment under the record that
+// sign makes for it. The segment's SHA-256 is computed here, once, and
+// handed to sign, which builds and signs the record around it; the record
+// then has every check Append makes, its segment hash compared with the
+// one computed here — so a recorder hashes each segment once, not once
+// for its record and again for Append, and the record still describes
+// exactly the bytes stored. head is the chain's head sign builds on (no
+// append can come between). It returns the stored record; when sign fails
+// nothing is stored and its error comes back as it is.
+func (c *Chain) AppendNew(data []byte, sign func(seg feedchain.Hash, head feedchain.Head) (*feedchain.Record, error)) (*feedchain.Record, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.RLock()
+	head := c.headLocked()
+	c.mu.RUnlock()
+	seg := feedchain.SegmentHash(data)
+	r, err := sign(seg, head)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.appendLocked(r, data, seg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// appendLocked is Append with c.wmu held and seg the SHA-256 of data.
+func (c *Chain) appendLocked(r *feedchain.Record, data []byte, seg feedchain.Hash) error {
 	c.mu.RLock()
 	closed, broken, head, off := c.closed, c.broken, c.headLocked(), c.logSize
 	c.mu.RUnlock()
@@ -504,7 +535,7 @@ func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 	if err := feedchain.VerifyStream(c.id.Stream, r); err != nil {
 		return fmt.Errorf("store: append to %s: %w", c.id, err)
 	}
-	if err := feedchain.VerifySegment(r, data); err != nil {
+	if err := feedchain.VerifySegmentHash(r, len(data), seg); err != nil {
 		return fmt.Errorf("store: append to %s: %w", c.id, err)
 	}
 	hash := r.Hash()
@@ -512,15 +543,15 @@ func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 	// The segment first: a record in the log always has its file. With an
 	// object store, the segment and then the record go there before the
 	// log: a record in the log is always in the bucket too.
-	seg := c.segPath(r.Seq)
+	path := c.segPath(r.Seq)
 	if c.s.onDisk() {
-		if err := atomicfile.Write(seg, data, fileMode); err != nil {
+		if err := atomicfile.Write(path, data, fileMode); err != nil {
 			return fmt.Errorf("store: append to %s: write segment %d: %w", c.id, r.Seq, err)
 		}
 	}
 	entry := objectRecordEntry(r)
 	if err := c.putObjects(r.Seq, data, entry); err != nil {
-		c.removeLocal(seg)
+		c.removeLocal(path)
 		return fmt.Errorf("store: append to %s: %w", c.id, err)
 	}
 	_, err := c.f.Write(entry)
@@ -528,7 +559,7 @@ func (c *Chain) Append(r *feedchain.Record, data []byte) error {
 		err = c.f.Sync()
 	}
 	if err != nil {
-		c.rollback(off, seg, err)
+		c.rollback(off, path, err)
 		return fmt.Errorf("store: append to %s: write record %d: %w", c.id, r.Seq, err)
 	}
 
