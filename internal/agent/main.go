@@ -30,6 +30,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var speed float64
 	var padBitrate int64
 	var memLimit int64
+	var procs int
 	var src SourceFlags
 	var camerasFile string
 	root := &cobra.Command{
@@ -63,8 +64,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				if err != nil {
 					return err
 				}
+				setProcs(len(f.Cameras), procs)
 				return RunCameras(ctx, f, cfg)
 			}
+			setProcs(1, procs)
 			src.Speed = speed
 			if err := src.expand(os.Getenv); err != nil {
 				return err
@@ -93,6 +96,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	run.Flags().Int64Var(&padBitrate, "pad-bitrate", 0, "pad the sample's segments up to this many bits/s (benchmarks of a higher-bitrate camera)")
 	run.Flags().MarkHidden("pad-bitrate")
 	run.Flags().Int64Var(&memLimit, "memory-limit", DefaultMemoryLimit, "soft memory limit in bytes for the Go runtime (0: none; GOMEMLIMIT overrides)")
+	run.Flags().IntVar(&procs, "procs", 0, "processors the Go runtime runs on (0: one per 4 cameras, at most the machine's cores; GOMAXPROCS overrides)")
 	run.Flags().DurationVar(&cfg.CodeTTL, "code-ttl", 0, "pairing code lifetime (default 15m)")
 	run.Flags().MarkHidden("code-ttl")
 	run.Flags().DurationVar(&cfg.MaxBackoff, "max-backoff", 0, "longest wait between reconnects to the hub (default 30s)")
