@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/camchain/camchain/internal/feedchain"
-	"github.com/camchain/camchain/internal/home"
 	"io"
 	"log/slog"
 	"os"
@@ -16,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/camchain/camchain/internal/feedchain"
+	"github.com/camchain/camchain/internal/home"
 	"github.com/camchain/camchain/internal/version"
 )
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/camchain/camchain/internal/home"
 	"io"
 	"os"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/camchain/camchain/internal/home"
 	"github.com/camchain/camchain/internal/keys"
 	"github.com/camchain/camchain/internal/wallet"
 )

@@ -3,12 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
-	"errors"
 	"github.com/camchain/camchain/internal/api"
 	"github.com/camchain/camchain/internal/audit"
 	"github.com/camchain/camchain/internal/feedchain"

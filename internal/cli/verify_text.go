@@ -2,12 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"github.com/camchain/camchain/internal/feedchain"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/verify"
 )
 
