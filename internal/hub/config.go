@@ -105,10 +105,12 @@ type Config struct {
 	Webhooks          []string
 	WebhookSecretFile string
 	MetricsAddr       string
-	// Delivery backoff and MQTT state interval; zero: the defaults of
+	// Delivery backoff, MQTT state interval and the shortest time between
+	// two MQTT states that differ only in progress; zero: the defaults of
 	// internal/integrations (tests shorten them).
 	IntegrationRetryMin, IntegrationRetryMax time.Duration
 	IntegrationStateInterval                 time.Duration
+	IntegrationHeadInterval                  time.Duration
 
 	// Witnesses are the tlog witnesses the hub publishes each camera's
 	// checkpoints to (docs/SPEC.md §16); WitnessInterval is how often it

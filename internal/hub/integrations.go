@@ -39,6 +39,7 @@ func (h *Hub) startIntegrations() error {
 		Dir: h.cfg.integrationsDir(), Key: h.key, Hub: integrationSource{h}, Logger: h.cfg.Logger, Version: Version,
 		MQTT: h.cfg.MQTT, Webhooks: h.cfg.Webhooks, MetricsAddr: h.cfg.MetricsAddr,
 		RetryMin: h.cfg.IntegrationRetryMin, RetryMax: h.cfg.IntegrationRetryMax, StateInterval: h.cfg.IntegrationStateInterval,
+		HeadInterval: h.cfg.IntegrationHeadInterval,
 	}
 	if len(h.cfg.Webhooks) > 0 {
 		s, err := loadOrCreateWebhookSecret(h.cfg.webhookSecretFile(), h.cfg)

@@ -58,6 +58,7 @@ func TestIntegrationsMQTTOverTLS(t *testing.T) {
 		return startTestHubWith(t, func(c *Config) {
 			c.MQTT = integrations.MQTTConfig{URL: broker.URL(), CAFile: filepath.Join(dir, ca)}
 			c.IntegrationRetryMin, c.IntegrationRetryMax, c.IntegrationStateInterval = 20*time.Millisecond, 100*time.Millisecond, 50*time.Millisecond
+			c.IntegrationHeadInterval = 50 * time.Millisecond
 		})
 	}
 	statusOf := func(h *Hub) (string, bool) {

@@ -30,6 +30,13 @@ const (
 	DefaultRetryMin      = time.Second
 	DefaultRetryMax      = 5 * time.Minute
 	DefaultStateInterval = time.Second
+	// DefaultHeadInterval: a camera's state whose only change is its
+	// progress (head and acknowledged record) is republished at most this
+	// often. A camera makes a record every 2 s; published each time, the
+	// head and acked topics and the state were three messages a segment
+	// (150 a second for 100 cameras) and a Home Assistant recorder row a
+	// segment for the chain-head sensor.
+	DefaultHeadInterval = 30 * time.Second
 	// ageRefresh: a state whose only change is the checkpoint age is
 	// republished this often.
 	ageRefresh = time.Minute

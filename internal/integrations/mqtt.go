@@ -114,7 +114,7 @@ type mqttSink struct {
 }
 
 type publishedState struct {
-	cmp    string    // the state's JSON without its age
+	cmp    string    // the state's JSON without its age and progress
 	at     time.Time // when the state topic was last published
 	fields map[string]string
 }
@@ -303,23 +303,29 @@ func (m *mqttSink) publishStates(force bool) error {
 			}
 		}
 		st := m.s.stateOf(ci, now)
-		js, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		// The age alone changes every second: compare without it, and
-		// refresh it every ageRefresh.
+		// The age alone changes every second and the progress (head and
+		// acknowledged record) at every segment: compare without them,
+		// and publish a state that changed only in them every ageRefresh
+		// and HeadInterval at most. A state that is published carries
+		// everything, and every field that changed goes with it.
 		cmp := st
-		cmp.LastCheckpointAge = 0
+		cmp.LastCheckpointAge, cmp.HeadSeq, cmp.Head, cmp.AckedSeq = 0, nil, "", nil
 		cmpJS, err := json.Marshal(cmp)
 		if err != nil {
 			return err
 		}
-		ps := publishedState{cmp: string(cmpJS), at: prev.at, fields: st.fields()}
-		if force || !seen || ps.cmp != prev.cmp || now.Sub(prev.at) >= ageRefresh {
-			pub(m.t.cameraState(ci.Camera), js)
-			ps.at = now
+		ps := publishedState{cmp: string(cmpJS), at: now, fields: st.fields()}
+		since := now.Sub(prev.at)
+		progressed := ps.fields["head"] != prev.fields["head"] || ps.fields["acked"] != prev.fields["acked"]
+		if !(force || !seen || ps.cmp != prev.cmp || (progressed && since >= m.s.cfg.HeadInterval) || since >= ageRefresh) {
+			done = append(done, sent{ci.Camera, prev})
+			continue
 		}
+		js, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		pub(m.t.cameraState(ci.Camera), js)
 		for name, v := range ps.fields {
 			if force || !seen || prev.fields[name] != v {
 				pub(m.t.field(ci.Camera, name), []byte(v))

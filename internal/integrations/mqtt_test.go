@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/camchain/camchain/internal/audit"
+	"github.com/camchain/camchain/internal/feedchain"
 	"github.com/camchain/camchain/internal/integrations/mqtttest"
 	"github.com/camchain/camchain/internal/keys"
 )
@@ -191,4 +192,83 @@ func TestBrokerDownForAMinuteLosesNothing(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("after a minute's outage the broker got\n%v\nwant, in order\n%v", got, want)
 	}
+}
+
+// A camera's progress alone (a new head and acknowledged record every
+// segment) is published at most every HeadInterval — a message burst and a
+// Home Assistant recorder row per segment otherwise — while any other
+// change goes at once, and the last progress is never lost: once the head
+// stops, the retained state and fields hold it.
+func TestProgressAloneIsThrottled(t *testing.T) {
+	broker := startBroker(t)
+	key, err := keys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cam keys.Address
+	cam[19] = 9
+	hub := newFixedHub(cam)
+	const headEvery = 1500 * time.Millisecond
+	s, err := Start(Config{Dir: t.TempDir(), Key: key, Hub: hub, Version: "test",
+		MQTT: MQTTConfig{URL: broker.URL()}, StateInterval: 50 * time.Millisecond, HeadInterval: headEvery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tp := newTopics("camchain", "homeassistant", key.Address())
+	stateTopic, headTopic, onlineTopic := tp.cameraState(cam), tp.field(cam, "head"), tp.field(cam, "online")
+	rec := broker.Recorded()
+	count := func(from int, topic string) (n int, last string) {
+		for _, m := range rec.Messages()[from:] {
+			if m.Topic == topic {
+				n, last = n+1, m.Payload
+			}
+		}
+		return n, last
+	}
+	waitFor(t, 10*time.Second, "the camera's first state", func() bool { n, _ := count(0, stateTopic); return n > 0 })
+
+	setHead := func(seq uint64) {
+		hub.mu.Lock()
+		hub.cams[0].Head = feedchain.Head{Valid: true, Seq: seq}
+		hub.mu.Unlock()
+	}
+	from := rec.Count()
+	start := time.Now()
+	var seq uint64
+	for time.Since(start) < 3*time.Second {
+		setHead(seq)
+		seq++
+		time.Sleep(100 * time.Millisecond)
+	}
+	window := time.Since(start)
+	last := seq - 1
+	states, _ := count(from, stateTopic)
+	heads, _ := count(from, headTopic)
+	// One per HeadInterval (the first at once, the state last published
+	// before the window), and a round's slack.
+	limit := int(window/headEvery) + 2
+	if states > limit || heads > limit || states == 0 {
+		t.Fatalf("%d heads in %v: %d states and %d head fields published, want 1 to %d (one per %v)", seq, window, states, heads, limit, headEvery)
+	}
+
+	// The last head is the retained one once progress stops (before any
+	// other change would carry it).
+	waitFor(t, headEvery+5*time.Second, "the last head retained", func() bool {
+		_, h := count(0, headTopic)
+		_, st := count(0, stateTopic)
+		return h == fmt.Sprint(last) && strings.Contains(st, fmt.Sprintf(`"head_seq":%d`, last))
+	})
+
+	// Any other change is published at once.
+	from = rec.Count()
+	hub.mu.Lock()
+	hub.cams[0].Online = true
+	hub.mu.Unlock()
+	t0 := time.Now()
+	waitFor(t, headEvery/2, "online published within half a head interval", func() bool {
+		_, v := count(from, onlineTopic)
+		return v == "true"
+	})
+	t.Logf("%d heads in %v: %d states, %d head fields; online published after %v", seq, window, states, heads, time.Since(t0))
 }

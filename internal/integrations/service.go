@@ -46,6 +46,7 @@ type Config struct {
 
 	RetryMin, RetryMax time.Duration // delivery backoff
 	StateInterval      time.Duration // how often MQTT state is compared and published
+	HeadInterval       time.Duration // the shortest time between two MQTT states that differ only in progress
 }
 
 // Service is the running integrations.
@@ -85,6 +86,9 @@ func (c *Config) Validate() error {
 	c.RetryMax = max(c.RetryMax, c.RetryMin)
 	if c.StateInterval == 0 {
 		c.StateInterval = DefaultStateInterval
+	}
+	if c.HeadInterval == 0 {
+		c.HeadInterval = DefaultHeadInterval
 	}
 	if len(c.Webhooks) > maxWebhooks {
 		return fmt.Errorf("--webhook: at most %d", maxWebhooks)
