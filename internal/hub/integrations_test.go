@@ -267,8 +267,7 @@ func TestIntegrations(t *testing.T) {
 	cfg := Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", LinkAddr: "127.0.0.1:0", Owner: owner.Address(),
 		MQTT: integrations.MQTTConfig{URL: broker.URL()}, Webhooks: []string{recv.srv.URL + "/hook/tok3n"}, MetricsAddr: "127.0.0.1:0",
 		IntegrationRetryMin: 20 * time.Millisecond, IntegrationRetryMax: 100 * time.Millisecond, IntegrationStateInterval: 50 * time.Millisecond,
-		IntegrationHeadInterval: 50 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		IntegrationHeadInterval: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	h, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)
